@@ -1,0 +1,3 @@
+module github.com/payflow/payflow
+
+go 1.26.8

@@ -1,0 +1,108 @@
+package models
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Prefixes of payflow's object ids. An id is the prefix and 26 characters of
+// lowercase Crockford base32: 48 bits of milliseconds since the epoch, then 80 bits
+// that are random for the first id of a millisecond and incremented after, so that
+// ids sort by creation time and "newest first" is "id descending".
+const (
+	PrefixAccount        = "acct_"
+	PrefixPayment        = "pay_"
+	PrefixRefund         = "re_"
+	PrefixTopup          = "top_"
+	PrefixWithdrawal     = "wd_"
+	PrefixReconciliation = "rec_"
+	PrefixEvent          = "evt_"
+	PrefixMerchant       = "mch_"
+	PrefixJournal        = "jnl_"
+	PrefixEntry          = "ent_"
+	PrefixHold           = "hold_"
+	PrefixDifference     = "dif_"
+	PrefixAudit          = "aud_"
+)
+
+const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+const idBodyLen = 26
+
+var idGen struct {
+	sync.Mutex
+	lastMS  uint64
+	lastRnd [10]byte
+}
+
+// NewID returns a new time-ordered id with the given prefix.
+func NewID(prefix string) string {
+	return prefix + newIDBody(time.Now())
+}
+
+func newIDBody(now time.Time) string {
+	ms := uint64(now.UnixMilli())
+	idGen.Lock()
+	if ms <= idGen.lastMS {
+		// Same millisecond (or a clock step back): increment so that ids stay
+		// strictly increasing within this process.
+		ms = idGen.lastMS
+		for i := len(idGen.lastRnd) - 1; i >= 0; i-- {
+			idGen.lastRnd[i]++
+			if idGen.lastRnd[i] != 0 {
+				break
+			}
+		}
+	} else {
+		idGen.lastMS = ms
+		if _, err := rand.Read(idGen.lastRnd[:]); err != nil {
+			panic(fmt.Sprintf("crypto/rand: %v", err))
+		}
+		// Leave headroom for increments within the millisecond.
+		idGen.lastRnd[0] &= 0x7f
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
+	copy(b[6:], idGen.lastRnd[:])
+	idGen.Unlock()
+	return encodeBase32(b)
+}
+
+// encodeBase32 writes 128 bits as 26 base32 digits, most significant first, so that
+// byte order and string order agree.
+func encodeBase32(b [16]byte) string {
+	hi := binary.BigEndian.Uint64(b[0:8])
+	lo := binary.BigEndian.Uint64(b[8:16])
+	var out [idBodyLen]byte
+	for i := idBodyLen - 1; i >= 0; i-- {
+		out[i] = idAlphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// ValidID reports whether s is an id with the given prefix: the prefix, then 1 to 64
+// characters of [a-z0-9_]. Demo and seeded ids (mch_demo) are valid; so is every id
+// NewID makes.
+func ValidID(prefix, s string) bool {
+	if !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	body := s[len(prefix):]
+	if len(body) == 0 || len(body) > 64 {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
