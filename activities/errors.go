@@ -1,0 +1,54 @@
+// Package activities holds payflow's Temporal activities, grouped by area in structs
+// that carry their dependencies. Workflows call them through nil receivers' method
+// values; the worker registers the real structs under the same names.
+package activities
+
+import (
+	"context"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/payflow/payflow/models"
+)
+
+// Error types of the ApplicationErrors activities return for infrastructure outcomes
+// a workflow must tell apart. Business outcomes use the product's failure codes
+// (models.FailureCode) as their type and are non-retryable.
+const (
+	// ErrTypeBankUnavailable: the bank refused before acting, and no earlier attempt
+	// may have acted. Safe to fail the payment bank_unavailable.
+	ErrTypeBankUnavailable = "bank_unavailable"
+	// ErrTypeUnknownOutcome: the bank may have acted (timeout, reset, 5xx after
+	// sending) and a query could not tell. Never charge again before a query answers.
+	ErrTypeUnknownOutcome = "unknown_outcome"
+	// ErrTypeLedgerRejected: the ledger refused a posting (a rule, not an outage).
+	ErrTypeLedgerRejected = "ledger_rejected"
+	// errTypeDatabase: the database failed; retried.
+	errTypeDatabase = "database"
+)
+
+// businessError is a non-retryable failure whose type is the product's failure code.
+func businessError(code models.FailureCode, msg string, details ...any) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(code), nil, details...)
+}
+
+// retryableError is an infrastructure failure retried by the activity's policy.
+func retryableError(errType string, cause error) error {
+	return temporal.NewApplicationErrorWithCause(cause.Error(), errType, cause)
+}
+
+// logger returns the base logger with the activity's workflow and run ids.
+func logger(ctx context.Context, base *logrus.Entry) *logrus.Entry {
+	if !activity.IsActivity(ctx) {
+		return base
+	}
+	info := activity.GetInfo(ctx)
+	return base.WithFields(logrus.Fields{
+		"workflow_id": info.WorkflowExecution.ID,
+		"run_id":      info.WorkflowExecution.RunID,
+		"activity":    info.ActivityType.Name,
+		"attempt":     info.Attempt,
+	})
+}

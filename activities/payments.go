@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+)
+
+// Payments holds the activities that record payments in the ledger and the store.
+type Payments struct {
+	Store  *store.Store
+	Ledger *ledger.Ledger
+	Log    *logrus.Entry
+}
+
+// FinalizePayment records the end of a payment. For a success it posts one balanced
+// journal (the source, bank clearing or wallet, debited; the merchant's settlement
+// account credited less the fee; the fee to the fees account) and sets the status, in
+// one transaction, under the flow's posting key: a second run finds the first journal.
+// A wallet without enough available money ends the payment failed
+// insufficient_funds, with nothing moved.
+func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, error) {
+	log := logger(ctx, p.Log).WithFields(logrus.Fields{"payment_id": in.PaymentID, "merchant_id": in.MerchantID})
+	if in.Status != models.PaymentSucceeded {
+		err := p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
+			return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: in.Status, FailureCode: in.FailureCode, Channel: in.Channel})
+		})
+		if err != nil {
+			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		}
+		return models.FinalizePaymentResult{Status: in.Status}, nil
+	}
+
+	merchant, err := p.Store.Merchant(ctx, in.MerchantID)
+	if err != nil {
+		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+	}
+	fee, err := models.FeeFor(in.Amount, merchant.FeeBps)
+	if err != nil {
+		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+	}
+	settlement, err := p.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency))
+	if err != nil {
+		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+	}
+	var source string
+	switch in.Source.Type {
+	case models.SourceAccount:
+		source = in.Source.AccountID
+	default:
+		if source, err = p.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
+			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		}
+	}
+	legs := []ledger.Leg{{AccountID: source, Amount: -in.Amount}, {AccountID: settlement, Amount: in.Amount - fee}}
+	if fee > 0 {
+		feesAcct, err := p.Ledger.EnsureAccount(ctx, ledger.FeesSpec(in.Currency))
+		if err != nil {
+			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		}
+		legs = append(legs, ledger.Leg{AccountID: feesAcct, Amount: fee})
+	}
+	if in.Amount == fee {
+		// A 100% fee leaves no settlement leg (a zero leg is refused).
+		legs = append(legs[:1], legs[2:]...)
+	}
+
+	var journal ledger.Journal
+	err = p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
+		j, err := tx.Post(ledger.Posting{
+			Key: in.PostingKey, Flow: models.FlowPayment, FlowID: in.PaymentID, MerchantID: in.MerchantID,
+			Description: "payment capture", Currency: in.Currency, Legs: legs,
+		})
+		if err != nil {
+			return err
+		}
+		journal = j
+		return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: models.PaymentSucceeded, Fee: fee, Channel: in.Channel})
+	})
+	switch {
+	case err == nil:
+		log.WithFields(logrus.Fields{"journal_id": journal.ID, "replayed": journal.Existing}).Info("payment posted")
+		return models.FinalizePaymentResult{JournalID: journal.ID, Fee: fee, Status: models.PaymentSucceeded}, nil
+	case errors.Is(err, ledger.ErrInsufficientFunds) && in.Source.Type == models.SourceAccount:
+		// The wallet cannot pay: a business outcome, recorded as such.
+		err = p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
+			return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds})
+		})
+		if err != nil {
+			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		}
+		log.Info("wallet payment refused: insufficient funds")
+		return models.FinalizePaymentResult{Status: models.PaymentFailed}, nil
+	case errors.Is(err, ledger.ErrRejected):
+		log.WithError(err).Error("ledger refused the payment's posting")
+		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), fmt.Sprintf("posting %s: %v", in.PostingKey, err))
+	default:
+		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+	}
+}

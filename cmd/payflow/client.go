@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/payflow/payflow/internal/client"
+)
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newClient() *client.Client {
+	return client.New(
+		strings.TrimRight(envOr("PAYFLOW_API_URL", "http://127.0.0.1:8080"), "/"),
+		envOr("PAYFLOW_MERCHANT_ID", "mch_demo"),
+		envOr("PAYFLOW_MERCHANT_SECRET", "demo_secret_change_me"),
+	)
+}
+
+func printResponse(r *client.Response) {
+	var out bytes.Buffer
+	if json.Indent(&out, r.Body, "", "  ") != nil {
+		out.Write(r.Body)
+	}
+	fmt.Printf("HTTP %d\n%s\n", r.Status, out.String())
+}
+
+func runPay(args []string) error {
+	fs := flag.NewFlagSet("pay", flag.ContinueOnError)
+	amount := fs.Int64("amount", 0, "amount in minor units (1050 = 10.50 CNY)")
+	currency := fs.String("currency", "CNY", "ISO 4217 currency code")
+	token := fs.String("token", "tok_success", "card token (tok_success, tok_decline, tok_processing, ...)")
+	account := fs.String("account", "", "pay from this wallet (acct_...) instead of a card")
+	channel := fs.String("channel", "", "bank channel (default: the server's)")
+	notify := fs.String("notify-url", "", "webhook URL for the payment's outcome")
+	key := fs.String("idempotency-key", "", "Idempotency-Key (default: a new one)")
+	wait := fs.Duration("wait", 30*time.Second, "wait this long for a final status (0: do not wait)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *amount <= 0 {
+		return fmt.Errorf("--amount is required: a positive number of minor units, like 1050")
+	}
+	body := map[string]any{"amount": *amount, "currency": *currency}
+	if *account != "" {
+		body["source"] = map[string]any{"type": "account", "account_id": *account}
+	} else {
+		body["source"] = map[string]any{"type": "card", "token": *token}
+	}
+	if *channel != "" {
+		body["channel"] = *channel
+	}
+	if *notify != "" {
+		body["notify_url"] = *notify
+	}
+	if *key == "" {
+		*key = "cli-" + client.NewNonce()
+	}
+	c := newClient()
+	ctx := context.Background()
+	resp, err := c.Post(ctx, "/v1/payments", body, *key)
+	if err != nil {
+		return fmt.Errorf("POST /v1/payments: %w (is `make run` running?)", err)
+	}
+	printResponse(resp)
+	if resp.Status != 202 || *wait <= 0 {
+		if resp.Status >= 400 {
+			os.Exit(1)
+		}
+		return nil
+	}
+	var p client.Object
+	if err := resp.JSON(&p); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, *wait)
+	defer cancel()
+	fmt.Printf("waiting for %s to finish (workflow payment/%s/%s)...\n", p.ID, c.MerchantID, p.ID)
+	_, last, err := c.WaitStatus(wctx, "/v1/payments/"+p.ID, 300*time.Millisecond, "processing")
+	if last != nil {
+		printResponse(last)
+	}
+	return err
+}
+
+func runCall(args []string) error {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	key := fs.String("idempotency-key", "", "Idempotency-Key for a POST (default: a new one)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: payflow call [--idempotency-key K] METHOD PATH [JSON_BODY]\n  e.g. payflow call POST /v1/accounts '{\"currency\":\"CNY\"}'")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 || fs.NArg() > 3 {
+		fs.Usage()
+		return fmt.Errorf("expected METHOD PATH [JSON_BODY]")
+	}
+	r := client.Request{Method: strings.ToUpper(fs.Arg(0)), Target: fs.Arg(1)}
+	if fs.NArg() == 3 {
+		r.Body = []byte(fs.Arg(2))
+	}
+	if r.Method == "POST" {
+		r.IdempotencyKey = *key
+		if r.IdempotencyKey == "" {
+			r.IdempotencyKey = "cli-" + client.NewNonce()
+		}
+	}
+	resp, err := newClient().Do(context.Background(), r)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (is `make run` running?)", r.Method, r.Target, err)
+	}
+	printResponse(resp)
+	if resp.Status >= 400 {
+		os.Exit(1)
+	}
+	return nil
+}

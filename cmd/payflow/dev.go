@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/devstack"
+)
+
+// runDev is make run: the whole local stack in the foreground until Ctrl-C. Each
+// process logs to .payflow/logs/<name>.log (or to the terminal with --verbose).
+func runDev(args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	verbose := fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
+	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding the temporal CLI")
+	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
+	uiPort := fs.Int("ui-port", 8233, "Temporal Web port")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, "dev")
+	if err := devstack.CheckPortsFree(
+		fmt.Sprintf("127.0.0.1:%d", *temporalPort), fmt.Sprintf("127.0.0.1:%d", *uiPort),
+		cfg.BanksimAddr, cfg.APIAddr,
+	); err != nil {
+		return err
+	}
+	logDir := filepath.Join(cfg.DataDir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var procs []*devstack.Proc
+	stopAll := func() {
+		for i := len(procs) - 1; i >= 0; i-- {
+			if err := procs[i].Stop(15 * time.Second); err != nil {
+				log.WithError(err).Warn("stop")
+			}
+		}
+	}
+	defer stopAll()
+	out := func(name string) (io.Writer, error) {
+		f, err := os.OpenFile(filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if *verbose {
+			return io.MultiWriter(f, os.Stdout), nil
+		}
+		return f, nil
+	}
+
+	fmt.Println("payflow dev: starting the Temporal dev server (state in " + filepath.Join(cfg.DataDir, "temporal.db") + ")")
+	w, err := out("temporal")
+	if err != nil {
+		return err
+	}
+	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Bin: filepath.Join(*binDir, "temporal"), Port: *temporalPort, UIPort: *uiPort,
+		DBFile: filepath.Join(cfg.DataDir, "temporal.db"), LogLevel: "warn",
+	}, w)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, tp)
+
+	fmt.Println("payflow dev: migrating " + cfg.DBDSN + " and seeding the demo merchant")
+	if err := migrateAndSeed(ctx, cfg, log, cfg.DemoSeed); err != nil {
+		return err
+	}
+
+	env := []string{"PAYFLOW_TEMPORAL_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", *temporalPort)}
+	for _, role := range []string{"banksim", "worker", "api"} {
+		w, err := out(role)
+		if err != nil {
+			return err
+		}
+		p, err := devstack.Start(role, self, []string{role}, env, w)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
+	}
+	if err := devstack.WaitHTTP(ctx, "http://"+cfg.BanksimAddr+"/healthz", procs[1], 30*time.Second); err != nil {
+		return fmt.Errorf("%w (see %s)", err, filepath.Join(logDir, "banksim.log"))
+	}
+	if err := devstack.WaitHTTP(ctx, "http://"+cfg.APIAddr+"/readyz", procs[3], 60*time.Second); err != nil {
+		return fmt.Errorf("%w (see %s)", err, filepath.Join(logDir, "api.log"))
+	}
+	printTryIt(cfg, *uiPort, logDir)
+
+	// Run until Ctrl-C, or until a process dies (then stop the rest and say so).
+	died := make(chan *devstack.Proc, len(procs))
+	for _, p := range procs {
+		go func(p *devstack.Proc) {
+			<-p.Done()
+			died <- p
+		}(p)
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Println("\npayflow dev: stopping every process...")
+		return nil
+	case p := <-died:
+		return fmt.Errorf("%s exited (%v); stopping the rest (see %s)", p.Name, p.Err(), filepath.Join(logDir, p.Name+".log"))
+	}
+}
+
+func printTryIt(cfg config.Config, uiPort int, logDir string) {
+	fmt.Printf(`
+payflow is running:
+  API            http://%[1]s          (health: /healthz, readiness: /readyz)
+  Temporal Web   http://127.0.0.1:%[2]d
+  bank simulator http://%[3]s
+  logs           %[4]s/*.log
+  demo merchant  %[5]s, secret %[6]s; ops token %[7]s
+
+Try it (in another terminal):
+  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
+  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_decline
+  go run ./cmd/payflow call GET '/v1/payments?limit=5'
+  curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
+
+Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
+Ctrl-C stops everything; data stays in %[8]s for the next make run.
+`, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir)
+}

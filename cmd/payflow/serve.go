@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	"github.com/payflow/payflow/http/server"
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/bank/sim"
+	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/merchants"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/internal/temporalx"
+	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/worker"
+)
+
+// newLogger builds the process's base logger: structured, to stderr, with the role.
+func newLogger(cfg config.Config, role string) *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(os.Stderr)
+	if strings.EqualFold(cfg.LogFormat, "json") {
+		l.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		l.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+	}
+	if lvl, err := logrus.ParseLevel(cfg.LogLevel); err == nil {
+		l.SetLevel(lvl)
+	}
+	return l.WithField("role", role)
+}
+
+// common is what every long-running role shares.
+func common(cfg config.Config, log *logrus.Entry) fx.Option {
+	return fx.Options(
+		fx.Supply(cfg, log),
+		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
+		store.Module,
+		ledger.Module,
+	)
+}
+
+func channelModules() fx.Option {
+	return fx.Options(bank.Module, sim.Module)
+}
+
+func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return config.Load()
+}
+
+func runAPI(args []string) error {
+	cfg, err := loadConfig(flag.NewFlagSet("api", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, "api")
+	app := fx.New(
+		common(cfg, log),
+		channelModules(),
+		temporalx.Module,
+		starter.Module,
+		server.Module,
+	)
+	return runApp(app, log)
+}
+
+func runWorker(args []string) error {
+	cfg, err := loadConfig(flag.NewFlagSet("worker", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, "worker")
+	app := fx.New(
+		common(cfg, log),
+		channelModules(),
+		temporalx.Module,
+		worker.Module,
+	)
+	return runApp(app, log)
+}
+
+// runApp starts an fx app, runs it until SIGINT/SIGTERM, and stops it.
+func runApp(app *fx.App, log *logrus.Entry) error {
+	if err := app.Err(); err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	sig := <-app.Wait()
+	log.WithField("signal", sig.Signal.String()).Info("stopping")
+	stopCtx, cancel2 := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel2()
+	return app.Stop(stopCtx)
+}
+
+func runMigrate(args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	seed := fs.Bool("seed-demo", false, "also create the demo merchant (PAYFLOW_DEMO_MERCHANT_ID / _SECRET)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, "migrate")
+	return migrateAndSeed(context.Background(), cfg, log, *seed)
+}
+
+// migrateAndSeed applies migrations and, when asked, seeds the demo merchant.
+func migrateAndSeed(ctx context.Context, cfg config.Config, log *logrus.Entry, seed bool) error {
+	var st *store.Store
+	var l *ledger.Ledger
+	var db *store.DB
+	app := fx.New(common(cfg, log), fx.Populate(&st, &l, &db))
+	if err := app.Err(); err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.WithField("applied", applied).Info("migrations up to date")
+	if seed {
+		svc := &merchants.Service{Store: st, Ledger: l}
+		created, err := svc.SeedDemo(ctx, merchants.Demo{ID: cfg.DemoMerchantID, Secret: cfg.DemoMerchantSecret})
+		if err != nil {
+			return fmt.Errorf("seed demo merchant: %w", err)
+		}
+		log.WithFields(logrus.Fields{"merchant_id": cfg.DemoMerchantID, "created": created}).Info("demo merchant ready")
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package merchant
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
+)
+
+// createPaymentRequest is the body of POST /v1/payments, decoded strictly. Amount stays
+// raw so that 10.5 and "1050" are told apart from 0 and -5.
+type createPaymentRequest struct {
+	Amount      json.RawMessage   `json:"amount"`
+	Currency    *string           `json:"currency"`
+	Source      *sourceRequest    `json:"source"`
+	Channel     *string           `json:"channel"`
+	Description *string           `json:"description"`
+	NotifyURL   *string           `json:"notify_url"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+type sourceRequest struct {
+	Type      string `json:"type"`
+	Token     string `json:"token"`
+	AccountID string `json:"account_id"`
+}
+
+// validPayment is a create request that passed every check.
+type validPayment struct {
+	amount      int64
+	currency    models.Currency
+	source      models.PaymentSource
+	channel     string
+	description string
+	notifyURL   string
+	metadata    map[string]string
+}
+
+// parseAmountCurrency checks the amount and currency fields every money request has.
+func parseAmountCurrency(raw json.RawMessage, cur *string) (int64, models.Currency, *problem.Problem) {
+	if raw == nil {
+		p := problem.Invalid("field \"amount\" is required")
+		return 0, "", &p
+	}
+	amount, err := models.ParseAmountJSON(raw)
+	if errors.Is(err, models.ErrMalformedAmount) {
+		p := problem.Invalid("field \"amount\" must be an integer number of minor units (1050 is 10.50 CNY)")
+		return 0, "", &p
+	}
+	if err != nil {
+		p := problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("amount must be from 1 to %d minor units", models.MaxAmount))
+		return 0, "", &p
+	}
+	if cur == nil {
+		p := problem.Invalid("field \"currency\" is required")
+		return 0, "", &p
+	}
+	c, err := models.ParseCurrency(*cur)
+	if err != nil {
+		p := problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency must be an ISO 4217 code in uppercase, like CNY")
+		return 0, "", &p
+	}
+	return amount, c, nil
+}
+
+// validToken accepts tok_ followed by 1-60 of [A-Za-z0-9_].
+func validToken(t string) bool {
+	if len(t) < 5 || len(t) > 64 || t[:4] != "tok_" {
+		return false
+	}
+	for i := 4; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validNotifyURL accepts an absolute http(s) URL with a host, at most 2048 bytes.
+// Where it may point (no loopback or private addresses in production) is checked
+// again at delivery, when the name resolves.
+func validNotifyURL(s string) bool {
+	if len(s) > 2048 {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
+}
+
+func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createPaymentRequest) (validPayment, *problem.Problem) {
+	var v validPayment
+	var p *problem.Problem
+	if v.amount, v.currency, p = parseAmountCurrency(req.Amount, req.Currency); p != nil {
+		return v, p
+	}
+	if req.Source == nil {
+		pr := problem.Invalid("field \"source\" is required")
+		return v, &pr
+	}
+	switch models.SourceType(req.Source.Type) {
+	case models.SourceCard:
+		if !validToken(req.Source.Token) || req.Source.AccountID != "" {
+			pr := problem.Unprocessable(problem.CodeInvalidSource, "a card source needs a token like tok_success and nothing else")
+			return v, &pr
+		}
+		v.source = models.PaymentSource{Type: models.SourceCard, Token: req.Source.Token}
+		v.channel = h.DefaultChannel
+		if req.Channel != nil {
+			if !slices.Contains(h.Channels, *req.Channel) {
+				pr := problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels))
+				return v, &pr
+			}
+			v.channel = *req.Channel
+		}
+	case models.SourceAccount:
+		if req.Source.Token != "" || !models.ValidID(models.PrefixAccount, req.Source.AccountID) || req.Channel != nil {
+			pr := problem.Unprocessable(problem.CodeInvalidSource, "an account source needs the account_id of one of your wallets, and no channel")
+			return v, &pr
+		}
+		acct, err := h.Ledger.Account(c.Request.Context(), merchantID, req.Source.AccountID)
+		if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != v.currency {
+			if err != nil && !isNotFound(err) {
+				h.internal(c, "look up source account", err)
+				return v, nil
+			}
+			pr := problem.Unprocessable(problem.CodeInvalidSource, "account_id must be one of your wallets, in the payment's currency")
+			return v, &pr
+		}
+		v.source = models.PaymentSource{Type: models.SourceAccount, AccountID: acct.ID}
+		v.channel = "ledger"
+	default:
+		pr := problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card or account")
+		return v, &pr
+	}
+	if req.Description != nil {
+		if len(*req.Description) > 1000 {
+			pr := problem.Invalid("description must be at most 1000 bytes")
+			return v, &pr
+		}
+		v.description = *req.Description
+	}
+	if req.NotifyURL != nil {
+		if !validNotifyURL(*req.NotifyURL) {
+			pr := problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL")
+			return v, &pr
+		}
+		v.notifyURL = *req.NotifyURL
+	}
+	if len(req.Metadata) > 20 {
+		pr := problem.Invalid("metadata holds at most 20 keys")
+		return v, &pr
+	}
+	for k, val := range req.Metadata {
+		if len(k) == 0 || len(k) > 40 || len(val) > 500 {
+			pr := problem.Invalid("metadata keys are 1-40 bytes and values at most 500 bytes")
+			return v, &pr
+		}
+	}
+	v.metadata = req.Metadata
+	return v, nil
+}
+
+func (h *Handler) createPayment(c *gin.Context) {
+	merchantID := middleware.MerchantID(c)
+	key, p := idempotencyKey(c)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	var req createPaymentRequest
+	if err := decodeStrict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	v, p := h.validatePayment(c, merchantID, req)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	if c.IsAborted() {
+		return
+	}
+	merchant, err := h.Store.Merchant(c.Request.Context(), merchantID)
+	if err != nil {
+		h.internal(c, "load merchant", err)
+		return
+	}
+	if merchant.Status != models.MerchantActive {
+		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
+		return
+	}
+
+	now := h.Now().UTC()
+	pay := models.Payment{
+		ID:          models.NewID(models.PrefixPayment),
+		Object:      "payment",
+		MerchantID:  merchantID,
+		Amount:      v.amount,
+		Currency:    v.currency,
+		Source:      v.source,
+		Channel:     v.channel,
+		Status:      models.PaymentProcessing,
+		Description: v.description,
+		NotifyURL:   v.notifyURL,
+		Metadata:    v.metadata,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	pay.WorkflowID = workflows.PaymentWorkflowID(merchantID, pay.ID)
+	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
+		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: pay.ID,
+	}, func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) })
+	switch {
+	case errors.Is(err, store.ErrIdempotencyKeyReused):
+		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
+		return
+	case err != nil:
+		h.internal(c, "create payment", err)
+		return
+	}
+	if !created {
+		if pay, err = h.Store.Payment(c.Request.Context(), merchantID, id); err != nil {
+			h.internal(c, "load idempotent payment", err)
+			return
+		}
+		c.Header("Idempotent-Replayed", "true")
+	}
+	// Start (or find) the flow on every request with this key: a first request that
+	// stored the payment but lost Temporal is completed by the client's retry.
+	if err := h.Starter.StartPayment(c.Request.Context(), paymentInput(pay)); err != nil {
+		h.Log.WithFields(map[string]any{"payment_id": pay.ID, "merchant_id": merchantID}).WithError(err).Error("start payment flow")
+		problem.Write(c, problem.Unavailable("the payment is stored but its flow could not start yet; retry with the same Idempotency-Key"))
+		return
+	}
+	writeJSON(c, http.StatusAccepted, pay)
+}
+
+// paymentInput is the workflow input of a stored payment.
+func paymentInput(p models.Payment) models.PaymentInput {
+	return models.PaymentInput{
+		PaymentID:  p.ID,
+		MerchantID: p.MerchantID,
+		Amount:     p.Amount,
+		Currency:   p.Currency,
+		Source:     p.Source,
+		Channel:    p.Channel,
+		NotifyURL:  p.NotifyURL,
+	}
+}

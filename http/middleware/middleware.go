@@ -1,0 +1,217 @@
+// Package middleware holds the HTTP layers every payflow request passes: request ids
+// and structured access logs, the body size limit, merchant signature
+// authentication with replay protection, and the ops bearer token.
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/signing"
+)
+
+// MaxBodyBytes is the largest request body payflow reads (1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// Context keys set by the middleware.
+const (
+	KeyRequestID  = "request_id"
+	KeyMerchantID = "merchant_id"
+	KeyBody       = "raw_body"
+	KeyOperator   = "operator"
+)
+
+// RequestID gives every request an id (the client's X-Request-Id if it is sane),
+// echoed in the response and in every log line of the request.
+func RequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if len(id) < 8 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = "req_" + hex.EncodeToString(b[:])
+		}
+		c.Set(KeyRequestID, id)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+// AccessLog writes one structured line per request: never its body, query values or
+// headers, which may carry signatures and tokens.
+func AccessLog(log *logrus.Entry) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		f := logrus.Fields{
+			"method":      c.Request.Method,
+			"path":        c.FullPath(),
+			"status":      c.Writer.Status(),
+			"duration_ms": time.Since(start).Milliseconds(),
+			"request_id":  c.GetString(KeyRequestID),
+		}
+		if f["path"] == "" {
+			f["path"] = "unmatched"
+		}
+		if m := c.GetString(KeyMerchantID); m != "" {
+			f["merchant_id"] = m
+		}
+		entry := log.WithFields(f)
+		switch {
+		case c.Writer.Status() >= 500:
+			entry.Warn("request")
+		default:
+			entry.Info("request")
+		}
+	}
+}
+
+// Recover turns a panic into a logged 500 problem.
+func Recover(log *logrus.Entry) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.WithFields(logrus.Fields{"panic": r, "request_id": c.GetString(KeyRequestID)}).Error("handler panicked")
+				problem.Write(c, problem.Internal())
+			}
+		}()
+		c.Next()
+	}
+}
+
+// ReadBody reads the whole body into the context, refusing more than MaxBodyBytes with
+// 413 payload_too_large: by Content-Length before reading anything, or as soon as
+// the limit is crossed while reading.
+func ReadBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > MaxBodyBytes {
+			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, "the body is over 1 MiB"))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, "the body is over 1 MiB"))
+				return
+			}
+			problem.Write(c, problem.Invalid("the body could not be read"))
+			return
+		}
+		c.Set(KeyBody, body)
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		c.Next()
+	}
+}
+
+// Body returns the raw body ReadBody stored.
+func Body(c *gin.Context) []byte {
+	b, _ := c.Get(KeyBody)
+	body, _ := b.([]byte)
+	return body
+}
+
+// Merchants is what signature authentication needs of the store.
+type Merchants interface {
+	// MerchantSecrets returns the merchant's currently valid secrets; an unknown
+	// merchant is an error.
+	MerchantSecrets(ctx context.Context, merchantID string) ([]string, error)
+	// UseNonce records a nonce and fails if the merchant used it before.
+	UseNonce(ctx context.Context, merchantID, nonce string, now time.Time) error
+}
+
+// SignatureAuth verifies the merchant signature of PRODUCT.md and records the nonce,
+// after ReadBody. Every failure answers the same 401 signature_invalid; the log says
+// which check failed, never the signature itself.
+func SignatureAuth(m Merchants, tolerance time.Duration, now func() time.Time, log *logrus.Entry) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		merchantID := c.GetHeader(signing.HeaderMerchant)
+		req := signing.Request{
+			Method:       c.Request.Method,
+			PathAndQuery: c.Request.RequestURI,
+			Timestamp:    c.GetHeader(signing.HeaderTimestamp),
+			Nonce:        c.GetHeader(signing.HeaderNonce),
+			Signature:    c.GetHeader(signing.HeaderSignature),
+			Body:         Body(c),
+		}
+		fail := func(reason string, err error) {
+			entry := log.WithFields(logrus.Fields{"reason": reason, "request_id": c.GetString(KeyRequestID)})
+			if len(merchantID) <= 64 {
+				entry = entry.WithField("merchant_id", merchantID)
+			}
+			if err != nil {
+				entry = entry.WithError(err)
+			}
+			entry.Info("merchant authentication refused")
+			problem.Write(c, problem.SignatureInvalid())
+		}
+		if merchantID == "" || len(merchantID) > 64 {
+			fail("missing merchant", nil)
+			return
+		}
+		secrets, err := m.MerchantSecrets(c.Request.Context(), merchantID)
+		if err != nil {
+			fail("unknown merchant", nil)
+			return
+		}
+		t := now()
+		if err := signing.VerifyRequest(req, secrets, t, tolerance); err != nil {
+			fail("signature", err)
+			return
+		}
+		if err := m.UseNonce(c.Request.Context(), merchantID, req.Nonce, t); err != nil {
+			fail("nonce", err)
+			return
+		}
+		c.Set(KeyMerchantID, merchantID)
+		c.Next()
+	}
+}
+
+// MerchantID returns the authenticated merchant.
+func MerchantID(c *gin.Context) string { return c.GetString(KeyMerchantID) }
+
+// OpsAuth accepts `Authorization: Bearer <token>` for any configured ops token,
+// compared in constant time (over hashes, so that lengths leak nothing either).
+func OpsAuth(tokens []string, log *logrus.Entry) gin.HandlerFunc {
+	hashes := make([][32]byte, len(tokens))
+	for i, t := range tokens {
+		hashes[i] = sha256.Sum256([]byte(t))
+	}
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || tok == "" {
+			problem.Write(c, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "an ops bearer token is required"))
+			return
+		}
+		got := sha256.Sum256([]byte(tok))
+		match := -1
+		for i := range hashes {
+			if subtle.ConstantTimeCompare(got[:], hashes[i][:]) == 1 {
+				match = i
+			}
+		}
+		if match < 0 {
+			log.WithField("request_id", c.GetString(KeyRequestID)).Info("ops authentication refused")
+			problem.Write(c, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "the ops token is not valid"))
+			return
+		}
+		// Operators are known by the index of their token, never by the token.
+		c.Set(KeyOperator, "ops-token-"+hex.EncodeToString(got[:4]))
+		c.Next()
+	}
+}

@@ -1,0 +1,139 @@
+// Package bank is payflow's channel layer: one adapter per bank behind one interface,
+// so that adding a real bank is one new package that implements Channel.
+//
+// The contract every adapter keeps:
+//   - Our reference (the payment, refund or withdrawal id) is the bank's idempotency
+//     key. Charging twice with one reference never moves money twice.
+//   - Errors say what the caller may do next. ErrUnavailable: the bank refused before
+//     acting (connection refused, an explicit "not processed" answer): safe to retry
+//     or fail over. ErrUnknownOutcome: the bank may have acted (timeout, reset, a 5xx
+//     after the request was sent): the caller must Query before anything else.
+//     ErrNotFound from Query: the bank never saw the reference, the only answer that
+//     makes a new attempt with the same reference safe. ErrInvalid: the bank refused
+//     the request as malformed; retrying cannot help.
+//   - A business outcome (declined, account closed) is not an error: it is a Transfer
+//     with status failed and a failure code.
+package bank
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/payflow/payflow/models"
+)
+
+// Kind is the kind of a movement at the bank.
+type Kind string
+
+// Movement kinds.
+const (
+	KindCharge Kind = "charge"
+	KindRefund Kind = "refund"
+	KindPayout Kind = "payout"
+)
+
+// Errors of the channel contract (see the package documentation).
+var (
+	ErrUnavailable    = errors.New("bank unavailable, request not processed")
+	ErrUnknownOutcome = errors.New("bank outcome unknown")
+	ErrNotFound       = errors.New("bank has no transfer with this reference")
+	ErrInvalid        = errors.New("bank refused the request as invalid")
+	ErrUnknownChannel = errors.New("unknown channel")
+)
+
+// Transfer is the bank's view of one movement.
+type Transfer struct {
+	Reference   string
+	Channel     string
+	Kind        Kind
+	Amount      int64
+	Currency    models.Currency
+	Status      models.BankStatus
+	FailureCode models.FailureCode
+	BankID      string
+}
+
+// ChargeRequest charges a card token.
+type ChargeRequest struct {
+	Reference   string
+	Amount      int64
+	Currency    models.Currency
+	Token       string
+	CallbackURL string
+}
+
+// RefundRequest refunds part or all of an earlier charge.
+type RefundRequest struct {
+	Reference       string
+	ChargeReference string
+	Amount          int64
+	Currency        models.Currency
+	CallbackURL     string
+}
+
+// PayoutRequest sends money to a bank account.
+type PayoutRequest struct {
+	Reference   string
+	Amount      int64
+	Currency    models.Currency
+	BankAccount string
+	CallbackURL string
+}
+
+// Channel is a bank adapter. Every method returns the contract's errors (wrapped).
+type Channel interface {
+	// Name is the channel's name (banksim, stripe), stored with every payment.
+	Name() string
+	// Charge charges a card; ErrUnavailable, ErrUnknownOutcome, ErrInvalid.
+	Charge(ctx context.Context, r ChargeRequest) (Transfer, error)
+	// Refund refunds a charge; ErrUnavailable, ErrUnknownOutcome, ErrInvalid.
+	Refund(ctx context.Context, r RefundRequest) (Transfer, error)
+	// Payout pays out to a bank account; ErrUnavailable, ErrUnknownOutcome, ErrInvalid.
+	Payout(ctx context.Context, r PayoutRequest) (Transfer, error)
+	// Query returns the transfer with our reference; ErrNotFound, ErrUnavailable,
+	// ErrUnknownOutcome (the query itself failed).
+	Query(ctx context.Context, reference string) (Transfer, error)
+	// Statement opens the bank's statement of one UTC day as CSV with the header
+	// reference,kind,amount,currency,status,time; ErrUnavailable.
+	Statement(ctx context.Context, day time.Time) (io.ReadCloser, error)
+}
+
+// Registry holds the configured channels by name.
+type Registry struct {
+	channels map[string]Channel
+}
+
+// NewRegistry returns a registry of the given channels.
+func NewRegistry(channels ...Channel) *Registry {
+	r := &Registry{channels: map[string]Channel{}}
+	for _, c := range channels {
+		r.channels[c.Name()] = c
+	}
+	return r
+}
+
+// Add registers a channel (the auto router is added after the channels it routes).
+func (r *Registry) Add(c Channel) { r.channels[c.Name()] = c }
+
+// Get returns a channel, or ErrUnknownChannel.
+func (r *Registry) Get(name string) (Channel, error) {
+	c, ok := r.channels[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownChannel, name)
+	}
+	return c, nil
+}
+
+// Names lists the registered channels, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.channels))
+	for n := range r.channels {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,134 @@
+// Package ledger is payflow's double-entry ledger, the source of truth for money.
+//
+// Every movement is one journal whose entries sum to zero per currency. Journals,
+// entries, holds and hold closures are appended, never updated or deleted; a
+// correction is a new journal. Amounts are signed from the account holder's side,
+// credit positive: a customer wallet or a merchant settlement account (liabilities)
+// grows with positive entries and may never go below zero, while the bank clearing
+// account (an asset) carries the negative of the money the bank holds for us and the
+// fees account (revenue) grows with each fee.
+//
+// Accounts that must never go negative (wallets, settlement) keep a cached balance,
+// held amount and version, changed only with optimistic concurrency (UPDATE ... WHERE
+// version = ?) in the transaction that appends their entries; a conflict retries the
+// whole transaction. Platform accounts keep no cache: their balance is summed from
+// their entries, so that they are not a hot row every posting must lock.
+//
+// Every posting and hold carries an idempotency key derived from the flow and the step
+// (payment/<id>/capture): running it twice, or concurrently, finds the first result.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+)
+
+// AccountKind is the role of an account in the chart of accounts.
+type AccountKind string
+
+// Account kinds of PRODUCT.md.
+const (
+	KindCustomerWallet     AccountKind = "customer_wallet"
+	KindMerchantSettlement AccountKind = "merchant_settlement"
+	KindBankClearing       AccountKind = "bank_clearing"
+	KindFees               AccountKind = "fees"
+)
+
+// tracked reports whether accounts of the kind keep a cached balance and may never
+// go negative.
+func (k AccountKind) tracked() bool {
+	return k == KindCustomerWallet || k == KindMerchantSettlement
+}
+
+// Errors of the ledger. ErrInsufficientFunds and ErrRejected are business outcomes;
+// the others are bugs or missing data.
+var (
+	ErrInsufficientFunds = errors.New("insufficient available funds")
+	ErrUnbalanced        = errors.New("journal does not sum to zero")
+	ErrCurrencyMismatch  = errors.New("account currency differs from the posting's")
+	ErrAccountNotFound   = errors.New("account not found")
+	ErrHoldNotFound      = errors.New("hold not found")
+	ErrHoldClosed        = errors.New("hold already closed differently")
+	// ErrRejected wraps every refusal of a posting by a ledger rule.
+	ErrRejected = errors.New("posting rejected")
+	// errConflict is an optimistic-concurrency conflict; Run retries on it.
+	errConflict = errors.New("version conflict")
+)
+
+// Account is an account of the chart, with its balances.
+type Account struct {
+	ID         string
+	MerchantID string
+	Kind       AccountKind
+	Currency   models.Currency
+	Channel    string
+	Reference  string
+	Balance    int64
+	Held       int64
+	Version    int64
+	CreatedAt  time.Time
+}
+
+// Available is the balance less open holds.
+func (a Account) Available() int64 { return a.Balance - a.Held }
+
+// Ledger posts journals and answers balances.
+type Ledger struct {
+	db *store.DB
+	// maxAttempts bounds the retries of one transaction on version conflicts.
+	maxAttempts int
+}
+
+// New returns a Ledger on db.
+func New(db *store.DB) *Ledger {
+	return &Ledger{db: db, maxAttempts: 50}
+}
+
+// Run runs fn in a transaction, retrying the whole transaction when an optimistic
+// update finds a newer version, the database reports a deadlock, or SQLite is busy.
+// fn must be safe to run more than once (it is: everything it writes rolls back).
+func (l *Ledger) Run(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= l.maxAttempts; attempt++ {
+		err = l.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+			tx := &Tx{db: gtx, accounts: map[string]*accountState{}}
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return tx.flush()
+		})
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// Back off a little, more with each attempt, so that contending
+		// transactions spread out instead of colliding again.
+		time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+	}
+	return fmt.Errorf("ledger: gave up after %d conflicting attempts: %w", l.maxAttempts, err)
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, errConflict) {
+		return true
+	}
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		// 1213 deadlock, 1205 lock wait timeout: the transaction was rolled back.
+		return me.Number == 1213 || me.Number == 1205
+	}
+	// SQLite: another process holds the write lock longer than busy_timeout.
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+}

@@ -1,0 +1,180 @@
+// Package store owns payflow's database: the connection (SQLite locally, MySQL in
+// production, the same code on both), the versioned migrations, and the rows of the
+// objects the API serves. Rows are private structs converted to models types, so that
+// domain types carry no ORM tags.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database behind a *gorm.DB.
+type Dialect string
+
+// Supported dialects.
+const (
+	DialectSQLite Dialect = "sqlite"
+	DialectMySQL  Dialect = "mysql"
+)
+
+// Sentinel errors of the store; callers translate them once at their boundary.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("duplicate")
+)
+
+// DB is the database handle with its dialect.
+type DB struct {
+	*gorm.DB
+	Dialect Dialect
+}
+
+// Open connects to the database a DSN names: sqlite://<path> or mysql://... . The
+// SQLite file's directory is created. Times are written in UTC.
+func Open(dsn string, maxOpen int) (*DB, error) {
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger:                 logger.Discard,
+	}
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("sqlite DSN %q names no file", dsn)
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; busy_timeout makes a second writer
+		// wait instead of failing; immediate transactions take the write lock at BEGIN,
+		// so that a read-then-write transaction cannot deadlock on lock upgrade.
+		full := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		g, err := gorm.Open(sqlite.Open(full), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		if maxOpen <= 0 {
+			maxOpen = 4
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		return &DB{DB: g, Dialect: DialectSQLite}, nil
+	case strings.HasPrefix(dsn, "mysql://"):
+		goDSN, err := MySQLDriverDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		g, err := gorm.Open(mysql.Open(goDSN), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open mysql: %w", err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		if maxOpen <= 0 {
+			maxOpen = 32
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		return &DB{DB: g, Dialect: DialectMySQL}, nil
+	default:
+		return nil, fmt.Errorf("database DSN must start with sqlite:// or mysql://")
+	}
+}
+
+// MySQLDriverDSN turns mysql://user:pass@tcp(host:port)/db?x=y or
+// mysql://user:pass@host:port/db into the Go driver's DSN, with the settings payflow
+// relies on: parsed UTC times and utf8mb4.
+func MySQLDriverDSN(dsn string) (string, error) {
+	rest := strings.TrimPrefix(dsn, "mysql://")
+	var cfg *mysqldriver.Config
+	if strings.Contains(rest, "@tcp(") || strings.Contains(rest, "@unix(") || strings.HasPrefix(rest, "tcp(") {
+		c, err := mysqldriver.ParseDSN(rest)
+		if err != nil {
+			return "", fmt.Errorf("mysql DSN: %w", err)
+		}
+		cfg = c
+	} else {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("mysql DSN: %w", err)
+		}
+		cfg = mysqldriver.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		cfg.DBName = strings.TrimPrefix(u.Path, "/")
+		params := map[string]string{}
+		for k, v := range u.Query() {
+			params[k] = v[0]
+		}
+		cfg.Params = params
+	}
+	if cfg.DBName == "" {
+		return "", fmt.Errorf("mysql DSN names no database")
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["charset"]; !ok {
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	return cfg.FormatDSN(), nil
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// translate maps gorm's errors to the store's sentinels.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return ErrDuplicate
+	}
+	return err
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/models"
+)
+
+type paymentRow struct {
+	ID              string `gorm:"primaryKey"`
+	MerchantID      string
+	Amount          int64
+	Currency        string
+	SourceType      string
+	SourceToken     string
+	SourceAccountID string
+	Channel         string
+	Status          string
+	FailureCode     string
+	Fee             int64
+	AmountRefunded  int64
+	Description     string
+	NotifyURL       string
+	Metadata        *string
+	WorkflowID      string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (paymentRow) TableName() string { return "payments" }
+
+func paymentRowOf(p models.Payment) (paymentRow, error) {
+	var meta *string
+	if len(p.Metadata) > 0 {
+		b, err := json.Marshal(p.Metadata)
+		if err != nil {
+			return paymentRow{}, fmt.Errorf("metadata: %w", err)
+		}
+		s := string(b)
+		meta = &s
+	}
+	return paymentRow{
+		ID:              p.ID,
+		MerchantID:      p.MerchantID,
+		Amount:          p.Amount,
+		Currency:        string(p.Currency),
+		SourceType:      string(p.Source.Type),
+		SourceToken:     p.Source.Token,
+		SourceAccountID: p.Source.AccountID,
+		Channel:         p.Channel,
+		Status:          string(p.Status),
+		FailureCode:     string(p.FailureCode),
+		Fee:             p.Fee,
+		AmountRefunded:  p.AmountRefunded,
+		Description:     p.Description,
+		NotifyURL:       p.NotifyURL,
+		Metadata:        meta,
+		WorkflowID:      p.WorkflowID,
+		CreatedAt:       p.CreatedAt.UTC(),
+		UpdatedAt:       p.UpdatedAt.UTC(),
+	}, nil
+}
+
+func (r paymentRow) model() models.Payment {
+	p := models.Payment{
+		ID:         r.ID,
+		Object:     "payment",
+		MerchantID: r.MerchantID,
+		Amount:     r.Amount,
+		Currency:   models.Currency(r.Currency),
+		Source: models.PaymentSource{
+			Type:      models.SourceType(r.SourceType),
+			Token:     r.SourceToken,
+			AccountID: r.SourceAccountID,
+		},
+		Channel:        r.Channel,
+		Status:         models.PaymentStatus(r.Status),
+		FailureCode:    models.FailureCode(r.FailureCode),
+		Fee:            r.Fee,
+		AmountRefunded: r.AmountRefunded,
+		Description:    r.Description,
+		NotifyURL:      r.NotifyURL,
+		WorkflowID:     r.WorkflowID,
+		CreatedAt:      r.CreatedAt.UTC(),
+		UpdatedAt:      r.UpdatedAt.UTC(),
+	}
+	if r.Metadata != nil && *r.Metadata != "" {
+		_ = json.Unmarshal([]byte(*r.Metadata), &p.Metadata)
+	}
+	return p
+}
+
+// InsertPayment adds a new payment inside the caller's transaction (see CreateOnce).
+func InsertPayment(tx *gorm.DB, p models.Payment) error {
+	row, err := paymentRowOf(p)
+	if err != nil {
+		return err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("insert payment %s: %w", p.ID, translate(err))
+	}
+	return nil
+}
+
+// Payment returns the merchant's payment, or ErrNotFound (also when the payment is
+// another merchant's: ids are never confirmed across merchants).
+func (s *Store) Payment(ctx context.Context, merchantID, id string) (models.Payment, error) {
+	var row paymentRow
+	err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error
+	if err != nil {
+		return models.Payment{}, fmt.Errorf("payment %s: %w", id, translate(err))
+	}
+	return row.model(), nil
+}
+
+// PaymentByID returns a payment whoever owns it (for workers and operators).
+func (s *Store) PaymentByID(ctx context.Context, id string) (models.Payment, error) {
+	var row paymentRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Payment{}, fmt.Errorf("payment %s: %w", id, translate(err))
+	}
+	return row.model(), nil
+}
+
+// ListQuery selects a page of a merchant's objects, newest first.
+type ListQuery struct {
+	MerchantID    string
+	Status        string
+	Limit         int
+	StartingAfter string
+}
+
+// ListPayments returns up to q.Limit payments older than q.StartingAfter (ids sort by
+// creation time), newest first, and whether more follow.
+func (s *Store) ListPayments(ctx context.Context, q ListQuery) ([]models.Payment, bool, error) {
+	tx := s.db.WithContext(ctx).Where("merchant_id = ?", q.MerchantID)
+	if q.Status != "" {
+		tx = tx.Where("status = ?", q.Status)
+	}
+	if q.StartingAfter != "" {
+		tx = tx.Where("id < ?", q.StartingAfter)
+	}
+	var rows []paymentRow
+	if err := tx.Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, false, fmt.Errorf("list payments: %w", translate(err))
+	}
+	hasMore := len(rows) > q.Limit
+	if hasMore {
+		rows = rows[:q.Limit]
+	}
+	out := make([]models.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, hasMore, nil
+}
+
+// PaymentOutcome is what a payment flow records when it ends.
+type PaymentOutcome struct {
+	Status      models.PaymentStatus
+	FailureCode models.FailureCode
+	Fee         int64
+	Channel     string
+}
+
+// SetPaymentOutcome records a payment's terminal status inside the caller's
+// transaction. It only moves a payment out of processing, so that a replayed activity
+// cannot overwrite a later state (a refund) with an earlier one.
+func SetPaymentOutcome(tx *gorm.DB, id string, o PaymentOutcome) error {
+	updates := map[string]any{
+		"status":       string(o.Status),
+		"failure_code": string(o.FailureCode),
+		"fee":          o.Fee,
+		"updated_at":   time.Now().UTC(),
+	}
+	if o.Channel != "" {
+		updates["channel"] = o.Channel
+	}
+	res := tx.Model(&paymentRow{}).Where("id = ? AND status = ?", id, string(models.PaymentProcessing)).Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("set outcome of %s: %w", id, translate(res.Error))
+	}
+	return nil
+}

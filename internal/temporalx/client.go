@@ -1,0 +1,42 @@
+package temporalx
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+)
+
+// ClientConfig says how to reach Temporal.
+type ClientConfig struct {
+	Address   string
+	Namespace string
+	Logger    *logrus.Entry
+}
+
+// Dial connects to Temporal, retrying for up to wait so that processes started
+// together with the server (make run) do not fail on its first seconds.
+func Dial(ctx context.Context, cfg ClientConfig, wait time.Duration) (client.Client, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:  cfg.Address,
+			Namespace: cfg.Namespace,
+			Logger:    NewLogger(cfg.Logger.WithField("component", "temporal-sdk")),
+		})
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
+		}
+		cfg.Logger.WithError(err).Warn("Temporal not reachable yet, retrying")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package models
+
+import "time"
+
+// PaymentInput starts a payment workflow. It carries everything the flow needs, so
+// that the workflow never reads the database to learn what it was asked to do.
+type PaymentInput struct {
+	PaymentID  string        `json:"payment_id"`
+	MerchantID string        `json:"merchant_id"`
+	Amount     int64         `json:"amount"`
+	Currency   Currency      `json:"currency"`
+	Source     PaymentSource `json:"source"`
+	Channel    string        `json:"channel"`
+	NotifyURL  string        `json:"notify_url,omitempty"`
+	// BankPoll is how long a processing charge waits for the bank's callback before
+	// the first query (then doubling, up to an hour); BankDeadline is when a charge the
+	// bank never decides ends expired. Both come from configuration at start, so that
+	// a change of configuration never changes a running flow's history.
+	BankPoll     time.Duration `json:"bank_poll"`
+	BankDeadline time.Duration `json:"bank_deadline"`
+}
+
+// BankCallback is a bank's signed notice that a transfer changed state, delivered
+// to the waiting flow as a signal.
+type BankCallback struct {
+	Reference   string      `json:"reference"`
+	Channel     string      `json:"channel"`
+	Status      BankStatus  `json:"status"`
+	FailureCode FailureCode `json:"failure_code,omitempty"`
+	EventID     string      `json:"event_id,omitempty"`
+}
+
+// PaymentResult is how a payment workflow ended.
+type PaymentResult struct {
+	Status      PaymentStatus `json:"status"`
+	FailureCode FailureCode   `json:"failure_code,omitempty"`
+	Channel     string        `json:"channel,omitempty"`
+	JournalID   string        `json:"journal_id,omitempty"`
+}
+
+// FlowState answers the `state` query of every flow: where it is, how often it has
+// tried its current step, and the last error it saw.
+type FlowState struct {
+	Flow        Flow        `json:"flow"`
+	ObjectID    string      `json:"object_id"`
+	Stage       Stage       `json:"stage"`
+	Status      string      `json:"status"`
+	Channel     string      `json:"channel,omitempty"`
+	Attempts    int         `json:"attempts"`
+	LastError   string      `json:"last_error,omitempty"`
+	FailureCode FailureCode `json:"failure_code,omitempty"`
+}
+
+// ChargeInput asks a bank channel to charge a card. Reference is the payment id: the
+// bank's idempotency key.
+type ChargeInput struct {
+	Reference  string   `json:"reference"`
+	MerchantID string   `json:"merchant_id"`
+	Amount     int64    `json:"amount"`
+	Currency   Currency `json:"currency"`
+	Token      string   `json:"token"`
+	Channel    string   `json:"channel"`
+}
+
+// ChargeResult is the bank's answer to a charge (or to a query about it).
+type ChargeResult struct {
+	Status      BankStatus  `json:"status"`
+	FailureCode FailureCode `json:"failure_code,omitempty"`
+	Channel     string      `json:"channel"`
+	BankID      string      `json:"bank_id,omitempty"`
+}
+
+// QueryTransferInput asks a channel for the state of the transfer with our reference.
+type QueryTransferInput struct {
+	Reference string `json:"reference"`
+	Channel   string `json:"channel"`
+}
+
+// FinalizePaymentInput records the end of a payment: for a success, the balanced
+// journal (bank clearing debit, merchant settlement credit, fee) and the status, in one
+// database transaction; for a failure, the status and failure code.
+type FinalizePaymentInput struct {
+	PaymentID   string        `json:"payment_id"`
+	MerchantID  string        `json:"merchant_id"`
+	Amount      int64         `json:"amount"`
+	Currency    Currency      `json:"currency"`
+	Channel     string        `json:"channel"`
+	Source      PaymentSource `json:"source"`
+	Status      PaymentStatus `json:"status"`
+	FailureCode FailureCode   `json:"failure_code,omitempty"`
+	// PostingKey is the ledger idempotency key (payment/<id>/capture): a second run
+	// finds the first journal.
+	PostingKey string `json:"posting_key"`
+}
+
+// FinalizePaymentResult says which journal recorded the payment, if any.
+type FinalizePaymentResult struct {
+	JournalID string        `json:"journal_id,omitempty"`
+	Fee       int64         `json:"fee"`
+	Status    PaymentStatus `json:"status"`
+}

@@ -1,0 +1,32 @@
+package models
+
+import "time"
+
+// PaymentSource is where a payment takes its money from: a card token charged through
+// a bank channel, or a customer wallet of the same merchant.
+type PaymentSource struct {
+	Type      SourceType `json:"type"`
+	Token     string     `json:"token,omitempty"`
+	AccountID string     `json:"account_id,omitempty"`
+}
+
+// Payment is a merchant's request to collect money, as the API shows it.
+type Payment struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	MerchantID     string            `json:"merchant_id"`
+	Amount         int64             `json:"amount"`
+	Currency       Currency          `json:"currency"`
+	Source         PaymentSource     `json:"source"`
+	Channel        string            `json:"channel,omitempty"`
+	Status         PaymentStatus     `json:"status"`
+	FailureCode    FailureCode       `json:"failure_code,omitempty"`
+	Fee            int64             `json:"fee"`
+	AmountRefunded int64             `json:"amount_refunded"`
+	Description    string            `json:"description,omitempty"`
+	NotifyURL      string            `json:"notify_url,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	WorkflowID     string            `json:"workflow_id"`
+	CreatedAt      time.Time         `json:"created"`
+	UpdatedAt      time.Time         `json:"updated"`
+}

@@ -1,0 +1,98 @@
+package models
+
+// PaymentStatus is the lifecycle state of a payment as the API shows it.
+type PaymentStatus string
+
+// Payment statuses. processing is the only non-terminal one; partially_refunded and
+// refunded follow succeeded.
+const (
+	PaymentProcessing        PaymentStatus = "processing"
+	PaymentSucceeded         PaymentStatus = "succeeded"
+	PaymentFailed            PaymentStatus = "failed"
+	PaymentPartiallyRefunded PaymentStatus = "partially_refunded"
+	PaymentRefunded          PaymentStatus = "refunded"
+)
+
+// Valid reports whether s is a known payment status.
+func (s PaymentStatus) Valid() bool {
+	switch s {
+	case PaymentProcessing, PaymentSucceeded, PaymentFailed, PaymentPartiallyRefunded, PaymentRefunded:
+		return true
+	}
+	return false
+}
+
+// FailureCode says why an object ended failed. The codes are part of the API contract
+// and also the type names of the non-retryable Temporal ApplicationErrors that carry
+// them through workflows.
+type FailureCode string
+
+// Failure codes of PRODUCT.md, plus the compensation codes of flows that undo a step.
+const (
+	FailureNone              FailureCode = ""
+	FailureCardDeclined      FailureCode = "card_declined"
+	FailureInsufficientFunds FailureCode = "insufficient_funds"
+	FailureAccountClosed     FailureCode = "account_closed"
+	FailureBankUnavailable   FailureCode = "bank_unavailable"
+	FailureExpired           FailureCode = "expired"
+	FailureLedgerRejected    FailureCode = "ledger_rejected"
+	FailureMerchantDisabled  FailureCode = "merchant_disabled"
+	FailureCanceled          FailureCode = "canceled"
+	FailureRejected          FailureCode = "rejected"
+)
+
+// Stage is where a flow is; it is the PayflowStage search attribute and part of the
+// state query, so that operators can find flows by it.
+type Stage string
+
+// Stages of PRODUCT.md's Operations section.
+const (
+	StageValidating      Stage = "validating"
+	StageCharging        Stage = "charging"
+	StageWaitingBank     Stage = "waiting_bank"
+	StagePosting         Stage = "posting"
+	StagePendingApproval Stage = "pending_approval"
+	StagePayingOut       Stage = "paying_out"
+	StageNotifying       Stage = "notifying"
+	StageCompensating    Stage = "compensating"
+	StageDone            Stage = "done"
+)
+
+// Flow names a kind of workflow; it is the PayflowFlow search attribute and the first
+// segment of every workflow id.
+type Flow string
+
+// Flows of payflow.
+const (
+	FlowPayment        Flow = "payment"
+	FlowTopup          Flow = "topup"
+	FlowWithdrawal     Flow = "withdrawal"
+	FlowRefund         Flow = "refund"
+	FlowReconciliation Flow = "reconciliation"
+	FlowWebhook        Flow = "webhook"
+)
+
+// SourceType says where the money of a payment comes from.
+type SourceType string
+
+// Source types.
+const (
+	SourceCard    SourceType = "card"
+	SourceAccount SourceType = "account"
+)
+
+// BankStatus is a bank's view of one transfer.
+type BankStatus string
+
+// Bank statuses. processing means the bank accepted the request and will decide later.
+const (
+	BankProcessing BankStatus = "processing"
+	BankSucceeded  BankStatus = "succeeded"
+	BankFailed     BankStatus = "failed"
+	// BankNotFound is a query's answer for a reference the bank has never seen: the
+	// only answer that makes a second charge with the same reference safe.
+	BankNotFound BankStatus = "not_found"
+)
+
+// Final reports whether the bank has decided.
+func (s BankStatus) Final() bool { return s == BankSucceeded || s == BankFailed }

@@ -1,0 +1,131 @@
+// Package starter is the only code that starts, signals, updates and queries payflow's
+// flows: it owns workflow ids, the task queue, start options and search attributes,
+// so that the API and the ops tools never call the Temporal client directly.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
+)
+
+// ErrFlowNotFound reports a flow Temporal does not know.
+var ErrFlowNotFound = errors.New("flow not found")
+
+// Config holds what a start needs from configuration.
+type Config struct {
+	TaskQueue    string
+	BankPoll     time.Duration
+	BankDeadline time.Duration
+}
+
+// Starter starts and talks to flows.
+type Starter struct {
+	client client.Client
+	cfg    Config
+}
+
+// New returns a Starter on a connected client.
+func New(c client.Client, cfg Config) *Starter {
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = workflows.TaskQueue
+	}
+	return &Starter{client: c, cfg: cfg}
+}
+
+// Client exposes the Temporal client for health checks.
+func (s *Starter) Client() client.Client { return s.client }
+
+// moneyFlowOptions are the start options of every money flow: a readable id from
+// the business key, reject-duplicate reuse (an id never runs twice, even after it
+// closed), and use-existing on conflict (a repeated request gets the running flow).
+func (s *Starter) moneyFlowOptions(id string, sa temporal.SearchAttributes) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                s.cfg.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    sa,
+	}
+}
+
+// StartPayment starts the payment's workflow, or finds it running or finished: the
+// call is idempotent, so that a repeated API request (or one that lost its answer)
+// makes sure the flow runs without ever running it twice. It fills the bank polling
+// settings from configuration.
+func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
+	if in.BankPoll == 0 {
+		in.BankPoll = s.cfg.BankPoll
+	}
+	if in.BankDeadline == 0 {
+		in.BankDeadline = s.cfg.BankDeadline
+	}
+	id := workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID)
+	sa := temporal.NewSearchAttributes(
+		workflows.SAMerchant.ValueSet(in.MerchantID),
+		workflows.SAFlow.ValueSet(string(models.FlowPayment)),
+		workflows.SAStage.ValueSet(string(workflows.StageAtStart(models.FlowPayment, in.Source.Type))),
+		workflows.SAChannel.ValueSet(in.Channel),
+		workflows.SACurrency.ValueSet(string(in.Currency)),
+		workflows.SAAmount.ValueSet(in.Amount),
+	)
+	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.PaymentWorkflow, in)
+	return startErr(id, err)
+}
+
+func startErr(id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		// It ran before and closed (reject-duplicate): the flow exists, nothing to do.
+		return nil
+	}
+	return fmt.Errorf("start %s: %w", id, err)
+}
+
+// SignalBankCallback delivers a bank's callback to the flow waiting on it.
+func (s *Starter) SignalBankCallback(ctx context.Context, workflowID string, cb models.BankCallback) error {
+	err := s.client.SignalWorkflow(ctx, workflowID, "", workflows.SignalBankCallback, cb)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("signal %s: %w", workflowID, ErrFlowNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("signal %s: %w", workflowID, err)
+	}
+	return nil
+}
+
+// State queries a flow's state.
+func (s *Starter) State(ctx context.Context, workflowID string) (models.FlowState, error) {
+	v, err := s.client.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return models.FlowState{}, fmt.Errorf("query %s: %w", workflowID, ErrFlowNotFound)
+		}
+		return models.FlowState{}, fmt.Errorf("query %s: %w", workflowID, err)
+	}
+	var st models.FlowState
+	if err := v.Get(&st); err != nil {
+		return models.FlowState{}, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	}
+	return st, nil
+}
+
+// CheckHealth reports whether Temporal answers.
+func (s *Starter) CheckHealth(ctx context.Context) error {
+	_, err := s.client.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}

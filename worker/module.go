@@ -1,0 +1,48 @@
+package worker
+
+import (
+	"context"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/fx"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+)
+
+// Params are the worker's dependencies.
+type Params struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    config.Config
+	Client    client.Client
+	Store     *store.Store
+	Ledger    *ledger.Ledger
+	Channels  *bank.Registry
+	Log       *logrus.Entry
+}
+
+// Module builds the worker and runs it for the life of the process.
+var Module = fx.Module("worker",
+	fx.Provide(func(p Params) sdkworker.Worker {
+		d := Deps{
+			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
+			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+		}
+		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
+	}),
+	fx.Invoke(func(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
+		lc.Append(fx.StartStopHook(
+			func(context.Context) error {
+				log.Info("worker starting")
+				return w.Start()
+			},
+			w.Stop,
+		))
+	}),
+)

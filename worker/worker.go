@@ -1,0 +1,75 @@
+// Package worker builds payflow's Temporal worker: it registers every workflow and
+// activity under its constant name on the payflow task queue.
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/workflows"
+)
+
+// Registration is one workflow or activity function and the name it is registered
+// under.
+type Registration struct {
+	Name string
+	Fn   any
+}
+
+// Deps are the activity structs the worker registers.
+type Deps struct {
+	Bank     *activities.Bank
+	Payments *activities.Payments
+}
+
+// Workflows lists every workflow with its name.
+func Workflows() []Registration {
+	return []Registration{
+		{workflows.WorkflowPayment, workflows.PaymentWorkflow},
+	}
+}
+
+// Activities lists every activity with its name.
+func Activities(d Deps) []Registration {
+	return []Registration{
+		{workflows.ActivityCharge, d.Bank.Charge},
+		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
+		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
+	}
+}
+
+// Register registers everything on r (a worker, a replayer or a test environment).
+func Register(r sdkworker.Registry, d Deps) {
+	for _, w := range Workflows() {
+		r.RegisterWorkflowWithOptions(w.Fn, workflow.RegisterOptions{Name: w.Name})
+	}
+	for _, a := range Activities(d) {
+		r.RegisterActivityWithOptions(a.Fn, activity.RegisterOptions{Name: a.Name})
+	}
+}
+
+// Options are the worker's tuning knobs.
+type Options struct {
+	TaskQueue                          string
+	MaxConcurrentActivityExecutionSize int
+	MaxConcurrentWorkflowTaskPollers   int
+	MaxConcurrentActivityTaskPollers   int
+}
+
+// New returns a worker on the task queue with everything registered; the caller
+// starts and stops it.
+func New(c client.Client, opts Options, d Deps) sdkworker.Worker {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = workflows.TaskQueue
+	}
+	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivityExecutionSize,
+		MaxConcurrentWorkflowTaskPollers:   opts.MaxConcurrentWorkflowTaskPollers,
+		MaxConcurrentActivityTaskPollers:   opts.MaxConcurrentActivityTaskPollers,
+	})
+	Register(w, d)
+	return w
+}

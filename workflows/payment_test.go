@@ -1,0 +1,181 @@
+package workflows
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+func paymentInput(token string) models.PaymentInput {
+	return models.PaymentInput{
+		PaymentID: "pay_test1", MerchantID: "mch_demo", Amount: 1050, Currency: "CNY",
+		Source:   models.PaymentSource{Type: models.SourceCard, Token: token},
+		Channel:  "banksim", BankPoll: time.Minute, BankDeadline: 24 * time.Hour,
+	}
+}
+
+type paymentEnv struct {
+	*testsuite.TestWorkflowEnvironment
+}
+
+func newPaymentEnv(t *testing.T) paymentEnv {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Bank{})
+	env.RegisterActivity(&activities.Payments{})
+	t.Cleanup(func() { env.AssertExpectations(t) })
+	return paymentEnv{env}
+}
+
+func finalizeWith(status models.PaymentStatus, code models.FailureCode) func(models.FinalizePaymentInput) bool {
+	return func(in models.FinalizePaymentInput) bool {
+		return in.Status == status && in.FailureCode == code && in.PostingKey == "payment/pay_test1/capture"
+	}
+}
+
+func TestPaymentOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		chargeRes  models.ChargeResult
+		chargeErr  error
+		wantStatus models.PaymentStatus
+		wantCode   models.FailureCode
+	}{
+		{"success", models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil, models.PaymentSucceeded, ""},
+		{"declined", models.ChargeResult{}, temporal.NewNonRetryableApplicationError("declined", string(models.FailureCardDeclined), nil), models.PaymentFailed, models.FailureCardDeclined},
+		{"insufficient funds", models.ChargeResult{}, temporal.NewNonRetryableApplicationError("nsf", string(models.FailureInsufficientFunds), nil), models.PaymentFailed, models.FailureInsufficientFunds},
+		{"bank down before acting", models.ChargeResult{}, temporal.NewApplicationError("down", ErrTypeBankUnavailable), models.PaymentFailed, models.FailureBankUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newPaymentEnv(t)
+			var bank *activities.Bank
+			var pay *activities.Payments
+			charge := env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(tc.chargeRes, tc.chargeErr)
+			if !temporal.IsApplicationError(tc.chargeErr) || isNonRetryable(tc.chargeErr) {
+				charge.Once()
+			} // else: every retry fails the same until the schedule-to-close timeout.
+			env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(tc.wantStatus, tc.wantCode))).
+				Return(models.FinalizePaymentResult{Status: tc.wantStatus, JournalID: "jnl_1"}, nil).Once()
+			env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_x"))
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, env.GetWorkflowError())
+			var res models.PaymentResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Equal(t, tc.wantStatus, res.Status)
+			require.Equal(t, tc.wantCode, res.FailureCode)
+		})
+	}
+}
+
+// A processing charge waits for the bank's callback: the payment succeeds on the
+// callback without any query, and a stale "processing" callback is ignored.
+func TestPaymentWaitsForCallback(t *testing.T) {
+	env := newPaymentEnv(t)
+	var bank *activities.Bank
+	var pay *activities.Payments
+	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
+	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+		Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, nil).Once()
+	env.RegisterDelayedCallback(func() {
+		st := queryState(t, env)
+		require.Equal(t, models.StageWaitingBank, st.Stage)
+		env.SignalWorkflow(SignalBankCallback, models.BankCallback{Reference: "pay_test1", Status: models.BankProcessing})
+	}, 5*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalBankCallback, models.BankCallback{Reference: "pay_test1", Status: models.BankSucceeded})
+	}, 10*time.Second)
+	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_processing"))
+	require.NoError(t, env.GetWorkflowError())
+	var res models.PaymentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, models.PaymentSucceeded, res.Status)
+	require.Equal(t, models.StageDone, queryState(t, env).Stage)
+}
+
+// Without a callback, the poll timer queries the bank; a decline found by the query
+// ends the payment failed.
+func TestPaymentPollsWhenNoCallback(t *testing.T) {
+	env := newPaymentEnv(t)
+	var bank *activities.Bank
+	var pay *activities.Payments
+	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankFailed, FailureCode: models.FailureCardDeclined}, nil).Once()
+	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureCardDeclined))).
+		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
+	start := env.Now()
+	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_processing"))
+	require.NoError(t, env.GetWorkflowError())
+	// First poll after 1 minute, the second 2 minutes later.
+	require.GreaterOrEqual(t, env.Now().Sub(start), 3*time.Minute)
+}
+
+// An unknown outcome (the activity's retries ran out while the bank could not say)
+// never fails the payment: the flow waits and queries; a bank that never saw the
+// charge lets it be sent again with the same reference.
+func TestPaymentUnknownOutcomeQueriesThenRecharges(t *testing.T) {
+	env := newPaymentEnv(t)
+	var bank *activities.Bank
+	var pay *activities.Payments
+	// Non-retryable here only to end the activity's retries at once; in production
+	// they end when the schedule-to-close timeout passes, with the same last error.
+	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{}, temporal.NewNonRetryableApplicationError("timeout", ErrTypeUnknownOutcome, nil)).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankNotFound}, nil).Once()
+	env.OnActivity(bank.Charge, mock.Anything, mock.MatchedBy(func(in models.ChargeInput) bool { return in.Reference == "pay_test1" })).
+		Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
+	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+		Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, nil).Once()
+	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_timeout_success"))
+	require.NoError(t, env.GetWorkflowError())
+}
+
+// A bank that never decides ends the payment expired at the deadline.
+func TestPaymentExpires(t *testing.T) {
+	env := newPaymentEnv(t)
+	var bank *activities.Bank
+	var pay *activities.Payments
+	in := paymentInput("tok_processing")
+	in.BankDeadline = 10 * time.Minute
+	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil)
+	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureExpired))).
+		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
+	env.ExecuteWorkflow(PaymentWorkflow, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res models.PaymentResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, models.FailureExpired, res.FailureCode)
+}
+
+func TestPaymentRejectsBadInput(t *testing.T) {
+	env := newPaymentEnv(t)
+	in := paymentInput("tok_success")
+	in.Amount = 0
+	env.ExecuteWorkflow(PaymentWorkflow, in)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
+	require.Equal(t, "invalid_input", appErr.Type())
+}
+
+func isNonRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
+}
+
+func queryState(t *testing.T, env paymentEnv) models.FlowState {
+	t.Helper()
+	v, err := env.QueryWorkflow(QueryState)
+	require.NoError(t, err)
+	var st models.FlowState
+	require.NoError(t, v.Get(&st))
+	return st
+}
