@@ -204,24 +204,25 @@ type receivedCallback struct {
 	at        time.Time
 }
 
-// receiver is a callback endpoint answering scripted status codes (200 once
-// the script runs out).
+// receiver is a callback endpoint answering scripted status codes, then
+// fallback (200 unless set).
 type receiver struct {
-	mu     sync.Mutex
-	got    []receivedCallback
-	script []int
-	srv    *httptest.Server
+	mu       sync.Mutex
+	got      []receivedCallback
+	script   []int
+	fallback int
+	srv      *httptest.Server
 }
 
 func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script}
+	rc := &receiver{script: script, fallback: http.StatusOK}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var ev CallbackEvent
 		json.Unmarshal(body, &ev)
 		rc.mu.Lock()
 		rc.got = append(rc.got, receivedCallback{signature: r.Header.Get(SignatureHeader), body: body, event: ev, at: time.Now()})
-		code := http.StatusOK
+		code := rc.fallback
 		if len(rc.script) > 0 {
 			code, rc.script = rc.script[0], rc.script[1:]
 		}
@@ -230,6 +231,12 @@ func newReceiver(t *testing.T, script ...int) *receiver {
 	}))
 	t.Cleanup(rc.srv.Close)
 	return rc
+}
+
+func (rc *receiver) answer(code int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.fallback = code
 }
 
 func (rc *receiver) received() []receivedCallback {
@@ -273,4 +280,10 @@ func (c *fakeClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+func newHTTP(t *testing.T, h http.Handler) *httptest.Server {
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts
 }
