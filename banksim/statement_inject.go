@@ -2,6 +2,7 @@ package banksim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -163,52 +163,68 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 	return nil
 }
 
-// injectBatchRows is the rows per multi-row INSERT: 7 parameters each, far
-// below SQLite's limit of 32766.
-const injectBatchRows = 500
+// injectBatchRows is the lines per INSERT. A batch is bound as one JSON
+// parameter and unpacked by json_each: the driver binds parameters in
+// quadratic time, so a multi-row VALUES list of thousands of "?" would be
+// slower than this by far.
+const injectBatchRows = 1000
 
-// lineInserter buffers injected lines into multi-row INSERTs through one
-// prepared statement.
+// insertLinesSQL inserts the lines of a JSON array of 7-string arrays, in
+// array order.
+const insertLinesSQL = `INSERT INTO statement_lines (day, reference, kind, amount, currency, status, time, injected)
+	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 1
+	FROM json_each(?) ORDER BY key`
+
+// lineInserter buffers injected lines into batches.
 type lineInserter struct {
-	ctx  context.Context
-	tx   *sql.Tx
-	stmt *sql.Stmt
-	args []any
-}
-
-func insertLinesSQL(rows int) string {
-	return `INSERT INTO statement_lines (day, reference, kind, amount, currency, status, time, injected) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, 1), ", rows), ", ")
+	ctx   context.Context
+	tx    *sql.Tx
+	stmt  *sql.Stmt
+	batch bytes.Buffer
+	enc   *json.Encoder
+	rows  int
 }
 
 func (ins *lineInserter) add(l injectLine) error {
-	ins.args = append(ins.args, l.Date, l.Reference, l.Kind, l.Amount.String(), l.Currency, l.Status, l.Time)
-	if len(ins.args) < injectBatchRows*7 {
+	if ins.enc == nil {
+		ins.enc = json.NewEncoder(&ins.batch)
+		ins.enc.SetEscapeHTML(false)
+	}
+	if ins.rows == 0 {
+		ins.batch.WriteByte('[')
+	} else {
+		ins.batch.WriteByte(',')
+	}
+	// Amount goes as a string: the statement shows it exactly as sent.
+	err := ins.enc.Encode([7]string{l.Date, l.Reference, l.Kind, l.Amount.String(), l.Currency, l.Status, l.Time})
+	if err != nil {
+		return fmt.Errorf("encode line: %w", err)
+	}
+	ins.rows++
+	if ins.rows < injectBatchRows {
 		return nil
 	}
+	return ins.flush()
+}
+
+// flush inserts the buffered lines.
+func (ins *lineInserter) flush() error {
+	if ins.rows == 0 {
+		return nil
+	}
+	ins.batch.WriteByte(']')
 	if ins.stmt == nil {
-		stmt, err := ins.tx.PrepareContext(ins.ctx, insertLinesSQL(injectBatchRows))
+		stmt, err := ins.tx.PrepareContext(ins.ctx, insertLinesSQL)
 		if err != nil {
 			return fmt.Errorf("prepare insert: %w", err)
 		}
 		ins.stmt = stmt
 	}
-	if _, err := ins.stmt.ExecContext(ins.ctx, ins.args...); err != nil {
+	if _, err := ins.stmt.ExecContext(ins.ctx, ins.batch.String()); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
-	ins.args = ins.args[:0]
-	return nil
-}
-
-// flush writes the lines left over from the last full batch.
-func (ins *lineInserter) flush() error {
-	if len(ins.args) == 0 {
-		return nil
-	}
-	if _, err := ins.tx.ExecContext(ins.ctx, insertLinesSQL(len(ins.args)/7), ins.args...); err != nil {
-		return fmt.Errorf("insert lines: %w", err)
-	}
-	ins.args = ins.args[:0]
+	ins.batch.Reset()
+	ins.rows = 0
 	return nil
 }
 
