@@ -17,7 +17,7 @@ import (
 
 // testEnv is a running simulator on a temp SQLite file behind httptest.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	http   *httptest.Server
 	dbPath string
@@ -33,7 +33,7 @@ func testLogger() *logrus.Entry {
 
 // newEnv starts a simulator; opts run before Start, so they may replace
 // timings and the clock without racing the worker.
-func newEnv(t *testing.T, cfg Config, opts ...testOption) *testEnv {
+func newEnv(t testing.TB, cfg Config, opts ...testOption) *testEnv {
 	t.Helper()
 	if cfg.DBPath == "" {
 		cfg.DBPath = filepath.Join(t.TempDir(), "banksim.db")
@@ -163,7 +163,7 @@ func (e *testEnv) setFaults(body any) Faults {
 	return decodeAs[Faults](e.t, raw)
 }
 
-func decodeAs[T any](t *testing.T, raw []byte) T {
+func decodeAs[T any](t testing.TB, raw []byte) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
