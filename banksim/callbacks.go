@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,7 +84,9 @@ type outboxRow struct {
 const dueCallbacks = `FROM callbacks c WHERE c.state = 'pending' AND c.next_at <= ?
 	AND (c.after_id IS NULL OR NOT EXISTS (SELECT 1 FROM callbacks p WHERE p.id = c.after_id AND p.state = 'pending'))`
 
-// deliverDue sends one batch of due callbacks concurrently.
+// deliverDue sends one batch of due callbacks concurrently. It fails when a
+// delivery's outcome could not be recorded, so the loop backs off rather than
+// resending at once.
 func (s *Server) deliverDue(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.event_id, c.reference, c.url, c.body, c.attempts, c.first_at `+
 		dueCallbacks+` ORDER BY c.next_at, c.id LIMIT ?`, s.now().UnixNano(), deliverBatch)
@@ -106,26 +109,28 @@ func (s *Server) deliverDue(ctx context.Context) error {
 		return fmt.Errorf("list due callbacks: %w", err)
 	}
 	var wg sync.WaitGroup
-	for _, cb := range batch {
+	errs := make([]error, len(batch))
+	for i, cb := range batch {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.deliver(ctx, cb)
+			errs[i] = s.deliver(ctx, cb)
 		}()
 	}
 	wg.Wait()
-	return nil
+	return errors.Join(errs...)
 }
 
-// deliver sends one callback and records the result.
-func (s *Server) deliver(ctx context.Context, cb outboxRow) {
+// deliver sends one callback and records the result; it fails only when the
+// result could not be recorded.
+func (s *Server) deliver(ctx context.Context, cb outboxRow) error {
 	log := s.log.WithFields(logrus.Fields{
 		"event_id": cb.eventID, "reference": cb.reference, "attempt": cb.attempts + 1,
 	})
 	code, err := s.post(ctx, cb)
 	if ctx.Err() != nil {
 		// Stopping: the callback stays pending and goes after the restart.
-		return
+		return nil
 	}
 	now := s.now()
 	state, next := cbPending, time.Time{}
@@ -162,8 +167,9 @@ func (s *Server) deliver(ctx context.Context, cb outboxRow) {
 		return err
 	})
 	if werr != nil {
-		log.WithError(werr).Error("record callback attempt")
+		return fmt.Errorf("record attempt of callback %s: %w", cb.eventID, werr)
 	}
+	return nil
 }
 
 // post sends the callback, signed at the current time.

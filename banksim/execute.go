@@ -131,7 +131,7 @@ func (s *Server) execute(ctx context.Context, req execRequest) (execResult, erro
 		return execResult{}, fmt.Errorf("execute %s %s: %w", req.Kind, req.Reference, err)
 	}
 	if res.executed && res.transfer.Status == StatusProcessing {
-		s.kick()
+		kick(s.wakeComplete)
 	}
 	return res, nil
 }

@@ -34,13 +34,15 @@ type Server struct {
 	giveUp    time.Duration
 	hangLimit time.Duration
 
-	wake      chan struct{}
-	stopping  chan struct{} // closed once, by stop
-	stopOnce  sync.Once
-	startOnce sync.Once
-	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup
+	// wakeComplete and wakeDeliver wake the background loops early.
+	wakeComplete chan struct{}
+	wakeDeliver  chan struct{}
+	stopping     chan struct{} // closed once, by stop
+	stopOnce     sync.Once
+	startOnce    sync.Once
+	closeOnce    sync.Once
+	closeErr     error
+	wg           sync.WaitGroup
 }
 
 // New opens (creating and migrating when needed) the store at cfg.DBPath and
@@ -52,17 +54,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("banksim: %w", err)
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		db:        db,
-		client:    &http.Client{Timeout: callbackTimeout},
-		now:       time.Now,
-		retryBase: callbackRetryBase,
-		retryMax:  callbackRetryMax,
-		giveUp:    callbackGiveUp,
-		hangLimit: hangLimit,
-		wake:      make(chan struct{}, 1),
-		stopping:  make(chan struct{}),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		db:           db,
+		client:       &http.Client{Timeout: callbackTimeout},
+		now:          time.Now,
+		retryBase:    callbackRetryBase,
+		retryMax:     callbackRetryMax,
+		giveUp:       callbackGiveUp,
+		hangLimit:    hangLimit,
+		wakeComplete: make(chan struct{}, 1),
+		wakeDeliver:  make(chan struct{}, 1),
+		stopping:     make(chan struct{}),
 	}
 	f := DefaultFaults()
 	s.faults.Store(&f)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sirupsen/logrus"
 )
 
-// maxIdle bounds the worker's sleep, a safety net should a wake-up be missed.
+// maxIdle bounds a background loop's sleep: a safety net should a wake-up
+// be missed, and the pause after a failing step.
 const maxIdle = time.Second
 
 // completeBatch bounds the transfers completed per pass.
@@ -21,72 +23,87 @@ const completeBatch = 100
 func (s *Server) Start(ctx context.Context) {
 	s.startOnce.Do(func() {
 		ctx, cancel := context.WithCancel(ctx)
-		s.wg.Add(2)
+		// Two loops, so that a slow callback receiver never delays the
+		// completion of processing transfers.
+		s.wg.Add(3)
 		go func() {
 			defer s.wg.Done()
-			defer cancel()
-			s.run(ctx)
+			s.loop(ctx, "completer", s.wakeComplete, s.completeDue, s.nextCompletion)
 		}()
 		go func() {
 			defer s.wg.Done()
+			s.loop(ctx, "dispatcher", s.wakeDeliver, s.deliverDue, s.nextCallback)
+		}()
+		go func() {
+			defer s.wg.Done()
+			defer cancel()
 			select {
 			case <-ctx.Done():
 			case <-s.stopping:
-				cancel() // aborts callbacks in flight; they stay pending
+				// Aborts callbacks in flight; they stay pending for the next run.
 			}
 		}()
 	})
 }
 
-func (s *Server) run(ctx context.Context) {
-	s.log.Info("background worker started")
-	defer s.log.Info("background worker stopped")
+// loop runs step, then sleeps until next says something is due, it is woken,
+// or maxIdle passes.
+func (s *Server) loop(ctx context.Context, name string, wake <-chan struct{},
+	step func(context.Context) error, next func(context.Context) time.Duration) {
+	log := s.log.WithField("loop", name)
+	log.Debug("background loop started")
+	defer log.Debug("background loop stopped")
 	for {
-		failed := false
-		if err := s.completeDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.WithError(err).Error("complete processing transfers")
-			failed = true
-		}
-		if err := s.deliverDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.WithError(err).Error("deliver callbacks")
-			failed = true
-		}
-		wait := s.nextWake(ctx)
-		if failed {
+		wait := maxIdle
+		if err := step(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			// Something due keeps failing: retry calmly instead of spinning.
-			wait = maxIdle
+			log.WithError(err).Error("background step failed")
+		} else {
+			wait = next(ctx)
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-s.wake:
+		case <-wake:
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
 }
 
-// kick wakes the worker, e.g. when a new processing transfer is due soon.
-func (s *Server) kick() {
+// kick wakes a loop without blocking.
+func kick(wake chan struct{}) {
 	select {
-	case s.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }
 
-// nextWake is how long the worker may sleep before something is due.
-func (s *Server) nextWake(ctx context.Context) time.Duration {
-	var next sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(t) FROM (
-		SELECT MIN(complete_at) AS t FROM transfers WHERE status = 'processing'
-		UNION ALL
-		SELECT MIN(c.next_at) `+dueCallbacks+`)`, int64(1<<63-1)).Scan(&next)
+// untilDue turns the earliest due time (Unix nanoseconds) into a sleep.
+func (s *Server) untilDue(next sql.NullInt64, err error) time.Duration {
 	if err != nil || !next.Valid {
 		return maxIdle
 	}
 	return min(max(fromNanos(next.Int64).Sub(s.now()), 0), maxIdle)
+}
+
+// nextCompletion is how long until the next processing transfer is due.
+func (s *Server) nextCompletion(ctx context.Context) time.Duration {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(complete_at) FROM transfers WHERE status = 'processing'`).Scan(&next)
+	return s.untilDue(next, err)
+}
+
+// nextCallback is how long until the next callback may be sent.
+func (s *Server) nextCallback(ctx context.Context) time.Duration {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(c.next_at) `+dueCallbacks, int64(math.MaxInt64)).Scan(&next)
+	return s.untilDue(next, err)
 }
 
 // completeDue completes every processing transfer whose time has come.
@@ -154,6 +171,7 @@ func (s *Server) complete(ctx context.Context, ref string) error {
 		return fmt.Errorf("complete %s: %w", ref, err)
 	}
 	if done.Reference != "" {
+		kick(s.wakeDeliver)
 		s.log.WithFields(logrus.Fields{
 			"reference": done.Reference, "kind": done.Kind, "status": done.Status,
 			"failure_code": done.FailureCode, "bank_id": done.BankID, "callback": done.CallbackURL != "",
