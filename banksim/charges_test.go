@@ -278,3 +278,14 @@ func TestTimeoutSuccessExecutesAlthoughTheClientTimesOut(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeoutSuccessAnswers504AfterTheHoldLimit(t *testing.T) {
+	e := newEnv(t, Config{}, func(s *Server) { s.hangLimit = 50 * time.Millisecond })
+	code, raw := e.do(http.MethodPost, "/v1/charges", charge("pay_held", TokenTimeoutSuccess, 10))
+	if code != http.StatusGatewayTimeout || decodeAs[errorBody](t, raw).Error != ErrCodeTimeout {
+		t.Fatalf("%d %s, want 504 timeout", code, raw)
+	}
+	if _, got, _ := e.get("pay_held"); got.Status != StatusSucceeded {
+		t.Fatalf("query: %+v, want succeeded", got)
+	}
+}

@@ -35,6 +35,7 @@
 //   - 504 timeout: only after holding a tok_timeout_success or
 //     ba_timeout_success request for two minutes; the transfer was executed.
 //   - 500 internal: the simulator failed; the outcome is unknown, query it.
+//   - 404 no_route: no such route (never "not_found", whose meaning is exact).
 //
 // Charge tokens choose the outcome: tok_success, tok_decline (card_declined),
 // tok_insufficient_funds (insufficient_funds), tok_processing (answers
@@ -45,7 +46,7 @@
 // (account_closed), ba_processing, ba_timeout_success; any other account
 // succeeds. Refunds are synchronous and fail with charge_not_found or
 // refund_exceeds_charge (or currency_mismatch when the currency differs from
-// the charge's). A movement that would overflow a house balance fails with
+// the charge's); they accept a callback_url but never call back. A movement that would overflow a house balance fails with
 // limit_exceeded.
 //
 // # Callbacks
@@ -66,7 +67,7 @@
 //	GET  /sim/faults, POST /sim/faults          {down, error_rate, latency_ms, processing_ms, callback_delay_ms, duplicate_callbacks}
 //	GET  /sim/accounts                          {balances: {currency: amount}}
 //	GET  /sim/statements/{channel}-{YYYY-MM-DD}.csv
-//	POST /sim/statement/inject                  {date, reference, kind, amount, currency, status} or {lines: [...]}
+//	POST /sim/statement/inject                  {date, reference, kind, amount, currency, status, time?} or {lines: [...]}
 //	POST /sim/statement/alter                   {reference, amount?, status?, remove?}
 //	GET  /healthz
 //

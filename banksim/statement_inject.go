@@ -52,8 +52,8 @@ func invalidf(format string, args ...any) error { return invalidInput{fmt.Errorf
 
 // handleInject plants statement lines: one line ({date, reference, ...}) or
 // many ({"lines": [...]}). The body is decoded as a stream and written by
-// multi-row inserts in one transaction, so a million lines go in quickly
-// and either all or none are planted.
+// batched inserts in one transaction, so a million lines go in quickly and
+// either all or none are planted. Other writes wait while it reads the body.
 func (s *Server) handleInject(w http.ResponseWriter, r *http.Request) {
 	log := s.log.WithField("route", "statement_inject")
 	dec := json.NewDecoder(bufio.NewReaderSize(r.Body, 256<<10))
