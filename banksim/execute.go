@@ -201,7 +201,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, log *logrus.Ent
 		}
 		if res.hang {
 			s.hold(r.Context())
-			log.Info("held response of executed transfer until the caller gave up")
+			log.Info("released the held response of an executed transfer")
 			writeError(w, http.StatusGatewayTimeout, ErrCodeTimeout,
 				"the bank did not answer in time; query the reference to learn the outcome")
 			return
