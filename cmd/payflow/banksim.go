@@ -29,6 +29,5 @@ func runBanksim(args []string) error {
 		return err
 	}
 	defer srv.Close()
-	log.WithField("addr", cfg.BanksimAddr).Info("bank simulator listening")
 	return srv.ListenAndServe(ctx)
 }

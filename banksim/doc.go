@@ -1,0 +1,75 @@
+// Package banksim is a bank simulator: a separate HTTP server that behaves like
+// a real bank so that payflow's bank adapter, its reconciliation and its
+// failure handling can be exercised end to end without a real bank.
+//
+// The simulator keeps its own state (transfers, executions, house accounts,
+// a callback outbox and statement lines) in its own SQLite file, so that a
+// restart loses nothing: processing transfers still complete and pending
+// callbacks are still delivered.
+//
+// # Channel API
+//
+// All bodies are JSON. Amounts are int64 minor units; currencies are three
+// uppercase letters.
+//
+//	POST /v1/charges             {reference, amount, currency, token, callback_url?}
+//	POST /v1/refunds             {reference, charge_reference, amount, currency, callback_url?}
+//	POST /v1/payouts             {reference, amount, currency, bank_account, callback_url?}
+//	GET  /v1/transfers/{reference}
+//
+// Every answer about a movement is a [Transfer]. The reference is the
+// idempotency key: a repeated request with the same reference returns the
+// first transfer's current state and never executes again; the same reference
+// with a different kind, amount or currency (or, for a refund, a different
+// charge_reference) answers 409 {"error":"reference_conflict"}.
+//
+// Error answers carry {"error": code, "message"?: text}:
+//
+//   - 400 invalid_request: the request was malformed; nothing was executed.
+//   - 404 not_found (GET /v1/transfers/{reference} only): the bank has never
+//     executed this reference, so sending the request again is safe.
+//   - 409 reference_conflict: see above; nothing was executed.
+//   - 503 bank_unavailable: the bank refused the request before processing
+//     it: NOTHING WAS EXECUTED, and the same request may be sent again. This
+//     is how the down and error_rate faults and the tok_flaky token answer.
+//   - 504 timeout: only after holding a tok_timeout_success or
+//     ba_timeout_success request for two minutes; the transfer was executed.
+//   - 500 internal: the simulator failed; the outcome is unknown, query it.
+//   - 404 no_route: no such route (never "not_found", whose meaning is exact).
+//
+// Charge tokens choose the outcome: tok_success, tok_decline (card_declined),
+// tok_insufficient_funds (insufficient_funds), tok_processing (answers
+// processing, completes later and calls back), tok_timeout_success (executes,
+// then holds the response until the client gives up), tok_flaky (503 for the
+// first two requests of a reference, then success); any other token is
+// declined. Payout destinations do the same: ba_success, ba_closed
+// (account_closed), ba_processing, ba_timeout_success; any other account
+// succeeds. Refunds are synchronous and fail with charge_not_found or
+// refund_exceeds_charge (or currency_mismatch when the currency differs from
+// the charge's); they accept a callback_url but never call back. A movement that would overflow a house balance fails with
+// limit_exceeded.
+//
+// # Callbacks
+//
+// When a processing transfer completes, the simulator POSTs the transfer plus
+// an "event_id" to the request's callback_url (or [Config.DefaultCallbackURL]),
+// signed with the X-Banksim-Signature header (see [SignCallback] and
+// [VerifyCallback]). Delivery is retried until a 2xx answer, with a backoff
+// from 500 ms doubling to 30 s, for at most an hour; a 4xx answer other than
+// 408 and 429 stops the retries. A redelivered event keeps its event_id.
+//
+// # Admin API
+//
+// Routes under /sim/ serve tests and operators and are never subject to
+// faults:
+//
+//	GET  /sim/executions?reference=R            {reference, count}
+//	GET  /sim/faults, POST /sim/faults          {down, error_rate, latency_ms, processing_ms, callback_delay_ms, duplicate_callbacks}
+//	GET  /sim/accounts                          {balances: {currency: amount}}
+//	GET  /sim/statements/{channel}-{YYYY-MM-DD}.csv
+//	POST /sim/statement/inject                  {date, reference, kind, amount, currency, status, time?} or {lines: [...]}
+//	POST /sim/statement/alter                   {reference, amount?, status?, remove?}
+//	GET  /healthz
+//
+// Faults live in memory: a restart resets them to their defaults.
+package banksim

@@ -1,0 +1,170 @@
+package banksim
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	// The pure-Go SQLite driver, registered as "sqlite". payflow's gorm side
+	// wraps the same driver, so both can live in one binary.
+	_ "github.com/glebarez/go-sqlite"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+// Append only: a released migration is never edited.
+var migrations = []string{
+	`CREATE TABLE transfers (
+		seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+		reference         TEXT    NOT NULL UNIQUE,
+		kind              TEXT    NOT NULL,
+		amount            INTEGER NOT NULL,
+		currency          TEXT    NOT NULL,
+		status            TEXT    NOT NULL,
+		failure_code      TEXT    NOT NULL DEFAULT '',
+		bank_id           TEXT    NOT NULL UNIQUE,
+		charge_reference  TEXT    NOT NULL DEFAULT '',
+		callback_url      TEXT    NOT NULL DEFAULT '',
+		created_at        INTEGER NOT NULL,
+		completed_at      INTEGER,
+		complete_at       INTEGER,
+		callback_delay_ms INTEGER NOT NULL DEFAULT 0,
+		dup_callbacks     INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX transfers_due ON transfers (status, complete_at);
+	CREATE INDEX transfers_charge ON transfers (charge_reference) WHERE charge_reference <> '';
+
+	-- No unique constraint on reference on purpose: the count is the check
+	-- that the lookup-first logic never executes a reference twice.
+	CREATE TABLE executions (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		reference   TEXT    NOT NULL,
+		kind        TEXT    NOT NULL,
+		executed_at INTEGER NOT NULL
+	);
+	CREATE INDEX executions_reference ON executions (reference);
+
+	-- Requests refused before processing (tok_flaky), counted per reference.
+	CREATE TABLE attempts (
+		reference TEXT    PRIMARY KEY,
+		count     INTEGER NOT NULL
+	);
+
+	CREATE TABLE accounts (
+		currency TEXT    PRIMARY KEY,
+		balance  INTEGER NOT NULL
+	);
+
+	CREATE TABLE callbacks (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		event_id   TEXT    NOT NULL,
+		reference  TEXT    NOT NULL,
+		url        TEXT    NOT NULL,
+		body       BLOB    NOT NULL,
+		after_id   INTEGER,
+		state      TEXT    NOT NULL DEFAULT 'pending',
+		attempts   INTEGER NOT NULL DEFAULT 0,
+		first_at   INTEGER NOT NULL,
+		next_at    INTEGER NOT NULL,
+		last_error TEXT    NOT NULL DEFAULT ''
+	);
+	CREATE INDEX callbacks_due ON callbacks (state, next_at);
+
+	-- Amounts are TEXT so that injected lines keep malformed values verbatim.
+	CREATE TABLE statement_lines (
+		id        INTEGER PRIMARY KEY AUTOINCREMENT,
+		day       TEXT    NOT NULL,
+		reference TEXT    NOT NULL,
+		kind      TEXT    NOT NULL,
+		amount    TEXT    NOT NULL,
+		currency  TEXT    NOT NULL,
+		status    TEXT    NOT NULL,
+		time      TEXT    NOT NULL,
+		injected  INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX statement_lines_day ON statement_lines (day, id);
+
+	-- How the statement misreports executed references (planted by tests).
+	CREATE TABLE statement_alterations (
+		reference TEXT    PRIMARY KEY,
+		amount    INTEGER,
+		status    TEXT,
+		removed   INTEGER NOT NULL DEFAULT 0
+	);`,
+}
+
+// openDB opens (creating when missing) and migrates the SQLite file at path.
+func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("banksim: DBPath is required")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create directory of %s: %w", path, err)
+		}
+	}
+	// Every transaction is BEGIN IMMEDIATE: it takes the write lock before its
+	// first read, so two requests can never both see "reference unknown".
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("read user_version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this binary's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; the value is our own integer.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return fmt.Errorf("write user_version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction. writeMu serialises writers of this
+// process so they queue in Go instead of spinning on SQLite's busy handler;
+// BEGIN IMMEDIATE still protects against another process on the same file.
+func (s *Server) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

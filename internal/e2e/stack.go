@@ -1,0 +1,260 @@
+// Package e2e runs payflow's real processes (the Temporal dev server from ./bin, the
+// bank simulator, workers and API replicas, all as separate processes) and tests them
+// over HTTP, on MariaDB and on SQLite. The Stack type is also what the benchmarks and
+// the chaos runs start.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/testenv"
+)
+
+// DemoSecret is the demo merchant's secret in every stack.
+const DemoSecret = "demo_secret_change_me"
+
+// OpsToken is the ops token of every stack.
+const OpsToken = "ops-demo-token"
+
+// Build compiles cmd/payflow into dir (with -race when race is set) and returns the
+// binary's path.
+func Build(root, dir string, race bool) (string, error) {
+	bin := filepath.Join(dir, "payflow")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	args = append(args, "./cmd/payflow")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build payflow: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Temporal is a dev server shared by stacks (each stack uses its own task queue).
+type Temporal struct {
+	Addr string
+	Proc *devstack.Proc
+}
+
+// StartTemporal starts a headless, in-memory dev server on a free port, or one that
+// keeps its state in dbFile.
+func StartTemporal(ctx context.Context, binDir, dbFile string, out io.Writer) (*Temporal, error) {
+	port, err := devstack.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Bin: filepath.Join(binDir, "temporal"), Port: port, Headless: true, DBFile: dbFile, LogLevel: "error",
+	}, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Temporal{Addr: fmt.Sprintf("127.0.0.1:%d", port), Proc: p}, nil
+}
+
+// StackOptions configure one payflow stack.
+type StackOptions struct {
+	Name     string
+	Bin      string
+	Temporal string
+	Backend  testenv.Backend
+	// DSN overrides the database (else a fresh one of Backend is created).
+	DSN     string
+	WorkDir string
+	Out     io.Writer
+	// Env is added to every payflow process (PAYFLOW_BANK_POLL=2s, ...).
+	Env     map[string]string
+	Workers int
+	APIs    int
+}
+
+// Stack is a running payflow: banksim, workers and API replicas.
+type Stack struct {
+	Opts       StackOptions
+	DSN        string
+	TaskQueue  string
+	BanksimURL string
+	APIURLs    []string
+	Banksim    *devstack.Proc
+	Workers    []*devstack.Proc
+	APIs       []*devstack.Proc
+	env        []string
+	dropDB     func()
+	mu         sync.Mutex
+}
+
+// StartStack migrates a database, seeds the demo merchant and starts the processes.
+func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
+	if o.Workers == 0 {
+		o.Workers = 1
+	}
+	if o.APIs == 0 {
+		o.APIs = 1
+	}
+	s := &Stack{Opts: o, TaskQueue: "payflow-" + o.Name}
+	s.DSN = o.DSN
+	if s.DSN == "" {
+		switch o.Backend {
+		case testenv.MySQL:
+			dsn, drop, err := testenv.CreateMySQLDatabase("payflow_e2e")
+			if err != nil {
+				return nil, err
+			}
+			s.DSN, s.dropDB = dsn, drop
+		default:
+			s.DSN = "sqlite://" + filepath.Join(o.WorkDir, "payflow.db")
+		}
+	}
+	bankPort, err := devstack.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s.BanksimURL = fmt.Sprintf("http://127.0.0.1:%d", bankPort)
+	var apiAddrs []string
+	for i := 0; i < o.APIs; i++ {
+		p, err := devstack.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		apiAddrs = append(apiAddrs, fmt.Sprintf("127.0.0.1:%d", p))
+		s.APIURLs = append(s.APIURLs, "http://"+apiAddrs[i])
+	}
+	env := map[string]string{
+		"PAYFLOW_DB_DSN":             s.DSN,
+		"PAYFLOW_TEMPORAL_ADDRESS":   o.Temporal,
+		"PAYFLOW_TASK_QUEUE":         s.TaskQueue,
+		"PAYFLOW_BANKSIM_ADDR":       fmt.Sprintf("127.0.0.1:%d", bankPort),
+		"PAYFLOW_BANKSIM_DB":         filepath.Join(o.WorkDir, "banksim.db"),
+		"PAYFLOW_PUBLIC_URL":         s.APIURLs[0],
+		"PAYFLOW_DATA_DIR":           o.WorkDir,
+		"PAYFLOW_OPS_TOKENS":         OpsToken,
+		"PAYFLOW_LOG_LEVEL":          "info",
+		"PAYFLOW_DEMO_MERCHANT_SECRET": DemoSecret,
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	s.env = devstack.Env(env)
+
+	mig := exec.CommandContext(ctx, o.Bin, "migrate", "--seed-demo")
+	mig.Env = append(os.Environ(), s.env...)
+	if out, err := mig.CombinedOutput(); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("migrate: %v\n%s", err, out)
+	}
+	if s.Banksim, err = s.start("banksim", "banksim", nil); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := devstack.WaitHTTP(ctx, s.BanksimURL+"/healthz", s.Banksim, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	for i := 0; i < o.Workers; i++ {
+		if _, err := s.StartWorker(); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	for i := range apiAddrs {
+		p, err := s.start(fmt.Sprintf("api%d", i), "api", []string{"PAYFLOW_API_ADDR=" + apiAddrs[i]})
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.APIs = append(s.APIs, p)
+		if err := devstack.WaitHTTP(ctx, s.APIURLs[i]+"/readyz", p, 60*time.Second); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) start(name, role string, extra []string) (*devstack.Proc, error) {
+	return devstack.Start(s.Opts.Name+"/"+name, s.Opts.Bin, []string{role}, append(append([]string{}, s.env...), extra...), s.Opts.Out)
+}
+
+// StartWorker starts one more worker process.
+func (s *Stack) StartWorker() (*devstack.Proc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.start(fmt.Sprintf("worker%d", len(s.Workers)), "worker", nil)
+	if err != nil {
+		return nil, err
+	}
+	s.Workers = append(s.Workers, p)
+	return p, nil
+}
+
+// Client returns a demo-merchant client of API replica i.
+func (s *Stack) Client(i int) *client.Client {
+	return client.New(s.APIURLs[i%len(s.APIURLs)], "mch_demo", DemoSecret)
+}
+
+// Ops sends an ops request with the ops token.
+func (s *Stack) Ops(ctx context.Context, method, path, body string) (*client.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.APIURLs[0]+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+OpsToken)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return &client.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+}
+
+// Bank sends a request to the simulator's admin API.
+func (s *Stack) Bank(ctx context.Context, method, path, body string) (*client.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.BanksimURL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return &client.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+}
+
+// Stop stops every process and drops the stack's MySQL database.
+func (s *Stack) Stop() {
+	for _, p := range s.APIs {
+		_ = p.Stop(10 * time.Second)
+	}
+	for _, p := range s.Workers {
+		_ = p.Stop(10 * time.Second)
+	}
+	if s.Banksim != nil {
+		_ = s.Banksim.Stop(10 * time.Second)
+	}
+	if s.dropDB != nil {
+		s.dropDB()
+	}
+}
