@@ -134,15 +134,15 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		s.APIURLs = append(s.APIURLs, "http://"+apiAddrs[i])
 	}
 	env := map[string]string{
-		"PAYFLOW_DB_DSN":             s.DSN,
-		"PAYFLOW_TEMPORAL_ADDRESS":   o.Temporal,
-		"PAYFLOW_TASK_QUEUE":         s.TaskQueue,
-		"PAYFLOW_BANKSIM_ADDR":       fmt.Sprintf("127.0.0.1:%d", bankPort),
-		"PAYFLOW_BANKSIM_DB":         filepath.Join(o.WorkDir, "banksim.db"),
-		"PAYFLOW_PUBLIC_URL":         s.APIURLs[0],
-		"PAYFLOW_DATA_DIR":           o.WorkDir,
-		"PAYFLOW_OPS_TOKENS":         OpsToken,
-		"PAYFLOW_LOG_LEVEL":          "info",
+		"PAYFLOW_DB_DSN":               s.DSN,
+		"PAYFLOW_TEMPORAL_ADDRESS":     o.Temporal,
+		"PAYFLOW_TASK_QUEUE":           s.TaskQueue,
+		"PAYFLOW_BANKSIM_ADDR":         fmt.Sprintf("127.0.0.1:%d", bankPort),
+		"PAYFLOW_BANKSIM_DB":           filepath.Join(o.WorkDir, "banksim.db"),
+		"PAYFLOW_PUBLIC_URL":           s.APIURLs[0],
+		"PAYFLOW_DATA_DIR":             o.WorkDir,
+		"PAYFLOW_OPS_TOKENS":           OpsToken,
+		"PAYFLOW_LOG_LEVEL":            "info",
 		"PAYFLOW_DEMO_MERCHANT_SECRET": DemoSecret,
 	}
 	for k, v := range o.Env {

@@ -353,4 +353,3 @@ func TestLedgerProperty(t *testing.T) {
 		}
 	})
 }
-

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/testenv"
+)
+
+// stacks are the payflow stacks every end-to-end test runs against: one on MariaDB,
+// one on SQLite, sharing one Temporal dev server (each on its own task queue).
+var (
+	stacks   []*Stack
+	temporal *Temporal
+	logFile  *os.File
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	root, err := devstack.RepoRoot(must(os.Getwd()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	binDir := os.Getenv("PAYFLOW_TEST_BIN_DIR")
+	if binDir == "" {
+		binDir = filepath.Join(root, "bin")
+	}
+	work, err := os.MkdirTemp("", "payflow-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(work)
+	// Process logs go to a file, printed when a test fails.
+	logFile, err = os.Create(filepath.Join(work, "processes.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var out io.Writer = logFile
+	if os.Getenv("PAYFLOW_E2E_VERBOSE") != "" {
+		out = io.MultiWriter(logFile, os.Stderr)
+	}
+	bin, err := Build(root, work, true)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	temporal, err = StartTemporal(ctx, binDir, "", out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer temporal.Proc.Stop(10 * time.Second)
+	for _, b := range testenv.Backends {
+		dir := filepath.Join(work, string(b))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		s, err := StartStack(ctx, StackOptions{
+			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
+			Env: map[string]string{
+				// Short bank timings, so that waiting flows finish in seconds.
+				"PAYFLOW_BANK_POLL":    "3s",
+				"PAYFLOW_BANK_TIMEOUT": "3s",
+			},
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: start %s stack: %v\n", b, err)
+			dumpLogs()
+			return 1
+		}
+		defer s.Stop()
+		stacks = append(stacks, s)
+	}
+	code := m.Run()
+	if code != 0 {
+		dumpLogs()
+	}
+	return code
+}
+
+func dumpLogs() {
+	if logFile == nil {
+		return
+	}
+	b, err := os.ReadFile(logFile.Name())
+	if err != nil {
+		return
+	}
+	const max = 400 << 10
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	fmt.Fprintf(os.Stderr, "\n==== process logs (last %d bytes) ====\n%s\n", len(b), b)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// eachStack runs fn as a parallel subtest per stack.
+func eachStack(t *testing.T, fn func(t *testing.T, s *Stack)) {
+	for _, s := range stacks {
+		s := s
+		t.Run(s.Opts.Name, func(t *testing.T) {
+			fn(t, s)
+		})
+	}
+}
