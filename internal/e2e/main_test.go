@@ -89,6 +89,16 @@ func run(m *testing.M) int {
 	if code != 0 {
 		dumpLogs()
 	}
+	if dir := os.Getenv("PAYFLOW_RECORD_HISTORIES"); dir != "" && code == 0 {
+		for _, s := range stacks {
+			if s.Opts.Backend == testenv.SQLite {
+				if err := recordHistories(ctx, temporal.Addr, s.TaskQueue, dir, os.Getenv("PAYFLOW_RECORD_PREFIX")); err != nil {
+					fmt.Fprintln(os.Stderr, "record histories:", err)
+					return 1
+				}
+			}
+		}
+	}
 	return code
 }
 
