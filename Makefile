@@ -8,6 +8,7 @@ PAYFLOW := $(BIN)/payflow
 TEMPORAL_VERSION := v1.5.1
 STRIPE_MOCK_VERSION := v0.203.0
 MYSQL_ADDR ?= 127.0.0.1:3306
+export MYSQL_ADDR
 
 .PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql bench clean
 

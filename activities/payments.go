@@ -96,7 +96,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
 		}
 		log.Info("wallet payment refused: insufficient funds")
-		return models.FinalizePaymentResult{Status: models.PaymentFailed}, nil
+		return models.FinalizePaymentResult{Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		log.WithError(err).Error("ledger refused the payment's posting")
 		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), fmt.Sprintf("posting %s: %v", in.PostingKey, err))

@@ -95,7 +95,8 @@ type FinalizePaymentInput struct {
 
 // FinalizePaymentResult says which journal recorded the payment, if any.
 type FinalizePaymentResult struct {
-	JournalID string        `json:"journal_id,omitempty"`
-	Fee       int64         `json:"fee"`
-	Status    PaymentStatus `json:"status"`
+	JournalID   string        `json:"journal_id,omitempty"`
+	Fee         int64         `json:"fee"`
+	Status      PaymentStatus `json:"status"`
+	FailureCode FailureCode   `json:"failure_code,omitempty"`
 }

@@ -129,3 +129,24 @@ func (s *Starter) CheckHealth(ctx context.Context) error {
 	_, err := s.client.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
 }
+
+// StartTopup starts the top-up's workflow, or finds it (idempotent like StartPayment).
+func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
+	if in.BankPoll == 0 {
+		in.BankPoll = s.cfg.BankPoll
+	}
+	if in.BankDeadline == 0 {
+		in.BankDeadline = s.cfg.BankDeadline
+	}
+	id := workflows.TopupWorkflowID(in.MerchantID, in.TopupID)
+	sa := temporal.NewSearchAttributes(
+		workflows.SAMerchant.ValueSet(in.MerchantID),
+		workflows.SAFlow.ValueSet(string(models.FlowTopup)),
+		workflows.SAStage.ValueSet(string(models.StageCharging)),
+		workflows.SAChannel.ValueSet(in.Channel),
+		workflows.SACurrency.ValueSet(string(in.Currency)),
+		workflows.SAAmount.ValueSet(in.Amount),
+	)
+	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.TopupWorkflow, in)
+	return startErr(id, err)
+}

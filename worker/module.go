@@ -33,6 +33,7 @@ var Module = fx.Module("worker",
 		d := Deps{
 			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
 			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+			Topups:   &activities.Topups{Ledger: p.Ledger, Log: p.Log},
 		}
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
 	}),

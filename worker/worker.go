@@ -23,12 +23,14 @@ type Registration struct {
 type Deps struct {
 	Bank     *activities.Bank
 	Payments *activities.Payments
+	Topups   *activities.Topups
 }
 
 // Workflows lists every workflow with its name.
 func Workflows() []Registration {
 	return []Registration{
 		{workflows.WorkflowPayment, workflows.PaymentWorkflow},
+		{workflows.WorkflowTopup, workflows.TopupWorkflow},
 	}
 }
 
@@ -38,6 +40,7 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityCharge, d.Bank.Charge},
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
+		{workflows.ActivityFinalizeTopup, d.Topups.FinalizeTopup},
 	}
 }
 

@@ -4,6 +4,7 @@ package workflows
 // only replays on a worker that registers the same name.
 const (
 	WorkflowPayment = "PaymentWorkflow"
+	WorkflowTopup   = "TopupWorkflow"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
@@ -13,6 +14,7 @@ const (
 	ActivityCharge          = "Charge"
 	ActivityQueryTransfer   = "QueryTransfer"
 	ActivityFinalizePayment = "FinalizePayment"
+	ActivityFinalizeTopup   = "FinalizeTopup"
 )
 
 // Query, signal and update names.
@@ -22,7 +24,7 @@ const (
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup}
 
 // AllActivityNames lists every activity the worker registers.
-var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment}
+var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup}

@@ -17,8 +17,8 @@ import (
 func paymentInput(token string) models.PaymentInput {
 	return models.PaymentInput{
 		PaymentID: "pay_test1", MerchantID: "mch_demo", Amount: 1050, Currency: "CNY",
-		Source:   models.PaymentSource{Type: models.SourceCard, Token: token},
-		Channel:  "banksim", BankPoll: time.Minute, BankDeadline: 24 * time.Hour,
+		Source:  models.PaymentSource{Type: models.SourceCard, Token: token},
+		Channel: "banksim", BankPoll: time.Minute, BankDeadline: 24 * time.Hour,
 	}
 }
 

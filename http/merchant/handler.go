@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -28,16 +29,19 @@ type Store interface {
 	Merchant(ctx context.Context, id string) (models.Merchant, error)
 	Payment(ctx context.Context, merchantID, id string) (models.Payment, error)
 	ListPayments(ctx context.Context, q store.ListQuery) ([]models.Payment, bool, error)
+	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
 }
 
 // Ledger is what the merchant API needs of the ledger.
 type Ledger interface {
 	Account(ctx context.Context, merchantID, id string) (ledger.Account, error)
+	Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]ledger.StatementLine, bool, error)
 }
 
 // Starter starts flows (package starter).
 type Starter interface {
 	StartPayment(ctx context.Context, in models.PaymentInput) error
+	StartTopup(ctx context.Context, in models.TopupInput) error
 }
 
 // Handler serves the merchant API.
@@ -56,6 +60,11 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/payments", h.createPayment)
 	g.GET("/payments", h.listPayments)
 	g.GET("/payments/:id", h.getPayment)
+	g.POST("/accounts", h.createAccount)
+	g.GET("/accounts/:id", h.getAccount)
+	g.GET("/accounts/:id/entries", h.listEntries)
+	g.POST("/topups", h.createTopup)
+	g.GET("/topups/:id", h.getTopup)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.
@@ -118,6 +127,34 @@ func (h *Handler) internal(c *gin.Context, msg string, err error) {
 	problem.Write(c, problem.Internal())
 }
 
+// idempotencyOK answers a CreateOnce error: 422 for a key reused with another
+// request, 500 for anything else. It reports whether the caller may go on.
+func (h *Handler) idempotencyOK(c *gin.Context, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrIdempotencyKeyReused):
+		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
+	default:
+		h.internal(c, "create with idempotency key", err)
+	}
+	return false
+}
+
+// activeMerchant refuses a disabled merchant's request to move money (403).
+func (h *Handler) activeMerchant(c *gin.Context, merchantID string) bool {
+	m, err := h.Store.Merchant(c.Request.Context(), merchantID)
+	if err != nil {
+		h.internal(c, "load merchant", err)
+		return false
+	}
+	if m.Status != models.MerchantActive {
+		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
+		return false
+	}
+	return true
+}
+
 func isNotFound(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ledger.ErrAccountNotFound)
 }
@@ -131,4 +168,3 @@ type listResponse[T any] struct {
 	Data    []T  `json:"data"`
 	HasMore bool `json:"has_more"`
 }
-

@@ -193,16 +193,9 @@ func (h *Handler) createPayment(c *gin.Context) {
 	if c.IsAborted() {
 		return
 	}
-	merchant, err := h.Store.Merchant(c.Request.Context(), merchantID)
-	if err != nil {
-		h.internal(c, "load merchant", err)
+	if !h.activeMerchant(c, merchantID) {
 		return
 	}
-	if merchant.Status != models.MerchantActive {
-		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
-		return
-	}
-
 	now := h.Now().UTC()
 	pay := models.Payment{
 		ID:          models.NewID(models.PrefixPayment),
@@ -223,12 +216,7 @@ func (h *Handler) createPayment(c *gin.Context) {
 	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
 		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: pay.ID,
 	}, func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) })
-	switch {
-	case errors.Is(err, store.ErrIdempotencyKeyReused):
-		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
-		return
-	case err != nil:
-		h.internal(c, "create payment", err)
+	if !h.idempotencyOK(c, err) {
 		return
 	}
 	if !created {

@@ -17,6 +17,7 @@ const (
 	CodeInvalidAmount           = "invalid_amount"
 	CodeUnsupportedCurrency     = "unsupported_currency"
 	CodeInvalidSource           = "invalid_source"
+	CodeInvalidAccount          = "invalid_account"
 	CodeAmountExceedsRefundable = "amount_exceeds_refundable"
 	CodeIdempotencyKeyReused    = "idempotency_key_reused"
 	CodeSignatureInvalid        = "signature_invalid"

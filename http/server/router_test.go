@@ -46,6 +46,8 @@ func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) er
 	return nil
 }
 
+func (f *fakeStarter) StartTopup(context.Context, models.TopupInput) error { return nil }
+
 func (f *fakeStarter) count(id string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -58,7 +60,9 @@ func (f *fakeStarter) count(id string) int {
 	return n
 }
 
-func (f *fakeStarter) SignalBankCallback(context.Context, string, models.BankCallback) error { return nil }
+func (f *fakeStarter) SignalBankCallback(context.Context, string, models.BankCallback) error {
+	return nil
+}
 
 type api struct {
 	srv     *httptest.Server
@@ -90,8 +94,8 @@ func newAPI(t *testing.T, b testenv.Backend) *api {
 	a := &api{store: st, ledger: l, starter: fs, now: time.Now()}
 	nowFn := func() time.Time { return time.Now() }
 	r := server.NewRouter(server.Deps{
-		Merchant: &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
-		Ops:      &ops.Handler{Ledger: l, Log: entry},
+		Merchant:  &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
+		Ops:       &ops.Handler{Ledger: l, Log: entry},
 		Callbacks: &callbacks.Handler{Secrets: map[string]string{"banksim": "cbsecret"}, Flows: st, Signaler: fs, Log: entry, Now: nowFn},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	})

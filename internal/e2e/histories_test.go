@@ -86,6 +86,7 @@ func scenario(workflowType string, h *historypb.History) string {
 		return name
 	}
 	var in struct {
+		Token  string `json:"token"`
 		Source struct {
 			Type  string `json:"type"`
 			Token string `json:"token"`
@@ -100,6 +101,8 @@ func scenario(workflowType string, h *historypb.History) string {
 	switch {
 	case in.Source.Token != "":
 		return name + "-" + in.Source.Token
+	case in.Token != "":
+		return name + "-" + in.Token
 	case in.Source.Type != "":
 		return name + "-" + in.Source.Type
 	case in.Destination.BankAccount != "":

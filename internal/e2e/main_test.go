@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -86,6 +87,13 @@ func run(m *testing.M) int {
 		stacks = append(stacks, s)
 	}
 	code := m.Run()
+	// After the whole suite's traffic, the ledger's invariants hold on every stack.
+	for _, s := range stacks {
+		if err := checkLedger(ctx, s); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %s stack: %v\n", s.Opts.Name, err)
+			code = 1
+		}
+	}
 	if code != 0 {
 		dumpLogs()
 	}
@@ -132,4 +140,18 @@ func eachStack(t *testing.T, fn func(t *testing.T, s *Stack)) {
 			fn(t, s)
 		})
 	}
+}
+
+func checkLedger(ctx context.Context, s *Stack) error {
+	r, err := s.Ops(ctx, "GET", "/v1/ops/ledger/check", "")
+	if err != nil {
+		return err
+	}
+	var rep struct {
+		OK bool `json:"ok"`
+	}
+	if r.Status != 200 || json.Unmarshal(r.Body, &rep) != nil || !rep.OK {
+		return fmt.Errorf("ledger check after the suite: HTTP %d %s", r.Status, r.Body)
+	}
+	return nil
 }

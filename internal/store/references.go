@@ -15,6 +15,8 @@ func (s *Store) WorkflowIDForReference(ctx context.Context, ref string) (string,
 	switch {
 	case strings.HasPrefix(ref, models.PrefixPayment):
 		table = "payments"
+	case strings.HasPrefix(ref, models.PrefixTopup):
+		table = "topups"
 	default:
 		return "", fmt.Errorf("reference %s: %w", ref, ErrNotFound)
 	}

@@ -1,0 +1,137 @@
+package merchant
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
+)
+
+type createTopupRequest struct {
+	AccountID *string         `json:"account_id"`
+	Amount    json.RawMessage `json:"amount"`
+	Currency  *string         `json:"currency"`
+	Source    *sourceRequest  `json:"source"`
+	Channel   *string         `json:"channel"`
+	NotifyURL *string         `json:"notify_url"`
+}
+
+func (h *Handler) createTopup(c *gin.Context) {
+	merchantID := middleware.MerchantID(c)
+	key, p := idempotencyKey(c)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	var req createTopupRequest
+	if err := decodeStrict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	amount, cur, p := parseAmountCurrency(req.Amount, req.Currency)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	if req.AccountID == nil {
+		problem.Write(c, problem.Invalid("field \"account_id\" is required"))
+		return
+	}
+	if req.Source == nil {
+		problem.Write(c, problem.Invalid("field \"source\" is required"))
+		return
+	}
+	if req.Source.Type != string(models.SourceCard) || !validToken(req.Source.Token) || req.Source.AccountID != "" {
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
+		return
+	}
+	channel := h.DefaultChannel
+	if req.Channel != nil {
+		if !slices.Contains(h.Channels, *req.Channel) {
+			problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels)))
+			return
+		}
+		channel = *req.Channel
+	}
+	notify := ""
+	if req.NotifyURL != nil {
+		if !validNotifyURL(*req.NotifyURL) {
+			problem.Write(c, problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL"))
+			return
+		}
+		notify = *req.NotifyURL
+	}
+	acct, err := h.Ledger.Account(c.Request.Context(), merchantID, *req.AccountID)
+	if err != nil && !isNotFound(err) {
+		h.internal(c, "look up account", err)
+		return
+	}
+	if err != nil || acct.Kind != ledger.KindCustomerWallet {
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAccount, "account_id must be one of your wallets"))
+		return
+	}
+	if acct.Currency != cur {
+		problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedCurrency, fmt.Sprintf("the wallet holds %s; a top-up must be in the same currency", acct.Currency)))
+		return
+	}
+	if !h.activeMerchant(c, merchantID) {
+		return
+	}
+	now := h.Now().UTC()
+	t := models.Topup{
+		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: merchantID, AccountID: acct.ID,
+		Amount: amount, Currency: cur, Source: models.PaymentSource{Type: models.SourceCard, Token: req.Source.Token},
+		Channel: channel, Status: models.TopupProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
+	}
+	t.WorkflowID = workflows.TopupWorkflowID(merchantID, t.ID)
+	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
+		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: t.ID,
+	}, func(tx *gorm.DB) error { return store.InsertTopup(tx, t) })
+	if !h.idempotencyOK(c, err) {
+		return
+	}
+	if !created {
+		if t, err = h.Store.Topup(c.Request.Context(), merchantID, id); err != nil {
+			h.internal(c, "load idempotent topup", err)
+			return
+		}
+		c.Header("Idempotent-Replayed", "true")
+	}
+	in := models.TopupInput{
+		TopupID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: t.Currency,
+		Token: t.Source.Token, Channel: t.Channel, NotifyURL: t.NotifyURL,
+	}
+	if err := h.Starter.StartTopup(c.Request.Context(), in); err != nil {
+		h.Log.WithFields(map[string]any{"topup_id": t.ID, "merchant_id": merchantID}).WithError(err).Error("start topup flow")
+		problem.Write(c, problem.Unavailable("the top-up is stored but its flow could not start yet; retry with the same Idempotency-Key"))
+		return
+	}
+	writeJSON(c, http.StatusAccepted, t)
+}
+
+func (h *Handler) getTopup(c *gin.Context) {
+	id := c.Param("id")
+	if !models.ValidID(models.PrefixTopup, id) {
+		problem.Write(c, problem.NotFound("no such top-up"))
+		return
+	}
+	t, err := h.Store.Topup(c.Request.Context(), middleware.MerchantID(c), id)
+	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such top-up"))
+	case err != nil:
+		h.internal(c, "get topup", err)
+	default:
+		writeJSON(c, http.StatusOK, t)
+	}
+}

@@ -1,0 +1,80 @@
+package ledger_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/payflow/payflow/internal/devstack"
+)
+
+// TestFactsAreNeverUpdatedOrDeleted greps the whole repository: no statement updates
+// or deletes journals, entries, holds, hold closures or bank transfer records, whether
+// written as SQL or through gorm. A correction is a new journal.
+func TestFactsAreNeverUpdatedOrDeleted(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := devstack.RepoRoot(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := `(journals|entries|holds|hold_closures|bank_transfers)`
+	rows := `(journalRow|entryRow|holdRow|holdClosureRow|bankTransferRow)`
+	patterns := []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\bupdate\s+` + "`?" + tables + "`?" + `\b`),
+		regexp.MustCompile(`(?i)\bdelete\s+from\s+` + "`?" + tables + "`?" + `\b`),
+		regexp.MustCompile(`(?i)\btruncate\s+(table\s+)?` + tables + `\b`),
+		regexp.MustCompile(`Model\(&` + rows + `\{\}\)[^\n]*\.(Update|Updates|UpdateColumn|UpdateColumns|Delete)\(`),
+		regexp.MustCompile(`\.(Delete|Save)\(&` + rows),
+		regexp.MustCompile(`Table\("` + tables + `"\)[^\n]*\.(Update|Updates|UpdateColumn|UpdateColumns|Delete)\(`),
+	}
+	var scanned int
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "bin", ".payflow", "node_modules", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if path == filepath.Join(root, "internal", "ledger", "appendonly_test.go") {
+			return nil
+		}
+		ext := filepath.Ext(path)
+		if ext != ".go" && ext != ".sql" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		text := string(b)
+		if ext == ".sql" {
+			// A migration's Down section may drop what its Up created.
+			if i := strings.Index(text, "-- +goose Down"); i >= 0 {
+				text = text[:i]
+			}
+		}
+		scanned++
+		for _, re := range patterns {
+			if loc := re.FindStringIndex(text); loc != nil {
+				line := strings.Count(text[:loc[0]], "\n") + 1
+				t.Errorf("%s:%d: %q changes an append-only table", path, line, text[loc[0]:loc[1]])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scanned < 20 {
+		t.Fatalf("scanned only %d files: the walk is broken", scanned)
+	}
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/models"
+)
+
+type topupRow struct {
+	ID          string `gorm:"primaryKey"`
+	MerchantID  string
+	AccountID   string
+	Amount      int64
+	Currency    string
+	SourceToken string
+	Channel     string
+	Status      string
+	FailureCode string
+	NotifyURL   string
+	WorkflowID  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (topupRow) TableName() string { return "topups" }
+
+func (r topupRow) model() models.Topup {
+	return models.Topup{
+		ID: r.ID, Object: "topup", MerchantID: r.MerchantID, AccountID: r.AccountID, Amount: r.Amount,
+		Currency: models.Currency(r.Currency), Source: models.PaymentSource{Type: models.SourceCard, Token: r.SourceToken},
+		Channel: r.Channel, Status: models.TopupStatus(r.Status), FailureCode: models.FailureCode(r.FailureCode),
+		NotifyURL: r.NotifyURL, WorkflowID: r.WorkflowID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// InsertTopup adds a new top-up inside the caller's transaction (see CreateOnce).
+func InsertTopup(tx *gorm.DB, t models.Topup) error {
+	row := topupRow{
+		ID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: string(t.Currency),
+		SourceToken: t.Source.Token, Channel: t.Channel, Status: string(t.Status), FailureCode: string(t.FailureCode),
+		NotifyURL: t.NotifyURL, WorkflowID: t.WorkflowID, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("insert topup %s: %w", t.ID, translate(err))
+	}
+	return nil
+}
+
+// Topup returns the merchant's top-up, or ErrNotFound.
+func (s *Store) Topup(ctx context.Context, merchantID, id string) (models.Topup, error) {
+	var row topupRow
+	if err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error; err != nil {
+		return models.Topup{}, fmt.Errorf("topup %s: %w", id, translate(err))
+	}
+	return row.model(), nil
+}
+
+// SetTopupOutcome records a top-up's terminal status inside the caller's
+// transaction, only moving it out of processing.
+func SetTopupOutcome(tx *gorm.DB, id string, status models.TopupStatus, code models.FailureCode, channel string) error {
+	updates := map[string]any{"status": string(status), "failure_code": string(code), "updated_at": time.Now().UTC()}
+	if channel != "" {
+		updates["channel"] = channel
+	}
+	res := tx.Model(&topupRow{}).Where("id = ? AND status = ?", id, string(models.TopupProcessing)).Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("set outcome of %s: %w", id, translate(res.Error))
+	}
+	return nil
+}

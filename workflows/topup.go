@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+var topupActs *activities.Topups
+
+// TopupWorkflow charges a card at the bank (waiting for the bank as payments do) and
+// credits the wallet with a balanced journal. A declined card ends the top-up failed
+// with its code and moves nothing.
+func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResult, error) {
+	if in.TopupID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() {
+		return models.TopupResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid topup input %q", in.TopupID), "invalid_input", nil)
+	}
+	t := &tracker{
+		state: models.FlowState{
+			Flow: models.FlowTopup, ObjectID: in.TopupID, Stage: models.StageCharging,
+			Status: string(models.TopupProcessing), Channel: in.Channel,
+		},
+		logger: log.With(workflow.GetLogger(ctx), "topup_id", in.TopupID, "merchant_id", in.MerchantID),
+	}
+	if err := t.registerStateQuery(ctx); err != nil {
+		return models.TopupResult{}, fmt.Errorf("register state query: %w", err)
+	}
+	charge := &cardCharge{
+		tracker: t,
+		in: models.ChargeInput{
+			Reference: in.TopupID, MerchantID: in.MerchantID, Amount: in.Amount,
+			Currency: in.Currency, Token: in.Token, Channel: in.Channel,
+		},
+		poll:      in.BankPoll,
+		deadline:  in.BankDeadline,
+		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+	}
+	res, err := charge.run(ctx)
+	if err != nil {
+		return models.TopupResult{}, err
+	}
+	fin := models.FinalizeTopupInput{
+		TopupID: in.TopupID, MerchantID: in.MerchantID, AccountID: in.AccountID, Amount: in.Amount,
+		Currency: in.Currency, Channel: t.state.Channel, Status: models.TopupSucceeded,
+		PostingKey: PostingKey(models.FlowTopup, in.TopupID, "credit"),
+	}
+	if res.Status != models.BankSucceeded {
+		fin.Status, fin.FailureCode = models.TopupFailed, res.FailureCode
+	}
+	t.setStage(ctx, models.StagePosting)
+	var out models.TopupResult
+	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), topupActs.FinalizeTopup, fin).Get(ctx, &out); err != nil {
+		t.state.LastError = err.Error()
+		return models.TopupResult{}, fmt.Errorf("finalize topup %s: %w", in.TopupID, err)
+	}
+	t.state.Status = string(out.Status)
+	t.state.FailureCode = out.FailureCode
+	t.setStage(ctx, models.StageDone)
+	t.logger.Info("topup finished", "status", out.Status, "failure_code", out.FailureCode)
+	return out, nil
+}
