@@ -29,15 +29,43 @@ type chargeProgress struct {
 	Channel      string `json:"channel"`
 }
 
-// Charge charges a card at the bank with the payment id as the bank's idempotency
-// key. A retry after an attempt whose outcome is unknown first queries the bank: a
-// transfer it knows is the answer, and only "never seen" lets the charge be sent
-// again, with the same reference. Declines are non-retryable errors typed with the
-// failure code; an outage before acting is bank_unavailable; anything that may have
-// reached the bank is unknown_outcome.
+// Charge charges a card at the bank with the payment (or top-up) id as the bank's
+// idempotency key. See transfer for the rules every bank call follows.
 func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.ChargeResult, error) {
-	log := logger(ctx, b.Log).WithFields(logrus.Fields{"payment_id": in.Reference, "merchant_id": in.MerchantID, "channel": in.Channel})
-	ch, err := b.Channels.Get(in.Channel)
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureCardDeclined,
+		func(ch bank.Channel) (bank.Transfer, error) {
+			return ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
+		})
+}
+
+// Payout pays a withdrawal out to a bank account, with the withdrawal id as the
+// bank's idempotency key.
+func (b *Bank) Payout(ctx context.Context, in models.PayoutInput) (models.ChargeResult, error) {
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureAccountClosed,
+		func(ch bank.Channel) (bank.Transfer, error) {
+			return ch.Payout(ctx, bank.PayoutRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, BankAccount: in.BankAccount})
+		})
+}
+
+// RefundAtBank refunds part of a charge at the channel that took it, with the refund
+// id as the bank's idempotency key.
+func (b *Bank) RefundAtBank(ctx context.Context, in models.RefundAtBankInput) (models.ChargeResult, error) {
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureBankUnavailable,
+		func(ch bank.Channel) (bank.Transfer, error) {
+			return ch.Refund(ctx, bank.RefundRequest{Reference: in.Reference, ChargeReference: in.ChargeReference, Amount: in.Amount, Currency: in.Currency})
+		})
+}
+
+// transfer runs one bank call under the rules of the channel contract. A retry after
+// an attempt whose outcome is unknown first queries the bank: a transfer it knows is
+// the answer, and only "never seen" lets the request be sent again, with the same
+// reference. A business failure is a non-retryable error typed with its failure code
+// (defaultCode when the bank gives none); an outage before acting is
+// bank_unavailable; anything that may have reached the bank is unknown_outcome.
+func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID string, defaultCode models.FailureCode,
+	send func(bank.Channel) (bank.Transfer, error)) (models.ChargeResult, error) {
+	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": reference, "merchant_id": merchantID, "channel": channel})
+	ch, err := b.Channels.Get(channel)
 	if err != nil {
 		return models.ChargeResult{}, businessError(models.FailureBankUnavailable, err.Error())
 	}
@@ -46,52 +74,52 @@ func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.Charge
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
 	}
 	if prev.MayHaveActed {
-		t, err := ch.Query(ctx, in.Reference)
+		t, err := ch.Query(ctx, reference)
 		switch {
 		case err == nil:
-			log.WithField("status", t.Status).Info("earlier charge attempt found at the bank")
-			return b.chargeResult(ctx, in, t)
+			log.WithField("status", t.Status).Info("earlier attempt found at the bank")
+			return b.result(ctx, merchantID, reference, defaultCode, t)
 		case errors.Is(err, bank.ErrNotFound):
-			log.Info("bank never saw the earlier attempt; charging again with the same reference")
+			log.Info("bank never saw the earlier attempt; sending again with the same reference")
 		default:
 			return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
 		}
 	}
-	t, err := ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
+	t, err := send(ch)
 	switch {
 	case err == nil:
-		return b.chargeResult(ctx, in, t)
+		return b.result(ctx, merchantID, reference, defaultCode, t)
 	case errors.Is(err, bank.ErrUnavailable):
-		log.WithError(err).Warn("bank refused the charge before acting")
+		log.WithError(err).Warn("bank refused before acting")
 		if prev.MayHaveActed {
-			// This attempt proved nothing executed (query: never seen; charge:
+			// This attempt proved nothing executed (query: never seen; request:
 			// refused before acting), so the outcome is no longer unknown.
-			activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: false, Channel: in.Channel})
+			activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: false, Channel: channel})
 		}
 		return models.ChargeResult{}, retryableError(ErrTypeBankUnavailable, err)
 	case errors.Is(err, bank.ErrInvalid):
-		return models.ChargeResult{}, businessError(models.FailureCardDeclined, err.Error())
+		return models.ChargeResult{}, businessError(defaultCode, err.Error())
 	default:
-		log.WithError(err).Warn("charge outcome unknown")
-		activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: true, Channel: in.Channel})
+		log.WithError(err).Warn("bank outcome unknown")
+		activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: true, Channel: channel})
 		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
 	}
 }
 
-// chargeResult records a decided transfer and turns it into the activity's answer.
-func (b *Bank) chargeResult(ctx context.Context, in models.ChargeInput, t bank.Transfer) (models.ChargeResult, error) {
+// result records a decided transfer and turns it into the activity's answer.
+func (b *Bank) result(ctx context.Context, merchantID, reference string, defaultCode models.FailureCode, t bank.Transfer) (models.ChargeResult, error) {
 	res := models.ChargeResult{Status: t.Status, FailureCode: t.FailureCode, Channel: t.Channel, BankID: t.BankID}
 	if t.Status.Final() {
-		if err := b.record(ctx, in.MerchantID, t); err != nil {
+		if err := b.record(ctx, merchantID, t); err != nil {
 			return models.ChargeResult{}, err
 		}
 	}
 	if t.Status == models.BankFailed {
 		code := t.FailureCode
 		if code == models.FailureNone {
-			code = models.FailureCardDeclined
+			code = defaultCode
 		}
-		return models.ChargeResult{}, businessError(code, fmt.Sprintf("charge %s failed at the bank: %s", in.Reference, code), res)
+		return models.ChargeResult{}, businessError(code, fmt.Sprintf("%s failed at the bank: %s", reference, code), res)
 	}
 	return res, nil
 }
@@ -122,8 +150,8 @@ func (b *Bank) QueryTransfer(ctx context.Context, in models.QueryTransferInput) 
 func (b *Bank) record(ctx context.Context, merchantID string, t bank.Transfer) error {
 	if merchantID == "" {
 		// A query does not carry the merchant; the transfer's object does.
-		if p, err := b.Store.PaymentByID(ctx, t.Reference); err == nil {
-			merchantID = p.MerchantID
+		if m, err := b.Store.MerchantForReference(ctx, t.Reference); err == nil {
+			merchantID = m
 		}
 	}
 	err := b.Store.RecordBankTransfer(ctx, store.BankTransfer{

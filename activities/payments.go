@@ -41,6 +41,11 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	if err != nil {
 		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
 	}
+	if merchant.Status != models.MerchantActive {
+		// Disabled mid-flight: its money must not be credited; the flow compensates.
+		log.Warn("merchant disabled: refusing to post the payment")
+		return models.FinalizePaymentResult{}, businessError(models.FailureMerchantDisabled, fmt.Sprintf("merchant %s is disabled", in.MerchantID))
+	}
 	fee, err := models.FeeFor(in.Amount, merchant.FeeBps)
 	if err != nil {
 		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())

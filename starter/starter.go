@@ -24,8 +24,9 @@ var ErrFlowNotFound = errors.New("flow not found")
 // Config holds what a start needs from configuration.
 type Config struct {
 	TaskQueue    string
-	BankPoll     time.Duration
-	BankDeadline time.Duration
+	BankPoll        time.Duration
+	BankDeadline    time.Duration
+	ApprovalTimeout time.Duration
 }
 
 // Starter starts and talks to flows.
@@ -149,4 +150,86 @@ func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
 	)
 	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.TopupWorkflow, in)
 	return startErr(id, err)
+}
+
+// StartWithdrawal starts the withdrawal's workflow, or finds it.
+func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error {
+	if in.BankPoll == 0 {
+		in.BankPoll = s.cfg.BankPoll
+	}
+	if in.BankDeadline == 0 {
+		in.BankDeadline = s.cfg.BankDeadline
+	}
+	if in.ApprovalTimeout == 0 {
+		in.ApprovalTimeout = s.cfg.ApprovalTimeout
+	}
+	id := workflows.WithdrawalWorkflowID(in.MerchantID, in.WithdrawalID)
+	sa := temporal.NewSearchAttributes(
+		workflows.SAMerchant.ValueSet(in.MerchantID),
+		workflows.SAFlow.ValueSet(string(models.FlowWithdrawal)),
+		workflows.SAStage.ValueSet(string(models.StageValidating)),
+		workflows.SAChannel.ValueSet(in.Channel),
+		workflows.SACurrency.ValueSet(string(in.Currency)),
+		workflows.SAAmount.ValueSet(in.Amount),
+	)
+	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.WithdrawalWorkflow, in)
+	return startErr(id, err)
+}
+
+// StartRefund starts the refund's workflow, or finds it.
+func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error {
+	if in.BankPoll == 0 {
+		in.BankPoll = s.cfg.BankPoll
+	}
+	if in.BankDeadline == 0 {
+		in.BankDeadline = s.cfg.BankDeadline
+	}
+	id := workflows.RefundWorkflowID(in.MerchantID, in.RefundID)
+	sa := temporal.NewSearchAttributes(
+		workflows.SAMerchant.ValueSet(in.MerchantID),
+		workflows.SAFlow.ValueSet(string(models.FlowRefund)),
+		workflows.SAStage.ValueSet(string(models.StageValidating)),
+		workflows.SAChannel.ValueSet(in.Channel),
+		workflows.SACurrency.ValueSet(string(in.Currency)),
+		workflows.SAAmount.ValueSet(in.Amount),
+	)
+	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.RefundWorkflow, in)
+	return startErr(id, err)
+}
+
+// ErrUpdateRejected reports an Update the workflow's validator refused (a second
+// approve, an approve of a withdrawal not waiting for one); its message says why.
+var ErrUpdateRejected = errors.New("refused by the flow")
+
+// DecideWithdrawal sends an operator's approve or reject to a withdrawal as an
+// Update and waits for the flow's answer, so that the operator learns at once
+// whether the act was accepted.
+func (s *Starter) DecideWithdrawal(ctx context.Context, workflowID string, approve bool, d models.Decision) (models.DecisionResult, error) {
+	name := workflows.UpdateReject
+	if approve {
+		name = workflows.UpdateApprove
+	}
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return models.DecisionResult{}, updateErr(workflowID, err)
+	}
+	var res models.DecisionResult
+	if err := h.Get(ctx, &res); err != nil {
+		return models.DecisionResult{}, updateErr(workflowID, err)
+	}
+	return res, nil
+}
+
+func updateErr(workflowID string, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("update %s: %w", workflowID, ErrFlowNotFound)
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return fmt.Errorf("%w: %s", ErrUpdateRejected, appErr.Message())
+	}
+	return fmt.Errorf("update %s: %w", workflowID, err)
 }

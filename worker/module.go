@@ -31,9 +31,12 @@ type Params struct {
 var Module = fx.Module("worker",
 	fx.Provide(func(p Params) sdkworker.Worker {
 		d := Deps{
-			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
-			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
-			Topups:   &activities.Topups{Ledger: p.Ledger, Log: p.Log},
+			Bank:        &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
+			Payments:    &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+			Topups:      &activities.Topups{Ledger: p.Ledger, Log: p.Log},
+			Holds:       &activities.Holds{Ledger: p.Ledger, Log: p.Log},
+			Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log},
+			Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
 		}
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
 	}),

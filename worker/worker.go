@@ -21,9 +21,12 @@ type Registration struct {
 
 // Deps are the activity structs the worker registers.
 type Deps struct {
-	Bank     *activities.Bank
-	Payments *activities.Payments
-	Topups   *activities.Topups
+	Bank        *activities.Bank
+	Payments    *activities.Payments
+	Topups      *activities.Topups
+	Holds       *activities.Holds
+	Withdrawals *activities.Withdrawals
+	Refunds     *activities.Refunds
 }
 
 // Workflows lists every workflow with its name.
@@ -31,6 +34,8 @@ func Workflows() []Registration {
 	return []Registration{
 		{workflows.WorkflowPayment, workflows.PaymentWorkflow},
 		{workflows.WorkflowTopup, workflows.TopupWorkflow},
+		{workflows.WorkflowWithdrawal, workflows.WithdrawalWorkflow},
+		{workflows.WorkflowRefund, workflows.RefundWorkflow},
 	}
 }
 
@@ -41,6 +46,12 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
 		{workflows.ActivityFinalizeTopup, d.Topups.FinalizeTopup},
+		{workflows.ActivityPayout, d.Bank.Payout},
+		{workflows.ActivityRefundAtBank, d.Bank.RefundAtBank},
+		{workflows.ActivityPlaceHold, d.Holds.PlaceHold},
+		{workflows.ActivitySetWithdrawalStatus, d.Withdrawals.SetWithdrawalStatus},
+		{workflows.ActivityFinalizeWithdrawal, d.Withdrawals.FinalizeWithdrawal},
+		{workflows.ActivityFinalizeRefund, d.Refunds.FinalizeRefund},
 	}
 }
 

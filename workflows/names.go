@@ -3,28 +3,42 @@ package workflows
 // Workflow type names. They are frozen once released: a history recorded under a name
 // only replays on a worker that registers the same name.
 const (
-	WorkflowPayment = "PaymentWorkflow"
-	WorkflowTopup   = "TopupWorkflow"
+	WorkflowPayment    = "PaymentWorkflow"
+	WorkflowTopup      = "TopupWorkflow"
+	WorkflowWithdrawal = "WithdrawalWorkflow"
+	WorkflowRefund     = "RefundWorkflow"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
 // workflows call activities through method values (type-checked) and the SDK derives
 // the name from the method; worker/registry_test.go checks that they agree.
 const (
-	ActivityCharge          = "Charge"
-	ActivityQueryTransfer   = "QueryTransfer"
-	ActivityFinalizePayment = "FinalizePayment"
-	ActivityFinalizeTopup   = "FinalizeTopup"
+	ActivityCharge              = "Charge"
+	ActivityQueryTransfer       = "QueryTransfer"
+	ActivityFinalizePayment     = "FinalizePayment"
+	ActivityFinalizeTopup       = "FinalizeTopup"
+	ActivityPayout              = "Payout"
+	ActivityRefundAtBank        = "RefundAtBank"
+	ActivityPlaceHold           = "PlaceHold"
+	ActivitySetWithdrawalStatus = "SetWithdrawalStatus"
+	ActivityFinalizeWithdrawal  = "FinalizeWithdrawal"
+	ActivityFinalizeRefund      = "FinalizeRefund"
 )
 
 // Query, signal and update names.
 const (
 	QueryState         = "state"
 	SignalBankCallback = "bank-callback"
+	UpdateApprove      = "approve"
+	UpdateReject       = "reject"
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund}
 
 // AllActivityNames lists every activity the worker registers.
-var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup}
+var AllActivityNames = []string{
+	ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
+	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
+	ActivityFinalizeWithdrawal, ActivityFinalizeRefund,
+}

@@ -33,7 +33,8 @@ func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.Payme
 type paymentFlow struct {
 	*tracker
 	in     models.PaymentInput
-	charge *cardCharge
+	charge *bankCall
+	saga   saga
 }
 
 // newPaymentFlow validates the input, binds a logger with the ids and registers the
@@ -56,16 +57,10 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	p := &paymentFlow{
 		tracker: t,
 		in:      in,
-		charge: &cardCharge{
-			tracker: t,
-			in: models.ChargeInput{
-				Reference: in.PaymentID, MerchantID: in.MerchantID, Amount: in.Amount,
-				Currency: in.Currency, Token: in.Source.Token, Channel: in.Channel,
-			},
-			poll:      in.BankPoll,
-			deadline:  in.BankDeadline,
-			callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
-		},
+		charge: chargeCall(t, models.ChargeInput{
+			Reference: in.PaymentID, MerchantID: in.MerchantID, Amount: in.Amount,
+			Currency: in.Currency, Token: in.Source.Token, Channel: in.Channel,
+		}, in.BankPoll, in.BankDeadline, workflow.GetSignalChannel(ctx, SignalBankCallback)),
 	}
 	if err := t.registerStateQuery(ctx); err != nil {
 		return nil, fmt.Errorf("register state query: %w", err)
@@ -99,6 +94,9 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		}
 		return p.finalize(ctx, models.PaymentFailed, code)
 	}
+	p.saga.add("reverse charge", func(ctx workflow.Context) error {
+		return reverseCharge(ctx, p.tracker, p.in.PaymentID, p.in.MerchantID, p.in.Amount, p.in.Currency, p.in.BankPoll, p.in.BankDeadline)
+	})
 	return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
 }
 
@@ -120,6 +118,16 @@ func (p *paymentFlow) finalize(ctx workflow.Context, status models.PaymentStatus
 	var res models.FinalizePaymentResult
 	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), paymentActs.FinalizePayment, in).Get(ctx, &res); err != nil {
 		p.state.LastError = err.Error()
+		if code, refused := postingRefused(err); refused && status == models.PaymentSucceeded && compensatesRefusedPosting(ctx) {
+			// The money was taken but cannot be posted: give it back, then record the
+			// payment failed with the refusal's code.
+			p.logger.Warn("posting refused, compensating", "failure_code", code)
+			p.setStage(ctx, models.StageCompensating)
+			if err := p.saga.compensate(ctx); err != nil {
+				return models.PaymentResult{}, fmt.Errorf("compensate payment %s: %w", p.in.PaymentID, err)
+			}
+			return p.finalize(ctx, models.PaymentFailed, code)
+		}
 		return models.PaymentResult{}, fmt.Errorf("finalize payment %s: %w", p.in.PaymentID, err)
 	}
 	if res.FailureCode != models.FailureNone {

@@ -31,16 +31,10 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	if err := t.registerStateQuery(ctx); err != nil {
 		return models.TopupResult{}, fmt.Errorf("register state query: %w", err)
 	}
-	charge := &cardCharge{
-		tracker: t,
-		in: models.ChargeInput{
-			Reference: in.TopupID, MerchantID: in.MerchantID, Amount: in.Amount,
-			Currency: in.Currency, Token: in.Token, Channel: in.Channel,
-		},
-		poll:      in.BankPoll,
-		deadline:  in.BankDeadline,
-		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
-	}
+	charge := chargeCall(t, models.ChargeInput{
+		Reference: in.TopupID, MerchantID: in.MerchantID, Amount: in.Amount,
+		Currency: in.Currency, Token: in.Token, Channel: in.Channel,
+	}, in.BankPoll, in.BankDeadline, workflow.GetSignalChannel(ctx, SignalBankCallback))
 	res, err := charge.run(ctx)
 	if err != nil {
 		return models.TopupResult{}, err
@@ -57,7 +51,26 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	var out models.TopupResult
 	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), topupActs.FinalizeTopup, fin).Get(ctx, &out); err != nil {
 		t.state.LastError = err.Error()
-		return models.TopupResult{}, fmt.Errorf("finalize topup %s: %w", in.TopupID, err)
+		code, refused := postingRefused(err)
+		if !refused || fin.Status != models.TopupSucceeded || !compensatesRefusedPosting(ctx) {
+			return models.TopupResult{}, fmt.Errorf("finalize topup %s: %w", in.TopupID, err)
+		}
+		// The card was charged but the wallet cannot be credited: refund the charge,
+		// then record the top-up failed with the refusal's code.
+		t.logger.Warn("posting refused, compensating", "failure_code", code)
+		t.setStage(ctx, models.StageCompensating)
+		var s saga
+		s.add("reverse charge", func(ctx workflow.Context) error {
+			return reverseCharge(ctx, t, in.TopupID, in.MerchantID, in.Amount, in.Currency, in.BankPoll, in.BankDeadline)
+		})
+		if err := s.compensate(ctx); err != nil {
+			return models.TopupResult{}, fmt.Errorf("compensate topup %s: %w", in.TopupID, err)
+		}
+		fin.Status, fin.FailureCode = models.TopupFailed, code
+		t.setStage(ctx, models.StagePosting)
+		if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), topupActs.FinalizeTopup, fin).Get(ctx, &out); err != nil {
+			return models.TopupResult{}, fmt.Errorf("finalize topup %s: %w", in.TopupID, err)
+		}
 	}
 	t.state.Status = string(out.Status)
 	t.state.FailureCode = out.FailureCode

@@ -1,5 +1,19 @@
 package workflows
 
+import "go.temporal.io/sdk/workflow"
+
 // Each change to a released workflow goes behind workflow.GetVersion with a change id
 // named here and a predicate that says which shape to run, so that histories recorded
-// before the change replay unchanged (see docs/upgrades.md and replay_test.go).
+// before the change replay unchanged (see docs/upgrades.md and replay_test.go). A
+// predicate is called exactly where the new shape first differs from the old one, so
+// that flows which never reach that point record no marker at all.
+
+// changeCompensation: a payment or top-up whose posting is refused after the card was
+// charged reverses the charge at the bank and ends failed with the refusal's code
+// (version 1). Before, the workflow failed and left the refund to an operator.
+const changeCompensation = "compensate-refused-posting"
+
+// compensatesRefusedPosting reports whether this flow compensates a refused posting.
+func compensatesRefusedPosting(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeCompensation, workflow.DefaultVersion, 1) >= 1
+}

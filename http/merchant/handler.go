@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +32,8 @@ type Store interface {
 	Payment(ctx context.Context, merchantID, id string) (models.Payment, error)
 	ListPayments(ctx context.Context, q store.ListQuery) ([]models.Payment, bool, error)
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
+	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
+	Refund(ctx context.Context, merchantID, id string) (models.Refund, error)
 }
 
 // Ledger is what the merchant API needs of the ledger.
@@ -42,6 +46,8 @@ type Ledger interface {
 type Starter interface {
 	StartPayment(ctx context.Context, in models.PaymentInput) error
 	StartTopup(ctx context.Context, in models.TopupInput) error
+	StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error
+	StartRefund(ctx context.Context, in models.RefundInput) error
 }
 
 // Handler serves the merchant API.
@@ -65,6 +71,10 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/accounts/:id/entries", h.listEntries)
 	g.POST("/topups", h.createTopup)
 	g.GET("/topups/:id", h.getTopup)
+	g.POST("/withdrawals", h.createWithdrawal)
+	g.GET("/withdrawals/:id", h.getWithdrawal)
+	g.POST("/payments/:id/refunds", h.createRefund)
+	g.GET("/refunds/:id", h.getRefund)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.
@@ -153,6 +163,31 @@ func (h *Handler) activeMerchant(c *gin.Context, merchantID string) bool {
 		return false
 	}
 	return true
+}
+
+// channel reads an optional channel field: one of the configured channels, or the
+// default.
+func (h *Handler) channel(req *string) (string, *problem.Problem) {
+	if req == nil {
+		return h.DefaultChannel, nil
+	}
+	if !slices.Contains(h.Channels, *req) {
+		p := problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels))
+		return "", &p
+	}
+	return *req, nil
+}
+
+// notifyURL reads an optional notify_url field.
+func notifyURL(req *string) (string, *problem.Problem) {
+	if req == nil {
+		return "", nil
+	}
+	if !validNotifyURL(*req) {
+		p := problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL")
+		return "", &p
+	}
+	return *req, nil
 }
 
 func isNotFound(err error) bool {

@@ -2,16 +2,13 @@ package merchant
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"
@@ -55,33 +52,18 @@ func (h *Handler) createTopup(c *gin.Context) {
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
 		return
 	}
-	channel := h.DefaultChannel
-	if req.Channel != nil {
-		if !slices.Contains(h.Channels, *req.Channel) {
-			problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels)))
-			return
-		}
-		channel = *req.Channel
-	}
-	notify := ""
-	if req.NotifyURL != nil {
-		if !validNotifyURL(*req.NotifyURL) {
-			problem.Write(c, problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL"))
-			return
-		}
-		notify = *req.NotifyURL
-	}
-	acct, err := h.Ledger.Account(c.Request.Context(), merchantID, *req.AccountID)
-	if err != nil && !isNotFound(err) {
-		h.internal(c, "look up account", err)
+	channel, p := h.channel(req.Channel)
+	if p != nil {
+		problem.Write(c, *p)
 		return
 	}
-	if err != nil || acct.Kind != ledger.KindCustomerWallet {
-		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAccount, "account_id must be one of your wallets"))
+	notify, p := notifyURL(req.NotifyURL)
+	if p != nil {
+		problem.Write(c, *p)
 		return
 	}
-	if acct.Currency != cur {
-		problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedCurrency, fmt.Sprintf("the wallet holds %s; a top-up must be in the same currency", acct.Currency)))
+	acct, ok := h.walletFor(c, merchantID, *req.AccountID, cur)
+	if !ok {
 		return
 	}
 	if !h.activeMerchant(c, merchantID) {

@@ -1,10 +1,15 @@
 // Package ops serves the ops API (/v1/ops/...), authenticated by the ops bearer
-// token: operators' views of the ledger and the flows, and their acts on them.
+// token: operators' views of the ledger and the flows, and their acts on them. Every
+// act that changes something is written to the audit log, accepted or refused.
 package ops
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -12,6 +17,9 @@ import (
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // Ledger is what the ops API needs of the ledger.
@@ -19,23 +27,162 @@ type Ledger interface {
 	Check(ctx context.Context) (ledger.CheckReport, error)
 }
 
+// Store is what the ops API needs of payflow's rows.
+type Store interface {
+	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
+	SetMerchantStatus(ctx context.Context, id string, status models.MerchantStatus) error
+	Audit(ctx context.Context, e models.AuditEntry) (models.AuditEntry, error)
+	AuditLog(ctx context.Context, target string, limit int, startingAfter string) ([]models.AuditEntry, bool, error)
+}
+
+// Flows acts on running flows (package starter).
+type Flows interface {
+	DecideWithdrawal(ctx context.Context, workflowID string, approve bool, d models.Decision) (models.DecisionResult, error)
+}
+
 // Handler serves the ops API.
 type Handler struct {
 	Ledger Ledger
+	Store  Store
+	Flows  Flows
 	Log    *logrus.Entry
 }
 
 // Register mounts the ops routes on an authenticated group.
 func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/ledger/check", h.ledgerCheck)
+	g.POST("/withdrawals/:id/approve", func(c *gin.Context) { h.decide(c, true) })
+	g.POST("/withdrawals/:id/reject", func(c *gin.Context) { h.decide(c, false) })
+	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })
+	g.POST("/merchants/:id/enable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantActive) })
+	g.GET("/audit", h.auditLog)
+}
+
+func (h *Handler) internal(c *gin.Context, msg string, err error) {
+	h.Log.WithError(err).WithField("request_id", c.GetString(middleware.KeyRequestID)).Error(msg)
+	problem.Write(c, problem.Internal())
 }
 
 func (h *Handler) ledgerCheck(c *gin.Context) {
 	r, err := h.Ledger.Check(c.Request.Context())
 	if err != nil {
-		h.Log.WithError(err).WithField("request_id", c.GetString(middleware.KeyRequestID)).Error("ledger check")
-		problem.Write(c, problem.Internal())
+		h.internal(c, "ledger check", err)
 		return
 	}
 	c.JSON(http.StatusOK, r)
+}
+
+// reasonBody is the optional body of an act: {"reason": "..."}.
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+func readReason(c *gin.Context) (string, bool) {
+	body := middleware.Body(c)
+	if len(body) == 0 {
+		return "", true
+	}
+	var r reasonBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		problem.Write(c, problem.Invalid("the body must be {\"reason\": \"...\"}"))
+		return "", false
+	}
+	if len(r.Reason) > 1000 {
+		problem.Write(c, problem.Invalid("reason must be at most 1000 bytes"))
+		return "", false
+	}
+	return r.Reason, true
+}
+
+// audit records an act; a failure to record is logged (the act itself happened).
+func (h *Handler) audit(c *gin.Context, action, target, reason, result, detail string) {
+	_, err := h.Store.Audit(c.Request.Context(), models.AuditEntry{
+		Operator: c.GetString(middleware.KeyOperator), Action: action, Target: target, Reason: reason, Result: result, Detail: detail,
+	})
+	if err != nil {
+		h.Log.WithError(err).WithFields(logrus.Fields{"action": action, "target": target}).Error("audit log write failed")
+	}
+}
+
+func (h *Handler) decide(c *gin.Context, approve bool) {
+	action := "withdrawal.reject"
+	if approve {
+		action = "withdrawal.approve"
+	}
+	id := c.Param("id")
+	reason, ok := readReason(c)
+	if !ok {
+		return
+	}
+	if !approve && reason == "" {
+		problem.Write(c, problem.Invalid("a rejection needs a reason: {\"reason\": \"...\"}"))
+		return
+	}
+	w, err := h.Store.Withdrawal(c.Request.Context(), "", id)
+	if errors.Is(err, store.ErrNotFound) || !models.ValidID(models.PrefixWithdrawal, id) {
+		problem.Write(c, problem.NotFound("no such withdrawal"))
+		return
+	}
+	if err != nil {
+		h.internal(c, "load withdrawal", err)
+		return
+	}
+	res, err := h.Flows.DecideWithdrawal(c.Request.Context(), w.WorkflowID, approve, models.Decision{Operator: c.GetString(middleware.KeyOperator), Reason: reason})
+	switch {
+	case errors.Is(err, starter.ErrUpdateRejected), errors.Is(err, starter.ErrFlowNotFound):
+		detail := err.Error()
+		if errors.Is(err, starter.ErrFlowNotFound) {
+			detail = "the withdrawal's flow has finished (status " + string(w.Status) + ")"
+		}
+		h.audit(c, action, id, reason, "refused", detail)
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeNotPendingApproval, detail))
+	case err != nil:
+		h.audit(c, action, id, reason, "error", "")
+		h.internal(c, "decide withdrawal", err)
+	default:
+		h.audit(c, action, id, reason, "accepted", "")
+		c.JSON(http.StatusOK, gin.H{"id": id, "status": res.Status, "accepted": true})
+	}
+}
+
+func (h *Handler) setMerchantStatus(c *gin.Context, status models.MerchantStatus) {
+	id := c.Param("id")
+	reason, ok := readReason(c)
+	if !ok {
+		return
+	}
+	action := "merchant.disable"
+	if status == models.MerchantActive {
+		action = "merchant.enable"
+	}
+	err := h.Store.SetMerchantStatus(c.Request.Context(), id, status)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such merchant"))
+	case err != nil:
+		h.internal(c, "set merchant status", err)
+	default:
+		h.audit(c, action, id, reason, "accepted", "")
+		c.JSON(http.StatusOK, gin.H{"id": id, "status": status})
+	}
+}
+
+func (h *Handler) auditLog(c *gin.Context) {
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			problem.Write(c, problem.Invalid("limit must be an integer from 1 to 100"))
+			return
+		}
+		limit = n
+	}
+	items, more, err := h.Store.AuditLog(c.Request.Context(), c.Query("target"), limit, c.Query("starting_after"))
+	if err != nil {
+		h.internal(c, "audit log", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": items, "has_more": more})
 }

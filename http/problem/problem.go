@@ -18,6 +18,8 @@ const (
 	CodeUnsupportedCurrency     = "unsupported_currency"
 	CodeInvalidSource           = "invalid_source"
 	CodeInvalidAccount          = "invalid_account"
+	CodeInvalidDestination      = "invalid_destination"
+	CodeNotPendingApproval      = "not_pending_approval"
 	CodeAmountExceedsRefundable = "amount_exceeds_refundable"
 	CodeIdempotencyKeyReused    = "idempotency_key_reused"
 	CodeSignatureInvalid        = "signature_invalid"

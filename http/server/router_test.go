@@ -48,6 +48,10 @@ func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) er
 
 func (f *fakeStarter) StartTopup(context.Context, models.TopupInput) error { return nil }
 
+func (f *fakeStarter) StartWithdrawal(context.Context, models.WithdrawalInput) error { return nil }
+
+func (f *fakeStarter) StartRefund(context.Context, models.RefundInput) error { return nil }
+
 func (f *fakeStarter) count(id string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

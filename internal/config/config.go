@@ -48,6 +48,9 @@ type Config struct {
 	BankDeadline time.Duration
 	// DefaultChannel is the channel of a payment that names none.
 	DefaultChannel string
+	// ApprovalTimeout is how long a withdrawal over the review threshold waits for an
+	// operator before it is canceled (expired) and its hold released.
+	ApprovalTimeout time.Duration
 
 	// Demo seeding (make run): a merchant with a known secret.
 	DemoMerchantID     string
@@ -87,6 +90,7 @@ func load(getenv func(string) string) (Config, error) {
 		BankPoll:              e.duration("PAYFLOW_BANK_POLL", 60*time.Second),
 		BankDeadline:          e.duration("PAYFLOW_BANK_DEADLINE", 24*time.Hour),
 		DefaultChannel:        e.str("PAYFLOW_DEFAULT_CHANNEL", "banksim"),
+		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
 		DemoSeed:              e.bool("PAYFLOW_DEMO_SEED", true),

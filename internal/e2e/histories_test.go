@@ -94,19 +94,42 @@ func scenario(workflowType string, h *historypb.History) string {
 		Destination struct {
 			BankAccount string `json:"bank_account"`
 		} `json:"destination"`
+		BankAccount string `json:"bank_account"`
 	}
 	if json.Unmarshal(attrs.GetInput().GetPayloads()[0].GetData(), &in) != nil {
 		return name
 	}
 	switch {
 	case in.Source.Token != "":
-		return name + "-" + in.Source.Token
+		name += "-" + in.Source.Token
 	case in.Token != "":
-		return name + "-" + in.Token
+		name += "-" + in.Token
 	case in.Source.Type != "":
-		return name + "-" + in.Source.Type
+		name += "-" + in.Source.Type
 	case in.Destination.BankAccount != "":
-		return name + "-" + in.Destination.BankAccount
+		name += "-" + in.Destination.BankAccount
+	case in.BankAccount != "":
+		name += "-" + in.BankAccount
 	}
-	return name
+	return name + outcome(h)
+}
+
+// outcome is "-<status>-<failure code>" from the workflow's result, so that a
+// declined, a compensated and a rejected run of one flow are kept apart.
+func outcome(h *historypb.History) string {
+	last := h.Events[len(h.Events)-1].GetWorkflowExecutionCompletedEventAttributes()
+	if last == nil || len(last.GetResult().GetPayloads()) == 0 {
+		return ""
+	}
+	var res struct {
+		Status      string `json:"status"`
+		FailureCode string `json:"failure_code"`
+	}
+	if json.Unmarshal(last.GetResult().GetPayloads()[0].GetData(), &res) != nil || res.Status == "" {
+		return ""
+	}
+	if res.FailureCode == "" {
+		return "-" + res.Status
+	}
+	return "-" + res.Status + "-" + res.FailureCode
 }

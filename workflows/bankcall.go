@@ -13,44 +13,58 @@ import (
 // maxBankPoll caps the growing interval between queries of a processing transfer.
 const maxBankPoll = time.Hour
 
-// cardCharge charges a card at the bank for a flow (a payment or a top-up) and
+// bankCall moves money at a bank for a flow (a charge, a payout, a refund) and
 // returns the bank's final answer: succeeded, or failed with a code. An outcome the
 // bank has not decided (processing) or that is unknown (timeout) is waited for: a
-// callback or a poll timer, whichever first. The card is never charged again without
-// a query first (the Charge activity does it on its retries), and only a bank that
-// says "never seen" is charged again, with the same reference.
-type cardCharge struct {
+// callback or a poll timer, whichever first. The request is never sent again without
+// a query first (the bank activities do it on their retries), and only a bank that
+// says "never seen" gets it again, with the same reference.
+type bankCall struct {
 	*tracker
-	in        models.ChargeInput
+	reference string
+	// stage is the flow's stage while the request is sent (charging, paying_out).
+	stage models.Stage
+	// send runs the bank activity on the given channel.
+	send      func(ctx workflow.Context, channel string) workflow.Future
 	poll      time.Duration
 	deadline  time.Duration
 	callbacks workflow.ReceiveChannel
 }
 
-func (c *cardCharge) run(ctx workflow.Context) (models.ChargeResult, error) {
-	c.setStage(ctx, models.StageCharging)
-	if res, ok := c.chargeOnce(ctx); ok {
+// chargeCall is the bankCall of a card charge.
+func chargeCall(t *tracker, in models.ChargeInput, poll, deadline time.Duration, callbacks workflow.ReceiveChannel) *bankCall {
+	return &bankCall{
+		tracker: t, reference: in.Reference, stage: models.StageCharging, poll: poll, deadline: deadline, callbacks: callbacks,
+		send: func(ctx workflow.Context, channel string) workflow.Future {
+			in := in
+			in.Channel = channel
+			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Charge, in)
+		},
+	}
+}
+
+func (c *bankCall) run(ctx workflow.Context) (models.ChargeResult, error) {
+	c.setStage(ctx, c.stage)
+	if res, ok := c.sendOnce(ctx); ok {
 		return res, nil
 	}
 	return c.waitBank(ctx)
 }
 
-// chargeOnce runs the Charge activity (with its retries, each of which queries the
-// bank before charging again when an earlier attempt may have acted) and settles its
+// sendOnce runs the bank activity (with its retries, each of which queries the bank
+// before sending again when an earlier attempt may have acted) and settles its
 // answer.
-func (c *cardCharge) chargeOnce(ctx workflow.Context) (models.ChargeResult, bool) {
+func (c *bankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, bool) {
 	c.state.Attempts++
-	in := c.in
-	in.Channel = c.state.Channel
 	var res models.ChargeResult
-	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Charge, in).Get(ctx, &res)
+	err := c.send(ctx, c.state.Channel).Get(ctx, &res)
 	return c.settled(ctx, res, err)
 }
 
 // settled turns the Charge activity's answer into a final result, or reports that the
 // outcome is still open: processing at the bank, or unknown (the bank may have
 // charged; never give up into "failed" while money may have moved).
-func (c *cardCharge) settled(ctx workflow.Context, res models.ChargeResult, err error) (models.ChargeResult, bool) {
+func (c *bankCall) settled(ctx workflow.Context, res models.ChargeResult, err error) (models.ChargeResult, bool) {
 	if err == nil {
 		c.noteChannel(ctx, res.Channel)
 		return res, res.Status.Final()
@@ -58,25 +72,26 @@ func (c *cardCharge) settled(ctx workflow.Context, res models.ChargeResult, err 
 	c.state.LastError = err.Error()
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case string(models.FailureCardDeclined), string(models.FailureInsufficientFunds):
-			return c.failed(models.FailureCode(appErr.Type())), true
-		case ErrTypeBankUnavailable:
+		switch {
+		case appErr.Type() == ErrTypeBankUnavailable:
 			// The last attempt proved that nothing was executed for this reference.
 			return c.failed(models.FailureBankUnavailable), true
+		case appErr.NonRetryable() && appErr.Type() != ErrTypeUnknownOutcome:
+			// A business outcome at the bank, typed with its failure code.
+			return c.failed(models.FailureCode(appErr.Type())), true
 		}
 	}
-	c.logger.Warn("charge outcome unknown, waiting for the bank", "error", err)
+	c.logger.Warn("bank outcome unknown, waiting for the bank", "error", err)
 	return models.ChargeResult{}, false
 }
 
-func (c *cardCharge) failed(code models.FailureCode) models.ChargeResult {
+func (c *bankCall) failed(code models.FailureCode) models.ChargeResult {
 	return models.ChargeResult{Status: models.BankFailed, FailureCode: code, Channel: c.state.Channel}
 }
 
 // waitBank waits for the bank's callback or a poll timer, whichever first, querying
 // the bank on each timer, until the bank decides or the deadline passes (expired).
-func (c *cardCharge) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
+func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 	c.setStage(ctx, models.StageWaitingBank)
 	deadline := workflow.Now(ctx).Add(c.deadline)
 	interval := c.poll
@@ -102,7 +117,7 @@ func (c *cardCharge) waitBank(ctx workflow.Context) (models.ChargeResult, error)
 		cancelTimer()
 
 		if gotCallback {
-			if cb.Reference == c.in.Reference && cb.Status.Final() {
+			if cb.Reference == c.reference && cb.Status.Final() {
 				return models.ChargeResult{Status: cb.Status, FailureCode: cb.FailureCode, Channel: c.state.Channel}, nil
 			}
 			// A stale or duplicate callback (processing after final, or twice): the
@@ -116,9 +131,9 @@ func (c *cardCharge) waitBank(ctx workflow.Context) (models.ChargeResult, error)
 		case res.Status.Final():
 			return res, nil
 		case res.Status == models.BankNotFound:
-			// The bank never saw the charge whose outcome was unknown: only now may it
+			// The bank never saw the request whose outcome was unknown: only now may it
 			// be sent again, with the same reference.
-			if again, ok := c.chargeOnce(ctx); ok {
+			if again, ok := c.sendOnce(ctx); ok {
 				return again, nil
 			}
 		}
@@ -128,10 +143,10 @@ func (c *cardCharge) waitBank(ctx workflow.Context) (models.ChargeResult, error)
 	}
 }
 
-func (c *cardCharge) query(ctx workflow.Context) (models.ChargeResult, error) {
+func (c *bankCall) query(ctx workflow.Context) (models.ChargeResult, error) {
 	c.state.Attempts++
 	var res models.ChargeResult
 	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.QueryTransfer,
-		models.QueryTransferInput{Reference: c.in.Reference, Channel: c.state.Channel}).Get(ctx, &res)
+		models.QueryTransferInput{Reference: c.reference, Channel: c.state.Channel}).Get(ctx, &res)
 	return res, err
 }

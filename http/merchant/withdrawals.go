@@ -1,0 +1,156 @@
+package merchant
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
+)
+
+type createWithdrawalRequest struct {
+	AccountID   *string         `json:"account_id"`
+	Amount      json.RawMessage `json:"amount"`
+	Currency    *string         `json:"currency"`
+	Destination *struct {
+		BankAccount string `json:"bank_account"`
+	} `json:"destination"`
+	Channel   *string `json:"channel"`
+	NotifyURL *string `json:"notify_url"`
+}
+
+// validBankAccount accepts 4-64 characters of [A-Za-z0-9_-] (an account token such as
+// ba_success, or an account number).
+func validBankAccount(s string) bool {
+	if len(s) < 4 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) createWithdrawal(c *gin.Context) {
+	merchantID := middleware.MerchantID(c)
+	key, p := idempotencyKey(c)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	var req createWithdrawalRequest
+	if err := decodeStrict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	amount, cur, p := parseAmountCurrency(req.Amount, req.Currency)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	if req.AccountID == nil || req.Destination == nil {
+		problem.Write(c, problem.Invalid("fields \"account_id\" and \"destination\" are required"))
+		return
+	}
+	if !validBankAccount(req.Destination.BankAccount) {
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidDestination, "destination.bank_account must be 4-64 characters of letters, digits, _ and -"))
+		return
+	}
+	channel, p := h.channel(req.Channel)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	notify, p := notifyURL(req.NotifyURL)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	acct, ok := h.walletFor(c, merchantID, *req.AccountID, cur)
+	if !ok || !h.activeMerchant(c, merchantID) {
+		return
+	}
+	merchant, err := h.Store.Merchant(c.Request.Context(), merchantID)
+	if err != nil {
+		h.internal(c, "load merchant", err)
+		return
+	}
+	now := h.Now().UTC()
+	w := models.Withdrawal{
+		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: merchantID, AccountID: acct.ID,
+		Amount: amount, Currency: cur, Destination: models.Destination{BankAccount: req.Destination.BankAccount},
+		Channel: channel, Status: models.WithdrawalProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
+	}
+	w.WorkflowID = workflows.WithdrawalWorkflowID(merchantID, w.ID)
+	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
+		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: w.ID,
+	}, func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) })
+	if !h.idempotencyOK(c, err) {
+		return
+	}
+	if !created {
+		if w, err = h.Store.Withdrawal(c.Request.Context(), merchantID, id); err != nil {
+			h.internal(c, "load idempotent withdrawal", err)
+			return
+		}
+		c.Header("Idempotent-Replayed", "true")
+	}
+	in := models.WithdrawalInput{
+		WithdrawalID: w.ID, MerchantID: merchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: w.Currency,
+		BankAccount: w.Destination.BankAccount, Channel: w.Channel, NotifyURL: w.NotifyURL,
+		ReviewThreshold: merchant.ReviewThreshold,
+	}
+	if err := h.Starter.StartWithdrawal(c.Request.Context(), in); err != nil {
+		h.Log.WithFields(map[string]any{"withdrawal_id": w.ID, "merchant_id": merchantID}).WithError(err).Error("start withdrawal flow")
+		problem.Write(c, problem.Unavailable("the withdrawal is stored but its flow could not start yet; retry with the same Idempotency-Key"))
+		return
+	}
+	writeJSON(c, http.StatusAccepted, w)
+}
+
+func (h *Handler) getWithdrawal(c *gin.Context) {
+	id := c.Param("id")
+	if !models.ValidID(models.PrefixWithdrawal, id) {
+		problem.Write(c, problem.NotFound("no such withdrawal"))
+		return
+	}
+	w, err := h.Store.Withdrawal(c.Request.Context(), middleware.MerchantID(c), id)
+	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such withdrawal"))
+	case err != nil:
+		h.internal(c, "get withdrawal", err)
+	default:
+		writeJSON(c, http.StatusOK, w)
+	}
+}
+
+// walletFor checks that id is one of the merchant's wallets in currency cur,
+// answering 422 otherwise.
+func (h *Handler) walletFor(c *gin.Context, merchantID, id string, cur models.Currency) (ledger.Account, bool) {
+	acct, err := h.Ledger.Account(c.Request.Context(), merchantID, id)
+	if err != nil && !isNotFound(err) {
+		h.internal(c, "look up account", err)
+		return ledger.Account{}, false
+	}
+	if err != nil || acct.Kind != ledger.KindCustomerWallet {
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAccount, "account_id must be one of your wallets"))
+		return ledger.Account{}, false
+	}
+	if acct.Currency != cur {
+		problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedCurrency, fmt.Sprintf("the wallet holds %s; the amount must be in the same currency", acct.Currency)))
+		return ledger.Account{}, false
+	}
+	return acct, true
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/models"
+)
+
+type withdrawalRow struct {
+	ID          string `gorm:"primaryKey"`
+	MerchantID  string
+	AccountID   string
+	Amount      int64
+	Currency    string
+	BankAccount string
+	Channel     string
+	Status      string
+	FailureCode string
+	Reason      string
+	NotifyURL   string
+	WorkflowID  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (withdrawalRow) TableName() string { return "withdrawals" }
+
+func (r withdrawalRow) model() models.Withdrawal {
+	return models.Withdrawal{
+		ID: r.ID, Object: "withdrawal", MerchantID: r.MerchantID, AccountID: r.AccountID, Amount: r.Amount,
+		Currency: models.Currency(r.Currency), Destination: models.Destination{BankAccount: r.BankAccount},
+		Channel: r.Channel, Status: models.WithdrawalStatus(r.Status), FailureCode: models.FailureCode(r.FailureCode),
+		Reason: r.Reason, NotifyURL: r.NotifyURL, WorkflowID: r.WorkflowID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// InsertWithdrawal adds a new withdrawal inside the caller's transaction.
+func InsertWithdrawal(tx *gorm.DB, w models.Withdrawal) error {
+	row := withdrawalRow{
+		ID: w.ID, MerchantID: w.MerchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: string(w.Currency),
+		BankAccount: w.Destination.BankAccount, Channel: w.Channel, Status: string(w.Status), FailureCode: string(w.FailureCode),
+		NotifyURL: w.NotifyURL, WorkflowID: w.WorkflowID, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("insert withdrawal %s: %w", w.ID, translate(err))
+	}
+	return nil
+}
+
+// Withdrawal returns the merchant's withdrawal ("" merchant: anyone's), or ErrNotFound.
+func (s *Store) Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error) {
+	q := s.db.WithContext(ctx).Where("id = ?", id)
+	if merchantID != "" {
+		q = q.Where("merchant_id = ?", merchantID)
+	}
+	var row withdrawalRow
+	if err := q.Take(&row).Error; err != nil {
+		return models.Withdrawal{}, fmt.Errorf("withdrawal %s: %w", id, translate(err))
+	}
+	return row.model(), nil
+}
+
+// SetWithdrawalStatus records a withdrawal's status inside tx. A terminal status is
+// never overwritten, so that a replayed activity cannot move a finished withdrawal.
+func SetWithdrawalStatus(tx *gorm.DB, id string, status models.WithdrawalStatus, code models.FailureCode, reason string) error {
+	updates := map[string]any{"status": string(status), "failure_code": string(code), "updated_at": time.Now().UTC()}
+	if reason != "" {
+		updates["reason"] = reason
+	}
+	res := tx.Model(&withdrawalRow{}).
+		Where("id = ? AND status IN ?", id, []string{string(models.WithdrawalProcessing), string(models.WithdrawalPendingApproval)}).
+		Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("set status of %s: %w", id, translate(res.Error))
+	}
+	return nil
+}

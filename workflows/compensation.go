@@ -1,0 +1,57 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/models"
+)
+
+// ReversalReference is the bank reference of the refund that reverses a charge
+// (pay_....reversal): derived from the charge, so that a replayed compensation finds
+// its first refund at the bank instead of refunding twice.
+func ReversalReference(chargeReference string) string { return chargeReference + ".reversal" }
+
+// postingRefused reports whether a finalize activity failed for a business reason (the
+// ledger refused the posting, the merchant is disabled) and with which code.
+func postingRefused(err error) (models.FailureCode, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		return "", false
+	}
+	switch appErr.Type() {
+	case ErrTypeLedgerRejected:
+		return models.FailureLedgerRejected, true
+	case string(models.FailureMerchantDisabled):
+		return models.FailureMerchantDisabled, true
+	}
+	return "", false
+}
+
+// reverseCharge refunds the whole of a charge at the channel that took it: the
+// compensation of a charge whose money cannot be kept.
+func reverseCharge(ctx workflow.Context, t *tracker, chargeRef, merchantID string, amount int64, currency models.Currency, poll, deadline time.Duration) error {
+	ref := ReversalReference(chargeRef)
+	call := &bankCall{
+		tracker: t, reference: ref, stage: models.StageCompensating, poll: poll, deadline: deadline,
+		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+		send: func(ctx workflow.Context, channel string) workflow.Future {
+			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, models.RefundAtBankInput{
+				Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID,
+				Amount: amount, Currency: currency, Channel: channel,
+			})
+		},
+	}
+	res, err := call.run(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Status != models.BankSucceeded {
+		return fmt.Errorf("reversal %s failed at the bank: %s", ref, res.FailureCode)
+	}
+	return nil
+}

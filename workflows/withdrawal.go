@@ -1,0 +1,202 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+var (
+	holdActs       *activities.Holds
+	withdrawalActs *activities.Withdrawals
+)
+
+// WithdrawalWorkflow pays money out of a wallet: hold the amount first (nothing held
+// when the wallet cannot cover it), wait for an operator's approval when the amount
+// is over the merchant's review threshold (approve and reject are Updates; an
+// approval that never comes expires), pay out at the bank (waiting for a processing
+// payout's callback or a timer), then settle the hold (the balance goes down) or
+// release it (available goes back up).
+func WithdrawalWorkflow(ctx workflow.Context, in models.WithdrawalInput) (models.WithdrawalResult, error) {
+	w, err := newWithdrawalFlow(ctx, in)
+	if err != nil {
+		return models.WithdrawalResult{}, err
+	}
+	res, err := w.run(ctx)
+	// Let an Update that is being handled finish before the flow closes.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return res, err
+}
+
+type withdrawalFlow struct {
+	*tracker
+	in     models.WithdrawalInput
+	holdID string
+	// awaiting is true while an operator's decision is wanted; decision is
+	// "approve" or "reject" once one arrived.
+	awaiting bool
+	decision string
+	reason   string
+}
+
+func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdrawalFlow, error) {
+	if in.WithdrawalID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() || in.BankAccount == "" {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid withdrawal input %q", in.WithdrawalID), "invalid_input", nil)
+	}
+	w := &withdrawalFlow{
+		tracker: &tracker{
+			state: models.FlowState{
+				Flow: models.FlowWithdrawal, ObjectID: in.WithdrawalID, Stage: models.StageValidating,
+				Status: string(models.WithdrawalProcessing), Channel: in.Channel,
+			},
+			logger: log.With(workflow.GetLogger(ctx), "withdrawal_id", in.WithdrawalID, "merchant_id", in.MerchantID),
+		},
+		in: in,
+	}
+	if err := w.registerStateQuery(ctx); err != nil {
+		return nil, err
+	}
+	for _, u := range []struct{ name, decision string }{{UpdateApprove, "approve"}, {UpdateReject, "reject"}} {
+		name, decision := u.name, u.decision
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, d models.Decision) (models.DecisionResult, error) {
+				w.decision, w.reason = decision, d.Reason
+				w.logger.Info("operator decision", "decision", decision, "operator", d.Operator)
+				if decision == "approve" {
+					return models.DecisionResult{Status: models.WithdrawalProcessing}, nil
+				}
+				return models.DecisionResult{Status: models.WithdrawalCanceled}, nil
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d models.Decision) error {
+				// A refused update never enters the history: a second approve, or an
+				// approve of a withdrawal that is not waiting for one, is told so.
+				if w.decision != "" {
+					return fmt.Errorf("withdrawal %s was already %sd", in.WithdrawalID, w.decision)
+				}
+				if !w.awaiting {
+					return fmt.Errorf("withdrawal %s is not pending approval (stage %s)", in.WithdrawalID, w.state.Stage)
+				}
+				if decision == "reject" && d.Reason == "" {
+					return fmt.Errorf("a rejection needs a reason")
+				}
+				return nil
+			}},
+		)
+		if err != nil {
+			return nil, fmt.Errorf("register %s update: %w", name, err)
+		}
+	}
+	return w, nil
+}
+
+func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, error) {
+	var hold models.PlaceHoldResult
+	err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), holdActs.PlaceHold, models.PlaceHoldInput{
+		Key: PostingKey(models.FlowWithdrawal, w.in.WithdrawalID, "hold"), AccountID: w.in.AccountID,
+		MerchantID: w.in.MerchantID, Amount: w.in.Amount, Currency: w.in.Currency,
+		Flow: models.FlowWithdrawal, FlowID: w.in.WithdrawalID,
+	}).Get(ctx, &hold)
+	if err != nil {
+		return models.WithdrawalResult{}, fmt.Errorf("hold for %s: %w", w.in.WithdrawalID, err)
+	}
+	if hold.FailureCode != models.FailureNone {
+		return w.finalize(ctx, models.WithdrawalFailed, hold.FailureCode, "")
+	}
+	w.holdID = hold.HoldID
+
+	if w.in.ReviewThreshold > 0 && w.in.Amount > w.in.ReviewThreshold {
+		approved, err := w.awaitApproval(ctx)
+		if err != nil {
+			return models.WithdrawalResult{}, err
+		}
+		if !approved {
+			code := models.FailureRejected
+			if w.decision == "" {
+				code = models.FailureExpired
+				w.reason = "no operator decided before the approval expired"
+			}
+			return w.finalize(ctx, models.WithdrawalCanceled, code, w.reason)
+		}
+	}
+
+	payout := &bankCall{
+		tracker: w.tracker, reference: w.in.WithdrawalID, stage: models.StagePayingOut,
+		poll: w.in.BankPoll, deadline: w.in.BankDeadline,
+		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+		send: func(ctx workflow.Context, channel string) workflow.Future {
+			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Payout, models.PayoutInput{
+				Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
+				Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
+			})
+		},
+	}
+	res, err := payout.run(ctx)
+	if err != nil {
+		return models.WithdrawalResult{}, err
+	}
+	if res.Status != models.BankSucceeded {
+		return w.finalize(ctx, models.WithdrawalFailed, res.FailureCode, "")
+	}
+	return w.finalize(ctx, models.WithdrawalSucceeded, models.FailureNone, "")
+}
+
+// awaitApproval records pending_approval and waits for an operator's Update or the
+// approval timeout, whichever first.
+func (w *withdrawalFlow) awaitApproval(ctx workflow.Context) (bool, error) {
+	w.setStage(ctx, models.StagePendingApproval)
+	w.state.Status = string(models.WithdrawalPendingApproval)
+	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.SetWithdrawalStatus,
+		models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: models.WithdrawalPendingApproval}).Get(ctx, nil); err != nil {
+		return false, fmt.Errorf("record pending approval: %w", err)
+	}
+	w.awaiting = true
+	timeout := w.in.ApprovalTimeout
+	if timeout <= 0 {
+		timeout = 72 * time.Hour
+	}
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return w.decision != "" })
+	w.awaiting = false
+	if err != nil {
+		return false, err
+	}
+	if !decided {
+		w.logger.Warn("approval expired")
+		return false, nil
+	}
+	if w.decision != "approve" {
+		return false, nil
+	}
+	w.state.Status = string(models.WithdrawalProcessing)
+	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.SetWithdrawalStatus,
+		models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: models.WithdrawalProcessing}).Get(ctx, nil); err != nil {
+		return false, fmt.Errorf("record approval: %w", err)
+	}
+	return true, nil
+}
+
+// finalize settles or releases the hold and records the status, in one transaction.
+func (w *withdrawalFlow) finalize(ctx workflow.Context, status models.WithdrawalStatus, code models.FailureCode, reason string) (models.WithdrawalResult, error) {
+	w.setStage(ctx, models.StagePosting)
+	var res models.WithdrawalResult
+	err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.FinalizeWithdrawal, models.FinalizeWithdrawalInput{
+		WithdrawalID: w.in.WithdrawalID, MerchantID: w.in.MerchantID, AccountID: w.in.AccountID, HoldID: w.holdID,
+		Amount: w.in.Amount, Currency: w.in.Currency, Channel: w.state.Channel, Status: status, FailureCode: code,
+		Reason: reason, PostingKey: PostingKey(models.FlowWithdrawal, w.in.WithdrawalID, "settle"),
+	}).Get(ctx, &res)
+	if err != nil {
+		w.state.LastError = err.Error()
+		return models.WithdrawalResult{}, fmt.Errorf("finalize withdrawal %s: %w", w.in.WithdrawalID, err)
+	}
+	w.state.Status = string(res.Status)
+	w.state.FailureCode = res.FailureCode
+	w.setStage(ctx, models.StageDone)
+	w.logger.Info("withdrawal finished", "status", res.Status, "failure_code", res.FailureCode)
+	return res, nil
+}
