@@ -23,7 +23,7 @@ var ErrFlowNotFound = errors.New("flow not found")
 
 // Config holds what a start needs from configuration.
 type Config struct {
-	TaskQueue    string
+	TaskQueue       string
 	BankPoll        time.Duration
 	BankDeadline    time.Duration
 	ApprovalTimeout time.Duration
