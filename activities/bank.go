@@ -57,7 +57,7 @@ func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.Charge
 			return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
 		}
 	}
-	t, err := ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
+	t, err := ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
 	switch {
 	case err == nil:
 		return b.chargeResult(ctx, in, t)
