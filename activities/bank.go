@@ -34,7 +34,7 @@ type chargeProgress struct {
 func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.ChargeResult, error) {
 	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureCardDeclined,
 		func(ch bank.Channel) (bank.Transfer, error) {
-			return ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
+			return ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
 		})
 }
 
@@ -43,7 +43,7 @@ func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.Charge
 func (b *Bank) Payout(ctx context.Context, in models.PayoutInput) (models.ChargeResult, error) {
 	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureAccountClosed,
 		func(ch bank.Channel) (bank.Transfer, error) {
-			return ch.Payout(ctx, bank.PayoutRequest{Reference: in.Reference, Amount: in.Amount, Currency: in.Currency, BankAccount: in.BankAccount})
+			return ch.Payout(ctx, bank.PayoutRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency, BankAccount: in.BankAccount})
 		})
 }
 

@@ -106,3 +106,30 @@ func ValidID(prefix, s string) bool {
 	}
 	return true
 }
+
+// IDTime returns the creation time (millisecond precision) carried by an id NewID
+// made: the first 48 of the 128 bits after the prefix. ok is false for ids that do
+// not carry one (seeded ids like mch_demo). A bank adapter uses it to bound a search
+// for a reference to the objects created since the reference existed.
+func IDTime(id string) (t time.Time, ok bool) {
+	i := strings.LastIndexByte(id, '_')
+	if i < 0 || len(id)-i-1 != idBodyLen {
+		return time.Time{}, false
+	}
+	body := id[i+1:]
+	// 26 digits of 5 bits are 130 bits: the first digit holds only the top 2 bits
+	// of the 128, so it is 0-3.
+	var ms uint64
+	for j := 0; j < idBodyLen; j++ {
+		v := strings.IndexByte(idAlphabet, body[j])
+		if v < 0 || j == 0 && v > 3 {
+			return time.Time{}, false
+		}
+		// The timestamp is bits 2..49 of the 130 (bits 0-1 are always zero).
+		if j < 10 {
+			ms = ms<<5 | uint64(v)
+		}
+	}
+	// Ten digits are 50 bits: the 2 leading zero bits and the 48-bit timestamp.
+	return time.UnixMilli(int64(ms)).UTC(), true
+}

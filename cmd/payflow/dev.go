@@ -20,7 +20,7 @@ import (
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	verbose := fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
-	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding the temporal CLI")
+	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding the temporal CLI and stripe-mock")
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
 	uiPort := fs.Int("ui-port", 8233, "Temporal Web port")
 	cfg, err := loadConfig(fs, args)
@@ -30,7 +30,7 @@ func runDev(args []string) error {
 	log := newLogger(cfg, "dev")
 	if err := devstack.CheckPortsFree(
 		fmt.Sprintf("127.0.0.1:%d", *temporalPort), fmt.Sprintf("127.0.0.1:%d", *uiPort),
-		cfg.BanksimAddr, cfg.APIAddr,
+		cfg.BanksimAddr, cfg.StripeMockAddr, cfg.APIAddr,
 	); err != nil {
 		return err
 	}
@@ -79,12 +79,24 @@ func runDev(args []string) error {
 	}
 	procs = append(procs, tp)
 
+	fmt.Println("payflow dev: starting stripe-mock on " + cfg.StripeMockAddr)
+	w, err = out("stripe-mock")
+	if err != nil {
+		return err
+	}
+	sm, err := devstack.StartStripeMock(ctx, filepath.Join(*binDir, "stripe-mock"), cfg.StripeMockAddr, w)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, sm)
+
 	fmt.Println("payflow dev: migrating " + cfg.DBDSN + " and seeding the demo merchant")
 	if err := migrateAndSeed(ctx, cfg, log, cfg.DemoSeed); err != nil {
 		return err
 	}
 
 	env := []string{"PAYFLOW_TEMPORAL_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", *temporalPort)}
+	roles := map[string]*devstack.Proc{}
 	for _, role := range []string{"banksim", "worker", "api"} {
 		w, err := out(role)
 		if err != nil {
@@ -95,11 +107,12 @@ func runDev(args []string) error {
 			return err
 		}
 		procs = append(procs, p)
+		roles[role] = p
 	}
-	if err := devstack.WaitHTTP(ctx, "http://"+cfg.BanksimAddr+"/healthz", procs[1], 30*time.Second); err != nil {
+	if err := devstack.WaitHTTP(ctx, "http://"+cfg.BanksimAddr+"/healthz", roles["banksim"], 30*time.Second); err != nil {
 		return fmt.Errorf("%w (see %s)", err, filepath.Join(logDir, "banksim.log"))
 	}
-	if err := devstack.WaitHTTP(ctx, "http://"+cfg.APIAddr+"/readyz", procs[3], 60*time.Second); err != nil {
+	if err := devstack.WaitHTTP(ctx, "http://"+cfg.APIAddr+"/readyz", roles["api"], 60*time.Second); err != nil {
 		return fmt.Errorf("%w (see %s)", err, filepath.Join(logDir, "api.log"))
 	}
 	printTryIt(cfg, *uiPort, logDir)
@@ -127,16 +140,19 @@ payflow is running:
   API            http://%[1]s          (health: /healthz, readiness: /readyz)
   Temporal Web   http://127.0.0.1:%[2]d
   bank simulator http://%[3]s
+  stripe-mock    http://%[9]s   (channel "stripe"; "auto" routes by PAYFLOW_AUTO_ROUTES)
   logs           %[4]s/*.log
   demo merchant  %[5]s, secret %[6]s; ops token %[7]s
 
 Try it (in another terminal):
   go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
   go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_decline
+  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_visa --channel stripe
+  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success --channel auto
   go run ./cmd/payflow call GET '/v1/payments?limit=5'
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
 Ctrl-C stops everything; data stays in %[8]s for the next make run.
-`, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir)
+`, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr)
 }

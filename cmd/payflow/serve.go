@@ -13,7 +13,9 @@ import (
 
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/bank/auto"
 	"github.com/payflow/payflow/internal/bank/sim"
+	"github.com/payflow/payflow/internal/bank/stripe"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
@@ -48,8 +50,10 @@ func common(cfg config.Config, log *logrus.Entry) fx.Option {
 	)
 }
 
+// channelModules are the bank channels: each real channel contributes to the
+// registry's "channels" group; the auto router decorates the registry with itself.
 func channelModules() fx.Option {
-	return fx.Options(bank.Module, sim.Module)
+	return fx.Options(bank.Module, sim.Module, stripe.Module, auto.Module)
 }
 
 func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {

@@ -59,7 +59,9 @@ type Transfer struct {
 
 // ChargeRequest charges a card token.
 type ChargeRequest struct {
-	Reference   string
+	Reference string
+	// MerchantID is whose payment this is; a router may choose a channel by it.
+	MerchantID  string
 	Amount      int64
 	Currency    models.Currency
 	Token       string
@@ -77,7 +79,9 @@ type RefundRequest struct {
 
 // PayoutRequest sends money to a bank account.
 type PayoutRequest struct {
-	Reference   string
+	Reference string
+	// MerchantID is whose withdrawal this is; a router may choose a channel by it.
+	MerchantID  string
 	Amount      int64
 	Currency    models.Currency
 	BankAccount string

@@ -65,6 +65,19 @@ type Config struct {
 
 	// DataDir holds the embedded databases and logs of local runs.
 	DataDir string
+
+	// Bank channels beyond the simulator.
+
+	// StripeURL is Stripe's API (https://api.stripe.com in production); locally,
+	// stripe-mock's.
+	StripeURL string
+	// StripeAPIKey is the Stripe secret key. Never logged.
+	StripeAPIKey string
+	// StripeMockAddr is where make run starts stripe-mock (HTTP).
+	StripeMockAddr string
+	// AutoRoutes are the auto channel's routing rules as JSON: a list of
+	// {currency?, min_amount?, max_amount?, merchant?, channels}, first match wins.
+	AutoRoutes string
 }
 
 // Load reads the configuration from the environment.
@@ -104,6 +117,13 @@ func load(getenv func(string) string) (Config, error) {
 	// The local default key is public (it is in this file): fine for make run, and
 	// production sets PAYFLOW_SECRETS_KEY from a secret store.
 	c.SecretsKey = e.key("PAYFLOW_SECRETS_KEY", "payflow-local-dev-secrets-key-32")
+
+	// Bank channels beyond the simulator. The local defaults are stripe-mock's
+	// address and the test key it accepts.
+	c.StripeMockAddr = e.str("PAYFLOW_STRIPE_MOCK_ADDR", "127.0.0.1:12111")
+	c.StripeURL = e.str("PAYFLOW_STRIPE_URL", "http://"+c.StripeMockAddr)
+	c.StripeAPIKey = e.str("PAYFLOW_STRIPE_API_KEY", "sk_test_123")
+	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`)
 	if e.err != nil {
 		return Config{}, e.err
 	}

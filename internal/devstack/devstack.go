@@ -256,6 +256,32 @@ func StartTemporal(ctx context.Context, o TemporalOptions, out io.Writer) (*Proc
 	return p, nil
 }
 
+// StartStripeMock starts stripe-mock (./bin/stripe-mock, installed by make tools)
+// serving HTTP on addr, and waits until it accepts connections. stripe-mock also opens
+// an HTTPS listener whenever -http-addr is given (by default on :12112, on every
+// interface), so it gets a free loopback port of its own: two stacks, or make run and
+// a test, never collide on it.
+func StartStripeMock(ctx context.Context, bin, addr string, out io.Writer) (*Proc, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("stripe-mock is not at %s: run `make tools` (it installs stripe-mock into ./bin)", bin)
+	}
+	httpsPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := Start("stripe-mock", bin, []string{
+		"-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", httpsPort),
+	}, nil, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitTCP(ctx, addr, p, 30*time.Second); err != nil {
+		_ = p.Stop(5 * time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {

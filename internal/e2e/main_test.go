@@ -72,6 +72,7 @@ func run(m *testing.M) int {
 		}
 		s, err := StartStack(ctx, StackOptions{
 			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
+			StripeMockBin: filepath.Join(binDir, "stripe-mock"),
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
 				"PAYFLOW_BANK_POLL":    "3s",

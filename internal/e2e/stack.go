@@ -1,5 +1,5 @@
 // Package e2e runs payflow's real processes (the Temporal dev server from ./bin, the
-// bank simulator, workers and API replicas, all as separate processes) and tests them
+// bank simulator, stripe-mock, workers and API replicas, all as separate processes) and tests them
 // over HTTP, on MariaDB and on SQLite. The Stack type is also what the benchmarks and
 // the chaos runs start.
 package e2e
@@ -80,16 +80,21 @@ type StackOptions struct {
 	Env     map[string]string
 	Workers int
 	APIs    int
+	// StripeMockBin is the stripe-mock binary; "" is ./bin/stripe-mock of the
+	// repository.
+	StripeMockBin string
 }
 
-// Stack is a running payflow: banksim, workers and API replicas.
+// Stack is a running payflow: banksim, stripe-mock, workers and API replicas.
 type Stack struct {
 	Opts       StackOptions
 	DSN        string
 	TaskQueue  string
 	BanksimURL string
+	StripeURL  string
 	APIURLs    []string
 	Banksim    *devstack.Proc
+	StripeMock *devstack.Proc
 	Workers    []*devstack.Proc
 	APIs       []*devstack.Proc
 	env        []string
@@ -124,6 +129,12 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	s.BanksimURL = fmt.Sprintf("http://127.0.0.1:%d", bankPort)
+	stripePort, err := devstack.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	stripeAddr := fmt.Sprintf("127.0.0.1:%d", stripePort)
+	s.StripeURL = "http://" + stripeAddr
 	var apiAddrs []string
 	for i := 0; i < o.APIs; i++ {
 		p, err := devstack.FreePort()
@@ -139,6 +150,8 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		"PAYFLOW_TASK_QUEUE":           s.TaskQueue,
 		"PAYFLOW_BANKSIM_ADDR":         fmt.Sprintf("127.0.0.1:%d", bankPort),
 		"PAYFLOW_BANKSIM_DB":           filepath.Join(o.WorkDir, "banksim.db"),
+		"PAYFLOW_STRIPE_MOCK_ADDR":     stripeAddr,
+		"PAYFLOW_STRIPE_URL":           s.StripeURL,
 		"PAYFLOW_PUBLIC_URL":           s.APIURLs[0],
 		"PAYFLOW_DATA_DIR":             o.WorkDir,
 		"PAYFLOW_OPS_TOKENS":           OpsToken,
@@ -161,6 +174,24 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	if err := devstack.WaitHTTP(ctx, s.BanksimURL+"/healthz", s.Banksim, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	stripeBin := o.StripeMockBin
+	if stripeBin == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		root, err := devstack.RepoRoot(wd)
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		stripeBin = filepath.Join(root, "bin", "stripe-mock")
+	}
+	if s.StripeMock, err = devstack.StartStripeMock(ctx, stripeBin, stripeAddr, o.Out); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -253,6 +284,9 @@ func (s *Stack) Stop() {
 	}
 	if s.Banksim != nil {
 		_ = s.Banksim.Stop(10 * time.Second)
+	}
+	if s.StripeMock != nil {
+		_ = s.StripeMock.Stop(10 * time.Second)
 	}
 	if s.dropDB != nil {
 		s.dropDB()

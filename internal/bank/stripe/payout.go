@@ -1,0 +1,74 @@
+package stripe
+
+import (
+	"context"
+	"fmt"
+
+	stripego "github.com/stripe/stripe-go/v82"
+
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/models"
+)
+
+// Payout implements bank.Channel: a payout on the Payouts API to the destination
+// bank account, with our reference as the Idempotency-Key and as metadata.
+func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transfer, error) {
+	op := "payout " + r.Reference
+	p := &stripego.PayoutCreateParams{
+		Amount:      stripego.Int64(r.Amount),
+		Currency:    lower(r.Currency),
+		Destination: stripego.String(r.BankAccount),
+		Metadata:    map[string]string{metaReference: r.Reference},
+	}
+	p.SetIdempotencyKey(r.Reference)
+	po, err := c.sc.V1Payouts.Create(ctx, p)
+	if err != nil {
+		return bank.Transfer{}, classify(op, err)
+	}
+	return payoutTransfer(op, r.Reference, po)
+}
+
+// payoutTransfer is the bank's view of a payout: paid is succeeded; pending and
+// in_transit are processing (Stripe decides days later); failed and canceled are
+// failed, with the code of payoutFailureCode.
+func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, error) {
+	if po == nil || po.ID == "" {
+		return bank.Transfer{}, unreadable(op, "no payout id")
+	}
+	t := bank.Transfer{
+		Reference: reference,
+		Channel:   Name,
+		Kind:      bank.KindPayout,
+		Amount:    po.Amount,
+		Currency:  upper(po.Currency),
+		BankID:    po.ID,
+	}
+	switch po.Status {
+	case stripego.PayoutStatusPaid:
+		t.Status = models.BankSucceeded
+	case stripego.PayoutStatusPending, stripego.PayoutStatusInTransit:
+		t.Status = models.BankProcessing
+	case stripego.PayoutStatusFailed, stripego.PayoutStatusCanceled:
+		t.Status = models.BankFailed
+		t.FailureCode = payoutFailureCode(po.FailureCode)
+	default:
+		return bank.Transfer{}, unreadable(op, fmt.Sprintf("payout status %q", po.Status))
+	}
+	return t, nil
+}
+
+// payoutFailureCode: the destination account cannot receive money (closed, does
+// not exist, wrong number, frozen, restricted) is account_closed, which tells the
+// customer to fix the destination; everything else (could_not_process, declined,
+// Stripe balance insufficient, a canceled payout...) is bank_unavailable: nothing
+// the customer's account is at fault for.
+func payoutFailureCode(code stripego.PayoutFailureCode) models.FailureCode {
+	switch code {
+	case stripego.PayoutFailureCodeAccountClosed, stripego.PayoutFailureCodeNoAccount,
+		stripego.PayoutFailureCodeInvalidAccountNumber, stripego.PayoutFailureCodeAccountFrozen,
+		stripego.PayoutFailureCodeBankAccountRestricted:
+		return models.FailureAccountClosed
+	default:
+		return models.FailureBankUnavailable
+	}
+}

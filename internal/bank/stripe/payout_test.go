@@ -1,0 +1,65 @@
+package stripe
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	stripego "github.com/stripe/stripe-go/v82"
+
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/models"
+)
+
+// Against stripe-mock: a payout answers in_transit (a fixture), which is processing:
+// Stripe decides days later.
+func TestPayoutOnStripeMock(t *testing.T) {
+	rec, url := recordedStripeMock(t)
+	ref := models.NewID(models.PrefixWithdrawal)
+	got, err := newChannel(t, url, Options{}).Payout(context.Background(), bank.PayoutRequest{
+		Reference: ref, Amount: 20000, Currency: "CNY", BankAccount: "ba_success",
+	})
+	require.NoError(t, err)
+	require.Equal(t, bank.Transfer{
+		Reference: ref, Channel: Name, Kind: bank.KindPayout, Amount: 20000, Currency: "CNY",
+		Status: models.BankProcessing, BankID: got.BankID,
+	}, got)
+	require.Regexp(t, `^po_`, got.BankID)
+	reqs := rec.requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	require.Equal(t, "POST /v1/payouts", r.Method+" "+r.Path)
+	require.Equal(t, ref, r.Header.Get("Idempotency-Key"))
+	require.Equal(t, "20000", r.Form.Get("amount"))
+	require.Equal(t, "cny", r.Form.Get("currency"))
+	require.Equal(t, "ba_success", r.Form.Get("destination"))
+	require.Equal(t, ref, r.Form.Get("metadata[reference]"))
+}
+
+func TestPayoutStatuses(t *testing.T) {
+	tests := []struct {
+		status stripego.PayoutStatus
+		code   stripego.PayoutFailureCode
+		want   models.BankStatus
+		wantFC models.FailureCode
+	}{
+		{stripego.PayoutStatusPaid, "", models.BankSucceeded, ""},
+		{stripego.PayoutStatusPending, "", models.BankProcessing, ""},
+		{stripego.PayoutStatusInTransit, "", models.BankProcessing, ""},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeAccountClosed, models.BankFailed, models.FailureAccountClosed},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeNoAccount, models.BankFailed, models.FailureAccountClosed},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeInvalidAccountNumber, models.BankFailed, models.FailureAccountClosed},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeAccountFrozen, models.BankFailed, models.FailureAccountClosed},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeCouldNotProcess, models.BankFailed, models.FailureBankUnavailable},
+		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeInsufficientFunds, models.BankFailed, models.FailureBankUnavailable},
+		{stripego.PayoutStatusCanceled, "", models.BankFailed, models.FailureBankUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.status)+"/"+string(tc.code), func(t *testing.T) {
+			got, err := payoutTransfer("payout wd_1", "wd_1", &stripego.Payout{ID: "po_1", Status: tc.status, FailureCode: tc.code, Amount: 5, Currency: "cny"})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Status)
+			require.Equal(t, tc.wantFC, got.FailureCode)
+		})
+	}
+}

@@ -1,0 +1,73 @@
+package stripe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	stripego "github.com/stripe/stripe-go/v82"
+
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/models"
+)
+
+// Refund implements bank.Channel: it finds the Stripe charge of ChargeReference (as
+// Query does) and refunds it on the Refunds API with the refund's reference as the
+// Idempotency-Key and as metadata.
+func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transfer, error) {
+	op := "refund " + r.Reference
+	ch, err := c.findCharge(ctx, r.ChargeReference)
+	switch {
+	case errors.Is(err, bank.ErrNotFound):
+		return bank.Transfer{}, fmt.Errorf("%s: stripe has no charge %s: %w", op, r.ChargeReference, bank.ErrInvalid)
+	case err != nil:
+		// Nothing was sent for the refund yet: whatever stopped the lookup, a
+		// retry is safe.
+		return bank.Transfer{}, fmt.Errorf("%s: find charge %s: %w (%v)", op, r.ChargeReference, bank.ErrUnavailable, err)
+	}
+	if r.Currency != "" && !strings.EqualFold(string(ch.Currency), string(r.Currency)) {
+		return bank.Transfer{}, fmt.Errorf("%s: charge %s is in %s, not %s: %w", op, r.ChargeReference, upper(ch.Currency), r.Currency, bank.ErrInvalid)
+	}
+	p := &stripego.RefundCreateParams{
+		Charge:   stripego.String(ch.ID),
+		Amount:   stripego.Int64(r.Amount),
+		Metadata: map[string]string{metaReference: r.Reference},
+	}
+	p.SetIdempotencyKey(r.Reference)
+	rf, err := c.sc.V1Refunds.Create(ctx, p)
+	if err != nil {
+		return bank.Transfer{}, classify(op, err)
+	}
+	return refundTransfer(op, r.Reference, rf)
+}
+
+// refundTransfer is the bank's view of a refund. pending and requires_action are
+// processing; failed and canceled are failed, insufficient_funds when Stripe's
+// failure_reason says so and card_declined otherwise (the card can no longer take
+// the money: expired_or_canceled_card, lost_or_stolen_card, declined...).
+func refundTransfer(op, reference string, rf *stripego.Refund) (bank.Transfer, error) {
+	if rf == nil || rf.ID == "" {
+		return bank.Transfer{}, unreadable(op, "no refund id")
+	}
+	t := bank.Transfer{
+		Reference: reference,
+		Channel:   Name,
+		Kind:      bank.KindRefund,
+		Amount:    rf.Amount,
+		Currency:  upper(rf.Currency),
+		BankID:    rf.ID,
+	}
+	switch rf.Status {
+	case stripego.RefundStatusSucceeded:
+		t.Status = models.BankSucceeded
+	case stripego.RefundStatusPending, stripego.RefundStatusRequiresAction:
+		t.Status = models.BankProcessing
+	case stripego.RefundStatusFailed, stripego.RefundStatusCanceled:
+		t.Status = models.BankFailed
+		t.FailureCode = chargeFailureCode(string(rf.FailureReason))
+	default:
+		return bank.Transfer{}, unreadable(op, fmt.Sprintf("refund status %q", rf.Status))
+	}
+	return t, nil
+}
