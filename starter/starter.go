@@ -222,6 +222,31 @@ func (s *Starter) DecideWithdrawal(ctx context.Context, workflowID string, appro
 	return res, nil
 }
 
+// RetryFlow asks a flow waiting on the bank to query it now (an Update, answered
+// with the flow's state once the flow accepted it).
+func (s *Starter) RetryFlow(ctx context.Context, workflowID string, d models.Decision) (models.FlowState, error) {
+	return s.opsUpdate(ctx, workflowID, workflows.UpdateRetry, d)
+}
+
+// CancelFlow asks a flow to compensate what it did and end.
+func (s *Starter) CancelFlow(ctx context.Context, workflowID string, d models.Decision) (models.FlowState, error) {
+	return s.opsUpdate(ctx, workflowID, workflows.UpdateCancel, d)
+}
+
+func (s *Starter) opsUpdate(ctx context.Context, workflowID, name string, d models.Decision) (models.FlowState, error) {
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return models.FlowState{}, updateErr(workflowID, err)
+	}
+	var st models.FlowState
+	if err := h.Get(ctx, &st); err != nil {
+		return models.FlowState{}, updateErr(workflowID, err)
+	}
+	return st, nil
+}
+
 func updateErr(workflowID string, err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {

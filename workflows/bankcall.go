@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -25,10 +26,13 @@ type bankCall struct {
 	// stage is the flow's stage while the request is sent (charging, paying_out).
 	stage models.Stage
 	// send runs the bank activity on the given channel.
-	send      func(ctx workflow.Context, channel string) workflow.Future
-	poll      time.Duration
-	deadline  time.Duration
-	callbacks workflow.ReceiveChannel
+	send func(ctx workflow.Context, channel string) workflow.Future
+	// compensate undoes a succeeded transfer (a charge is refunded); nil when it
+	// cannot be undone (a payout, a refund), which makes the wait not cancelable.
+	compensate func(ctx workflow.Context) error
+	poll       time.Duration
+	deadline   time.Duration
+	callbacks  workflow.ReceiveChannel
 }
 
 // chargeCall is the bankCall of a card charge.
@@ -39,6 +43,9 @@ func chargeCall(t *tracker, in models.ChargeInput, poll, deadline time.Duration,
 			in := in
 			in.Channel = channel
 			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Charge, in)
+		},
+		compensate: func(ctx workflow.Context) error {
+			return reverseCharge(ctx, t, in.Reference, in.MerchantID, in.Amount, in.Currency, poll, deadline)
 		},
 	}
 }
@@ -90,9 +97,14 @@ func (c *bankCall) failed(code models.FailureCode) models.ChargeResult {
 }
 
 // waitBank waits for the bank's callback or a poll timer, whichever first, querying
-// the bank on each timer, until the bank decides or the deadline passes (expired).
+// the bank on each timer (or at once when an operator asks to retry), until the bank
+// decides or the deadline passes (expired). An operator's cancel is carried out as
+// soon as the outcome is known: a charge the bank completed is refunded, one it never
+// saw is not sent again.
 func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 	c.setStage(ctx, models.StageWaitingBank)
+	c.cancelable = c.compensate != nil
+	defer func() { c.cancelable = false }()
 	deadline := workflow.Now(ctx).Add(c.deadline)
 	interval := c.poll
 	for {
@@ -106,19 +118,26 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
 		timer := workflow.NewTimer(timerCtx, interval)
 		var cb models.BankCallback
-		gotCallback := false
+		gotCallback, woke := false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(c.callbacks, func(ch workflow.ReceiveChannel, _ bool) {
 			ch.Receive(ctx, &cb)
 			gotCallback = true
 		})
+		if c.wake != nil {
+			sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) {
+				var v bool
+				ch.Receive(ctx, &v)
+				woke = true
+			})
+		}
 		sel.AddFuture(timer, func(workflow.Future) {})
 		sel.Select(ctx)
 		cancelTimer()
 
 		if gotCallback {
 			if cb.Reference == c.reference && cb.Status.Final() {
-				return models.ChargeResult{Status: cb.Status, FailureCode: cb.FailureCode, Channel: c.state.Channel}, nil
+				return c.finish(ctx, models.ChargeResult{Status: cb.Status, FailureCode: cb.FailureCode, Channel: c.state.Channel})
 			}
 			// A stale or duplicate callback (processing after final, or twice): the
 			// bank's state is what a query says, not the order callbacks arrive in.
@@ -129,18 +148,37 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 		case err != nil:
 			c.state.LastError = err.Error()
 		case res.Status.Final():
-			return res, nil
+			return c.finish(ctx, res)
+		case res.Status == models.BankNotFound && c.cancelReq != nil:
+			// Canceled before the bank ever saw it: nothing to undo, nothing to send.
+			return c.failed(models.FailureCanceled), nil
 		case res.Status == models.BankNotFound:
 			// The bank never saw the request whose outcome was unknown: only now may it
 			// be sent again, with the same reference.
 			if again, ok := c.sendOnce(ctx); ok {
-				return again, nil
+				return c.finish(ctx, again)
 			}
 		}
-		if interval *= 2; interval > maxBankPoll {
-			interval = maxBankPoll
+		if !woke {
+			if interval *= 2; interval > maxBankPoll {
+				interval = maxBankPoll
+			}
 		}
 	}
+}
+
+// finish applies an operator's cancel to the bank's final answer: a transfer that
+// succeeded is compensated and the flow ends failed with code canceled.
+func (c *bankCall) finish(ctx workflow.Context, res models.ChargeResult) (models.ChargeResult, error) {
+	if c.cancelReq == nil || res.Status != models.BankSucceeded || c.compensate == nil {
+		return res, nil
+	}
+	c.cancelable = false
+	c.setStage(ctx, models.StageCompensating)
+	if err := c.compensate(ctx); err != nil {
+		return models.ChargeResult{}, fmt.Errorf("compensate canceled %s: %w", c.reference, err)
+	}
+	return c.failed(models.FailureCanceled), nil
 }
 
 func (c *bankCall) query(ctx workflow.Context) (models.ChargeResult, error) {

@@ -31,6 +31,8 @@ const (
 	SignalBankCallback = "bank-callback"
 	UpdateApprove      = "approve"
 	UpdateReject       = "reject"
+	UpdateRetry        = "retry"
+	UpdateCancel       = "cancel"
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.

@@ -48,6 +48,9 @@ func bankActivityOptions(ctx workflow.Context) workflow.Context {
 func ledgerLocalOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 15 * time.Second,
+		// Without it the retries would end after one StartToCloseTimeout (the SDK's
+		// default), failing the flow on a database outage of a few seconds.
+		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,

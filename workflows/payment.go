@@ -65,6 +65,9 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	if err := t.registerStateQuery(ctx); err != nil {
 		return nil, fmt.Errorf("register state query: %w", err)
 	}
+	if err := t.registerOpsHandlers(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -33,6 +33,9 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 	if err := t.registerStateQuery(ctx); err != nil {
 		return models.RefundResult{}, err
 	}
+	if err := t.registerOpsHandlers(ctx); err != nil {
+		return models.RefundResult{}, err
+	}
 	finalize := func(status models.RefundStatus, code models.FailureCode, holdID string) (models.RefundResult, error) {
 		t.setStage(ctx, models.StagePosting)
 		var res models.RefundResult

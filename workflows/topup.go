@@ -31,6 +31,9 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	if err := t.registerStateQuery(ctx); err != nil {
 		return models.TopupResult{}, fmt.Errorf("register state query: %w", err)
 	}
+	if err := t.registerOpsHandlers(ctx); err != nil {
+		return models.TopupResult{}, err
+	}
 	charge := chargeCall(t, models.ChargeInput{
 		Reference: in.TopupID, MerchantID: in.MerchantID, Amount: in.Amount,
 		Currency: in.Currency, Token: in.Token, Channel: in.Channel,

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
@@ -12,6 +14,15 @@ import (
 type tracker struct {
 	state  models.FlowState
 	logger log.Logger
+
+	// wake is signalled by the retry and cancel Updates to cut a wait short.
+	wake workflow.Channel
+	// cancelReq is an operator's accepted cancel; the flow compensates what it did
+	// as soon as the outcome it waits for is known.
+	cancelReq *models.Decision
+	// cancelable is true while the flow is somewhere a cancel can be compensated
+	// (waiting on the bank for a charge, waiting for an approval).
+	cancelable bool
 }
 
 // registerStateQuery answers the `state` query from the tracker.
@@ -19,6 +30,53 @@ func (t *tracker) registerStateQuery(ctx workflow.Context) error {
 	return workflow.SetQueryHandler(ctx, QueryState, func() (models.FlowState, error) {
 		return t.state, nil
 	})
+}
+
+// registerOpsHandlers registers the operators' Updates every flow answers: retry
+// (query the bank now instead of at the next timer) and cancel (compensate what was
+// done and end). Validators refuse an act that does not apply, so that a refused act
+// never enters the history and the operator learns why at once.
+func (t *tracker) registerOpsHandlers(ctx workflow.Context) error {
+	t.wake = workflow.NewBufferedChannel(ctx, 1)
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetry,
+		func(ctx workflow.Context, d models.Decision) (models.FlowState, error) {
+			t.wake.SendAsync(true)
+			t.logger.Info("operator asked to retry now", "operator", d.Operator)
+			return t.state, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d models.Decision) error {
+			if t.state.Stage != models.StageWaitingBank {
+				return fmt.Errorf("nothing to retry: the flow is at stage %s, not waiting on the bank", t.state.Stage)
+			}
+			return nil
+		}},
+	)
+	if err != nil {
+		return fmt.Errorf("register retry update: %w", err)
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel,
+		func(ctx workflow.Context, d models.Decision) (models.FlowState, error) {
+			t.cancelReq = &d
+			t.wake.SendAsync(true)
+			t.logger.Info("operator canceled the flow", "operator", d.Operator, "reason", d.Reason)
+			return t.state, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d models.Decision) error {
+			switch {
+			case d.Reason == "":
+				return fmt.Errorf("a cancel needs a reason")
+			case t.cancelReq != nil:
+				return fmt.Errorf("the flow is already being canceled")
+			case !t.cancelable:
+				return fmt.Errorf("the flow cannot be canceled at stage %s: what it did cannot be undone from here", t.state.Stage)
+			}
+			return nil
+		}},
+	)
+	if err != nil {
+		return fmt.Errorf("register cancel update: %w", err)
+	}
+	return nil
 }
 
 // setStage moves the flow to stage and upserts PayflowStage, only when it changes:

@@ -63,6 +63,9 @@ func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdr
 	if err := w.registerStateQuery(ctx); err != nil {
 		return nil, err
 	}
+	if err := w.registerOpsHandlers(ctx); err != nil {
+		return nil, err
+	}
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, "approve"}, {UpdateReject, "reject"}} {
 		name, decision := u.name, u.decision
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
@@ -79,6 +82,9 @@ func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdr
 				// approve of a withdrawal that is not waiting for one, is told so.
 				if w.decision != "" {
 					return fmt.Errorf("withdrawal %s was already %sd", in.WithdrawalID, w.decision)
+				}
+				if w.cancelReq != nil {
+					return fmt.Errorf("withdrawal %s is being canceled", in.WithdrawalID)
 				}
 				if !w.awaiting {
 					return fmt.Errorf("withdrawal %s is not pending approval (stage %s)", in.WithdrawalID, w.state.Stage)
@@ -118,7 +124,10 @@ func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, err
 		}
 		if !approved {
 			code := models.FailureRejected
-			if w.decision == "" {
+			switch {
+			case w.decision == "" && w.cancelReq != nil:
+				code, w.reason = models.FailureCanceled, w.cancelReq.Reason
+			case w.decision == "":
 				code = models.FailureExpired
 				w.reason = "no operator decided before the approval expired"
 			}
@@ -156,18 +165,21 @@ func (w *withdrawalFlow) awaitApproval(ctx workflow.Context) (bool, error) {
 		models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: models.WithdrawalPendingApproval}).Get(ctx, nil); err != nil {
 		return false, fmt.Errorf("record pending approval: %w", err)
 	}
-	w.awaiting = true
+	w.awaiting, w.cancelable = true, true
 	timeout := w.in.ApprovalTimeout
 	if timeout <= 0 {
 		timeout = 72 * time.Hour
 	}
-	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return w.decision != "" })
-	w.awaiting = false
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return w.decision != "" || w.cancelReq != nil })
+	w.awaiting, w.cancelable = false, false
 	if err != nil {
 		return false, err
 	}
 	if !decided {
 		w.logger.Warn("approval expired")
+		return false, nil
+	}
+	if w.cancelReq != nil && w.decision == "" {
 		return false, nil
 	}
 	if w.decision != "approve" {

@@ -42,10 +42,13 @@ type Flows interface {
 
 // Handler serves the ops API.
 type Handler struct {
-	Ledger Ledger
-	Store  Store
-	Flows  Flows
-	Log    *logrus.Entry
+	Ledger     Ledger
+	Store      Store
+	Flows      Flows
+	FlowLister FlowLister
+	FlowActs   FlowActs
+	References References
+	Log        *logrus.Entry
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -56,6 +59,9 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })
 	g.POST("/merchants/:id/enable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantActive) })
 	g.GET("/audit", h.auditLog)
+	g.GET("/flows", h.listFlows)
+	g.POST("/flows/:id/retry", func(c *gin.Context) { h.actOnFlow(c, "retry") })
+	g.POST("/flows/:id/cancel", func(c *gin.Context) { h.actOnFlow(c, "cancel") })
 }
 
 func (h *Handler) internal(c *gin.Context, msg string, err error) {

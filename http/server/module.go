@@ -48,7 +48,7 @@ var Module = fx.Module("http",
 				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
 			},
-			Ops: &ops.Handler{Ledger: p.Ledger, Store: p.Store, Flows: p.Starter, Log: log},
+			Ops: &ops.Handler{Ledger: p.Ledger, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter, FlowActs: p.Starter, References: p.Store, Log: log},
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,

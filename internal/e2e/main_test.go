@@ -75,7 +75,7 @@ func run(m *testing.M) int {
 			StripeMockBin: filepath.Join(binDir, "stripe-mock"),
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
-				"PAYFLOW_BANK_POLL":    "3s",
+				"PAYFLOW_BANK_POLL":    "60s",
 				"PAYFLOW_BANK_TIMEOUT": "3s",
 				// Long enough for a test to approve, short enough to watch one expire.
 				"PAYFLOW_APPROVAL_TIMEOUT": "10s",

@@ -32,7 +32,9 @@ func (d *DB) Migrate(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(dialect, sqlDB, sub)
+	// Out-of-order: a migration merged later with a lower number than one a database
+	// already has (two branches adding tables) is applied instead of refused.
+	p, err := goose.NewProvider(dialect, sqlDB, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
