@@ -62,6 +62,20 @@ type Config struct {
 
 	// DataDir holds the embedded databases and logs of local runs.
 	DataDir string
+
+	// Webhooks: how the worker delivers events to merchants' notify_urls.
+	//
+	// WebhookAllowPrivate lets deliveries connect to loopback, private (RFC 1918,
+	// RFC 4193), link-local, CGNAT and unspecified addresses
+	// (PAYFLOW_WEBHOOK_ALLOW_PRIVATE). It is true by default so that local runs and
+	// tests can deliver to a receiver on 127.0.0.1. It MUST be false in production:
+	// a merchant chooses the notify_url and its DNS, and with it true a webhook could
+	// reach internal services and cloud metadata endpoints (SSRF).
+	WebhookAllowPrivate bool
+	// WebhookTimeout bounds one delivery attempt's HTTP exchange
+	// (PAYFLOW_WEBHOOK_TIMEOUT); an endpoint slower than that fails the attempt,
+	// which is retried.
+	WebhookTimeout time.Duration
 }
 
 // Load reads the configuration from the environment.
@@ -100,6 +114,12 @@ func load(getenv func(string) string) (Config, error) {
 	// The local default key is public (it is in this file): fine for make run, and
 	// production sets PAYFLOW_SECRETS_KEY from a secret store.
 	c.SecretsKey = e.key("PAYFLOW_SECRETS_KEY", "payflow-local-dev-secrets-key-32")
+
+	// Webhooks. Private addresses are allowed by default for local runs and tests;
+	// production sets PAYFLOW_WEBHOOK_ALLOW_PRIVATE=false (see Config).
+	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", true)
+	c.WebhookTimeout = e.duration("PAYFLOW_WEBHOOK_TIMEOUT", 10*time.Second)
+
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -108,6 +128,11 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookTimeout > 45*time.Second {
+		// An attempt must end well within the delivery activity's one-minute
+		// StartToClose timeout, so that its outcome is recorded.
+		return Config{}, fmt.Errorf("PAYFLOW_WEBHOOK_TIMEOUT must be positive and at most 45s")
 	}
 	return c, nil
 }
