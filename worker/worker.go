@@ -24,6 +24,7 @@ type Deps struct {
 	Bank     *activities.Bank
 	Payments *activities.Payments
 	Topups   *activities.Topups
+	Webhooks *activities.Webhooks
 }
 
 // Workflows lists every workflow with its name.
@@ -31,6 +32,7 @@ func Workflows() []Registration {
 	return []Registration{
 		{workflows.WorkflowPayment, workflows.PaymentWorkflow},
 		{workflows.WorkflowTopup, workflows.TopupWorkflow},
+		{workflows.WorkflowWebhookDelivery, workflows.WebhookDeliveryWorkflow},
 	}
 }
 
@@ -41,6 +43,8 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
 		{workflows.ActivityFinalizeTopup, d.Topups.FinalizeTopup},
+		{workflows.ActivityCreateEvent, d.Webhooks.CreateEvent},
+		{workflows.ActivityDeliverWebhook, d.Webhooks.DeliverWebhook},
 	}
 }
 

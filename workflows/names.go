@@ -3,8 +3,9 @@ package workflows
 // Workflow type names. They are frozen once released: a history recorded under a name
 // only replays on a worker that registers the same name.
 const (
-	WorkflowPayment = "PaymentWorkflow"
-	WorkflowTopup   = "TopupWorkflow"
+	WorkflowPayment         = "PaymentWorkflow"
+	WorkflowTopup           = "TopupWorkflow"
+	WorkflowWebhookDelivery = "WebhookDeliveryWorkflow"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
@@ -15,6 +16,8 @@ const (
 	ActivityQueryTransfer   = "QueryTransfer"
 	ActivityFinalizePayment = "FinalizePayment"
 	ActivityFinalizeTopup   = "FinalizeTopup"
+	ActivityCreateEvent     = "CreateEvent"
+	ActivityDeliverWebhook  = "DeliverWebhook"
 )
 
 // Query, signal and update names.
@@ -24,7 +27,8 @@ const (
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWebhookDelivery}
 
 // AllActivityNames lists every activity the worker registers.
-var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup}
+var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
+	ActivityCreateEvent, ActivityDeliverWebhook}
