@@ -30,6 +30,9 @@ type Store interface {
 	Payment(ctx context.Context, merchantID, id string) (models.Payment, error)
 	ListPayments(ctx context.Context, q store.ListQuery) ([]models.Payment, bool, error)
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
+	Event(ctx context.Context, merchantID, id string) (models.Event, error)
+	ListEvents(ctx context.Context, q store.ListQuery) ([]models.Event, bool, error)
+	EventDeliveries(ctx context.Context, eventIDs []string, now time.Time) (map[string]models.EventDelivery, error)
 }
 
 // Ledger is what the merchant API needs of the ledger.
@@ -42,6 +45,9 @@ type Ledger interface {
 type Starter interface {
 	StartPayment(ctx context.Context, in models.PaymentInput) error
 	StartTopup(ctx context.Context, in models.TopupInput) error
+	// RedeliverEvent starts an event's delivery again; starter.ErrFlowRunning while
+	// one is running.
+	RedeliverEvent(ctx context.Context, in models.WebhookDeliveryInput) error
 }
 
 // Handler serves the merchant API.
@@ -65,6 +71,9 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/accounts/:id/entries", h.listEntries)
 	g.POST("/topups", h.createTopup)
 	g.GET("/topups/:id", h.getTopup)
+	g.GET("/events", h.listEvents)
+	g.GET("/events/:id", h.getEvent)
+	g.POST("/events/:id/redeliver", h.redeliverEvent)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.
