@@ -127,6 +127,17 @@ func (p *paymentFlow) finalize(ctx workflow.Context, status models.PaymentStatus
 	}
 	p.state.Status = string(res.Status)
 	p.state.FailureCode = code
+	if p.in.NotifyURL != "" && notifiesWebhooks(ctx) {
+		err := notifyOutcome(ctx, p.tracker, models.NotifyInput{
+			MerchantID: p.in.MerchantID, ObjectID: p.in.PaymentID, NotifyURL: p.in.NotifyURL,
+			EventType: models.OutcomeEventType(models.FlowPayment, string(res.Status)),
+		})
+		if err != nil {
+			// The outcome is recorded and the money has moved: a notification
+			// that could not start must not fail the payment.
+			p.logger.Error("notify payment outcome", "error", err)
+		}
+	}
 	p.setStage(ctx, models.StageDone)
 	p.logger.Info("payment finished", "status", res.Status, "failure_code", code)
 	return models.PaymentResult{Status: res.Status, FailureCode: code, Channel: p.state.Channel, JournalID: res.JournalID}, nil
