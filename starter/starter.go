@@ -21,6 +21,9 @@ import (
 // ErrFlowNotFound reports a flow Temporal does not know.
 var ErrFlowNotFound = errors.New("flow not found")
 
+// ErrFlowRunning reports that a flow with the id a start asked for is running.
+var ErrFlowRunning = errors.New("flow already running")
+
 // Config holds what a start needs from configuration.
 type Config struct {
 	TaskQueue       string
@@ -257,4 +260,30 @@ func updateErr(workflowID string, err error) error {
 		return fmt.Errorf("%w: %s", ErrUpdateRejected, appErr.Message())
 	}
 	return fmt.Errorf("update %s: %w", workflowID, err)
+}
+
+// RedeliverEvent starts a stored event's delivery again: a new run of
+// webhook/<merchant>/<evt_id> (the id the flow that stored the event used). A closed
+// delivery may run again any number of times, but one event never has two deliveries
+// at once: while one runs, RedeliverEvent returns ErrFlowRunning.
+func (s *Starter) RedeliverEvent(ctx context.Context, in models.WebhookDeliveryInput) error {
+	id := workflows.WebhookWorkflowID(in.MerchantID, in.EventID)
+	opts := client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                s.cfg.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the client answers a running delivery with that run, as if
+		// this call had started it.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    workflows.WebhookSearchAttributes(in.MerchantID),
+	}
+	_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.WebhookDeliveryWorkflow, in)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return fmt.Errorf("redeliver %s: %w", id, ErrFlowRunning)
+	}
+	if err != nil {
+		return fmt.Errorf("redeliver %s: %w", id, err)
+	}
+	return nil
 }

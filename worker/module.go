@@ -12,6 +12,7 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/store"
 )
 
@@ -37,6 +38,10 @@ var Module = fx.Module("worker",
 			Holds:       &activities.Holds{Ledger: p.Ledger, Log: p.Log},
 			Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log},
 			Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+			Webhooks: &activities.Webhooks{
+				Store: p.Store, Log: p.Log,
+				HTTP: safehttp.NewClient(safehttp.Options{AllowPrivate: p.Config.WebhookAllowPrivate, Timeout: p.Config.WebhookTimeout}),
+			},
 		}
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
 	}),

@@ -27,6 +27,7 @@ type Deps struct {
 	Holds       *activities.Holds
 	Withdrawals *activities.Withdrawals
 	Refunds     *activities.Refunds
+	Webhooks    *activities.Webhooks
 }
 
 // Workflows lists every workflow with its name.
@@ -36,6 +37,7 @@ func Workflows() []Registration {
 		{workflows.WorkflowTopup, workflows.TopupWorkflow},
 		{workflows.WorkflowWithdrawal, workflows.WithdrawalWorkflow},
 		{workflows.WorkflowRefund, workflows.RefundWorkflow},
+		{workflows.WorkflowWebhookDelivery, workflows.WebhookDeliveryWorkflow},
 	}
 }
 
@@ -52,6 +54,8 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivitySetWithdrawalStatus, d.Withdrawals.SetWithdrawalStatus},
 		{workflows.ActivityFinalizeWithdrawal, d.Withdrawals.FinalizeWithdrawal},
 		{workflows.ActivityFinalizeRefund, d.Refunds.FinalizeRefund},
+		{workflows.ActivityCreateEvent, d.Webhooks.CreateEvent},
+		{workflows.ActivityDeliverWebhook, d.Webhooks.DeliverWebhook},
 	}
 }
 

@@ -31,6 +31,13 @@ func RefundWorkflowID(merchantID, refundID string) string {
 	return FlowWorkflowID(models.FlowRefund, merchantID, refundID)
 }
 
+// WebhookWorkflowID is webhook/<merchant>/<evt_id>: the delivery of one event. The
+// flow that stores the event and a redelivery both start it under this id, so that
+// an event is never delivered by two workflows at once.
+func WebhookWorkflowID(merchantID, eventID string) string {
+	return FlowWorkflowID(models.FlowWebhook, merchantID, eventID)
+}
+
 // FlowWorkflowID builds <flow>/<merchant>/<object id>.
 func FlowWorkflowID(flow models.Flow, merchantID, objectID string) string {
 	return fmt.Sprintf("%s/%s/%s", flow, merchantID, objectID)

@@ -3,10 +3,11 @@ package workflows
 // Workflow type names. They are frozen once released: a history recorded under a name
 // only replays on a worker that registers the same name.
 const (
-	WorkflowPayment    = "PaymentWorkflow"
-	WorkflowTopup      = "TopupWorkflow"
-	WorkflowWithdrawal = "WithdrawalWorkflow"
-	WorkflowRefund     = "RefundWorkflow"
+	WorkflowPayment         = "PaymentWorkflow"
+	WorkflowTopup           = "TopupWorkflow"
+	WorkflowWithdrawal      = "WithdrawalWorkflow"
+	WorkflowRefund          = "RefundWorkflow"
+	WorkflowWebhookDelivery = "WebhookDeliveryWorkflow"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
@@ -23,6 +24,8 @@ const (
 	ActivitySetWithdrawalStatus = "SetWithdrawalStatus"
 	ActivityFinalizeWithdrawal  = "FinalizeWithdrawal"
 	ActivityFinalizeRefund      = "FinalizeRefund"
+	ActivityCreateEvent         = "CreateEvent"
+	ActivityDeliverWebhook      = "DeliverWebhook"
 )
 
 // Query, signal and update names.
@@ -36,11 +39,11 @@ const (
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
 	ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
-	ActivityFinalizeWithdrawal, ActivityFinalizeRefund,
+	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 }

@@ -59,3 +59,52 @@ func ledgerLocalOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// Error types of the webhook activities (see package activities).
+const (
+	ErrTypeWebhookFailed  = activities.ErrTypeWebhookFailed
+	ErrTypeWebhookRefused = activities.ErrTypeWebhookRefused
+	ErrTypeWebhookGone    = activities.ErrTypeWebhookGone
+	ErrTypeEventNotFound  = activities.ErrTypeEventNotFound
+	ErrTypeInvalidEvent   = activities.ErrTypeInvalidEvent
+)
+
+// webhookDeliveryOptions are the delivery schedule of PRODUCT.md: each attempt is one
+// HTTP exchange (bounded by the client's timeout, 10 s by default), the first retry
+// comes 5 s after a failure, then the wait doubles up to an hour, and the delivery gives
+// up after models.WebhookDeliveryWindow (24 hours). Refusals that would fail the same
+// way every time are not retried.
+func webhookDeliveryOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: models.WebhookDeliveryWindow,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    5 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Hour,
+			// The window ends a delivery after about 33 attempts; this cap only
+			// backs it up (and keeps the SDK's test environment, which stops an
+			// unlimited policy at 10 attempts, running the real schedule).
+			MaximumAttempts: 100,
+			NonRetryableErrorTypes: []string{
+				ErrTypeWebhookRefused, ErrTypeWebhookGone, ErrTypeEventNotFound, ErrTypeInvalidEvent,
+			},
+		},
+	})
+}
+
+// eventLocalOptions are for storing an event: a short database step like the ledger's,
+// but retried for longer (a local activity's ScheduleToClose defaults to its
+// StartToClose), because an event that is never stored is a webhook never sent.
+func eventLocalOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{ErrTypeInvalidEvent},
+		},
+	})
+}

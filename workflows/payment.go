@@ -138,6 +138,7 @@ func (p *paymentFlow) finalize(ctx workflow.Context, status models.PaymentStatus
 	}
 	p.state.Status = string(res.Status)
 	p.state.FailureCode = code
+	p.notifyIfAsked(ctx, p.in.MerchantID, p.in.PaymentID, p.in.NotifyURL, models.FlowPayment, string(res.Status))
 	p.setStage(ctx, models.StageDone)
 	p.logger.Info("payment finished", "status", res.Status, "failure_code", code)
 	return models.PaymentResult{Status: res.Status, FailureCode: code, Channel: p.state.Channel, JournalID: res.JournalID}, nil

@@ -49,6 +49,7 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 			return models.RefundResult{}, fmt.Errorf("finalize refund %s: %w", in.RefundID, err)
 		}
 		t.state.Status, t.state.FailureCode = string(res.Status), res.FailureCode
+		t.notifyIfAsked(ctx, in.MerchantID, in.RefundID, in.NotifyURL, models.FlowRefund, string(res.Status))
 		t.setStage(ctx, models.StageDone)
 		t.logger.Info("refund finished", "status", res.Status, "failure_code", res.FailureCode)
 		return res, nil

@@ -77,6 +77,7 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	}
 	t.state.Status = string(out.Status)
 	t.state.FailureCode = out.FailureCode
+	t.notifyIfAsked(ctx, in.MerchantID, in.TopupID, in.NotifyURL, models.FlowTopup, string(out.Status))
 	t.setStage(ctx, models.StageDone)
 	t.logger.Info("topup finished", "status", out.Status, "failure_code", out.FailureCode)
 	return out, nil

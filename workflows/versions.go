@@ -17,3 +17,14 @@ const changeCompensation = "compensate-refused-posting"
 func compensatesRefusedPosting(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeCompensation, workflow.DefaultVersion, 1) >= 1
 }
+
+// ChangeNotifyWebhooks is the change that makes flows notify their outcome (store the
+// event and start its delivery, see notifyOutcome) once it is recorded. Version 1.
+const ChangeNotifyWebhooks = "notify-webhooks"
+
+// notifiesWebhooks reports whether this execution notifies its outcome: executions that
+// reach the notification on code with the change record version 1; histories recorded
+// before it have no marker, replay as DefaultVersion and notify nothing.
+func notifiesWebhooks(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, ChangeNotifyWebhooks, workflow.DefaultVersion, 1) >= 1
+}

@@ -208,6 +208,7 @@ func (w *withdrawalFlow) finalize(ctx workflow.Context, status models.Withdrawal
 	}
 	w.state.Status = string(res.Status)
 	w.state.FailureCode = res.FailureCode
+	w.notifyIfAsked(ctx, w.in.MerchantID, w.in.WithdrawalID, w.in.NotifyURL, models.FlowWithdrawal, string(res.Status))
 	w.setStage(ctx, models.StageDone)
 	w.logger.Info("withdrawal finished", "status", res.Status, "failure_code", res.FailureCode)
 	return res, nil

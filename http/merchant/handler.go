@@ -34,6 +34,9 @@ type Store interface {
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
 	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
 	Refund(ctx context.Context, merchantID, id string) (models.Refund, error)
+	Event(ctx context.Context, merchantID, id string) (models.Event, error)
+	ListEvents(ctx context.Context, q store.ListQuery) ([]models.Event, bool, error)
+	EventDeliveries(ctx context.Context, eventIDs []string, now time.Time) (map[string]models.EventDelivery, error)
 }
 
 // Ledger is what the merchant API needs of the ledger.
@@ -48,6 +51,9 @@ type Starter interface {
 	StartTopup(ctx context.Context, in models.TopupInput) error
 	StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error
 	StartRefund(ctx context.Context, in models.RefundInput) error
+	// RedeliverEvent starts an event's delivery again; starter.ErrFlowRunning while
+	// one is running.
+	RedeliverEvent(ctx context.Context, in models.WebhookDeliveryInput) error
 }
 
 // Handler serves the merchant API.
@@ -75,6 +81,9 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/withdrawals/:id", h.getWithdrawal)
 	g.POST("/payments/:id/refunds", h.createRefund)
 	g.GET("/refunds/:id", h.getRefund)
+	g.GET("/events", h.listEvents)
+	g.GET("/events/:id", h.getEvent)
+	g.POST("/events/:id/redeliver", h.redeliverEvent)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.

@@ -34,6 +34,9 @@ type fakeStarter struct {
 	mu     sync.Mutex
 	starts []models.PaymentInput
 	fail   bool
+	// Event redeliveries (events_test.go).
+	redeliveries    []models.WebhookDeliveryInput
+	deliveryRunning bool
 }
 
 func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) error {

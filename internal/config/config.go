@@ -78,6 +78,19 @@ type Config struct {
 	// AutoRoutes are the auto channel's routing rules as JSON: a list of
 	// {currency?, min_amount?, max_amount?, merchant?, channels}, first match wins.
 	AutoRoutes string
+	// Webhooks: how the worker delivers events to merchants' notify_urls.
+	//
+	// WebhookAllowPrivate lets deliveries connect to loopback, private (RFC 1918,
+	// RFC 4193), link-local, CGNAT and unspecified addresses
+	// (PAYFLOW_WEBHOOK_ALLOW_PRIVATE). It is true by default so that local runs and
+	// tests can deliver to a receiver on 127.0.0.1. It MUST be false in production:
+	// a merchant chooses the notify_url and its DNS, and with it true a webhook could
+	// reach internal services and cloud metadata endpoints (SSRF).
+	WebhookAllowPrivate bool
+	// WebhookTimeout bounds one delivery attempt's HTTP exchange
+	// (PAYFLOW_WEBHOOK_TIMEOUT); an endpoint slower than that fails the attempt,
+	// which is retried.
+	WebhookTimeout time.Duration
 }
 
 // Load reads the configuration from the environment.
@@ -124,6 +137,11 @@ func load(getenv func(string) string) (Config, error) {
 	c.StripeURL = e.str("PAYFLOW_STRIPE_URL", "http://"+c.StripeMockAddr)
 	c.StripeAPIKey = e.str("PAYFLOW_STRIPE_API_KEY", "sk_test_123")
 	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`)
+	// Webhooks. Private addresses are allowed by default for local runs and tests;
+	// production sets PAYFLOW_WEBHOOK_ALLOW_PRIVATE=false (see Config).
+	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", true)
+	c.WebhookTimeout = e.duration("PAYFLOW_WEBHOOK_TIMEOUT", 10*time.Second)
+
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -132,6 +150,11 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookTimeout > 45*time.Second {
+		// An attempt must end well within the delivery activity's one-minute
+		// StartToClose timeout, so that its outcome is recorded.
+		return Config{}, fmt.Errorf("PAYFLOW_WEBHOOK_TIMEOUT must be positive and at most 45s")
 	}
 	return c, nil
 }

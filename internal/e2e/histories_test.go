@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/payflow/payflow/workflows"
 )
 
 // recordHistories writes the history of one completed workflow per flow and scenario
@@ -75,11 +77,15 @@ func history(ctx context.Context, c client.Client, id, run string) (*historypb.H
 }
 
 // scenario names a history by its workflow type and what its input chose (a card
-// token, a wallet, a payout destination), so that one of each is kept.
+// token, a wallet, a payout destination, whether it notifies a webhook), and a
+// webhook delivery by how many attempts it took, so that one of each is kept.
 func scenario(workflowType string, h *historypb.History) string {
 	name := strings.ToLower(strings.TrimSuffix(workflowType, "Workflow"))
 	if len(h.Events) == 0 {
 		return name
+	}
+	if workflowType == workflows.WorkflowWebhookDelivery {
+		return fmt.Sprintf("%s-attempts-%d", name, lastActivityAttempt(h))
 	}
 	attrs := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
 	if attrs == nil || len(attrs.GetInput().GetPayloads()) == 0 {
@@ -95,6 +101,7 @@ func scenario(workflowType string, h *historypb.History) string {
 			BankAccount string `json:"bank_account"`
 		} `json:"destination"`
 		BankAccount string `json:"bank_account"`
+		NotifyURL string `json:"notify_url"`
 	}
 	if json.Unmarshal(attrs.GetInput().GetPayloads()[0].GetData(), &in) != nil {
 		return name
@@ -110,6 +117,9 @@ func scenario(workflowType string, h *historypb.History) string {
 		name += "-" + in.Destination.BankAccount
 	case in.BankAccount != "":
 		name += "-" + in.BankAccount
+	}
+	if in.NotifyURL != "" {
+		name += "-notify"
 	}
 	return name + outcome(h)
 }
@@ -132,4 +142,16 @@ func outcome(h *historypb.History) string {
 		return "-" + res.Status
 	}
 	return "-" + res.Status + "-" + res.FailureCode
+}
+
+// lastActivityAttempt is the attempt number of the history's last started activity
+// (the server records only the attempt that ended an activity's retries).
+func lastActivityAttempt(h *historypb.History) int32 {
+	var n int32
+	for _, e := range h.Events {
+		if a := e.GetActivityTaskStartedEventAttributes(); a != nil {
+			n = a.GetAttempt()
+		}
+	}
+	return n
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // TestFactsAreNeverUpdatedOrDeleted greps the whole repository: no statement updates
-// or deletes journals, entries, holds, hold closures or bank transfer records, whether
-// written as SQL or through gorm. A correction is a new journal.
+// or deletes journals, entries, holds, hold closures, bank transfer records, events or
+// webhook attempts, whether written as SQL or through gorm. A correction is a new
+// journal; a delivery's state is derived from its attempts.
 func TestFactsAreNeverUpdatedOrDeleted(t *testing.T) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -22,8 +23,8 @@ func TestFactsAreNeverUpdatedOrDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := `(journals|entries|holds|hold_closures|bank_transfers)`
-	rows := `(journalRow|entryRow|holdRow|holdClosureRow|bankTransferRow)`
+	tables := `(journals|entries|holds|hold_closures|bank_transfers|events|webhook_attempts)`
+	rows := `(journalRow|entryRow|holdRow|holdClosureRow|bankTransferRow|eventRow|webhookAttemptRow)`
 	patterns := []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\bupdate\s+` + "`?" + tables + "`?" + `\b`),
 		regexp.MustCompile(`(?i)\bdelete\s+from\s+` + "`?" + tables + "`?" + `\b`),

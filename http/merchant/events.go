@@ -1,0 +1,128 @@
+package merchant
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
+)
+
+// listEvents answers GET /v1/events: the merchant's events, newest first, each with
+// the state of its delivery derived from the recorded attempts.
+func (h *Handler) listEvents(c *gin.Context) {
+	limit, after, p := listParams(c, models.PrefixEvent)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	ctx := c.Request.Context()
+	merchantID := middleware.MerchantID(c)
+	if after != "" {
+		if _, err := h.Store.Event(ctx, merchantID, after); err != nil {
+			if isNotFound(err) {
+				problem.Write(c, problem.Invalid("starting_after must be one of your events"))
+				return
+			}
+			h.internal(c, "check starting_after", err)
+			return
+		}
+	}
+	items, more, err := h.Store.ListEvents(ctx, store.ListQuery{MerchantID: merchantID, Limit: limit, StartingAfter: after})
+	if err != nil {
+		h.internal(c, "list events", err)
+		return
+	}
+	if items == nil {
+		items = []models.Event{}
+	}
+	ids := make([]string, len(items))
+	for i, e := range items {
+		ids[i] = e.ID
+	}
+	deliveries, err := h.Store.EventDeliveries(ctx, ids, h.Now())
+	if err != nil {
+		h.internal(c, "event deliveries", err)
+		return
+	}
+	for i := range items {
+		d := deliveries[items[i].ID]
+		items[i].Delivery = &d
+	}
+	writeJSON(c, http.StatusOK, listResponse[models.Event]{Data: items, HasMore: more})
+}
+
+// getEvent answers GET /v1/events/{id} with the event and its delivery state.
+func (h *Handler) getEvent(c *gin.Context) {
+	ev, ok := h.ownEvent(c)
+	if !ok {
+		return
+	}
+	writeJSON(c, http.StatusOK, ev)
+}
+
+// redeliverEvent answers POST /v1/events/{id}/redeliver: the event is delivered
+// again by a new delivery (same id, same body), whatever became of the earlier ones.
+// While a delivery of the event is still running (retrying), it answers 409: one event
+// never has two deliveries at once. The body is empty or {}.
+func (h *Handler) redeliverEvent(c *gin.Context) {
+	if body := bytes.TrimSpace(middleware.Body(c)); len(body) > 0 {
+		var none struct{}
+		if err := decodeStrict(body, &none); err != nil {
+			problem.Write(c, problem.Invalid(err.Error()))
+			return
+		}
+	}
+	ev, ok := h.ownEvent(c)
+	if !ok {
+		return
+	}
+	err := h.Starter.RedeliverEvent(c.Request.Context(), models.WebhookDeliveryInput{EventID: ev.ID, MerchantID: ev.MerchantID})
+	switch {
+	case errors.Is(err, starter.ErrFlowRunning):
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict,
+			"a delivery of this event is in progress (it retries for up to 24 hours); redeliver it once that delivery has ended"))
+		return
+	case err != nil:
+		h.Log.WithFields(map[string]any{"event_id": ev.ID, "merchant_id": ev.MerchantID}).WithError(err).Error("start event redelivery")
+		problem.Write(c, problem.Unavailable("the redelivery could not start; retry"))
+		return
+	}
+	// A new delivery has started and has made no attempt yet.
+	ev.Delivery.Status = models.DeliveryPending
+	writeJSON(c, http.StatusAccepted, ev)
+}
+
+// ownEvent loads the merchant's event named by the path, with its delivery state, or
+// answers 404 (also for another merchant's event).
+func (h *Handler) ownEvent(c *gin.Context) (models.Event, bool) {
+	id := c.Param("id")
+	if !models.ValidID(models.PrefixEvent, id) {
+		problem.Write(c, problem.NotFound("no such event"))
+		return models.Event{}, false
+	}
+	ctx := c.Request.Context()
+	ev, err := h.Store.Event(ctx, middleware.MerchantID(c), id)
+	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such event"))
+		return models.Event{}, false
+	case err != nil:
+		h.internal(c, "get event", err)
+		return models.Event{}, false
+	}
+	deliveries, err := h.Store.EventDeliveries(ctx, []string{ev.ID}, h.Now())
+	if err != nil {
+		h.internal(c, "event delivery", err)
+		return models.Event{}, false
+	}
+	d := deliveries[ev.ID]
+	ev.Delivery = &d
+	return ev, true
+}

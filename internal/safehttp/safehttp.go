@@ -1,0 +1,165 @@
+// Package safehttp is the HTTP client for calls to addresses that merchants choose
+// (webhook notify_urls). A merchant controls the URL and its DNS, so the client
+// defends the network it runs in against server-side request forgery: only http(s),
+// no redirects, no proxy, bounded response bodies, and (unless configuration allows
+// it) no connection to loopback, private, link-local, CGNAT, unspecified, broadcast or
+// multicast addresses. The address is checked where it is dialed, after DNS, so that
+// a name that resolves to a public address when checked and a private one when
+// dialed (DNS rebinding) is refused too.
+package safehttp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"syscall"
+	"time"
+)
+
+// ErrRefused reports a URL or an address the client will not call. It is a
+// decision, not an outage: retrying gives the same answer.
+var ErrRefused = errors.New("refused by the outbound address policy")
+
+// MaxResponseBody is how much of a response body the client reads: enough for any
+// acknowledgement, too little for an endpoint to make the caller hold a large body.
+const MaxResponseBody = 64 << 10
+
+// Options configure a client.
+type Options struct {
+	// AllowPrivate lets the client reach loopback and private addresses: for local
+	// runs and tests, whose receivers listen on 127.0.0.1. Production must leave it
+	// false.
+	AllowPrivate bool
+	// Timeout bounds one exchange, connection and body included (default 10 s).
+	Timeout time.Duration
+}
+
+// NewClient returns an http.Client that enforces the policy on every connection it
+// opens. It does not follow redirects: a 3xx is the answer (a redirect to an internal
+// address is the classic way around an address check).
+func NewClient(o Options) *http.Client {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	dialer := &net.Dialer{
+		Timeout: o.Timeout,
+		// Control runs for every address the dialer actually connects to, after
+		// resolution and for each address Happy Eyeballs tries.
+		Control: func(network, address string, _ syscall.RawConn) error {
+			return checkDialed(network, address, o.AllowPrivate)
+		},
+	}
+	return &http.Client{
+		Timeout: o.Timeout,
+		Transport: &http.Transport{
+			// No proxy: through a proxy the dialed address would be the proxy's,
+			// and the policy would check the wrong thing.
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   o.Timeout,
+			ResponseHeaderTimeout: o.Timeout,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// CheckURL accepts an absolute http or https URL with a host and no user
+// information. Where the host points is checked when it is dialed.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: not a URL", ErrRefused)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: scheme %q is not http or https", ErrRefused, u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%w: the URL has no host", ErrRefused)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: the URL carries user information", ErrRefused)
+	}
+	return nil
+}
+
+// DrainBody reads at most MaxResponseBody of a response body and closes it.
+func DrainBody(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, MaxResponseBody))
+	_ = body.Close()
+}
+
+func checkDialed(network, address string, allowPrivate bool) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return fmt.Errorf("%w: network %s", ErrRefused, network)
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot parse dialed address %q", ErrRefused, address)
+	}
+	return CheckAddr(ap.Addr(), allowPrivate)
+}
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598), which IsPrivate
+// does not cover.
+var (
+	cgnat       = netip.MustParsePrefix("100.64.0.0/10")
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	broadcast   = netip.MustParseAddr("255.255.255.255")
+	siteLocal6  = netip.MustParsePrefix("fec0::/10")
+)
+
+// CheckAddr refuses an address outside the public internet unless allowPrivate:
+// loopback, private (RFC 1918, RFC 4193), link-local, unspecified, multicast,
+// broadcast, "this network" (0.0.0.0/8), CGNAT (100.64.0.0/10) and deprecated IPv6
+// site-local. An IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
+func CheckAddr(a netip.Addr, allowPrivate bool) error {
+	if !a.IsValid() {
+		return fmt.Errorf("%w: invalid address", ErrRefused)
+	}
+	a = a.Unmap()
+	if a.Is6() && a.Zone() != "" {
+		// A zoned address is link-scoped by definition.
+		a = a.WithZone("")
+		if !allowPrivate {
+			return fmt.Errorf("%w: %s is a zoned (link-scoped) address", ErrRefused, a)
+		}
+	}
+	if a.IsMulticast() || a.IsInterfaceLocalMulticast() || a.IsLinkLocalMulticast() {
+		// Never useful for a webhook, whatever the configuration.
+		return fmt.Errorf("%w: %s is a multicast address", ErrRefused, a)
+	}
+	if a == broadcast {
+		return fmt.Errorf("%w: %s is the broadcast address", ErrRefused, a)
+	}
+	if allowPrivate {
+		return nil
+	}
+	var kind string
+	switch {
+	case a.IsLoopback():
+		kind = "loopback"
+	case a.IsUnspecified(), thisNetwork.Contains(a):
+		kind = "unspecified"
+	case a.IsPrivate():
+		kind = "private"
+	case a.IsLinkLocalUnicast():
+		kind = "link-local"
+	case cgnat.Contains(a):
+		kind = "carrier-grade NAT"
+	case siteLocal6.Contains(a):
+		kind = "site-local"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s is a %s address", ErrRefused, a, kind)
+}
