@@ -101,7 +101,7 @@ func scenario(workflowType string, h *historypb.History) string {
 			BankAccount string `json:"bank_account"`
 		} `json:"destination"`
 		BankAccount string `json:"bank_account"`
-		NotifyURL string `json:"notify_url"`
+		NotifyURL   string `json:"notify_url"`
 	}
 	if json.Unmarshal(attrs.GetInput().GetPayloads()[0].GetData(), &in) != nil {
 		return name
