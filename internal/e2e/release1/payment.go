@@ -1,0 +1,133 @@
+package release1
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+// Activity receivers: nil pointers whose method values name the activities. The
+// worker registers the real ones under the same names.
+var (
+	bankActs    *activities.Bank
+	paymentActs *activities.Payments
+)
+
+// PaymentWorkflow moves one payment: charge the card at the bank (waiting for the
+// bank when it answers processing) or take the money from a wallet, post the ledger
+// and record the outcome. It always completes with a PaymentResult; a failed payment
+// is a business outcome, not a failed workflow.
+func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.PaymentResult, error) {
+	p, err := newPaymentFlow(ctx, in)
+	if err != nil {
+		return models.PaymentResult{}, err
+	}
+	return p.run(ctx)
+}
+
+type paymentFlow struct {
+	*tracker
+	in     models.PaymentInput
+	charge *cardCharge
+}
+
+// newPaymentFlow validates the input, binds a logger with the ids and registers the
+// query and signal handlers before anything can block.
+func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow, error) {
+	if in.PaymentID == "" || in.MerchantID == "" || in.Amount <= 0 || !in.Currency.Valid() {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid payment input %q", in.PaymentID), "invalid_input", nil)
+	}
+	t := &tracker{
+		state: models.FlowState{
+			Flow:     models.FlowPayment,
+			ObjectID: in.PaymentID,
+			Stage:    StageAtStart(models.FlowPayment, in.Source.Type),
+			Status:   string(models.PaymentProcessing),
+			Channel:  in.Channel,
+		},
+		logger: log.With(workflow.GetLogger(ctx), "payment_id", in.PaymentID, "merchant_id", in.MerchantID),
+	}
+	p := &paymentFlow{
+		tracker: t,
+		in:      in,
+		charge: &cardCharge{
+			tracker: t,
+			in: models.ChargeInput{
+				Reference: in.PaymentID, MerchantID: in.MerchantID, Amount: in.Amount,
+				Currency: in.Currency, Token: in.Source.Token, Channel: in.Channel,
+			},
+			poll:      in.BankPoll,
+			deadline:  in.BankDeadline,
+			callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+		},
+	}
+	if err := t.registerStateQuery(ctx); err != nil {
+		return nil, fmt.Errorf("register state query: %w", err)
+	}
+	return p, nil
+}
+
+// StageAtStart is the stage a flow is created in; the starter sets it as the initial
+// PayflowStage so that the workflow need not upsert it.
+func StageAtStart(flow models.Flow, source models.SourceType) models.Stage {
+	if flow == models.FlowPayment && source == models.SourceAccount {
+		return models.StagePosting
+	}
+	return models.StageCharging
+}
+
+func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
+	if p.in.Source.Type == models.SourceAccount {
+		// A wallet payment moves money inside the ledger only: the posting itself
+		// checks the wallet's available balance.
+		return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
+	}
+	res, err := p.charge.run(ctx)
+	if err != nil {
+		return models.PaymentResult{}, err
+	}
+	if res.Status != models.BankSucceeded {
+		code := res.FailureCode
+		if code == models.FailureNone {
+			code = models.FailureCardDeclined
+		}
+		return p.finalize(ctx, models.PaymentFailed, code)
+	}
+	return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
+}
+
+// finalize records the outcome: for a success the balanced journal and the status in
+// one transaction; for a failure the status and code.
+func (p *paymentFlow) finalize(ctx workflow.Context, status models.PaymentStatus, code models.FailureCode) (models.PaymentResult, error) {
+	p.setStage(ctx, models.StagePosting)
+	in := models.FinalizePaymentInput{
+		PaymentID:   p.in.PaymentID,
+		MerchantID:  p.in.MerchantID,
+		Amount:      p.in.Amount,
+		Currency:    p.in.Currency,
+		Channel:     p.state.Channel,
+		Source:      p.in.Source,
+		Status:      status,
+		FailureCode: code,
+		PostingKey:  PostingKey(models.FlowPayment, p.in.PaymentID, "capture"),
+	}
+	var res models.FinalizePaymentResult
+	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), paymentActs.FinalizePayment, in).Get(ctx, &res); err != nil {
+		p.state.LastError = err.Error()
+		return models.PaymentResult{}, fmt.Errorf("finalize payment %s: %w", p.in.PaymentID, err)
+	}
+	if res.FailureCode != models.FailureNone {
+		code = res.FailureCode
+	}
+	p.state.Status = string(res.Status)
+	p.state.FailureCode = code
+	p.setStage(ctx, models.StageDone)
+	p.logger.Info("payment finished", "status", res.Status, "failure_code", code)
+	return models.PaymentResult{Status: res.Status, FailureCode: code, Channel: p.state.Channel, JournalID: res.JournalID}, nil
+}
