@@ -25,6 +25,9 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// TemporalTLS is TLS to Temporal (PAYFLOW_TEMPORAL_TLS_*); all empty is plain
+	// gRPC, as the local dev server speaks.
+	TemporalTLS TemporalTLS
 
 	APIAddr string
 	// PublicURL is where banks and the codec client reach the API (callbacks).
@@ -127,6 +130,12 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)
+	c.TemporalTLS = TemporalTLS{
+		CertFile:   e.str("PAYFLOW_TEMPORAL_TLS_CERT", ""),
+		KeyFile:    e.str("PAYFLOW_TEMPORAL_TLS_KEY", ""),
+		CAFile:     e.str("PAYFLOW_TEMPORAL_TLS_CA", ""),
+		ServerName: e.str("PAYFLOW_TEMPORAL_TLS_SERVER_NAME", ""),
+	}
 	// The local default key is public (it is in this file): fine for make run, and
 	// production sets PAYFLOW_SECRETS_KEY from a secret store.
 	c.SecretsKey = e.key("PAYFLOW_SECRETS_KEY", "payflow-local-dev-secrets-key-32")
@@ -148,6 +157,9 @@ func load(getenv func(string) string) (Config, error) {
 	if len(c.OpsTokens) == 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_OPS_TOKENS: at least one token is required")
 	}
+	if (c.TemporalTLS.CertFile == "") != (c.TemporalTLS.KeyFile == "") {
+		return Config{}, fmt.Errorf("PAYFLOW_TEMPORAL_TLS_CERT and PAYFLOW_TEMPORAL_TLS_KEY are set together (a client certificate needs its key)")
+	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")
 	}
@@ -157,6 +169,23 @@ func load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("PAYFLOW_WEBHOOK_TIMEOUT must be positive and at most 45s")
 	}
 	return c, nil
+}
+
+// TemporalTLS says how to reach Temporal over TLS. Setting any field turns TLS on:
+// CAFile alone verifies the server against that CA, CertFile with KeyFile adds a client
+// certificate (mutual TLS), ServerName overrides the name checked in the server's
+// certificate (when Temporal is reached through an address its certificate does not
+// name). Without CAFile the system's roots verify the server.
+type TemporalTLS struct {
+	CertFile   string
+	KeyFile    string
+	CAFile     string
+	ServerName string
+}
+
+// Enabled reports whether TLS to Temporal is configured at all.
+func (t TemporalTLS) Enabled() bool {
+	return t.CertFile != "" || t.KeyFile != "" || t.CAFile != "" || t.ServerName != ""
 }
 
 type envReader struct {

@@ -7,24 +7,34 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
+
+	"github.com/payflow/payflow/internal/config"
 )
 
 // ClientConfig says how to reach Temporal.
 type ClientConfig struct {
 	Address   string
 	Namespace string
-	Logger    *logrus.Entry
+	// TLS is TLS (or mutual TLS) to Temporal; zero is plain gRPC.
+	TLS    config.TemporalTLS
+	Logger *logrus.Entry
 }
 
 // Dial connects to Temporal, retrying for up to wait so that processes started
 // together with the server (make run) do not fail on its first seconds.
 func Dial(ctx context.Context, cfg ClientConfig, wait time.Duration) (client.Client, error) {
+	// A bad certificate path is a configuration error: fail at once, not after wait.
+	tlsCfg, err := TLSConfig(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.Address,
-			Namespace: cfg.Namespace,
-			Logger:    NewLogger(cfg.Logger.WithField("component", "temporal-sdk")),
+			HostPort:          cfg.Address,
+			Namespace:         cfg.Namespace,
+			Logger:            NewLogger(cfg.Logger.WithField("component", "temporal-sdk")),
+			ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		})
 		if err == nil {
 			return c, nil

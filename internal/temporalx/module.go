@@ -15,7 +15,7 @@ import (
 var Module = fx.Module("temporal",
 	fx.Provide(func(lc fx.Lifecycle, cfg config.Config, log *logrus.Entry) (client.Client, error) {
 		c, err := Dial(context.Background(), ClientConfig{
-			Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: log,
+			Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, TLS: cfg.TemporalTLS, Logger: log,
 		}, 60*time.Second)
 		if err != nil {
 			return nil, err

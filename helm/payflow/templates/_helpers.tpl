@@ -1,0 +1,209 @@
+{{/*
+payflow chart helpers. Every Deployment, the Job and the Services share these names,
+labels and the PAYFLOW_* environment, so that one values key maps to one variable in
+every role that reads it (docs/deploy.md has the table).
+*/}}
+
+{{- define "payflow.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name, at most 63 characters less room for a role suffix. */}}
+{{- define "payflow.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "payflow.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Standard labels. Call with (dict "root" $ "component" "api"). */}}
+{{- define "payflow.labels" -}}
+helm.sh/chart: {{ include "payflow.chart" .root }}
+{{ include "payflow.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "payflow.imageTag" .root | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: payflow
+{{- end }}
+
+{{/* Selector labels: stable across upgrades (a Deployment's selector is immutable). */}}
+{{- define "payflow.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "payflow.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{- define "payflow.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* The one image every role runs. */}}
+{{- define "payflow.image" -}}
+{{- printf "%s:%s" .Values.image.repository (include "payflow.imageTag" .) }}
+{{- end }}
+
+{{- define "payflow.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "payflow.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The API's in-cluster URL: the default PAYFLOW_PUBLIC_URL, enough for the bank simulator's callbacks. */}}
+{{- define "payflow.apiURL" -}}
+{{- printf "http://%s-api.%s.svc:%v" (include "payflow.fullname" .) .Release.Namespace .Values.api.service.port }}
+{{- end }}
+
+{{- define "payflow.publicURL" -}}
+{{- .Values.config.publicURL | default (include "payflow.apiURL" .) }}
+{{- end }}
+
+{{/* The Secret holding payflow's own secrets; installing without one is refused. */}}
+{{- define "payflow.secretName" -}}
+{{- required "secrets.existingSecret: name an existing Secret with payflow's keys (see values.yaml)" .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/* One env entry from a key of an existing Secret: (dict "name" ENV "secret" NAME "key" KEY). */}}
+{{- define "payflow.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret | quote }}
+      key: {{ .key | quote }}
+{{- end }}
+
+{{/*
+PAYFLOW_* environment by role: (dict "root" $ "role" "api"|"worker"|"migrate").
+Secrets only ever come from secretKeyRef; values.yaml holds names of Secrets and keys,
+never a secret itself.
+*/}}
+{{- define "payflow.env" -}}
+{{- $v := .root.Values }}
+{{- $role := .role }}
+{{- $secret := include "payflow.secretName" .root }}
+{{- /* Every role: the database, the merchant-secrets key, logging. */}}
+{{- include "payflow.secretEnv" (dict "name" "PAYFLOW_DB_DSN" "secret" (required "database.existingSecret: name the Secret that holds the MySQL DSN" $v.database.existingSecret) "key" $v.database.dsnKey) }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_SECRETS_KEY" "secret" $secret "key" $v.secrets.keys.secretsKey) }}
+{{- if $v.database.maxOpenConns }}
+- name: PAYFLOW_DB_MAX_OPEN_CONNS
+  value: {{ $v.database.maxOpenConns | quote }}
+{{- end }}
+- name: PAYFLOW_LOG_LEVEL
+  value: {{ $v.config.logLevel | quote }}
+- name: PAYFLOW_LOG_FORMAT
+  value: {{ $v.config.logFormat | quote }}
+- name: PAYFLOW_PUBLIC_URL
+  value: {{ include "payflow.publicURL" .root | quote }}
+{{- /* The root filesystem is read-only: anything a default would write under ./.payflow goes to the /tmp emptyDir. */}}
+- name: PAYFLOW_DATA_DIR
+  value: /tmp/payflow
+{{- if ne $role "migrate" }}
+{{- /* Temporal and the payload codec: the API starts flows, the worker runs them. */}}
+- name: PAYFLOW_TEMPORAL_ADDRESS
+  value: {{ required "temporal.address is required" $v.temporal.address | quote }}
+- name: PAYFLOW_TEMPORAL_NAMESPACE
+  value: {{ required "temporal.namespace is required" $v.temporal.namespace | quote }}
+- name: PAYFLOW_TASK_QUEUE
+  value: {{ required "temporal.taskQueue is required" $v.temporal.taskQueue | quote }}
+{{- with $v.temporal.tls }}
+{{- if .enabled }}
+{{- if .existingSecret }}
+- name: PAYFLOW_TEMPORAL_TLS_CERT
+  value: {{ printf "%s/%s" .mountPath .certKey | quote }}
+- name: PAYFLOW_TEMPORAL_TLS_KEY
+  value: {{ printf "%s/%s" .mountPath .keyKey | quote }}
+{{- end }}
+{{- if and .existingSecret .caKey }}
+- name: PAYFLOW_TEMPORAL_TLS_CA
+  value: {{ printf "%s/%s" .mountPath .caKey | quote }}
+{{- end }}
+{{- /* Without a client certificate, the server name is what turns TLS on: default it to the address's host. */}}
+{{- $serverName := .serverName | default (ternary "" (regexReplaceAll ":[0-9]+$" $v.temporal.address "") (not (empty .existingSecret))) }}
+{{- if $serverName }}
+- name: PAYFLOW_TEMPORAL_TLS_SERVER_NAME
+  value: {{ $serverName | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_PAYLOAD_KEYS" "secret" $secret "key" $v.secrets.keys.payloadKeys) }}
+{{- /* Bank channels: the worker calls the banks, the API queries them (ops retry) and takes their callbacks. */}}
+- name: PAYFLOW_DEFAULT_CHANNEL
+  value: {{ $v.config.defaultChannel | quote }}
+- name: PAYFLOW_BANK_TIMEOUT
+  value: {{ $v.config.bankTimeout | quote }}
+- name: PAYFLOW_BANK_POLL
+  value: {{ $v.config.bankPoll | quote }}
+- name: PAYFLOW_BANK_DEADLINE
+  value: {{ $v.config.bankDeadline | quote }}
+- name: PAYFLOW_APPROVAL_TIMEOUT
+  value: {{ $v.config.approvalTimeout | quote }}
+{{- if $v.config.autoRoutes }}
+- name: PAYFLOW_AUTO_ROUTES
+  value: {{ $v.config.autoRoutes | quote }}
+{{- end }}
+{{- if $v.stripe.enabled }}
+- name: PAYFLOW_STRIPE_URL
+  value: {{ $v.stripe.url | quote }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_STRIPE_API_KEY" "secret" $secret "key" $v.secrets.keys.stripeApiKey) }}
+{{- end }}
+{{- if $v.banksim.enabled }}
+- name: PAYFLOW_BANKSIM_URL
+  value: {{ printf "http://%s-banksim.%s.svc:%v" (include "payflow.fullname" .root) .root.Release.Namespace $v.banksim.port | quote }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_BANKSIM_CALLBACK_SECRET" "secret" $secret "key" $v.secrets.keys.banksimCallbackSecret) }}
+{{- end }}
+{{- end }}
+{{- if eq $role "api" }}
+- name: PAYFLOW_API_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.api.port | quote }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_OPS_TOKENS" "secret" $secret "key" $v.secrets.keys.opsTokens) }}
+- name: PAYFLOW_SIGNATURE_TOLERANCE
+  value: {{ $v.config.signatureTolerance | quote }}
+{{- end }}
+{{- if eq $role "worker" }}
+{{- /* Bound to all interfaces in the pod so that probes and Prometheus reach it. */}}
+- name: PAYFLOW_WORKER_METRICS_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.worker.metricsPort | quote }}
+- name: PAYFLOW_WEBHOOK_ALLOW_PRIVATE
+  value: {{ $v.config.webhookAllowPrivate | quote }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes every payflow container mounts: a writable /tmp and, when set, Temporal's TLS files. (dict "root" $ "role" ROLE) */}}
+{{- define "payflow.volumes" -}}
+{{- $v := .root.Values -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ $v.tmpSizeLimit }}
+{{- if and $v.temporal.tls.enabled $v.temporal.tls.existingSecret (ne .role "migrate") }}
+- name: temporal-tls
+  secret:
+    secretName: {{ $v.temporal.tls.existingSecret | quote }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+
+{{- define "payflow.volumeMounts" -}}
+{{- $v := .root.Values -}}
+- name: tmp
+  mountPath: /tmp
+{{- if and $v.temporal.tls.enabled $v.temporal.tls.existingSecret (ne .role "migrate") }}
+- name: temporal-tls
+  mountPath: {{ $v.temporal.tls.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end }}
