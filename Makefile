@@ -17,7 +17,7 @@ HELM_KUBE_VERSION := 1.30.0
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
-.PHONY: run test tools helm-check helm-lint build test-unit test-integration vet fmt-check check-mysql bench clean
+.PHONY: test-e2e run test tools helm-check helm-lint build test-unit test-integration vet fmt-check check-mysql bench clean
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
 run: tools build
@@ -72,6 +72,10 @@ check-mysql:
 		echo "Start it (start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd) or set MYSQL_ADDR."; \
 		exit 1; \
 	fi
+
+## test-e2e: Temporal Web in headless Chromium (Debian's chromium package) finds a payment and shows its decoded input
+test-e2e: tools
+	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags browser -count=1 -timeout 10m ./internal/browser/
 
 clean:
 	rm -rf .payflow

@@ -80,6 +80,9 @@ type StackOptions struct {
 	Env     map[string]string
 	Workers int
 	APIs    int
+	// APIAddrs fixes the API replicas' addresses (else free ports are picked); a
+	// Temporal Web started before the stack points its codec endpoint at the first.
+	APIAddrs []string
 	// StripeMockBin is the stripe-mock binary; "" is ./bin/stripe-mock of the
 	// repository.
 	StripeMockBin string
@@ -137,12 +140,18 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	s.StripeURL = "http://" + stripeAddr
 	var apiAddrs []string
 	for i := 0; i < o.APIs; i++ {
-		p, err := devstack.FreePort()
-		if err != nil {
-			return nil, err
+		addr := ""
+		if i < len(o.APIAddrs) {
+			addr = o.APIAddrs[i]
+		} else {
+			p, err := devstack.FreePort()
+			if err != nil {
+				return nil, err
+			}
+			addr = fmt.Sprintf("127.0.0.1:%d", p)
 		}
-		apiAddrs = append(apiAddrs, fmt.Sprintf("127.0.0.1:%d", p))
-		s.APIURLs = append(s.APIURLs, "http://"+apiAddrs[i])
+		apiAddrs = append(apiAddrs, addr)
+		s.APIURLs = append(s.APIURLs, "http://"+addr)
 	}
 	env := map[string]string{
 		"PAYFLOW_DB_DSN":               s.DSN,
