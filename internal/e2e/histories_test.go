@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/payflow/payflow/internal/temporalx"
 )
 
 // recordHistories writes the history of one completed workflow per flow and scenario
@@ -19,7 +20,7 @@ import (
 // suite when PAYFLOW_RECORD_HISTORIES names a directory: that is how
 // workflows/testdata is refreshed for a released version (see docs/upgrades.md).
 func recordHistories(ctx context.Context, addr, taskQueue, dir, prefix string) error {
-	c, err := client.Dial(client.Options{HostPort: addr})
+	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Codec: payloadCodec()}.Options())
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func scenario(workflowType string, h *historypb.History) string {
 		} `json:"destination"`
 		BankAccount string `json:"bank_account"`
 	}
-	if json.Unmarshal(attrs.GetInput().GetPayloads()[0].GetData(), &in) != nil {
+	if dataConverter().FromPayload(attrs.GetInput().GetPayloads()[0], &in) != nil {
 		return name
 	}
 	switch {
@@ -125,7 +126,7 @@ func outcome(h *historypb.History) string {
 		Status      string `json:"status"`
 		FailureCode string `json:"failure_code"`
 	}
-	if json.Unmarshal(last.GetResult().GetPayloads()[0].GetData(), &res) != nil || res.Status == "" {
+	if dataConverter().FromPayload(last.GetResult().GetPayloads()[0], &res) != nil || res.Status == "" {
 		return ""
 	}
 	if res.FailureCode == "" {

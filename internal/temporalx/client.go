@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 )
 
 // ClientConfig says how to reach Temporal.
@@ -14,6 +15,29 @@ type ClientConfig struct {
 	Address   string
 	Namespace string
 	Logger    *logrus.Entry
+	// Codec seals every payload and failure message the client (and a worker built
+	// on it) writes, and opens what it reads; nil writes them in clear.
+	Codec converter.PayloadCodec
+	// Metrics receives the SDK's metrics (requests, polls, task latencies); nil
+	// drops them.
+	Metrics client.MetricsHandler
+}
+
+// Options are the SDK client options of cfg.
+func (cfg ClientConfig) Options() client.Options {
+	o := client.Options{
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		MetricsHandler: cfg.Metrics,
+	}
+	if cfg.Logger != nil {
+		o.Logger = NewLogger(cfg.Logger.WithField("component", "temporal-sdk"))
+	}
+	if cfg.Codec != nil {
+		o.DataConverter = NewDataConverter(cfg.Codec)
+		o.FailureConverter = NewFailureConverter(o.DataConverter)
+	}
+	return o
 }
 
 // Dial connects to Temporal, retrying for up to wait so that processes started
@@ -21,11 +45,7 @@ type ClientConfig struct {
 func Dial(ctx context.Context, cfg ClientConfig, wait time.Duration) (client.Client, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.Address,
-			Namespace: cfg.Namespace,
-			Logger:    NewLogger(cfg.Logger.WithField("component", "temporal-sdk")),
-		})
+		c, err := client.DialContext(ctx, cfg.Options())
 		if err == nil {
 			return c, nil
 		}
