@@ -27,7 +27,8 @@ const (
 	MetadataKeyID = "encryption-key-id"
 )
 
-// Errors of Codec.Decode.
+// Errors of Codec.Decode, each wrapped in a converter.WorkflowTaskFailureError
+// (errors.Is finds them through it).
 var (
 	// ErrUnknownKey: the payload was sealed with a key id this process is not
 	// configured with (a key removed too early, or another deployment's payload).
@@ -97,11 +98,11 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	for i, p := range payloads {
 		plain, err := proto.Marshal(p)
 		if err != nil {
-			return payloads, fmt.Errorf("marshal payload: %w", err)
+			return payloads, taskFailure(fmt.Errorf("marshal payload: %w", err))
 		}
 		data, err := c.seal(c.current, plain)
 		if err != nil {
-			return payloads, err
+			return payloads, taskFailure(err)
 		}
 		out[i] = &commonpb.Payload{
 			Metadata: map[string][]byte{
@@ -116,6 +117,10 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 
 // Decode opens every sealed payload and passes any other through unchanged: the
 // histories recorded before encryption (and their replays) keep working.
+//
+// A payload that does not open fails the workflow task, not the workflow: a key
+// missing from one process's configuration must stall a money flow until it is
+// configured, never end it.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
@@ -126,16 +131,20 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		keyID := string(p.GetMetadata()[MetadataKeyID])
 		plain, err := c.open(keyID, p.GetData())
 		if err != nil {
-			return payloads, err
+			return payloads, taskFailure(err)
 		}
 		var decoded commonpb.Payload
 		if err := proto.Unmarshal(plain, &decoded); err != nil {
-			return payloads, fmt.Errorf("key %q: %w", keyID, ErrCorruptPayload)
+			return payloads, taskFailure(fmt.Errorf("key %q: %w", keyID, ErrCorruptPayload))
 		}
 		out[i] = &decoded
 	}
 	return out, nil
 }
+
+// taskFailure asks the SDK to fail (and retry) the workflow task rather than the
+// workflow when the codec fails while a worker processes one.
+func taskFailure(err error) error { return converter.NewWorkflowTaskFailureError(err) }
 
 func (c *Codec) seal(keyID string, plain []byte) ([]byte, error) {
 	var head [1 + saltSize + nonceSize]byte

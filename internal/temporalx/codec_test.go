@@ -103,6 +103,8 @@ func TestCodecRefusals(t *testing.T) {
 			tc.mutate(p)
 			_, err := c.Decode([]*commonpb.Payload{p})
 			require.ErrorIs(t, err, tc.want)
+			var taskFailure *converter.WorkflowTaskFailureError
+			require.ErrorAs(t, err, &taskFailure, "a worker retries the task instead of failing the flow")
 		})
 	}
 }
