@@ -8,12 +8,14 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
 )
 
@@ -27,6 +29,7 @@ type Params struct {
 	Starter   *starter.Starter
 	Channels  *bank.Registry
 	Log       *logrus.Entry
+	Codec     *temporalx.Codec
 }
 
 type checker struct {
@@ -62,6 +65,10 @@ var Module = fx.Module("http",
 			Tolerance: p.Config.SignatureTolerance,
 			Now:       now,
 			Log:       log,
+			Codec: &codec.Handler{
+				Codec: p.Codec, OpsTokens: p.Config.OpsTokens, AllowedOrigins: p.Config.CodecAllowedOrigins,
+				TrustLocalUI: p.Config.CodecTrustLocalUI, Log: log.WithField("component", "codec"),
+			},
 		}
 		return New(p.Config.APIAddr, NewRouter(deps), log)
 	}),

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
@@ -37,6 +38,8 @@ type Deps struct {
 	Tolerance time.Duration
 	Now       func() time.Time
 	Log       *logrus.Entry
+	// Codec serves the Temporal codec endpoints under /codec; nil serves none.
+	Codec *codec.Handler
 }
 
 // NewRouter builds the engine.
@@ -72,6 +75,10 @@ func NewRouter(d Deps) *gin.Engine {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
 	})
+
+	if d.Codec != nil {
+		d.Codec.Register(r.Group("/codec"))
+	}
 
 	if d.Callbacks != nil {
 		cb := r.Group("/", middleware.ReadBody())
