@@ -29,10 +29,14 @@ func runDev(args []string) error {
 		return err
 	}
 	log := newLogger(cfg, "dev")
-	if err := devstack.CheckPortsFree(
+	ports := []string{
 		fmt.Sprintf("127.0.0.1:%d", *temporalPort), fmt.Sprintf("127.0.0.1:%d", *uiPort),
 		cfg.BanksimAddr, cfg.StripeMockAddr, cfg.APIAddr,
-	); err != nil {
+	}
+	if cfg.WorkerMetricsAddr != "off" {
+		ports = append(ports, cfg.WorkerMetricsAddr)
+	}
+	if err := devstack.CheckPortsFree(ports...); err != nil {
 		return err
 	}
 	logDir := filepath.Join(cfg.DataDir, "logs")
@@ -163,6 +167,7 @@ payflow is running:
   Temporal Web   http://127.0.0.1:%[2]d
   bank simulator http://%[3]s
   stripe-mock    http://%[9]s   (channel "stripe"; "auto" routes by PAYFLOW_AUTO_ROUTES)
+  metrics        http://%[1]s/metrics, worker http://%[10]s/metrics
   logs           %[4]s/*.log
   demo merchant  %[5]s, secret %[6]s; ops token %[7]s
 
@@ -176,9 +181,9 @@ Try it (in another terminal):
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
 Payloads are encrypted in Temporal; Temporal Web shows them decrypted through
-%[10]s. From the CLI:
-  ./bin/temporal workflow show -w <workflow id> --codec-endpoint %[10]s --codec-auth 'Bearer %[7]s'
+%[11]s. From the CLI:
+  ./bin/temporal workflow show -w <workflow id> --codec-endpoint %[11]s --codec-auth 'Bearer %[7]s'
 Ctrl-C stops everything; data stays in %[8]s for the next make run.
 `, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr,
-		codecEndpoint(cfg))
+		cfg.WorkerMetricsAddr, codecEndpoint(cfg))
 }

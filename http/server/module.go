@@ -14,6 +14,7 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
@@ -30,6 +31,7 @@ type Params struct {
 	Channels  *bank.Registry
 	Log       *logrus.Entry
 	Codec     *temporalx.Codec
+	Metrics   *metrics.Metrics
 }
 
 type checker struct {
@@ -51,7 +53,7 @@ var Module = fx.Module("http",
 				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
 			},
-			Ops: &ops.Handler{Ledger: p.Ledger, Store: p.Store, Flows: p.Starter, Log: log},
+			Ops: &ops.Handler{Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, Log: log},
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
@@ -69,14 +71,19 @@ var Module = fx.Module("http",
 				Codec: p.Codec, OpsTokens: p.Config.OpsTokens, AllowedOrigins: p.Config.CodecAllowedOrigins,
 				TrustLocalUI: p.Config.CodecTrustLocalUI, Log: log.WithField("component", "codec"),
 			},
+			Metrics:  p.Metrics.Handler(log),
+			Requests: p.Metrics,
 		}
 		return New(p.Config.APIAddr, NewRouter(deps), log)
 	}),
-	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, cfg config.Config, log *logrus.Entry) {
+	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, l *ledger.Ledger, m *metrics.Metrics, cfg config.Config, log *logrus.Entry) {
 		ctx, cancel := context.WithCancel(context.Background())
 		lc.Append(fx.StartStopHook(
 			func() error {
 				go purgeLoop(ctx, st, cfg.SignatureTolerance, log)
+				if cfg.LedgerCheckInterval > 0 {
+					go ledgerCheckLoop(ctx, checkedLedger{l, m}, cfg.LedgerCheckInterval, log)
+				}
 				return s.Start()
 			},
 			func(stopCtx context.Context) error {
