@@ -14,9 +14,10 @@ import (
 
 // Payments holds the activities that record payments in the ledger and the store.
 type Payments struct {
-	Store  *store.Store
-	Ledger *ledger.Ledger
-	Log    *logrus.Entry
+	Store    *store.Store
+	Ledger   *ledger.Ledger
+	Log      *logrus.Entry
+	Outcomes Outcomes
 }
 
 // FinalizePayment records the end of a payment. For a success it posts one balanced
@@ -34,6 +35,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 		if err != nil {
 			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
 		}
+		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(in.Status), in.Channel)
 		return models.FinalizePaymentResult{Status: in.Status}, nil
 	}
 
@@ -91,6 +93,9 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	switch {
 	case err == nil:
 		log.WithFields(logrus.Fields{"journal_id": journal.ID, "replayed": journal.Existing}).Info("payment posted")
+		if !journal.Existing {
+			finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(models.PaymentSucceeded), in.Channel)
+		}
 		return models.FinalizePaymentResult{JournalID: journal.ID, Fee: fee, Status: models.PaymentSucceeded}, nil
 	case errors.Is(err, ledger.ErrInsufficientFunds) && in.Source.Type == models.SourceAccount:
 		// The wallet cannot pay: a business outcome, recorded as such.
@@ -101,6 +106,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
 		}
 		log.Info("wallet payment refused: insufficient funds")
+		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(models.PaymentFailed), in.Channel)
 		return models.FinalizePaymentResult{Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		log.WithError(err).Error("ledger refused the payment's posting")

@@ -14,9 +14,10 @@ import (
 
 // Refunds holds the activities that record refunds.
 type Refunds struct {
-	Store  *store.Store
-	Ledger *ledger.Ledger
-	Log    *logrus.Entry
+	Store    *store.Store
+	Ledger   *ledger.Ledger
+	Log      *logrus.Entry
+	Outcomes Outcomes
 }
 
 // FinalizeRefund ends a refund in one transaction. A success settles the hold on the
@@ -66,6 +67,9 @@ func (r *Refunds) FinalizeRefund(ctx context.Context, in models.FinalizeRefundIn
 	switch {
 	case err == nil:
 		log.WithFields(logrus.Fields{"status": in.Status, "journal_id": journal.ID}).Info("refund finished")
+		if !journal.Existing {
+			finished(r.Outcomes, models.FlowRefund, in.RefundID, string(in.Status), in.Channel)
+		}
 		return models.RefundResult{Status: in.Status, FailureCode: in.FailureCode, JournalID: journal.ID}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		log.WithError(err).Error("ledger refused the refund's posting")

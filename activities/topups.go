@@ -14,8 +14,9 @@ import (
 
 // Topups holds the activities that record top-ups.
 type Topups struct {
-	Ledger *ledger.Ledger
-	Log    *logrus.Entry
+	Ledger   *ledger.Ledger
+	Log      *logrus.Entry
+	Outcomes Outcomes
 }
 
 // FinalizeTopup records the end of a top-up. On success it posts the journal that
@@ -30,6 +31,7 @@ func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput
 		if err != nil {
 			return models.TopupResult{}, retryableError(errTypeDatabase, err)
 		}
+		finished(t.Outcomes, models.FlowTopup, in.TopupID, string(in.Status), in.Channel)
 		return models.TopupResult{Status: in.Status, FailureCode: in.FailureCode, Channel: in.Channel}, nil
 	}
 	clearing, err := t.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency))
@@ -52,6 +54,9 @@ func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput
 	switch {
 	case err == nil:
 		log.WithFields(logrus.Fields{"journal_id": j.ID, "replayed": j.Existing}).Info("top-up posted")
+		if !j.Existing {
+			finished(t.Outcomes, models.FlowTopup, in.TopupID, string(models.TopupSucceeded), in.Channel)
+		}
 		return models.TopupResult{Status: models.TopupSucceeded, Channel: in.Channel, JournalID: j.ID}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		log.WithError(err).Error("ledger refused the top-up's posting")

@@ -14,8 +14,9 @@ import (
 
 // Withdrawals holds the activities that record withdrawals.
 type Withdrawals struct {
-	Ledger *ledger.Ledger
-	Log    *logrus.Entry
+	Ledger   *ledger.Ledger
+	Log      *logrus.Entry
+	Outcomes Outcomes
 }
 
 // SetWithdrawalStatus records a withdrawal's status while it runs (pending_approval).
@@ -65,6 +66,9 @@ func (w *Withdrawals) FinalizeWithdrawal(ctx context.Context, in models.Finalize
 	switch {
 	case err == nil:
 		log.WithFields(logrus.Fields{"status": in.Status, "failure_code": in.FailureCode, "journal_id": journal.ID}).Info("withdrawal finished")
+		if !journal.Existing {
+			finished(w.Outcomes, models.FlowWithdrawal, in.WithdrawalID, string(in.Status), in.Channel)
+		}
 		return models.WithdrawalResult{Status: in.Status, FailureCode: in.FailureCode, JournalID: journal.ID}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		log.WithError(err).Error("ledger refused the withdrawal's settlement")

@@ -46,6 +46,9 @@ func TestStatement(t *testing.T) {
 	e.transfer("/v1/charges", charge("pay_s3", TokenSuccess, 500))
 	e.do(http.MethodPost, "/v1/charges", charge("pay_refused", TokenFlaky, 1)) // 503: not executed
 	// Processing: on the statement only once complete, at its completion time.
+	// pay_pending completes after every date the test's clock reaches, so that the
+	// completion worker never finds it due (it did once the clock jumped a day).
+	e.setFaults(map[string]any{"processing_ms": (72 * time.Hour).Milliseconds()})
 	e.transfer("/v1/charges", charge("pay_pending", TokenProcessing, 5))
 	e.setFaults(map[string]any{"processing_ms": 0})
 	e.transfer("/v1/charges", charge("pay_sp", TokenProcessing, 50))

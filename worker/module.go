@@ -12,6 +12,7 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/store"
 )
@@ -26,22 +27,25 @@ type Params struct {
 	Ledger    *ledger.Ledger
 	Channels  *bank.Registry
 	Log       *logrus.Entry
+	// Metrics counts flows reaching a terminal status; without it nothing is
+	// counted.
+	Metrics *metrics.Metrics `optional:"true"`
 }
 
 // Module builds the worker and runs it for the life of the process.
 var Module = fx.Module("worker",
 	fx.Provide(func(p Params) sdkworker.Worker {
 		d := Deps{
-			Bank:        &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
-			Payments:    &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
-			Topups:      &activities.Topups{Ledger: p.Ledger, Log: p.Log},
-			Holds:       &activities.Holds{Ledger: p.Ledger, Log: p.Log},
-			Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log},
-			Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
+			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+			Topups:   &activities.Topups{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+			Holds:    &activities.Holds{Ledger: p.Ledger, Log: p.Log},
 			Webhooks: &activities.Webhooks{
 				Store: p.Store, Log: p.Log,
 				HTTP: safehttp.NewClient(safehttp.Options{AllowPrivate: p.Config.WebhookAllowPrivate, Timeout: p.Config.WebhookTimeout}),
 			},
+			Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+			Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
 		}
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
 	}),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,10 +29,14 @@ func runDev(args []string) error {
 		return err
 	}
 	log := newLogger(cfg, "dev")
-	if err := devstack.CheckPortsFree(
+	ports := []string{
 		fmt.Sprintf("127.0.0.1:%d", *temporalPort), fmt.Sprintf("127.0.0.1:%d", *uiPort),
 		cfg.BanksimAddr, cfg.StripeMockAddr, cfg.APIAddr,
-	); err != nil {
+	}
+	if cfg.WorkerMetricsAddr != "off" {
+		ports = append(ports, cfg.WorkerMetricsAddr)
+	}
+	if err := devstack.CheckPortsFree(ports...); err != nil {
 		return err
 	}
 	logDir := filepath.Join(cfg.DataDir, "logs")
@@ -70,9 +75,12 @@ func runDev(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Temporal Web decodes payloads through the API's codec endpoint, from the
+	// operator's browser.
 	tp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: filepath.Join(*binDir, "temporal"), Port: *temporalPort, UIPort: *uiPort,
 		DBFile: filepath.Join(cfg.DataDir, "temporal.db"), LogLevel: "warn",
+		CodecEndpoint: codecEndpoint(cfg),
 	}, w)
 	if err != nil {
 		return err
@@ -95,7 +103,7 @@ func runDev(args []string) error {
 		return err
 	}
 
-	env := []string{"PAYFLOW_TEMPORAL_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", *temporalPort)}
+	env := append([]string{"PAYFLOW_TEMPORAL_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", *temporalPort)}, localUIEnv(*uiPort)...)
 	roles := map[string]*devstack.Proc{}
 	for _, role := range []string{"banksim", "worker", "api"} {
 		w, err := out(role)
@@ -134,6 +142,24 @@ func runDev(args []string) error {
 	}
 }
 
+// codecEndpoint is where Temporal Web sends payloads to decode: the API's /codec.
+func codecEndpoint(cfg config.Config) string { return strings.TrimRight(cfg.PublicURL, "/") + "/codec" }
+
+// localUIEnv lets the API's codec endpoint serve the local Temporal Web, which has
+// no login and so sends no ops token: requests from loopback with the Web UI's
+// origin (on the port it really runs on) are trusted. A setting in the environment
+// wins.
+func localUIEnv(uiPort int) []string {
+	var env []string
+	if os.Getenv("PAYFLOW_CODEC_TRUST_LOCAL_UI") == "" {
+		env = append(env, "PAYFLOW_CODEC_TRUST_LOCAL_UI=true")
+	}
+	if os.Getenv("PAYFLOW_CODEC_ALLOWED_ORIGINS") == "" {
+		env = append(env, fmt.Sprintf("PAYFLOW_CODEC_ALLOWED_ORIGINS=http://127.0.0.1:%[1]d,http://localhost:%[1]d", uiPort))
+	}
+	return env
+}
+
 func printTryIt(cfg config.Config, uiPort int, logDir string) {
 	fmt.Printf(`
 payflow is running:
@@ -141,6 +167,7 @@ payflow is running:
   Temporal Web   http://127.0.0.1:%[2]d
   bank simulator http://%[3]s
   stripe-mock    http://%[9]s   (channel "stripe"; "auto" routes by PAYFLOW_AUTO_ROUTES)
+  metrics        http://%[1]s/metrics, worker http://%[10]s/metrics
   logs           %[4]s/*.log
   demo merchant  %[5]s, secret %[6]s; ops token %[7]s
 
@@ -153,6 +180,10 @@ Try it (in another terminal):
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
+Payloads are encrypted in Temporal; Temporal Web shows them decrypted through
+%[11]s. From the CLI:
+  ./bin/temporal workflow show -w <workflow id> --codec-endpoint %[11]s --codec-auth 'Bearer %[7]s'
 Ctrl-C stops everything; data stays in %[8]s for the next make run.
-`, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr)
+`, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr,
+		cfg.WorkerMetricsAddr, codecEndpoint(cfg))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
@@ -72,6 +73,7 @@ func runAPI(args []string) error {
 	app := fx.New(
 		common(cfg, log),
 		channelModules(),
+		metrics.Module,
 		temporalx.Module,
 		starter.Module,
 		server.Module,
@@ -88,6 +90,8 @@ func runWorker(args []string) error {
 	app := fx.New(
 		common(cfg, log),
 		channelModules(),
+		metrics.Module,
+		metrics.Serve(cfg.WorkerMetricsAddr),
 		temporalx.Module,
 		worker.Module,
 	)

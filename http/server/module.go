@@ -8,12 +8,15 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
 )
 
@@ -27,6 +30,8 @@ type Params struct {
 	Starter   *starter.Starter
 	Channels  *bank.Registry
 	Log       *logrus.Entry
+	Codec     *temporalx.Codec
+	Metrics   *metrics.Metrics
 }
 
 type checker struct {
@@ -48,7 +53,7 @@ var Module = fx.Module("http",
 				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
 			},
-			Ops: &ops.Handler{Ledger: p.Ledger, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter, FlowActs: p.Starter, References: p.Store, Log: log},
+			Ops: &ops.Handler{Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter, FlowActs: p.Starter, References: p.Store, Log: log},
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
@@ -62,14 +67,36 @@ var Module = fx.Module("http",
 			Tolerance: p.Config.SignatureTolerance,
 			Now:       now,
 			Log:       log,
+			Codec: &codec.Handler{
+				Codec: p.Codec, OpsTokens: p.Config.OpsTokens, AllowedOrigins: p.Config.CodecAllowedOrigins,
+				TrustLocalUI: p.Config.CodecTrustLocalUI, Log: log.WithField("component", "codec"),
+			},
+			Metrics:  p.Metrics.Handler(log),
+			Requests: p.Metrics,
 		}
 		return New(p.Config.APIAddr, NewRouter(deps), log)
 	}),
-	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, cfg config.Config, log *logrus.Entry) {
+	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, l *ledger.Ledger, m *metrics.Metrics, cfg config.Config, log *logrus.Entry) error {
+		// The webhook backlog is read from the events at each scrape.
+		if err := m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := st.WebhookBacklog(ctx, time.Now())
+			if err != nil {
+				log.WithError(err).Warn("webhook backlog gauge")
+				return 0
+			}
+			return float64(n)
+		}); err != nil {
+			return err
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		lc.Append(fx.StartStopHook(
 			func() error {
 				go purgeLoop(ctx, st, cfg.SignatureTolerance, log)
+				if cfg.LedgerCheckInterval > 0 {
+					go ledgerCheckLoop(ctx, checkedLedger{l, m}, cfg.LedgerCheckInterval, log)
+				}
 				return s.Start()
 			},
 			func(stopCtx context.Context) error {
@@ -77,6 +104,7 @@ var Module = fx.Module("http",
 				return s.Stop(stopCtx)
 			},
 		))
+		return nil
 	}),
 )
 

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
@@ -37,6 +38,13 @@ type Deps struct {
 	Tolerance time.Duration
 	Now       func() time.Time
 	Log       *logrus.Entry
+	// Codec serves the Temporal codec endpoints under /codec; nil serves none.
+	Codec *codec.Handler
+	// Metrics serves /metrics; nil serves none.
+	Metrics http.Handler
+	// Requests observes every request (payflow_http_requests_total); nil observes
+	// none.
+	Requests middleware.RequestObserver
 }
 
 // NewRouter builds the engine.
@@ -46,6 +54,9 @@ func NewRouter(d Deps) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(middleware.RequestID(), middleware.AccessLog(d.Log), middleware.Recover(d.Log))
+	if d.Requests != nil {
+		r.Use(middleware.Metrics(d.Requests))
+	}
 	r.NoRoute(func(c *gin.Context) { problem.Write(c, problem.NotFound("no such endpoint")) })
 	r.NoMethod(func(c *gin.Context) {
 		problem.Write(c, problem.New(http.StatusMethodNotAllowed, problem.CodeMethodNotAllowed, "this method is not allowed here"))
@@ -72,6 +83,15 @@ func NewRouter(d Deps) *gin.Engine {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
 	})
+
+	if d.Metrics != nil {
+		// Public like /healthz: counts and latencies, no amounts, ids or secrets.
+		// Deployments keep it off the merchant-facing ingress.
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
+	if d.Codec != nil {
+		d.Codec.Register(r.Group("/codec"))
+	}
 
 	if d.Callbacks != nil {
 		cb := r.Group("/", middleware.ReadBody())

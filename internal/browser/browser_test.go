@@ -76,7 +76,12 @@ func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
 	stack, err := e2e.StartStack(ctx, e2e.StackOptions{
 		Name: "browser", Bin: bin, Temporal: fmt.Sprintf("127.0.0.1:%d", tPort), Backend: testenv.SQLite,
 		WorkDir: work, Out: out, APIAddrs: []string{apiAddr},
-		Env: map[string]string{"PAYFLOW_TASK_QUEUE": "payflow", "PAYFLOW_TEMPORAL_NAMESPACE": "default"},
+		Env: map[string]string{
+			"PAYFLOW_TASK_QUEUE": "payflow", "PAYFLOW_TEMPORAL_NAMESPACE": "default",
+			// As make run does: the local Web UI (no login) may ask the codec endpoint
+			// to decode, from its own origin on loopback.
+			"PAYFLOW_CODEC_ALLOWED_ORIGINS": uiURL, "PAYFLOW_CODEC_TRUST_LOCAL_UI": "true",
+		},
 	})
 	require.NoError(t, err)
 	defer stack.Stop()

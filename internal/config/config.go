@@ -94,6 +94,36 @@ type Config struct {
 	// (PAYFLOW_WEBHOOK_TIMEOUT); an endpoint slower than that fails the attempt,
 	// which is retried.
 	WebhookTimeout time.Duration
+
+	// Payloads in Temporal and Temporal Web.
+
+	// PayloadKeys encrypt every payload payflow writes to Temporal. The first is the
+	// newest: it seals new payloads; every key opens what it sealed (rotation).
+	PayloadKeys []PayloadKey
+	// CodecAllowedOrigins are the Web UI origins the codec endpoint answers CORS
+	// for (http://127.0.0.1:8233 locally).
+	CodecAllowedOrigins []string
+	// CodecTrustLocalUI lets the codec endpoint decode without the ops token for a
+	// request from a loopback address whose Origin is an allowed origin: the local
+	// Temporal Web (dev server) has no login and cannot send a token. payflow dev
+	// sets it; production leaves it off.
+	CodecTrustLocalUI bool
+
+	// Metrics.
+
+	// WorkerMetricsAddr is where a worker serves /metrics ("off" serves none). Two
+	// workers on one machine need two addresses.
+	WorkerMetricsAddr string
+	// LedgerCheckInterval is how often the API process runs the ledger check for the
+	// payflow_ledger_check_ok gauge; 0 never runs it in the background.
+	LedgerCheckInterval time.Duration
+}
+
+// PayloadKey is one AES-256 key of the payload codec, known by its id (which rides
+// in every payload it sealed).
+type PayloadKey struct {
+	ID  string
+	Key []byte
 }
 
 // Load reads the configuration from the environment.
@@ -151,6 +181,13 @@ func load(getenv func(string) string) (Config, error) {
 	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", true)
 	c.WebhookTimeout = e.duration("PAYFLOW_WEBHOOK_TIMEOUT", 10*time.Second)
 
+	// The local payload key is public (it is in this file), like the secrets key:
+	// production sets PAYFLOW_PAYLOAD_KEYS from a secret store.
+	c.PayloadKeys = e.payloadKeys("PAYFLOW_PAYLOAD_KEYS", "local-1:"+hex.EncodeToString([]byte("payflow-local-payload-key-32byte")))
+	c.CodecAllowedOrigins = e.list("PAYFLOW_CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233")
+	c.CodecTrustLocalUI = e.bool("PAYFLOW_CODEC_TRUST_LOCAL_UI", false)
+	c.WorkerMetricsAddr = e.str("PAYFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9091")
+	c.LedgerCheckInterval = e.duration("PAYFLOW_LEDGER_CHECK_INTERVAL", 5*time.Minute)
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -159,6 +196,9 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if (c.TemporalTLS.CertFile == "") != (c.TemporalTLS.KeyFile == "") {
 		return Config{}, fmt.Errorf("PAYFLOW_TEMPORAL_TLS_CERT and PAYFLOW_TEMPORAL_TLS_KEY are set together (a client certificate needs its key)")
+	}
+	if c.LedgerCheckInterval < 0 {
+		return Config{}, fmt.Errorf("PAYFLOW_LEDGER_CHECK_INTERVAL must not be negative (0 turns the background check off)")
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")
@@ -263,4 +303,65 @@ func (e *envReader) key(key, def string) []byte {
 		e.err = fmt.Errorf("%s must be 32 bytes as 64 hex digits or base64", key)
 	}
 	return nil
+}
+
+// payloadKeys reads `id:key,id:key,...`, each key 32 bytes as 64 hex digits or
+// base64. Ids are 1-64 characters of [A-Za-z0-9._-] and distinct. The error never
+// repeats a key.
+func (e *envReader) payloadKeys(name, def string) []PayloadKey {
+	fail := func(format string, args ...any) []PayloadKey {
+		if e.err == nil {
+			e.err = fmt.Errorf(name+": "+format, args...)
+		}
+		return nil
+	}
+	var keys []PayloadKey
+	seen := map[string]bool{}
+	for i, item := range e.list(name, def) {
+		id, enc, ok := strings.Cut(item, ":")
+		id, enc = strings.TrimSpace(id), strings.TrimSpace(enc)
+		if !ok || enc == "" {
+			return fail("entry %d is not id:key", i+1)
+		}
+		if !validKeyID(id) {
+			return fail("entry %d: the key id must be 1-64 characters of [A-Za-z0-9._-]", i+1)
+		}
+		if seen[id] {
+			return fail("key id %q appears twice", id)
+		}
+		seen[id] = true
+		key, err := decodeKey(enc)
+		if err != nil {
+			return fail("key %q must be 32 bytes as 64 hex digits or base64", id)
+		}
+		keys = append(keys, PayloadKey{ID: id, Key: key})
+	}
+	if len(keys) == 0 {
+		return fail("at least one id:key is required")
+	}
+	return keys
+}
+
+func decodeKey(v string) ([]byte, error) {
+	if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not a 32-byte key")
+}
+
+func validKeyID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

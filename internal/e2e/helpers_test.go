@@ -3,6 +3,11 @@ package e2e
 import (
 	"github.com/stretchr/testify/assert"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/temporalx"
 )
 
 type assertCollect = assert.CollectT
@@ -13,4 +18,19 @@ func assertLen(c *assert.CollectT, v any, n int) { assert.Len(c, v, n) }
 
 func listReq(query string) *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Query: query}
+}
+
+// payloadCodec is the payload codec of every stack: its processes inherit this
+// process's environment, so that PAYFLOW_PAYLOAD_KEYS (or its local default) is the
+// same here and there.
+func payloadCodec() *temporalx.Codec {
+	return must(temporalx.NewCodec(must(config.Load()).PayloadKeys))
+}
+
+// dataConverter reads payloads as payflow's processes write them.
+func dataConverter() converter.DataConverter { return temporalx.NewDataConverter(payloadCodec()) }
+
+// dialTemporal connects to the shared dev server as payflow does, with the codec.
+func dialTemporal() (client.Client, error) {
+	return client.Dial(temporalx.ClientConfig{Address: temporal.Addr, Codec: payloadCodec()}.Options())
 }

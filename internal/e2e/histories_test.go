@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/workflows"
 )
 
@@ -21,7 +21,7 @@ import (
 // suite when PAYFLOW_RECORD_HISTORIES names a directory: that is how
 // workflows/testdata is refreshed for a released version (see docs/upgrades.md).
 func recordHistories(ctx context.Context, addr, taskQueue, dir, prefix string) error {
-	c, err := client.Dial(client.Options{HostPort: addr})
+	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Codec: payloadCodec()}.Options())
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func scenario(workflowType string, h *historypb.History) string {
 		BankAccount string `json:"bank_account"`
 		NotifyURL   string `json:"notify_url"`
 	}
-	if json.Unmarshal(attrs.GetInput().GetPayloads()[0].GetData(), &in) != nil {
+	if dataConverter().FromPayload(attrs.GetInput().GetPayloads()[0], &in) != nil {
 		return name
 	}
 	switch {
@@ -135,7 +135,7 @@ func outcome(h *historypb.History) string {
 		Status      string `json:"status"`
 		FailureCode string `json:"failure_code"`
 	}
-	if json.Unmarshal(last.GetResult().GetPayloads()[0].GetData(), &res) != nil || res.Status == "" {
+	if dataConverter().FromPayload(last.GetResult().GetPayloads()[0], &res) != nil || res.Status == "" {
 		return ""
 	}
 	if res.FailureCode == "" {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/models"
@@ -98,7 +97,7 @@ func TestCardPaymentsEndToEnd(t *testing.T) {
 // A payment runs as the workflow payment/<merchant>/<pay_id> with its search
 // attributes, and answers the state query.
 func TestPaymentWorkflowIsVisibleInTemporal(t *testing.T) {
-	c, err := client.Dial(client.Options{HostPort: temporal.Addr})
+	c, err := dialTemporal()
 	require.NoError(t, err)
 	defer c.Close()
 	eachStack(t, func(t *testing.T, s *Stack) {

@@ -103,6 +103,9 @@ type Stack struct {
 	env        []string
 	dropDB     func()
 	mu         sync.Mutex
+
+	// WorkerMetricsURLs are the workers' /metrics, in the order of Workers.
+	WorkerMetricsURLs []string
 }
 
 // StartStack migrates a database, seeds the demo merchant and starts the processes.
@@ -229,15 +232,21 @@ func (s *Stack) start(name, role string, extra []string) (*devstack.Proc, error)
 	return devstack.Start(s.Opts.Name+"/"+name, s.Opts.Bin, []string{role}, append(append([]string{}, s.env...), extra...), s.Opts.Out)
 }
 
-// StartWorker starts one more worker process.
+// StartWorker starts one more worker process, with a metrics listener of its own.
 func (s *Stack) StartWorker() (*devstack.Proc, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.start(fmt.Sprintf("worker%d", len(s.Workers)), "worker", nil)
+	port, err := devstack.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := s.start(fmt.Sprintf("worker%d", len(s.Workers)), "worker", []string{"PAYFLOW_WORKER_METRICS_ADDR=" + addr})
 	if err != nil {
 		return nil, err
 	}
 	s.Workers = append(s.Workers, p)
+	s.WorkerMetricsURLs = append(s.WorkerMetricsURLs, "http://"+addr+"/metrics")
 	return p, nil
 }
 

@@ -180,3 +180,18 @@ func (s *Store) EventDeliveries(ctx context.Context, eventIDs []string, now time
 	}
 	return out, nil
 }
+
+// WebhookBacklog counts the events of the last day that no attempt has delivered yet
+// (no 2xx answer) and that were not given up: the webhook backlog operators alert on.
+func (s *Store) WebhookBacklog(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM events e
+		WHERE e.created_at > ?
+		AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.event_id = e.id
+			AND ((a.status_code >= 200 AND a.status_code < 300) OR a.gave_up = 1))`,
+		now.Add(-24*time.Hour).UTC()).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("webhook backlog: %w", translate(err))
+	}
+	return n, nil
+}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/payflow/payflow/internal/config"
+	"go.temporal.io/sdk/converter"
 )
 
 // ClientConfig says how to reach Temporal.
@@ -18,6 +19,29 @@ type ClientConfig struct {
 	// TLS is TLS (or mutual TLS) to Temporal; zero is plain gRPC.
 	TLS    config.TemporalTLS
 	Logger *logrus.Entry
+	// Codec seals every payload and failure message the client (and a worker built
+	// on it) writes, and opens what it reads; nil writes them in clear.
+	Codec converter.PayloadCodec
+	// Metrics receives the SDK's metrics (requests, polls, task latencies); nil
+	// drops them.
+	Metrics client.MetricsHandler
+}
+
+// Options are the SDK client options of cfg.
+func (cfg ClientConfig) Options() client.Options {
+	o := client.Options{
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		MetricsHandler: cfg.Metrics,
+	}
+	if cfg.Logger != nil {
+		o.Logger = NewLogger(cfg.Logger.WithField("component", "temporal-sdk"))
+	}
+	if cfg.Codec != nil {
+		o.DataConverter = NewDataConverter(cfg.Codec)
+		o.FailureConverter = NewFailureConverter(o.DataConverter)
+	}
+	return o
 }
 
 // Dial connects to Temporal, retrying for up to wait so that processes started
@@ -30,12 +54,9 @@ func Dial(ctx context.Context, cfg ClientConfig, wait time.Duration) (client.Cli
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:          cfg.Address,
-			Namespace:         cfg.Namespace,
-			Logger:            NewLogger(cfg.Logger.WithField("component", "temporal-sdk")),
-			ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
-		})
+		o := cfg.Options()
+		o.ConnectionOptions = client.ConnectionOptions{TLS: tlsCfg}
+		c, err := client.DialContext(ctx, o)
 		if err == nil {
 			return c, nil
 		}

@@ -1,9 +1,11 @@
 // Package temporalx connects payflow to Temporal: the client, the logrus adapter of
-// the SDK's logger, and (later) the payload codec and metrics bridge.
+// the SDK's logger, and the payload codec that encrypts what payflow writes to Temporal.
 package temporalx
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/log"
@@ -50,26 +52,25 @@ func (l *Logger) Error(msg string, keyvals ...any) { l.fields(keyvals).Error(msg
 // With implements log.WithLogger.
 func (l *Logger) With(keyvals ...any) log.Logger { return &Logger{entry: l.fields(keyvals)} }
 
-// toSnake maps the SDK's keys (WorkflowID, RunID) to the house's snake_case
-// (workflow_id, run_id).
+// toSnake maps the SDK's CamelCase keys (WorkflowID, RunID, ActivityType, Error)
+// to the house's snake_case (workflow_id, run_id, activity_type, error), so that
+// the SDK's own lines are found by the same keys as payflow's; snake_case keys pass
+// unchanged.
 func toSnake(s string) string {
-	switch s {
-	case "WorkflowID":
-		return "workflow_id"
-	case "RunID":
-		return "run_id"
-	case "WorkflowType":
-		return "workflow_type"
-	case "ActivityID":
-		return "activity_id"
-	case "ActivityType":
-		return "activity_type"
-	case "TaskQueue":
-		return "task_queue"
-	case "Namespace":
-		return "namespace"
-	case "Attempt":
-		return "attempt"
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			prevLowerOrDigit := i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]))
+			// The last capital of an acronym followed by a word: LinkURLPath.
+			acronymEnd := i > 0 && unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if prevLowerOrDigit || acronymEnd {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+			continue
+		}
+		b.WriteRune(r)
 	}
-	return s
+	return b.String()
 }

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestPayloadKeys(t *testing.T) {
+	k1 := bytes.Repeat([]byte{1}, 32)
+	k2 := bytes.Repeat([]byte{2}, 32)
+
+	c, err := load(env(nil))
+	require.NoError(t, err)
+	require.Len(t, c.PayloadKeys, 1)
+	require.Equal(t, "local-1", c.PayloadKeys[0].ID, "the local default is one public demo key")
+	require.Len(t, c.PayloadKeys[0].Key, 32)
+
+	c, err = load(env(map[string]string{
+		"PAYFLOW_PAYLOAD_KEYS": "2026-01:" + hex.EncodeToString(k2) + ", 2025-01:" + base64.StdEncoding.EncodeToString(k1),
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []PayloadKey{{ID: "2026-01", Key: k2}, {ID: "2025-01", Key: k1}}, c.PayloadKeys, "the first is the newest")
+
+	for name, v := range map[string]string{
+		"no id":        ":" + hex.EncodeToString(k1),
+		"no key":       "k1",
+		"short key":    "k1:" + hex.EncodeToString(k1[:16]),
+		"not a key":    "k1:not-a-key",
+		"duplicate id": "k1:" + hex.EncodeToString(k1) + ",k1:" + hex.EncodeToString(k2),
+		"bad id":       "k 1:" + hex.EncodeToString(k1),
+	} {
+		_, err := load(env(map[string]string{"PAYFLOW_PAYLOAD_KEYS": v}))
+		require.Error(t, err, name)
+		require.NotContains(t, err.Error(), hex.EncodeToString(k1), "%s: the error repeats the key", name)
+	}
+}
+
+func TestCodecAndMetricsDefaults(t *testing.T) {
+	c, err := load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"http://127.0.0.1:8233", "http://localhost:8233"}, c.CodecAllowedOrigins)
+	require.False(t, c.CodecTrustLocalUI, "only payflow dev trusts the local Web UI")
+	require.Equal(t, "127.0.0.1:9091", c.WorkerMetricsAddr)
+	require.Equal(t, "5m0s", c.LedgerCheckInterval.String())
+
+	_, err = load(env(map[string]string{"PAYFLOW_LEDGER_CHECK_INTERVAL": "-1m"}))
+	require.Error(t, err)
+}

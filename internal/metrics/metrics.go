@@ -1,0 +1,201 @@
+// Package metrics holds the Prometheus series a payflow process exports on /metrics:
+// payflow's own (flows reaching a terminal status and how long they took, the
+// ledger check, reconciliation differences, webhook backlog, HTTP requests) and the
+// Temporal SDK's, bridged from its MetricsHandler. Each process has one Metrics with
+// its own registry; a nil *Metrics records nothing, so that code under test needs
+// none.
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+)
+
+// Names of payflow's series, for the alert rules and for code registering a series
+// it owns (RegisterGaugeFunc).
+const (
+	NamePaymentsTotal             = "payflow_payments_total"
+	NameFlowsTotal                = "payflow_flows_total"
+	NameFlowDuration              = "payflow_flow_duration_seconds"
+	NameLedgerCheckOK             = "payflow_ledger_check_ok"
+	NameLedgerCheckLastRun        = "payflow_ledger_check_last_run_timestamp_seconds"
+	NameReconciliationDifferences = "payflow_reconciliation_differences_total"
+	NameWebhookBacklog            = "payflow_webhook_backlog"
+	NameHTTPRequestsTotal         = "payflow_http_requests_total"
+	NameHTTPRequestDuration       = "payflow_http_request_duration_seconds"
+)
+
+// HelpWebhookBacklog is the help text of NameWebhookBacklog.
+const HelpWebhookBacklog = "Webhook events not yet delivered to the merchant."
+
+// flowBuckets span a wallet payment (tens of milliseconds) to a withdrawal that
+// waited days for an operator.
+var flowBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 72 * 3600}
+
+// Metrics is one process's registry and payflow's series in it.
+type Metrics struct {
+	reg          *prometheus.Registry
+	payments     *prometheus.CounterVec
+	flows        *prometheus.CounterVec
+	flowDuration *prometheus.HistogramVec
+	ledgerOK     *prometheus.GaugeVec
+	ledgerRun    *prometheus.GaugeVec
+	reconDiffs   *prometheus.CounterVec
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	sdk          *sdkCollector
+}
+
+// New returns a Metrics with payflow's series, the Go runtime's and the process's,
+// and an empty set of Temporal SDK series (filled as the SDK reports through
+// Temporal()).
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NamePaymentsTotal, Help: "Payments that reached a terminal status, by status and channel.",
+		}, []string{"status", "channel"}),
+		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameFlowsTotal, Help: "Flows (payment, topup, withdrawal, refund) that reached a terminal status, by flow and status.",
+		}, []string{"flow", "status"}),
+		flowDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: NameFlowDuration, Help: "Time from an object's creation (its id) to its terminal status, by flow and status.", Buckets: flowBuckets,
+		}, []string{"flow", "status"}),
+		// Label-less vectors export nothing until first set: a process that has not
+		// run the check yet must not look like a failing ledger.
+		ledgerOK:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameLedgerCheckOK, Help: "1 if the last ledger check found every invariant holding, 0 if it found a violation."}, nil),
+		ledgerRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameLedgerCheckLastRun, Help: "Unix time of the last ledger check that ran to the end; stale means the check cannot run."}, nil),
+		reconDiffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameReconciliationDifferences, Help: "Differences reconciliation found between a bank statement and payflow's records, by channel and kind.",
+		}, []string{"channel", "kind"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameHTTPRequestsTotal, Help: "HTTP requests served, by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: NameHTTPRequestDuration, Help: "HTTP request latency, by method and route.", Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+		sdk: newSDKCollector(),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.payments, m.flows, m.flowDuration, m.ledgerOK, m.ledgerRun, m.reconDiffs,
+		m.httpRequests, m.httpDuration, m.sdk,
+	)
+	return m
+}
+
+// Registry is the process's registry, for tests and for series a package owns.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in Prometheus' text format. A series that cannot be
+// gathered is logged and left out, never failing the whole scrape.
+func (m *Metrics) Handler(log *logrus.Entry) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      errorLog{log},
+	})
+}
+
+type errorLog struct{ log *logrus.Entry }
+
+func (e errorLog) Println(v ...any) {
+	if e.log != nil {
+		e.log.Warn(fmt.Sprint(v...))
+	}
+}
+
+// Temporal is the Temporal SDK's MetricsHandler over this registry: set it in
+// client.Options.MetricsHandler and the SDK's series (temporal_request,
+// temporal_workflow_task_schedule_to_start_latency_seconds, ...) appear in /metrics.
+func (m *Metrics) Temporal() client.MetricsHandler {
+	if m == nil {
+		return client.MetricsNopHandler
+	}
+	return newSDKHandler(m.sdk)
+}
+
+// FlowFinished counts a flow (payment, topup, withdrawal, refund) that reached a
+// terminal status and observes its age since created (the zero time skips the
+// observation). A payment also counts in payflow_payments_total by channel.
+func (m *Metrics) FlowFinished(flow, status, channel string, created time.Time) {
+	if m == nil {
+		return
+	}
+	m.flows.WithLabelValues(flow, status).Inc()
+	if flow == "payment" {
+		m.payments.WithLabelValues(status, channel).Inc()
+	}
+	if !created.IsZero() {
+		age := time.Since(created).Seconds()
+		if age < 0 {
+			// A clock behind the one that made the id: count it, as instant.
+			age = 0
+		}
+		m.flowDuration.WithLabelValues(flow, status).Observe(age)
+	}
+}
+
+// LedgerChecked records the result of a ledger check that ran to the end.
+func (m *Metrics) LedgerChecked(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.ledgerOK.WithLabelValues().Set(v)
+	m.ledgerRun.WithLabelValues().Set(float64(at.Unix()))
+}
+
+// AddReconciliationDifferences counts n differences of a kind (missing_on_our_side,
+// missing_at_bank, amount_mismatch, status_mismatch) found on a channel's statement.
+func (m *Metrics) AddReconciliationDifferences(channel, kind string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.reconDiffs.WithLabelValues(channel, kind).Add(float64(n))
+}
+
+// ObserveRequest counts one HTTP request and its latency by route (the pattern,
+// never the raw path, which would carry ids).
+func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// ErrAlreadyRegistered reports a second series under one name.
+var ErrAlreadyRegistered = errors.New("metric already registered")
+
+// RegisterGaugeFunc exports a gauge whose value fn computes at each scrape: the
+// hook for a series owned elsewhere, like payflow_webhook_backlog (NameWebhookBacklog,
+// HelpWebhookBacklog) from whoever owns webhook delivery. fn runs on every scrape,
+// concurrently with everything else: it must be cheap and safe (a cached count, not
+// a table scan).
+func (m *Metrics) RegisterGaugeFunc(name, help string, fn func() float64) error {
+	if m == nil {
+		return nil
+	}
+	err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		return fmt.Errorf("%s: %w", name, ErrAlreadyRegistered)
+	}
+	if err != nil {
+		return fmt.Errorf("register %s: %w", name, err)
+	}
+	return nil
+}
