@@ -3,12 +3,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Validator checks HTTP exchanges against payflow's OpenAPI description (api/openapi.yaml),
@@ -38,13 +42,34 @@ import (
 //
 // A Validator is safe for concurrent use.
 type Validator struct {
-	doc    *openapi3.T
-	router routers.Router
+	*contract
 
 	mu        sync.Mutex
 	exchanges int
 	failures  []Failure
 	seen      map[string]int
+}
+
+// contract is a loaded description: its document, router and compiled body schemas,
+// shared by the validators of one process (loading one takes tens of milliseconds).
+type contract struct {
+	doc    *openapi3.T
+	router routers.Router
+
+	// Bodies are validated with the description's JSON Schemas compiled once each
+	// (JSON Schema 2020-12, as OpenAPI 3.1 has it), found by their JSON pointer in
+	// the document: kin-openapi's own body validation compiles every schema again on
+	// every call, milliseconds per exchange.
+	compileMu sync.Mutex
+	compiler  *jsonschema.Compiler
+	schemas   map[string]*jsonschema.Schema
+}
+
+const docURL = "payflow:openapi"
+
+var contracts struct {
+	sync.Mutex
+	loaded map[[32]byte]*contract
 }
 
 // Failure is one exchange that did not validate.
@@ -73,8 +98,27 @@ func isProbing(ctx context.Context) bool {
 	return v
 }
 
-// NewValidator loads and checks an OpenAPI description.
+// NewValidator loads and checks an OpenAPI description (once per process for the
+// same bytes) and returns a validator with no exchange recorded yet.
 func NewValidator(spec []byte) (*Validator, error) {
+	key := sha256.Sum256(spec)
+	contracts.Lock()
+	defer contracts.Unlock()
+	c, ok := contracts.loaded[key]
+	if !ok {
+		var err error
+		if c, err = loadContract(spec); err != nil {
+			return nil, err
+		}
+		if contracts.loaded == nil {
+			contracts.loaded = map[[32]byte]*contract{}
+		}
+		contracts.loaded[key] = c
+	}
+	return &Validator{contract: c, seen: map[string]int{}}, nil
+}
+
+func loadContract(spec []byte) (*contract, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(spec)
 	if err != nil {
@@ -83,6 +127,20 @@ func NewValidator(spec []byte) (*Validator, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("OpenAPI description: %w", err)
 	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("OpenAPI description as JSON: %w", err)
+	}
+	docJSON, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("OpenAPI description as JSON: %w", err)
+	}
+	compiler := jsonschema.NewCompiler()
+	compiler.DefaultDraft(jsonschema.Draft2020)
+	compiler.AssertFormat()
+	if err := compiler.AddResource(docURL, docJSON); err != nil {
+		return nil, fmt.Errorf("OpenAPI schemas: %w", err)
+	}
 	// Match any host: the tests' servers listen on free ports, not on the
 	// description's example server.
 	doc.Servers = openapi3.Servers{{URL: "/"}}
@@ -90,7 +148,22 @@ func NewValidator(spec []byte) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OpenAPI router: %w", err)
 	}
-	return &Validator{doc: doc, router: router, seen: map[string]int{}}, nil
+	return &contract{doc: doc, router: router, compiler: compiler, schemas: map[string]*jsonschema.Schema{}}, nil
+}
+
+// schema returns the compiled schema at a JSON pointer of the description.
+func (c *contract) schema(pointer string) (*jsonschema.Schema, error) {
+	c.compileMu.Lock()
+	defer c.compileMu.Unlock()
+	if s, ok := c.schemas[pointer]; ok {
+		return s, nil
+	}
+	s, err := c.compiler.Compile(docURL + "#" + pointer)
+	if err != nil {
+		return nil, fmt.Errorf("compile the schema at %s: %w", pointer, err)
+	}
+	c.schemas[pointer] = s
+	return s, nil
 }
 
 // Doc returns the loaded description (tests walk its operations).
@@ -166,13 +239,20 @@ func (v *Validator) check(req *http.Request, reqBody []byte, status int, header 
 	v.seen[req.Method+" "+route.Path]++
 	v.mu.Unlock()
 
+	// kin-openapi checks the route, parameters, security, status and headers; the
+	// bodies are checked below with the compiled schemas.
 	opts := &openapi3filter.Options{
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		AuthenticationFunc:    authenticate,
+		ExcludeRequestBody:    true,
+		ExcludeResponseBody:   true,
 	}
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
 	reqErr := openapi3filter.ValidateRequest(ctx, in)
+	if reqErr == nil {
+		reqErr = v.checkRequestBody(route, req.Header, reqBody)
+	}
 	if reqErr != nil && (status < 400 || status >= 500) {
 		return fmt.Errorf("the description refuses this request, but the API answered %d: %v", status, reqErr)
 	}
@@ -181,7 +261,117 @@ func (v *Validator) check(req *http.Request, reqBody []byte, status int, header 
 	if err := openapi3filter.ValidateResponse(ctx, rin); err != nil {
 		return fmt.Errorf("response: %v", err)
 	}
+	if err := v.checkResponseBody(route, status, header, respBody); err != nil {
+		return fmt.Errorf("response: %v", err)
+	}
 	return nil
+}
+
+// checkRequestBody checks a request's body against its operation's request body.
+func (v *Validator) checkRequestBody(route *routers.Route, header http.Header, body []byte) error {
+	rb := route.Operation.RequestBody
+	if rb == nil || rb.Value == nil {
+		if len(body) > 0 {
+			return errors.New("a request body, where the operation takes none")
+		}
+		return nil
+	}
+	if len(body) == 0 {
+		if rb.Value.Required {
+			return errors.New("the request body is required")
+		}
+		return nil
+	}
+	base := rb.Ref
+	if base == "" {
+		base = "#/paths/" + pointerEscape(route.Path) + "/" + strings.ToLower(route.Method) + "/requestBody"
+	}
+	return v.checkBody(base, rb.Value.Content, header, body)
+}
+
+// checkResponseBody checks a response's body against the response its operation
+// describes for the status.
+func (v *Validator) checkResponseBody(route *routers.Route, status int, header http.Header, body []byte) error {
+	responses := route.Operation.Responses
+	key := strconv.Itoa(status)
+	ref := responses.Value(key)
+	if ref == nil {
+		key, ref = "default", responses.Default()
+	}
+	if ref == nil || ref.Value == nil || len(ref.Value.Content) == 0 {
+		return nil
+	}
+	base := ref.Ref
+	if base == "" {
+		base = "#/paths/" + pointerEscape(route.Path) + "/" + strings.ToLower(route.Method) + "/responses/" + key
+	}
+	return v.checkBody(base, ref.Value.Content, header, body)
+}
+
+// checkBody checks a body against the schema of its content type, found at
+// base/content/<media type>/schema.
+func (v *Validator) checkBody(base string, content openapi3.Content, header http.Header, body []byte) error {
+	ct := header.Get("Content-Type")
+	mt := content.Get(ct)
+	if mt == nil {
+		return fmt.Errorf("content type %q is not described", ct)
+	}
+	var mtKey string
+	for k, m := range content {
+		if m == mt {
+			mtKey = k
+		}
+	}
+	if mt.Schema == nil {
+		return nil
+	}
+	value, err := decodeBody(mtKey, header, body)
+	if err != nil {
+		return fmt.Errorf("body (%s): %v", mtKey, err)
+	}
+	sch, err := v.schema(strings.TrimPrefix(base, "#") + "/content/" + pointerEscape(mtKey) + "/schema")
+	if err != nil {
+		return err
+	}
+	if err := sch.Validate(value); err != nil {
+		return fmt.Errorf("body (%s): %v", mtKey, err)
+	}
+	return nil
+}
+
+// decodeBody reads a body of a described media type as a JSON value.
+func decodeBody(mediaType string, header http.Header, body []byte) (any, error) {
+	switch {
+	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, errors.New("data after the JSON value")
+		}
+		return v, nil
+	case mediaType == "application/yaml":
+		y, err := openapi3filter.YamlBodyDecoder(bytes.NewReader(body), header, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(y)
+		if err != nil {
+			return nil, err
+		}
+		return jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	case strings.HasPrefix(mediaType, "text/"):
+		return string(body), nil
+	}
+	return nil, fmt.Errorf("the validator cannot read %s", mediaType)
+}
+
+// pointerEscape escapes a JSON pointer token (RFC 6901).
+func pointerEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // checkProbe accepts the answer to a probe: a 4xx application/problem+json that is a
@@ -194,15 +384,15 @@ func (v *Validator) checkProbe(status int, header http.Header, body []byte) erro
 	if mt != "application/problem+json" {
 		return fmt.Errorf("a probe of an undescribed endpoint answered %q, not application/problem+json", header.Get("Content-Type"))
 	}
-	problem := v.doc.Components.Schemas["Problem"]
-	if problem == nil || problem.Value == nil {
-		return errors.New("the description has no Problem schema")
+	problem, err := v.schema("/components/schemas/Problem")
+	if err != nil {
+		return err
 	}
-	value, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(body), header, problem, nil)
+	value, err := decodeBody(mt, header, body)
 	if err != nil {
 		return fmt.Errorf("probe answer: %v", err)
 	}
-	if err := problem.Value.VisitJSON(value, openapi3.EnableJSONSchema2020()); err != nil {
+	if err := problem.Validate(value); err != nil {
 		return fmt.Errorf("probe answer is not a Problem: %v", err)
 	}
 	return nil
