@@ -249,3 +249,36 @@ func TestHandlerTimeout(t *testing.T) {
 		t.Fatal("the handler's context was not canceled")
 	}
 }
+
+// Requests shaped for smuggling through a proxy that reads their length differently:
+// net/http refuses two different Content-Lengths (400) and any Transfer-Encoding but
+// chunked (501). (Content-Length with chunked is read as chunked, RFC 9112; see
+// docs/security.md for why a proxy in front must refuse that one.)
+func TestSmugglingShapedRequests(t *testing.T) {
+	a := newAPI(t, testenv.SQLite)
+	addr := startServer(t, a.router, server.DefaultLimits)
+	tests := []struct {
+		name, raw string
+		status    int
+	}{
+		{"two content lengths", "POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+		{"chunked, then identity", "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 501},
+		{"unknown transfer encoding", "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 501},
+		{"two transfer encodings", "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
+		{"content length not a number", "POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = conn.Write([]byte(tc.raw))
+			require.NoError(t, err)
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, tc.status, resp.StatusCode)
+		})
+	}
+}
