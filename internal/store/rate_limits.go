@@ -68,6 +68,13 @@ var (
 // same signed request may be sent again after the wait (within its signature window).
 // Both tables are shared by every API replica.
 func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBucket, now time.Time) (bool, time.Duration, error) {
+	if !b.enabled() {
+		// No budget: the nonce alone, in one statement.
+		if err := s.UseNonce(ctx, merchantID, nonce, now); err != nil {
+			return false, 0, err
+		}
+		return true, 0, nil
+	}
 	var wait time.Duration
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
@@ -78,9 +85,6 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 					return ErrNonceReused
 				}
 				return fmt.Errorf("record nonce: %w", err)
-			}
-			if !b.enabled() {
-				return nil
 			}
 			ok, w, err := takeToken(tx, merchantID, b, now)
 			if err != nil {
