@@ -28,11 +28,17 @@ func withRateLimit(rate, burst int64) func(*server.Deps) {
 	return func(d *server.Deps) { d.RateLimit = store.TokenBucket{Rate: rate, Burst: burst} }
 }
 
+// frozenAdmission stops the admission clock (signature window and token refill) at
+// at, so that a slow machine does not refill a bucket during a test.
+func frozenAdmission(at time.Time) func(*server.Deps) {
+	return func(d *server.Deps) { d.Now = func() time.Time { return at } }
+}
+
 // A merchant over its budget gets 429 rate_limited with Retry-After; another merchant
 // is not affected; a replayed request spends nothing.
 func TestRateLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
-		a := newAPI(t, b, withRateLimit(1, 3))
+		a := newAPI(t, b, withRateLimit(1, 3), frozenAdmission(time.Now()))
 		ctx := context.Background()
 		for i := 0; i < 3; i++ {
 			r, err := a.c.Get(ctx, "/v1/payments")
@@ -65,8 +71,9 @@ func TestRateLimit(t *testing.T) {
 // once between them.
 func TestRateLimitAcrossReplicas(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
-		a := newAPI(t, b, withRateLimit(1, 4))
-		second := newReplica(t, a, withRateLimit(1, 4))
+		now := time.Now()
+		a := newAPI(t, b, withRateLimit(1, 4), frozenAdmission(now))
+		second := newReplica(t, a, withRateLimit(1, 4), frozenAdmission(now))
 		ctx := context.Background()
 		clients := []*client.Client{a.c, client.New(second.URL, "mch_demo", secret).WithValidator(a.v)}
 		var ok, limited int
