@@ -1,15 +1,19 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/models"
 )
 
 var ginParam = regexp.MustCompile(`:[^/]+`)
@@ -51,4 +55,33 @@ func TestServesOpenAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(b), "openapi: 3.1.0\n"))
 	require.Contains(t, string(b), "/v1/ops/merchants/{id}/rotate-secret:")
+}
+
+// A bank callback is checked against its description too: refused unsigned (401),
+// acknowledged for a known transfer, 404 for a reference payflow does not have.
+func TestBankCallbackContract(t *testing.T) {
+	a := newAPI(t, testenv.SQLite)
+	r, err := a.c.Post(context.Background(), "/v1/payments", map[string]any{"amount": 1050, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, "cb-1")
+	require.NoError(t, err)
+	require.Equal(t, 202, r.Status)
+	var p models.Payment
+	require.NoError(t, r.JSON(&p))
+	send := func(body, sig string) int {
+		req, err := http.NewRequest("POST", a.srv.URL+"/v1/callbacks/banksim", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if sig != "" {
+			req.Header.Set("X-Banksim-Signature", sig)
+		}
+		resp, err := a.http.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	body := `{"reference":"` + p.ID + `","kind":"charge","status":"succeeded","event_id":"cbe_1"}`
+	require.Equal(t, 401, send(body, ""))
+	require.Equal(t, 401, send(body, signing.SignWebhook("not-the-secret", time.Now().Unix(), []byte(body))))
+	require.Equal(t, 200, send(body, signing.SignWebhook("cbsecret", time.Now().Unix(), []byte(body))))
+	unknown := `{"reference":"pay_unknown","kind":"charge","status":"succeeded"}`
+	require.Equal(t, 404, send(unknown, signing.SignWebhook("cbsecret", time.Now().Unix(), []byte(unknown))))
 }
