@@ -17,7 +17,7 @@ HELM_KUBE_VERSION := 1.30.0
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
-.PHONY: test-e2e run test tools helm-check helm-lint build test-unit test-integration vet fmt-check check-mysql bench clean
+.PHONY: test-e2e run test tools helm-check helm-lint build test-unit test-integration vet fmt-check check-mysql bench clean fuzz fuzz-short
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
 run: tools build
@@ -26,6 +26,28 @@ run: tools build
 ## test: every test (-race), against MariaDB at $(MYSQL_ADDR) and SQLite, with a real Temporal dev server
 test: tools check-mysql vet fmt-check helm-lint
 	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 25m ./...
+
+# Fuzz targets, as package:Target. make test runs only their seed corpora
+# (testdata/fuzz); make fuzz runs each for FUZZTIME. The reconciliation statement
+# parser's target joins the list when it lands (internal/recon).
+FUZZ_TARGETS := \
+	./internal/signing:FuzzVerifyRequest \
+	./models:FuzzParseAmountJSON \
+	./http/decode:FuzzStrict \
+	./http/server:FuzzCreatePayment
+FUZZTIME ?= 10s
+
+## fuzz: run every fuzz target for FUZZTIME (default 10s) each
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## fuzz-short: every fuzz target for 5s (CI, after make test)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 tools: $(TEMPORAL) $(STRIPE_MOCK) $(HELM)
 

@@ -13,11 +13,17 @@ const (
 
 // Merchant is a payflow customer: a business whose backend calls the API.
 type Merchant struct {
-	ID              string         `json:"id"`
-	Name            string         `json:"name"`
-	FeeBps          int64          `json:"fee_bps"`
-	ReviewThreshold int64          `json:"review_threshold"`
-	DefaultCurrency Currency       `json:"default_currency"`
-	Status          MerchantStatus `json:"status"`
-	CreatedAt       time.Time      `json:"created"`
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	FeeBps          int64    `json:"fee_bps"`
+	ReviewThreshold int64    `json:"review_threshold"`
+	DefaultCurrency Currency `json:"default_currency"`
+	// NotifyURL is where webhooks of the merchant's objects created without a
+	// notify_url go ("" for none).
+	NotifyURL string         `json:"notify_url,omitempty"`
+	Status    MerchantStatus `json:"status"`
+	// OldSecretExpiresAt is, while a secret rotation overlaps, when the previous
+	// secret stops being accepted.
+	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at,omitempty"`
+	CreatedAt          time.Time  `json:"created"`
 }

@@ -160,18 +160,30 @@ func (h *Handler) idempotencyOK(c *gin.Context, err error) bool {
 	return false
 }
 
-// activeMerchant refuses a disabled merchant's request to move money (403).
-func (h *Handler) activeMerchant(c *gin.Context, merchantID string) bool {
+// activeMerchant loads the merchant and refuses a disabled merchant's request to move
+// money (403).
+func (h *Handler) activeMerchant(c *gin.Context, merchantID string) (models.Merchant, bool) {
 	m, err := h.Store.Merchant(c.Request.Context(), merchantID)
 	if err != nil {
 		h.internal(c, "load merchant", err)
-		return false
+		return models.Merchant{}, false
 	}
 	if m.Status != models.MerchantActive {
 		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
-		return false
+		return models.Merchant{}, false
 	}
-	return true
+	return m, true
+}
+
+// defaultNotifyURL is the merchant's webhook setting: where the webhooks of an object
+// created without a notify_url go.
+func (h *Handler) defaultNotifyURL(c *gin.Context, merchantID string) (string, bool) {
+	m, err := h.Store.Merchant(c.Request.Context(), merchantID)
+	if err != nil {
+		h.internal(c, "load merchant", err)
+		return "", false
+	}
+	return m.NotifyURL, true
 }
 
 // channel reads an optional channel field: one of the configured channels, or the

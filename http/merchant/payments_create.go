@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -31,10 +30,29 @@ type createPaymentRequest struct {
 	Metadata    map[string]string `json:"metadata"`
 }
 
+// sourceRequest is a payment's or top-up's source. Token and AccountID are pointers
+// so that a field that is present but empty ("account_id": "" beside a card) is told
+// apart from an absent one, and refused.
 type sourceRequest struct {
-	Type      string `json:"type"`
-	Token     string `json:"token"`
-	AccountID string `json:"account_id"`
+	Type      string  `json:"type"`
+	Token     *string `json:"token"`
+	AccountID *string `json:"account_id"`
+}
+
+// card returns the token of a card source that names nothing else.
+func (s *sourceRequest) card() (string, bool) {
+	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil {
+		return "", false
+	}
+	return *s.Token, true
+}
+
+// account returns the account id of a wallet source that names nothing else.
+func (s *sourceRequest) account() (string, bool) {
+	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil {
+		return "", false
+	}
+	return *s.AccountID, true
 }
 
 // validPayment is a create request that passed every check.
@@ -89,16 +107,9 @@ func validToken(t string) bool {
 	return true
 }
 
-// validNotifyURL accepts an absolute http(s) URL with a host, at most 2048 bytes.
-// Where it may point (no loopback or private addresses in production) is checked
-// again at delivery, when the name resolves.
-func validNotifyURL(s string) bool {
-	if len(s) > 2048 {
-		return false
-	}
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
-}
+// validNotifyURL accepts an absolute http(s) URL with a host and no credentials (see
+// models.ValidNotifyURL).
+func validNotifyURL(s string) bool { return models.ValidNotifyURL(s) }
 
 func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createPaymentRequest) (validPayment, *problem.Problem) {
 	var v validPayment
@@ -112,11 +123,12 @@ func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createP
 	}
 	switch models.SourceType(req.Source.Type) {
 	case models.SourceCard:
-		if !validToken(req.Source.Token) || req.Source.AccountID != "" {
+		token, ok := req.Source.card()
+		if !ok {
 			pr := problem.Unprocessable(problem.CodeInvalidSource, "a card source needs a token like tok_success and nothing else")
 			return v, &pr
 		}
-		v.source = models.PaymentSource{Type: models.SourceCard, Token: req.Source.Token}
+		v.source = models.PaymentSource{Type: models.SourceCard, Token: token}
 		v.channel = h.DefaultChannel
 		if req.Channel != nil {
 			if !slices.Contains(h.Channels, *req.Channel) {
@@ -126,11 +138,12 @@ func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createP
 			v.channel = *req.Channel
 		}
 	case models.SourceAccount:
-		if req.Source.Token != "" || !models.ValidID(models.PrefixAccount, req.Source.AccountID) || req.Channel != nil {
+		accountID, ok := req.Source.account()
+		if !ok || req.Channel != nil {
 			pr := problem.Unprocessable(problem.CodeInvalidSource, "an account source needs the account_id of one of your wallets, and no channel")
 			return v, &pr
 		}
-		acct, err := h.Ledger.Account(c.Request.Context(), merchantID, req.Source.AccountID)
+		acct, err := h.Ledger.Account(c.Request.Context(), merchantID, accountID)
 		if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != v.currency {
 			if err != nil && !isNotFound(err) {
 				h.internal(c, "look up source account", err)
@@ -193,8 +206,12 @@ func (h *Handler) createPayment(c *gin.Context) {
 	if c.IsAborted() {
 		return
 	}
-	if !h.activeMerchant(c, merchantID) {
+	merchant, ok := h.activeMerchant(c, merchantID)
+	if !ok {
 		return
+	}
+	if v.notifyURL == "" {
+		v.notifyURL = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	pay := models.Payment{

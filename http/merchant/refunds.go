@@ -58,6 +58,12 @@ func (h *Handler) createRefund(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
+	if notify == "" {
+		var ok bool
+		if notify, ok = h.defaultNotifyURL(c, merchantID); !ok {
+			return
+		}
+	}
 	now := h.Now().UTC()
 	r := models.Refund{
 		ID: models.NewID(models.PrefixRefund), Object: "refund", MerchantID: merchantID, PaymentID: pay.ID,

@@ -48,7 +48,8 @@ func (h *Handler) createTopup(c *gin.Context) {
 		problem.Write(c, problem.Invalid("field \"source\" is required"))
 		return
 	}
-	if req.Source.Type != string(models.SourceCard) || !validToken(req.Source.Token) || req.Source.AccountID != "" {
+	token, ok := req.Source.card()
+	if !ok {
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
 		return
 	}
@@ -66,13 +67,17 @@ func (h *Handler) createTopup(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if !h.activeMerchant(c, merchantID) {
+	merchant, ok := h.activeMerchant(c, merchantID)
+	if !ok {
 		return
+	}
+	if notify == "" {
+		notify = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	t := models.Topup{
 		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: merchantID, AccountID: acct.ID,
-		Amount: amount, Currency: cur, Source: models.PaymentSource{Type: models.SourceCard, Token: req.Source.Token},
+		Amount: amount, Currency: cur, Source: models.PaymentSource{Type: models.SourceCard, Token: token},
 		Channel: channel, Status: models.TopupProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(merchantID, t.ID)

@@ -78,13 +78,15 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 		return
 	}
 	acct, ok := h.walletFor(c, merchantID, *req.AccountID, cur)
-	if !ok || !h.activeMerchant(c, merchantID) {
+	if !ok {
 		return
 	}
-	merchant, err := h.Store.Merchant(c.Request.Context(), merchantID)
-	if err != nil {
-		h.internal(c, "load merchant", err)
+	merchant, ok := h.activeMerchant(c, merchantID)
+	if !ok {
 		return
+	}
+	if notify == "" {
+		notify = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	w := models.Withdrawal{

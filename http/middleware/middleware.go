@@ -1,6 +1,7 @@
 // Package middleware holds the HTTP layers every payflow request passes: request ids
-// and structured access logs, the body size limit, merchant signature
-// authentication with replay protection, and the ops bearer token.
+// and structured access logs, the query, body and media type limits, merchant
+// signature authentication with replay protection and the per-merchant rate limit,
+// and the ops bearer token.
 package middleware
 
 import (
@@ -12,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/signing"
+	"github.com/payflow/payflow/internal/store"
 )
 
 // MaxBodyBytes is the largest request body payflow reads (1 MiB).
@@ -126,17 +129,25 @@ func Body(c *gin.Context) []byte {
 
 // Merchants is what signature authentication needs of the store.
 type Merchants interface {
-	// MerchantSecrets returns the merchant's currently valid secrets; an unknown
-	// merchant is an error.
+	// MerchantSecrets returns the merchant's currently valid secrets (two while a
+	// rotation overlaps); an unknown merchant is an error.
 	MerchantSecrets(ctx context.Context, merchantID string) ([]string, error)
-	// UseNonce records a nonce and fails if the merchant used it before.
-	UseNonce(ctx context.Context, merchantID, nonce string, now time.Time) error
+	// Admit records the nonce of a request whose signature was verified and takes
+	// one request from the merchant's budget (the zero TokenBucket is no limit), in
+	// one transaction shared by every API replica. A nonce the merchant used before
+	// returns store.ErrNonceReused and spends nothing; a merchant over its budget gets
+	// false and how long to wait, and nothing is kept of the request.
+	Admit(ctx context.Context, merchantID, nonce string, budget store.TokenBucket, now time.Time) (bool, time.Duration, error)
 }
 
-// SignatureAuth verifies the merchant signature of PRODUCT.md and records the nonce,
-// after ReadBody. Every failure answers the same 401 signature_invalid; the log says
-// which check failed, never the signature itself.
-func SignatureAuth(m Merchants, tolerance time.Duration, now func() time.Time, log *logrus.Entry) gin.HandlerFunc {
+// SignatureAuth verifies the merchant signature of PRODUCT.md, after ReadBody, then
+// admits the request: its nonce must be new (replay protection) and the merchant must
+// be within its budget (429 rate_limited with Retry-After). Every authentication
+// failure answers the same 401 signature_invalid; the log says which check failed,
+// never the signature itself. The budget is spent only by requests that proved they
+// come from the merchant: an unsigned request naming a merchant, or a replay of a
+// genuine one, cannot exhaust another merchant's budget.
+func SignatureAuth(m Merchants, budget store.TokenBucket, tolerance time.Duration, now func() time.Time, log *logrus.Entry) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		merchantID := c.GetHeader(signing.HeaderMerchant)
 		req := signing.Request{
@@ -172,8 +183,23 @@ func SignatureAuth(m Merchants, tolerance time.Duration, now func() time.Time, l
 			fail("signature", err)
 			return
 		}
-		if err := m.UseNonce(c.Request.Context(), merchantID, req.Nonce, t); err != nil {
+		ok, wait, err := m.Admit(c.Request.Context(), merchantID, req.Nonce, budget, t)
+		switch {
+		case errors.Is(err, store.ErrNonceReused):
 			fail("nonce", err)
+			return
+		case err != nil:
+			log.WithError(err).WithFields(logrus.Fields{"merchant_id": merchantID, "request_id": c.GetString(KeyRequestID)}).Error("admit merchant request")
+			problem.Write(c, problem.Unavailable("the request could not be admitted; retry"))
+			return
+		case !ok:
+			c.Set(KeyMerchantID, merchantID)
+			p := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "this merchant is over its request budget; retry after Retry-After seconds")
+			p.RetryAfter = int(math.Ceil(wait.Seconds()))
+			if p.RetryAfter < 1 {
+				p.RetryAfter = 1
+			}
+			problem.Write(c, p)
 			return
 		}
 		c.Set(KeyMerchantID, merchantID)

@@ -4,16 +4,16 @@
 package ops
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 
+	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/ledger"
@@ -33,6 +33,18 @@ type Store interface {
 	SetMerchantStatus(ctx context.Context, id string, status models.MerchantStatus) error
 	Audit(ctx context.Context, e models.AuditEntry) (models.AuditEntry, error)
 	AuditLog(ctx context.Context, target string, limit int, startingAfter string) ([]models.AuditEntry, bool, error)
+	// Merchant returns a merchant (never its secret); store.ErrNotFound.
+	Merchant(ctx context.Context, id string) (models.Merchant, error)
+	// RotateMerchantSecret makes secret current and keeps the previous one valid for
+	// overlap; store.ErrNotFound, store.ErrConcurrentRotation.
+	RotateMerchantSecret(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error)
+}
+
+// Onboarding creates merchants with their accounts (internal/merchants).
+type Onboarding interface {
+	// Create stores the merchant with its secret sealed and opens its accounts;
+	// store.ErrDuplicate, models.ErrUnsupportedCurrency.
+	Create(ctx context.Context, m models.Merchant, secret string) error
 }
 
 // Flows acts on running flows (package starter).
@@ -49,6 +61,12 @@ type Handler struct {
 	FlowActs   FlowActs
 	References References
 	Log        *logrus.Entry
+
+	// Merchants onboards merchants; NewSecret makes their signing secrets
+	// (merchants.NewSecret); Now is the clock of secret rotations.
+	Merchants Onboarding
+	NewSecret func() string
+	Now       func() time.Time
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -56,6 +74,9 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/ledger/check", h.ledgerCheck)
 	g.POST("/withdrawals/:id/approve", func(c *gin.Context) { h.decide(c, true) })
 	g.POST("/withdrawals/:id/reject", func(c *gin.Context) { h.decide(c, false) })
+	g.POST("/merchants", h.createMerchant)
+	g.GET("/merchants/:id", h.getMerchant)
+	g.POST("/merchants/:id/rotate-secret", h.rotateSecret)
 	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })
 	g.POST("/merchants/:id/enable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantActive) })
 	g.GET("/audit", h.auditLog)
@@ -89,10 +110,8 @@ func readReason(c *gin.Context) (string, bool) {
 		return "", true
 	}
 	var r reasonBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		problem.Write(c, problem.Invalid("the body must be {\"reason\": \"...\"}"))
+	if err := decode.Strict(body, &r); err != nil {
+		problem.Write(c, problem.Invalid("the body must be {\"reason\": \"...\"}: "+err.Error()))
 		return "", false
 	}
 	if len(r.Reason) > 1000 {

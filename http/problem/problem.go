@@ -34,6 +34,10 @@ const (
 	CodeServiceUnavailable      = "service_unavailable"
 	CodeInternal                = "internal_error"
 	CodeMethodNotAllowed        = "method_not_allowed"
+	CodeURITooLong              = "uri_too_long"
+	CodeUnsupportedMediaType    = "unsupported_media_type"
+	CodeTimeout                 = "timeout"
+	CodeInvalidFee              = "invalid_fee"
 )
 
 // ContentType is the media type of problem responses.

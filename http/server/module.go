@@ -14,6 +14,7 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
@@ -53,12 +54,17 @@ var Module = fx.Module("http",
 				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
 			},
-			Ops: &ops.Handler{Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter, FlowActs: p.Starter, References: p.Store, Log: log},
+			Ops: &ops.Handler{
+				Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter,
+				FlowActs: p.Starter, References: p.Store, Log: log,
+				Merchants: &merchants.Service{Store: p.Store, Ledger: p.Ledger}, NewSecret: merchants.NewSecret, Now: now,
+			},
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
 			},
 			Merchants: p.Store,
+			RateLimit: store.TokenBucket{Rate: int64(p.Config.RateLimitRPS), Burst: int64(p.Config.RateLimitBurst)},
 			OpsTokens: p.Config.OpsTokens,
 			Checkers: []Checker{
 				checker{"database", p.Store.DB().Ping},
@@ -108,8 +114,10 @@ var Module = fx.Module("http",
 	}),
 )
 
-// purgeLoop deletes nonces older than the signature window (twice the tolerance, as
-// a margin) and idempotency keys older than 24 hours, every minute.
+// purgeLoop deletes, every minute, nonces older than the signature window (a nonce
+// recorded at T may come back with a timestamp up to T+tolerance, itself accepted
+// until T+2*tolerance), idempotency keys older than 24 hours, and merchants' previous
+// secrets whose rotation overlap has ended.
 func purgeLoop(ctx context.Context, st *store.Store, tolerance time.Duration, log *logrus.Entry) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -125,6 +133,9 @@ func purgeLoop(ctx context.Context, st *store.Store, tolerance time.Duration, lo
 		}
 		if _, err := st.PurgeIdempotencyKeys(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.WithError(err).Warn("purge idempotency keys")
+		}
+		if _, err := st.PurgeExpiredSecrets(ctx, now); err != nil && ctx.Err() == nil {
+			log.WithError(err).Warn("purge expired merchant secrets")
 		}
 	}
 }

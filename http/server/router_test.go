@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
+	apispec "github.com/payflow/payflow/api"
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
@@ -73,16 +76,26 @@ func (f *fakeStarter) SignalBankCallback(context.Context, string, models.BankCal
 
 type api struct {
 	srv     *httptest.Server
+	router  *gin.Engine
+	db      *store.DB
 	store   *store.Store
 	ledger  *ledger.Ledger
 	starter *fakeStarter
-	c       *client.Client
-	now     time.Time
+	// c is the demo merchant's client; http sends raw requests. Both validate every
+	// exchange against api/openapi.yaml (v), and the test fails on any that does not.
+	c    *client.Client
+	http *http.Client
+	v    *client.Validator
+	now  time.Time
+	log  *lockedWriter
 }
 
 const secret = "demo_secret_change_me"
 
-func newAPI(t *testing.T, b testenv.Backend) *api {
+// newAPI serves the real router over a fresh database of backend b, with the demo
+// merchant, another merchant (mch_other), a fake starter and no rate limit unless an
+// option sets one.
+func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 	t.Helper()
 	db := testenv.Open(t, b)
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
@@ -94,22 +107,132 @@ func newAPI(t *testing.T, b testenv.Backend) *api {
 	require.NoError(t, err)
 	require.NoError(t, svc.Create(context.Background(), models.Merchant{ID: "mch_other", Name: "Other", DefaultCurrency: "CNY"}, "other_secret"))
 
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	log := logrus.New()
+	log.SetOutput(logs)
+	entry := logrus.NewEntry(log)
+	fs := &fakeStarter{}
+	a := &api{db: db, store: st, ledger: l, starter: fs, now: time.Now(), log: logs}
+	nowFn := func() time.Time { return time.Now() }
+	deps := server.Deps{
+		Merchant:  &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
+		Ops:       &ops.Handler{Ledger: l, Store: st, Log: entry, Merchants: svc, NewSecret: merchants.NewSecret, Now: nowFn},
+		Callbacks: &callbacks.Handler{Secrets: map[string]string{"banksim": "cbsecret"}, Flows: st, Signaler: fs, Log: entry, Now: nowFn},
+		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	a.router = server.NewRouter(deps)
+	a.srv = httptest.NewServer(a.router)
+	t.Cleanup(a.srv.Close)
+	a.v = newValidator(t)
+	a.c = client.New(a.srv.URL, "mch_demo", secret).WithValidator(a.v)
+	a.http = &http.Client{Transport: a.v.RoundTripper(nil)}
+	t.Cleanup(func() {
+		if f := a.v.Failures(); len(f) > 0 {
+			t.Errorf("%s", a.v.Report())
+		}
+	})
+	return a
+}
+
+// newValidator checks exchanges against api/openapi.yaml.
+func newValidator(t testing.TB) *client.Validator {
+	t.Helper()
+	v, err := client.NewValidator(apispec.OpenAPI)
+	require.NoError(t, err)
+	return v
+}
+
+// merchantClient is a validated client of another merchant.
+func (a *api) merchantClient(id, secret string) *client.Client {
+	return client.New(a.srv.URL, id, secret).WithValidator(a.v)
+}
+
+// ops sends an ops request with the ops token.
+func (a *api) ops(t testing.TB, method, path, body string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer ops-demo-token")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, b
+}
+
+// opsWithType sends an ops request with a body of the given media type.
+func (a *api) opsWithType(t testing.TB, method, path, body, contentType string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer ops-demo-token")
+	req.Header.Set("Content-Type", contentType)
+	resp, err := a.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, b
+}
+
+// signed returns a request signed by the demo merchant, to change before sending.
+func (a *api) signed(t testing.TB, method, target string, body []byte) *http.Request {
+	t.Helper()
+	ts := fmt.Sprint(time.Now().Unix())
+	nonce := client.NewNonce()
+	req, err := http.NewRequest(method, a.srv.URL+target, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(signing.HeaderMerchant, "mch_demo")
+	req.Header.Set(signing.HeaderTimestamp, ts)
+	req.Header.Set(signing.HeaderNonce, nonce)
+	req.Header.Set(signing.HeaderSignature, signing.SignRequest(secret, method, target, ts, nonce, body))
+	return req
+}
+
+// newReplica serves a second router (another API replica) over a's database.
+func newReplica(t testing.TB, a *api, opts ...func(*server.Deps)) *httptest.Server {
+	t.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	entry := logrus.NewEntry(log)
-	fs := &fakeStarter{}
-	a := &api{store: st, ledger: l, starter: fs, now: time.Now()}
 	nowFn := func() time.Time { return time.Now() }
-	r := server.NewRouter(server.Deps{
-		Merchant:  &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
-		Ops:       &ops.Handler{Ledger: l, Log: entry},
-		Callbacks: &callbacks.Handler{Secrets: map[string]string{"banksim": "cbsecret"}, Flows: st, Signaler: fs, Log: entry, Now: nowFn},
-		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
-	})
-	a.srv = httptest.NewServer(r)
-	t.Cleanup(a.srv.Close)
-	a.c = client.New(a.srv.URL, "mch_demo", secret)
-	return a
+	deps := server.Deps{
+		Merchant:  &merchant.Handler{Store: a.store, Ledger: a.ledger, Starter: a.starter, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
+		Merchants: a.store, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	srv := httptest.NewServer(server.NewRouter(deps))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// lockedWriter serializes the log's writes (handlers log concurrently).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// logs returns what the API logged so far.
+func (a *api) logs() string {
+	a.log.mu.Lock()
+	defer a.log.mu.Unlock()
+	return a.log.w.(*bytes.Buffer).String()
 }
 
 type problemBody struct {
@@ -170,6 +293,12 @@ func TestCreatePaymentRefusesBadInput(t *testing.T) {
 			{"unknown wallet", `{"amount":1050,"currency":"CNY","source":{"type":"account","account_id":"acct_nope"}}`, 422, "invalid_source"},
 			{"unknown channel", `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"},"channel":"paypal"}`, 422, "unsupported_channel"},
 			{"notify_url not http", `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"},"notify_url":"ftp://x"}`, 422, "invalid_notify_url"},
+			{"field name in another case", `{"AMOUNT":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`, 400, "invalid_request"},
+			{"duplicate field", `{"amount":1,"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`, 400, "invalid_request"},
+			{"null field", `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"},"description":null}`, 400, "invalid_request"},
+			{"null metadata value", `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"},"metadata":{"a":null}}`, 400, "invalid_request"},
+			{"card with an empty account_id", `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success","account_id":""}}`, 422, "invalid_source"},
+			{"wallet with an empty token", `{"amount":1050,"currency":"CNY","source":{"type":"account","account_id":"acct_x","token":""}}`, 422, "invalid_source"},
 		}
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -198,7 +327,7 @@ func TestSignatureRefusals(t *testing.T) {
 		req.Header.Set(signing.HeaderSignature, signing.SignRequest(secret, "POST", "/v1/payments", ts, nonce, body))
 		req.Header.Set("Idempotency-Key", "k-"+nonce)
 		mutate(req.Header)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := a.http.Do(req)
 		require.NoError(t, err)
 		return resp
 	}
@@ -380,7 +509,7 @@ func TestGetAndList(t *testing.T) {
 			require.Equal(t, "invalid_request", decodeProblem(t, r).Code)
 		}
 		for _, missing := range []string{"/v1/payments/pay_doesnotexist", "/v1/payments/not-an-id", "/v1/nothing"} {
-			r, err := a.c.Get(ctx, missing)
+			r, err := a.c.Get(client.Probing(ctx), missing)
 			require.NoError(t, err)
 			require.Equal(t, 404, r.Status, missing)
 			require.Equal(t, "not_found", decodeProblem(t, r).Code)
@@ -406,14 +535,14 @@ func TestBodyLimitAndOpsAuth(t *testing.T) {
 		if h != "" {
 			req.Header.Set("Authorization", h)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := a.http.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, 401, resp.StatusCode, h)
 	}
 	req, _ := http.NewRequest("GET", a.srv.URL+"/v1/ops/ledger/check", nil)
 	req.Header.Set("Authorization", "Bearer ops-demo-token")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -13,12 +14,14 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 
+	"github.com/payflow/payflow/api"
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/store"
 )
 
 // Checker is a readiness dependency (the database, Temporal).
@@ -33,6 +36,8 @@ type Deps struct {
 	Ops       *ops.Handler
 	Callbacks *callbacks.Handler
 	Merchants middleware.Merchants
+	// RateLimit is each merchant's request budget (the zero value is no limit).
+	RateLimit store.TokenBucket
 	OpsTokens []string
 	Checkers  []Checker
 	Tolerance time.Duration
@@ -53,7 +58,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(middleware.RequestID(), middleware.AccessLog(d.Log), middleware.Recover(d.Log))
+	r.Use(middleware.RequestID(), middleware.AccessLog(d.Log), middleware.Recover(d.Log), middleware.LimitQuery(middleware.MaxQueryBytes))
 	if d.Requests != nil {
 		r.Use(middleware.Metrics(d.Requests))
 	}
@@ -63,6 +68,7 @@ func NewRouter(d Deps) *gin.Engine {
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", api.OpenAPI) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 		defer cancel()
@@ -99,35 +105,95 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	v1 := r.Group("/v1")
 	if d.Ops != nil {
-		og := v1.Group("/ops", middleware.OpsAuth(d.OpsTokens, d.Log), middleware.ReadBody())
+		og := v1.Group("/ops", middleware.OpsAuth(d.OpsTokens, d.Log), middleware.ReadBody(), middleware.RequireJSON())
 		d.Ops.Register(og)
 	}
-	mg := v1.Group("", middleware.ReadBody(), middleware.SignatureAuth(d.Merchants, d.Tolerance, d.Now, d.Log))
+	mg := v1.Group("", middleware.ReadBody(), middleware.SignatureAuth(d.Merchants, d.RateLimit, d.Tolerance, d.Now, d.Log), middleware.RequireJSON())
 	d.Merchant.Register(mg)
 	return r
 }
 
 // Server is the HTTP server of the API process.
 type Server struct {
-	srv *http.Server
-	log *logrus.Entry
+	srv  *http.Server
+	log  *logrus.Entry
+	addr string
 }
 
-// New returns a server for the handler on addr, with timeouts that bound slow
-// clients and header sizes.
+// Limits bound what one client can hold of the server: the time to send its headers
+// (slowloris), its body and the whole request, the time a handler may take, idle
+// keep-alive connections, and the size of the request line and headers.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	// HandlerTimeout answers 503 timeout to a request whose handler runs longer
+	// (its context is canceled, so that the work stops too).
+	HandlerTimeout time.Duration
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	// MaxHeaderBytes bounds the request line and headers; over it, net/http answers
+	// 431 Request Header Fields Too Large before any handler runs.
+	MaxHeaderBytes int
+}
+
+// DefaultLimits are the API's limits.
+var DefaultLimits = Limits{
+	ReadHeaderTimeout: 5 * time.Second,
+	ReadTimeout:       30 * time.Second,
+	HandlerTimeout:    30 * time.Second,
+	WriteTimeout:      35 * time.Second,
+	IdleTimeout:       120 * time.Second,
+	MaxHeaderBytes:    32 << 10,
+}
+
+// timeoutBody is the problem of a request that took longer than HandlerTimeout.
+var timeoutBody = func() string {
+	b, _ := json.Marshal(problem.New(http.StatusServiceUnavailable, problem.CodeTimeout, "the request took too long; retry with the same Idempotency-Key"))
+	return string(b)
+}()
+
+// New returns a server for the handler on addr with DefaultLimits.
 func New(addr string, h http.Handler, log *logrus.Entry) *Server {
+	return NewWithLimits(addr, h, log, DefaultLimits)
+}
+
+// NewWithLimits returns a server for the handler on addr with the given limits.
+func NewWithLimits(addr string, h http.Handler, log *logrus.Entry, l Limits) *Server {
 	return &Server{
 		srv: &http.Server{
 			Addr:              addr,
-			Handler:           http.TimeoutHandler(h, 30*time.Second, `{"type":"https://payflow.dev/problems/timeout","title":"Service Unavailable","status":503,"code":"timeout","detail":"the request took too long"}`),
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      35 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    32 << 10,
+			Handler:           TimeoutHandler(h, l.HandlerTimeout),
+			ReadHeaderTimeout: l.ReadHeaderTimeout,
+			ReadTimeout:       l.ReadTimeout,
+			WriteTimeout:      l.WriteTimeout,
+			IdleTimeout:       l.IdleTimeout,
+			MaxHeaderBytes:    l.MaxHeaderBytes,
 		},
 		log: log,
 	}
+}
+
+// TimeoutHandler is http.TimeoutHandler answering a problem: 503 timeout, as
+// application/problem+json with Retry-After, instead of its text/plain body.
+func TimeoutHandler(h http.Handler, d time.Duration) http.Handler {
+	th := http.TimeoutHandler(h, d, timeoutBody)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		th.ServeHTTP(timeoutWriter{w}, r)
+	})
+}
+
+// timeoutWriter gives http.TimeoutHandler's own 503 its problem headers. A handler's
+// response is copied with the handler's headers (it always sets its Content-Type), so
+// it is left as it is.
+type timeoutWriter struct{ http.ResponseWriter }
+
+func (w timeoutWriter) WriteHeader(code int) {
+	h := w.Header()
+	if code == http.StatusServiceUnavailable && h.Get("Content-Type") == "" {
+		h.Set("Content-Type", problem.ContentType)
+		h.Set("Retry-After", "1")
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // Start listens (failing at once if the address is taken) and serves in the
@@ -137,6 +203,7 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	s.addr = ln.Addr().String()
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.WithError(err).Error("http server stopped")
@@ -145,6 +212,10 @@ func (s *Server) Start() error {
 	s.log.WithField("addr", s.srv.Addr).Info("API listening")
 	return nil
 }
+
+// Addr is the address the server listens on, once started (the port chosen when the
+// configured one is 0).
+func (s *Server) Addr() string { return s.addr }
 
 // Stop drains in-flight requests.
 func (s *Server) Stop(ctx context.Context) error { return s.srv.Shutdown(ctx) }

@@ -63,6 +63,12 @@ type Config struct {
 	// SignatureTolerance is how far a request's timestamp may be from server time.
 	SignatureTolerance time.Duration
 
+	// RateLimitRPS and RateLimitBurst are each merchant's request budget: a token
+	// bucket of RateLimitBurst requests refilled at RateLimitRPS per second, shared
+	// by every API replica (in the database). 0 turns the limit off.
+	RateLimitRPS   int
+	RateLimitBurst int
+
 	LogLevel  string
 	LogFormat string
 
@@ -154,6 +160,8 @@ func load(getenv func(string) string) (Config, error) {
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
 		DemoSeed:              e.bool("PAYFLOW_DEMO_SEED", true),
 		SignatureTolerance:    e.duration("PAYFLOW_SIGNATURE_TOLERANCE", 300*time.Second),
+		RateLimitRPS:          e.int("PAYFLOW_RATE_LIMIT_RPS", 200),
+		RateLimitBurst:        e.int("PAYFLOW_RATE_LIMIT_BURST", 400),
 		LogLevel:              e.str("PAYFLOW_LOG_LEVEL", "info"),
 		LogFormat:             e.str("PAYFLOW_LOG_FORMAT", "text"),
 		DataDir:               dataDir,
@@ -199,6 +207,9 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.LedgerCheckInterval < 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_LEDGER_CHECK_INTERVAL must not be negative (0 turns the background check off)")
+	}
+	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 || (c.RateLimitRPS > 0) != (c.RateLimitBurst > 0) {
+		return Config{}, fmt.Errorf("PAYFLOW_RATE_LIMIT_RPS and PAYFLOW_RATE_LIMIT_BURST must both be positive (or both 0: no limit)")
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")

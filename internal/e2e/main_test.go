@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/payflow/payflow/api"
+	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/devstack"
 	"github.com/payflow/payflow/internal/testenv"
 )
@@ -20,6 +23,16 @@ var (
 	stacks   []*Stack
 	temporal *Temporal
 	logFile  *os.File
+	contract *client.Validator
+	// payflowBin and stripeMockBin start the stacks a test needs of its own, in a
+	// directory under workDir (which outlives the tests).
+	payflowBin, stripeMockBin, workDir string
+	// extraStacks are those stacks (stopped by their tests; their SQLite databases
+	// stay for the secret check).
+	extraStacks struct {
+		sync.Mutex
+		list []*Stack
+	}
 )
 
 func TestMain(m *testing.M) {
@@ -53,11 +66,19 @@ func run(m *testing.M) int {
 	if os.Getenv("PAYFLOW_E2E_VERBOSE") != "" {
 		out = io.MultiWriter(logFile, os.Stderr)
 	}
+	// Every exchange of the suite with the API is checked against its OpenAPI
+	// description; the suite fails if one did not validate.
+	contract, err = client.NewValidator(api.OpenAPI)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	bin, err := Build(root, work, true)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	payflowBin, stripeMockBin, workDir = bin, filepath.Join(binDir, "stripe-mock"), work
 	temporal, err = StartTemporal(ctx, binDir, "", out)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -73,6 +94,7 @@ func run(m *testing.M) int {
 		s, err := StartStack(ctx, StackOptions{
 			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
 			StripeMockBin: filepath.Join(binDir, "stripe-mock"),
+			Validator:     contract,
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
 				"PAYFLOW_BANK_POLL":    "60s",
@@ -96,6 +118,22 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "e2e: %s stack: %v\n", s.Opts.Name, err)
 			code = 1
 		}
+	}
+	// No merchant secret is in clear in any process's log or in any table.
+	extraStacks.Lock()
+	checked := append(append([]*Stack{}, stacks...), extraStacks.list...)
+	extraStacks.Unlock()
+	if err := checkNoSecretsAtRest(ctx, checked, logFile.Name()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		code = 1
+	}
+	// Every request and response of the suite agreed with the OpenAPI description.
+	fmt.Fprintln(os.Stderr, contract.Report())
+	if len(contract.Failures()) > 0 {
+		code = 1
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "OpenAPI operations no exchange reached: %v\n", contract.Unexercised())
 	}
 	if code != 0 {
 		dumpLogs()

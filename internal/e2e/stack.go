@@ -86,6 +86,10 @@ type StackOptions struct {
 	// StripeMockBin is the stripe-mock binary; "" is ./bin/stripe-mock of the
 	// repository.
 	StripeMockBin string
+	// Validator, when set, checks every exchange of the stack's merchant clients and
+	// ops requests against the OpenAPI description (the simulator's admin API is not
+	// payflow's and is not checked).
+	Validator *client.Validator
 }
 
 // Stack is a running payflow: banksim, stripe-mock, workers and API replicas.
@@ -252,7 +256,24 @@ func (s *Stack) StartWorker() (*devstack.Proc, error) {
 
 // Client returns a demo-merchant client of API replica i.
 func (s *Stack) Client(i int) *client.Client {
-	return client.New(s.APIURLs[i%len(s.APIURLs)], "mch_demo", DemoSecret)
+	return s.ClientFor(i, "mch_demo", DemoSecret)
+}
+
+// ClientFor returns a client of API replica i signing as the merchant.
+func (s *Stack) ClientFor(i int, merchantID, secret string) *client.Client {
+	c := client.New(s.APIURLs[i%len(s.APIURLs)], merchantID, secret)
+	if s.Opts.Validator != nil {
+		c.WithValidator(s.Opts.Validator)
+	}
+	return c
+}
+
+// opsHTTP is the HTTP client of ops requests, validated like the merchant clients.
+func (s *Stack) opsHTTP() *http.Client {
+	if s.Opts.Validator == nil {
+		return http.DefaultClient
+	}
+	return &http.Client{Transport: s.Opts.Validator.RoundTripper(nil)}
 }
 
 // Ops sends an ops request with the ops token.
@@ -265,7 +286,7 @@ func (s *Stack) Ops(ctx context.Context, method, path, body string) (*client.Res
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.opsHTTP().Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-func newStore(t *testing.T, b testenv.Backend) *store.Store {
+func newStore(t testing.TB, b testenv.Backend) *store.Store {
 	t.Helper()
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,42 +11,65 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
+// ErrConcurrentRotation reports a secret rotation that lost a race with another one
+// of the same merchant; nothing changed, and the caller may try again.
+var ErrConcurrentRotation = errors.New("the merchant's secret changed during the rotation")
+
 type merchantRow struct {
-	ID              string `gorm:"primaryKey"`
-	Name            string
-	SecretEnc       string
-	FeeBps          int64
-	ReviewThreshold int64
-	DefaultCurrency string
-	Status          string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	ID                 string `gorm:"primaryKey"`
+	Name               string
+	SecretEnc          string
+	OldSecretEnc       string
+	OldSecretExpiresAt *time.Time
+	NotifyURL          string
+	FeeBps             int64
+	ReviewThreshold    int64
+	DefaultCurrency    string
+	Status             string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 func (merchantRow) TableName() string { return "merchants" }
 
-func (r merchantRow) model() models.Merchant {
-	return models.Merchant{
+func (r merchantRow) model(now time.Time) models.Merchant {
+	m := models.Merchant{
 		ID:              r.ID,
 		Name:            r.Name,
 		FeeBps:          r.FeeBps,
 		ReviewThreshold: r.ReviewThreshold,
 		DefaultCurrency: models.Currency(r.DefaultCurrency),
+		NotifyURL:       r.NotifyURL,
 		Status:          models.MerchantStatus(r.Status),
-		CreatedAt:       r.CreatedAt,
+		CreatedAt:       r.CreatedAt.UTC(),
 	}
+	if r.oldSecretValid(now) {
+		t := r.OldSecretExpiresAt.UTC()
+		m.OldSecretExpiresAt = &t
+	}
+	return m
 }
+
+func (r merchantRow) oldSecretValid(now time.Time) bool {
+	return r.OldSecretEnc != "" && r.OldSecretExpiresAt != nil && now.Before(*r.OldSecretExpiresAt)
+}
+
+// The associated data a sealed secret is bound to: the merchant and the secret's
+// role, so that a sealed value copied to another row, or from the old column to the
+// current one, does not open.
+func currentSecretAD(id string) string { return id }
+func oldSecretAD(id string) string     { return id + "#old" }
 
 // CreateMerchant stores a merchant with its secret sealed. It returns ErrDuplicate if
 // the id exists.
 func (s *Store) CreateMerchant(ctx context.Context, m models.Merchant, secret string) error {
-	return s.CreateMerchantTx(s.db.WithContext(ctx), m, secret)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.CreateMerchantTx(tx, m, secret) })
 }
 
 // CreateMerchantTx is CreateMerchant inside the caller's transaction (the ledger opens
 // the merchant's chart of accounts in the same one).
 func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret string) error {
-	sealed, err := s.box.Seal(secret, m.ID)
+	sealed, err := s.box.Seal(secret, currentSecretAD(m.ID))
 	if err != nil {
 		return fmt.Errorf("seal secret of %s: %w", m.ID, err)
 	}
@@ -54,6 +78,7 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret string) 
 		ID:              m.ID,
 		Name:            m.Name,
 		SecretEnc:       sealed,
+		NotifyURL:       m.NotifyURL,
 		FeeBps:          m.FeeBps,
 		ReviewThreshold: m.ReviewThreshold,
 		DefaultCurrency: string(m.DefaultCurrency),
@@ -64,6 +89,12 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret string) 
 	if err := tx.Create(&row).Error; err != nil {
 		return fmt.Errorf("create merchant %s: %w", m.ID, translate(err))
 	}
+	// The merchant's rate-limit bucket, full, created now so that its first
+	// concurrent requests update one existing row instead of racing to insert it.
+	bucket := newBucketRow(m.ID)
+	if err := tx.Create(&bucket).Error; err != nil {
+		return fmt.Errorf("create token bucket of %s: %w", m.ID, translate(err))
+	}
 	return nil
 }
 
@@ -73,21 +104,81 @@ func (s *Store) Merchant(ctx context.Context, id string) (models.Merchant, error
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return models.Merchant{}, fmt.Errorf("merchant %s: %w", id, translate(err))
 	}
-	return row.model(), nil
+	return row.model(time.Now()), nil
 }
 
-// MerchantSecrets returns the merchant's signing secrets that are valid now (more
-// than one while a rotation overlaps), or ErrNotFound.
+// MerchantSecrets returns the merchant's signing secrets that are valid now, the
+// current one first, then the previous one while a rotation overlaps; or ErrNotFound.
 func (s *Store) MerchantSecrets(ctx context.Context, id string) ([]string, error) {
 	var row merchantRow
-	if err := s.db.WithContext(ctx).Select("id", "secret_enc").Where("id = ?", id).Take(&row).Error; err != nil {
+	if err := s.db.WithContext(ctx).Select("id", "secret_enc", "old_secret_enc", "old_secret_expires_at").
+		Where("id = ?", id).Take(&row).Error; err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", id, translate(err))
 	}
-	secret, err := s.box.Open(row.SecretEnc, row.ID)
+	secret, err := s.box.Open(row.SecretEnc, currentSecretAD(row.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open secret of %s: %w", id, err)
 	}
-	return []string{secret}, nil
+	secrets := []string{secret}
+	if row.oldSecretValid(time.Now()) {
+		old, err := s.box.Open(row.OldSecretEnc, oldSecretAD(row.ID))
+		if err != nil {
+			return nil, fmt.Errorf("open previous secret of %s: %w", id, err)
+		}
+		secrets = append(secrets, old)
+	}
+	return secrets, nil
+}
+
+// RotateMerchantSecret makes secret the merchant's current secret and keeps the
+// current one valid until now+overlap (an overlap of 0 ends it at once). A secret
+// that was already the previous one is dropped: at most two are ever valid. It
+// returns when the previous secret expires; ErrNotFound for an unknown merchant, and
+// ErrConcurrentRotation when another rotation changed the secret meanwhile.
+func (s *Store) RotateMerchantSecret(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error) {
+	db := s.db.WithContext(ctx)
+	var row merchantRow
+	if err := db.Select("id", "secret_enc").Where("id = ?", id).Take(&row).Error; err != nil {
+		return time.Time{}, fmt.Errorf("merchant %s: %w", id, translate(err))
+	}
+	current, err := s.box.Open(row.SecretEnc, currentSecretAD(id))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("open secret of %s: %w", id, err)
+	}
+	oldSealed, err := s.box.Seal(current, oldSecretAD(id))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("seal previous secret of %s: %w", id, err)
+	}
+	newSealed, err := s.box.Seal(secret, currentSecretAD(id))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("seal secret of %s: %w", id, err)
+	}
+	expires := now.Add(overlap).UTC()
+	// Compare-and-set on the sealed value read above: of two concurrent rotations,
+	// one wins and the other changes nothing, so that the secret a caller was given is
+	// never silently replaced by another rotation's.
+	res := db.Model(&merchantRow{}).Where("id = ? AND secret_enc = ?", id, row.SecretEnc).Updates(map[string]any{
+		"secret_enc":            newSealed,
+		"old_secret_enc":        oldSealed,
+		"old_secret_expires_at": expires,
+		"updated_at":            now.UTC(),
+	})
+	if res.Error != nil {
+		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, ErrConcurrentRotation)
+	}
+	return expires, nil
+}
+
+// PurgeExpiredSecrets clears the previous secrets whose overlap ended before the
+// cutoff, so that a retired secret does not stay in the database, even sealed.
+func (s *Store) PurgeExpiredSecrets(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&merchantRow{}).
+		Where("old_secret_expires_at IS NOT NULL AND old_secret_expires_at < ?", before.UTC()).
+		Updates(map[string]any{"old_secret_enc": "", "old_secret_expires_at": nil})
+	return res.RowsAffected, translate(res.Error)
 }
 
 // SetMerchantStatus enables or disables a merchant.

@@ -1,0 +1,46 @@
+package middleware
+
+import (
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/payflow/payflow/http/problem"
+)
+
+// MaxQueryBytes is the longest query string payflow reads (4 KiB): its lists take
+// three short parameters, and a longer query is a probe or a mistake. The request
+// line and headers together are bounded by the server's MaxHeaderBytes.
+const MaxQueryBytes = 4 << 10
+
+// LimitQuery refuses a query string over max bytes with 414 uri_too_long, before
+// anything parses it.
+func LimitQuery(max int) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(c.Request.URL.RawQuery) > max {
+			problem.Write(c, problem.New(http.StatusRequestURITooLong, problem.CodeURITooLong, "the query string is over 4 KiB"))
+			return
+		}
+		c.Next()
+	}
+}
+
+// RequireJSON refuses a non-empty body that is not application/json (415
+// unsupported_media_type), after ReadBody: the API reads bodies as JSON only, and a
+// body declared as something else would be read differently by a proxy or a WAF
+// in front of it.
+func RequireJSON() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(Body(c)) == 0 {
+			c.Next()
+			return
+		}
+		mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if err != nil || mt != "application/json" {
+			problem.Write(c, problem.New(http.StatusUnsupportedMediaType, problem.CodeUnsupportedMediaType, "the body must be JSON, sent as Content-Type: application/json"))
+			return
+		}
+		c.Next()
+	}
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// TokenBucket is a per-merchant rate limit: Rate requests per second on average,
+// bursts of up to Burst requests. The zero value is no limit.
+type TokenBucket struct {
+	Rate  int64
+	Burst int64
+}
+
+func (b TokenBucket) enabled() bool { return b.Rate > 0 && b.Burst > 0 }
+
+// micro is one request in the bucket's unit: tokens are counted in millionths, so
+// that a refill of Rate per second is Rate units per microsecond, in integers.
+const micro = 1_000_000
+
+type rateLimitRow struct {
+	MerchantID string `gorm:"primaryKey"`
+	Tokens     int64
+	UpdatedUs  int64
+}
+
+func (rateLimitRow) TableName() string { return "rate_limits" }
+
+// refilledSQL is a bucket's level at @now: the stored tokens plus the refill since
+// updated_us, capped at the burst. A clock behind updated_us (another replica's,
+// slightly behind) refills nothing; an elapsed time past the full-refill window is
+// clamped first, so that elapsed*rate never overflows. A new bucket (updated_us 0) is
+// full.
+const refilledSQL = `(CASE
+	WHEN @now - updated_us >= @window THEN @cap
+	WHEN @now <= updated_us THEN tokens
+	WHEN tokens + (@now - updated_us) * @rate >= @cap THEN @cap
+	ELSE tokens + (@now - updated_us) * @rate END)`
+
+// takeSQL takes one request from a bucket that holds one, in one statement: the row
+// lock (MySQL) or the write lock (SQLite) serializes concurrent takes from every API
+// replica, so that a burst is never granted twice. tokens is assigned before
+// updated_us, which it reads: MySQL evaluates single-table assignments left to right.
+const takeSQL = `UPDATE rate_limits SET
+	tokens = ` + refilledSQL + ` - @cost,
+	updated_us = CASE WHEN @now > updated_us THEN @now ELSE updated_us END
+	WHERE merchant_id = @merchant AND ` + refilledSQL + ` >= @cost`
+
+// errLimited rolls an admission back when the bucket is empty; errNoBucket when the
+// merchant has none yet.
+var (
+	errLimited  = errors.New("rate limited")
+	errNoBucket = errors.New("no token bucket")
+)
+
+// Admit admits a merchant request whose signature was verified: it records the
+// request's nonce and takes one request from the merchant's bucket, in one
+// transaction, so that replay protection and the rate limit cost one commit. A nonce
+// seen before returns ErrNonceReused and takes nothing (a replay does not spend the
+// merchant's budget). An empty bucket returns false and how long until it holds a
+// request again, and keeps nothing: an over-limit request writes nothing, and the
+// same signed request may be sent again after the wait (within its signature window).
+// Both tables are shared by every API replica.
+func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBucket, now time.Time) (bool, time.Duration, error) {
+	if !b.enabled() {
+		// No budget: the nonce alone, in one statement.
+		if err := s.UseNonce(ctx, merchantID, nonce, now); err != nil {
+			return false, 0, err
+		}
+		return true, 0, nil
+	}
+	var wait time.Duration
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		wait = 0
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Create(&nonceRow{MerchantID: merchantID, Nonce: nonce, CreatedAt: now.UTC()}).Error; err != nil {
+				if errors.Is(translate(err), ErrDuplicate) {
+					return ErrNonceReused
+				}
+				return fmt.Errorf("record nonce: %w", err)
+			}
+			ok, w, err := takeToken(tx, merchantID, b, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				wait = w
+				return errLimited
+			}
+			return nil
+		})
+		if errors.Is(err, errNoBucket) {
+			// Created outside the admission's transaction, on its own: inside it,
+			// the failed UPDATE's gap lock and a concurrent request's would deadlock
+			// the two inserts (MySQL, REPEATABLE READ).
+			if err = s.createBucket(ctx, merchantID); err != nil {
+				break
+			}
+			continue
+		}
+		if !deadlocked(err) {
+			break
+		}
+	}
+	switch {
+	case err == nil:
+		return true, 0, nil
+	case errors.Is(err, errLimited):
+		return false, wait, nil
+	case errors.Is(err, ErrNonceReused):
+		return false, 0, ErrNonceReused
+	}
+	return false, 0, fmt.Errorf("admit request of %s: %w", merchantID, err)
+}
+
+// deadlocked reports a MySQL deadlock or lock wait timeout: the transaction was
+// rolled back and may run again.
+func deadlocked(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// takeToken takes one request from the merchant's bucket in tx. Buckets are created
+// with their merchants (and by the migration for older ones); a missing one is
+// errNoBucket.
+func takeToken(tx *gorm.DB, merchantID string, b TokenBucket, now time.Time) (bool, time.Duration, error) {
+	nowUs := now.UnixMicro()
+	res := tx.Exec(takeSQL, map[string]any{
+		"now": nowUs, "window": b.window(), "cap": b.Burst * micro, "rate": b.Rate, "cost": int64(micro), "merchant": merchantID,
+	})
+	if res.Error != nil {
+		return false, 0, fmt.Errorf("take token: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return true, 0, nil
+	}
+	var row rateLimitRow
+	err := tx.Where("merchant_id = ?", merchantID).Take(&row).Error
+	if errors.Is(translate(err), ErrNotFound) {
+		return false, 0, errNoBucket
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("read token bucket: %w", err)
+	}
+	need := micro - b.refilled(row, nowUs)
+	if need <= 0 {
+		need = 1
+	}
+	return false, time.Duration((need+b.Rate-1)/b.Rate) * time.Microsecond, nil
+}
+
+// window is how long an empty bucket takes to fill, in microseconds.
+func (b TokenBucket) window() int64 { return (b.Burst*micro + b.Rate - 1) / b.Rate }
+
+// refilled is refilledSQL in Go.
+func (b TokenBucket) refilled(r rateLimitRow, nowUs int64) int64 {
+	limit := b.Burst * micro
+	elapsed := nowUs - r.UpdatedUs
+	switch {
+	case elapsed >= b.window():
+		return limit
+	case elapsed <= 0:
+		return r.Tokens
+	case r.Tokens+elapsed*b.Rate >= limit:
+		return limit
+	}
+	return r.Tokens + elapsed*b.Rate
+}
+
+// createBucket creates the merchant's bucket, full, unless it exists.
+func (s *Store) createBucket(ctx context.Context, merchantID string) error {
+	row := newBucketRow(merchantID)
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return fmt.Errorf("create token bucket: %w", err)
+	}
+	return nil
+}
+
+// newBucketRow is a merchant's bucket as it is created with the merchant: full.
+func newBucketRow(merchantID string) rateLimitRow {
+	return rateLimitRow{MerchantID: merchantID, Tokens: 0, UpdatedUs: 0}
+}
