@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
@@ -46,6 +47,12 @@ func victimObjects(t *testing.T, a *api) map[string]string {
 	ids["pay_"] = post("/v1/payments", map[string]any{"amount": 1050, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}})["id"].(string)
 	require.NoError(t, store.SetPaymentOutcome(a.db.DB, ids["pay_"], store.PaymentOutcome{Status: models.PaymentSucceeded}))
 	ids["re_"] = post("/v1/payments/"+ids["pay_"]+"/refunds", map[string]any{"amount": 100})["id"].(string)
+	ev, _, err := a.store.CreateEvent(ctx, models.Event{
+		ID: models.NewID(models.PrefixEvent), MerchantID: "mch_other", Type: models.EventPaymentSucceeded,
+		ObjectID: ids["pay_"], NotifyURL: "https://merchant.example/hooks", Data: []byte(`{}`), CreatedAt: time.Now().UTC(),
+	})
+	require.NoError(t, err)
+	ids["evt_"] = ev.ID
 	ids["wd_"] = post("/v1/withdrawals", map[string]any{"account_id": ids["acct_"], "amount": 100, "currency": "CNY", "destination": map[string]any{"bank_account": "ba_success"}})["id"].(string)
 	return ids
 }
