@@ -1,6 +1,6 @@
 # payflow: make run (the whole local stack), make test (every test), make cluster (the
 # production shape: a real Temporal cluster, two workers, two API replicas) and make
-# test-cluster on it.
+# test-cluster / make capacity on it.
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
@@ -18,7 +18,7 @@ MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
 .PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench clean \
-	cluster cluster-tools test-cluster
+	cluster cluster-tools test-cluster capacity
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
 run: tools build
@@ -52,7 +52,12 @@ cluster-tools:
 ## history process killed, a rolling upgrade from the release-1 payment workflow, replay state shared by replicas
 test-cluster: tools cluster-tools check-mysql check-postgres
 	$(GO) vet -tags cluster ./internal/cluster/...
-	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags cluster -count=1 -timeout 12m -v ./internal/cluster/clustertest
+	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags cluster -count=1 -timeout 12m -v -skip 'TestCapacity' ./internal/cluster/clustertest
+
+## capacity: measure per-flow costs on a throwaway cluster (docs/capacity.md quotes its output)
+capacity: tools cluster-tools check-mysql check-postgres
+	PAYFLOW_TEST_BIN_DIR=$(BIN) PAYFLOW_SQL_COUNTER=1 PAYFLOW_CAPACITY_OUT=$(CURDIR)/docs/capacity-measured.md \
+		$(GO) test -tags cluster -count=1 -timeout 20m -v -run 'TestCapacity' ./internal/cluster/clustertest
 
 # The pinned Temporal CLI holds the dev server and Temporal Web (about two minutes
 # to build the first time; later runs reuse ./bin).

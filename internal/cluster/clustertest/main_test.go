@@ -29,6 +29,10 @@ var (
 	c *cluster.Cluster
 	// tc is a Temporal client of the cluster's payflow namespace.
 	tc client.Client
+	// sqlc counts payflow's statements when PAYFLOW_SQL_COUNTER is set (make capacity);
+	// mysqlDirect is MariaDB itself, for the test's own queries, which it must not count.
+	sqlc        *sqlCounter
+	mysqlDirect cluster.MySQL
 	// payflowBin is today's build; release1Bin the worker of release 1.
 	payflowBin, release1Bin string
 	logDir                  string
@@ -98,6 +102,15 @@ func run(m *testing.M) int {
 		"PAYFLOW_BANK_POLL":    "5s",
 		"PAYFLOW_BANK_TIMEOUT": "3s",
 		"PAYFLOW_LOG_LEVEL":    "info",
+	}
+	mysqlDirect = o.Payflow.MySQL
+	if os.Getenv("PAYFLOW_SQL_COUNTER") != "" {
+		// payflow's processes reach MariaDB through the counter; nothing else does.
+		if sqlc, err = startSQLCounter(o.Payflow.MySQL.Addr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		o.Payflow.MySQL.Addr = sqlc.Addr()
 	}
 	c, err = cluster.Start(ctx, o)
 	if err != nil {
