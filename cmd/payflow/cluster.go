@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/payflow/payflow/internal/cluster"
@@ -23,6 +24,7 @@ func runCluster(args []string) error {
 	verbose := fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
 	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding temporal-server, temporal-sql-tool, the temporal CLI and stripe-mock")
 	dataDir := fs.String("data", filepath.Join(".payflow", "cluster"), "directory for the bank simulator's database and the logs")
+	temporalPort := fs.Int("temporal-port", envInt("PAYFLOW_CLUSTER_TEMPORAL_PORT", 7233), "Temporal frontend port; the other services' ports follow it (history +1, matching +2, ...)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +52,10 @@ func runCluster(args []string) error {
 	}
 	say := func(format string, a ...any) { fmt.Printf("payflow cluster: "+format+"\n", a...) }
 	o := cluster.DefaultOptions(root, bin, self, data)
+	if *temporalPort <= 300 || *temporalPort+2006 > 32767 {
+		return fmt.Errorf("--temporal-port %d: it must be in 301-30761 (Temporal stores ports in a SMALLINT)", *temporalPort)
+	}
+	o.Temporal.Ports = cluster.PortsFrom(*temporalPort)
 	o.Temporal.Out, o.Temporal.Say = out, say
 	o.Payflow.Out, o.Payflow.Say = out, say
 
@@ -99,10 +105,22 @@ payflow cluster is running (Ctrl-C stops every process):
 Try it (in another terminal), through either replica:
   PAYFLOW_API_URL=http://%[14]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
   PAYFLOW_API_URL=http://%[15]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
-  ./bin/temporal workflow list --namespace %[8]s --query 'PayflowFlow="payment"'
+  ./bin/temporal workflow list --address 127.0.0.1:%[1]d --namespace %[8]s --query 'PayflowFlow="payment"'
   curl -s -H 'Authorization: Bearer %[20]s' http://%[14]s/v1/ops/ledger/check
 `, t.Ports.Frontend, t.Ports.History, t.Ports.Matching, t.Ports.Worker,
 		t.Postgres.Addr, t.DB, t.VisibilityDB, t.Namespace, c.Temporal.Shards,
 		t.Ports.Metrics[cluster.Frontend], t.Ports.Metrics[cluster.History], t.Ports.Metrics[cluster.Matching], t.Ports.Metrics[cluster.Worker],
 		p.APIAddrs[0], p.APIAddrs[1], p.BanksimAddr, p.MySQL.Addr, p.Database, logDir, cluster.OpsToken)
+}
+
+func envInt(key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return n
 }

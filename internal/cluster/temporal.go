@@ -58,13 +58,21 @@ type Ports struct {
 
 // DefaultPorts are make cluster's: Temporal's usual ports (7233 frontend, ...), and
 // the metrics ports mirror the gRPC ones (9233 frontend, ...).
-func DefaultPorts() Ports {
+func DefaultPorts() Ports { return PortsFrom(7233) }
+
+// PortsFrom lays every port out around the frontend's gRPC port the way Temporal's
+// defaults are laid out around 7233: history +1, matching +2, worker +6, frontend
+// HTTP +10, membership ports 300 below, metrics 2000 above. make cluster moves the
+// whole set with PAYFLOW_CLUSTER_TEMPORAL_PORT when 7233 is taken (make run's dev
+// server uses it).
+func PortsFrom(frontend int) Ports {
+	f := frontend
 	return Ports{
-		Frontend: 7233, FrontendHTTP: 7243, FrontendMembership: 6933,
-		History: 7234, HistoryMembership: 6934,
-		Matching: 7235, MatchingMembership: 6935,
-		Worker: 7239, WorkerMembership: 6939,
-		Metrics: map[Service]int{Frontend: 9233, History: 9234, Matching: 9235, Worker: 9239},
+		Frontend: f, FrontendHTTP: f + 10, FrontendMembership: f - 300,
+		History: f + 1, HistoryMembership: f - 299,
+		Matching: f + 2, MatchingMembership: f - 298,
+		Worker: f + 6, WorkerMembership: f - 294,
+		Metrics: map[Service]int{Frontend: f + 2000, History: f + 2001, Matching: f + 2002, Worker: f + 2006},
 	}
 }
 
