@@ -51,10 +51,11 @@ func DefaultOptions(root, binDir, payflowBin, dataDir string) Options {
 	}
 }
 
-// TestOptions are a throwaway cluster's: the same topology as DefaultOptions on free
-// ports and fresh databases named after a random suffix, so that it runs beside make
-// cluster and beside other engineers' tests on the same machine.
-func TestOptions(root, binDir, payflowBin, dataDir string) (Options, error) {
+// ThrowawayOptions are a throwaway cluster's (tests, measurements): the topology of
+// DefaultOptions on free ports and fresh databases named after a random suffix, so
+// that it runs beside make cluster and beside other engineers' tests on the same
+// machine. Stop drops its databases.
+func ThrowawayOptions(root, binDir, payflowBin, dataDir string) (Options, error) {
 	o := DefaultOptions(root, binDir, payflowBin, dataDir)
 	var b [4]byte
 	_, _ = rand.Read(b[:])

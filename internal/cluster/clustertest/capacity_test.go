@@ -202,12 +202,15 @@ func TestCapacity(t *testing.T) {
 	}
 }
 
-// historyShape counts a closed workflow's events by kind and its history's size.
+// historyShape counts a closed workflow's events by kind and its history's size,
+// with those of the child workflows it started (a webhook delivery), so that a unit's
+// tasks are all of the work it caused.
 func historyShape(ctx context.Context, workflowID string) (map[string]int, int64, error) {
 	d, err := tc.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		return nil, 0, err
 	}
+	size := d.WorkflowExecutionInfo.GetHistorySizeBytes()
 	it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	out := map[string]int{}
 	for it.HasNext() {
@@ -235,9 +238,18 @@ func historyShape(ctx context.Context, workflowID string) (map[string]int, int64
 			out["child workflows"]++
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 			out["signals"]++
+		case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+			child, childSize, err := historyShape(ctx, ev.GetChildWorkflowExecutionStartedEventAttributes().GetWorkflowExecution().GetWorkflowId())
+			if err != nil {
+				return nil, 0, err
+			}
+			for k, v := range child {
+				out[k] += v
+			}
+			size += childSize
 		}
 	}
-	return out, d.WorkflowExecutionInfo.GetHistorySizeBytes(), nil
+	return out, size, nil
 }
 
 func capacityReport(results []result, idle map[string]float64, sizes map[string]float64) string {

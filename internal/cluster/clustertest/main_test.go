@@ -88,7 +88,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	o, err := cluster.TestOptions(root, binDir, payflowBin, filepath.Join(work, "data"))
+	o, err := cluster.ThrowawayOptions(root, binDir, payflowBin, filepath.Join(work, "data"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
