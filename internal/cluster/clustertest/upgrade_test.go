@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,7 @@ func testRollingUpgrade(t *testing.T) {
 	// Traffic goes on during the roll.
 	stop := make(chan struct{})
 	trafficDone := make(chan []object)
+	var sent atomic.Int64
 	go func() {
 		var made []object
 		defer func() { trafficDone <- made }()
@@ -145,7 +147,7 @@ func testRollingUpgrade(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(250 * time.Millisecond):
+			case <-time.After(100 * time.Millisecond):
 			}
 			r, _, err := create(ctx, "/v1/payments", map[string]any{"amount": 3000 + i, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, 202)
 			if err != nil {
@@ -155,6 +157,7 @@ func testRollingUpgrade(t *testing.T) {
 			var p object
 			if r.JSON(&p) == nil {
 				made = append(made, p)
+				sent.Add(1)
 			}
 		}
 	}()
@@ -169,9 +172,12 @@ func testRollingUpgrade(t *testing.T) {
 		waitPolling(t, ctx, p.Pid())
 		require.NoError(t, old.Stop(30*time.Second))
 	}
+	// Traffic goes on for ten more payments on today's build alone.
+	afterRoll := sent.Load()
+	require.Eventually(t, func() bool { return sent.Load() >= afterRoll+10 }, time.Minute, 50*time.Millisecond)
 	close(stop)
 	traffic := <-trafficDone
-	t.Logf("rolled 2 workers from release 1 to today's build in %s; %d payments sent meanwhile", time.Since(rollStart).Round(time.Millisecond), len(traffic))
+	t.Logf("rolled 2 workers from release 1 to today's build in %s; %d payments sent during and after the roll", time.Since(rollStart).Round(time.Millisecond), len(traffic))
 	// The premise: the payments were still waiting when the last release-1 worker left.
 	for _, p := range inflight {
 		r, err := c.Payflow.Client(0).Get(ctx, "/v1/payments/"+p.ID)
