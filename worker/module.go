@@ -35,27 +35,35 @@ type Params struct {
 // Module builds the worker and runs it for the life of the process.
 var Module = fx.Module("worker",
 	fx.Provide(func(p Params) sdkworker.Worker {
-		d := Deps{
-			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
-			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-			Topups:   &activities.Topups{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-			Holds:    &activities.Holds{Ledger: p.Ledger, Log: p.Log},
-			Webhooks: &activities.Webhooks{
-				Store: p.Store, Log: p.Log,
-				HTTP: safehttp.NewClient(safehttp.Options{AllowPrivate: p.Config.WebhookAllowPrivate, Timeout: p.Config.WebhookTimeout}),
-			},
-			Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-			Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-		}
-		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
+		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, NewDeps(p))
 	}),
-	fx.Invoke(func(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
-		lc.Append(fx.StartStopHook(
-			func(context.Context) error {
-				log.Info("worker starting")
-				return w.Start()
-			},
-			w.Stop,
-		))
-	}),
+	fx.Invoke(Run),
 )
+
+// NewDeps builds the activity structs from the worker's dependencies.
+func NewDeps(p Params) Deps {
+	return Deps{
+		Bank:        &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
+		Payments:    &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Topups:      &activities.Topups{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Holds:       &activities.Holds{Ledger: p.Ledger, Log: p.Log},
+		Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Webhooks: &activities.Webhooks{
+			Store: p.Store, Log: p.Log,
+			HTTP: safehttp.NewClient(safehttp.Options{AllowPrivate: p.Config.WebhookAllowPrivate, Timeout: p.Config.WebhookTimeout}),
+		},
+	}
+}
+
+// Run starts the worker with the process and stops it (finishing the tasks in hand)
+// when the process stops.
+func Run(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
+	lc.Append(fx.StartStopHook(
+		func(context.Context) error {
+			log.Info("worker starting")
+			return w.Start()
+		},
+		w.Stop,
+	))
+}

@@ -2,6 +2,9 @@
 //
 //	payflow dev        run everything locally (make run): Temporal dev server, bank
 //	                   simulator, worker and API, on SQLite, until Ctrl-C
+//	payflow cluster    run the production shape locally (make cluster): Temporal's
+//	                   services as separate processes on PostgreSQL, two workers and
+//	                   two API replicas on MariaDB, until Ctrl-C
 //	payflow api        the HTTP API
 //	payflow worker     the Temporal worker
 //	payflow banksim    the bank simulator
@@ -21,6 +24,8 @@ const usage = `usage: payflow <command> [flags]
 
 Processes:
   dev       run the whole local stack in the foreground (what make run does)
+  cluster   run the production shape in the foreground (what make cluster does):
+            a real Temporal cluster on PostgreSQL, 2 workers, 2 API replicas on MariaDB
   api       run the HTTP API
   worker    run the Temporal worker
   banksim   run the bank simulator
@@ -42,6 +47,8 @@ func main() {
 	switch os.Args[1] {
 	case "dev":
 		err = runDev(args)
+	case "cluster":
+		err = runCluster(args)
 	case "api":
 		err = runAPI(args)
 	case "worker":

@@ -118,7 +118,7 @@ func CheckPortsFree(addrs ...string) error {
 	for _, a := range addrs {
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
-			return fmt.Errorf("%s is already in use (is another `make run` or payflow still running?)", a)
+			return fmt.Errorf("%s is already in use (is another `make run`, `make cluster` or payflow still running?)", a)
 		}
 		ln.Close()
 	}
