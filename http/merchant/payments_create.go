@@ -1,10 +1,10 @@
 package merchant
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -230,27 +230,13 @@ func (h *Handler) createPayment(c *gin.Context) {
 		UpdatedAt:   now,
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(merchantID, pay.ID)
-	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
-		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: pay.ID,
-	}, func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) })
-	if !h.idempotencyOK(c, err) {
-		return
-	}
-	if !created {
-		if pay, err = h.Store.Payment(c.Request.Context(), merchantID, id); err != nil {
-			h.internal(c, "load idempotent payment", err)
-			return
-		}
-		c.Header("Idempotent-Replayed", "true")
-	}
-	// Start (or find) the flow on every request with this key: a first request that
-	// stored the payment but lost Temporal is completed by the client's retry.
-	if err := h.Starter.StartPayment(c.Request.Context(), paymentInput(pay)); err != nil {
-		h.Log.WithFields(map[string]any{"payment_id": pay.ID, "merchant_id": merchantID}).WithError(err).Error("start payment flow")
-		problem.Write(c, problem.Unavailable("the payment is stored but its flow could not start yet; retry with the same Idempotency-Key"))
-		return
-	}
-	writeJSON(c, http.StatusAccepted, pay)
+	createAndStart(h, c, key, flowObject[models.Payment]{
+		kind: "payment", id: pay.ID, obj: pay, load: h.Store.Payment,
+		insert: func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) },
+		start: func(ctx context.Context, p models.Payment) error {
+			return h.Starter.StartPayment(ctx, paymentInput(p))
+		},
+	})
 }
 
 // paymentInput is the workflow input of a stored payment.

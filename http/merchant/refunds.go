@@ -1,10 +1,10 @@
 package merchant
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -71,50 +71,27 @@ func (h *Handler) createRefund(c *gin.Context) {
 		NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
 	}
 	r.WorkflowID = workflows.RefundWorkflowID(merchantID, r.ID)
-	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
-		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: r.ID,
-	}, func(tx *gorm.DB) error { return store.InsertRefund(tx, r) })
-	if errors.Is(err, store.ErrExceedsRefundable) {
-		left := pay.Amount - pay.AmountRefunded
-		problem.Write(c, problem.Unprocessable(problem.CodeAmountExceedsRefundable,
-			fmt.Sprintf("the payment is %s with at most %d %s left to refund, counting refunds in flight", pay.Status, left, pay.Currency)))
-		return
-	}
-	if !h.idempotencyOK(c, err) {
-		return
-	}
-	if !created {
-		if r, err = h.Store.Refund(c.Request.Context(), merchantID, id); err != nil {
-			h.internal(c, "load idempotent refund", err)
-			return
-		}
-		c.Header("Idempotent-Replayed", "true")
-	}
-	in := models.RefundInput{
-		RefundID: r.ID, PaymentID: pay.ID, MerchantID: merchantID, Amount: r.Amount, Currency: r.Currency,
-		Channel: pay.Channel, Source: pay.Source, NotifyURL: r.NotifyURL,
-	}
-	if err := h.Starter.StartRefund(c.Request.Context(), in); err != nil {
-		h.Log.WithFields(map[string]any{"refund_id": r.ID, "merchant_id": merchantID}).WithError(err).Error("start refund flow")
-		problem.Write(c, problem.Unavailable("the refund is stored but its flow could not start yet; retry with the same Idempotency-Key"))
-		return
-	}
-	writeJSON(c, http.StatusAccepted, r)
+	createAndStart(h, c, key, flowObject[models.Refund]{
+		kind: "refund", id: r.ID, obj: r, load: h.Store.Refund,
+		insert: func(tx *gorm.DB) error { return store.InsertRefund(tx, r) },
+		refusal: func(err error) *problem.Problem {
+			if !errors.Is(err, store.ErrExceedsRefundable) {
+				return nil
+			}
+			p := problem.Unprocessable(problem.CodeAmountExceedsRefundable,
+				fmt.Sprintf("the payment is %s with at most %d %s left to refund, counting refunds in flight",
+					pay.Status, pay.Amount-pay.AmountRefunded, pay.Currency))
+			return &p
+		},
+		start: func(ctx context.Context, r models.Refund) error {
+			return h.Starter.StartRefund(ctx, models.RefundInput{
+				RefundID: r.ID, PaymentID: pay.ID, MerchantID: merchantID, Amount: r.Amount, Currency: r.Currency,
+				Channel: pay.Channel, Source: pay.Source, NotifyURL: r.NotifyURL,
+			})
+		},
+	})
 }
 
 func (h *Handler) getRefund(c *gin.Context) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixRefund, id) {
-		problem.Write(c, problem.NotFound("no such refund"))
-		return
-	}
-	r, err := h.Store.Refund(c.Request.Context(), middleware.MerchantID(c), id)
-	switch {
-	case isNotFound(err):
-		problem.Write(c, problem.NotFound("no such refund"))
-	case err != nil:
-		h.internal(c, "get refund", err)
-	default:
-		writeJSON(c, http.StatusOK, r)
-	}
+	getObject(h, c, models.PrefixRefund, "refund", h.Store.Refund)
 }

@@ -1,8 +1,8 @@
 package merchant
 
 import (
+	"context"
 	"encoding/json"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -81,44 +81,18 @@ func (h *Handler) createTopup(c *gin.Context) {
 		Channel: channel, Status: models.TopupProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(merchantID, t.ID)
-	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
-		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: t.ID,
-	}, func(tx *gorm.DB) error { return store.InsertTopup(tx, t) })
-	if !h.idempotencyOK(c, err) {
-		return
-	}
-	if !created {
-		if t, err = h.Store.Topup(c.Request.Context(), merchantID, id); err != nil {
-			h.internal(c, "load idempotent topup", err)
-			return
-		}
-		c.Header("Idempotent-Replayed", "true")
-	}
-	in := models.TopupInput{
-		TopupID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: t.Currency,
-		Token: t.Source.Token, Channel: t.Channel, NotifyURL: t.NotifyURL,
-	}
-	if err := h.Starter.StartTopup(c.Request.Context(), in); err != nil {
-		h.Log.WithFields(map[string]any{"topup_id": t.ID, "merchant_id": merchantID}).WithError(err).Error("start topup flow")
-		problem.Write(c, problem.Unavailable("the top-up is stored but its flow could not start yet; retry with the same Idempotency-Key"))
-		return
-	}
-	writeJSON(c, http.StatusAccepted, t)
+	createAndStart(h, c, key, flowObject[models.Topup]{
+		kind: "top-up", id: t.ID, obj: t, load: h.Store.Topup,
+		insert: func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
+		start: func(ctx context.Context, t models.Topup) error {
+			return h.Starter.StartTopup(ctx, models.TopupInput{
+				TopupID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: t.Currency,
+				Token: t.Source.Token, Channel: t.Channel, NotifyURL: t.NotifyURL,
+			})
+		},
+	})
 }
 
 func (h *Handler) getTopup(c *gin.Context) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixTopup, id) {
-		problem.Write(c, problem.NotFound("no such top-up"))
-		return
-	}
-	t, err := h.Store.Topup(c.Request.Context(), middleware.MerchantID(c), id)
-	switch {
-	case isNotFound(err):
-		problem.Write(c, problem.NotFound("no such top-up"))
-	case err != nil:
-		h.internal(c, "get topup", err)
-	default:
-		writeJSON(c, http.StatusOK, t)
-	}
+	getObject(h, c, models.PrefixTopup, "top-up", h.Store.Topup)
 }

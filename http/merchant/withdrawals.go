@@ -1,9 +1,9 @@
 package merchant
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -95,47 +95,21 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 		Channel: channel, Status: models.WithdrawalProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
 	}
 	w.WorkflowID = workflows.WithdrawalWorkflowID(merchantID, w.ID)
-	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
-		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: w.ID,
-	}, func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) })
-	if !h.idempotencyOK(c, err) {
-		return
-	}
-	if !created {
-		if w, err = h.Store.Withdrawal(c.Request.Context(), merchantID, id); err != nil {
-			h.internal(c, "load idempotent withdrawal", err)
-			return
-		}
-		c.Header("Idempotent-Replayed", "true")
-	}
-	in := models.WithdrawalInput{
-		WithdrawalID: w.ID, MerchantID: merchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: w.Currency,
-		BankAccount: w.Destination.BankAccount, Channel: w.Channel, NotifyURL: w.NotifyURL,
-		ReviewThreshold: merchant.ReviewThreshold,
-	}
-	if err := h.Starter.StartWithdrawal(c.Request.Context(), in); err != nil {
-		h.Log.WithFields(map[string]any{"withdrawal_id": w.ID, "merchant_id": merchantID}).WithError(err).Error("start withdrawal flow")
-		problem.Write(c, problem.Unavailable("the withdrawal is stored but its flow could not start yet; retry with the same Idempotency-Key"))
-		return
-	}
-	writeJSON(c, http.StatusAccepted, w)
+	createAndStart(h, c, key, flowObject[models.Withdrawal]{
+		kind: "withdrawal", id: w.ID, obj: w, load: h.Store.Withdrawal,
+		insert: func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
+		start: func(ctx context.Context, w models.Withdrawal) error {
+			return h.Starter.StartWithdrawal(ctx, models.WithdrawalInput{
+				WithdrawalID: w.ID, MerchantID: merchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: w.Currency,
+				BankAccount: w.Destination.BankAccount, Channel: w.Channel, NotifyURL: w.NotifyURL,
+				ReviewThreshold: merchant.ReviewThreshold,
+			})
+		},
+	})
 }
 
 func (h *Handler) getWithdrawal(c *gin.Context) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixWithdrawal, id) {
-		problem.Write(c, problem.NotFound("no such withdrawal"))
-		return
-	}
-	w, err := h.Store.Withdrawal(c.Request.Context(), middleware.MerchantID(c), id)
-	switch {
-	case isNotFound(err):
-		problem.Write(c, problem.NotFound("no such withdrawal"))
-	case err != nil:
-		h.internal(c, "get withdrawal", err)
-	default:
-		writeJSON(c, http.StatusOK, w)
-	}
+	getObject(h, c, models.PrefixWithdrawal, "withdrawal", h.Store.Withdrawal)
 }
 
 // walletFor checks that id is one of the merchant's wallets in currency cur,
