@@ -230,9 +230,9 @@ type OpenReconciliationInput struct {
 
 // OpenReconciliationResult is the run that was found or created.
 type OpenReconciliationResult struct {
-	ReconciliationID string `json:"reconciliation_id"`
-	WorkflowID       string `json:"workflow_id"`
-	Created          bool   `json:"created"`
+	ReconciliationID string               `json:"reconciliation_id"`
+	Status           ReconciliationStatus `json:"status"`
+	Created          bool                 `json:"created"`
 }
 
 // ReconcileStatementInput asks for the streaming comparison of one run.

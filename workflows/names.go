@@ -6,6 +6,13 @@ const (
 	WorkflowPayment = "PaymentWorkflow"
 )
 
+// Reconciliation's workflow type names: the day's run, and the action of a channel's
+// daily schedule that opens it.
+const (
+	WorkflowReconciliation          = "ReconciliationWorkflow"
+	WorkflowScheduledReconciliation = "ScheduledReconciliationWorkflow"
+)
+
 // Activity names. Each equals the method name of the activity it names, because
 // workflows call activities through method values (type-checked) and the SDK derives
 // the name from the method; worker/registry_test.go checks that they agree.
@@ -13,6 +20,10 @@ const (
 	ActivityCharge          = "Charge"
 	ActivityQueryTransfer   = "QueryTransfer"
 	ActivityFinalizePayment = "FinalizePayment"
+
+	ActivityReconcileStatement   = "ReconcileStatement"
+	ActivityFinishReconciliation = "FinishReconciliation"
+	ActivityOpenReconciliation   = "OpenReconciliation"
 )
 
 // Query, signal and update names.
