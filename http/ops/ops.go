@@ -5,6 +5,7 @@ package ops
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -23,11 +24,23 @@ type Ledger interface {
 type Handler struct {
 	Ledger Ledger
 	Log    *logrus.Entry
+
+	// Reconciliations: runs and their differences; Reconciler starts runs' flows;
+	// Channels are the channels a run may name; Now is the clock (today's runs are
+	// the latest allowed).
+	Reconciliations Reconciliations
+	Reconciler      Reconciler
+	Channels        []string
+	Now             func() time.Time
 }
 
 // Register mounts the ops routes on an authenticated group.
 func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/ledger/check", h.ledgerCheck)
+	g.POST("/reconciliations", h.createReconciliation)
+	g.GET("/reconciliations/:id", h.getReconciliation)
+	g.GET("/reconciliations/:id/differences", h.listDifferences)
+	g.POST("/reconciliations/:id/differences/:dif_id/resolve", h.resolveDifference)
 }
 
 func (h *Handler) ledgerCheck(c *gin.Context) {

@@ -31,6 +31,7 @@ const (
 	CodeServiceUnavailable      = "service_unavailable"
 	CodeInternal                = "internal_error"
 	CodeMethodNotAllowed        = "method_not_allowed"
+	CodeInvalidDate             = "invalid_date"
 )
 
 // ContentType is the media type of problem responses.

@@ -48,7 +48,10 @@ var Module = fx.Module("http",
 				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
 			},
-			Ops: &ops.Handler{Ledger: p.Ledger, Log: log},
+			Ops: &ops.Handler{
+				Ledger: p.Ledger, Log: log,
+				Reconciliations: p.Store, Reconciler: p.Starter, Channels: p.Channels.Names(), Now: now,
+			},
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
