@@ -55,6 +55,7 @@ var Module = fx.Module("http",
 			Callbacks: &callbacks.Handler{
 				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
 				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
+				Transfers: p.Store,
 			},
 			Merchants: p.Store,
 			OpsTokens: p.Config.OpsTokens,
