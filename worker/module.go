@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -12,7 +13,10 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/workflows"
 )
 
 // Params are the worker's dependencies.
@@ -24,6 +28,7 @@ type Params struct {
 	Store     *store.Store
 	Ledger    *ledger.Ledger
 	Channels  *bank.Registry
+	Starter   *starter.Starter
 	Log       *logrus.Entry
 }
 
@@ -33,8 +38,18 @@ var Module = fx.Module("worker",
 		d := Deps{
 			Bank:     &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
 			Payments: &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+			Reconciliation: &activities.Reconciliation{
+				Channels: p.Channels, Store: p.Store, Starter: p.Starter, Log: p.Log,
+				Engine: recon.Config{
+					ChunkLines: p.Config.ReconChunkLines, PageSize: p.Config.ReconPageSize, TempDir: p.Config.ReconTempDir,
+					CheckpointEvery: p.Config.ReconHeartbeat,
+				},
+				HeartbeatEvery: p.Config.ReconHeartbeat,
+			},
 		}
-		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, d)
+		// A reconciliation's checkpoint is made durable, heartbeated and sent to the
+		// server at the same pace: a killed pass resumes from at most that far back.
+		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue, MaxHeartbeatThrottleInterval: p.Config.ReconHeartbeat}, d)
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
 		lc.Append(fx.StartStopHook(
@@ -45,4 +60,26 @@ var Module = fx.Module("worker",
 			w.Stop,
 		))
 	}),
+	fx.Invoke(func(lc fx.Lifecycle, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) {
+		lc.Append(fx.StartHook(func(ctx context.Context) error {
+			return EnsureSchedules(ctx, s, channels, cfg, log)
+		}))
+	}),
 )
+
+// EnsureSchedules creates or updates the daily reconciliation schedule of every
+// channel in PAYFLOW_RECON_CHANNELS. A channel that is not configured is an error:
+// the worker would otherwise start and never reconcile it.
+func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) error {
+	for _, ch := range cfg.ReconChannels {
+		if _, err := channels.Get(ch); err != nil {
+			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)
+		}
+		if err := s.EnsureReconciliationSchedule(ctx, ch, cfg.ReconAt); err != nil {
+			return err
+		}
+		log.WithFields(logrus.Fields{"channel": ch, "schedule_id": workflows.ReconciliationScheduleID(ch), "at_utc": fmt.Sprintf("%02d:%02d", int(cfg.ReconAt.Hours()), int(cfg.ReconAt.Minutes())%60)}).
+			Info("reconciliation schedule ready")
+	}
+	return nil
+}

@@ -23,7 +23,7 @@ func sdkName(fn any) string {
 // name constants, and each constant is the name the SDK derives from the function the
 // workflows call, so that a rename cannot silently orphan running flows.
 func TestRegisteredNamesAreTheConstants(t *testing.T) {
-	d := Deps{Bank: &activities.Bank{}, Payments: &activities.Payments{}}
+	d := Deps{Bank: &activities.Bank{}, Payments: &activities.Payments{}, Reconciliation: &activities.Reconciliation{}}
 	check := func(kind string, regs []Registration, want []string) {
 		var got []string
 		for _, r := range regs {

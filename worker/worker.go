@@ -3,6 +3,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -23,12 +25,16 @@ type Registration struct {
 type Deps struct {
 	Bank     *activities.Bank
 	Payments *activities.Payments
+
+	Reconciliation *activities.Reconciliation
 }
 
 // Workflows lists every workflow with its name.
 func Workflows() []Registration {
 	return []Registration{
 		{workflows.WorkflowPayment, workflows.PaymentWorkflow},
+		{workflows.WorkflowReconciliation, workflows.ReconciliationWorkflow},
+		{workflows.WorkflowScheduledReconciliation, workflows.ScheduledReconciliationWorkflow},
 	}
 }
 
@@ -38,6 +44,9 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityCharge, d.Bank.Charge},
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
+		{workflows.ActivityReconcileStatement, d.Reconciliation.ReconcileStatement},
+		{workflows.ActivityFinishReconciliation, d.Reconciliation.FinishReconciliation},
+		{workflows.ActivityOpenReconciliation, d.Reconciliation.OpenReconciliation},
 	}
 }
 
@@ -57,7 +66,15 @@ type Options struct {
 	MaxConcurrentActivityExecutionSize int
 	MaxConcurrentWorkflowTaskPollers   int
 	MaxConcurrentActivityTaskPollers   int
+	// MaxHeartbeatThrottleInterval: heartbeat details reach the server at least this
+	// often; 0 is DefaultMaxHeartbeatThrottle.
+	MaxHeartbeatThrottleInterval time.Duration
 }
+
+// DefaultMaxHeartbeatThrottle bounds how long the SDK holds back an activity's
+// heartbeat details (by default it sends them only every 80% of the heartbeat
+// timeout).
+const DefaultMaxHeartbeatThrottle = 2 * time.Second
 
 // New returns a worker on the task queue with everything registered; the caller
 // starts and stops it.
@@ -65,7 +82,14 @@ func New(c client.Client, opts Options, d Deps) sdkworker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = workflows.TaskQueue
 	}
+	if opts.MaxHeartbeatThrottleInterval <= 0 {
+		opts.MaxHeartbeatThrottleInterval = DefaultMaxHeartbeatThrottle
+	}
 	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
+		// Heartbeat details reach the server at least this often (by default only
+		// every 80% of the heartbeat timeout): a reconciliation killed mid-run
+		// resumes from a checkpoint at most this old.
+		MaxHeartbeatThrottleInterval:       opts.MaxHeartbeatThrottleInterval,
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivityExecutionSize,
 		MaxConcurrentWorkflowTaskPollers:   opts.MaxConcurrentWorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers:   opts.MaxConcurrentActivityTaskPollers,

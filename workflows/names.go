@@ -33,7 +33,8 @@ const (
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowReconciliation, WorkflowScheduledReconciliation}
 
 // AllActivityNames lists every activity the worker registers.
-var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment}
+var AllActivityNames = []string{ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment,
+	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation}

@@ -85,6 +85,7 @@ func runWorker(args []string) error {
 		common(cfg, log),
 		channelModules(),
 		temporalx.Module,
+		starter.Module, // the reconciliation schedules and runs it opens
 		worker.Module,
 	)
 	return runApp(app, log)

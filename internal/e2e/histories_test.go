@@ -18,8 +18,8 @@ import (
 // (a payment by token, ...) into dir, as the replay tests read them. It runs after the
 // suite when PAYFLOW_RECORD_HISTORIES names a directory: that is how
 // workflows/testdata is refreshed for a released version (see docs/upgrades.md).
-func recordHistories(ctx context.Context, addr, taskQueue, dir, prefix string) error {
-	c, err := client.Dial(client.Options{HostPort: addr})
+func recordHistories(ctx context.Context, addr, namespace, taskQueue, dir, prefix string) error {
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: namespace})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,12 @@ var (
 	stacks   []*Stack
 	temporal *Temporal
 	logFile  *os.File
+	// binDir holds the temporal CLI the tests run.
+	binDir string
 )
+
+// stackNamespace is the Temporal namespace of a backend's stack.
+func stackNamespace(b testenv.Backend) string { return "payflow-" + string(b) }
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -32,7 +37,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binDir := os.Getenv("PAYFLOW_TEST_BIN_DIR")
+	binDir = os.Getenv("PAYFLOW_TEST_BIN_DIR")
 	if binDir == "" {
 		binDir = filepath.Join(root, "bin")
 	}
@@ -57,7 +62,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	temporal, err = StartTemporal(ctx, binDir, "", out)
+	var namespaces []string
+	for _, b := range testenv.Backends {
+		namespaces = append(namespaces, stackNamespace(b))
+	}
+	temporal, err = StartTemporal(ctx, binDir, "", out, namespaces...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -71,10 +80,14 @@ func run(m *testing.M) int {
 		}
 		s, err := StartStack(ctx, StackOptions{
 			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
+			Namespace: stackNamespace(b),
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
 				"PAYFLOW_BANK_POLL":    "3s",
 				"PAYFLOW_BANK_TIMEOUT": "3s",
+				// Reconciliation checkpoints (and heartbeats them) four times a
+				// second, so that the kill test sees a pass's progress before it ends.
+				"PAYFLOW_RECON_HEARTBEAT": "250ms",
 			},
 		})
 		if err != nil {
@@ -92,7 +105,7 @@ func run(m *testing.M) int {
 	if dir := os.Getenv("PAYFLOW_RECORD_HISTORIES"); dir != "" && code == 0 {
 		for _, s := range stacks {
 			if s.Opts.Backend == testenv.SQLite {
-				if err := recordHistories(ctx, temporal.Addr, s.TaskQueue, dir, os.Getenv("PAYFLOW_RECORD_PREFIX")); err != nil {
+				if err := recordHistories(ctx, temporal.Addr, s.Opts.Namespace, s.TaskQueue, dir, os.Getenv("PAYFLOW_RECORD_PREFIX")); err != nil {
 					fmt.Fprintln(os.Stderr, "record histories:", err)
 					return 1
 				}
