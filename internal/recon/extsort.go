@@ -187,12 +187,15 @@ func (c *chunkReader) next() (bool, error) {
 	if _, err := io.ReadFull(c.r, c.buf[:n]); err != nil {
 		return false, fmt.Errorf("read chunk: %w", err)
 	}
-	// Interned: the currency was checked before the line was sorted.
-	cur, err := models.ParseCurrency(string(c.buf[:n]))
-	if err != nil {
-		return false, fmt.Errorf("read chunk: %w", err)
+	// Interned: the currency was checked before the line was sorted, and a statement
+	// has few (comparing with the last one allocates nothing).
+	if string(c.buf[:n]) != c.cur.Currency {
+		cur, err := models.ParseCurrency(string(c.buf[:n]))
+		if err != nil {
+			return false, fmt.Errorf("read chunk: %w", err)
+		}
+		c.cur.Currency = internCurrency(cur)
 	}
-	c.cur.Currency = string(cur)
 	if c.cur.Amount, err = binary.ReadVarint(c.r); err != nil {
 		return false, fmt.Errorf("read chunk: %w", err)
 	}

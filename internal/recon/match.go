@@ -2,17 +2,14 @@ package recon
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/payflow/payflow/models"
 )
 
-// match is the merge join of the sorted statement and our records, from the
-// checkpoint's LastReference on.
-func (p *pass) match(ctx context.Context, bank *merger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the page prefetcher
+// match is the merge join of the sorted statement and our records (spooled from the
+// checkpoint's LastReference on), from the checkpoint's LastReference on.
+func (p *pass) match(ctx context.Context, bank *merger, ours *spoolReader) error {
 	p.cp.Phase = PhaseMatching
 	p.lastCP = time.Now()
 	p.progress()
@@ -27,7 +24,6 @@ func (p *pass) match(ctx context.Context, bank *merger) error {
 			return err
 		}
 	}
-	ours := prefetch(ctx, p.job.Ours, p.cp.LastReference, p.cfg.PageSize)
 	o, ook, err := ours.next()
 	if err != nil {
 		return err
@@ -140,66 +136,4 @@ func bankSide(b Line) *models.DifferenceSide {
 
 func ourSide(o Record) *models.DifferenceSide {
 	return &models.DifferenceSide{Kind: o.Kind, Amount: o.Amount, Currency: o.Currency, Status: o.Status}
-}
-
-// pages reads our records one keyset page ahead of the merge, so that the database's
-// answer and the merge overlap; at most two pages are in memory.
-type pages struct {
-	ctx  context.Context
-	ch   chan page
-	cur  []Record
-	i    int
-	last string
-}
-
-type page struct {
-	recs []Record
-	err  error
-}
-
-func prefetch(ctx context.Context, ours Ours, after string, size int) *pages {
-	ps := &pages{ctx: ctx, ch: make(chan page, 1), last: after}
-	go func() {
-		defer close(ps.ch)
-		for {
-			recs, err := ours(ctx, after, size)
-			select {
-			case ps.ch <- page{recs, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || len(recs) < size {
-				return
-			}
-			after = recs[len(recs)-1].Reference
-		}
-	}()
-	return ps
-}
-
-// next returns our next record, checking that they come in byte order: the merge is
-// only right if both sides are sorted the same way.
-func (ps *pages) next() (Record, bool, error) {
-	for ps.i >= len(ps.cur) {
-		pg, ok := <-ps.ch
-		if !ok {
-			// Closed at the end, or because the pass was cancelled: only the first
-			// means "no more records".
-			if err := ps.ctx.Err(); err != nil {
-				return Record{}, false, err
-			}
-			return Record{}, false, nil
-		}
-		if pg.err != nil {
-			return Record{}, false, fmt.Errorf("read our records after %q: %w", ps.last, pg.err)
-		}
-		ps.cur, ps.i = pg.recs, 0
-	}
-	r := ps.cur[ps.i]
-	ps.i++
-	if r.Reference <= ps.last {
-		return Record{}, false, fmt.Errorf("%w: %q after %q", ErrRecordOrder, r.Reference, ps.last)
-	}
-	ps.last = r.Reference
-	return r, true, nil
 }

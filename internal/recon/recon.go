@@ -56,8 +56,8 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultChunkLines      = 100_000
-	DefaultPageSize        = 5_000
+	DefaultChunkLines      = 50_000
+	DefaultPageSize        = 10_000
 	DefaultBatchSize       = 500
 	DefaultCheckpointEvery = time.Second
 )
@@ -165,12 +165,25 @@ func Reconcile(ctx context.Context, cfg Config, job Job) (Result, error) {
 		p.cp.Resumes = r.Resumes
 	}
 
+	// Our records are read (into a spool file) while the statement is read and
+	// sorted: the database and the bank work at the same time.
+	spoolCtx, stopSpool := context.WithCancel(ctx)
+	sp := startSpool(spoolCtx, job.Ours, p.cp.LastReference, cfg.PageSize, dir)
+	defer func() {
+		stopSpool()
+		sp.wait() // before the directory is removed
+	}()
 	sorted, err := p.sortStatement(ctx, dir)
 	if err != nil {
 		return Result{}, err
 	}
 	defer sorted.close()
-	if err := p.match(ctx, sorted); err != nil {
+	ours, err := sp.open()
+	if err != nil {
+		return Result{}, err
+	}
+	defer ours.close()
+	if err := p.match(ctx, sorted, ours); err != nil {
 		return Result{}, err
 	}
 	p.res.Counts = p.lineCounts.Plus(p.cp.Counts)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payflow/payflow/models"
@@ -152,16 +153,29 @@ func parseLine(f []string, no int64) (Line, *models.Difference) {
 	if _, err := time.Parse(time.RFC3339, f[5]); err != nil {
 		return malformed()
 	}
-	l := Line{Reference: f[0], Kind: kind, Amount: amount, Status: status, No: no}
 	cur, err := models.ParseCurrency(f[3])
 	if err != nil {
 		return Line{}, &models.Difference{
-			Kind: models.DiffUnknownCurrency, Reference: l.Reference, Line: no,
+			Kind: models.DiffUnknownCurrency, Reference: f[0], Line: no,
 			Bank: &models.DifferenceSide{Kind: kind, Amount: amount, Currency: f[3], Status: status},
 		}
 	}
-	l.Currency = string(cur)
-	return l, nil
+	// The fields are slices of the CSV reader's string of the whole line: the
+	// reference is copied and the currency interned, so that a chunk in memory holds
+	// only what it sorts, not every line's text.
+	return Line{Reference: strings.Clone(f[0]), Kind: kind, Amount: amount, Currency: internCurrency(cur), Status: status, No: no}, nil
+}
+
+// currencies interns currency codes (a statement has a handful).
+var currencies sync.Map
+
+func internCurrency(c models.Currency) string {
+	if v, ok := currencies.Load(c); ok {
+		return v.(string)
+	}
+	s := strings.Clone(string(c))
+	currencies.Store(models.Currency(s), s)
+	return s
 }
 
 func truncateRaw(s string) string {
