@@ -9,7 +9,7 @@ TEMPORAL_VERSION := v1.5.1
 STRIPE_MOCK_VERSION := v0.203.0
 MYSQL_ADDR ?= 127.0.0.1:3306
 
-.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql bench clean
+.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql bench bench-recon clean
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
 run: tools build
@@ -49,6 +49,10 @@ check-mysql:
 		echo "Start it (start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd) or set MYSQL_ADDR."; \
 		exit 1; \
 	fi
+
+## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json
+bench-recon: check-mysql
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json
 
 clean:
 	rm -rf .payflow
