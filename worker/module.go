@@ -42,7 +42,7 @@ var Module = fx.Module("worker",
 				Channels: p.Channels, Store: p.Store, Starter: p.Starter, Log: p.Log,
 				Engine: recon.Config{
 					ChunkLines: p.Config.ReconChunkLines, PageSize: p.Config.ReconPageSize, TempDir: p.Config.ReconTempDir,
-					CheckpointEvery: p.Config.ReconHeartbeat,
+					CheckpointEvery: p.Config.ReconHeartbeat, MaxRefsPerSecond: p.Config.ReconMaxRefsPerSecond,
 				},
 				HeartbeatEvery: p.Config.ReconHeartbeat,
 			},

@@ -70,11 +70,13 @@ type Config struct {
 	ReconChannels []string
 	// ReconTempDir holds the sorted chunks of statements ("" is the system's);
 	// ReconChunkLines and ReconPageSize bound a pass's memory (0: the defaults);
-	// ReconHeartbeat is how often a pass heartbeats its checkpoint.
-	ReconTempDir    string
-	ReconChunkLines int
-	ReconPageSize   int
-	ReconHeartbeat  time.Duration
+	// ReconHeartbeat is how often a pass heartbeats its checkpoint;
+	// ReconMaxRefsPerSecond paces the matching (0: unpaced).
+	ReconTempDir          string
+	ReconChunkLines       int
+	ReconPageSize         int
+	ReconHeartbeat        time.Duration
+	ReconMaxRefsPerSecond int
 }
 
 // Load reads the configuration from the environment.
@@ -113,6 +115,7 @@ func load(getenv func(string) string) (Config, error) {
 		ReconChunkLines:       e.int("PAYFLOW_RECON_CHUNK_LINES", 0),
 		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),
 		ReconHeartbeat:        e.duration("PAYFLOW_RECON_HEARTBEAT", 2*time.Second),
+		ReconMaxRefsPerSecond: e.int("PAYFLOW_RECON_MAX_REFS_PER_S", 0),
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)

@@ -86,8 +86,10 @@ func run(m *testing.M) int {
 				"PAYFLOW_BANK_POLL":    "3s",
 				"PAYFLOW_BANK_TIMEOUT": "3s",
 				// Reconciliation checkpoints (and heartbeats them) four times a
-				// second, so that the kill test sees a pass's progress before it ends.
-				"PAYFLOW_RECON_HEARTBEAT": "250ms",
+				// second, and matches at most 20000 references a second, so that
+				// the kill test sees a pass's progress before it ends, on any machine.
+				"PAYFLOW_RECON_HEARTBEAT":      "250ms",
+				"PAYFLOW_RECON_MAX_REFS_PER_S": "20000",
 			},
 		})
 		if err != nil {

@@ -277,9 +277,9 @@ func TestReconciliationSchedule(t *testing.T) {
 // killDay is the day the kill test reconciles (no other test touches it).
 const killDay = "2025-06-15"
 
-// killLines is the size of each side in the kill test: large enough that the matching
-// runs for several seconds on a race-built worker.
-const killLines = 80_000
+// killLines is the size of each side in the kill test: at the stacks' pace of 20000
+// references a second, the matching runs for a few seconds.
+const killLines = 60_000
 
 // A worker killed in the middle of a big run: a new worker resumes the matching from
 // the last heartbeat, not from the start, and the report is exactly the expected one,

@@ -29,6 +29,7 @@ func (p *pass) match(ctx context.Context, bank *merger, ours *spoolReader) error
 		return err
 	}
 	c := &p.cp.Counts
+	started := time.Now()
 	for groups := 1; bok || ook; groups++ {
 		var ref string
 		switch {
@@ -94,6 +95,9 @@ func (p *pass) match(ctx context.Context, bank *merger, ours *spoolReader) error
 			if err := p.checkpoint(ctx, false); err != nil {
 				return err
 			}
+			if err := p.pace(ctx, started, groups); err != nil {
+				return err
+			}
 		}
 	}
 	p.cp.Phase = PhaseDone
@@ -116,6 +120,25 @@ func (p *pass) checkpoint(ctx context.Context, force bool) error {
 	p.lastCP = time.Now()
 	p.progress()
 	return nil
+}
+
+// pace waits, when MaxRefsPerSecond is set, until the references classified so far
+// are within the rate.
+func (p *pass) pace(ctx context.Context, started time.Time, refs int) error {
+	if p.cfg.MaxRefsPerSecond <= 0 {
+		return nil
+	}
+	due := started.Add(time.Duration(float64(refs) / float64(p.cfg.MaxRefsPerSecond) * float64(time.Second)))
+	wait := time.Until(due)
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 // compare classifies a reference both sides have. An amount (or currency) difference

@@ -52,6 +52,9 @@ type Config struct {
 	CheckpointEvery time.Duration
 	// TempDir holds the sorted chunks ("" is the system's).
 	TempDir string
+	// MaxRefsPerSecond paces the matching (0: as fast as it goes), so that a huge
+	// statement can be kept from starving the worker's other activities.
+	MaxRefsPerSecond int
 }
 
 // Defaults of Config.

@@ -312,3 +312,13 @@ func TestChunkRoundTrip(t *testing.T) {
 	}
 	require.Equal(t, []Line{in[1], in[0]}, out)
 }
+
+// A paced pass takes at least as long as its rate says, and finds the same.
+func TestPacing(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	statement, ours, want, _ := randomDay(r, 6000)
+	start := time.Now()
+	res := run(t, Config{MaxRefsPerSecond: 20000}, statement, ours, newTable())
+	require.Equal(t, want, res.Counts)
+	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "about 6000 references at 20000/s")
+}
