@@ -96,20 +96,23 @@ type Run struct {
 
 // Results is bench/results/recon.json.
 type Results struct {
-	ReconLines      int64   `json:"recon_lines"`
-	ReconLinesPerS  float64 `json:"recon_lines_per_s"`
-	ReconPeakRSSMB  float64 `json:"recon_peak_rss_mb"`
-	GoalLinesPerS   int     `json:"goal_lines_per_s"`
-	GoalPeakRSSMB   int     `json:"goal_peak_rss_mb"`
-	MemoryFlat      bool    `json:"memory_flat"`
-	Runs            []Run   `json:"runs"`
-	CPUs            int     `json:"cpus"`
-	GoVersion       string  `json:"go_version"`
-	Database        string  `json:"database"`
-	ChunkLines      int     `json:"chunk_lines"`
-	PageSize        int     `json:"page_size"`
-	MeasuredAt      string  `json:"measured_at"`
-	StatementSource string  `json:"statement_source"`
+	ReconLines     int64   `json:"recon_lines"`
+	ReconLinesPerS float64 `json:"recon_lines_per_s"`
+	ReconPeakRSSMB float64 `json:"recon_peak_rss_mb"`
+	GoalLinesPerS  int     `json:"goal_lines_per_s"`
+	GoalPeakRSSMB  int     `json:"goal_peak_rss_mb"`
+	MemoryFlat     bool    `json:"memory_flat"`
+	Runs           []Run   `json:"runs"`
+	CPUs           int     `json:"cpus"`
+	GoVersion      string  `json:"go_version"`
+	Database       string  `json:"database"`
+	ChunkLines     int     `json:"chunk_lines"`
+	PageSize       int     `json:"page_size"`
+	MeasuredAt     string  `json:"measured_at"`
+	// LoadAverage is /proc/loadavg before the first and after the last measurement:
+	// on a shared machine the wall-clock figures move with it, the CPU ones do not.
+	LoadAverage     []string `json:"load_average"`
+	StatementSource string   `json:"statement_source"`
 }
 
 func run(sizeList string, out string, repeat int) error {
@@ -167,6 +170,9 @@ func run(sizeList string, out string, repeat int) error {
 		MeasuredAt: time.Now().UTC().Format(time.RFC3339), StatementSource: "banksim over HTTP, in the parent process",
 	}
 	for i, n := range sizes {
+		if i == 0 {
+			res.LoadAverage = append(res.LoadAverage, loadAverage())
+		}
 		day := time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(models.DayLayout)
 		start := time.Now()
 		want, err := seed(ctx, db, bankURL, day, n)
@@ -199,6 +205,7 @@ func run(sizeList string, out string, repeat int) error {
 		r.ExpectCounts = true
 		res.Runs = append(res.Runs, r)
 	}
+	res.LoadAverage = append(res.LoadAverage, loadAverage())
 	last := res.Runs[len(res.Runs)-1]
 	res.ReconLines, res.ReconLinesPerS, res.ReconPeakRSSMB = last.Lines, last.LinesPerS, last.PeakRSSMB
 	// Flat: the largest run's peak is within 25% (or 16 MB) of the smallest's.
@@ -289,6 +296,16 @@ func runChild(dsn, bankURL, day string) error {
 		Lines: res.Counts.StatementLines, OurRecords: res.Counts.OurRecords, Seconds: secs,
 		LinesPerS: float64(res.Counts.StatementLines) / secs, PeakRSSMB: rss, CPUSeconds: cpu, Counts: res.Counts,
 	})
+}
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // peakRSSMB reads the process's peak resident set (VmHWM).
