@@ -160,7 +160,9 @@ func Reconcile(ctx context.Context, cfg Config, job Job) (Result, error) {
 
 	p := &pass{cfg: cfg, job: job, batch: batcher{sink: job.Sink, size: cfg.BatchSize}}
 	p.cp.Phase = PhaseSorting
-	if r := job.Resume; r != nil && r.Phase != PhaseSorting && r.LastReference != "" {
+	// A checkpoint of an attempt that died while sorting again still carries the
+	// position its own resume point came from.
+	if r := job.Resume; r != nil && r.LastReference != "" {
 		p.cp.LastReference, p.cp.Counts, p.cp.MergedLines = r.LastReference, r.Counts, r.MergedLines
 		p.cp.Resumes = r.Resumes + 1
 		p.res.Resumed, p.res.ResumedAfter = true, r.LastReference

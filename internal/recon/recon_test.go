@@ -113,9 +113,9 @@ func TestClassifies(t *testing.T) {
 				"amount_mismatch|pay_c|2",
 				"duplicate_reference|pay_a|8",
 				"malformed|pay_m|6",
+				"malformed|pay_q|11",
 				"malformed|pay_short|9",
 				"malformed|pay_t|13",
-				"malformed||11",
 				"missing_at_bank|pay_e|0",
 				"missing_on_our_side|pay_x|4",
 				"status_mismatch|pay_d|5",
@@ -130,6 +130,24 @@ func TestClassifies(t *testing.T) {
 			require.Equal(t, (12-5+chunk-1)/chunk, res.Chunks, "readable lines in chunks of %d", chunk)
 		})
 	}
+}
+
+// A stray quote spoils its own line only, and a line longer than maxLine is reported
+// (cut) and skipped: no line can make the pass read the rest of the statement into
+// memory.
+func TestBadLinesStayAlone(t *testing.T) {
+	statement := header +
+		"\"pay_stray,charge,10,CNY,succeeded,2026-03-01T10:00:00Z\n" + // 2
+		line("pay_a", 100, "succeeded") + // 3
+		"pay_long,charge,10,CNY,succeeded," + strings.Repeat("x", maxLine+10) + "\n" + // 4
+		"\r\n" + // 5: blank
+		"\"pay_b\",charge,200,CNY,succeeded,\"2026-03-01T10:00:00Z\"\r\n" + // 6: quoted, CRLF
+		line("pay_c", 300, "succeeded") // 7
+	tb := newTable()
+	res := run(t, Config{}, statement, []Record{rec("pay_a", 100, "succeeded"), rec("pay_b", 200, "succeeded"), rec("pay_c", 300, "succeeded")}, tb)
+	require.Equal(t, models.ReconciliationCounts{StatementLines: 5, OurRecords: 3, Matched: 3, Malformed: 2}, res.Counts)
+	require.Equal(t, []string{"malformed|\"pay_stray|2", "malformed|pay_long|4"}, tb.keys())
+	require.LessOrEqual(t, len(tb.rows["malformed|pay_long|4"].Raw), maxRaw)
 }
 
 func TestRejectsAnotherFormat(t *testing.T) {
@@ -321,4 +339,40 @@ func TestPacing(t *testing.T) {
 	res := run(t, Config{MaxRefsPerSecond: 20000}, statement, ours, newTable())
 	require.Equal(t, want, res.Counts)
 	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "about 6000 references at 20000/s")
+}
+
+// An attempt that died while sorting the statement again (after resuming) passes its
+// resume point on: the next one still skips what was matched.
+func TestResumesAfterDyingWhileSortingAgain(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	statement, ours, want, keys := randomDay(r, 10000) // the sorting reports progress every 4096 lines
+	cfg := Config{ChunkLines: 500, PageSize: 100, CheckpointEvery: time.Nanosecond, TempDir: t.TempDir()}
+	tb := newTable()
+	ctx, cancel := context.WithCancel(context.Background())
+	var last Checkpoint
+	_, err := Reconcile(ctx, cfg, Job{Statement: strings.NewReader(statement), Ours: oursOf(ours), Sink: tb.sink,
+		Progress: func(cp Checkpoint) {
+			last = cp
+			if cp.Phase == PhaseMatching && cp.MergedLines > 1000 {
+				cancel()
+			}
+		}})
+	require.ErrorIs(t, err, context.Canceled)
+	// The second attempt dies in its sorting phase: its checkpoint says sorting.
+	ctx, cancel = context.WithCancel(context.Background())
+	resumeFrom := last
+	_, err = Reconcile(ctx, cfg, Job{Statement: strings.NewReader(statement), Ours: oursOf(ours), Sink: tb.sink, Resume: &resumeFrom,
+		Progress: func(cp Checkpoint) {
+			last = cp
+			cancel()
+		}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, PhaseSorting, last.Phase)
+	require.Equal(t, resumeFrom.LastReference, last.LastReference)
+	res, err := Reconcile(context.Background(), cfg, Job{Statement: strings.NewReader(statement), Ours: oursOf(ours), Sink: tb.sink, Resume: &last})
+	require.NoError(t, err)
+	require.True(t, res.Resumed)
+	require.Equal(t, 1, last.Resumes, "the second attempt was itself a resume")
+	require.Equal(t, want, res.Counts)
+	require.Equal(t, keys, tb.keys())
 }

@@ -2,6 +2,7 @@ package recon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -51,44 +52,55 @@ func intern(set []string, s string) (string, bool) {
 	return "", false
 }
 
+// maxLine is the longest statement line read (bytes); a longer one is reported
+// malformed and skipped. With lines read one at a time, no line of any statement can
+// make the pass hold more than this.
+const maxLine = 64 << 10
+
 // sortStatement reads the statement, reports its unreadable lines and returns the
 // readable ones sorted by reference (then line number).
+//
+// The statement is read one physical line at a time, each split into fields on its
+// own (CSV quoting within a line is honoured): a stray quote makes its own line
+// malformed, where a streaming CSV reader would take every following line into one
+// quoted field, unbounded.
 func (p *pass) sortStatement(ctx context.Context, dir string) (*merger, error) {
-	r := csv.NewReader(bufio.NewReaderSize(p.job.Statement, 256<<10))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%w: read header: %w", ErrStatementFormat, err)
-	}
-	if !slices.Equal(header, statementHeader) {
-		return nil, fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, strings.Join(header, ","), strings.Join(statementHeader, ","))
+	lr := &lineReader{r: bufio.NewReaderSize(p.job.Statement, maxLine)}
+	header, _, long, err := lr.next()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("%w: the statement is empty", ErrStatementFormat)
+	case err != nil:
+		return nil, fmt.Errorf("read statement: %w", err)
+	case long || header != strings.Join(statementHeader, ","):
+		return nil, fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, truncateRaw(header), strings.Join(statementHeader, ","))
 	}
 	s := newSorter(dir, p.cfg.ChunkLines)
 	defer s.abort()
 	p.lastCP = time.Now()
+	var fields []string
 	for {
-		rec, err := r.Read()
+		text, no, long, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err != nil {
+			return nil, fmt.Errorf("read statement at line %d: %w", lr.no, err)
+		}
+		if text == "" && !long {
+			continue // a blank line is no line
+		}
 		p.lineCounts.StatementLines++
 		p.cp.StatementLines = p.lineCounts.StatementLines
-		var perr *csv.ParseError
-		switch {
-		case errors.As(err, &perr):
-			// A broken quote: the line cannot be split into fields. The reader goes
-			// on with the next line.
-			d := models.Difference{Kind: models.DiffMalformed, Line: int64(perr.StartLine), Raw: truncateRaw(perr.Err.Error())}
-			if err := p.bad(ctx, d); err != nil {
-				return nil, err
-			}
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("read statement at line %d: %w", p.lineCounts.StatementLines+1, err)
+		var l Line
+		var bad *models.Difference
+		if long {
+			bad = &models.Difference{Kind: models.DiffMalformed, Reference: firstField(text), Line: no, Raw: truncateRaw(text)}
+		} else if fields, err = splitLine(text, fields); err != nil {
+			bad = &models.Difference{Kind: models.DiffMalformed, Reference: firstField(text), Line: no, Raw: truncateRaw(text)}
+		} else {
+			l, bad = parseLine(fields, no)
 		}
-		line, _ := r.FieldPos(0)
-		l, bad := parseLine(rec, int64(line))
 		if bad != nil {
 			if err := p.bad(ctx, *bad); err != nil {
 				return nil, err
@@ -114,6 +126,75 @@ func (p *pass) sortStatement(ctx context.Context, dir string) (*merger, error) {
 	return s.finish()
 }
 
+// lineReader reads physical lines of at most maxLine bytes.
+type lineReader struct {
+	r  *bufio.Reader
+	no int64
+}
+
+// next returns the next line without its line ending, and its number; long says it
+// was longer than maxLine (text is then its beginning, and the rest was skipped).
+func (lr *lineReader) next() (text string, no int64, long bool, err error) {
+	b, err := lr.r.ReadSlice('\n')
+	if len(b) == 0 && errors.Is(err, io.EOF) {
+		return "", 0, false, io.EOF
+	}
+	lr.no++
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		text, long = string(b[:maxRaw]), true
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = lr.r.ReadSlice('\n')
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", 0, false, err
+		}
+		return text, lr.no, true, nil
+	case err != nil && !errors.Is(err, io.EOF):
+		return "", 0, false, err
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	return string(b), lr.no, false, nil
+}
+
+// splitLine splits one line into its fields, into dst's storage. A line without a
+// quote is split on commas; one with quotes is read by encoding/csv, alone.
+func splitLine(text string, dst []string) ([]string, error) {
+	dst = dst[:0]
+	if strings.IndexByte(text, '"') < 0 {
+		for {
+			i := strings.IndexByte(text, ',')
+			if i < 0 {
+				return append(dst, text), nil
+			}
+			dst = append(dst, text[:i])
+			text = text[i+1:]
+		}
+	}
+	r := csv.NewReader(strings.NewReader(text))
+	r.FieldsPerRecord = -1
+	rec, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Read(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("a quoted field spans lines")
+	}
+	return append(dst, rec...), nil
+}
+
+// firstField is what an unreadable line seems to name, for its difference.
+func firstField(text string) string {
+	if i := strings.IndexByte(text, ','); i >= 0 {
+		text = text[:i]
+	}
+	if len(text) > maxReference {
+		text = text[:maxReference]
+	}
+	return strings.ToValidUTF8(text, "")
+}
+
 // bad reports an unreadable line.
 func (p *pass) bad(ctx context.Context, d models.Difference) error {
 	p.lineCounts.AddDifference(d.Kind)
@@ -126,14 +207,8 @@ func (p *pass) bad(ctx context.Context, d models.Difference) error {
 // not RFC 3339) or unknown_currency.
 func parseLine(f []string, no int64) (Line, *models.Difference) {
 	malformed := func() (Line, *models.Difference) {
-		ref := ""
-		if len(f) > 0 {
-			ref = f[0]
-		}
-		if len(ref) > maxReference {
-			ref = ref[:maxReference]
-		}
-		return Line{}, &models.Difference{Kind: models.DiffMalformed, Reference: ref, Line: no, Raw: truncateRaw(strings.Join(f, ","))}
+		text := strings.Join(f, ",")
+		return Line{}, &models.Difference{Kind: models.DiffMalformed, Reference: firstField(text), Line: no, Raw: truncateRaw(text)}
 	}
 	if len(f) != len(statementHeader) || f[0] == "" || len(f[0]) > maxReference {
 		return malformed()
