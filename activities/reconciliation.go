@@ -123,7 +123,10 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 		log.WithError(err).Error("statement cannot be reconciled")
 		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeStatementUnreadable, nil)
 	case err != nil:
-		return models.ReconcileStatementResult{}, retryableError(errTypeDatabase, err)
+		// The statement's stream, the database or the disk failed: the retry resumes
+		// from the last checkpoint.
+		log.WithError(err).Warn("reconciliation interrupted")
+		return models.ReconcileStatementResult{}, retryableError(errTypeInterrupted, err)
 	}
 	c := res.Counts
 	log.WithFields(logrus.Fields{
@@ -215,5 +218,11 @@ func (r *Reconciliation) OpenReconciliation(ctx context.Context, in models.OpenR
 	return models.OpenReconciliationResult{ReconciliationID: rec.ID, Status: rec.Status, Created: created}, nil
 }
 
-// errTypeTemporal: Temporal did not take a start; retried.
-const errTypeTemporal = "temporal"
+// Retryable error types of the reconciliation activities.
+const (
+	// errTypeTemporal: Temporal did not take a start.
+	errTypeTemporal = "temporal"
+	// errTypeInterrupted: a pass stopped half-way (the bank's stream, the database
+	// or the disk); the retry resumes it.
+	errTypeInterrupted = "interrupted"
+)

@@ -42,7 +42,6 @@ import (
 	"github.com/payflow/payflow/internal/bank/sim"
 	"github.com/payflow/payflow/internal/devstack"
 	"github.com/payflow/payflow/internal/recon"
-	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
@@ -255,13 +254,9 @@ func runChild(dsn, bankURL, day string) error {
 		return err
 	}
 	defer db.Close()
-	box, err := secretbox.New([]byte("payflow-local-dev-secrets-key-32"))
-	if err != nil {
-		return err
-	}
 	acts := &activities.Reconciliation{
 		Channels: bank.NewRegistry(sim.New(bankURL, "", 30*time.Second)),
-		Store:    store.New(db, box),
+		Store:    store.New(db, nil), // reconciliation seals no secret
 		Log:      logrus.NewEntry(log),
 	}
 	if path := os.Getenv("PAYFLOW_BENCH_CPUPROFILE"); path != "" {
