@@ -142,7 +142,8 @@ func (p *pass) pace(ctx context.Context, started time.Time, refs int) error {
 }
 
 // compare classifies a reference both sides have. An amount (or currency) difference
-// wins over a status difference: each reference ends in one class.
+// wins over a status difference: each reference ends in one class. Kinds are not
+// compared: our references carry their kind in their prefix (pay_, re_, wd_).
 func compare(b Line, o Record) (models.DifferenceKind, bool) {
 	switch {
 	case b.Amount != o.Amount || b.Currency != o.Currency:
