@@ -24,7 +24,7 @@ TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
-.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench clean \
+.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon clean \
 	test-e2e helm-check helm-lint fuzz fuzz-short cluster cluster-tools test-cluster capacity
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
@@ -37,12 +37,13 @@ test: tools check-mysql vet fmt-check helm-lint
 
 # Fuzz targets, as package:Target. make test runs only their seed corpora
 # (testdata/fuzz); make fuzz runs each for FUZZTIME. The reconciliation statement
-# parser's target joins the list when it lands (internal/recon).
+# parser is internal/recon:FuzzStatementLine.
 FUZZ_TARGETS := \
 	./internal/signing:FuzzVerifyRequest \
 	./models:FuzzParseAmountJSON \
 	./http/decode:FuzzStrict \
-	./http/server:FuzzCreatePayment
+	./http/server:FuzzCreatePayment \
+	./internal/recon:FuzzStatementLine
 FUZZTIME ?= 10s
 
 ## fuzz: run every fuzz target for FUZZTIME (default 10s) each
@@ -145,6 +146,9 @@ check-postgres:
 		echo "Start it: pg_ctlcluster --skip-systemctl-redirect \$$(ls /etc/postgresql) main start"; \
 		exit 1; \
 	fi
+## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json
+bench-recon: check-mysql
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json
 
 clean:
 	rm -rf .payflow

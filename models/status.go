@@ -56,6 +56,10 @@ const (
 	StageNotifying       Stage = "notifying"
 	StageCompensating    Stage = "compensating"
 	StageDone            Stage = "done"
+	// Reconciliation: matching is the one streaming pass (fetch, sort, compare,
+	// store differences); reporting records the run's end.
+	StageMatching  Stage = "matching"
+	StageReporting Stage = "reporting"
 )
 
 // Flow names a kind of workflow; it is the PayflowFlow search attribute and the first

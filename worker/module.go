@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -13,8 +14,11 @@ import (
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/metrics"
+	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/workflows"
 )
 
 // Params are the worker's dependencies.
@@ -26,6 +30,7 @@ type Params struct {
 	Store     *store.Store
 	Ledger    *ledger.Ledger
 	Channels  *bank.Registry
+	Starter   *starter.Starter
 	Log       *logrus.Entry
 	// Metrics counts flows reaching a terminal status; without it nothing is
 	// counted.
@@ -35,9 +40,16 @@ type Params struct {
 // Module builds the worker and runs it for the life of the process.
 var Module = fx.Module("worker",
 	fx.Provide(func(p Params) sdkworker.Worker {
-		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue}, NewDeps(p))
+		// A reconciliation's checkpoint is made durable, heartbeated and sent to the
+		// server at the same pace: a killed pass resumes from at most that far back.
+		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue, MaxHeartbeatThrottleInterval: p.Config.ReconHeartbeat}, NewDeps(p))
 	}),
 	fx.Invoke(Run),
+	fx.Invoke(func(lc fx.Lifecycle, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) {
+		lc.Append(fx.StartHook(func(ctx context.Context) error {
+			return EnsureSchedules(ctx, s, channels, cfg, log)
+		}))
+	}),
 )
 
 // NewDeps builds the activity structs from the worker's dependencies.
@@ -53,6 +65,14 @@ func NewDeps(p Params) Deps {
 			Store: p.Store, Log: p.Log,
 			HTTP: safehttp.NewClient(safehttp.Options{AllowPrivate: p.Config.WebhookAllowPrivate, Timeout: p.Config.WebhookTimeout}),
 		},
+		Reconciliation: &activities.Reconciliation{
+			Channels: p.Channels, Store: p.Store, Starter: p.Starter, Log: p.Log,
+			Engine: recon.Config{
+				ChunkLines: p.Config.ReconChunkLines, PageSize: p.Config.ReconPageSize, TempDir: p.Config.ReconTempDir,
+				CheckpointEvery: p.Config.ReconHeartbeat, MaxRefsPerSecond: p.Config.ReconMaxRefsPerSecond,
+			},
+			HeartbeatEvery: p.Config.ReconHeartbeat,
+		},
 	}
 }
 
@@ -66,4 +86,21 @@ func Run(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
 		},
 		w.Stop,
 	))
+}
+
+// EnsureSchedules creates or updates the daily reconciliation schedule of every
+// channel in PAYFLOW_RECON_CHANNELS. A channel that is not configured is an error:
+// the worker would otherwise start and never reconcile it.
+func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) error {
+	for _, ch := range cfg.ReconChannels {
+		if _, err := channels.Get(ch); err != nil {
+			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)
+		}
+		if err := s.EnsureReconciliationSchedule(ctx, ch, cfg.ReconAt); err != nil {
+			return err
+		}
+		log.WithFields(logrus.Fields{"channel": ch, "schedule_id": workflows.ReconciliationScheduleID(ch), "at_utc": fmt.Sprintf("%02d:%02d", int(cfg.ReconAt.Hours()), int(cfg.ReconAt.Minutes())%60)}).
+			Info("reconciliation schedule ready")
+	}
+	return nil
 }

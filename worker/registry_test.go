@@ -24,7 +24,8 @@ func sdkName(fn any) string {
 // workflows call, so that a rename cannot silently orphan running flows.
 func TestRegisteredNamesAreTheConstants(t *testing.T) {
 	d := Deps{Bank: &activities.Bank{}, Payments: &activities.Payments{}, Topups: &activities.Topups{},
-		Holds: &activities.Holds{}, Withdrawals: &activities.Withdrawals{}, Refunds: &activities.Refunds{}, Webhooks: &activities.Webhooks{}}
+		Holds: &activities.Holds{}, Withdrawals: &activities.Withdrawals{}, Refunds: &activities.Refunds{}, Webhooks: &activities.Webhooks{},
+		Reconciliation: &activities.Reconciliation{}}
 	check := func(kind string, regs []Registration, want []string) {
 		var got []string
 		for _, r := range regs {

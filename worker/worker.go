@@ -3,6 +3,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -21,13 +23,14 @@ type Registration struct {
 
 // Deps are the activity structs the worker registers.
 type Deps struct {
-	Bank        *activities.Bank
-	Payments    *activities.Payments
-	Topups      *activities.Topups
-	Holds       *activities.Holds
-	Withdrawals *activities.Withdrawals
-	Refunds     *activities.Refunds
-	Webhooks    *activities.Webhooks
+	Bank           *activities.Bank
+	Payments       *activities.Payments
+	Topups         *activities.Topups
+	Holds          *activities.Holds
+	Withdrawals    *activities.Withdrawals
+	Refunds        *activities.Refunds
+	Webhooks       *activities.Webhooks
+	Reconciliation *activities.Reconciliation
 }
 
 // Workflows lists every workflow with its name.
@@ -38,6 +41,8 @@ func Workflows() []Registration {
 		{workflows.WorkflowWithdrawal, workflows.WithdrawalWorkflow},
 		{workflows.WorkflowRefund, workflows.RefundWorkflow},
 		{workflows.WorkflowWebhookDelivery, workflows.WebhookDeliveryWorkflow},
+		{workflows.WorkflowReconciliation, workflows.ReconciliationWorkflow},
+		{workflows.WorkflowScheduledReconciliation, workflows.ScheduledReconciliationWorkflow},
 	}
 }
 
@@ -56,6 +61,9 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityFinalizeRefund, d.Refunds.FinalizeRefund},
 		{workflows.ActivityCreateEvent, d.Webhooks.CreateEvent},
 		{workflows.ActivityDeliverWebhook, d.Webhooks.DeliverWebhook},
+		{workflows.ActivityReconcileStatement, d.Reconciliation.ReconcileStatement},
+		{workflows.ActivityFinishReconciliation, d.Reconciliation.FinishReconciliation},
+		{workflows.ActivityOpenReconciliation, d.Reconciliation.OpenReconciliation},
 	}
 }
 
@@ -75,7 +83,15 @@ type Options struct {
 	MaxConcurrentActivityExecutionSize int
 	MaxConcurrentWorkflowTaskPollers   int
 	MaxConcurrentActivityTaskPollers   int
+	// MaxHeartbeatThrottleInterval: heartbeat details reach the server at least this
+	// often; 0 is DefaultMaxHeartbeatThrottle.
+	MaxHeartbeatThrottleInterval time.Duration
 }
+
+// DefaultMaxHeartbeatThrottle bounds how long the SDK holds back an activity's
+// heartbeat details (by default it sends them only every 80% of the heartbeat
+// timeout).
+const DefaultMaxHeartbeatThrottle = 2 * time.Second
 
 // New returns a worker on the task queue with everything registered; the caller
 // starts and stops it.
@@ -83,7 +99,14 @@ func New(c client.Client, opts Options, d Deps) sdkworker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = workflows.TaskQueue
 	}
+	if opts.MaxHeartbeatThrottleInterval <= 0 {
+		opts.MaxHeartbeatThrottleInterval = DefaultMaxHeartbeatThrottle
+	}
 	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
+		// Heartbeat details reach the server at least this often (by default only
+		// every 80% of the heartbeat timeout): a reconciliation killed mid-run
+		// resumes from a checkpoint at most this old.
+		MaxHeartbeatThrottleInterval:       opts.MaxHeartbeatThrottleInterval,
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivityExecutionSize,
 		MaxConcurrentWorkflowTaskPollers:   opts.MaxConcurrentWorkflowTaskPollers,
 		MaxConcurrentActivityTaskPollers:   opts.MaxConcurrentActivityTaskPollers,

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/payflow/payflow/models"
 )
@@ -58,4 +59,35 @@ func ParseWorkflowID(id string) (flow models.Flow, merchantID, objectID string, 
 // that a retried or replayed activity finds its first journal.
 func PostingKey(flow models.Flow, objectID, step string) string {
 	return fmt.Sprintf("%s/%s/%s", flow, objectID, step)
+}
+
+// ReconciliationWorkflowID is reconciliation/<channel>/<YYYY-MM-DD>: one workflow id
+// per channel and UTC day; a rerun of the day is a new run of the same id.
+func ReconciliationWorkflowID(channel, date string) string {
+	return fmt.Sprintf("%s/%s/%s", models.FlowReconciliation, channel, date)
+}
+
+// ParseReconciliationWorkflowID is the reverse of ReconciliationWorkflowID.
+func ParseReconciliationWorkflowID(id string) (channel, date string, err error) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 3 || parts[0] != string(models.FlowReconciliation) || parts[1] == "" {
+		return "", "", fmt.Errorf("workflow id %q is not reconciliation/<channel>/<date>", id)
+	}
+	if _, err := models.ParseDay(parts[2]); err != nil {
+		return "", "", fmt.Errorf("workflow id %q: %w", id, err)
+	}
+	return parts[1], parts[2], nil
+}
+
+// ReconciliationScheduleID is reconciliation/<channel>: the Temporal Schedule that
+// reconciles a channel every day.
+func ReconciliationScheduleID(channel string) string {
+	return fmt.Sprintf("%s/%s", models.FlowReconciliation, channel)
+}
+
+// PreviousDay is the UTC day before t's: the day a run scheduled at t reconciles
+// (the bank's statement of a day is complete only once the day is over).
+func PreviousDay(t time.Time) string {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1).Format(models.DayLayout)
 }

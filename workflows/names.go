@@ -10,6 +10,13 @@ const (
 	WorkflowWebhookDelivery = "WebhookDeliveryWorkflow"
 )
 
+// Reconciliation's workflow type names: the day's run, and the action of a channel's
+// daily schedule that opens it.
+const (
+	WorkflowReconciliation          = "ReconciliationWorkflow"
+	WorkflowScheduledReconciliation = "ScheduledReconciliationWorkflow"
+)
+
 // Activity names. Each equals the method name of the activity it names, because
 // workflows call activities through method values (type-checked) and the SDK derives
 // the name from the method; worker/registry_test.go checks that they agree.
@@ -26,6 +33,10 @@ const (
 	ActivityFinalizeRefund      = "FinalizeRefund"
 	ActivityCreateEvent         = "CreateEvent"
 	ActivityDeliverWebhook      = "DeliverWebhook"
+
+	ActivityReconcileStatement   = "ReconcileStatement"
+	ActivityFinishReconciliation = "FinishReconciliation"
+	ActivityOpenReconciliation   = "OpenReconciliation"
 )
 
 // Query, signal and update names.
@@ -39,11 +50,13 @@ const (
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.
-var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery}
+var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
+	WorkflowReconciliation, WorkflowScheduledReconciliation}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
 	ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
+	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
 }

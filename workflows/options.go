@@ -108,3 +108,35 @@ func eventLocalOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// reconcileActivityOptions are for the one long reconciliation pass: it may run for
+// a long while on a big statement, and it heartbeats every few seconds, so a dead
+// worker is noticed after HeartbeatTimeout and the retry resumes from the last
+// heartbeat's checkpoint. It retries (a bank outage, a database restart) for a day.
+func reconcileActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Hour,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:       10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeStatementUnreadable},
+		},
+	})
+}
+
+// openActivityOptions are for short steps that talk to the database and Temporal.
+func openActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+		},
+	})
+}

@@ -13,6 +13,11 @@ var (
 	SAAmount   = temporal.NewSearchAttributeKeyInt64("PayflowAmount")
 )
 
+// SAScheduledStartTime is the system attribute a Temporal Schedule sets on the
+// workflows it starts: the time the action was scheduled for (not when it started, which
+// may be later after an outage). It is how a scheduled run knows its day.
+var SAScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
 // SearchAttributeTypes maps each attribute name to its Temporal type, for the dev
 // server's --search-attribute flags and `temporal operator search-attribute create`.
 var SearchAttributeTypes = []struct{ Name, Type string }{

@@ -93,6 +93,7 @@ func runWorker(args []string) error {
 		metrics.Module,
 		metrics.Serve(cfg.WorkerMetricsAddr),
 		temporalx.Module,
+		starter.Module, // the reconciliation schedules and runs it opens
 		worker.Module,
 	)
 	return runApp(app, log)

@@ -18,6 +18,7 @@ import (
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/workflows"
 )
 
 // Flows finds the flow that owns a bank reference.
@@ -32,6 +33,12 @@ type Signaler interface {
 	SignalBankCallback(ctx context.Context, workflowID string, cb models.BankCallback) error
 }
 
+// Transfers records the transfers banks decide (internal/store).
+type Transfers interface {
+	// RecordBankTransfer appends a decided transfer; recording it again is a no-op.
+	RecordBankTransfer(ctx context.Context, t store.BankTransfer) error
+}
+
 // Handler serves POST /v1/callbacks/:channel.
 type Handler struct {
 	// Secrets maps a channel to its shared callback secret.
@@ -40,6 +47,11 @@ type Handler struct {
 	Signaler Signaler
 	Log      *logrus.Entry
 	Now      func() time.Time
+
+	// Transfers, when set, records every final transfer a callback reports: a flow
+	// that learns its outcome from the callback never asks the bank again, and
+	// without this record reconciliation finds the transfer missing on our side.
+	Transfers Transfers
 }
 
 // Register mounts the route (after middleware.ReadBody).
@@ -50,8 +62,11 @@ func (h *Handler) Register(r gin.IRoutes) {
 type callbackBody struct {
 	Reference   string `json:"reference"`
 	Kind        string `json:"kind"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
 	Status      string `json:"status"`
 	FailureCode string `json:"failure_code"`
+	BankID      string `json:"bank_id"`
 	EventID     string `json:"event_id"`
 }
 
@@ -87,6 +102,11 @@ func (h *Handler) receive(c *gin.Context) {
 		problem.Write(c, problem.Unavailable("try again"))
 		return
 	}
+	if err := h.record(c.Request.Context(), channel, wfID, cb, log); err != nil {
+		log.WithError(err).Error("bank callback: record transfer")
+		problem.Write(c, problem.Unavailable("try again"))
+		return
+	}
 	err = h.Signaler.SignalBankCallback(c.Request.Context(), wfID, models.BankCallback{
 		Reference: cb.Reference, Channel: channel, Status: models.BankStatus(cb.Status),
 		FailureCode: models.FailureCode(cb.FailureCode), EventID: cb.EventID,
@@ -104,4 +124,26 @@ func (h *Handler) receive(c *gin.Context) {
 		log.Info("bank callback delivered")
 	}
 	c.JSON(http.StatusOK, gin.H{"received": true})
+}
+
+// record appends the bank transfer record of a callback that reports a final state.
+// The signed callback is the bank's word, as good as an answer to a query; the first
+// record of a reference stands, so duplicates and late callbacks change nothing. A
+// callback whose transfer is not well-formed is still delivered, unrecorded: the
+// flow's own query records it then.
+func (h *Handler) record(ctx context.Context, channel, workflowID string, cb callbackBody, log *logrus.Entry) error {
+	status := models.BankStatus(cb.Status)
+	if h.Transfers == nil || !status.Final() {
+		return nil
+	}
+	currency, err := models.ParseCurrency(cb.Currency)
+	if err != nil || models.ValidateAmount(cb.Amount) != nil || cb.Kind == "" {
+		log.Warn("bank callback: transfer not recorded: amount, currency or kind missing")
+		return nil
+	}
+	_, merchantID, _, _ := workflows.ParseWorkflowID(workflowID)
+	return h.Transfers.RecordBankTransfer(ctx, store.BankTransfer{
+		Reference: cb.Reference, Channel: channel, Kind: cb.Kind, MerchantID: merchantID, Amount: cb.Amount,
+		Currency: currency, Status: status, FailureCode: models.FailureCode(cb.FailureCode), BankID: cb.BankID,
+	})
 }

@@ -66,7 +66,13 @@ type Handler struct {
 	// (merchants.NewSecret); Now is the clock of secret rotations.
 	Merchants Onboarding
 	NewSecret func() string
-	Now       func() time.Time
+
+	// Reconciliations: runs and their differences; Reconciler starts runs' flows;
+	// Channels are the channels a run may name.
+	Reconciliations Reconciliations
+	Reconciler      Reconciler
+	Channels        []string
+	Now             func() time.Time
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -83,11 +89,10 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/flows", h.listFlows)
 	g.POST("/flows/:id/retry", func(c *gin.Context) { h.actOnFlow(c, "retry") })
 	g.POST("/flows/:id/cancel", func(c *gin.Context) { h.actOnFlow(c, "cancel") })
-}
-
-func (h *Handler) internal(c *gin.Context, msg string, err error) {
-	h.Log.WithError(err).WithField("request_id", c.GetString(middleware.KeyRequestID)).Error(msg)
-	problem.Write(c, problem.Internal())
+	g.POST("/reconciliations", h.createReconciliation)
+	g.GET("/reconciliations/:id", h.getReconciliation)
+	g.GET("/reconciliations/:id/differences", h.listDifferences)
+	g.POST("/reconciliations/:id/differences/:dif_id/resolve", h.resolveDifference)
 }
 
 func (h *Handler) ledgerCheck(c *gin.Context) {

@@ -38,6 +38,7 @@ const (
 	CodeUnsupportedMediaType    = "unsupported_media_type"
 	CodeTimeout                 = "timeout"
 	CodeInvalidFee              = "invalid_fee"
+	CodeInvalidDate             = "invalid_date"
 )
 
 // ContentType is the media type of problem responses.

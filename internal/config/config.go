@@ -123,6 +123,21 @@ type Config struct {
 	// LedgerCheckInterval is how often the API process runs the ledger check for the
 	// payflow_ledger_check_ok gauge; 0 never runs it in the background.
 	LedgerCheckInterval time.Duration
+
+	// ReconAt is when, after midnight UTC, each channel's daily reconciliation
+	// schedule fires (PAYFLOW_RECON_AT, HH:MM); ReconChannels are the channels
+	// reconciled every day.
+	ReconAt       time.Duration
+	ReconChannels []string
+	// ReconTempDir holds the sorted chunks of statements ("" is the system's);
+	// ReconChunkLines and ReconPageSize bound a pass's memory (0: the defaults);
+	// ReconHeartbeat is how often a pass heartbeats its checkpoint;
+	// ReconMaxRefsPerSecond paces the matching (0: unpaced).
+	ReconTempDir          string
+	ReconChunkLines       int
+	ReconPageSize         int
+	ReconHeartbeat        time.Duration
+	ReconMaxRefsPerSecond int
 }
 
 // PayloadKey is one AES-256 key of the payload codec, known by its id (which rides
@@ -165,6 +180,13 @@ func load(getenv func(string) string) (Config, error) {
 		LogLevel:              e.str("PAYFLOW_LOG_LEVEL", "info"),
 		LogFormat:             e.str("PAYFLOW_LOG_FORMAT", "text"),
 		DataDir:               dataDir,
+		ReconAt:               e.clock("PAYFLOW_RECON_AT", 2*time.Hour),
+		ReconChannels:         e.list("PAYFLOW_RECON_CHANNELS", "banksim"),
+		ReconTempDir:          e.str("PAYFLOW_RECON_TMPDIR", ""),
+		ReconChunkLines:       e.int("PAYFLOW_RECON_CHUNK_LINES", 0),
+		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),
+		ReconHeartbeat:        e.duration("PAYFLOW_RECON_HEARTBEAT", 2*time.Second),
+		ReconMaxRefsPerSecond: e.int("PAYFLOW_RECON_MAX_REFS_PER_S", 0),
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)
@@ -295,6 +317,22 @@ func (e *envReader) duration(key string, def time.Duration) time.Duration {
 		e.err = fmt.Errorf("%s: %q is not a duration (like 30s or 5m)", key, v)
 	}
 	return d
+}
+
+// clock reads a time of day, HH:MM (UTC), as the duration since midnight.
+func (e *envReader) clock(key string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(e.get(key))
+	if v == "" {
+		return def
+	}
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		if e.err == nil {
+			e.err = fmt.Errorf("%s: %q is not a time of day HH:MM (UTC)", key, v)
+		}
+		return def
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 }
 
 // key reads a 32-byte key given as 64 hex digits, base64, or (for the local default

@@ -129,11 +129,11 @@ func temporalCLI(t *testing.T) string {
 	return filepath.Join(dir, "temporal")
 }
 
-func workflowShow(t *testing.T, workflowID string, extra ...string) string {
+func workflowShow(t *testing.T, s *Stack, workflowID string, extra ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := append([]string{"workflow", "show", "--address", temporal.Addr, "-w", workflowID, "--color", "never"}, extra...)
+	args := append([]string{"workflow", "show", "--address", temporal.Addr, "--namespace", s.Opts.Namespace, "-w", workflowID, "--color", "never"}, extra...)
 	out, err := exec.CommandContext(ctx, temporalCLI(t), args...).CombinedOutput()
 	require.NoError(t, err, "temporal %s: %s", strings.Join(args, " "), out)
 	return string(out)
@@ -143,10 +143,10 @@ func workflowShow(t *testing.T, workflowID string, extra ...string) string {
 // its history (read without the codec), not in `temporal workflow show`; the
 // operator reads them through the codec endpoint with the ops token.
 func TestPayloadsAreEncryptedInTemporal(t *testing.T) {
-	raw, err := client.Dial(client.Options{HostPort: temporal.Addr}) // Temporal's own view: no codec
-	require.NoError(t, err)
-	defer raw.Close()
 	eachStack(t, func(t *testing.T, s *Stack) {
+		raw, err := client.Dial(client.Options{HostPort: temporal.Addr, Namespace: s.Opts.Namespace}) // Temporal's own view: no codec
+		require.NoError(t, err)
+		defer raw.Close()
 		// Amounts above any process id, so that an identity (pid@host) never
 		// matches; the withdrawal is over the review threshold, so an operator's
 		// Update approves it.
@@ -192,11 +192,11 @@ func TestPayloadsAreEncryptedInTemporal(t *testing.T) {
 					require.Positive(t, sdkFailures, "the bank's 503s are in the history, sealed")
 				}
 				for _, mode := range [][]string{nil, {"--detailed"}, {"--output", "json"}} {
-					out := workflowShow(t, f.workflowID, mode...)
+					out := workflowShow(t, s, f.workflowID, mode...)
 					require.Empty(t, f.secrets.findIn([]byte(out)), "temporal workflow show %v:\n%s", mode, out)
 				}
 				// With the codec endpoint and the ops token, the CLI shows them.
-				out := workflowShow(t, f.workflowID, "--detailed",
+				out := workflowShow(t, s, f.workflowID, "--detailed",
 					"--codec-endpoint", s.APIURLs[0]+"/codec", "--codec-auth", "Bearer "+OpsToken)
 				require.Contains(t, out, fmt.Sprintf("amount: %d", f.secrets.amount))
 
@@ -225,7 +225,7 @@ func TestPayloadsAreEncryptedInTemporal(t *testing.T) {
 
 		// A query's answer leaves the worker sealed too.
 		resp, err := raw.WorkflowService().QueryWorkflow(context.Background(), &workflowservice.QueryWorkflowRequest{
-			Namespace: "default",
+			Namespace: s.Opts.Namespace,
 			Execution: &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID},
 			Query:     &querypb.WorkflowQuery{QueryType: workflows.QueryState},
 		})

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"testing"
+
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -30,7 +33,12 @@ func payloadCodec() *temporalx.Codec {
 // dataConverter reads payloads as payflow's processes write them.
 func dataConverter() converter.DataConverter { return temporalx.NewDataConverter(payloadCodec()) }
 
-// dialTemporal connects to the shared dev server as payflow does, with the codec.
-func dialTemporal() (client.Client, error) {
-	return client.Dial(temporalx.ClientConfig{Address: temporal.Addr, Codec: payloadCodec()}.Options())
+// temporalClient is a client of the stack's namespace that reads payloads as
+// payflow's processes write them (with the codec), closed when the test ends.
+func temporalClient(t *testing.T, s *Stack) client.Client {
+	t.Helper()
+	c, err := client.Dial(temporalx.ClientConfig{Address: temporal.Addr, Namespace: s.Opts.Namespace, Codec: payloadCodec()}.Options())
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
 }

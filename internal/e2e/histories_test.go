@@ -20,8 +20,8 @@ import (
 // (a payment by token, ...) into dir, as the replay tests read them. It runs after the
 // suite when PAYFLOW_RECORD_HISTORIES names a directory: that is how
 // workflows/testdata is refreshed for a released version (see docs/upgrades.md).
-func recordHistories(ctx context.Context, addr, taskQueue, dir, prefix string) error {
-	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Codec: payloadCodec()}.Options())
+func recordHistories(ctx context.Context, addr, namespace, taskQueue, dir, prefix string) error {
+	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Namespace: namespace, Codec: payloadCodec()}.Options())
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,12 @@ var (
 		sync.Mutex
 		list []*Stack
 	}
+	// binDir holds the temporal CLI the tests run.
+	binDir string
 )
+
+// stackNamespace is the Temporal namespace of a backend's stack.
+func stackNamespace(b testenv.Backend) string { return "payflow-" + string(b) }
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -46,7 +51,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binDir := os.Getenv("PAYFLOW_TEST_BIN_DIR")
+	binDir = os.Getenv("PAYFLOW_TEST_BIN_DIR")
 	if binDir == "" {
 		binDir = filepath.Join(root, "bin")
 	}
@@ -79,7 +84,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	payflowBin, stripeMockBin, workDir = bin, filepath.Join(binDir, "stripe-mock"), work
-	temporal, err = StartTemporal(ctx, binDir, "", out)
+	var namespaces []string
+	for _, b := range testenv.Backends {
+		namespaces = append(namespaces, stackNamespace(b))
+	}
+	temporal, err = StartTemporal(ctx, binDir, "", out, namespaces...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -95,12 +104,18 @@ func run(m *testing.M) int {
 			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
 			StripeMockBin: filepath.Join(binDir, "stripe-mock"),
 			Validator:     contract,
+			Namespace:     stackNamespace(b),
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
 				"PAYFLOW_BANK_POLL":    "60s",
 				"PAYFLOW_BANK_TIMEOUT": "3s",
 				// Long enough for a test to approve, short enough to watch one expire.
 				"PAYFLOW_APPROVAL_TIMEOUT": "10s",
+				// Reconciliation checkpoints (and heartbeats them) four times a
+				// second, and matches at most 20000 references a second, so that
+				// the kill test sees a pass's progress before it ends, on any machine.
+				"PAYFLOW_RECON_HEARTBEAT":      "250ms",
+				"PAYFLOW_RECON_MAX_REFS_PER_S": "20000",
 			},
 		})
 		if err != nil {
@@ -141,7 +156,7 @@ func run(m *testing.M) int {
 	if dir := os.Getenv("PAYFLOW_RECORD_HISTORIES"); dir != "" && code == 0 {
 		for _, s := range stacks {
 			if s.Opts.Backend == testenv.SQLite {
-				if err := recordHistories(ctx, temporal.Addr, s.TaskQueue, dir, os.Getenv("PAYFLOW_RECORD_PREFIX")); err != nil {
+				if err := recordHistories(ctx, temporal.Addr, s.Opts.Namespace, s.TaskQueue, dir, os.Getenv("PAYFLOW_RECORD_PREFIX")); err != nil {
 					fmt.Fprintln(os.Stderr, "record histories:", err)
 					return 1
 				}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/payflow/payflow/models"
 )
@@ -28,10 +27,8 @@ type flowList struct {
 // query, retried to success by an operator, and the act is audited. Another is
 // canceled: the charge is refunded and the payment ends failed canceled.
 func TestOperatorFindsRetriesAndCancelsStuckFlows(t *testing.T) {
-	c, err := client.Dial(client.Options{HostPort: temporal.Addr})
-	require.NoError(t, err)
-	defer c.Close()
 	eachStack(t, func(t *testing.T, s *Stack) {
+		c := temporalClient(t, s)
 		ctx := context.Background()
 		_, err := s.Bank(ctx, "POST", "/sim/faults", `{"processing_ms":300,"callback_delay_ms":600000}`)
 		require.NoError(t, err)

@@ -97,10 +97,8 @@ func TestCardPaymentsEndToEnd(t *testing.T) {
 // A payment runs as the workflow payment/<merchant>/<pay_id> with its search
 // attributes, and answers the state query.
 func TestPaymentWorkflowIsVisibleInTemporal(t *testing.T) {
-	c, err := dialTemporal()
-	require.NoError(t, err)
-	defer c.Close()
 	eachStack(t, func(t *testing.T, s *Stack) {
+		c := temporalClient(t, s)
 		p := createPayment(t, s, card(2500, "tok_success"))
 		require.Equal(t, fmt.Sprintf("payment/mch_demo/%s", p.ID), p.WorkflowID)
 		waitPayment(t, s, p.ID, 60*time.Second)

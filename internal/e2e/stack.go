@@ -51,14 +51,15 @@ type Temporal struct {
 }
 
 // StartTemporal starts a headless, in-memory dev server on a free port, or one that
-// keeps its state in dbFile.
-func StartTemporal(ctx context.Context, binDir, dbFile string, out io.Writer) (*Temporal, error) {
+// keeps its state in dbFile, with the given namespaces besides "default".
+func StartTemporal(ctx context.Context, binDir, dbFile string, out io.Writer, namespaces ...string) (*Temporal, error) {
 	port, err := devstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	p, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: filepath.Join(binDir, "temporal"), Port: port, Headless: true, DBFile: dbFile, LogLevel: "error",
+		Namespaces: namespaces,
 	}, out)
 	if err != nil {
 		return nil, err
@@ -90,6 +91,11 @@ type StackOptions struct {
 	// ops requests against the OpenAPI description (the simulator's admin API is not
 	// payflow's and is not checked).
 	Validator *client.Validator
+
+	// Namespace isolates the stack's flows and schedules from other stacks on the
+	// same server ("" is "default"): ids like reconciliation/<channel>/<day> and the
+	// schedule reconciliation/<channel> are the same in every stack.
+	Namespace string
 }
 
 // Stack is a running payflow: banksim, stripe-mock, workers and API replicas.
@@ -173,6 +179,9 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		"PAYFLOW_OPS_TOKENS":           OpsToken,
 		"PAYFLOW_LOG_LEVEL":            "info",
 		"PAYFLOW_DEMO_MERCHANT_SECRET": DemoSecret,
+	}
+	if o.Namespace != "" {
+		env["PAYFLOW_TEMPORAL_NAMESPACE"] = o.Namespace
 	}
 	for k, v := range o.Env {
 		env[k] = v

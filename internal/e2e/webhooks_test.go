@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/models"
@@ -106,12 +105,9 @@ func eventOf(c *assert.CollectT, s *Stack, objectID string) (eventView, bool) {
 // as delivered after 3 attempts, and a redelivery sends it once more.
 func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 	rcv := newWebhookReceiver(t)
-	tc, err := client.Dial(client.Options{HostPort: temporal.Addr})
-	require.NoError(t, err)
-	// Cleanup, not defer: the parallel subtests run after this function returns.
-	t.Cleanup(tc.Close)
 	eachStack(t, func(t *testing.T, s *Stack) {
 		t.Parallel()
+		tc := temporalClient(t, s)
 		ctx := context.Background()
 		path := "/flaky/" + s.Opts.Name
 		body := card(1050, "tok_success")

@@ -1,0 +1,228 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/recon"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+)
+
+// Error types of the reconciliation activities that no retry can fix.
+const (
+	// ErrTypeInvalidInput: the run names a day or channel that does not exist.
+	ErrTypeInvalidInput = "invalid_input"
+	// ErrTypeStatementUnreadable: the statement is not the contract's CSV, or our
+	// records do not come in the order the merge needs.
+	ErrTypeStatementUnreadable = "statement_unreadable"
+)
+
+// DefaultHeartbeatEvery is how often a reconciliation heartbeats its checkpoint.
+const DefaultHeartbeatEvery = 2 * time.Second
+
+// ReconciliationStarter starts the workflow of a reconciliation run (package starter).
+type ReconciliationStarter interface {
+	// StartReconciliation starts the run's workflow, or finds it running; fresh says
+	// the run was just created, so that no workflow run of it can exist yet.
+	StartReconciliation(ctx context.Context, in models.ReconciliationInput, fresh bool) error
+}
+
+// Reconciliation holds the activities of reconciliation runs.
+type Reconciliation struct {
+	Channels *bank.Registry
+	Store    *store.Store
+	Starter  ReconciliationStarter
+	Log      *logrus.Entry
+	// Engine bounds the streaming pass (chunk, page and batch sizes, temp dir).
+	Engine recon.Config
+	// HeartbeatEvery is how often the pass heartbeats its checkpoint; 0 is
+	// DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+}
+
+// ReconcileStatement compares the channel's statement of the day with our bank
+// transfer records in one streaming pass (see package recon), storing the differences
+// as it goes. It heartbeats its checkpoint every few seconds; a retry after a crash
+// reads the last one and resumes the matching after its last reference, so that a
+// killed worker costs the re-sort, not the whole run, and the report is the same.
+//
+// It is also called directly, outside Temporal (the benchmark): then it heartbeats
+// nothing.
+func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.ReconcileStatementInput) (models.ReconcileStatementResult, error) {
+	log := logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": in.ReconciliationID, "channel": in.Channel, "date": in.Date})
+	day, err := models.ParseDay(in.Date)
+	if err != nil {
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+	}
+	ch, err := r.Channels.Get(in.Channel)
+	if err != nil {
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+	}
+	inActivity := activity.IsActivity(ctx)
+	var resume *recon.Checkpoint
+	if inActivity && activity.HasHeartbeatDetails(ctx) {
+		var cp recon.Checkpoint
+		if err := activity.GetHeartbeatDetails(ctx, &cp); err != nil {
+			log.WithError(err).Warn("unreadable checkpoint; reconciling from the start")
+		} else {
+			resume = &cp
+			log.WithFields(logrus.Fields{
+				"phase": cp.Phase, "last_reference": cp.LastReference, "merged_lines": cp.MergedLines, "statement_lines": cp.StatementLines,
+			}).Info("resuming the reconciliation from its checkpoint")
+		}
+	}
+
+	body, err := ch.Statement(ctx, day)
+	if err != nil {
+		return models.ReconcileStatementResult{}, retryableError(ErrTypeBankUnavailable, fmt.Errorf("fetch statement: %w", err))
+	}
+	defer body.Close()
+
+	hb := &heartbeat{}
+	if resume != nil {
+		hb.set(*resume)
+	}
+	if inActivity {
+		every := r.HeartbeatEvery
+		if every <= 0 {
+			every = DefaultHeartbeatEvery
+		}
+		stop := hb.run(ctx, every)
+		defer stop()
+	}
+	start := time.Now()
+	res, err := recon.Reconcile(ctx, r.Engine, recon.Job{
+		ReconciliationID: in.ReconciliationID,
+		Statement:        body,
+		Ours: func(ctx context.Context, after string, limit int) ([]recon.Record, error) {
+			ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]recon.Record, len(ts))
+			for i, t := range ts {
+				out[i] = recon.Record{Reference: t.Reference, Kind: t.Kind, Amount: t.Amount, Currency: string(t.Currency), Status: string(t.Status)}
+			}
+			return out, nil
+		},
+		Sink:     r.Store.InsertDifferences,
+		Resume:   resume,
+		Progress: hb.set,
+	})
+	switch {
+	case errors.Is(err, recon.ErrStatementFormat) || errors.Is(err, recon.ErrRecordOrder):
+		log.WithError(err).Error("statement cannot be reconciled")
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeStatementUnreadable, nil)
+	case err != nil:
+		// The statement's stream, the database or the disk failed: the retry resumes
+		// from the last checkpoint.
+		log.WithError(err).Warn("reconciliation interrupted")
+		return models.ReconcileStatementResult{}, retryableError(errTypeInterrupted, err)
+	}
+	c := res.Counts
+	log.WithFields(logrus.Fields{
+		"statement_lines": c.StatementLines, "our_records": c.OurRecords, "matched": c.Matched, "differences": c.Differences(),
+		"resumed": res.Resumed, "skipped_lines": res.SkippedLines, "chunks": res.Chunks, "duration_ms": time.Since(start).Milliseconds(),
+	}).Info("statement reconciled")
+	return models.ReconcileStatementResult{Counts: c, Resumed: res.Resumed, ResumedAfter: res.ResumedAfter, SkippedLines: res.SkippedLines}, nil
+}
+
+// heartbeat holds the pass's latest checkpoint and heartbeats it on its own
+// goroutine, so that a slow step (a page of records, a chunk to sort) never makes the
+// activity look dead, and the server always has the latest durable position.
+type heartbeat struct {
+	mu sync.Mutex
+	cp recon.Checkpoint
+}
+
+func (h *heartbeat) set(cp recon.Checkpoint) {
+	h.mu.Lock()
+	h.cp = cp
+	h.mu.Unlock()
+}
+
+func (h *heartbeat) get() recon.Checkpoint {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cp
+}
+
+func (h *heartbeat) run(ctx context.Context, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, h.get())
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// FinishReconciliation records the end of a run (once; a retry finds it recorded).
+func (r *Reconciliation) FinishReconciliation(ctx context.Context, in models.FinishReconciliationInput) (models.FinishReconciliationResult, error) {
+	recorded, err := r.Store.FinishReconciliation(ctx, in)
+	if err != nil {
+		return models.FinishReconciliationResult{}, retryableError(errTypeDatabase, err)
+	}
+	if recorded {
+		logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": in.ReconciliationID, "status": in.Status}).Info("reconciliation finished")
+	}
+	return models.FinishReconciliationResult{Recorded: recorded}, nil
+}
+
+// OpenReconciliation finds or creates the run of a channel and day and makes sure its
+// workflow runs: what a channel's schedule does every day, and what the ops API does
+// on request.
+func (r *Reconciliation) OpenReconciliation(ctx context.Context, in models.OpenReconciliationInput) (models.OpenReconciliationResult, error) {
+	if _, err := models.ParseDay(in.Date); err != nil {
+		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+	}
+	if _, err := r.Channels.Get(in.Channel); err != nil {
+		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+	}
+	rec, created, err := r.Store.OpenReconciliation(ctx, store.OpenReconciliationRequest{
+		ID: models.NewID(models.PrefixReconciliation), Channel: in.Channel, Day: in.Date, Rerun: in.Rerun,
+	})
+	if err != nil {
+		return models.OpenReconciliationResult{}, retryableError(errTypeDatabase, err)
+	}
+	if !rec.Status.Finished() {
+		err := r.Starter.StartReconciliation(ctx, models.ReconciliationInput{ReconciliationID: rec.ID, Channel: rec.Channel, Date: rec.Date}, created)
+		if err != nil {
+			return models.OpenReconciliationResult{}, retryableError(errTypeTemporal, err)
+		}
+	}
+	logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": rec.ID, "channel": rec.Channel, "date": rec.Date, "created": created}).Info("reconciliation opened")
+	return models.OpenReconciliationResult{ReconciliationID: rec.ID, Status: rec.Status, Created: created}, nil
+}
+
+// Retryable error types of the reconciliation activities.
+const (
+	// errTypeTemporal: Temporal did not take a start.
+	errTypeTemporal = "temporal"
+	// errTypeInterrupted: a pass stopped half-way (the bank's stream, the database
+	// or the disk); the retry resumes it.
+	errTypeInterrupted = "interrupted"
+)

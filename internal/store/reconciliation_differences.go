@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/payflow/payflow/models"
+)
+
+type differenceRow struct {
+	ID               string `gorm:"primaryKey"`
+	ReconciliationID string
+	Kind             string
+	Reference        string
+	Line             int64
+	HasOurs          int
+	OursKind         string
+	OursAmount       int64
+	OursCurrency     string
+	OursStatus       string
+	HasBank          int
+	BankKind         string
+	BankAmount       int64
+	BankCurrency     string
+	BankStatus       string
+	Raw              string
+	CreatedAt        time.Time
+}
+
+func (differenceRow) TableName() string { return "reconciliation_differences" }
+
+type resolutionRow struct {
+	DifferenceID     string `gorm:"primaryKey"`
+	ReconciliationID string
+	Note             string
+	Operator         string
+	CreatedAt        time.Time
+}
+
+func (resolutionRow) TableName() string { return "reconciliation_resolutions" }
+
+// Column widths of reconciliation_differences: a statement is the bank's text, so
+// whatever it holds is cut to fit rather than refused.
+const (
+	maxDiffReference = 255
+	maxDiffField     = 16
+	maxDiffRaw       = 1000
+)
+
+func differenceRowOf(d models.Difference, now time.Time) differenceRow {
+	r := differenceRow{
+		ID: d.ID, ReconciliationID: d.ReconciliationID, Kind: string(d.Kind),
+		Reference: truncate(d.Reference, maxDiffReference), Line: d.Line,
+		Raw: truncate(d.Raw, maxDiffRaw), CreatedAt: now,
+	}
+	if r.ID == "" {
+		r.ID = models.NewID(models.PrefixDifference)
+	}
+	if o := d.Ours; o != nil {
+		r.HasOurs, r.OursKind, r.OursAmount = 1, truncate(o.Kind, maxDiffField), o.Amount
+		r.OursCurrency, r.OursStatus = truncate(o.Currency, maxDiffField), truncate(o.Status, maxDiffField)
+	}
+	if b := d.Bank; b != nil {
+		r.HasBank, r.BankKind, r.BankAmount = 1, truncate(b.Kind, maxDiffField), b.Amount
+		r.BankCurrency, r.BankStatus = truncate(b.Currency, maxDiffField), truncate(b.Status, maxDiffField)
+	}
+	return r
+}
+
+func (r differenceRow) model() models.Difference {
+	d := models.Difference{
+		ID: r.ID, Object: "reconciliation_difference", ReconciliationID: r.ReconciliationID,
+		Reference: r.Reference, Kind: models.DifferenceKind(r.Kind), Line: r.Line, Raw: r.Raw,
+		CreatedAt: r.CreatedAt.UTC(),
+	}
+	if r.HasOurs == 1 {
+		d.Ours = &models.DifferenceSide{Kind: r.OursKind, Amount: r.OursAmount, Currency: r.OursCurrency, Status: r.OursStatus}
+	}
+	if r.HasBank == 1 {
+		d.Bank = &models.DifferenceSide{Kind: r.BankKind, Amount: r.BankAmount, Currency: r.BankCurrency, Status: r.BankStatus}
+	}
+	return d
+}
+
+// differenceBatch is the rows per INSERT statement.
+const differenceBatch = 500
+
+// InsertDifferences appends differences found by a run. A difference already stored
+// (same run, kind, reference and line) is skipped, so that a run resumed after a
+// crash, which finds again what it had stored, stores nothing twice.
+func (s *Store) InsertDifferences(ctx context.Context, diffs []models.Difference) error {
+	if len(diffs) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	rows := make([]differenceRow, len(diffs))
+	for i, d := range diffs {
+		rows[i] = differenceRowOf(d, now)
+	}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, differenceBatch).Error
+	if err != nil {
+		return fmt.Errorf("insert %d differences: %w", len(rows), err)
+	}
+	return nil
+}
+
+// DifferenceQuery selects a page of a run's differences, in the order they were
+// found.
+type DifferenceQuery struct {
+	ReconciliationID string
+	Limit            int
+	StartingAfter    string
+}
+
+// ListDifferences returns up to q.Limit differences after q.StartingAfter, oldest
+// first, with their resolutions, and whether more follow.
+func (s *Store) ListDifferences(ctx context.Context, q DifferenceQuery) ([]models.Difference, bool, error) {
+	tx := s.db.WithContext(ctx).Where("reconciliation_id = ?", q.ReconciliationID)
+	if q.StartingAfter != "" {
+		tx = tx.Where("id > ?", q.StartingAfter)
+	}
+	var rows []differenceRow
+	if err := tx.Order("id").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, false, fmt.Errorf("list differences of %s: %w", q.ReconciliationID, err)
+	}
+	more := len(rows) > q.Limit
+	if more {
+		rows = rows[:q.Limit]
+	}
+	out := make([]models.Difference, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+		ids[i] = r.ID
+	}
+	if len(ids) == 0 {
+		return out, more, nil
+	}
+	var res []resolutionRow
+	if err := s.db.WithContext(ctx).Where("difference_id IN ?", ids).Find(&res).Error; err != nil {
+		return nil, false, fmt.Errorf("resolutions of %s: %w", q.ReconciliationID, err)
+	}
+	byID := make(map[string]*models.Resolution, len(res))
+	for _, r := range res {
+		byID[r.DifferenceID] = r.model()
+	}
+	for i := range out {
+		out[i].Resolution = byID[out[i].ID]
+	}
+	return out, more, nil
+}
+
+func (r resolutionRow) model() *models.Resolution {
+	return &models.Resolution{Note: r.Note, Operator: r.Operator, ResolvedAt: r.CreatedAt.UTC()}
+}
+
+// Difference returns one difference of a run with its resolution; ErrNotFound (also
+// when it belongs to another run).
+func (s *Store) Difference(ctx context.Context, reconciliationID, id string) (models.Difference, error) {
+	var row differenceRow
+	err := s.db.WithContext(ctx).Where("id = ? AND reconciliation_id = ?", id, reconciliationID).Take(&row).Error
+	if err != nil {
+		return models.Difference{}, fmt.Errorf("difference %s: %w", id, translate(err))
+	}
+	d := row.model()
+	var res resolutionRow
+	err = s.db.WithContext(ctx).Where("difference_id = ?", id).Take(&res).Error
+	switch {
+	case err == nil:
+		d.Resolution = res.model()
+	case !errors.Is(translate(err), ErrNotFound):
+		return models.Difference{}, fmt.Errorf("resolution of %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ResolveDifference appends the resolution of a difference's follow-up and returns
+// the difference with it. ErrNotFound for a difference the run does not have;
+// ErrDuplicate when it is already resolved (the first resolution stands).
+func (s *Store) ResolveDifference(ctx context.Context, reconciliationID, id string, r models.Resolution) (models.Difference, error) {
+	if _, err := s.Difference(ctx, reconciliationID, id); err != nil {
+		return models.Difference{}, err
+	}
+	row := resolutionRow{
+		DifferenceID: id, ReconciliationID: reconciliationID, Note: r.Note, Operator: r.Operator,
+		CreatedAt: time.Now().UTC(),
+	}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return models.Difference{}, fmt.Errorf("resolve difference %s: %w", id, translate(err))
+	}
+	return s.Difference(ctx, reconciliationID, id)
+}

@@ -1,0 +1,266 @@
+package models
+
+import (
+	"fmt"
+	"time"
+)
+
+// DayLayout spells a UTC day (2026-01-31) in workflow ids, the API and statements.
+const DayLayout = "2006-01-02"
+
+// ParseDay parses a YYYY-MM-DD day and returns its midnight UTC. Only the canonical
+// spelling is accepted, so that one day has one workflow id.
+func ParseDay(s string) (time.Time, error) {
+	d, err := time.Parse(DayLayout, s)
+	if err != nil || d.Format(DayLayout) != s {
+		return time.Time{}, fmt.Errorf("day %q is not YYYY-MM-DD", s)
+	}
+	return d, nil
+}
+
+// ReconciliationStatus is where a reconciliation run is.
+type ReconciliationStatus string
+
+// Reconciliation statuses: running until the run records its end.
+const (
+	ReconciliationRunning   ReconciliationStatus = "running"
+	ReconciliationCompleted ReconciliationStatus = "completed"
+	ReconciliationFailed    ReconciliationStatus = "failed"
+)
+
+// Finished reports whether the run has recorded its end.
+func (s ReconciliationStatus) Finished() bool {
+	return s == ReconciliationCompleted || s == ReconciliationFailed
+}
+
+// DifferenceKind says how the bank's statement and our records disagree about one
+// reference (or why a statement line could not be compared at all).
+type DifferenceKind string
+
+// Difference kinds. The first four are PRODUCT.md's; the last three report a bad
+// statement line, with its line number, without stopping the run.
+const (
+	DiffMissingOnOurSide   DifferenceKind = "missing_on_our_side"
+	DiffMissingAtBank      DifferenceKind = "missing_at_bank"
+	DiffAmountMismatch     DifferenceKind = "amount_mismatch"
+	DiffStatusMismatch     DifferenceKind = "status_mismatch"
+	DiffMalformed          DifferenceKind = "malformed"
+	DiffUnknownCurrency    DifferenceKind = "unknown_currency"
+	DiffDuplicateReference DifferenceKind = "duplicate_reference"
+)
+
+// Valid reports whether k is a known kind.
+func (k DifferenceKind) Valid() bool {
+	switch k {
+	case DiffMissingOnOurSide, DiffMissingAtBank, DiffAmountMismatch, DiffStatusMismatch,
+		DiffMalformed, DiffUnknownCurrency, DiffDuplicateReference:
+		return true
+	}
+	return false
+}
+
+// ReconciliationCounts sums up a run: how many statement lines and records it read,
+// how many references matched, and how many differences of each kind it found.
+type ReconciliationCounts struct {
+	StatementLines     int64 `json:"statement_lines"`
+	OurRecords         int64 `json:"our_records"`
+	Matched            int64 `json:"matched"`
+	MissingOnOurSide   int64 `json:"missing_on_our_side"`
+	MissingAtBank      int64 `json:"missing_at_bank"`
+	AmountMismatch     int64 `json:"amount_mismatch"`
+	StatusMismatch     int64 `json:"status_mismatch"`
+	Malformed          int64 `json:"malformed"`
+	UnknownCurrency    int64 `json:"unknown_currency"`
+	DuplicateReference int64 `json:"duplicate_reference"`
+}
+
+// AddDifference counts one difference of kind k.
+func (c *ReconciliationCounts) AddDifference(k DifferenceKind) {
+	if p := c.field(k); p != nil {
+		*p++
+	}
+}
+
+// SetDifferences sets the count of kind k (from a stored tally).
+func (c *ReconciliationCounts) SetDifferences(k DifferenceKind, n int64) {
+	if p := c.field(k); p != nil {
+		*p = n
+	}
+}
+
+func (c *ReconciliationCounts) field(k DifferenceKind) *int64 {
+	switch k {
+	case DiffMissingOnOurSide:
+		return &c.MissingOnOurSide
+	case DiffMissingAtBank:
+		return &c.MissingAtBank
+	case DiffAmountMismatch:
+		return &c.AmountMismatch
+	case DiffStatusMismatch:
+		return &c.StatusMismatch
+	case DiffMalformed:
+		return &c.Malformed
+	case DiffUnknownCurrency:
+		return &c.UnknownCurrency
+	case DiffDuplicateReference:
+		return &c.DuplicateReference
+	}
+	return nil
+}
+
+// Plus returns the field-by-field sum of c and o.
+func (c ReconciliationCounts) Plus(o ReconciliationCounts) ReconciliationCounts {
+	return ReconciliationCounts{
+		StatementLines:     c.StatementLines + o.StatementLines,
+		OurRecords:         c.OurRecords + o.OurRecords,
+		Matched:            c.Matched + o.Matched,
+		MissingOnOurSide:   c.MissingOnOurSide + o.MissingOnOurSide,
+		MissingAtBank:      c.MissingAtBank + o.MissingAtBank,
+		AmountMismatch:     c.AmountMismatch + o.AmountMismatch,
+		StatusMismatch:     c.StatusMismatch + o.StatusMismatch,
+		Malformed:          c.Malformed + o.Malformed,
+		UnknownCurrency:    c.UnknownCurrency + o.UnknownCurrency,
+		DuplicateReference: c.DuplicateReference + o.DuplicateReference,
+	}
+}
+
+// Differences is the number of differences of every kind.
+func (c ReconciliationCounts) Differences() int64 {
+	return c.MissingOnOurSide + c.MissingAtBank + c.AmountMismatch + c.StatusMismatch +
+		c.Malformed + c.UnknownCurrency + c.DuplicateReference
+}
+
+// Reconciliation is one run comparing a channel's statement of one UTC day with our
+// bank transfer records. A rerun of the same day is a new Reconciliation (attempt 2,
+// ...) and a new run of the same workflow id.
+type Reconciliation struct {
+	ID         string               `json:"id"`
+	Object     string               `json:"object"`
+	Channel    string               `json:"channel"`
+	Date       string               `json:"date"`
+	Attempt    int                  `json:"attempt"`
+	Status     ReconciliationStatus `json:"status"`
+	Counts     ReconciliationCounts `json:"counts"`
+	Error      string               `json:"error,omitempty"`
+	WorkflowID string               `json:"workflow_id"`
+	CreatedAt  time.Time            `json:"created"`
+	FinishedAt *time.Time           `json:"finished,omitempty"`
+}
+
+// DifferenceSide is one side's view of a reference: our record or the bank's line.
+// Currency is a plain string because a statement may carry a code we do not know.
+type DifferenceSide struct {
+	Kind     string `json:"kind"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Status   string `json:"status"`
+}
+
+// Resolution is an operator's note closing the follow-up of a difference. It is a
+// fact of its own, appended; the difference is never edited.
+type Resolution struct {
+	Note       string    `json:"note"`
+	Operator   string    `json:"operator"`
+	ResolvedAt time.Time `json:"resolved"`
+}
+
+// Difference is one disagreement found by a run, and the follow-up an operator
+// resolves. Line is the statement line (1 is the header) for kinds that come from a
+// line; Raw is the unreadable line of a malformed one.
+type Difference struct {
+	ID               string          `json:"id"`
+	Object           string          `json:"object"`
+	ReconciliationID string          `json:"reconciliation_id"`
+	Reference        string          `json:"reference"`
+	Kind             DifferenceKind  `json:"kind"`
+	Line             int64           `json:"line,omitempty"`
+	Ours             *DifferenceSide `json:"ours"`
+	Bank             *DifferenceSide `json:"bank"`
+	Raw              string          `json:"raw,omitempty"`
+	Resolution       *Resolution     `json:"resolution"`
+	CreatedAt        time.Time       `json:"created"`
+}
+
+// ReconciliationInput starts the reconciliation workflow of one run.
+type ReconciliationInput struct {
+	ReconciliationID string `json:"reconciliation_id"`
+	Channel          string `json:"channel"`
+	Date             string `json:"date"`
+}
+
+// ReconciliationResult is how a run ended. Resumed and SkippedLines say whether the
+// matching continued from a checkpoint of an earlier attempt, and how many sorted
+// statement lines it skipped because that attempt had already classified them.
+type ReconciliationResult struct {
+	ReconciliationID string               `json:"reconciliation_id"`
+	Status           ReconciliationStatus `json:"status"`
+	Counts           ReconciliationCounts `json:"counts"`
+	Resumed          bool                 `json:"resumed"`
+	SkippedLines     int64                `json:"skipped_lines"`
+}
+
+// ReconciliationState answers the reconciliation workflow's state query.
+type ReconciliationState struct {
+	FlowState
+	Date   string                `json:"date"`
+	Counts *ReconciliationCounts `json:"counts,omitempty"`
+}
+
+// ScheduledReconciliationInput is what a channel's Temporal Schedule passes: the
+// channel only. The day comes from the schedule's scheduled time.
+type ScheduledReconciliationInput struct {
+	Channel string `json:"channel"`
+}
+
+// ScheduledReconciliationResult names the run a scheduled action opened (or found).
+type ScheduledReconciliationResult struct {
+	ReconciliationID string `json:"reconciliation_id"`
+	WorkflowID       string `json:"workflow_id"`
+	Date             string `json:"date"`
+	Created          bool   `json:"created"`
+}
+
+// OpenReconciliationInput asks for the run of a channel and day: the existing one, or
+// a new one (which is then started).
+type OpenReconciliationInput struct {
+	Channel string `json:"channel"`
+	Date    string `json:"date"`
+	Rerun   bool   `json:"rerun"`
+}
+
+// OpenReconciliationResult is the run that was found or created.
+type OpenReconciliationResult struct {
+	ReconciliationID string               `json:"reconciliation_id"`
+	Status           ReconciliationStatus `json:"status"`
+	Created          bool                 `json:"created"`
+}
+
+// ReconcileStatementInput asks for the streaming comparison of one run.
+type ReconcileStatementInput struct {
+	ReconciliationID string `json:"reconciliation_id"`
+	Channel          string `json:"channel"`
+	Date             string `json:"date"`
+}
+
+// ReconcileStatementResult is the comparison's outcome (see ReconciliationResult for
+// Resumed and SkippedLines).
+type ReconcileStatementResult struct {
+	Counts       ReconciliationCounts `json:"counts"`
+	Resumed      bool                 `json:"resumed"`
+	ResumedAfter string               `json:"resumed_after,omitempty"`
+	SkippedLines int64                `json:"skipped_lines"`
+}
+
+// FinishReconciliationInput records the end of a run.
+type FinishReconciliationInput struct {
+	ReconciliationID string               `json:"reconciliation_id"`
+	Status           ReconciliationStatus `json:"status"`
+	Counts           ReconciliationCounts `json:"counts"`
+	Error            string               `json:"error,omitempty"`
+}
+
+// FinishReconciliationResult says whether this call recorded the end (false: an
+// earlier attempt had).
+type FinishReconciliationResult struct {
+	Recorded bool `json:"recorded"`
+}

@@ -1,0 +1,140 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+// reconActs names the reconciliation activities (see bankActs).
+var reconActs *activities.Reconciliation
+
+// ReconciliationWorkflow reconciles one channel's statement of one UTC day with our
+// bank transfer records: one long, heartbeating activity streams the comparison and
+// stores the differences, then the run's end is recorded. A run that cannot finish
+// (an unreadable statement, a day of retries) records that it failed, and fails.
+func ReconciliationWorkflow(ctx workflow.Context, in models.ReconciliationInput) (models.ReconciliationResult, error) {
+	r, err := newReconciliationFlow(ctx, in)
+	if err != nil {
+		return models.ReconciliationResult{}, err
+	}
+	return r.run(ctx)
+}
+
+type reconciliationFlow struct {
+	in     models.ReconciliationInput
+	state  models.ReconciliationState
+	logger log.Logger
+}
+
+// newReconciliationFlow validates the input, binds a logger with the ids and
+// registers the state query before anything can block.
+func newReconciliationFlow(ctx workflow.Context, in models.ReconciliationInput) (*reconciliationFlow, error) {
+	if _, err := models.ParseDay(in.Date); err != nil || in.Channel == "" || !models.ValidID(models.PrefixReconciliation, in.ReconciliationID) {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date), activities.ErrTypeInvalidInput, nil)
+	}
+	r := &reconciliationFlow{
+		in: in,
+		state: models.ReconciliationState{
+			FlowState: models.FlowState{
+				Flow:     models.FlowReconciliation,
+				ObjectID: in.ReconciliationID,
+				Stage:    ReconciliationStageAtStart,
+				Status:   string(models.ReconciliationRunning),
+				Channel:  in.Channel,
+			},
+			Date: in.Date,
+		},
+		logger: log.With(workflow.GetLogger(ctx), "reconciliation_id", in.ReconciliationID, "channel", in.Channel, "date", in.Date),
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (models.ReconciliationState, error) {
+		return r.state, nil
+	}); err != nil {
+		return nil, fmt.Errorf("register state query: %w", err)
+	}
+	return r, nil
+}
+
+// ReconciliationStageAtStart is the stage a reconciliation starts in (the starter sets
+// it as the initial PayflowStage).
+const ReconciliationStageAtStart = models.StageMatching
+
+func (r *reconciliationFlow) run(ctx workflow.Context) (models.ReconciliationResult, error) {
+	var res models.ReconcileStatementResult
+	err := workflow.ExecuteActivity(reconcileActivityOptions(ctx), reconActs.ReconcileStatement, models.ReconcileStatementInput{
+		ReconciliationID: r.in.ReconciliationID, Channel: r.in.Channel, Date: r.in.Date,
+	}).Get(ctx, &res)
+	r.setStage(ctx, models.StageReporting)
+	if err != nil {
+		r.state.LastError = err.Error()
+		r.logger.Error("reconciliation failed", "error", err)
+		if ferr := r.finish(ctx, models.FinishReconciliationInput{
+			ReconciliationID: r.in.ReconciliationID, Status: models.ReconciliationFailed, Error: errorCode(err),
+		}); ferr != nil {
+			return models.ReconciliationResult{}, ferr
+		}
+		r.state.Status = string(models.ReconciliationFailed)
+		r.setStage(ctx, models.StageDone)
+		// Typed with the failure's code, so that Temporal Web shows why.
+		return models.ReconciliationResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("reconcile %s %s", r.in.Channel, r.in.Date), errorCode(err), err)
+	}
+	if err := r.finish(ctx, models.FinishReconciliationInput{
+		ReconciliationID: r.in.ReconciliationID, Status: models.ReconciliationCompleted, Counts: res.Counts,
+	}); err != nil {
+		return models.ReconciliationResult{}, err
+	}
+	r.state.Status = string(models.ReconciliationCompleted)
+	r.state.Counts = &res.Counts
+	r.setStage(ctx, models.StageDone)
+	r.logger.Info("reconciliation finished", "matched", res.Counts.Matched, "differences", res.Counts.Differences(),
+		"resumed", res.Resumed, "skipped_lines", res.SkippedLines)
+	return models.ReconciliationResult{
+		ReconciliationID: r.in.ReconciliationID, Status: models.ReconciliationCompleted, Counts: res.Counts,
+		Resumed: res.Resumed, SkippedLines: res.SkippedLines,
+	}, nil
+}
+
+// finish records the run's end (a short database step, as a local activity).
+func (r *reconciliationFlow) finish(ctx workflow.Context, in models.FinishReconciliationInput) error {
+	var res models.FinishReconciliationResult
+	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), reconActs.FinishReconciliation, in).Get(ctx, &res); err != nil {
+		r.state.LastError = err.Error()
+		return fmt.Errorf("record the end of %s: %w", r.in.ReconciliationID, err)
+	}
+	return nil
+}
+
+// errorCode is what a failed run records as its error: the failure's type, never its
+// text (which may hold internal details; the worker's log has them).
+func errorCode(err error) string {
+	var appErr *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	switch {
+	case errors.As(err, &appErr):
+		return appErr.Type()
+	case errors.As(err, &timeout):
+		return "timeout"
+	case temporal.IsCanceledError(err):
+		return "canceled"
+	}
+	return "failed"
+}
+
+// setStage moves the flow to stage and upserts PayflowStage when it changes.
+func (r *reconciliationFlow) setStage(ctx workflow.Context, stage models.Stage) {
+	if r.state.Stage == stage {
+		return
+	}
+	r.state.Stage = stage
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(stage))); err != nil {
+		r.logger.Warn("upsert stage", "error", err)
+	}
+}
