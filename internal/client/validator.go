@@ -334,7 +334,9 @@ func (v *Validator) checkBody(base string, content openapi3.Content, header http
 		return err
 	}
 	if err := sch.Validate(value); err != nil {
-		return fmt.Errorf("body (%s): %v", mtKey, err)
+		// %#v prints every failing keyword with its instance location, not only
+		// the first line.
+		return fmt.Errorf("body (%s): %#v", mtKey, err)
 	}
 	return nil
 }

@@ -305,7 +305,7 @@ func TestReconciliationResumesAfterWorkerKill(t *testing.T) {
 				return
 			}
 			var cp recon.Checkpoint
-			if assert.NoError(ct, converter.GetDefaultDataConverter().FromPayloads(details, &cp)) {
+			if assert.NoError(ct, dataConverter().FromPayloads(details, &cp)) {
 				seen = cp
 				assert.Equal(ct, recon.PhaseMatching, cp.Phase)
 				assert.NotEmpty(ct, cp.LastReference)
