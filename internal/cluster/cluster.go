@@ -46,7 +46,9 @@ func DefaultOptions(root, binDir, payflowBin, dataDir string) Options {
 			BanksimAddr:    "127.0.0.1:8090",
 			StripeMockAddr: "127.0.0.1:12111",
 			Workers:        2,
-			DataDir:        dataDir,
+			// Worker i serves /metrics on 127.0.0.1:9091+i.
+			WorkerMetricsPort: 9091,
+			DataDir:           dataDir,
 		},
 	}
 }
@@ -77,6 +79,7 @@ func ThrowawayOptions(root, binDir, payflowBin, dataDir string) (Options, error)
 	o.Payflow.APIAddrs = []string{fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])}
 	o.Payflow.BanksimAddr = fmt.Sprintf("127.0.0.1:%d", ports[2])
 	o.Payflow.StripeMockAddr = fmt.Sprintf("127.0.0.1:%d", ports[3])
+	o.Payflow.WorkerMetricsPort = 0 // a free port for each worker
 	return o, nil
 }
 
@@ -85,6 +88,11 @@ func (o Options) Addrs() []string {
 	out := o.Temporal.Ports.Addrs()
 	out = append(out, o.Payflow.APIAddrs...)
 	out = append(out, o.Payflow.BanksimAddr)
+	if o.Payflow.WorkerMetricsPort > 0 {
+		for i := 0; i < o.Payflow.Workers; i++ {
+			out = append(out, fmt.Sprintf("127.0.0.1:%d", o.Payflow.WorkerMetricsPort+i))
+		}
+	}
 	if o.Payflow.StripeMockBin != "" {
 		out = append(out, o.Payflow.StripeMockAddr)
 	}

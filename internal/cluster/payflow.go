@@ -85,6 +85,10 @@ type PayflowOptions struct {
 	BanksimAddr    string
 	StripeMockAddr string
 	Workers        int
+	// WorkerMetricsPort: worker i serves /metrics and /healthz on
+	// 127.0.0.1:WorkerMetricsPort+i (9091, 9092, ... for make cluster); 0 picks a free
+	// port for each worker.
+	WorkerMetricsPort int
 	// DataDir holds the bank simulator's database (PAYFLOW_DATA_DIR).
 	DataDir string
 	// Env is added to every payflow process (PAYFLOW_BANK_POLL=5s, ...).
@@ -223,7 +227,15 @@ func (p *Payflow) start(name, bin string, args, extra []string) (*devstack.Proc,
 func (p *Payflow) StartWorker(bin string, args ...string) (*devstack.Proc, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	w, err := p.start(fmt.Sprintf("worker%d", p.started), bin, args, nil)
+	port := p.Opts.WorkerMetricsPort + p.started
+	if p.Opts.WorkerMetricsPort == 0 {
+		var err error
+		if port, err = devstack.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	w, err := p.start(fmt.Sprintf("worker%d", p.started), bin, args, []string{"PAYFLOW_WORKER_METRICS_ADDR=" + metricsAddr})
 	if err != nil {
 		return nil, err
 	}

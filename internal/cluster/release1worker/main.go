@@ -27,6 +27,7 @@ import (
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
+	"github.com/payflow/payflow/starter"
 	"github.com/payflow/payflow/worker"
 	"github.com/payflow/payflow/workflows"
 )
@@ -52,6 +53,7 @@ func run() error {
 		store.Module, ledger.Module,
 		bank.Module, sim.Module, stripe.Module, auto.Module,
 		temporalx.Module,
+		starter.Module, // the reconciliation activities start runs through it
 		fx.Provide(newWorker),
 		fx.Invoke(worker.Run),
 	)
