@@ -168,7 +168,7 @@ func versionMarkers(ctx context.Context, workflowID string) ([]string, error) {
 		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.MarkerName == "Version" {
 			if p := m.Details["change-id"].GetPayloads(); len(p) > 0 {
 				var id string
-				if err := json.Unmarshal(p[0].GetData(), &id); err == nil {
+				if err := dc.FromPayload(p[0], &id); err == nil {
 					out = append(out, id)
 				}
 			}

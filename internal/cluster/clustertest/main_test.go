@@ -19,9 +19,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/payflow/payflow/internal/cluster"
+	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/temporalx"
 )
 
 var (
@@ -29,6 +32,8 @@ var (
 	c *cluster.Cluster
 	// tc is a Temporal client of the cluster's payflow namespace.
 	tc client.Client
+	// dc reads payloads of histories (markers, heartbeats) as the processes wrote them.
+	dc converter.DataConverter
 	// sqlc counts payflow's statements when PAYFLOW_SQL_COUNTER is set (make capacity);
 	// mysqlDirect is MariaDB itself, for the test's own queries, which it must not count.
 	sqlc        *sqlCounter
@@ -120,7 +125,20 @@ func run(m *testing.M) int {
 	}
 	defer c.Stop()
 	fmt.Printf("cluster: up in %s (Temporal %s, API %v)\n", time.Since(start).Round(time.Second), c.Temporal.Address(), c.Payflow.APIURLs)
-	tc, err = client.Dial(client.Options{HostPort: c.Temporal.Address(), Namespace: o.Temporal.Namespace})
+	// The test reads payloads as payflow's processes write them: sealed with the
+	// configured payload keys (the same defaults the cluster's processes load).
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config:", err)
+		return 1
+	}
+	codec, err := temporalx.NewCodec(cfg.PayloadKeys)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "payload codec:", err)
+		return 1
+	}
+	dc = temporalx.NewDataConverter(codec)
+	tc, err = client.Dial(temporalx.ClientConfig{Address: c.Temporal.Address(), Namespace: o.Temporal.Namespace, Codec: codec}.Options())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dial Temporal:", err)
 		return 1
