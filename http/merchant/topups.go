@@ -53,32 +53,15 @@ func (h *Handler) createTopup(c *gin.Context) {
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
 		return
 	}
-	channel, p := h.channel(req.Channel)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	notify, p := notifyURL(req.NotifyURL)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	acct, ok := h.walletFor(c, merchantID, *req.AccountID, cur)
+	target, ok := h.walletFlow(c, merchantID, *req.AccountID, cur, req.Channel, req.NotifyURL)
 	if !ok {
 		return
-	}
-	merchant, ok := h.activeMerchant(c, merchantID)
-	if !ok {
-		return
-	}
-	if notify == "" {
-		notify = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	t := models.Topup{
-		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: merchantID, AccountID: acct.ID,
+		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: merchantID, AccountID: target.account.ID,
 		Amount: amount, Currency: cur, Source: models.PaymentSource{Type: models.SourceCard, Token: token},
-		Channel: channel, Status: models.TopupProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
+		Channel: target.channel, Status: models.TopupProcessing, NotifyURL: target.notify, CreatedAt: now, UpdatedAt: now,
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(merchantID, t.ID)
 	createAndStart(h, c, key, flowObject[models.Topup]{

@@ -67,32 +67,15 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidDestination, "destination.bank_account must be 4-64 characters of letters, digits, _ and -"))
 		return
 	}
-	channel, p := h.channel(req.Channel)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	notify, p := notifyURL(req.NotifyURL)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	acct, ok := h.walletFor(c, merchantID, *req.AccountID, cur)
+	target, ok := h.walletFlow(c, merchantID, *req.AccountID, cur, req.Channel, req.NotifyURL)
 	if !ok {
 		return
-	}
-	merchant, ok := h.activeMerchant(c, merchantID)
-	if !ok {
-		return
-	}
-	if notify == "" {
-		notify = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	w := models.Withdrawal{
-		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: merchantID, AccountID: acct.ID,
+		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: merchantID, AccountID: target.account.ID,
 		Amount: amount, Currency: cur, Destination: models.Destination{BankAccount: req.Destination.BankAccount},
-		Channel: channel, Status: models.WithdrawalProcessing, NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
+		Channel: target.channel, Status: models.WithdrawalProcessing, NotifyURL: target.notify, CreatedAt: now, UpdatedAt: now,
 	}
 	w.WorkflowID = workflows.WithdrawalWorkflowID(merchantID, w.ID)
 	createAndStart(h, c, key, flowObject[models.Withdrawal]{
@@ -102,7 +85,7 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 			return h.Starter.StartWithdrawal(ctx, models.WithdrawalInput{
 				WithdrawalID: w.ID, MerchantID: merchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: w.Currency,
 				BankAccount: w.Destination.BankAccount, Channel: w.Channel, NotifyURL: w.NotifyURL,
-				ReviewThreshold: merchant.ReviewThreshold,
+				ReviewThreshold: target.merchant.ReviewThreshold,
 			})
 		},
 	})
@@ -110,6 +93,42 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 
 func (h *Handler) getWithdrawal(c *gin.Context) {
 	getObject(h, c, models.PrefixWithdrawal, "withdrawal", h.Store.Withdrawal)
+}
+
+// walletFlow checks what a flow moving money in or out of a customer wallet (top-up,
+// withdrawal) needs besides its amount: the channel, the notify URL (the merchant's
+// when the request names none), the wallet (the merchant's own, in the currency) and
+// an active merchant. It writes the problem and answers false when one is wrong.
+func (h *Handler) walletFlow(c *gin.Context, merchantID, accountID string, cur models.Currency, reqChannel, reqNotify *string) (walletFlowTarget, bool) {
+	var t walletFlowTarget
+	var p *problem.Problem
+	if t.channel, p = h.channel(reqChannel); p != nil {
+		problem.Write(c, *p)
+		return t, false
+	}
+	if t.notify, p = notifyURL(reqNotify); p != nil {
+		problem.Write(c, *p)
+		return t, false
+	}
+	var ok bool
+	if t.account, ok = h.walletFor(c, merchantID, accountID, cur); !ok {
+		return t, false
+	}
+	if t.merchant, ok = h.activeMerchant(c, merchantID); !ok {
+		return t, false
+	}
+	if t.notify == "" {
+		t.notify = t.merchant.NotifyURL
+	}
+	return t, true
+}
+
+// walletFlowTarget is what walletFlow checked.
+type walletFlowTarget struct {
+	account  ledger.Account
+	merchant models.Merchant
+	channel  string
+	notify   string
 }
 
 // walletFor checks that id is one of the merchant's wallets in currency cur,
