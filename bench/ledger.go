@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	_ "github.com/go-sql-driver/mysql" // raw MariaDB commits
@@ -26,6 +28,49 @@ type LedgerRow struct {
 	CommitP50MS       float64 `json:"commit_p50_ms"`
 	CommitErrors      int     `json:"commit_errors"`
 	PostingsVsCommits float64 `json:"ledger_vs_mariadb"`
+	// PerPosting and PerCommit are MariaDB's global status counters over each
+	// measurement divided by what it completed (statements, prepares, rollbacks,
+	// row lock waits): what one posting costs the server. The server may be shared,
+	// so that they are upper bounds.
+	PerPosting map[string]float64 `json:"server_work_per_posting"`
+	PerCommit  map[string]float64 `json:"server_work_per_commit"`
+}
+
+// serverCounters are the MariaDB status counters read around each measurement.
+var serverCounters = []string{"Questions", "Com_stmt_prepare", "Com_commit", "Com_rollback", "Innodb_row_lock_waits", "Innodb_deadlocks"}
+
+func serverStatus(ctx context.Context, db *sql.DB) map[string]float64 {
+	out := map[string]float64{}
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS")
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if rows.Scan(&k, &v) != nil {
+			continue
+		}
+		for _, c := range serverCounters {
+			if strings.EqualFold(k, c) {
+				f, _ := strconv.ParseFloat(v, 64)
+				out[c] = f
+			}
+		}
+	}
+	return out
+}
+
+// perOp is each counter's growth divided by n.
+func perOp(before, after map[string]float64, n int) map[string]float64 {
+	out := map[string]float64{}
+	if n == 0 {
+		return out
+	}
+	for k, a := range after {
+		out[k] = round2((a - before[k]) / float64(n))
+	}
+	return out
 }
 
 // runLedger measures, at each concurrency, postings through the ledger and raw
@@ -111,11 +156,15 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 			return err
 		}
 		_ = load.Measure(o.ledgerDur/5, conc, commit) // warm the pool and the buffer pool
+		s0 := serverStatus(ctx, raw)
 		lr := load.Measure(o.ledgerDur, conc, post)
+		s1 := serverStatus(ctx, raw)
 		cr := load.Measure(o.ledgerDur, conc, commit)
+		s2 := serverStatus(ctx, raw)
 		row := LedgerRow{
 			Concurrency: conc, PostingsPerS: round2(lr.PerSecond), PostingP50MS: ms(lr.P50), PostingP99MS: ms(lr.P99),
 			PostingErrors: lr.Errors, CommitsPerS: round2(cr.PerSecond), CommitP50MS: ms(cr.P50), CommitErrors: cr.Errors,
+			PerPosting: perOp(s0, s1, lr.Done+lr.Errors), PerCommit: perOp(s1, s2, cr.Done+cr.Errors),
 		}
 		if cr.PerSecond > 0 {
 			row.PostingsVsCommits = round2(lr.PerSecond / cr.PerSecond)
@@ -123,7 +172,8 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 		if lr.FirstError != "" || cr.FirstError != "" {
 			say("ledger errors at %d: %s %s", conc, lr.FirstError, cr.FirstError)
 		}
-		say("ledger at concurrency %d: %.0f postings/s, %.0f raw commits/s (%.2f)", conc, lr.PerSecond, cr.PerSecond, row.PostingsVsCommits)
+		say("ledger at concurrency %d: %.0f postings/s, %.0f raw commits/s (%.2f); per posting %v, per commit %v",
+			conc, lr.PerSecond, cr.PerSecond, row.PostingsVsCommits, row.PerPosting, row.PerCommit)
 		res.Ledger = append(res.Ledger, row)
 		if ctx.Err() != nil {
 			return ctx.Err()

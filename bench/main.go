@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,6 +86,7 @@ func run() error {
 	flag.StringVar(&o.out, "out", "bench/results/latest.json", "where to write the results")
 	flag.StringVar(&o.profileDir, "profiles", "bench/results", "where to write the CPU profiles of the worker and the API (\"\": none)")
 	flag.BoolVar(&o.verbose, "v", false, "stream the processes' logs")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (the ledger's client side) to the file")
 	only := flag.String("only", "payments,temporal,ledger,recon", "the parts to run (a dev convenience)")
 	flag.Parse()
 
@@ -115,6 +117,16 @@ func run() error {
 		}
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res := &Results{
