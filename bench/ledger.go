@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,12 +29,25 @@ type LedgerRow struct {
 	CommitP50MS       float64 `json:"commit_p50_ms"`
 	CommitErrors      int     `json:"commit_errors"`
 	PostingsVsCommits float64 `json:"ledger_vs_mariadb"`
+	// BatchedPostingsPerS are postings when each transaction holds Batch of them
+	// (one Ledger.Run calling Tx.Post Batch times: each still its own balanced
+	// journal with its idempotency key, entries and balance version), so that the
+	// transaction's begin, commit and balance update are shared.
+	Batch               int     `json:"batch,omitempty"`
+	BatchedPostingsPerS float64 `json:"ledger_batched_postings_per_s,omitempty"`
+	BatchedVsCommits    float64 `json:"ledger_batched_vs_mariadb,omitempty"`
 	// PerPosting and PerCommit are MariaDB's global status counters over each
 	// measurement divided by what it completed (statements, prepares, rollbacks,
 	// row lock waits): what one posting costs the server. The server may be shared,
 	// so that they are upper bounds.
 	PerPosting map[string]float64 `json:"server_work_per_posting"`
 	PerCommit  map[string]float64 `json:"server_work_per_commit"`
+	// CPUMSPerPosting and CPUMSPerCommit are the milliseconds of CPU MariaDB
+	// (mariadb) and this process (client: gorm, the ledger and the driver) spent
+	// per posting and per raw commit: unlike the rates, they hardly move with the
+	// machine's load.
+	CPUMSPerPosting map[string]float64 `json:"cpu_ms_per_posting,omitempty"`
+	CPUMSPerCommit  map[string]float64 `json:"cpu_ms_per_commit,omitempty"`
 }
 
 // serverCounters are the MariaDB status counters read around each measurement.
@@ -57,6 +71,20 @@ func serverStatus(ctx context.Context, db *sql.DB) map[string]float64 {
 				out[c] = f
 			}
 		}
+	}
+	return out
+}
+
+// pools lets busy keep conc idle connections and idle keep keep.
+func pools(busy *sql.DB, conc int, idle *sql.DB, keep int) {
+	idle.SetMaxIdleConns(keep)
+	busy.SetMaxIdleConns(conc)
+}
+
+func scale(m map[string]float64, f float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k] = v * f
 	}
 	return out
 }
@@ -125,12 +153,19 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 	}
 	defer raw.Close()
 	raw.SetMaxOpenConns(maxConc)
-	raw.SetMaxIdleConns(maxConc)
+	ledgerPool, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
 	if _, err := raw.ExecContext(ctx, `CREATE TABLE bench_commits (
 		id BIGINT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(64) NOT NULL, v BIGINT NOT NULL) ENGINE=InnoDB`); err != nil {
 		return err
 	}
 
+	procs := map[string]int{"client": os.Getpid()}
+	if pid := findProcess("mariadbd"); pid > 0 {
+		procs["mariadb"] = pid
+	}
 	var seq atomic.Int64
 	for _, conc := range o.ledgerConc {
 		// A client takes a wallet from the pool for each posting, so that no two
@@ -139,41 +174,65 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 		for _, w := range wallets[:conc] {
 			pool <- w
 		}
-		post := func(ctx context.Context) error {
+		postN := func(ctx context.Context, n int) error {
 			wallet := <-pool
 			defer func() { pool <- wallet }()
-			n := seq.Add(1)
-			key := fmt.Sprintf("bench/%d/credit", n)
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("bench/%d/credit", seq.Add(1))
+			}
 			return l.Run(ctx, func(tx *ledger.Tx) error {
-				_, err := tx.Post(ledger.Posting{Key: key, Flow: models.FlowTopup, FlowID: key, MerchantID: "mch_bench",
-					Currency: "CNY", Legs: []ledger.Leg{{AccountID: clearing, Amount: -100}, {AccountID: wallet, Amount: 100}}})
-				return err
+				for _, key := range keys {
+					if _, err := tx.Post(ledger.Posting{Key: key, Flow: models.FlowTopup, FlowID: key, MerchantID: "mch_bench",
+						Currency: "CNY", Legs: []ledger.Leg{{AccountID: clearing, Amount: -100}, {AccountID: wallet, Amount: 100}}}); err != nil {
+						return err
+					}
+				}
+				return nil
 			})
 		}
+		post := func(ctx context.Context) error { return postN(ctx, 1) }
 		commit := func(ctx context.Context) error {
 			n := seq.Add(1)
 			_, err := raw.ExecContext(ctx, "INSERT INTO bench_commits (k, v) VALUES (?, ?)", fmt.Sprintf("bench/%d", n), n)
 			return err
 		}
-		_ = load.Measure(o.ledgerDur/5, conc, commit) // warm the pool and the buffer pool
-		s0 := serverStatus(ctx, raw)
+		// Only one pool keeps idle connections at a time: the server is shared, and
+		// two pools of 32 would take a good part of its max_connections.
+		pools(ledgerPool, conc, raw, 1)
+		_ = load.Measure(o.ledgerDur/5, conc, post) // warm the pool and the buffer pool
+		s0, c0 := serverStatus(ctx, raw), cpuSeconds(procs)
 		lr := load.Measure(o.ledgerDur, conc, post)
-		s1 := serverStatus(ctx, raw)
+		s1, c1 := serverStatus(ctx, raw), cpuSeconds(procs)
+		pools(raw, conc, ledgerPool, 0)
 		cr := load.Measure(o.ledgerDur, conc, commit)
-		s2 := serverStatus(ctx, raw)
+		s2, c2 := serverStatus(ctx, raw), cpuSeconds(procs)
 		row := LedgerRow{
 			Concurrency: conc, PostingsPerS: round2(lr.PerSecond), PostingP50MS: ms(lr.P50), PostingP99MS: ms(lr.P99),
 			PostingErrors: lr.Errors, CommitsPerS: round2(cr.PerSecond), CommitP50MS: ms(cr.P50), CommitErrors: cr.Errors,
 			PerPosting: perOp(s0, s1, lr.Done+lr.Errors), PerCommit: perOp(s1, s2, cr.Done+cr.Errors),
+			CPUMSPerPosting: perOp(scale(c0, 1000), scale(c1, 1000), lr.Done+lr.Errors),
+			CPUMSPerCommit:  perOp(scale(c1, 1000), scale(c2, 1000), cr.Done+cr.Errors),
 		}
 		if cr.PerSecond > 0 {
 			row.PostingsVsCommits = round2(lr.PerSecond / cr.PerSecond)
 		}
+		if o.ledgerBatch > 1 {
+			pools(ledgerPool, conc, raw, 0)
+			br := load.Measure(o.ledgerDur, conc, func(ctx context.Context) error { return postN(ctx, o.ledgerBatch) })
+			row.Batch, row.BatchedPostingsPerS = o.ledgerBatch, round2(br.PerSecond*float64(o.ledgerBatch))
+			if br.FirstError != "" {
+				say("ledger errors at %d, %d per transaction: %s", conc, o.ledgerBatch, br.FirstError)
+			}
+			if cr.PerSecond > 0 {
+				row.BatchedVsCommits = round2(row.BatchedPostingsPerS / cr.PerSecond)
+			}
+		}
 		if lr.FirstError != "" || cr.FirstError != "" {
 			say("ledger errors at %d: %s %s", conc, lr.FirstError, cr.FirstError)
 		}
-		say("ledger at concurrency %d: %.0f postings/s, %.0f raw commits/s (%.2f); per posting %v, per commit %v",
-			conc, lr.PerSecond, cr.PerSecond, row.PostingsVsCommits, row.PerPosting, row.PerCommit)
+		say("ledger at concurrency %d: %.0f postings/s, %.0f raw commits/s (%.2f), %.0f postings/s %d per transaction; CPU ms per posting %v, per commit %v",
+			conc, lr.PerSecond, cr.PerSecond, row.PostingsVsCommits, row.BatchedPostingsPerS, row.Batch, row.CPUMSPerPosting, row.CPUMSPerCommit)
 		res.Ledger = append(res.Ledger, row)
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -55,6 +55,7 @@ type options struct {
 	warmup      time.Duration
 	ledgerConc  []int
 	ledgerDur   time.Duration
+	ledgerBatch int
 	recon       string
 	reconSizes  string
 	reconRepeat int
@@ -80,6 +81,7 @@ func run() error {
 	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each measurement that is not counted")
 	ledgerConc := flag.String("ledger-concurrency", "1,8,32", "concurrencies of the ledger and raw MariaDB measurements")
 	flag.DurationVar(&o.ledgerDur, "ledger-duration", 10*time.Second, "how long each ledger and raw MariaDB measurement runs")
+	flag.IntVar(&o.ledgerBatch, "ledger-batch", 10, "postings per transaction of the batched ledger measurement (1: none)")
 	flag.StringVar(&o.recon, "recon", "run", "reconciliation: run (bench/recon), reuse (fold bench/results/recon.json in) or skip")
 	flag.StringVar(&o.reconSizes, "recon-sizes", "100000,1000000", "bench/recon -sizes")
 	flag.IntVar(&o.reconRepeat, "recon-repeat", 1, "bench/recon -repeat")

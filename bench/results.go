@@ -125,6 +125,12 @@ func (r *Results) table() string {
 		fmt.Fprintf(&b, "| ledger_postings_per_s / mariadb_commits_per_s at concurrency %d | %.0f / %.0f | %.2f | >= %.1f |\n",
 			l.Concurrency, l.PostingsPerS, l.CommitsPerS, l.PostingsVsCommits, r.GoalLedger)
 	}
+	for _, l := range r.Ledger {
+		if l.Batch > 1 {
+			fmt.Fprintf(&b, "| ledger postings/s, %d per transaction, at concurrency %d | %.0f | %.2f x mariadb_commits_per_s | |\n",
+				l.Batch, l.Concurrency, l.BatchedPostingsPerS, l.BatchedVsCommits)
+		}
+	}
 	if r.ReconLines > 0 {
 		fmt.Fprintf(&b, "| recon_lines_per_s (%d lines) | %.0f | peak RSS %.1f MB, flat: %v | >= 500000, <= 256 MB |\n",
 			r.ReconLines, r.ReconLinesPerS, r.ReconPeakRSSMB, r.ReconMemoryFlat)
