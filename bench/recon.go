@@ -18,12 +18,19 @@ type reconFigures struct {
 	MeasuredAt     string  `json:"measured_at"`
 }
 
-// runRecon runs bench/recon (make bench-recon) in a child, which writes
-// bench/results/recon.json, or with -recon reuse reads the one already there, and
-// folds its figures in.
+// runRecon runs bench/recon (make bench-recon's program) in a child, or with -recon
+// reuse reads bench/results/recon.json (make bench-recon's last results), and folds
+// its figures in, with its whole report under "recon". A run here leaves recon.json,
+// which the README quotes, as make bench-recon wrote it.
 func runRecon(ctx context.Context, o options, res *Results) error {
 	path := filepath.Join(o.root, "bench", "results", "recon.json")
 	if o.recon == "run" {
+		work, err := os.MkdirTemp("", "payflow-bench-recon-out-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		path = filepath.Join(work, "recon.json")
 		say("reconciliation: go run ./bench/recon -sizes %s -repeat %d", o.reconSizes, o.reconRepeat)
 		cmd := exec.CommandContext(ctx, "go", "run", "./bench/recon", "-out", path, "-sizes", o.reconSizes,
 			"-repeat", fmt.Sprint(o.reconRepeat))
@@ -32,7 +39,7 @@ func runRecon(ctx context.Context, o options, res *Results) error {
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("bench/recon: %w", err)
 		}
-		res.ReconSource = "measured in this run (bench/results/recon.json)"
+		res.ReconSource = fmt.Sprintf("measured in this run (bench/recon -sizes %s -repeat %d)", o.reconSizes, o.reconRepeat)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -45,6 +52,7 @@ func runRecon(ctx context.Context, o options, res *Results) error {
 	if o.recon == "reuse" {
 		res.ReconSource = "reused from bench/results/recon.json measured at " + f.MeasuredAt
 	}
+	res.Recon = json.RawMessage(b)
 	res.ReconLines, res.ReconLinesPerS, res.ReconPeakRSSMB, res.ReconMemoryFlat = f.ReconLines, round2(f.ReconLinesPerS), f.ReconPeakRSSMB, f.MemoryFlat
 	return nil
 }

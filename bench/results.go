@@ -63,6 +63,8 @@ type Results struct {
 	ReconPeakRSSMB  float64 `json:"recon_peak_rss_mb,omitempty"`
 	ReconMemoryFlat bool    `json:"recon_memory_flat,omitempty"`
 	ReconSource     string  `json:"recon_source,omitempty"`
+	// Recon is bench/recon's whole report (every size and run).
+	Recon json.RawMessage `json:"recon,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
