@@ -101,7 +101,7 @@ func runStack(ctx context.Context, o options, res *Results) error {
 
 	tc, err := temporal.Dial(temporal.Options{
 		HostPort: temporalAddr,
-		Logger:   sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+		Logger:   sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))),
 	})
 	if err != nil {
 		return err
