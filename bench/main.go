@@ -7,7 +7,9 @@
 //     payment_p99_ms), with CPU profiles of the worker and the API taken meanwhile;
 //   - on the same dev server, raw Temporal workflows of four sequential no-op
 //     activities (temporal_baseline_per_s) and of none (temporal_empty_per_s), at the
-//     same concurrency, so that payflow's cost is a ratio to the engine;
+//     same concurrency, so that payflow's cost is a ratio to the engine (the three
+//     run in interleaved rounds, so that a shared machine's changing load weighs on
+//     each alike);
 //   - ledger postings per second through internal/ledger beside raw single-row
 //     MariaDB commits at the same concurrency (ledger_postings_per_s,
 //     mariadb_commits_per_s);
@@ -53,6 +55,7 @@ type options struct {
 	concurrency int
 	duration    time.Duration
 	warmup      time.Duration
+	rounds      int
 	ledgerConc  []int
 	ledgerDur   time.Duration
 	ledgerBatch int
@@ -77,7 +80,8 @@ func run() error {
 	flag.StringVar(&o.binDir, "bin", "", "directory holding the temporal CLI and stripe-mock (default: the repository's bin)")
 	flag.BoolVar(&o.freePorts, "free-ports", false, "run every process on free ports instead of make run's (development beside another stack)")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients of the payment and raw Temporal measurements")
-	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long payments and each raw Temporal workflow are measured")
+	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long payments and each raw Temporal workflow are measured in all")
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds the payment and raw Temporal measurements are split into")
 	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each measurement that is not counted")
 	ledgerConc := flag.String("ledger-concurrency", "1,8,32", "concurrencies of the ledger and raw MariaDB measurements")
 	flag.DurationVar(&o.ledgerDur, "ledger-duration", 10*time.Second, "how long each ledger and raw MariaDB measurement runs")
@@ -95,6 +99,9 @@ func run() error {
 	var err error
 	if o.ledgerConc, err = parseInts(*ledgerConc); err != nil {
 		return fmt.Errorf("-ledger-concurrency: %w", err)
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1")
 	}
 	if o.recon != "run" && o.recon != "reuse" && o.recon != "skip" {
 		return fmt.Errorf("-recon must be run, reuse or skip")
@@ -137,6 +144,7 @@ func run() error {
 		Machine:     machine(),
 		Concurrency: o.concurrency,
 		DurationS:   o.duration.Seconds(),
+		Rounds:      o.rounds,
 		GoalRatio:   goalPaymentsVsBaseline,
 		GoalLedger:  goalLedgerVsMariaDB,
 	}

@@ -22,7 +22,10 @@ type Results struct {
 	LoadAverage []string `json:"load_average"`
 	WallSeconds float64  `json:"wall_seconds"`
 	Concurrency int      `json:"concurrency"`
-	DurationS   float64  `json:"duration_s"`
+	// DurationS is how long payments and each raw workflow were measured in all,
+	// in Rounds interleaved rounds.
+	DurationS float64 `json:"duration_s"`
+	Rounds    int     `json:"rounds"`
 
 	PaymentsPerS  float64 `json:"payments_per_s"`
 	PaymentP50MS  float64 `json:"payment_p50_ms"`
@@ -74,10 +77,14 @@ func (r *Results) setPayments(p load.Result) {
 	r.PaymentsDone, r.PaymentErrors = p.Done, p.Errors
 }
 
-func (r *Results) setTemporal(b, e load.Result) {
+func (r *Results) setBaseline(b load.Result) {
 	r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS = round2(b.PerSecond), ms(b.P50), ms(b.P99)
+	r.TemporalErrors += b.Errors
+}
+
+func (r *Results) setEmpty(e load.Result) {
 	r.TemporalEmptyPerS, r.TemporalEmptyP50MS = round2(e.PerSecond), ms(e.P50)
-	r.TemporalErrors = b.Errors + e.Errors
+	r.TemporalErrors += e.Errors
 }
 
 // finish computes the ratios.
@@ -113,6 +120,9 @@ func (r *Results) table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d x %s, %d MB RAM; load average %s at the start, %s at the end; %s\n\n",
 		r.Machine.CPUs, r.Machine.CPUModel, r.Machine.RAMMB, first(r.LoadAverage), last(r.LoadAverage), r.MeasuredAt)
+	if r.PaymentsDone > 0 || r.TemporalBaselinePerS > 0 {
+		fmt.Fprintf(&b, "Payments and each raw workflow: %.0f s each, in %d interleaved rounds, %d clients.\n\n", r.DurationS, r.Rounds, r.Concurrency)
+	}
 	fmt.Fprintf(&b, "| figure | value | against | goal |\n|---|---|---|---|\n")
 	if r.PaymentsDone > 0 || r.TemporalBaselinePerS > 0 {
 		fmt.Fprintf(&b, "| payments_per_s (card, end to end, %d clients) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | >= %.1f x baseline |\n",

@@ -114,52 +114,116 @@ func runStack(ctx context.Context, o options, res *Results) error {
 		procs["mariadb"] = pid
 	}
 
+	// The phases run in interleaved rounds (payments, 4 activities, empty; again),
+	// so that the machine's changing load weighs on each alike and the ratios hold.
+	var phases []*phase
 	if o.only["payments"] {
 		c := st.Client(0)
 		var n atomic.Int64
-		op := func(ctx context.Context) error {
+		phases = append(phases, &phase{name: "payments", op: func(ctx context.Context) error {
 			return load.CardPayment(ctx, c, tc, 1000+n.Add(1)%1000)
-		}
-		say("payments: warm-up %s", o.warmup)
-		_ = load.Measure(o.warmup, o.concurrency, op)
-		say("payments: %d clients for %s", o.concurrency, o.duration)
-		cpu0 := cpuSeconds(procs)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		if o.profileDir != "" {
-			// Profile the middle of the run, not its ramp-up or its tail.
-			secs := max(1, int((o.duration - 4*time.Second).Seconds()))
-			for name, url := range map[string]string{"worker": st.WorkerPprofURLs[0], "api": st.APIPprofURLs[0]} {
-				path := filepath.Join(o.profileDir, name+".cpu.pprof")
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					time.Sleep(2 * time.Second)
-					if err := fetchProfile(ctx, url, secs, path); err != nil {
-						say("profile %s: %v", name, err)
-						return
-					}
-					mu.Lock()
-					res.Profiles = append(res.Profiles, rel(o.root, path))
-					mu.Unlock()
-				}()
-			}
-		}
-		r := load.Measure(o.duration, o.concurrency, op)
-		res.CPUDuringPayments = cpuDelta(cpu0, cpuSeconds(procs), r.Elapsed)
-		wg.Wait()
-		res.setPayments(r)
-		say("payments: %.1f/s, p50 %s, p99 %s, %d errors %s", r.PerSecond, r.P50, r.P99, r.Errors, r.FirstError)
+		}})
 	}
 	if o.only["temporal"] {
-		b, e, err := temporalBaselines(ctx, tc, o, procs, res)
+		four, empty, stopWorker, err := temporalOps(tc)
 		if err != nil {
 			return err
 		}
-		say("temporal: 4 activities %.1f/s, empty %.1f/s", b.PerSecond, e.PerSecond)
+		defer stopWorker()
+		phases = append(phases, &phase{name: "temporal 4 activities", op: four}, &phase{name: "temporal empty", op: empty})
+	}
+	for _, ph := range phases {
+		say("%s: warm-up %s", ph.name, o.warmup)
+		_ = load.Measure(o.warmup, o.concurrency, ph.op)
+	}
+	round := o.duration / time.Duration(o.rounds)
+	for r := 0; r < o.rounds; r++ {
+		for _, ph := range phases {
+			var wg sync.WaitGroup
+			if r == 0 && ph.name == "payments" && o.profileDir != "" {
+				profile(ctx, o, st, round, res, &wg)
+			}
+			cpu0 := cpuSeconds(procs)
+			m := load.Measure(round, o.concurrency, ph.op)
+			ph.add(m, cpu0, cpuSeconds(procs))
+			wg.Wait()
+			say("round %d/%d, %s: %d clients for %s: %.1f/s, p50 %s, p99 %s, %d errors %s", r+1, o.rounds, ph.name,
+				o.concurrency, round, m.PerSecond, m.P50.Round(time.Millisecond), m.P99.Round(time.Millisecond), m.Errors, m.FirstError)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	for _, ph := range phases {
+		m := load.Merge(ph.results...)
+		switch ph.name {
+		case "payments":
+			res.setPayments(m)
+			res.CPUDuringPayments = ph.cores()
+		case "temporal 4 activities":
+			res.setBaseline(m)
+			res.CPUDuringBaseline = ph.cores()
+		case "temporal empty":
+			res.setEmpty(m)
+		}
+		say("%s: %.1f/s over %d rounds", ph.name, m.PerSecond, o.rounds)
 	}
 	say("stopping the stack")
 	return nil
+}
+
+// phase is one kind of operation measured in rounds, with the CPU each process
+// spent during its rounds.
+type phase struct {
+	name    string
+	op      func(context.Context) error
+	results []load.Result
+	cpu     map[string]float64
+	elapsed time.Duration
+}
+
+func (p *phase) add(r load.Result, cpu0, cpu1 map[string]float64) {
+	p.results = append(p.results, r)
+	if p.cpu == nil {
+		p.cpu = map[string]float64{}
+	}
+	for k, v := range cpu1 {
+		if b, ok := cpu0[k]; ok {
+			p.cpu[k] += v - b
+		}
+	}
+	p.elapsed += r.Elapsed
+}
+
+// cores is the CPU each process used during the phase's rounds, in cores.
+func (p *phase) cores() map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range p.cpu {
+		out[k] = round2(v / p.elapsed.Seconds())
+	}
+	return out
+}
+
+// profile takes CPU profiles of the worker and the API during the middle of a
+// payments round (not its ramp-up or tail), in the background; wg ends with them.
+func profile(ctx context.Context, o options, st *e2e.Stack, round time.Duration, res *Results, wg *sync.WaitGroup) {
+	secs := max(1, int((round - 4*time.Second).Seconds()))
+	var mu sync.Mutex
+	for name, url := range map[string]string{"worker": st.WorkerPprofURLs[0], "api": st.APIPprofURLs[0]} {
+		path := filepath.Join(o.profileDir, name+".cpu.pprof")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(2 * time.Second)
+			if err := fetchProfile(ctx, url, secs, path); err != nil {
+				say("profile %s: %v", name, err)
+				return
+			}
+			mu.Lock()
+			res.Profiles = append(res.Profiles, rel(o.root, path))
+			mu.Unlock()
+		}()
+	}
 }
 
 // fetchProfile saves a CPU profile of secs seconds from a pprof root.

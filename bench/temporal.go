@@ -9,7 +9,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/models"
 )
 
@@ -35,22 +34,21 @@ func fourActivities(ctx workflow.Context) error {
 	return nil
 }
 
-// empty is the engine's ceiling: a workflow that does nothing.
-func empty(workflow.Context) error { return nil }
+// emptyWorkflow is the engine's ceiling: a workflow that does nothing.
+func emptyWorkflow(workflow.Context) error { return nil }
 
 func noop(context.Context) error { return nil }
 
-// temporalBaselines measures both raw workflows on the dev server, from a worker in
-// this process, at the payments' concurrency.
-func temporalBaselines(ctx context.Context, tc temporal.Client, o options, procs map[string]int, res *Results) (load.Result, load.Result, error) {
+// temporalOps starts a worker of both raw workflows in this process, on the dev
+// server, and returns an operation that runs each to its end, and the worker's stop.
+func temporalOps(tc temporal.Client) (four, empty func(context.Context) error, stop func(), err error) {
 	w := sdkworker.New(tc, baselineQueue, sdkworker.Options{})
 	w.RegisterWorkflowWithOptions(fourActivities, workflow.RegisterOptions{Name: fourActivitiesName})
-	w.RegisterWorkflowWithOptions(empty, workflow.RegisterOptions{Name: emptyName})
+	w.RegisterWorkflowWithOptions(emptyWorkflow, workflow.RegisterOptions{Name: emptyName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: noopActivityName})
 	if err := w.Start(); err != nil {
-		return load.Result{}, load.Result{}, err
+		return nil, nil, nil, err
 	}
-	defer w.Stop()
 	op := func(name string) func(context.Context) error {
 		return func(ctx context.Context) error {
 			run, err := tc.ExecuteWorkflow(ctx, temporal.StartWorkflowOptions{
@@ -62,18 +60,5 @@ func temporalBaselines(ctx context.Context, tc temporal.Client, o options, procs
 			return run.Get(ctx, nil)
 		}
 	}
-	measure := func(name string) load.Result {
-		say("temporal %s: warm-up %s, then %d clients for %s", name, o.warmup, o.concurrency, o.duration)
-		_ = load.Measure(o.warmup, o.concurrency, op(name))
-		cpu0 := cpuSeconds(procs)
-		r := load.Measure(o.duration, o.concurrency, op(name))
-		if name == fourActivitiesName {
-			res.CPUDuringBaseline = cpuDelta(cpu0, cpuSeconds(procs), r.Elapsed)
-		}
-		return r
-	}
-	b := measure(fourActivitiesName)
-	e := measure(emptyName)
-	res.setTemporal(b, e)
-	return b, e, ctx.Err()
+	return op(fourActivitiesName), op(emptyName), w.Stop, nil
 }

@@ -30,6 +30,29 @@ type Result struct {
 	Elapsed    time.Duration
 	PerSecond  float64
 	P50, P99   time.Duration
+	lat        []time.Duration
+}
+
+// Merge combines measurements of one operation taken at different times (rounds
+// interleaved with other measurements, so that a shared machine's changing load
+// weighs on each alike): completions over the summed elapsed time, percentiles over
+// every latency.
+func Merge(rs ...Result) Result {
+	var m Result
+	for _, r := range rs {
+		m.Done += r.Done
+		m.Errors += r.Errors
+		m.Elapsed += r.Elapsed
+		m.lat = append(m.lat, r.lat...)
+		if m.FirstError == "" {
+			m.FirstError = r.FirstError
+		}
+	}
+	if m.Elapsed > 0 {
+		m.PerSecond = float64(m.Done) / m.Elapsed.Seconds()
+	}
+	m.P50, m.P99 = Percentile(m.lat, 50), Percentile(m.lat, 99)
+	return m
 }
 
 // OpTimeout bounds one operation: a payment that takes longer counts as an error.
@@ -75,6 +98,7 @@ func Measure(d time.Duration, conc int, op func(context.Context) error) Result {
 		r.FirstError = s
 	}
 	r.P50, r.P99 = Percentile(lat, 50), Percentile(lat, 99)
+	r.lat = lat
 	return r
 }
 
