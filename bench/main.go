@@ -175,6 +175,13 @@ func run() error {
 	}
 	fmt.Print(res.table())
 	say("wrote %s", rel(o.root, o.out))
+	// A figure of nothing is a failure, not a slow result.
+	if o.only["payments"] && res.PaymentsDone == 0 {
+		return fmt.Errorf("no payment succeeded (see the errors above; -v shows the processes' logs)")
+	}
+	if o.only["temporal"] && (res.TemporalBaselinePerS == 0 || res.TemporalEmptyPerS == 0) {
+		return fmt.Errorf("no raw Temporal workflow completed")
+	}
 	return nil
 }
 
