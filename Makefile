@@ -24,7 +24,7 @@ TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
-.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon clean \
+.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
 	test-e2e helm-check helm-lint fuzz fuzz-short cluster cluster-tools test-cluster capacity
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
@@ -146,6 +146,18 @@ check-postgres:
 		echo "Start it: pg_ctlcluster --skip-systemctl-redirect \$$(ls /etc/postgresql) main start"; \
 		exit 1; \
 	fi
+## bench: on make run's stack and ports (payflow's data on MariaDB at $(MYSQL_ADDR)): card payments end to end beside raw
+## Temporal workflows on the same dev server, ledger postings beside raw MariaDB commits, and bench-recon; figures to
+## bench/results/latest.json (about 12 minutes on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+BENCH_FLAGS ?=
+bench: $(TEMPORAL) $(STRIPE_MOCK) check-mysql
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench $(BENCH_FLAGS)
+
+## bench-cluster: make bench's cluster mode: payments on a throwaway cluster of the production shape with one and two
+## workers and API replicas, beside an empty workflow on the same Temporal; table to bench/results/cluster.md (minutes)
+bench-cluster: $(TEMPORAL) $(STRIPE_MOCK) cluster-tools check-mysql check-postgres
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./internal/cluster/clusterbench -out bench/results/cluster.md
+
 ## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json
 bench-recon: check-mysql
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json

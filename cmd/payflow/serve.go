@@ -20,6 +20,7 @@ import (
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/internal/metrics"
+	"github.com/payflow/payflow/internal/profiling"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
@@ -77,6 +78,7 @@ func runAPI(args []string) error {
 		temporalx.Module,
 		starter.Module,
 		server.Module,
+		profiling.Serve(cfg.PprofAddr),
 	)
 	return runApp(app, log)
 }
@@ -95,6 +97,7 @@ func runWorker(args []string) error {
 		temporalx.Module,
 		starter.Module, // the reconciliation schedules and runs it opens
 		worker.Module,
+		profiling.Serve(cfg.PprofAddr),
 	)
 	return runApp(app, log)
 }

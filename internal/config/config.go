@@ -120,6 +120,10 @@ type Config struct {
 	// WorkerMetricsAddr is where a worker serves /metrics ("off" serves none). Two
 	// workers on one machine need two addresses.
 	WorkerMetricsAddr string
+	// PprofAddr is where the worker and the API serve Go's pprof endpoints
+	// (PAYFLOW_PPROF_ADDR); "" (the default) or "off" serves none. make bench sets it
+	// to capture CPU profiles under load; it is never on the API's own listener.
+	PprofAddr string
 	// LedgerCheckInterval is how often the API process runs the ledger check for the
 	// payflow_ledger_check_ok gauge; 0 never runs it in the background.
 	LedgerCheckInterval time.Duration
@@ -217,6 +221,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.CodecAllowedOrigins = e.list("PAYFLOW_CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233")
 	c.CodecTrustLocalUI = e.bool("PAYFLOW_CODEC_TRUST_LOCAL_UI", false)
 	c.WorkerMetricsAddr = e.str("PAYFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9091")
+	c.PprofAddr = e.str("PAYFLOW_PPROF_ADDR", "")
 	c.LedgerCheckInterval = e.duration("PAYFLOW_LEDGER_CHECK_INTERVAL", 5*time.Minute)
 	if e.err != nil {
 		return Config{}, e.err

@@ -84,6 +84,13 @@ type StackOptions struct {
 	// APIAddrs fixes the API replicas' addresses (else free ports are picked); a
 	// Temporal Web started before the stack points its codec endpoint at the first.
 	APIAddrs []string
+	// BanksimAddr and StripeMockAddr fix the simulator's and stripe-mock's addresses
+	// (make bench runs on make run's ports); "" picks free ports.
+	BanksimAddr    string
+	StripeMockAddr string
+	// Pprof gives every worker and API replica a pprof listener on a free port
+	// (PAYFLOW_PPROF_ADDR), listed in WorkerPprofURLs and APIPprofURLs.
+	Pprof bool
 	// StripeMockBin is the stripe-mock binary; "" is ./bin/stripe-mock of the
 	// repository.
 	StripeMockBin string
@@ -116,6 +123,10 @@ type Stack struct {
 
 	// WorkerMetricsURLs are the workers' /metrics, in the order of Workers.
 	WorkerMetricsURLs []string
+	// WorkerPprofURLs and APIPprofURLs are the processes' pprof roots
+	// (http://addr/debug/pprof), in the order of Workers and APIs, when Opts.Pprof.
+	WorkerPprofURLs []string
+	APIPprofURLs    []string
 }
 
 // StartStack migrates a database, seeds the demo merchant and starts the processes.
@@ -140,16 +151,15 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 			s.DSN = "sqlite://" + filepath.Join(o.WorkDir, "payflow.db")
 		}
 	}
-	bankPort, err := devstack.FreePort()
+	bankAddr, err := addrOrFree(o.BanksimAddr)
 	if err != nil {
 		return nil, err
 	}
-	s.BanksimURL = fmt.Sprintf("http://127.0.0.1:%d", bankPort)
-	stripePort, err := devstack.FreePort()
+	s.BanksimURL = "http://" + bankAddr
+	stripeAddr, err := addrOrFree(o.StripeMockAddr)
 	if err != nil {
 		return nil, err
 	}
-	stripeAddr := fmt.Sprintf("127.0.0.1:%d", stripePort)
 	s.StripeURL = "http://" + stripeAddr
 	var apiAddrs []string
 	for i := 0; i < o.APIs; i++ {
@@ -170,7 +180,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		"PAYFLOW_DB_DSN":               s.DSN,
 		"PAYFLOW_TEMPORAL_ADDRESS":     o.Temporal,
 		"PAYFLOW_TASK_QUEUE":           s.TaskQueue,
-		"PAYFLOW_BANKSIM_ADDR":         fmt.Sprintf("127.0.0.1:%d", bankPort),
+		"PAYFLOW_BANKSIM_ADDR":         bankAddr,
 		"PAYFLOW_BANKSIM_DB":           filepath.Join(o.WorkDir, "banksim.db"),
 		"PAYFLOW_STRIPE_MOCK_ADDR":     stripeAddr,
 		"PAYFLOW_STRIPE_URL":           s.StripeURL,
@@ -227,7 +237,17 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		}
 	}
 	for i := range apiAddrs {
-		p, err := s.start(fmt.Sprintf("api%d", i), "api", []string{"PAYFLOW_API_ADDR=" + apiAddrs[i]})
+		extra := []string{"PAYFLOW_API_ADDR=" + apiAddrs[i]}
+		if o.Pprof {
+			addr, err := addrOrFree("")
+			if err != nil {
+				s.Stop()
+				return nil, err
+			}
+			extra = append(extra, "PAYFLOW_PPROF_ADDR="+addr)
+			s.APIPprofURLs = append(s.APIPprofURLs, "http://"+addr+"/debug/pprof")
+		}
+		p, err := s.start(fmt.Sprintf("api%d", i), "api", extra)
 		if err != nil {
 			s.Stop()
 			return nil, err
@@ -239,6 +259,18 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		}
 	}
 	return s, nil
+}
+
+// addrOrFree is addr, or a free loopback address when addr is "".
+func addrOrFree(addr string) (string, error) {
+	if addr != "" {
+		return addr, nil
+	}
+	port, err := devstack.FreePort()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), nil
 }
 
 func (s *Stack) start(name, role string, extra []string) (*devstack.Proc, error) {
@@ -254,9 +286,22 @@ func (s *Stack) StartWorker() (*devstack.Proc, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := s.start(fmt.Sprintf("worker%d", len(s.Workers)), "worker", []string{"PAYFLOW_WORKER_METRICS_ADDR=" + addr})
+	extra := []string{"PAYFLOW_WORKER_METRICS_ADDR=" + addr}
+	pprofURL := ""
+	if s.Opts.Pprof {
+		paddr, err := addrOrFree("")
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, "PAYFLOW_PPROF_ADDR="+paddr)
+		pprofURL = "http://" + paddr + "/debug/pprof"
+	}
+	p, err := s.start(fmt.Sprintf("worker%d", len(s.Workers)), "worker", extra)
 	if err != nil {
 		return nil, err
+	}
+	if s.Opts.Pprof {
+		s.WorkerPprofURLs = append(s.WorkerPprofURLs, pprofURL)
 	}
 	s.Workers = append(s.Workers, p)
 	s.WorkerMetricsURLs = append(s.WorkerMetricsURLs, "http://"+addr+"/metrics")

@@ -19,9 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +27,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/cluster"
 	"github.com/payflow/payflow/internal/devstack"
 	"github.com/payflow/payflow/models"
@@ -188,69 +187,21 @@ func temporalBaseline(ctx context.Context, tc client.Client, d time.Duration, co
 }
 
 // payments creates card payments through the first apis replicas in turn and waits
-// for each workflow to close.
+// for each to succeed.
 func payments(ctx context.Context, c *cluster.Cluster, tc client.Client, apis int, d time.Duration, conc int) cell {
 	var turn atomic.Int64
 	r := measure(d, conc, func(ctx context.Context) error {
 		i := int(turn.Add(1))
-		resp, err := c.Payflow.Client(i%apis).Post(ctx, "/v1/payments", map[string]any{
-			"amount": 1000 + i%1000, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"},
-		}, "bench-"+models.NewID(""))
-		if err != nil {
-			return err
-		}
-		if resp.Status != 202 {
-			return fmt.Errorf("HTTP %d: %s", resp.Status, resp.Body)
-		}
-		var p struct {
-			WorkflowID string `json:"workflow_id"`
-		}
-		if err := resp.JSON(&p); err != nil {
-			return err
-		}
-		return tc.GetWorkflow(ctx, p.WorkflowID, "").Get(ctx, nil)
+		return load.CardPayment(ctx, c.Payflow.Client(i%apis), tc, int64(1000+i%1000))
 	})
 	r.name = "card payments (tok_success), through the API, end to end"
 	return r
 }
 
-// measure runs op from conc goroutines for d and reports completions per second and
-// latency percentiles.
+// measure runs op from conc clients for d (bench/load, shared with make bench).
 func measure(d time.Duration, conc int, op func(context.Context) error) cell {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var errs atomic.Int64
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				t0 := time.Now()
-				err := op(ctx)
-				cancel()
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r := cell{done: len(lat), elapsed: elapsed, errors: int(errs.Load()), perSecond: float64(len(lat)) / elapsed.Seconds()}
-	if len(lat) > 0 {
-		r.p50 = lat[len(lat)/2]
-		r.p99 = lat[len(lat)*99/100]
-	}
-	return r
+	r := load.Measure(d, conc, op)
+	return cell{done: r.Done, elapsed: r.Elapsed, errors: r.Errors, perSecond: r.PerSecond, p50: r.P50, p99: r.P99}
 }
 
 func render(cells []cell, d time.Duration, conc int) string {

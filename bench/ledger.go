@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	_ "github.com/go-sql-driver/mysql" // raw MariaDB commits
+
+	"github.com/payflow/payflow/bench/load"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/models"
+)
+
+// LedgerRow is one concurrency of the ledger measurement.
+type LedgerRow struct {
+	Concurrency       int     `json:"concurrency"`
+	PostingsPerS      float64 `json:"ledger_postings_per_s"`
+	PostingP50MS      float64 `json:"posting_p50_ms"`
+	PostingP99MS      float64 `json:"posting_p99_ms"`
+	PostingErrors     int     `json:"posting_errors"`
+	CommitsPerS       float64 `json:"mariadb_commits_per_s"`
+	CommitP50MS       float64 `json:"commit_p50_ms"`
+	CommitErrors      int     `json:"commit_errors"`
+	PostingsVsCommits float64 `json:"ledger_vs_mariadb"`
+	// BatchedPostingsPerS are postings when each transaction holds Batch of them
+	// (one Ledger.Run calling Tx.Post Batch times: each still its own balanced
+	// journal with its idempotency key, entries and balance version), so that the
+	// transaction's begin, commit and balance update are shared.
+	Batch               int     `json:"batch,omitempty"`
+	BatchedPostingsPerS float64 `json:"ledger_batched_postings_per_s,omitempty"`
+	BatchedVsCommits    float64 `json:"ledger_batched_vs_mariadb,omitempty"`
+	// PerPosting and PerCommit are MariaDB's global status counters over each
+	// measurement divided by what it completed (statements, prepares, rollbacks,
+	// row lock waits): what one posting costs the server. The server may be shared,
+	// so that they are upper bounds.
+	PerPosting map[string]float64 `json:"server_work_per_posting"`
+	PerCommit  map[string]float64 `json:"server_work_per_commit"`
+	// CPUMSPerPosting and CPUMSPerCommit are the milliseconds of CPU MariaDB
+	// (mariadb) and this process (client: gorm, the ledger and the driver) spent
+	// per posting and per raw commit: unlike the rates, they hardly move with the
+	// machine's load.
+	CPUMSPerPosting map[string]float64 `json:"cpu_ms_per_posting,omitempty"`
+	CPUMSPerCommit  map[string]float64 `json:"cpu_ms_per_commit,omitempty"`
+}
+
+// serverCounters are the MariaDB status counters read around each measurement.
+var serverCounters = []string{"Questions", "Com_stmt_prepare", "Com_commit", "Com_rollback", "Innodb_row_lock_waits", "Innodb_deadlocks"}
+
+func serverStatus(ctx context.Context, db *sql.DB) map[string]float64 {
+	out := map[string]float64{}
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS")
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if rows.Scan(&k, &v) != nil {
+			continue
+		}
+		for _, c := range serverCounters {
+			if strings.EqualFold(k, c) {
+				f, _ := strconv.ParseFloat(v, 64)
+				out[c] = f
+			}
+		}
+	}
+	return out
+}
+
+// pools lets busy keep conc idle connections and idle keep keep.
+func pools(busy *sql.DB, conc int, idle *sql.DB, keep int) {
+	idle.SetMaxIdleConns(keep)
+	busy.SetMaxIdleConns(conc)
+}
+
+func scale(m map[string]float64, f float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k] = v * f
+	}
+	return out
+}
+
+// perOp is each counter's growth divided by n.
+func perOp(before, after map[string]float64, n int) map[string]float64 {
+	out := map[string]float64{}
+	if n == 0 {
+		return out
+	}
+	for k, a := range after {
+		out[k] = round2((a - before[k]) / float64(n))
+	}
+	return out
+}
+
+// runLedger measures, at each concurrency, postings through the ledger and raw
+// single-row commits on the same MariaDB database, one after the other, and checks
+// the ledger's invariants at the end.
+//
+// Each client posts top-ups to a wallet of its own (clearing -amount, wallet +amount):
+// a balanced journal, its two entries and the wallet's versioned balance update, in
+// one transaction. Clients do not contend for a balance row, so that the figure is the
+// ledger's cost per posting, not a hot account's (which optimistic versioning
+// serialises by design, retrying the loser).
+func runLedger(ctx context.Context, o options, res *Results) error {
+	dsn, drop, err := testenv.CreateMySQLDatabase("payflow_bench")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	maxConc := 0
+	for _, c := range o.ledgerConc {
+		maxConc = max(maxConc, c)
+	}
+	db, err := store.Open(dsn, maxConc)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	l := ledger.New(db)
+	clearing, err := l.EnsureAccount(ctx, ledger.ClearingSpec("banksim", "CNY"))
+	if err != nil {
+		return err
+	}
+	wallets := make([]string, maxConc)
+	for i := range wallets {
+		wallets[i] = models.NewID(models.PrefixAccount)
+		if err := l.Run(ctx, func(tx *ledger.Tx) error {
+			return ledger.InsertWallet(tx.DB(), ledger.NewWallet(wallets[i], "mch_bench", "CNY", ""))
+		}); err != nil {
+			return err
+		}
+	}
+
+	goDSN, err := store.MySQLDriverDSN(dsn)
+	if err != nil {
+		return err
+	}
+	raw, err := sql.Open("mysql", goDSN)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(maxConc)
+	ledgerPool, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE bench_commits (
+		id BIGINT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(64) NOT NULL, v BIGINT NOT NULL) ENGINE=InnoDB`); err != nil {
+		return err
+	}
+
+	procs := map[string]int{"client": os.Getpid()}
+	if pid := findProcess("mariadbd"); pid > 0 {
+		procs["mariadb"] = pid
+	}
+	var seq atomic.Int64
+	for _, conc := range o.ledgerConc {
+		// A client takes a wallet from the pool for each posting, so that no two
+		// post to the same one at once.
+		pool := make(chan string, conc)
+		for _, w := range wallets[:conc] {
+			pool <- w
+		}
+		postN := func(ctx context.Context, n int) error {
+			wallet := <-pool
+			defer func() { pool <- wallet }()
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("bench/%d/credit", seq.Add(1))
+			}
+			return l.Run(ctx, func(tx *ledger.Tx) error {
+				for _, key := range keys {
+					if _, err := tx.Post(ledger.Posting{Key: key, Flow: models.FlowTopup, FlowID: key, MerchantID: "mch_bench",
+						Currency: "CNY", Legs: []ledger.Leg{{AccountID: clearing, Amount: -100}, {AccountID: wallet, Amount: 100}}}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		post := func(ctx context.Context) error { return postN(ctx, 1) }
+		commit := func(ctx context.Context) error {
+			n := seq.Add(1)
+			_, err := raw.ExecContext(ctx, "INSERT INTO bench_commits (k, v) VALUES (?, ?)", fmt.Sprintf("bench/%d", n), n)
+			return err
+		}
+		// Only one pool keeps idle connections at a time: the server is shared, and
+		// two pools of 32 would take a good part of its max_connections.
+		pools(ledgerPool, conc, raw, 1)
+		_ = load.Measure(o.ledgerDur/5, conc, post) // warm the pool and the buffer pool
+		s0, c0 := serverStatus(ctx, raw), cpuSeconds(procs)
+		lr := load.Measure(o.ledgerDur, conc, post)
+		s1, c1 := serverStatus(ctx, raw), cpuSeconds(procs)
+		pools(raw, conc, ledgerPool, 0)
+		cr := load.Measure(o.ledgerDur, conc, commit)
+		s2, c2 := serverStatus(ctx, raw), cpuSeconds(procs)
+		row := LedgerRow{
+			Concurrency: conc, PostingsPerS: round2(lr.PerSecond), PostingP50MS: ms(lr.P50), PostingP99MS: ms(lr.P99),
+			PostingErrors: lr.Errors, CommitsPerS: round2(cr.PerSecond), CommitP50MS: ms(cr.P50), CommitErrors: cr.Errors,
+			PerPosting: perOp(s0, s1, lr.Done+lr.Errors), PerCommit: perOp(s1, s2, cr.Done+cr.Errors),
+			CPUMSPerPosting: perOp(scale(c0, 1000), scale(c1, 1000), lr.Done+lr.Errors),
+			CPUMSPerCommit:  perOp(scale(c1, 1000), scale(c2, 1000), cr.Done+cr.Errors),
+		}
+		if cr.PerSecond > 0 {
+			row.PostingsVsCommits = round2(lr.PerSecond / cr.PerSecond)
+		}
+		if o.ledgerBatch > 1 {
+			pools(ledgerPool, conc, raw, 0)
+			br := load.Measure(o.ledgerDur, conc, func(ctx context.Context) error { return postN(ctx, o.ledgerBatch) })
+			row.Batch, row.BatchedPostingsPerS = o.ledgerBatch, round2(br.PerSecond*float64(o.ledgerBatch))
+			if br.FirstError != "" {
+				say("ledger errors at %d, %d per transaction: %s", conc, o.ledgerBatch, br.FirstError)
+			}
+			if cr.PerSecond > 0 {
+				row.BatchedVsCommits = round2(row.BatchedPostingsPerS / cr.PerSecond)
+			}
+		}
+		if lr.FirstError != "" || cr.FirstError != "" {
+			say("ledger errors at %d: %s %s", conc, lr.FirstError, cr.FirstError)
+		}
+		say("ledger at concurrency %d: %.0f postings/s, %.0f raw commits/s (%.2f), %.0f postings/s %d per transaction; CPU ms per posting %v, per commit %v",
+			conc, lr.PerSecond, cr.PerSecond, row.PostingsVsCommits, row.BatchedPostingsPerS, row.Batch, row.CPUMSPerPosting, row.CPUMSPerCommit)
+		res.Ledger = append(res.Ledger, row)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	// The figures count only if the ledger's rules held under the load.
+	rep, err := l.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		return fmt.Errorf("ledger check failed after the benchmark: %+v", rep)
+	}
+	res.LedgerCheckOK = true
+	res.LedgerJournals = rep.Journals
+	return nil
+}

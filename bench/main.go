@@ -1,0 +1,223 @@
+// Command bench is make bench: on the stack of make run (the Temporal dev server with
+// the same flags, its Web UI, the bank simulator, stripe-mock, a worker and the API,
+// on make run's ports) but with payflow's data on MariaDB, in one run it measures
+//
+//   - end-to-end card payments: signed API requests from concurrent clients, each
+//     waited for until the payment is `succeeded` (payments_per_s, payment_p50_ms,
+//     payment_p99_ms), with CPU profiles of the worker and the API taken meanwhile;
+//   - on the same dev server, raw Temporal workflows of four sequential no-op
+//     activities (temporal_baseline_per_s) and of none (temporal_empty_per_s), at the
+//     same concurrency, so that payflow's cost is a ratio to the engine (the three
+//     run in interleaved rounds, so that a shared machine's changing load weighs on
+//     each alike);
+//   - ledger postings per second through internal/ledger beside raw single-row
+//     MariaDB commits at the same concurrency (ledger_postings_per_s,
+//     mariadb_commits_per_s);
+//   - reconciliation (bench/recon: recon_lines, recon_lines_per_s,
+//     recon_peak_rss_mb);
+//
+// then writes bench/results/latest.json and prints a table. It refuses to start when
+// one of make run's ports is taken; -free-ports runs everything on free ports instead
+// (for development beside another stack).
+//
+//	go run ./bench                       (make bench)
+//	go run ./bench -free-ports -duration 10s -recon skip
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/payflow/payflow/internal/devstack"
+)
+
+// Goals of issue 9.
+const (
+	goalPaymentsVsBaseline = 1.0
+	goalLedgerVsMariaDB    = 0.5
+)
+
+// options are the command's flags.
+type options struct {
+	root        string
+	binDir      string
+	freePorts   bool
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	rounds      int
+	ledgerConc  []int
+	ledgerDur   time.Duration
+	ledgerBatch int
+	recon       string
+	reconSizes  string
+	reconRepeat int
+	out         string
+	profileDir  string
+	verbose     bool
+	only        map[string]bool
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.binDir, "bin", "", "directory holding the temporal CLI and stripe-mock (default: the repository's bin)")
+	flag.BoolVar(&o.freePorts, "free-ports", false, "run every process on free ports instead of make run's (development beside another stack)")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients of the payment and raw Temporal measurements")
+	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long payments and each raw Temporal workflow are measured in all")
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds the payment and raw Temporal measurements are split into")
+	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each measurement that is not counted")
+	ledgerConc := flag.String("ledger-concurrency", "1,8,32", "concurrencies of the ledger and raw MariaDB measurements")
+	flag.DurationVar(&o.ledgerDur, "ledger-duration", 10*time.Second, "how long each ledger and raw MariaDB measurement runs")
+	flag.IntVar(&o.ledgerBatch, "ledger-batch", 10, "postings per transaction of the batched ledger measurement (1: none)")
+	flag.StringVar(&o.recon, "recon", "run", "reconciliation: run (bench/recon), reuse (fold bench/results/recon.json in) or skip")
+	flag.StringVar(&o.reconSizes, "recon-sizes", "100000,1000000", "bench/recon -sizes")
+	flag.IntVar(&o.reconRepeat, "recon-repeat", 1, "bench/recon -repeat")
+	flag.StringVar(&o.out, "out", "bench/results/latest.json", "where to write the results")
+	flag.StringVar(&o.profileDir, "profiles", "bench/results", "where to write the CPU profiles of the worker and the API (\"\": none)")
+	flag.BoolVar(&o.verbose, "v", false, "stream the processes' logs")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (the ledger's client side) to the file")
+	only := flag.String("only", "payments,temporal,ledger,recon", "the parts to run (a dev convenience)")
+	flag.Parse()
+
+	var err error
+	if o.ledgerConc, err = parseInts(*ledgerConc); err != nil {
+		return fmt.Errorf("-ledger-concurrency: %w", err)
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1")
+	}
+	if o.recon != "run" && o.recon != "reuse" && o.recon != "skip" {
+		return fmt.Errorf("-recon must be run, reuse or skip")
+	}
+	o.only = map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		o.only[strings.TrimSpace(p)] = true
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if o.root, err = devstack.RepoRoot(wd); err != nil {
+		return err
+	}
+	if o.binDir == "" {
+		o.binDir = filepath.Join(o.root, "bin")
+	}
+	for _, p := range []*string{&o.out, &o.profileDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(o.root, *p)
+		}
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res := &Results{
+		MeasuredAt:  time.Now().UTC().Format(time.RFC3339),
+		Command:     "make bench (go run ./bench " + strings.Join(os.Args[1:], " ") + ")",
+		Machine:     machine(),
+		Concurrency: o.concurrency,
+		DurationS:   o.duration.Seconds(),
+		Rounds:      o.rounds,
+		GoalRatio:   goalPaymentsVsBaseline,
+		GoalLedger:  goalLedgerVsMariaDB,
+	}
+	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	began := time.Now()
+
+	if o.only["payments"] || o.only["temporal"] {
+		if err := runStack(ctx, o, res); err != nil {
+			return err
+		}
+	}
+	if o.only["ledger"] {
+		say("ledger postings and raw MariaDB commits at concurrency %v, %s each", o.ledgerConc, o.ledgerDur)
+		if err := runLedger(ctx, o, res); err != nil {
+			return err
+		}
+	}
+	if o.only["recon"] && o.recon != "skip" {
+		if err := runRecon(ctx, o, res); err != nil {
+			return err
+		}
+	}
+	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.WallSeconds = time.Since(began).Seconds()
+	res.finish()
+	if err := res.write(o.out); err != nil {
+		return err
+	}
+	fmt.Print(res.table())
+	say("wrote %s", rel(o.root, o.out))
+	// A figure of nothing is a failure, not a slow result.
+	if o.only["payments"] && res.PaymentsDone == 0 {
+		return fmt.Errorf("no payment succeeded (see the errors above; -v shows the processes' logs)")
+	}
+	if o.only["temporal"] && (res.TemporalBaselinePerS == 0 || res.TemporalEmptyPerS == 0) {
+		return fmt.Errorf("no raw Temporal workflow completed")
+	}
+	return nil
+}
+
+// say reports progress on stderr.
+func say(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// logOut is where the processes' logs go: a file in the work directory, and stderr
+// too with -v.
+func logOut(o options, path string) (io.Writer, func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.verbose {
+		return io.MultiWriter(f, os.Stderr), func() { f.Close() }, nil
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func rel(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil {
+		return r
+	}
+	return p
+}

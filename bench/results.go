@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/payflow/payflow/bench/load"
+)
+
+// Results is bench/results/latest.json: every figure of make bench, from one run.
+type Results struct {
+	MeasuredAt string  `json:"measured_at"`
+	Command    string  `json:"command"`
+	Machine    Machine `json:"machine"`
+	// LoadAverage is /proc/loadavg at the start and at the end: the machine may be
+	// shared, and the wall-clock figures move with it.
+	LoadAverage []string `json:"load_average"`
+	WallSeconds float64  `json:"wall_seconds"`
+	Concurrency int      `json:"concurrency"`
+	// DurationS is how long payments and each raw workflow were measured in all,
+	// in Rounds interleaved rounds.
+	DurationS float64 `json:"duration_s"`
+	Rounds    int     `json:"rounds"`
+
+	PaymentsPerS  float64 `json:"payments_per_s"`
+	PaymentP50MS  float64 `json:"payment_p50_ms"`
+	PaymentP99MS  float64 `json:"payment_p99_ms"`
+	PaymentsDone  int     `json:"payments_done"`
+	PaymentErrors int     `json:"payment_errors"`
+
+	TemporalBaselinePerS  float64 `json:"temporal_baseline_per_s"`
+	TemporalBaselineP50MS float64 `json:"temporal_baseline_p50_ms"`
+	TemporalBaselineP99MS float64 `json:"temporal_baseline_p99_ms"`
+	TemporalEmptyPerS     float64 `json:"temporal_empty_per_s"`
+	TemporalEmptyP50MS    float64 `json:"temporal_empty_p50_ms"`
+	TemporalErrors        int     `json:"temporal_errors"`
+
+	// PaymentsVsBaseline is payments_per_s / temporal_baseline_per_s (goal >= 1).
+	PaymentsVsBaseline float64 `json:"payments_vs_baseline"`
+	PaymentsVsEmpty    float64 `json:"payments_vs_empty"`
+	GoalRatio          float64 `json:"goal_payments_vs_baseline"`
+
+	// CPUDuringPayments and CPUDuringBaseline are the cores each process used while
+	// payments and the 4-activity baseline ran (CPU seconds per second).
+	CPUDuringPayments map[string]float64 `json:"cpu_cores_during_payments,omitempty"`
+	CPUDuringBaseline map[string]float64 `json:"cpu_cores_during_baseline,omitempty"`
+	Profiles          []string           `json:"profiles,omitempty"`
+
+	// LedgerPostingsPerS and MariaDBCommitsPerS are keyed by concurrency; Ledger has
+	// the details of each.
+	LedgerPostingsPerS map[string]float64 `json:"ledger_postings_per_s,omitempty"`
+	MariaDBCommitsPerS map[string]float64 `json:"mariadb_commits_per_s,omitempty"`
+	LedgerVsMariaDB    map[string]float64 `json:"ledger_vs_mariadb,omitempty"`
+	GoalLedger         float64            `json:"goal_ledger_vs_mariadb"`
+	Ledger             []LedgerRow        `json:"ledger,omitempty"`
+	LedgerCheckOK      bool               `json:"ledger_check_ok"`
+	LedgerJournals     int64              `json:"ledger_journals"`
+
+	ReconLines      int64   `json:"recon_lines,omitempty"`
+	ReconLinesPerS  float64 `json:"recon_lines_per_s,omitempty"`
+	ReconPeakRSSMB  float64 `json:"recon_peak_rss_mb,omitempty"`
+	ReconMemoryFlat bool    `json:"recon_memory_flat,omitempty"`
+	ReconSource     string  `json:"recon_source,omitempty"`
+	// Recon is bench/recon's whole report (every size and run).
+	Recon json.RawMessage `json:"recon,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
+
+func (r *Results) setPayments(p load.Result) {
+	r.PaymentsPerS, r.PaymentP50MS, r.PaymentP99MS = round2(p.PerSecond), ms(p.P50), ms(p.P99)
+	r.PaymentsDone, r.PaymentErrors = p.Done, p.Errors
+}
+
+func (r *Results) setBaseline(b load.Result) {
+	r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS = round2(b.PerSecond), ms(b.P50), ms(b.P99)
+	r.TemporalErrors += b.Errors
+}
+
+func (r *Results) setEmpty(e load.Result) {
+	r.TemporalEmptyPerS, r.TemporalEmptyP50MS = round2(e.PerSecond), ms(e.P50)
+	r.TemporalErrors += e.Errors
+}
+
+// finish computes the ratios.
+func (r *Results) finish() {
+	if r.TemporalBaselinePerS > 0 {
+		r.PaymentsVsBaseline = round2(r.PaymentsPerS / r.TemporalBaselinePerS)
+	}
+	if r.TemporalEmptyPerS > 0 {
+		r.PaymentsVsEmpty = round2(r.PaymentsPerS / r.TemporalEmptyPerS)
+	}
+	if len(r.Ledger) > 0 {
+		r.LedgerPostingsPerS, r.MariaDBCommitsPerS, r.LedgerVsMariaDB = map[string]float64{}, map[string]float64{}, map[string]float64{}
+		for _, l := range r.Ledger {
+			k := fmt.Sprint(l.Concurrency)
+			r.LedgerPostingsPerS[k], r.MariaDBCommitsPerS[k], r.LedgerVsMariaDB[k] = l.PostingsPerS, l.CommitsPerS, l.PostingsVsCommits
+		}
+	}
+}
+
+func (r *Results) write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// table is the Markdown table make bench prints (and the README quotes).
+func (r *Results) table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%d x %s, %d MB RAM; load average %s at the start, %s at the end; %s\n\n",
+		r.Machine.CPUs, r.Machine.CPUModel, r.Machine.RAMMB, first(r.LoadAverage), last(r.LoadAverage), r.MeasuredAt)
+	if r.PaymentsDone > 0 || r.TemporalBaselinePerS > 0 {
+		fmt.Fprintf(&b, "Payments and each raw workflow: %.0f s each, in %d interleaved rounds, %d clients.\n\n", r.DurationS, r.Rounds, r.Concurrency)
+	}
+	fmt.Fprintf(&b, "| figure | value | against | goal |\n|---|---|---|---|\n")
+	if r.PaymentsDone > 0 || r.TemporalBaselinePerS > 0 {
+		fmt.Fprintf(&b, "| payments_per_s (card, end to end, %d clients) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | >= %.1f x baseline |\n",
+			r.Concurrency, r.PaymentsPerS, r.PaymentsVsBaseline, r.PaymentsVsEmpty, r.GoalRatio)
+		fmt.Fprintf(&b, "| payment_p50_ms / payment_p99_ms | %.0f / %.0f | (%d succeeded, %d errors) | |\n",
+			r.PaymentP50MS, r.PaymentP99MS, r.PaymentsDone, r.PaymentErrors)
+		fmt.Fprintf(&b, "| temporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
+			r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS)
+		fmt.Fprintf(&b, "| temporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", r.TemporalEmptyPerS, r.TemporalEmptyP50MS)
+	}
+	for _, l := range r.Ledger {
+		fmt.Fprintf(&b, "| ledger_postings_per_s / mariadb_commits_per_s at concurrency %d | %.0f / %.0f | %.2f | >= %.1f |\n",
+			l.Concurrency, l.PostingsPerS, l.CommitsPerS, l.PostingsVsCommits, r.GoalLedger)
+	}
+	for _, l := range r.Ledger {
+		if l.Batch > 1 {
+			fmt.Fprintf(&b, "| ledger postings/s, %d per transaction, at concurrency %d | %.0f | %.2f x mariadb_commits_per_s | |\n",
+				l.Batch, l.Concurrency, l.BatchedPostingsPerS, l.BatchedVsCommits)
+		}
+	}
+	if r.ReconLines > 0 {
+		fmt.Fprintf(&b, "| recon_lines_per_s (%d lines) | %.0f | peak RSS %.1f MB, flat: %v | >= 500000, <= 256 MB |\n",
+			r.ReconLines, r.ReconLinesPerS, r.ReconPeakRSSMB, r.ReconMemoryFlat)
+	}
+	if len(r.CPUDuringPayments) > 0 {
+		fmt.Fprintf(&b, "\nCPU cores used during payments: %s\n", cores(r.CPUDuringPayments))
+	}
+	if len(r.CPUDuringBaseline) > 0 {
+		fmt.Fprintf(&b, "CPU cores used during the 4-activity baseline: %s\n", cores(r.CPUDuringBaseline))
+	}
+	return b.String()
+}
+
+func cores(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.2f", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
