@@ -244,6 +244,30 @@ func (p *Payflow) StartWorker(bin string, args ...string) (*devstack.Proc, error
 	return w, nil
 }
 
+// RestartAPI starts API replica i again on its address (after it crashed or was
+// killed: a running replica is killed first) and waits until it is ready.
+func (p *Payflow) RestartAPI(ctx context.Context, i int) error {
+	p.mu.Lock()
+	old := p.APIs[i]
+	p.mu.Unlock()
+	old.Kill()
+	api, err := p.start(fmt.Sprintf("api%d", i), p.Opts.Bin, []string{"api"}, []string{"PAYFLOW_API_ADDR=" + p.Opts.APIAddrs[i]})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.APIs[i] = api
+	p.mu.Unlock()
+	return devstack.WaitHTTP(ctx, p.APIURLs[i]+"/readyz", api, 90*time.Second)
+}
+
+// API is API replica i's current process.
+func (p *Payflow) API(i int) *devstack.Proc {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.APIs[i]
+}
+
 // Workers are the worker processes started so far, running or not.
 func (p *Payflow) Workers() []*devstack.Proc {
 	p.mu.Lock()
@@ -301,7 +325,10 @@ func send(ctx context.Context, method, url, body, auth string) (*client.Response
 // Stop stops the API replicas first (no new flows), then the workers, the bank
 // simulator and stripe-mock.
 func (p *Payflow) Stop() {
-	for _, a := range p.APIs {
+	p.mu.Lock()
+	apis := append([]*devstack.Proc(nil), p.APIs...)
+	p.mu.Unlock()
+	for _, a := range apis {
 		_ = a.Stop(15 * time.Second)
 	}
 	for _, w := range p.Workers() {
