@@ -121,6 +121,7 @@ type run struct {
 	tOpts    devstack.TemporalOptions
 	tOut     io.Writer
 	pf       *cluster.Payflow
+	driver   *chaos.Driver
 	start    time.Time
 	mu       sync.Mutex
 	logs     []*os.File
@@ -228,6 +229,7 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		Clients: []*client.Client{client.New(r.pf.APIURLs[0], merchant, secret)},
 		Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: "chaos-" + name + "-",
 	}
+	r.driver = d
 	if err := d.SetBankFaults(ctx, o.faults); err != nil {
 		return false, err
 	}
@@ -311,7 +313,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // killWorkersAndAPI kills the worker (SIGKILL) at 15 % and 65 % of the flows
-// created, and the API at 40 %, each restarted 3 s later.
+// created, and the API at 40 %; a new worker starts 3 s later, the API 5 s later.
 func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total int) error {
 	steps := []struct {
 		at   int
@@ -337,10 +339,17 @@ func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total in
 			}
 			r.say("started a new worker (pid %d)", nw.Pid())
 		case "api":
+			// Killed while it handles a creating request when there is one within
+			// 10 s: that request's answer is lost, and its client sends it again.
+			deadline := time.Now().Add(10 * time.Second)
+			for r.driver.Creating.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
 			a := r.pf.API(0)
+			creating := r.driver.Creating.Load()
 			a.Kill()
-			r.say("killed the API (pid %d, SIGKILL) with %d flows in flight", a.Pid(), inFlight)
-			if err := sleep(ctx, 3*time.Second); err != nil {
+			r.say("killed the API (pid %d, SIGKILL) with %d flows in flight and %d creating requests unanswered", a.Pid(), inFlight, creating)
+			if err := sleep(ctx, 5*time.Second); err != nil {
 				return err
 			}
 			if err := r.pf.RestartAPI(ctx, 0); err != nil {

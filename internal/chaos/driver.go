@@ -40,6 +40,10 @@ type Driver struct {
 	KeyPrefix string
 
 	turn atomic.Int64
+	// Creating counts the creating requests sent and not answered yet: a crash
+	// timed while one is in flight loses its answer, the case that retrying with
+	// the same key must survive.
+	Creating atomic.Int32
 	// Retried counts the creating requests sent again after a 5xx or no answer.
 	Retried atomic.Int64
 }
@@ -63,7 +67,9 @@ func (d *Driver) Create(ctx context.Context, target string, body any, want int) 
 	var last string
 	for {
 		replica := d.NextReplica()
+		d.Creating.Add(1)
 		r, err := d.Client(replica).Post(ctx, target, body, key)
+		d.Creating.Add(-1)
 		switch {
 		case err == nil && r.Status == want:
 			return r, replica, nil
@@ -188,4 +194,27 @@ func (d *Driver) Balance(ctx context.Context, accountID string) (balance, availa
 		return 0, 0, err
 	}
 	return acct.Balance, acct.Available, nil
+}
+
+// OpenFlows lists (up to 100 of) the merchant's flows that Temporal's visibility
+// still shows open, through the ops API: "<flow> <id> <stage>" each.
+func (d *Driver) OpenFlows(ctx context.Context, merchantID string) ([]string, error) {
+	r, err := d.Ops(ctx, "GET", "/v1/ops/flows?limit=100&merchant="+merchantID, "")
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != 200 {
+		return nil, fmt.Errorf("open flows: HTTP %d: %s", r.Status, r.Body)
+	}
+	var page struct {
+		Data []struct{ ID, Flow, Stage string }
+	}
+	if err := r.JSON(&page); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(page.Data))
+	for i, f := range page.Data {
+		out[i] = f.Flow + " " + f.ID + " " + f.Stage
+	}
+	return out, nil
 }

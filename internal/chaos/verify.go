@@ -125,8 +125,9 @@ func counts(m map[string]int) string {
 // succeeded one once; every succeeded flow posted exactly one journal and no failed
 // flow any; the ledger check is ok; every wallet holds the sum of its succeeded
 // top-ups less its succeeded withdrawals, nothing held; the merchant's settlement
-// balance is its succeeded payments less its refunds; and every flow's event reached
-// the receiver with a valid signature.
+// balance is its succeeded payments less its refunds; every flow's event reached the
+// receiver with a valid signature; and Temporal lists none of the merchant's flows
+// as open.
 func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report {
 	say := o.Say
 	if say == nil {
@@ -242,6 +243,19 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 	if o.Receiver != nil {
 		say("checking that every flow's webhook arrived signed")
 		verifyWebhooks(wctx, &rep, flows, final, o.Receiver)
+	}
+	// Temporal agrees: none of the merchant's flows (webhook deliveries included) is
+	// still open (its visibility lags the flows by a moment).
+	for {
+		open, err := d.OpenFlows(wctx, o.MerchantID)
+		if err == nil && len(open) == 0 {
+			break
+		}
+		if wctx.Err() != nil {
+			rep.problem("flows still open in Temporal: %v %v", open, err)
+			break
+		}
+		time.Sleep(time.Second)
 	}
 	return rep
 }
