@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,6 +45,10 @@ type options struct {
 	keep        bool
 	mysql       cluster.MySQL
 	faults      string
+	// temporalDown is how long the Temporal dev server stays down.
+	temporalDown time.Duration
+	// workerKills is how many times the workers scenario kills the worker.
+	workerKills int
 }
 
 func main() {
@@ -58,6 +63,8 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 48, "flow chains (a payment and its refund, a wallet's flows) run at once")
 	flag.BoolVar(&o.keep, "keep", false, "keep the database and the work directory (logs) after a green run too")
 	flag.StringVar(&o.faults, "faults", `{"error_rate":0.2,"latency_ms":50,"processing_ms":1500,"duplicate_callbacks":true}`, "the bank simulator's faults during the run (POST /sim/faults)")
+	flag.DurationVar(&o.temporalDown, "temporal-down", 5*time.Second, "how long the temporal scenario keeps the Temporal dev server down")
+	flag.IntVar(&o.workerKills, "worker-kills", 2, "how many times the workers scenario kills the worker (spread from 15 % to 65 % of the flows created)")
 	flag.Parse()
 	o.scenarios = strings.Split(scen, ",")
 	o.flows = map[string]int{"workers": flows1, "temporal": flows2}
@@ -313,12 +320,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // killWorkersAndAPI kills the worker (SIGKILL) at 15 % and 65 % of the flows
-// created, and the API at 40 %; a new worker starts 3 s later, the API 5 s later.
+// created (more often with -worker-kills), and the API at 40 %; a new worker starts
+// 3 s later, the API 5 s later.
 func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total int) error {
-	steps := []struct {
+	type step struct {
 		at   int
 		what string
-	}{{total * 15 / 100, "worker"}, {total * 40 / 100, "api"}, {total * 65 / 100, "worker"}}
+	}
+	steps := []step{{total * 40 / 100, "api"}}
+	for i := 0; i < r.o.workerKills; i++ {
+		pct := 15
+		if r.o.workerKills > 1 {
+			pct += i * 50 / (r.o.workerKills - 1)
+		}
+		steps = append(steps, step{total * pct / 100, "worker"})
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
 	for _, s := range steps {
 		if err := waitCreated(ctx, tr, s.at); err != nil {
 			return err
@@ -362,7 +379,8 @@ func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total in
 }
 
 // restartTemporal kills the Temporal dev server (SIGKILL) at 40 % of the flows
-// created and starts it again 5 s later on the same database file and ports.
+// created and starts it again (5 s later by default) on the same database file and
+// ports.
 func (r *run) restartTemporal(ctx context.Context, tr *chaos.Tracker, total int) error {
 	if err := waitCreated(ctx, tr, total*40/100); err != nil {
 		return err
@@ -370,7 +388,7 @@ func (r *run) restartTemporal(ctx context.Context, tr *chaos.Tracker, total int)
 	inFlight := tr.Created.Load() - tr.Finished.Load()
 	r.temporal.Kill()
 	r.say("killed the Temporal dev server (pid %d, SIGKILL) with %d flows in flight", r.temporal.Pid(), inFlight)
-	if err := sleep(ctx, 5*time.Second); err != nil {
+	if err := sleep(ctx, r.o.temporalDown); err != nil {
 		return err
 	}
 	p, err := devstack.StartTemporal(ctx, r.tOpts, r.tOut)
