@@ -62,21 +62,24 @@ type VerifyOptions struct {
 // Report is what a run proved, in counts, and every problem found (none: nothing was
 // lost or doubled).
 type Report struct {
-	Flows          int
-	ByKind         map[string]int
-	ByStatus       map[string]int
-	Wallets        int
-	BankExecuted   int
-	Journals       int
-	LedgerJournals int64
-	LedgerEntries  int64
-	LedgerOK       bool
-	Settlement     int64
-	Events         int
-	Deliveries     int
-	Redelivered    int
-	Retried        int64
-	Problems       []string
+	Flows        int
+	ByKind       map[string]int
+	ByStatus     map[string]int
+	Wallets      int
+	BankExecuted int
+	// ExecutedTwice are references the bank executed more than once; JournalsWrong
+	// flows with another number of journals than their outcome needs.
+	ExecutedTwice, JournalsWrong int
+	Journals                     int
+	LedgerJournals               int64
+	LedgerEntries                int64
+	LedgerOK                     bool
+	Settlement                   int64
+	Events                       int
+	Deliveries                   int
+	Redelivered                  int
+	Retried                      int64
+	Problems                     []string
 }
 
 // OK reports whether the run lost or doubled nothing.
@@ -90,8 +93,8 @@ func (r *Report) problem(format string, args ...any) {
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "flows %d %s, final statuses %s, wallets %d\n", r.Flows, counts(r.ByKind), counts(r.ByStatus), r.Wallets)
-	fmt.Fprintf(&b, "bank: %d references executed, none twice; ledger: %d journals of the run's flows, one per movement; check ok=%v (%d journals, %d entries)\n",
-		r.BankExecuted, r.Journals, r.LedgerOK, r.LedgerJournals, r.LedgerEntries)
+	fmt.Fprintf(&b, "bank: %d references executed, %d more than once; ledger: %d journals of the run's flows, %d flows with a wrong number; check ok=%v (%d journals, %d entries)\n",
+		r.BankExecuted, r.ExecutedTwice, r.Journals, r.JournalsWrong, r.LedgerOK, r.LedgerJournals, r.LedgerEntries)
 	fmt.Fprintf(&b, "settlement balance %d = payments - refunds; webhooks: %d events delivered with a valid signature in %d POSTs (%d sent again after a refusal or crash); %d creating requests retried\n",
 		r.Settlement, r.Events, r.Deliveries, r.Redelivered, r.Retried)
 	if len(r.Problems) > 0 {
@@ -180,6 +183,7 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 		}
 		succeeded := got.Status == "succeeded" || got.Status == "partially_refunded" || got.Status == "refunded"
 		if n > 1 {
+			rep.ExecutedTwice++
 			rep.problem("the bank executed %s %s %d times", f.Kind, f.BankRef, n)
 		}
 		if succeeded && n != 1 {
@@ -190,8 +194,10 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 		rep.Journals += j
 		switch {
 		case succeeded && j != 1:
+			rep.JournalsWrong++
 			rep.problem("%s %s succeeded with %d ledger journals (want 1)", f.Kind, f.ID, j)
 		case !succeeded && j != 0:
+			rep.JournalsWrong++
 			rep.problem("%s %s ended %s with %d ledger journals (want 0)", f.Kind, f.ID, got.Status, j)
 		}
 		if !succeeded {
