@@ -34,6 +34,7 @@ import (
 	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/cluster"
 	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/store"
 )
 
 type options struct {
@@ -49,6 +50,9 @@ type options struct {
 	temporalDown time.Duration
 	// workerKills is how many times the workers scenario kills the worker.
 	workerKills int
+	// db is mysql (a fresh MariaDB database per scenario) or sqlite (a file in the
+	// work directory, as make run has).
+	db string
 }
 
 func main() {
@@ -65,6 +69,7 @@ func main() {
 	flag.StringVar(&o.faults, "faults", `{"error_rate":0.2,"latency_ms":50,"processing_ms":1500,"duplicate_callbacks":true}`, "the bank simulator's faults during the run (POST /sim/faults)")
 	flag.DurationVar(&o.temporalDown, "temporal-down", 5*time.Second, "how long the temporal scenario keeps the Temporal dev server down")
 	flag.IntVar(&o.workerKills, "worker-kills", 2, "how many times the workers scenario kills the worker (spread from 15 % to 65 % of the flows created)")
+	flag.StringVar(&o.db, "db", "mysql", "payflow's database: mysql (MariaDB at MYSQL_ADDR, a fresh database per scenario) or sqlite (a file, as make run)")
 	flag.Parse()
 	o.scenarios = strings.Split(scen, ",")
 	o.flows = map[string]int{"workers": flows1, "temporal": flows2}
@@ -156,6 +161,9 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		return false, fmt.Errorf("unknown scenario %q (workers, temporal)", name)
 	}
 	n := o.flows[name]
+	if o.db != "mysql" && o.db != "sqlite" {
+		return false, fmt.Errorf("-db is mysql or sqlite, not %q", o.db)
+	}
 	if n < 10 || n%10 != 0 {
 		return false, fmt.Errorf("flows must be a multiple of 10, not %d", n)
 	}
@@ -173,13 +181,18 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	db := fmt.Sprintf("payflow_chaos_%s_%d", name, os.Getpid())
 	defer func() {
 		r.stop()
-		if ok && !o.keep {
-			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = o.mysql.DropDatabase(dctx, db)
+		switch {
+		case ok && !o.keep:
+			if o.db == "mysql" {
+				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = o.mysql.DropDatabase(dctx, db)
+			}
 			_ = os.RemoveAll(r.workDir)
-		} else {
+		case o.db == "mysql":
 			r.say("kept MariaDB database %s and %s for a look", db, r.workDir)
+		default:
+			r.say("kept %s (payflow.db, temporal.db, logs/) for a look", r.workDir)
 		}
 	}()
 	// The whole scenario is bounded: setup, the run and the proof.
@@ -196,11 +209,14 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	if r.temporal, err = devstack.StartTemporal(ctx, r.tOpts, r.tOut); err != nil {
 		return false, err
 	}
-	if err := o.mysql.DropDatabase(ctx, db); err != nil {
+	dsn := ""
+	if o.db == "sqlite" {
+		dsn = "sqlite://" + filepath.Join(r.workDir, "payflow.db")
+	} else if err := o.mysql.DropDatabase(ctx, db); err != nil {
 		return false, err
 	}
 	r.pf, err = cluster.StartPayflow(ctx, cluster.PayflowOptions{
-		Bin: filepath.Join(o.binDir, "payflow"), MySQL: o.mysql, Database: db,
+		Bin: filepath.Join(o.binDir, "payflow"), MySQL: o.mysql, Database: db, DSN: dsn,
 		Temporal: fmt.Sprintf("127.0.0.1:%d", r.ports.temporal), Namespace: "default",
 		APIAddrs: []string{r.ports.apiAddr}, BanksimAddr: r.ports.banksimAddr, Workers: 1,
 		DataDir: r.workDir,
@@ -261,11 +277,15 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	}
 	r.say("all %d flows created and seen ending in %s; proving", tr.Created.Load(), time.Since(runStart).Round(time.Second))
 
-	sqlDB, err := o.mysql.Open(ctx, db)
+	books, err := store.Open(r.pf.DSN, 2)
 	if err != nil {
 		return false, err
 	}
-	defer sqlDB.Close()
+	defer books.Close()
+	sqlDB, err := books.DB.DB()
+	if err != nil {
+		return false, err
+	}
 	rep := chaos.Verify(ctx, d, tr, chaos.VerifyOptions{
 		Books: chaos.Books{DB: sqlDB}, MerchantID: merchant, Receiver: rcv, Wait: 3 * time.Minute, Say: r.say,
 	})

@@ -77,7 +77,10 @@ type PayflowOptions struct {
 	StripeMockBin string
 	MySQL         MySQL
 	// Database is created if missing and migrated with `payflow migrate --seed-demo`.
-	Database  string
+	Database string
+	// DSN, when set, is payflow's database instead of MySQL's Database (make chaos
+	// runs on SQLite too); it is migrated the same way.
+	DSN       string
 	Temporal  string
 	Namespace string
 	// APIAddrs are the API replicas' listen addresses, one process each.
@@ -162,7 +165,10 @@ func StartPayflow(ctx context.Context, o PayflowOptions) (*Payflow, error) {
 	if o.Workers == 0 {
 		o.Workers = 1
 	}
-	p := &Payflow{Opts: o, DSN: o.MySQL.DSN(o.Database), BanksimURL: "http://" + o.BanksimAddr}
+	p := &Payflow{Opts: o, DSN: o.DSN, BanksimURL: "http://" + o.BanksimAddr}
+	if p.DSN == "" {
+		p.DSN = o.MySQL.DSN(o.Database)
+	}
 	for _, a := range o.APIAddrs {
 		p.APIURLs = append(p.APIURLs, "http://"+a)
 	}
@@ -170,9 +176,13 @@ func StartPayflow(ctx context.Context, o PayflowOptions) (*Payflow, error) {
 	// balancer in front of the replicas; here the first replica.
 	p.env = devstack.Env(o.ProcessEnv(p.DSN, p.APIURLs[0]))
 
-	o.say("migrating MariaDB database %s (created if missing) and seeding the demo merchant", o.Database)
-	if err := o.MySQL.CreateDatabase(ctx, o.Database); err != nil {
-		return nil, err
+	if o.DSN == "" {
+		o.say("migrating MariaDB database %s (created if missing) and seeding the demo merchant", o.Database)
+		if err := o.MySQL.CreateDatabase(ctx, o.Database); err != nil {
+			return nil, err
+		}
+	} else {
+		o.say("migrating %s and seeding the demo merchant", o.DSN)
 	}
 	mig := exec.CommandContext(ctx, o.Bin, "migrate", "--seed-demo")
 	mig.Env = append(os.Environ(), p.env...)
