@@ -258,7 +258,10 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	}
 	r.say("bank faults on: %s", o.faults)
 
-	mix := chaos.MixOptions{Payments: n * 4 / 10, Refunds: n * 2 / 10, Wallets: n / 10, Concurrency: o.concurrency, WalletPrefix: "chaos-" + name}
+	mix := chaos.MixOptions{
+		Payments: n/2 - n*15/100, Refunds: n * 15 / 100, Wallets: n / 10, Approvals: true,
+		Concurrency: o.concurrency, WalletPrefix: "chaos-" + name,
+	}
 	tr := &chaos.Tracker{}
 	chaosDone := make(chan error, 1)
 	go func() {
@@ -268,8 +271,8 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 			chaosDone <- r.restartTemporal(ctx, tr, mix.Flows())
 		}
 	}()
-	r.say("starting %d flows (%d payments, %d refunds, %d top-ups, %d withdrawals), %d chains at once",
-		mix.Flows(), mix.Payments, mix.Refunds, 2*mix.Wallets, 2*mix.Wallets, mix.Concurrency)
+	r.say("starting %d flows (%d payments, %d refunds, %d top-ups, %d withdrawals of which %d wait for an operator), %d chains at once",
+		mix.Flows(), mix.Payments, mix.Refunds, 2*mix.Wallets, 3*mix.Wallets, mix.Wallets, mix.Concurrency)
 	runStart := time.Now()
 	chaos.Mix(ctx, d, tr, mix)
 	if err := <-chaosDone; err != nil {
@@ -296,11 +299,15 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	return rep.OK(), nil
 }
 
+// reviewThreshold is the run's merchant's: withdrawals over it wait for an operator
+// (the mix's of chaos.ApprovalAmount do, its others of 20000 do not).
+const reviewThreshold = 30000
+
 // createMerchant onboards the run's merchant through the ops API, with the
 // receiver as its webhook endpoint (every object without a notify_url of its own
-// notifies there) and no review threshold (no withdrawal waits for an operator).
+// notifies there) and the review threshold.
 func createMerchant(ctx context.Context, pf *cluster.Payflow, notifyURL string) (id, secret string, err error) {
-	body, _ := json.Marshal(map[string]any{"name": "chaos", "notify_url": notifyURL})
+	body, _ := json.Marshal(map[string]any{"name": "chaos", "notify_url": notifyURL, "review_threshold": reviewThreshold})
 	resp, err := pf.Ops(ctx, "POST", "/v1/ops/merchants", string(body))
 	if err != nil {
 		return "", "", err

@@ -218,3 +218,36 @@ func (d *Driver) OpenFlows(ctx context.Context, merchantID string) ([]string, er
 	}
 	return out, nil
 }
+
+// Decide approves or rejects a withdrawal waiting for an operator, through the ops
+// API, sending the decision again on a 5xx or no answer. A 409 (no longer pending)
+// after such a retry means an earlier attempt was carried out; on a first attempt it
+// is an error.
+func (d *Driver) Decide(ctx context.Context, withdrawalID string, approve bool) error {
+	action, body := "approve", `{"reason":"chaos run: approved"}`
+	if !approve {
+		action, body = "reject", `{"reason":"chaos run: rejected"}`
+	}
+	var last string
+	for attempt := 1; ; attempt++ {
+		r, err := d.Ops(ctx, "POST", "/v1/ops/withdrawals/"+withdrawalID+"/"+action, body)
+		switch {
+		case err == nil && r.Status == http.StatusOK:
+			return nil
+		case err == nil && r.Status == http.StatusConflict && attempt > 1:
+			return nil
+		case err == nil && r.Status < 500:
+			return fmt.Errorf("%s %s: HTTP %d: %s", action, withdrawalID, r.Status, r.Body)
+		case err != nil:
+			last = err.Error()
+		default:
+			last = fmt.Sprintf("HTTP %d: %s", r.Status, r.Body)
+		}
+		d.Retried.Add(1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: gave up: %s", action, withdrawalID, last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

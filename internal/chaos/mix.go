@@ -46,7 +46,7 @@ var TopupTokens = []string{"tok_success", "tok_processing", "tok_timeout_success
 // MixOptions size a mixed run.
 type MixOptions struct {
 	// Payments are card payments; Refunds of them (at most one each, of succeeded
-	// payments whose token has Refund) follow as they succeed.
+	// payments whose token has Refund: at most half of them) follow as they succeed.
 	Payments, Refunds int
 	// Wallets each get two top-ups, then two withdrawals once both top-ups ended.
 	Wallets int
@@ -55,10 +55,25 @@ type MixOptions struct {
 	Concurrency int
 	// WalletPrefix names the wallets' references.
 	WalletPrefix string
+	// Approvals gives each wallet a third withdrawal, of ApprovalAmount, which must be
+	// over the merchant's review threshold (and the first two's 20000 under it): an
+	// operator approves it on even wallets (it pays out to ba_success) and rejects it
+	// on odd ones (it ends canceled).
+	Approvals bool
 }
 
-// Flows is how many flows the options start: payments + refunds + 4 per wallet.
-func (o MixOptions) Flows() int { return o.Payments + o.Refunds + 4*o.Wallets }
+// ApprovalAmount is the withdrawal that waits for an operator when MixOptions.Approvals.
+const ApprovalAmount = 40000
+
+// Flows is how many flows the options start: payments + refunds + 4 per wallet (5
+// with approvals).
+func (o MixOptions) Flows() int {
+	perWallet := 4
+	if o.Approvals {
+		perWallet = 5
+	}
+	return o.Payments + o.Refunds + perWallet*o.Wallets
+}
 
 // Mix runs the mixed workload through d, recording every flow in tr, and returns when
 // every chain has ended (or failed; failures are in tr.Errs). Amounts differ per
@@ -99,7 +114,7 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 		if wallets < o.Wallets && (i%every == 0 || i >= o.Payments) {
 			w := wallets
 			wallets++
-			chain(func() error { return walletChain(ctx, d, tr, fmt.Sprintf("%s-%d", o.WalletPrefix, w), w) })
+			chain(func() error { return walletChain(ctx, d, tr, fmt.Sprintf("%s-%d", o.WalletPrefix, w), w, o.Approvals) })
 		}
 	}
 	wg.Wait()
@@ -131,8 +146,9 @@ func paymentChain(ctx context.Context, d *Driver, tr *Tracker, tok PaymentToken,
 }
 
 // walletChain opens a wallet, tops it up twice (50000 each) and, once both top-ups
-// ended, withdraws 20000 twice.
-func walletChain(ctx context.Context, d *Driver, tr *Tracker, reference string, w int) error {
+// ended, withdraws 20000 twice (and, with approvals, ApprovalAmount once, which an
+// operator approves or rejects).
+func walletChain(ctx context.Context, d *Driver, tr *Tracker, reference string, w int, approvals bool) error {
 	r, _, err := d.Create(ctx, "/v1/accounts", map[string]any{"currency": "CNY", "reference": reference}, 201)
 	if err != nil {
 		return err
@@ -165,6 +181,30 @@ func walletChain(ctx context.Context, d *Driver, tr *Tracker, reference string, 
 			"account_id": acct.ID, "amount": 20000, "currency": "CNY", "destination": map[string]any{"bank_account": po.Account},
 		}, po.Want, po.Code)
 		if err != nil {
+			return err
+		}
+		wds = append(wds, wd)
+	}
+	if approvals {
+		want, code, approve := "succeeded", "", w%2 == 0
+		if !approve {
+			want, code = "canceled", "rejected"
+		}
+		wd, err := tr.Start(ctx, d, "withdrawal", "/v1/withdrawals", map[string]any{
+			"account_id": acct.ID, "amount": ApprovalAmount, "currency": "CNY", "destination": map[string]any{"bank_account": "ba_success"},
+		}, want, code)
+		if err != nil {
+			return err
+		}
+		// The withdrawal holds the amount first, then waits for the operator.
+		got, err := d.WaitFinal(ctx, "/v1/withdrawals/"+wd.ID, "processing")
+		if err != nil {
+			return err
+		}
+		if got.Status != "pending_approval" {
+			return fmt.Errorf("withdrawal %s of %d over the review threshold is %s, not pending_approval", wd.ID, ApprovalAmount, got.Status)
+		}
+		if err := d.Decide(ctx, wd.ID, approve); err != nil {
 			return err
 		}
 		wds = append(wds, wd)

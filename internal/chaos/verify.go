@@ -186,6 +186,9 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 			rep.ExecutedTwice++
 			rep.problem("the bank executed %s %s %d times", f.Kind, f.BankRef, n)
 		}
+		if got.Status == "canceled" && n != 0 {
+			rep.problem("%s %s was canceled but the bank executed it %d times", f.Kind, f.BankRef, n)
+		}
 		if succeeded && n != 1 {
 			rep.problem("%s %s succeeded but the bank executed it %d times", f.Kind, f.BankRef, n)
 		}
