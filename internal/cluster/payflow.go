@@ -77,7 +77,10 @@ type PayflowOptions struct {
 	StripeMockBin string
 	MySQL         MySQL
 	// Database is created if missing and migrated with `payflow migrate --seed-demo`.
-	Database  string
+	Database string
+	// DSN, when set, is payflow's database instead of MySQL's Database (make chaos
+	// runs on SQLite too); it is migrated the same way.
+	DSN       string
 	Temporal  string
 	Namespace string
 	// APIAddrs are the API replicas' listen addresses, one process each.
@@ -162,7 +165,10 @@ func StartPayflow(ctx context.Context, o PayflowOptions) (*Payflow, error) {
 	if o.Workers == 0 {
 		o.Workers = 1
 	}
-	p := &Payflow{Opts: o, DSN: o.MySQL.DSN(o.Database), BanksimURL: "http://" + o.BanksimAddr}
+	p := &Payflow{Opts: o, DSN: o.DSN, BanksimURL: "http://" + o.BanksimAddr}
+	if p.DSN == "" {
+		p.DSN = o.MySQL.DSN(o.Database)
+	}
 	for _, a := range o.APIAddrs {
 		p.APIURLs = append(p.APIURLs, "http://"+a)
 	}
@@ -170,9 +176,13 @@ func StartPayflow(ctx context.Context, o PayflowOptions) (*Payflow, error) {
 	// balancer in front of the replicas; here the first replica.
 	p.env = devstack.Env(o.ProcessEnv(p.DSN, p.APIURLs[0]))
 
-	o.say("migrating MariaDB database %s (created if missing) and seeding the demo merchant", o.Database)
-	if err := o.MySQL.CreateDatabase(ctx, o.Database); err != nil {
-		return nil, err
+	if o.DSN == "" {
+		o.say("migrating MariaDB database %s (created if missing) and seeding the demo merchant", o.Database)
+		if err := o.MySQL.CreateDatabase(ctx, o.Database); err != nil {
+			return nil, err
+		}
+	} else {
+		o.say("migrating %s and seeding the demo merchant", o.DSN)
 	}
 	mig := exec.CommandContext(ctx, o.Bin, "migrate", "--seed-demo")
 	mig.Env = append(os.Environ(), p.env...)
@@ -244,6 +254,30 @@ func (p *Payflow) StartWorker(bin string, args ...string) (*devstack.Proc, error
 	return w, nil
 }
 
+// RestartAPI starts API replica i again on its address (after it crashed or was
+// killed: a running replica is killed first) and waits until it is ready.
+func (p *Payflow) RestartAPI(ctx context.Context, i int) error {
+	p.mu.Lock()
+	old := p.APIs[i]
+	p.mu.Unlock()
+	old.Kill()
+	api, err := p.start(fmt.Sprintf("api%d", i), p.Opts.Bin, []string{"api"}, []string{"PAYFLOW_API_ADDR=" + p.Opts.APIAddrs[i]})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.APIs[i] = api
+	p.mu.Unlock()
+	return devstack.WaitHTTP(ctx, p.APIURLs[i]+"/readyz", api, 90*time.Second)
+}
+
+// API is API replica i's current process.
+func (p *Payflow) API(i int) *devstack.Proc {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.APIs[i]
+}
+
 // Workers are the worker processes started so far, running or not.
 func (p *Payflow) Workers() []*devstack.Proc {
 	p.mu.Lock()
@@ -301,7 +335,10 @@ func send(ctx context.Context, method, url, body, auth string) (*client.Response
 // Stop stops the API replicas first (no new flows), then the workers, the bank
 // simulator and stripe-mock.
 func (p *Payflow) Stop() {
-	for _, a := range p.APIs {
+	p.mu.Lock()
+	apis := append([]*devstack.Proc(nil), p.APIs...)
+	p.mu.Unlock()
+	for _, a := range apis {
 		_ = a.Stop(15 * time.Second)
 	}
 	for _, w := range p.Workers() {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/internal/chaos"
 	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/cluster"
 	"github.com/payflow/payflow/models"
@@ -84,96 +85,6 @@ func testReplicasShareState(t *testing.T) {
 	// The rate limiter's state is the next to share (its own change adds the test).
 }
 
-// flow is one money flow the test started and what it must end as.
-type flow struct {
-	kind, id, path string
-	// want is the final status (and failure code) the flow must end with.
-	want, wantCode string
-	replica        int
-	// bankRef is the reference the bank knows it by ("" when no bank is involved).
-	bankRef string
-}
-
-// tracker collects the flows of a run, safely from many goroutines.
-type tracker struct {
-	mu       sync.Mutex
-	flows    []flow
-	created  atomic.Int32
-	finished atomic.Int32
-	errs     []error
-}
-
-func (tr *tracker) add(f flow) {
-	tr.mu.Lock()
-	tr.flows = append(tr.flows, f)
-	tr.mu.Unlock()
-	tr.created.Add(1)
-}
-
-// expect changes what a flow's object must end as (a refunded payment ends
-// partially_refunded).
-func (tr *tracker) expect(id, want string) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	for i := range tr.flows {
-		if tr.flows[i].id == id {
-			tr.flows[i].want = want
-		}
-	}
-}
-
-func (tr *tracker) fail(err error) {
-	tr.mu.Lock()
-	tr.errs = append(tr.errs, err)
-	tr.mu.Unlock()
-}
-
-// start creates one flow and returns its object.
-func (tr *tracker) start(ctx context.Context, kind, target string, body any, want, wantCode string) (object, error) {
-	r, replica, err := create(ctx, target, body, 202)
-	if err != nil {
-		return object{}, err
-	}
-	var o object
-	if err := r.JSON(&o); err != nil {
-		return o, err
-	}
-	paths := map[string]string{"payment": "/v1/payments/", "topup": "/v1/topups/", "withdrawal": "/v1/withdrawals/", "refund": "/v1/refunds/"}
-	tr.add(flow{kind: kind, id: o.ID, path: paths[kind] + o.ID, want: want, wantCode: wantCode, replica: replica, bankRef: o.ID})
-	return o, nil
-}
-
-func (tr *tracker) wait(ctx context.Context, o object, kind string) (object, error) {
-	paths := map[string]string{"payment": "/v1/payments/", "topup": "/v1/topups/", "withdrawal": "/v1/withdrawals/", "refund": "/v1/refunds/"}
-	got, err := waitFinal(ctx, paths[kind]+o.ID, "processing", "pending_approval")
-	if err == nil {
-		tr.finished.Add(1)
-	}
-	return got, err
-}
-
-var paymentTokens = []struct {
-	token, want, code string
-	// refund marks the succeeded payments that also get a partial refund.
-	refund bool
-}{
-	{"tok_success", "succeeded", "", true},
-	{"tok_processing", "succeeded", "", true},
-	{"tok_timeout_success", "succeeded", "", true},
-	{"tok_decline", "failed", "card_declined", false},
-	{"tok_flaky", "succeeded", "", true},
-	{"tok_success", "succeeded", "", false},
-	{"tok_processing", "succeeded", "", false},
-	{"tok_insufficient_funds", "failed", "insufficient_funds", false},
-}
-
-var payouts = []struct{ account, want, code string }{
-	{"ba_success", "succeeded", ""},
-	{"ba_processing", "succeeded", ""},
-	{"ba_timeout_success", "succeeded", ""},
-	{"ba_closed", "failed", "account_closed"},
-}
-
 // 200 flows (80 card payments, 40 refunds of them, 40 top-ups into 20 wallets, 40
 // withdrawals from them) through both API replicas, with one worker and the history
 // service killed with SIGKILL while they run, and history restarted: every flow ends
@@ -184,7 +95,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	start := time.Now()
-	tr := &tracker{}
+	tr := &chaos.Tracker{}
 	type walletWant struct {
 		id      string
 		balance int64
@@ -197,7 +108,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 	chaosDone := make(chan error, 1)
 	var inFlightAtKill int32
 	go func() {
-		for tr.created.Load() < 60 {
+		for tr.Created.Load() < 60 {
 			select {
 			case <-ctx.Done():
 				chaosDone <- ctx.Err()
@@ -205,7 +116,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		inFlightAtKill = tr.created.Load() - tr.finished.Load()
+		inFlightAtKill = tr.Created.Load() - tr.Finished.Load()
 		c.Payflow.Workers()[0].Kill()
 		c.Temporal.Kill(cluster.History)
 		t.Logf("%s: killed worker %d and history with %d flows in flight", time.Since(start).Round(time.Millisecond), c.Payflow.Workers()[0].Pid(), inFlightAtKill)
@@ -229,35 +140,35 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if err := fn(); err != nil {
-				tr.fail(err)
+				tr.Fail(err)
 			}
 		}()
 	}
 	refundsLeft := atomic.Int32{}
 	refundsLeft.Store(40)
 	for i := 0; i < payments; i++ {
-		tok := paymentTokens[i%len(paymentTokens)]
+		tok := chaos.PaymentTokens[i%len(chaos.PaymentTokens)]
 		amount := int64(1000 + i)
 		chain(func() error {
-			p, err := tr.start(ctx, "payment", "/v1/payments", map[string]any{
-				"amount": amount, "currency": "CNY", "source": map[string]any{"type": "card", "token": tok.token},
-			}, tok.want, tok.code)
+			p, err := tr.Start(ctx, driver(), "payment", "/v1/payments", map[string]any{
+				"amount": amount, "currency": "CNY", "source": map[string]any{"type": "card", "token": tok.Token},
+			}, tok.Want, tok.Code)
 			if err != nil {
 				return err
 			}
-			got, err := tr.wait(ctx, p, "payment")
+			got, err := tr.Wait(ctx, driver(), p, "payment")
 			if err != nil {
 				return err
 			}
-			if !tok.refund || got.Status != "succeeded" || refundsLeft.Add(-1) < 0 {
+			if !tok.Refund || got.Status != "succeeded" || refundsLeft.Add(-1) < 0 {
 				return nil
 			}
-			re, err := tr.start(ctx, "refund", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 300}, "succeeded", "")
+			re, err := tr.Start(ctx, driver(), "refund", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 300}, "succeeded", "")
 			if err != nil {
 				return err
 			}
-			tr.expect(p.ID, "partially_refunded")
-			_, err = tr.wait(ctx, re, "refund")
+			tr.Expect(p.ID, "partially_refunded")
+			_, err = tr.Wait(ctx, driver(), re, "refund")
 			return err
 		})
 		if i%(payments/wallets) == 0 {
@@ -273,7 +184,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 				}
 				var tops []object
 				for _, tok := range []string{"tok_success", "tok_processing"} {
-					top, err := tr.start(ctx, "topup", "/v1/topups", map[string]any{
+					top, err := tr.Start(ctx, driver(), "topup", "/v1/topups", map[string]any{
 						"account_id": acct.ID, "amount": 50000, "currency": "CNY", "source": map[string]any{"type": "card", "token": tok},
 					}, "succeeded", "")
 					if err != nil {
@@ -282,27 +193,27 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 					tops = append(tops, top)
 				}
 				for _, top := range tops {
-					if _, err := tr.wait(ctx, top, "topup"); err != nil {
+					if _, err := tr.Wait(ctx, driver(), top, "topup"); err != nil {
 						return err
 					}
 				}
 				balance := int64(100000)
 				var wds []object
 				for k := 0; k < 2; k++ {
-					po := payouts[(2*w+k)%len(payouts)]
-					wd, err := tr.start(ctx, "withdrawal", "/v1/withdrawals", map[string]any{
-						"account_id": acct.ID, "amount": 20000, "currency": "CNY", "destination": map[string]any{"bank_account": po.account},
-					}, po.want, po.code)
+					po := chaos.Payouts[(2*w+k)%len(chaos.Payouts)]
+					wd, err := tr.Start(ctx, driver(), "withdrawal", "/v1/withdrawals", map[string]any{
+						"account_id": acct.ID, "amount": 20000, "currency": "CNY", "destination": map[string]any{"bank_account": po.Account},
+					}, po.Want, po.Code)
 					if err != nil {
 						return err
 					}
-					if po.want == "succeeded" {
+					if po.Want == "succeeded" {
 						balance -= 20000
 					}
 					wds = append(wds, wd)
 				}
 				for _, wd := range wds {
-					if _, err := tr.wait(ctx, wd, "withdrawal"); err != nil {
+					if _, err := tr.Wait(ctx, driver(), wd, "withdrawal"); err != nil {
 						return err
 					}
 				}
@@ -314,25 +225,26 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 	wg.Wait()
 	close(walletCh)
 	require.NoError(t, <-chaosDone, "the chaos step")
-	require.Empty(t, tr.errs, "flows that did not start or end")
+	require.Empty(t, tr.Errs(), "flows that did not start or end")
 	elapsed := time.Since(start)
-	require.Len(t, tr.flows, 200)
+	flows := tr.Flows()
+	require.Len(t, flows, 200)
 	require.Positive(t, inFlightAtKill, "nothing was in flight when the processes were killed")
 
 	perReplica := map[int]int{}
 	byKind := map[string]int{}
-	for _, f := range tr.flows {
-		perReplica[f.replica]++
-		byKind[f.kind]++
-		got, err := waitFinal(ctx, f.path)
+	for _, f := range flows {
+		perReplica[f.Replica]++
+		byKind[f.Kind]++
+		got, err := waitFinal(ctx, f.Path)
 		require.NoError(t, err)
-		assert.Equal(t, f.want, got.Status, "%s %s", f.kind, f.id)
-		assert.Equal(t, f.wantCode, got.FailureCode, "%s %s", f.kind, f.id)
-		n, err := executions(ctx, f.bankRef)
+		assert.Equal(t, f.Want, got.Status, "%s %s", f.Kind, f.ID)
+		assert.Equal(t, f.WantCode, got.FailureCode, "%s %s", f.Kind, f.ID)
+		n, err := executions(ctx, f.BankRef)
 		require.NoError(t, err)
-		assert.LessOrEqual(t, n, 1, "the bank executed %s %s %d times", f.kind, f.id, n)
-		if f.want == "succeeded" {
-			assert.Equal(t, 1, n, "the bank never executed succeeded %s %s", f.kind, f.id)
+		assert.LessOrEqual(t, n, 1, "the bank executed %s %s %d times", f.Kind, f.ID, n)
+		if f.Want == "succeeded" {
+			assert.Equal(t, 1, n, "the bank never executed succeeded %s %s", f.Kind, f.ID)
 		}
 	}
 	require.Positive(t, perReplica[0], "no flow through replica 0")
@@ -356,5 +268,5 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 		}
 	}, 30*time.Second, 500*time.Millisecond)
 	t.Logf("200 flows %v through replicas %v ended in %s; %d in flight at the kill; %d requests retried; ledger: %d journals, ok",
-		byKind, perReplica, elapsed.Round(time.Second), inFlightAtKill, retried.Load(), rep.Journals)
+		byKind, perReplica, elapsed.Round(time.Second), inFlightAtKill, driver().Retried.Load(), rep.Journals)
 }

@@ -4,134 +4,58 @@ package clustertest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
+	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/payflow/payflow/internal/chaos"
 	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/models"
 )
 
-// replicaTurn spreads requests over the API replicas in turn; retried counts the
-// creating requests sent again after a 5xx or no answer.
-var replicaTurn, retried atomic.Int64
-
-func nextReplica() int { return int(replicaTurn.Add(1) % int64(len(c.Payflow.APIURLs))) }
-
-// create sends a creating POST the way a merchant's backend does: through the next
-// replica, and again with the same Idempotency-Key (from the next replica) while the
-// answer is a 5xx or no answer at all, until ctx ends. It returns the answer and the
-// replica that gave it.
-func create(ctx context.Context, target string, body any, want int) (*client.Response, int, error) {
-	key := "ct-" + models.NewID("")
-	var last string
-	for {
-		replica := nextReplica()
-		r, err := c.Payflow.Client(replica).Post(ctx, target, body, key)
-		switch {
-		case err == nil && r.Status == want:
-			return r, replica, nil
-		case err == nil && r.Status < 500:
-			return r, replica, fmt.Errorf("POST %s: HTTP %d: %s", target, r.Status, r.Body)
-		case err != nil:
-			last = err.Error()
-		default:
-			last = fmt.Sprintf("HTTP %d: %s", r.Status, r.Body)
-		}
-		retried.Add(1)
-		select {
-		case <-ctx.Done():
-			return nil, replica, fmt.Errorf("POST %s: gave up: %s", target, last)
-		case <-time.After(500 * time.Millisecond):
-		}
+// driver sends the tests' merchant requests through the API replicas in turn, and
+// again with the same Idempotency-Key after a 5xx or no answer (internal/chaos, which
+// make chaos uses too). Built on first use, once TestMain has started the cluster.
+var driver = sync.OnceValue(func() *chaos.Driver {
+	d := &chaos.Driver{Bank: c.Payflow.Bank, Ops: c.Payflow.Ops, KeyPrefix: "ct-"}
+	for i := range c.Payflow.APIURLs {
+		d.Clients = append(d.Clients, c.Payflow.Client(i))
 	}
+	return d
+})
+
+func nextReplica() int { return driver().NextReplica() }
+
+// create sends a creating POST the way a merchant's backend does (chaos.Driver.Create)
+// and returns the answer and the replica that gave it.
+func create(ctx context.Context, target string, body any, want int) (*client.Response, int, error) {
+	return driver().Create(ctx, target, body, want)
 }
 
 // object is what every flow's object answers with.
-type object struct {
-	ID          string `json:"id"`
-	Status      string `json:"status"`
-	FailureCode string `json:"failure_code"`
-	WorkflowID  string `json:"workflow_id"`
-}
+type object = chaos.Object
 
 // waitFinal polls target, through the replicas in turn, until the object's status is
 // none of pending; transient errors (a replica restarting) are polled through.
 func waitFinal(ctx context.Context, target string, pending ...string) (object, error) {
-	var o object
-	var last string
-	for {
-		r, err := c.Payflow.Client(nextReplica()).Get(ctx, target)
-		switch {
-		case err != nil:
-			last = err.Error()
-		case r.Status != 200:
-			last = fmt.Sprintf("HTTP %d: %s", r.Status, r.Body)
-		default:
-			if err := json.Unmarshal(r.Body, &o); err != nil {
-				return o, err
-			}
-			still := false
-			for _, p := range pending {
-				still = still || o.Status == p
-			}
-			if !still {
-				return o, nil
-			}
-			last = "status " + o.Status
-		}
-		select {
-		case <-ctx.Done():
-			return o, fmt.Errorf("%s did not finish: %s", target, last)
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
+	return driver().WaitFinal(ctx, target, pending...)
 }
 
 // executions asks the bank how many times it executed a reference.
 func executions(ctx context.Context, ref string) (int, error) {
-	r, err := c.Payflow.Bank(ctx, "GET", "/sim/executions?reference="+ref, "")
-	if err != nil {
-		return 0, err
-	}
-	if r.Status != 200 {
-		return 0, fmt.Errorf("executions of %s: HTTP %d: %s", ref, r.Status, r.Body)
-	}
-	var e struct{ Count int }
-	if err := json.Unmarshal(r.Body, &e); err != nil {
-		return 0, err
-	}
-	return e.Count, nil
+	return driver().Executions(ctx, ref)
 }
 
 func ledgerCheck(ctx context.Context) (ledger.CheckReport, error) {
-	var rep ledger.CheckReport
-	r, err := c.Payflow.Ops(ctx, "GET", "/v1/ops/ledger/check", "")
-	if err != nil {
-		return rep, err
-	}
-	if r.Status != 200 {
-		return rep, fmt.Errorf("ledger check: HTTP %d: %s", r.Status, r.Body)
-	}
-	return rep, json.Unmarshal(r.Body, &rep)
+	return driver().LedgerCheck(ctx)
 }
 
 func setBankFaults(ctx context.Context, faults string) error {
-	r, err := c.Payflow.Bank(ctx, "POST", "/sim/faults", faults)
-	if err != nil {
-		return err
-	}
-	if r.Status != 200 {
-		return fmt.Errorf("faults: HTTP %d: %s", r.Status, r.Body)
-	}
-	return nil
+	return driver().SetBankFaults(ctx, faults)
 }
 
 // workflowTaskPids lists, in order, the process ids of the workers that completed

@@ -1,0 +1,448 @@
+// Command chaos is make chaos: it starts payflow's whole local stack (the Temporal
+// dev server with make run's flags, the bank simulator, a worker and the API, on
+// MariaDB, or on SQLite with -db sqlite), drives mixed money flows through it with the
+// bank's faults on while it kills processes, and proves that nothing was lost or done
+// twice (internal/chaos). It exits 1 on any loss, 2 when the run itself could not
+// happen (a port taken, MariaDB down).
+//
+// Scenario "workers": 500 flows, the worker killed (SIGKILL) twice and the API once,
+// each restarted. Scenario "temporal": 150 flows, the Temporal dev server killed and
+// restarted on the same database file. Both run by default, one after the other, each
+// on a fresh database and a fresh Temporal state.
+//
+// By default it uses make run's ports (Temporal 7233, Web 8233, bank simulator 8090,
+// API 8080) and refuses to start when one is taken; -free-ports picks free ones, for
+// runs beside another stack.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/payflow/payflow/internal/chaos"
+	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/cluster"
+	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/store"
+)
+
+type options struct {
+	binDir      string
+	freePorts   bool
+	scenarios   []string
+	flows       map[string]int
+	concurrency int
+	keep        bool
+	mysql       cluster.MySQL
+	faults      string
+	// temporalDown is how long the Temporal dev server stays down.
+	temporalDown time.Duration
+	// workerKills is how many times the workers scenario kills the worker.
+	workerKills int
+	// db is mysql (a fresh MariaDB database per scenario) or sqlite (a file in the
+	// work directory, as make run has).
+	db string
+}
+
+func main() {
+	var o options
+	var scen string
+	var flows1, flows2 int
+	flag.StringVar(&o.binDir, "bin", "bin", "directory holding payflow (make build) and the temporal CLI (make tools)")
+	flag.BoolVar(&o.freePorts, "free-ports", false, "use free ports instead of make run's (to run beside another stack)")
+	flag.StringVar(&scen, "scenario", "workers,temporal", "scenarios to run, in order: workers, temporal")
+	flag.IntVar(&flows1, "flows", 500, "flows of the workers scenario (a multiple of 10)")
+	flag.IntVar(&flows2, "temporal-flows", 150, "flows of the temporal scenario (a multiple of 10)")
+	flag.IntVar(&o.concurrency, "concurrency", 48, "flow chains (a payment and its refund, a wallet's flows) run at once")
+	flag.BoolVar(&o.keep, "keep", false, "keep the database and the work directory (logs) after a green run too")
+	flag.StringVar(&o.faults, "faults", `{"error_rate":0.2,"latency_ms":50,"processing_ms":1500,"duplicate_callbacks":true}`, "the bank simulator's faults during the run (POST /sim/faults)")
+	flag.DurationVar(&o.temporalDown, "temporal-down", 5*time.Second, "how long the temporal scenario keeps the Temporal dev server down")
+	flag.IntVar(&o.workerKills, "worker-kills", 2, "how many times the workers scenario kills the worker (spread from 15 % to 65 % of the flows created)")
+	flag.StringVar(&o.db, "db", "mysql", "payflow's database: mysql (MariaDB at MYSQL_ADDR, a fresh database per scenario) or sqlite (a file, as make run)")
+	flag.Parse()
+	o.scenarios = strings.Split(scen, ",")
+	o.flows = map[string]int{"workers": flows1, "temporal": flows2}
+	o.mysql = cluster.MySQL{Addr: envOr("MYSQL_ADDR", "127.0.0.1:3306"), User: envOr("MYSQL_USER", "root"), Password: os.Getenv("MYSQL_PASSWORD")}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	failed := false
+	for _, s := range o.scenarios {
+		ok, err := runScenario(ctx, o, strings.TrimSpace(s))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "chaos %s: %v\n", s, err)
+			os.Exit(2)
+		}
+		failed = failed || !ok
+	}
+	fmt.Printf("chaos: %d scenarios in %s\n", len(o.scenarios), time.Since(start).Round(time.Second))
+	if failed {
+		fmt.Println("chaos: FAILED: something was lost or done twice (see the problems above)")
+		os.Exit(1)
+	}
+	fmt.Println("chaos: ok, nothing lost or done twice")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// ports are where the stack listens.
+type ports struct {
+	temporal, ui         int
+	banksimAddr, apiAddr string
+}
+
+func pickPorts(free bool) (ports, error) {
+	if !free {
+		p := ports{temporal: 7233, ui: 8233, banksimAddr: "127.0.0.1:8090", apiAddr: "127.0.0.1:8080"}
+		return p, devstack.CheckPortsFree("127.0.0.1:7233", "127.0.0.1:8233", p.banksimAddr, p.apiAddr)
+	}
+	var n [4]int
+	for i := range n {
+		var err error
+		if n[i], err = devstack.FreePort(); err != nil {
+			return ports{}, err
+		}
+	}
+	return ports{temporal: n[0], ui: n[1], banksimAddr: fmt.Sprintf("127.0.0.1:%d", n[2]), apiAddr: fmt.Sprintf("127.0.0.1:%d", n[3])}, nil
+}
+
+// run is one scenario's stack and what it needs to kill and restart its parts.
+type run struct {
+	o        options
+	name     string
+	ports    ports
+	workDir  string
+	temporal *devstack.Proc
+	tOpts    devstack.TemporalOptions
+	tOut     io.Writer
+	pf       *cluster.Payflow
+	driver   *chaos.Driver
+	start    time.Time
+	mu       sync.Mutex
+	logs     []*os.File
+}
+
+func (r *run) say(format string, args ...any) {
+	fmt.Printf("[%s %6.1fs] %s\n", r.name, time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (r *run) out(name string) io.Writer {
+	f, err := os.OpenFile(filepath.Join(r.workDir, "logs", name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return io.Discard
+	}
+	r.mu.Lock()
+	r.logs = append(r.logs, f)
+	r.mu.Unlock()
+	return f
+}
+
+// runScenario starts a fresh stack, runs the scenario and proves it; ok is false when
+// something was lost or done twice, err when the run itself could not happen.
+func runScenario(ctx context.Context, o options, name string) (ok bool, err error) {
+	if name != "workers" && name != "temporal" {
+		return false, fmt.Errorf("unknown scenario %q (workers, temporal)", name)
+	}
+	n := o.flows[name]
+	if o.db != "mysql" && o.db != "sqlite" {
+		return false, fmt.Errorf("-db is mysql or sqlite, not %q", o.db)
+	}
+	if n < 10 || n%10 != 0 {
+		return false, fmt.Errorf("flows must be a multiple of 10, not %d", n)
+	}
+	r := &run{o: o, name: name, start: time.Now()}
+	if r.ports, err = pickPorts(o.freePorts); err != nil {
+		return false, err
+	}
+	if r.workDir, err = os.MkdirTemp("", "payflow-chaos-"+name+"-"); err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(filepath.Join(r.workDir, "logs"), 0o755); err != nil {
+		return false, err
+	}
+	r.say("work directory %s (process logs in logs/)", r.workDir)
+	db := fmt.Sprintf("payflow_chaos_%s_%d", name, os.Getpid())
+	defer func() {
+		r.stop()
+		switch {
+		case ok && !o.keep:
+			if o.db == "mysql" {
+				dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = o.mysql.DropDatabase(dctx, db)
+			}
+			_ = os.RemoveAll(r.workDir)
+		case o.db == "mysql":
+			r.say("kept MariaDB database %s and %s for a look", db, r.workDir)
+		default:
+			r.say("kept %s (payflow.db, temporal.db, logs/) for a look", r.workDir)
+		}
+	}()
+	// The whole scenario is bounded: setup, the run and the proof.
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
+
+	apiURL := "http://" + r.ports.apiAddr
+	r.tOpts = devstack.TemporalOptions{
+		Bin: filepath.Join(o.binDir, "temporal"), Port: r.ports.temporal, UIPort: r.ports.ui,
+		DBFile: filepath.Join(r.workDir, "temporal.db"), LogLevel: "warn", CodecEndpoint: apiURL + "/codec",
+	}
+	r.tOut = r.out("temporal")
+	r.say("starting the Temporal dev server on 127.0.0.1:%d (Web %d), state in %s", r.ports.temporal, r.ports.ui, r.tOpts.DBFile)
+	if r.temporal, err = devstack.StartTemporal(ctx, r.tOpts, r.tOut); err != nil {
+		return false, err
+	}
+	dsn := ""
+	if o.db == "sqlite" {
+		dsn = "sqlite://" + filepath.Join(r.workDir, "payflow.db")
+	} else if err := o.mysql.DropDatabase(ctx, db); err != nil {
+		return false, err
+	}
+	r.pf, err = cluster.StartPayflow(ctx, cluster.PayflowOptions{
+		Bin: filepath.Join(o.binDir, "payflow"), MySQL: o.mysql, Database: db, DSN: dsn,
+		Temporal: fmt.Sprintf("127.0.0.1:%d", r.ports.temporal), Namespace: "default",
+		APIAddrs: []string{r.ports.apiAddr}, BanksimAddr: r.ports.banksimAddr, Workers: 1,
+		DataDir: r.workDir,
+		Env: map[string]string{
+			// make run's codec settings, for Temporal Web on this port.
+			"PAYFLOW_CODEC_TRUST_LOCAL_UI":  "true",
+			"PAYFLOW_CODEC_ALLOWED_ORIGINS": fmt.Sprintf("http://127.0.0.1:%[1]d,http://localhost:%[1]d", r.ports.ui),
+			// A request that the bank holds (tok_timeout_success) times out after 3 s
+			// instead of 10, and a processing transfer whose callback was lost is
+			// polled after 10 s instead of 60, so that the run stays short.
+			"PAYFLOW_BANK_TIMEOUT": "3s",
+			"PAYFLOW_BANK_POLL":    "10s",
+			"PAYFLOW_LOG_LEVEL":    "info",
+		},
+		Out: r.out, Say: r.say,
+	})
+	if err != nil {
+		return false, err
+	}
+
+	rcv, err := chaos.NewReceiver("", 10)
+	if err != nil {
+		return false, err
+	}
+	defer rcv.Close()
+	merchant, secret, err := createMerchant(ctx, r.pf, rcv.URL())
+	if err != nil {
+		return false, err
+	}
+	rcv.SetSecret(secret)
+	r.say("merchant %s: its webhooks go to %s (every 10th event refused once)", merchant, rcv.URL())
+	d := &chaos.Driver{
+		Clients: []*client.Client{client.New(r.pf.APIURLs[0], merchant, secret)},
+		Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: "chaos-" + name + "-",
+	}
+	r.driver = d
+	if err := d.SetBankFaults(ctx, o.faults); err != nil {
+		return false, err
+	}
+	r.say("bank faults on: %s", o.faults)
+
+	mix := chaos.MixOptions{
+		Payments: n/2 - n*15/100, Refunds: n * 15 / 100, Wallets: n / 10, Approvals: true,
+		Concurrency: o.concurrency, WalletPrefix: "chaos-" + name,
+	}
+	tr := &chaos.Tracker{}
+	chaosDone := make(chan error, 1)
+	go func() {
+		if name == "workers" {
+			chaosDone <- r.killWorkersAndAPI(ctx, tr, mix.Flows())
+		} else {
+			chaosDone <- r.restartTemporal(ctx, tr, mix.Flows())
+		}
+	}()
+	r.say("starting %d flows (%d payments, %d refunds, %d top-ups, %d withdrawals of which %d wait for an operator), %d chains at once",
+		mix.Flows(), mix.Payments, mix.Refunds, 2*mix.Wallets, 3*mix.Wallets, mix.Wallets, mix.Concurrency)
+	runStart := time.Now()
+	chaos.Mix(ctx, d, tr, mix)
+	if err := <-chaosDone; err != nil {
+		return false, fmt.Errorf("the chaos step: %w", err)
+	}
+	r.say("all %d flows created and seen ending in %s; proving", tr.Created.Load(), time.Since(runStart).Round(time.Second))
+
+	books, err := store.Open(r.pf.DSN, 2)
+	if err != nil {
+		return false, err
+	}
+	defer books.Close()
+	sqlDB, err := books.DB.DB()
+	if err != nil {
+		return false, err
+	}
+	rep := chaos.Verify(ctx, d, tr, chaos.VerifyOptions{
+		Books: chaos.Books{DB: sqlDB}, MerchantID: merchant, Receiver: rcv, Wait: 3 * time.Minute, Say: r.say,
+	})
+	if rep.Flows != mix.Flows() {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d flows started, want %d", rep.Flows, mix.Flows()))
+	}
+	r.say("done in %s:\n%s", time.Since(r.start).Round(time.Second), rep)
+	return rep.OK(), nil
+}
+
+// reviewThreshold is the run's merchant's: withdrawals over it wait for an operator
+// (the mix's of chaos.ApprovalAmount do, its others of 20000 do not).
+const reviewThreshold = 30000
+
+// createMerchant onboards the run's merchant through the ops API, with the
+// receiver as its webhook endpoint (every object without a notify_url of its own
+// notifies there) and the review threshold.
+func createMerchant(ctx context.Context, pf *cluster.Payflow, notifyURL string) (id, secret string, err error) {
+	body, _ := json.Marshal(map[string]any{"name": "chaos", "notify_url": notifyURL, "review_threshold": reviewThreshold})
+	resp, err := pf.Ops(ctx, "POST", "/v1/ops/merchants", string(body))
+	if err != nil {
+		return "", "", err
+	}
+	if resp.Status != 201 {
+		return "", "", fmt.Errorf("create merchant: HTTP %d: %s", resp.Status, resp.Body)
+	}
+	var m struct{ ID, Secret string }
+	if err := resp.JSON(&m); err != nil {
+		return "", "", err
+	}
+	if m.ID == "" || m.Secret == "" {
+		return "", "", errors.New("create merchant: no id or secret in the answer")
+	}
+	return m.ID, m.Secret, nil
+}
+
+// waitCreated waits until n flows were created.
+func waitCreated(ctx context.Context, tr *chaos.Tracker, n int) error {
+	for int(tr.Created.Load()) < n {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// killWorkersAndAPI kills the worker (SIGKILL) at 15 % and 65 % of the flows
+// created (more often with -worker-kills), and the API at 40 %; a new worker starts
+// 3 s later, the API 5 s later.
+func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total int) error {
+	type step struct {
+		at   int
+		what string
+	}
+	steps := []step{{total * 40 / 100, "api"}}
+	for i := 0; i < r.o.workerKills; i++ {
+		pct := 15
+		if r.o.workerKills > 1 {
+			pct += i * 50 / (r.o.workerKills - 1)
+		}
+		steps = append(steps, step{total * pct / 100, "worker"})
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
+	for _, s := range steps {
+		if err := waitCreated(ctx, tr, s.at); err != nil {
+			return err
+		}
+		inFlight := tr.Created.Load() - tr.Finished.Load()
+		switch s.what {
+		case "worker":
+			ws := r.pf.Workers()
+			w := ws[len(ws)-1]
+			w.Kill()
+			r.say("killed the worker (pid %d, SIGKILL) with %d flows in flight", w.Pid(), inFlight)
+			if err := sleep(ctx, 3*time.Second); err != nil {
+				return err
+			}
+			nw, err := r.pf.StartWorker(r.pf.Opts.Bin, "worker")
+			if err != nil {
+				return err
+			}
+			r.say("started a new worker (pid %d)", nw.Pid())
+		case "api":
+			// Killed while it handles a creating request when there is one within
+			// 10 s: that request's answer is lost, and its client sends it again.
+			deadline := time.Now().Add(10 * time.Second)
+			for r.driver.Creating.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			a := r.pf.API(0)
+			creating := r.driver.Creating.Load()
+			a.Kill()
+			r.say("killed the API (pid %d, SIGKILL) with %d flows in flight and %d creating requests unanswered", a.Pid(), inFlight, creating)
+			if err := sleep(ctx, 5*time.Second); err != nil {
+				return err
+			}
+			if err := r.pf.RestartAPI(ctx, 0); err != nil {
+				return err
+			}
+			r.say("restarted the API (pid %d), ready", r.pf.API(0).Pid())
+		}
+	}
+	return nil
+}
+
+// restartTemporal kills the Temporal dev server (SIGKILL) at 40 % of the flows
+// created and starts it again (5 s later by default) on the same database file and
+// ports.
+func (r *run) restartTemporal(ctx context.Context, tr *chaos.Tracker, total int) error {
+	if err := waitCreated(ctx, tr, total*40/100); err != nil {
+		return err
+	}
+	inFlight := tr.Created.Load() - tr.Finished.Load()
+	r.temporal.Kill()
+	r.say("killed the Temporal dev server (pid %d, SIGKILL) with %d flows in flight", r.temporal.Pid(), inFlight)
+	if err := sleep(ctx, r.o.temporalDown); err != nil {
+		return err
+	}
+	p, err := devstack.StartTemporal(ctx, r.tOpts, r.tOut)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.temporal = p
+	r.mu.Unlock()
+	r.say("restarted the Temporal dev server (pid %d) on %s", p.Pid(), r.tOpts.DBFile)
+	return nil
+}
+
+// stop stops payflow's processes, then Temporal.
+func (r *run) stop() {
+	if r.pf != nil {
+		r.pf.Stop()
+	}
+	r.mu.Lock()
+	t := r.temporal
+	logs := r.logs
+	r.mu.Unlock()
+	if t != nil {
+		_ = t.Stop(15 * time.Second)
+	}
+	for _, f := range logs {
+		_ = f.Close()
+	}
+}

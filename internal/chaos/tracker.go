@@ -1,0 +1,125 @@
+package chaos
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Flow is one money flow a run started, and what it must end as.
+type Flow struct {
+	// Kind is payment, refund, topup or withdrawal.
+	Kind string
+	ID   string
+	// Path is where the object is read (/v1/payments/pay_...).
+	Path string
+	// Want is the final status (and WantCode the failure code) the flow must end
+	// with, from its test token.
+	Want, WantCode string
+	Amount         int64
+	// Account is the wallet a top-up or withdrawal moves money in or out of.
+	Account string
+	// Replica is the API replica that answered its creation.
+	Replica int
+	// BankRef is the reference the bank knows it by: the object's id.
+	BankRef string
+}
+
+// paths are where each kind of object is read.
+var paths = map[string]string{
+	"payment": "/v1/payments/", "topup": "/v1/topups/", "withdrawal": "/v1/withdrawals/", "refund": "/v1/refunds/",
+}
+
+// Tracker collects the flows of a run, safely from many goroutines.
+type Tracker struct {
+	mu      sync.Mutex
+	flows   []Flow
+	wallets []string
+	errs    []error
+
+	// Created and Finished count the flows created and seen ended so far.
+	Created, Finished atomic.Int32
+}
+
+// Add records a started flow.
+func (tr *Tracker) Add(f Flow) {
+	tr.mu.Lock()
+	tr.flows = append(tr.flows, f)
+	tr.mu.Unlock()
+	tr.Created.Add(1)
+}
+
+// Expect changes what a flow's object must end as (a payment with a refund ends
+// partially_refunded).
+func (tr *Tracker) Expect(id, want string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i := range tr.flows {
+		if tr.flows[i].ID == id {
+			tr.flows[i].Want = want
+		}
+	}
+}
+
+// AddWallet records a wallet the run created.
+func (tr *Tracker) AddWallet(id string) {
+	tr.mu.Lock()
+	tr.wallets = append(tr.wallets, id)
+	tr.mu.Unlock()
+}
+
+// Fail records a flow that could not be started or did not end.
+func (tr *Tracker) Fail(err error) {
+	tr.mu.Lock()
+	tr.errs = append(tr.errs, err)
+	tr.mu.Unlock()
+}
+
+// Flows are the flows started so far.
+func (tr *Tracker) Flows() []Flow {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]Flow(nil), tr.flows...)
+}
+
+// Wallets are the wallets created so far.
+func (tr *Tracker) Wallets() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]string(nil), tr.wallets...)
+}
+
+// Errs are the failures recorded so far.
+func (tr *Tracker) Errs() []error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]error(nil), tr.errs...)
+}
+
+// Start creates one flow of kind through d (retrying through crashes), records it
+// with what it must end as, and returns its object.
+func (tr *Tracker) Start(ctx context.Context, d *Driver, kind, target string, body map[string]any, want, wantCode string) (Object, error) {
+	r, replica, err := d.Create(ctx, target, body, 202)
+	if err != nil {
+		return Object{}, err
+	}
+	var o Object
+	if err := r.JSON(&o); err != nil {
+		return o, err
+	}
+	f := Flow{Kind: kind, ID: o.ID, Path: paths[kind] + o.ID, Want: want, WantCode: wantCode, Amount: o.Amount, Replica: replica, BankRef: o.ID}
+	if acct, ok := body["account_id"].(string); ok {
+		f.Account = acct
+	}
+	tr.Add(f)
+	return o, nil
+}
+
+// Wait waits for a flow's object to leave the pending statuses.
+func (tr *Tracker) Wait(ctx context.Context, d *Driver, o Object, kind string) (Object, error) {
+	got, err := d.WaitFinal(ctx, paths[kind]+o.ID, Pending...)
+	if err == nil {
+		tr.Finished.Add(1)
+	}
+	return got, err
+}
