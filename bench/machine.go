@@ -39,17 +39,6 @@ func machine() Machine {
 	return m
 }
 
-// loadAverage is the first three fields of /proc/loadavg: the machine is shared, so
-// that the wall-clock figures move with it.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
 const clockTicks = 100
 

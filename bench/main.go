@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/devstack"
 )
 
@@ -148,7 +149,7 @@ func run() error {
 		GoalRatio:   goalPaymentsVsBaseline,
 		GoalLedger:  goalLedgerVsMariaDB,
 	}
-	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.LoadAverage = append(res.LoadAverage, load.LoadAverage())
 	began := time.Now()
 
 	if o.only["payments"] || o.only["temporal"] {
@@ -167,7 +168,7 @@ func run() error {
 			return err
 		}
 	}
-	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.LoadAverage = append(res.LoadAverage, load.LoadAverage())
 	res.WallSeconds = time.Since(began).Seconds()
 	res.finish()
 	if err := res.write(o.out); err != nil {

@@ -38,6 +38,7 @@ import (
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/banksim"
+	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/bank/sim"
 	"github.com/payflow/payflow/internal/devstack"
@@ -170,7 +171,7 @@ func run(sizeList string, out string, repeat int) error {
 	}
 	for i, n := range sizes {
 		if i == 0 {
-			res.LoadAverage = append(res.LoadAverage, loadAverage())
+			res.LoadAverage = append(res.LoadAverage, load.LoadAverage())
 		}
 		day := time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(models.DayLayout)
 		start := time.Now()
@@ -204,7 +205,7 @@ func run(sizeList string, out string, repeat int) error {
 		r.ExpectCounts = true
 		res.Runs = append(res.Runs, r)
 	}
-	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.LoadAverage = append(res.LoadAverage, load.LoadAverage())
 	last := res.Runs[len(res.Runs)-1]
 	res.ReconLines, res.ReconLinesPerS, res.ReconPeakRSSMB = last.Lines, last.LinesPerS, last.PeakRSSMB
 	// Flat: the largest run's peak is within 25% (or 16 MB) of the smallest's.
@@ -291,16 +292,6 @@ func runChild(dsn, bankURL, day string) error {
 		Lines: res.Counts.StatementLines, OurRecords: res.Counts.OurRecords, Seconds: secs,
 		LinesPerS: float64(res.Counts.StatementLines) / secs, PeakRSSMB: rss, CPUSeconds: cpu, Counts: res.Counts,
 	})
-}
-
-// loadAverage is the first three fields of /proc/loadavg.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // peakRSSMB reads the process's peak resident set (VmHWM).

@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 )
 
@@ -85,19 +84,7 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 	if o.WalletPrefix == "" {
 		o.WalletPrefix = "chaos"
 	}
-	sem := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
-	chain := func(fn func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := fn(); err != nil {
-				tr.Fail(err)
-			}
-		}()
-	}
+	chains := NewChains(tr, o.Concurrency)
 	var refundsLeft atomic.Int32
 	refundsLeft.Store(int32(o.Refunds))
 	every := 1
@@ -109,15 +96,15 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 		if i < o.Payments {
 			tok := PaymentTokens[i%len(PaymentTokens)]
 			amount := int64(1000 + i)
-			chain(func() error { return paymentChain(ctx, d, tr, tok, amount, &refundsLeft) })
+			chains.Go(func() error { return paymentChain(ctx, d, tr, tok, amount, &refundsLeft) })
 		}
 		if wallets < o.Wallets && (i%every == 0 || i >= o.Payments) {
 			w := wallets
 			wallets++
-			chain(func() error { return walletChain(ctx, d, tr, fmt.Sprintf("%s-%d", o.WalletPrefix, w), w, o.Approvals) })
+			chains.Go(func() error { return walletChain(ctx, d, tr, fmt.Sprintf("%s-%d", o.WalletPrefix, w), w, o.Approvals) })
 		}
 	}
-	wg.Wait()
+	chains.Wait()
 }
 
 // paymentChain pays by card, waits for the outcome and, for some succeeded payments,

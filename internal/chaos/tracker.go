@@ -123,3 +123,33 @@ func (tr *Tracker) Wait(ctx context.Context, d *Driver, o Object, kind string) (
 	}
 	return got, err
 }
+
+// Chains runs chains of requests (a payment then its refund, a wallet's top-ups then
+// its withdrawals) concurrently, at most n at a time, recording each chain's error in
+// the tracker.
+type Chains struct {
+	tr  *Tracker
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+// NewChains returns Chains of at most n at a time.
+func NewChains(tr *Tracker, n int) *Chains {
+	return &Chains{tr: tr, sem: make(chan struct{}, n)}
+}
+
+// Go runs fn once a slot is free.
+func (c *Chains) Go(fn func() error) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.sem <- struct{}{}
+		defer func() { <-c.sem }()
+		if err := fn(); err != nil {
+			c.tr.Fail(err)
+		}
+	}()
+}
+
+// Wait waits for every chain started.
+func (c *Chains) Wait() { c.wg.Wait() }

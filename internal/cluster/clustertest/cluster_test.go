@@ -131,25 +131,13 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 		chaosDone <- err
 	}()
 
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	chain := func(fn func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := fn(); err != nil {
-				tr.Fail(err)
-			}
-		}()
-	}
+	chains := chaos.NewChains(tr, 16)
 	refundsLeft := atomic.Int32{}
 	refundsLeft.Store(40)
 	for i := 0; i < payments; i++ {
 		tok := chaos.PaymentTokens[i%len(chaos.PaymentTokens)]
 		amount := int64(1000 + i)
-		chain(func() error {
+		chains.Go(func() error {
 			p, err := tr.Start(ctx, driver(), "payment", "/v1/payments", map[string]any{
 				"amount": amount, "currency": "CNY", "source": map[string]any{"type": "card", "token": tok.Token},
 			}, tok.Want, tok.Code)
@@ -173,7 +161,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 		})
 		if i%(payments/wallets) == 0 {
 			w := i / (payments / wallets)
-			chain(func() error {
+			chains.Go(func() error {
 				r, _, err := create(ctx, "/v1/accounts", map[string]any{"currency": "CNY", "reference": fmt.Sprintf("cluster-%d", w)}, 201)
 				if err != nil {
 					return err
@@ -222,7 +210,7 @@ func testMixedFlowsSurviveCrashes(t *testing.T) {
 			})
 		}
 	}
-	wg.Wait()
+	chains.Wait()
 	close(walletCh)
 	require.NoError(t, <-chaosDone, "the chaos step")
 	require.Empty(t, tr.Errs(), "flows that did not start or end")
