@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/payflow/payflow/internal/signing"
@@ -86,7 +87,29 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
 	}
-	resp, err := c.HTTP.Do(req)
+	return roundTrip(c.HTTP, req)
+}
+
+// Send sends an unsigned request (the ops API with its bearer token, the bank
+// simulator's admin API) through hc: body, when not empty, is JSON, and
+// authorization, when not empty, is the Authorization header.
+func Send(ctx context.Context, hc *http.Client, method, url, body, authorization string) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return roundTrip(hc, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(hc *http.Client, req *http.Request) (*Response, error) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

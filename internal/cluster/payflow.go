@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -304,32 +303,12 @@ func (p *Payflow) Client(i int) *client.Client {
 
 // Ops sends an ops request with the ops token to API replica 0.
 func (p *Payflow) Ops(ctx context.Context, method, path, body string) (*client.Response, error) {
-	return send(ctx, method, p.APIURLs[0]+path, body, "Bearer "+OpsToken)
+	return client.Send(ctx, http.DefaultClient, method, p.APIURLs[0]+path, body, "Bearer "+OpsToken)
 }
 
 // Bank sends a request to the bank simulator's admin API.
 func (p *Payflow) Bank(ctx context.Context, method, path, body string) (*client.Response, error) {
-	return send(ctx, method, p.BanksimURL+path, body, "")
-}
-
-func send(ctx context.Context, method, url, body, auth string) (*client.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return &client.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+	return client.Send(ctx, http.DefaultClient, method, p.BanksimURL+path, body, "")
 }
 
 // Stop stops the API replicas first (no new flows), then the workers, the bank

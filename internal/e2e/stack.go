@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -332,39 +331,12 @@ func (s *Stack) opsHTTP() *http.Client {
 
 // Ops sends an ops request with the ops token.
 func (s *Stack) Ops(ctx context.Context, method, path, body string) (*client.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.APIURLs[0]+path, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+OpsToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.opsHTTP().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return &client.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+	return client.Send(ctx, s.opsHTTP(), method, s.APIURLs[0]+path, body, "Bearer "+OpsToken)
 }
 
 // Bank sends a request to the simulator's admin API.
 func (s *Stack) Bank(ctx context.Context, method, path, body string) (*client.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.BanksimURL+path, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return &client.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+	return client.Send(ctx, http.DefaultClient, method, s.BanksimURL+path, body, "")
 }
 
 // Stop stops every process and drops the stack's MySQL database.
