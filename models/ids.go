@@ -27,7 +27,24 @@ const (
 	PrefixHold           = "hold_"
 	PrefixDifference     = "dif_"
 	PrefixAudit          = "aud_"
+	// PrefixReversal starts the bank reference of the refund that reverses a whole
+	// charge (a compensation): rev_ followed by the charge's own id, so that every
+	// adapter can tell its kind (a refund) and its time (the charge's) from it.
+	PrefixReversal = "rev_"
 )
+
+// ReversalReference is the bank reference of the refund that reverses the charge
+// with reference chargeRef: derived from the charge, so that a compensation that runs
+// again finds its first refund at the bank instead of refunding twice.
+func ReversalReference(chargeRef string) string { return PrefixReversal + chargeRef }
+
+// ReversedCharge returns the charge reference a reversal reference reverses.
+func ReversedCharge(ref string) (string, bool) {
+	if !strings.HasPrefix(ref, PrefixReversal) || len(ref) == len(PrefixReversal) {
+		return "", false
+	}
+	return ref[len(PrefixReversal):], true
+}
 
 const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 

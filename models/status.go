@@ -93,10 +93,15 @@ const (
 	BankProcessing BankStatus = "processing"
 	BankSucceeded  BankStatus = "succeeded"
 	BankFailed     BankStatus = "failed"
-	// BankNotFound is a query's answer for a reference the bank has never seen: the
-	// only answer that makes a second charge with the same reference safe.
+	// BankCanceled is the bank's confirmation of a cancel: the reference never
+	// executed and never will at this bank.
+	BankCanceled BankStatus = "canceled"
+	// BankNotFound is a query's answer for a reference the bank has not seen. It is
+	// not proof that nothing will happen while a request of ours may still be on its
+	// way: the flow sends again with the same reference, to the same bank.
 	BankNotFound BankStatus = "not_found"
 )
 
-// Final reports whether the bank has decided.
-func (s BankStatus) Final() bool { return s == BankSucceeded || s == BankFailed }
+// Final reports whether the bank has decided: executed (succeeded), refused
+// (failed), or confirmed that it never will (canceled).
+func (s BankStatus) Final() bool { return s == BankSucceeded || s == BankFailed || s == BankCanceled }

@@ -11,6 +11,10 @@
 //     ErrNotFound from Query: the bank never saw the reference, the only answer that
 //     makes a new attempt with the same reference safe. ErrInvalid: the bank refused
 //     the request as malformed; retrying cannot help.
+//   - "Not found" from a bank that may still be processing a request of ours is not
+//     proof that nothing will happen: only a refusal before execution or a confirmed
+//     Cancel (status canceled) proves that a reference will never execute there, and
+//     only then may it be sent to another channel.
 //   - A business outcome (declined, account closed) is not an error: it is a Transfer
 //     with status failed and a failure code.
 package bank
@@ -43,6 +47,9 @@ var (
 	ErrNotFound       = errors.New("bank has no transfer with this reference")
 	ErrInvalid        = errors.New("bank refused the request as invalid")
 	ErrUnknownChannel = errors.New("unknown channel")
+	// ErrNotCancelable: the bank cannot stop the transfer (it is already on its way,
+	// or the bank has no cancel for it): it may still execute.
+	ErrNotCancelable = errors.New("bank cannot cancel this transfer")
 )
 
 // Transfer is the bank's view of one movement.
@@ -101,6 +108,13 @@ type Channel interface {
 	// Query returns the transfer with our reference; ErrNotFound, ErrUnavailable,
 	// ErrUnknownOutcome (the query itself failed).
 	Query(ctx context.Context, reference string) (Transfer, error)
+	// Cancel asks the bank to stop the transfer with our reference for good. It
+	// answers the transfer with status canceled when the bank confirms that the
+	// reference will never execute (for a reference it had not seen, the bank then
+	// refuses it forever), the final transfer when it had already executed (a cancel
+	// never undoes an executed transfer), ErrNotCancelable when the bank cannot stop
+	// it (it may still execute), or ErrUnavailable, ErrUnknownOutcome.
+	Cancel(ctx context.Context, reference string) (Transfer, error)
 	// Statement opens the bank's statement of one UTC day as CSV with the header
 	// reference,kind,amount,currency,status,time; ErrUnavailable.
 	Statement(ctx context.Context, day time.Time) (io.ReadCloser, error)

@@ -212,6 +212,57 @@ func (c *Channel) locate(ctx context.Context, reference string) (bank.Channel, b
 	return nil, bank.Transfer{}, fmt.Errorf("auto query %s: no channel has it: %w", reference, bank.ErrNotFound)
 }
 
+// Route returns, in order, the names of the channels a request of this merchant,
+// amount and currency goes to. The flows route with it themselves (one channel at a
+// time, moving on only when a channel proved it will not execute the reference), so
+// that an unknown outcome pins a flow to the channel that may have acted.
+func (c *Channel) Route(merchant string, amount int64, currency models.Currency) ([]string, error) {
+	chans, err := c.route("route", merchant, amount, currency)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(chans))
+	for i, ch := range chans {
+		names[i] = ch.Name()
+	}
+	return names, nil
+}
+
+// Cancel implements bank.Channel for flows started before the flows routed
+// themselves: the channel that has the reference cancels it; a reference no channel
+// has is canceled at every routed channel, and is canceled only when each of them
+// confirms.
+func (c *Channel) Cancel(ctx context.Context, reference string) (bank.Transfer, error) {
+	ch, _, err := c.locate(ctx, reference)
+	switch {
+	case err == nil:
+		t, err := ch.Cancel(ctx, reference)
+		if err == nil && t.Channel == "" {
+			t.Channel = ch.Name()
+		}
+		return t, err
+	case !errors.Is(err, bank.ErrNotFound):
+		return bank.Transfer{}, err
+	}
+	var last bank.Transfer
+	for _, ch := range c.order {
+		t, err := ch.Cancel(ctx, reference)
+		if err != nil {
+			return bank.Transfer{}, fmt.Errorf("auto cancel %s via %s: %w", reference, ch.Name(), err)
+		}
+		if t.Status != models.BankCanceled {
+			// It arrived there meanwhile: that channel's answer is the transfer's.
+			if t.Channel == "" {
+				t.Channel = ch.Name()
+			}
+			return t, nil
+		}
+		last = t
+	}
+	last.Channel = Name
+	return last, nil
+}
+
 // Refund implements bank.Channel: the channel that took the charge refunds it.
 func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transfer, error) {
 	op := "auto refund " + r.Reference

@@ -65,6 +65,23 @@ func (f *fakeChannel) Query(_ context.Context, ref string) (bank.Transfer, error
 	return bank.Transfer{}, fmt.Errorf("%s query: %w", f.name, bank.ErrNotFound)
 }
 
+// Cancel confirms a cancel of any reference the fake does not know (and then
+// knows it as canceled); a known reference answers its status.
+func (f *fakeChannel) Cancel(_ context.Context, ref string) (bank.Transfer, error) {
+	f.calls = append(f.calls, "cancel "+ref)
+	if st, ok := f.known[ref]; ok {
+		return bank.Transfer{Reference: ref, Channel: f.name, Status: st}, nil
+	}
+	if f.queryErr != nil {
+		return bank.Transfer{}, fmt.Errorf("%s cancel: %w", f.name, f.queryErr)
+	}
+	if f.known == nil {
+		f.known = map[string]models.BankStatus{}
+	}
+	f.known[ref] = models.BankCanceled
+	return bank.Transfer{Reference: ref, Channel: f.name, Status: models.BankCanceled}, nil
+}
+
 func (f *fakeChannel) Statement(context.Context, time.Time) (io.ReadCloser, error) {
 	return nil, errors.New("not used")
 }
@@ -379,4 +396,41 @@ func TestNewRefusesUnknownChannels(t *testing.T) {
 	reg := bank.NewRegistry(&fakeChannel{name: "a"})
 	_, err = New(rs, reg.Get)
 	require.ErrorIs(t, err, bank.ErrUnknownChannel)
+}
+
+// Route names the channels of the first matching route, in order, and refuses a
+// request no route takes.
+func TestRoute(t *testing.T) {
+	a, b := &fakeChannel{name: "a"}, &fakeChannel{name: "b"}
+	r := router(t, `[{"currency":"USD","channels":["b"]},{"channels":["a","b"]}]`, a, b)
+	got, err := r.Route("mch_1", 100, "USD")
+	require.NoError(t, err)
+	require.Equal(t, []string{"b"}, got)
+	got, err = r.Route("mch_1", 100, "CNY")
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, got)
+	r = router(t, `[{"currency":"USD","channels":["b"]}]`, a, b)
+	_, err = r.Route("mch_1", 100, "CNY")
+	require.ErrorIs(t, err, bank.ErrInvalid)
+}
+
+// Cancel of a reference one channel has goes to that channel only; a reference no
+// channel has is canceled at every channel, so that none of them executes it later.
+func TestCancel(t *testing.T) {
+	a, b := &fakeChannel{name: "a"}, &fakeChannel{name: "b", known: map[string]models.BankStatus{"pay_1": models.BankProcessing}}
+	r := router(t, `[{"channels":["a","b"]}]`, a, b)
+	tr, err := r.Cancel(context.Background(), "pay_1")
+	require.NoError(t, err)
+	require.Equal(t, "b", tr.Channel)
+	require.NotContains(t, a.calls, "cancel pay_1")
+
+	tr, err = r.Cancel(context.Background(), "pay_2")
+	require.NoError(t, err)
+	require.Equal(t, models.BankCanceled, tr.Status)
+	require.Contains(t, a.calls, "cancel pay_2")
+	require.Contains(t, b.calls, "cancel pay_2")
+
+	b.queryErr = bank.ErrUnknownOutcome
+	_, err = r.Cancel(context.Background(), "pay_3")
+	require.ErrorIs(t, err, bank.ErrUnknownOutcome)
 }

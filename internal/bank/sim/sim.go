@@ -182,6 +182,8 @@ func (c *Channel) do(req *http.Request, reference string, query bool) (bank.Tran
 			return bank.Transfer{}, fmt.Errorf("%s: %w", op, bank.ErrUnavailable)
 		}
 		return bank.Transfer{}, fmt.Errorf("%s: HTTP 503: %w", op, bank.ErrUnknownOutcome)
+	case resp.StatusCode == http.StatusConflict && errBodyIs(raw, &errBody, "not_cancelable"):
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, bank.ErrNotCancelable)
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusConflict:
 		_ = json.Unmarshal(raw, &errBody)
 		return bank.Transfer{}, fmt.Errorf("%s: HTTP %d %s: %w", op, resp.StatusCode, errBody.Error, bank.ErrInvalid)
@@ -190,7 +192,26 @@ func (c *Channel) do(req *http.Request, reference string, query bool) (bank.Tran
 	}
 }
 
+// errBodyIs decodes an error answer into into and reports whether its code is code.
+func errBodyIs(raw []byte, into *struct {
+	Error string `json:"error"`
+}, code string) bool {
+	return json.Unmarshal(raw, into) == nil && into.Error == code
+}
+
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// Cancel implements bank.Channel: POST /v1/transfers/{reference}/cancel. The
+// simulator answers canceled for a processing transfer it stopped and for a
+// reference it never saw (which it then refuses forever), the final transfer when it
+// had already executed, and 409 not_cancelable when it cannot stop it.
+func (c *Channel) Cancel(ctx context.Context, reference string) (bank.Transfer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/v1/transfers/"+url.PathEscape(reference)+"/cancel", nil)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("cancel %s: %w: %w", reference, bank.ErrInvalid, err)
+	}
+	return c.do(req, reference, false)
 }

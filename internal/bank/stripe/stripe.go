@@ -22,6 +22,7 @@
 package stripe
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -136,4 +137,10 @@ func upper(c stripego.Currency) models.Currency { return models.Currency(strings
 // unreadable is the error of an answer that does not say what happened.
 func unreadable(op, why string) error {
 	return fmt.Errorf("%s: unreadable answer (%s): %w", op, why, bank.ErrUnknownOutcome)
+}
+
+// Cancel implements bank.Channel. Until payouts are canceled through the Payouts
+// API, Stripe stops nothing for payflow: every transfer may still execute.
+func (c *Channel) Cancel(_ context.Context, reference string) (bank.Transfer, error) {
+	return bank.Transfer{}, fmt.Errorf("cancel %s: %w", reference, bank.ErrNotCancelable)
 }
