@@ -28,6 +28,16 @@ type Payments struct {
 // insufficient_funds, with nothing moved.
 func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, error) {
 	log := logger(ctx, p.Log).WithFields(logrus.Fields{"payment_id": in.PaymentID, "merchant_id": in.MerchantID})
+	// The key first: a run after a committed first run (a crash, a lost
+	// acknowledgement, a timeout) answers what the first did, whatever changed since
+	// (a merchant disabled meanwhile must not turn a booked capture into a refusal
+	// that the workflow would compensate). The rules below apply to the first run.
+	if earlier, ok, err := p.posted(ctx, in); err != nil || ok {
+		if ok {
+			log.WithField("journal_id", earlier.JournalID).Info("payment was posted by an earlier run")
+		}
+		return earlier, err
+	}
 	if in.Status != models.PaymentSucceeded {
 		err := p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
 			return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: in.Status, FailureCode: in.FailureCode, Channel: in.Channel})
@@ -114,4 +124,20 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	default:
 		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
 	}
+}
+
+// posted returns the result of an earlier run that posted the payment's capture.
+func (p *Payments) posted(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, bool, error) {
+	j, ok, err := p.Ledger.Posted(ctx, in.PostingKey)
+	if err != nil {
+		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+	}
+	if !ok {
+		return models.FinalizePaymentResult{}, false, nil
+	}
+	pay, err := p.Store.Payment(ctx, in.MerchantID, in.PaymentID)
+	if err != nil {
+		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+	}
+	return models.FinalizePaymentResult{JournalID: j.ID, Fee: pay.Fee, Status: models.PaymentSucceeded}, true, nil
 }

@@ -24,6 +24,13 @@ type Topups struct {
 // the flow's posting key, and sets the status, in one transaction.
 func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput) (models.TopupResult, error) {
 	log := logger(ctx, t.Log).WithFields(logrus.Fields{"topup_id": in.TopupID, "merchant_id": in.MerchantID})
+	// The key first: a run after a committed credit answers it (see FinalizePayment).
+	if j, ok, err := t.Ledger.Posted(ctx, in.PostingKey); err != nil {
+		return models.TopupResult{}, retryableError(errTypeDatabase, err)
+	} else if ok {
+		log.WithField("journal_id", j.ID).Info("top-up was posted by an earlier run")
+		return models.TopupResult{Status: models.TopupSucceeded, Channel: in.Channel, JournalID: j.ID}, nil
+	}
 	if in.Status != models.TopupSucceeded {
 		err := t.Ledger.Run(ctx, func(tx *ledger.Tx) error {
 			return store.SetTopupOutcome(tx.DB(), in.TopupID, in.Status, in.FailureCode, in.Channel)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -106,6 +107,21 @@ func (t *Tx) load(ids ...string) error {
 		}
 	}
 	return nil
+}
+
+// Posted returns the journal posted under key, and whether there is one: an activity
+// that acts looks its key up first, so that a run after a committed first run answers
+// what the first did, whatever changed since.
+func (l *Ledger) Posted(ctx context.Context, key string) (Journal, bool, error) {
+	var row journalRow
+	err := l.db.WithContext(ctx).Where("idempotency_key = ?", key).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Journal{}, false, nil
+	}
+	if err != nil {
+		return Journal{}, false, fmt.Errorf("journal %s: %w", key, err)
+	}
+	return Journal{ID: row.ID, Key: row.IdempotencyKey, CreatedAt: row.CreatedAt, Existing: true}, true, nil
 }
 
 // journalByKey returns the journal posted under key, or nil.
