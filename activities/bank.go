@@ -22,11 +22,24 @@ type Bank struct {
 }
 
 // chargeProgress rides in the activity's heartbeat details from one attempt to the
-// next: once an attempt may have reached the bank without an answer, every later
-// attempt must ask the bank before charging.
+// next. An attempt after the first may have been preceded by one that reached the
+// bank without an answer (the worker may even have died mid-call, before writing
+// anything): it asks the bank before sending, unless the details prove that every
+// earlier attempt was refused before acting (RefusedThrough). Details written by
+// older workers have no RefusedThrough, which counts as "may have acted".
 type chargeProgress struct {
 	MayHaveActed bool   `json:"may_have_acted"`
 	Channel      string `json:"channel"`
+	// RefusedThrough is the last attempt up to which every attempt was refused by
+	// the bank before acting (0: none proved so).
+	RefusedThrough int32 `json:"refused_through,omitempty"`
+}
+
+// mayHaveActed reports whether an earlier attempt of this activity may have reached
+// the bank: the attempt number is the server's (durable), the proof of refusals is
+// ours (a heartbeat that may be lost, which errs on the safe side).
+func (p chargeProgress) mayHaveActed(attempt int32) bool {
+	return p.MayHaveActed || attempt > 1 && p.RefusedThrough < attempt-1
 }
 
 // Charge charges a card at the bank with the payment (or top-up) id as the bank's
@@ -56,12 +69,16 @@ func (b *Bank) RefundAtBank(ctx context.Context, in models.RefundAtBankInput) (m
 		})
 }
 
-// transfer runs one bank call under the rules of the channel contract. A retry after
-// an attempt whose outcome is unknown first queries the bank: a transfer it knows is
-// the answer, and only "never seen" lets the request be sent again, with the same
-// reference. A business failure is a non-retryable error typed with its failure code
-// (defaultCode when the bank gives none); an outage before acting is
-// bank_unavailable; anything that may have reached the bank is unknown_outcome.
+// transfer runs one bank call under the rules of the channel contract. An attempt
+// that an earlier one may have preceded at the bank (see chargeProgress) first
+// queries the bank: a transfer it knows is the answer, and "not found" lets the
+// request be sent again to the same bank with the same reference (which the bank
+// deduplicates). A business failure is a non-retryable error typed with its failure
+// code (defaultCode when the bank gives none). bank_unavailable means that no attempt
+// of this activity can have acted (each was refused before acting), the only answer
+// that lets a flow try another channel; once an attempt may have acted, every later
+// failure is unknown_outcome, whatever the bank says, because a request of ours may
+// still be on its way.
 func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID string, defaultCode models.FailureCode,
 	send func(bank.Channel) (bank.Transfer, error)) (models.ChargeResult, error) {
 	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": reference, "merchant_id": merchantID, "channel": channel})
@@ -73,14 +90,19 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &prev)
 	}
-	if prev.MayHaveActed {
+	attempt := int32(1)
+	if activity.IsActivity(ctx) {
+		attempt = activity.GetInfo(ctx).Attempt
+	}
+	acted := prev.mayHaveActed(attempt)
+	if acted {
 		t, err := ch.Query(ctx, reference)
 		switch {
 		case err == nil:
 			log.WithField("status", t.Status).Info("earlier attempt found at the bank")
 			return b.result(ctx, merchantID, reference, defaultCode, t)
 		case errors.Is(err, bank.ErrNotFound):
-			log.Info("bank never saw the earlier attempt; sending again with the same reference")
+			log.Info("bank has not seen the reference; sending again with the same reference")
 		default:
 			return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
 		}
@@ -89,17 +111,14 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 	switch {
 	case err == nil:
 		return b.result(ctx, merchantID, reference, defaultCode, t)
-	case errors.Is(err, bank.ErrUnavailable):
+	case errors.Is(err, bank.ErrUnavailable) && !acted:
 		log.WithError(err).Warn("bank refused before acting")
-		if prev.MayHaveActed {
-			// This attempt proved nothing executed (query: never seen; request:
-			// refused before acting), so the outcome is no longer unknown.
-			activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: false, Channel: channel})
-		}
+		activity.RecordHeartbeat(ctx, chargeProgress{Channel: channel, RefusedThrough: attempt})
 		return models.ChargeResult{}, retryableError(ErrTypeBankUnavailable, err)
 	case errors.Is(err, bank.ErrInvalid):
 		return models.ChargeResult{}, businessError(defaultCode, err.Error())
 	default:
+		// Unknown, or refused now while an earlier request may still be on its way.
 		log.WithError(err).Warn("bank outcome unknown")
 		activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: true, Channel: channel})
 		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
@@ -108,8 +127,8 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 
 // result records a decided transfer and turns it into the activity's answer.
 func (b *Bank) result(ctx context.Context, merchantID, reference string, defaultCode models.FailureCode, t bank.Transfer) (models.ChargeResult, error) {
-	res := models.ChargeResult{Status: t.Status, FailureCode: t.FailureCode, Channel: t.Channel, BankID: t.BankID}
-	if t.Status.Final() {
+	res := chargeResult(t)
+	if recorded(t.Status) {
 		if err := b.record(ctx, merchantID, t); err != nil {
 			return models.ChargeResult{}, err
 		}
@@ -139,13 +158,77 @@ func (b *Bank) QueryTransfer(ctx context.Context, in models.QueryTransferInput) 
 	case err != nil:
 		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
 	}
-	if t.Status.Final() {
+	if recorded(t.Status) {
 		if err := b.record(ctx, "", t); err != nil {
 			return models.ChargeResult{}, err
 		}
 	}
-	return models.ChargeResult{Status: t.Status, FailureCode: t.FailureCode, Channel: t.Channel, BankID: t.BankID}, nil
+	return chargeResult(t), nil
 }
+
+// CancelTransfer asks the channel to stop the transfer with our reference for good:
+// at a flow's deadline, or on an operator's cancel. It answers the bank's canceled
+// (the reference will never execute there) or the transfer's final state; a bank that
+// cannot stop it is the non-retryable error not_cancelable (it may still execute).
+func (b *Bank) CancelTransfer(ctx context.Context, in models.QueryTransferInput) (models.ChargeResult, error) {
+	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": in.Reference, "channel": in.Channel})
+	ch, err := b.Channels.Get(in.Channel)
+	if err != nil {
+		return models.ChargeResult{}, businessError(ErrTypeNotCancelable, err.Error())
+	}
+	t, err := ch.Cancel(ctx, in.Reference)
+	switch {
+	case errors.Is(err, bank.ErrNotCancelable):
+		log.Info("bank cannot cancel the transfer")
+		return models.ChargeResult{}, businessError(ErrTypeNotCancelable, err.Error())
+	case err != nil:
+		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
+	}
+	log.WithField("status", t.Status).Info("bank answered the cancel")
+	if recorded(t.Status) {
+		if err := b.record(ctx, "", t); err != nil {
+			return models.ChargeResult{}, err
+		}
+	}
+	return chargeResult(t), nil
+}
+
+// Router is a channel that routes (package auto): the channels a transfer may go
+// to, in order.
+type Router interface {
+	Route(merchant string, amount int64, currency models.Currency) ([]string, error)
+}
+
+// RouteTransfer resolves a routing channel (auto) into the real channels a transfer
+// may go to, in order; the flow then sends to one at a time and moves on only when a
+// channel proved it will not execute the reference. A channel that does not route
+// answers itself. No route is the non-retryable error no_route.
+func (b *Bank) RouteTransfer(ctx context.Context, channel string, in models.RouteInput) (models.RouteResult, error) {
+	ch, err := b.Channels.Get(channel)
+	if err != nil {
+		return models.RouteResult{}, businessError(ErrTypeNoRoute, err.Error())
+	}
+	r, ok := ch.(Router)
+	if !ok {
+		return models.RouteResult{Channels: []string{channel}}, nil
+	}
+	names, err := r.Route(in.MerchantID, in.Amount, in.Currency)
+	if err != nil {
+		return models.RouteResult{}, businessError(ErrTypeNoRoute, err.Error())
+	}
+	return models.RouteResult{Channels: names}, nil
+}
+
+// chargeResult is the activities' view of a bank transfer.
+func chargeResult(t bank.Transfer) models.ChargeResult {
+	return models.ChargeResult{Status: t.Status, FailureCode: t.FailureCode, Channel: t.Channel, BankID: t.BankID,
+		Amount: t.Amount, Currency: t.Currency}
+}
+
+// recorded reports whether a transfer's state is recorded in bank_transfers: a
+// movement the bank decided (succeeded or failed). A canceled reference moved
+// nothing and has no line in any statement.
+func recorded(s models.BankStatus) bool { return s == models.BankSucceeded || s == models.BankFailed }
 
 func (b *Bank) record(ctx context.Context, merchantID string, t bank.Transfer) error {
 	if merchantID == "" {

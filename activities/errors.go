@@ -5,11 +5,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/models"
 )
 
@@ -23,6 +25,10 @@ const (
 	// ErrTypeUnknownOutcome: the bank may have acted (timeout, reset, 5xx after
 	// sending) and a query could not tell. Never charge again before a query answers.
 	ErrTypeUnknownOutcome = "unknown_outcome"
+	// ErrTypeNotCancelable: the bank cannot stop a transfer; it may still execute.
+	ErrTypeNotCancelable = "not_cancelable"
+	// ErrTypeNoRoute: no channel of the router takes the transfer.
+	ErrTypeNoRoute = "no_route"
 	// ErrTypeLedgerRejected: the ledger refused a posting (a rule, not an outage).
 	ErrTypeLedgerRejected = "ledger_rejected"
 	// errTypeDatabase: the database failed; retried.
@@ -37,6 +43,21 @@ func businessError(code models.FailureCode, msg string, details ...any) error {
 // retryableError is an infrastructure failure retried by the activity's policy.
 func retryableError(errType string, cause error) error {
 	return temporal.NewApplicationErrorWithCause(cause.Error(), errType, cause)
+}
+
+// ensureAccount resolves a singleton account of the ledger's chart: a refusal by a
+// ledger rule (a clearing account named after a router) is the business error
+// ledger_rejected, anything else a retried database error.
+func ensureAccount(ctx context.Context, l *ledger.Ledger, spec ledger.AccountSpec) (string, error) {
+	id, err := l.EnsureAccount(ctx, spec)
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, ledger.ErrRejected):
+		return "", businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+	default:
+		return "", retryableError(errTypeDatabase, err)
+	}
 }
 
 // logger returns the base logger with the activity's workflow and run ids.

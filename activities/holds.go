@@ -24,8 +24,8 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 	account := in.AccountID
 	if account == "" {
 		var err error
-		if account, err = h.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
-			return models.PlaceHoldResult{}, retryableError(errTypeDatabase, err)
+		if account, err = ensureAccount(ctx, h.Ledger, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
+			return models.PlaceHoldResult{}, err
 		}
 	}
 	var hold ledger.Hold

@@ -62,24 +62,24 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	if err != nil {
 		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
 	}
-	settlement, err := p.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency))
+	settlement, err := ensureAccount(ctx, p.Ledger, ledger.SettlementSpec(in.MerchantID, in.Currency))
 	if err != nil {
-		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, err
 	}
 	var source string
 	switch in.Source.Type {
 	case models.SourceAccount:
 		source = in.Source.AccountID
 	default:
-		if source, err = p.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		if source, err = ensureAccount(ctx, p.Ledger, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
+			return models.FinalizePaymentResult{}, err
 		}
 	}
 	legs := []ledger.Leg{{AccountID: source, Amount: -in.Amount}, {AccountID: settlement, Amount: in.Amount - fee}}
 	if fee > 0 {
-		feesAcct, err := p.Ledger.EnsureAccount(ctx, ledger.FeesSpec(in.Currency))
+		feesAcct, err := ensureAccount(ctx, p.Ledger, ledger.FeesSpec(in.Currency))
 		if err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+			return models.FinalizePaymentResult{}, err
 		}
 		legs = append(legs, ledger.Leg{AccountID: feesAcct, Amount: fee})
 	}

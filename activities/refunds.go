@@ -35,13 +35,13 @@ func (r *Refunds) FinalizeRefund(ctx context.Context, in models.FinalizeRefundIn
 	// wait on the transaction's own write lock on SQLite.
 	var settlement, credit string
 	if in.Status == models.RefundSucceeded {
-		if settlement, err = r.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
-			return models.RefundResult{}, retryableError(errTypeDatabase, err)
+		if settlement, err = ensureAccount(ctx, r.Ledger, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
+			return models.RefundResult{}, err
 		}
 		if in.Source.Type == models.SourceAccount {
 			credit = in.Source.AccountID
-		} else if credit, err = r.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
-			return models.RefundResult{}, retryableError(errTypeDatabase, err)
+		} else if credit, err = ensureAccount(ctx, r.Ledger, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
+			return models.RefundResult{}, err
 		}
 	}
 	var journal ledger.Journal

@@ -41,9 +41,9 @@ func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput
 		finished(t.Outcomes, models.FlowTopup, in.TopupID, string(in.Status), in.Channel)
 		return models.TopupResult{Status: in.Status, FailureCode: in.FailureCode, Channel: in.Channel}, nil
 	}
-	clearing, err := t.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency))
+	clearing, err := ensureAccount(ctx, t.Ledger, ledger.ClearingSpec(in.Channel, in.Currency))
 	if err != nil {
-		return models.TopupResult{}, retryableError(errTypeDatabase, err)
+		return models.TopupResult{}, err
 	}
 	var j ledger.Journal
 	err = t.Ledger.Run(ctx, func(tx *ledger.Tx) error {

@@ -39,8 +39,8 @@ func (w *Withdrawals) FinalizeWithdrawal(ctx context.Context, in models.Finalize
 	var clearing string
 	if in.Status == models.WithdrawalSucceeded {
 		var err error
-		if clearing, err = w.Ledger.EnsureAccount(ctx, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
-			return models.WithdrawalResult{}, retryableError(errTypeDatabase, err)
+		if clearing, err = ensureAccount(ctx, w.Ledger, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
+			return models.WithdrawalResult{}, err
 		}
 	}
 	var journal ledger.Journal

@@ -18,6 +18,9 @@ type PaymentInput struct {
 	// a change of configuration never changes a running flow's history.
 	BankPoll     time.Duration `json:"bank_poll"`
 	BankDeadline time.Duration `json:"bank_deadline"`
+	// BankDeadlines overrides BankDeadline per channel and kind of transfer (key
+	// BankDeadlineKey: a Stripe payout's deadline is days, a card charge's hours).
+	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
 }
 
 // BankCallback is a bank's signed notice that a transfer changed state, delivered
@@ -62,19 +65,47 @@ type ChargeInput struct {
 	Channel    string   `json:"channel"`
 }
 
-// ChargeResult is the bank's answer to a charge (or to a query about it).
+// ChargeResult is the bank's answer to a charge (or to a query about it, or to a
+// cancel). Amount and Currency are what the bank says it moved (or will move); zero
+// when the bank's answer does not say, as in results recorded before they existed.
 type ChargeResult struct {
 	Status      BankStatus  `json:"status"`
 	FailureCode FailureCode `json:"failure_code,omitempty"`
 	Channel     string      `json:"channel"`
 	BankID      string      `json:"bank_id,omitempty"`
+	Amount      int64       `json:"amount,omitempty"`
+	Currency    Currency    `json:"currency,omitempty"`
 }
 
-// QueryTransferInput asks a channel for the state of the transfer with our reference.
+// QueryTransferInput asks a channel for the state of the transfer with our reference
+// (CancelTransfer takes the same input: stop that transfer for good).
 type QueryTransferInput struct {
 	Reference string `json:"reference"`
 	Channel   string `json:"channel"`
 }
+
+// RouteInput asks the router which channels, in order, a transfer may go to.
+type RouteInput struct {
+	MerchantID string   `json:"merchant_id"`
+	Amount     int64    `json:"amount"`
+	Currency   Currency `json:"currency"`
+}
+
+// RouteResult lists the channels of a route, in the order they are tried.
+type RouteResult struct {
+	Channels []string `json:"channels"`
+}
+
+// Transfer kinds, as bank deadlines are keyed (see BankDeadlineKey).
+const (
+	TransferCharge = "charge"
+	TransferRefund = "refund"
+	TransferPayout = "payout"
+)
+
+// BankDeadlineKey is the key of a channel's deadline for a kind of transfer in a
+// flow input's BankDeadlines ("stripe.payout").
+func BankDeadlineKey(channel, kind string) string { return channel + "." + kind }
 
 // FinalizePaymentInput records the end of a payment: for a success, the balanced
 // journal (bank clearing debit, merchant settlement credit, fee) and the status, in one

@@ -41,6 +41,8 @@ type RefundInput struct {
 	NotifyURL    string        `json:"notify_url,omitempty"`
 	BankPoll     time.Duration `json:"bank_poll"`
 	BankDeadline time.Duration `json:"bank_deadline"`
+	// BankDeadlines: see PaymentInput.
+	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
 }
 
 // RefundResult is how a refund ended.

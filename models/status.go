@@ -55,7 +55,12 @@ const (
 	StagePayingOut       Stage = "paying_out"
 	StageNotifying       Stage = "notifying"
 	StageCompensating    Stage = "compensating"
-	StageDone            Stage = "done"
+	// StageNeedsAttention: the bank may still move the money and the flow cannot
+	// decide alone (the bank could not cancel at the deadline, or answered another
+	// amount or currency than ours). The flow keeps its holds, polls at the longest
+	// interval, books a late answer as it comes, and operators are alerted.
+	StageNeedsAttention Stage = "needs_attention"
+	StageDone           Stage = "done"
 	// Reconciliation: matching is the one streaming pass (fetch, sort, compare,
 	// store differences); reporting records the run's end.
 	StageMatching  Stage = "matching"
@@ -84,6 +89,10 @@ const (
 	SourceCard    SourceType = "card"
 	SourceAccount SourceType = "account"
 )
+
+// ChannelAuto is the routing channel: it picks a real channel per transfer and moves
+// no money itself, so nothing is ever booked to its name.
+const ChannelAuto = "auto"
 
 // BankStatus is a bank's view of one transfer.
 type BankStatus string

@@ -42,6 +42,8 @@ type TopupInput struct {
 	NotifyURL    string        `json:"notify_url,omitempty"`
 	BankPoll     time.Duration `json:"bank_poll"`
 	BankDeadline time.Duration `json:"bank_deadline"`
+	// BankDeadlines: see PaymentInput.
+	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
 }
 
 // TopupResult is how a top-up ended.

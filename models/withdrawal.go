@@ -53,6 +53,8 @@ type WithdrawalInput struct {
 	ApprovalTimeout time.Duration `json:"approval_timeout"`
 	BankPoll        time.Duration `json:"bank_poll"`
 	BankDeadline    time.Duration `json:"bank_deadline"`
+	// BankDeadlines: see PaymentInput.
+	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
 }
 
 // WithdrawalResult is how a withdrawal ended.

@@ -70,6 +70,10 @@ func SettlementSpec(merchantID string, c models.Currency) AccountSpec {
 	return AccountSpec{Kind: KindMerchantSettlement, MerchantID: merchantID, Currency: c}
 }
 
+// RealChannel reports whether money can be cleared at channel: a named channel that
+// is not a router.
+func RealChannel(channel string) bool { return channel != "" && channel != models.ChannelAuto }
+
 // ClearingSpec is the bank clearing account of a channel in currency.
 func ClearingSpec(channel string, c models.Currency) AccountSpec {
 	return AccountSpec{Kind: KindBankClearing, Channel: channel, Currency: c}
@@ -86,6 +90,10 @@ func FeesSpec(c models.Currency) AccountSpec {
 func (l *Ledger) EnsureAccount(ctx context.Context, spec AccountSpec) (string, error) {
 	if !spec.Currency.Valid() {
 		return "", fmt.Errorf("account %s: %w", spec.SystemKey(), models.ErrUnsupportedCurrency)
+	}
+	if spec.Kind == KindBankClearing && !RealChannel(spec.Channel) {
+		// Money is cleared at the bank that moved it; a router (auto) moves nothing.
+		return "", fmt.Errorf("%w: account %s: a clearing account belongs to a real channel, not %q", ErrRejected, spec.SystemKey(), spec.Channel)
 	}
 	key := spec.SystemKey()
 	db := l.db.WithContext(ctx)

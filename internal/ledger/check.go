@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+
+	"github.com/payflow/payflow/models"
 )
 
 // CheckReport is the ledger's invariants recomputed from the entries themselves.
@@ -13,7 +15,10 @@ type CheckReport struct {
 	NegativeAccounts   []AccountItem    `json:"negative_accounts"`
 	MismatchedBalances []AccountItem    `json:"mismatched_balances"`
 	MismatchedHolds    []AccountItem    `json:"mismatched_holds"`
-	OK                 bool             `json:"ok"`
+	// RouterClearing are clearing accounts named after a router (auto) rather than
+	// the bank that moved the money: their entries cannot be reconciled.
+	RouterClearing []AccountItem `json:"router_clearing"`
+	OK             bool          `json:"ok"`
 }
 
 // UnbalancedItem is a journal whose entries do not sum to zero in a currency.
@@ -37,7 +42,7 @@ type AccountItem struct {
 // entries, and every cached held amount equals the sum of its open holds.
 func (l *Ledger) Check(ctx context.Context) (CheckReport, error) {
 	db := l.db.WithContext(ctx)
-	r := CheckReport{Unbalanced: []UnbalancedItem{}, NegativeAccounts: []AccountItem{}, MismatchedBalances: []AccountItem{}, MismatchedHolds: []AccountItem{}}
+	r := CheckReport{Unbalanced: []UnbalancedItem{}, NegativeAccounts: []AccountItem{}, MismatchedBalances: []AccountItem{}, MismatchedHolds: []AccountItem{}, RouterClearing: []AccountItem{}}
 	if err := db.Table("journals").Count(&r.Journals).Error; err != nil {
 		return r, fmt.Errorf("count journals: %w", err)
 	}
@@ -75,6 +80,20 @@ func (l *Ledger) Check(ctx context.Context) (CheckReport, error) {
 			r.MismatchedHolds = append(r.MismatchedHolds, AccountItem{AccountID: a.ID, Kind: a.Kind, Stored: a.Held, Computed: a.Holds})
 		}
 	}
-	r.OK = len(r.Unbalanced) == 0 && len(r.NegativeAccounts) == 0 && len(r.MismatchedBalances) == 0 && len(r.MismatchedHolds) == 0
+	var routed []struct {
+		ID     string
+		Kind   string
+		Summed int64
+	}
+	if err := db.Raw(`SELECT a.id, a.kind, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id), 0) AS summed
+		FROM accounts a WHERE a.kind = ? AND (a.channel = '' OR a.channel = ?) ORDER BY a.id`,
+		string(KindBankClearing), models.ChannelAuto).Scan(&routed).Error; err != nil {
+		return r, fmt.Errorf("router clearing accounts: %w", err)
+	}
+	for _, a := range routed {
+		r.RouterClearing = append(r.RouterClearing, AccountItem{AccountID: a.ID, Kind: a.Kind, Computed: a.Summed})
+	}
+	r.OK = len(r.Unbalanced) == 0 && len(r.NegativeAccounts) == 0 && len(r.MismatchedBalances) == 0 &&
+		len(r.MismatchedHolds) == 0 && len(r.RouterClearing) == 0
 	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -351,5 +352,30 @@ func TestLedgerProperty(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// A clearing account is a real channel's: money booked to a router's name (auto) is
+// money whose bank nobody can reconcile. The ledger refuses to open one, and the
+// check reports one that exists (opened by an older release) as not ok.
+func TestClearingAccountOfARouterIsRefused(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		_, err := f.l.EnsureAccount(context.Background(), ledger.ClearingSpec("auto", "CNY"))
+		require.ErrorIs(t, err, ledger.ErrRejected)
+		_, err = f.l.EnsureAccount(context.Background(), ledger.ClearingSpec("", "CNY"))
+		require.ErrorIs(t, err, ledger.ErrRejected)
+		f.requireOK(t)
+
+		// What older releases could leave behind.
+		require.NoError(t, f.l.Run(context.Background(), func(tx *ledger.Tx) error {
+			return tx.DB().Exec(`INSERT INTO accounts (id, system_key, merchant_id, kind, currency, channel, track_balance, balance, held, version, created_at)
+				VALUES ('acct_legacyauto', 'bank_clearing/auto/CNY', '', 'bank_clearing', 'CNY', 'auto', 0, 0, 0, 0, ?)`, time.Now().UTC()).Error
+		}))
+		r, err := f.l.Check(context.Background())
+		require.NoError(t, err)
+		require.False(t, r.OK)
+		require.Len(t, r.RouterClearing, 1)
+		require.Equal(t, "acct_legacyauto", r.RouterClearing[0].AccountID)
 	})
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // Name is the channel name of the router.
-const Name = "auto"
+const Name = models.ChannelAuto
 
 // Route is one routing rule. A request matches when every set field matches; the
 // first matching route of the configuration applies.
