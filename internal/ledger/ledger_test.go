@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math/rand"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
