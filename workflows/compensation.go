@@ -11,10 +11,10 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// ReversalReference is the bank reference of the refund that reverses a charge
-// (pay_....reversal): derived from the charge, so that a replayed compensation finds
-// its first refund at the bank instead of refunding twice.
-func ReversalReference(chargeReference string) string { return chargeReference + ".reversal" }
+// legacyReversalReference is the bank reference of the refund that reversed a charge
+// in flows that predate pinned bank calls (pay_....reversal); new flows use
+// models.ReversalReference (rev_pay_...), which every adapter resolves.
+func legacyReversalReference(chargeReference string) string { return chargeReference + ".reversal" }
 
 // postingRefused reports whether a finalize activity failed for a business reason (the
 // ledger refused the posting, the merchant is disabled) and with which code.
@@ -32,11 +32,11 @@ func postingRefused(err error) (models.FailureCode, bool) {
 	return "", false
 }
 
-// reverseCharge refunds the whole of a charge at the channel that took it: the
-// compensation of a charge whose money cannot be kept.
-func reverseCharge(ctx workflow.Context, t *tracker, chargeRef, merchantID string, amount int64, currency models.Currency, poll, deadline time.Duration) error {
-	ref := ReversalReference(chargeRef)
-	call := &bankCall{
+// legacyReverseCharge refunds the whole of a charge at the channel that took it, in
+// flows that predate pinned bank calls.
+func legacyReverseCharge(ctx workflow.Context, t *tracker, chargeRef, merchantID string, amount int64, currency models.Currency, poll, deadline time.Duration) error {
+	ref := legacyReversalReference(chargeRef)
+	call := &legacyBankCall{
 		tracker: t, reference: ref, stage: models.StageCompensating, poll: poll, deadline: deadline,
 		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
 		send: func(ctx workflow.Context, channel string) workflow.Future {

@@ -42,7 +42,7 @@ func TestPaymentSagaFailsEachStep(t *testing.T) {
 			}
 			if tc.reversals > 0 {
 				env.OnActivity(bank.RefundAtBank, mock.Anything, models.RefundAtBankInput{
-					Reference: "pay_test1.reversal", ChargeReference: "pay_test1", MerchantID: "mch_demo",
+					Reference: "rev_pay_test1", ChargeReference: "pay_test1", MerchantID: "mch_demo",
 					Amount: 1050, Currency: "CNY", Channel: "banksim",
 				}).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Times(tc.reversals)
 			}
@@ -69,7 +69,7 @@ func TestTopupCompensates(t *testing.T) {
 	env.OnActivity(top.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
 		Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", ErrTypeLedgerRejected, nil)).Once()
 	env.OnActivity(bank.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
-		return in.Reference == "top_1.reversal" && in.ChargeReference == "top_1" && in.Amount == 700
+		return in.Reference == "rev_top_1" && in.ChargeReference == "top_1" && in.Amount == 700
 	})).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
 	env.OnActivity(top.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
 		return in.Status == models.TopupFailed && in.FailureCode == models.FailureLedgerRejected

@@ -32,9 +32,8 @@ func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.Payme
 
 type paymentFlow struct {
 	*tracker
-	in     models.PaymentInput
-	charge *bankCall
-	saga   saga
+	in   models.PaymentInput
+	saga saga
 }
 
 // newPaymentFlow validates the input, binds a logger with the ids and registers the
@@ -54,14 +53,7 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 		},
 		logger: log.With(workflow.GetLogger(ctx), "payment_id", in.PaymentID, "merchant_id", in.MerchantID),
 	}
-	p := &paymentFlow{
-		tracker: t,
-		in:      in,
-		charge: chargeCall(t, models.ChargeInput{
-			Reference: in.PaymentID, MerchantID: in.MerchantID, Amount: in.Amount,
-			Currency: in.Currency, Token: in.Source.Token, Channel: in.Channel,
-		}, in.BankPoll, in.BankDeadline, workflow.GetSignalChannel(ctx, SignalBankCallback)),
-	}
+	p := &paymentFlow{tracker: t, in: in}
 	if err := t.registerStateQuery(ctx); err != nil {
 		return nil, fmt.Errorf("register state query: %w", err)
 	}
@@ -86,7 +78,27 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		// checks the wallet's available balance.
 		return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
 	}
-	res, err := p.charge.run(ctx)
+	charge := models.ChargeInput{
+		Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount,
+		Currency: p.in.Currency, Token: p.in.Source.Token, Channel: p.in.Channel,
+	}
+	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
+	var res models.ChargeResult
+	var err error
+	if pinsBankCalls(ctx) {
+		timing := bankTiming{poll: p.in.BankPoll, deadline: p.in.BankDeadline, deadlines: p.in.BankDeadlines}
+		call := chargeCall(p.tracker, timing, charge, callbacks)
+		if res, err = call.run(ctx); err == nil && res.Status == models.BankSucceeded {
+			p.saga.add("reverse charge", call.compensate)
+		}
+	} else {
+		res, err = legacyChargeCall(p.tracker, charge, p.in.BankPoll, p.in.BankDeadline, callbacks).run(ctx)
+		if err == nil && res.Status == models.BankSucceeded {
+			p.saga.add("reverse charge", func(ctx workflow.Context) error {
+				return legacyReverseCharge(ctx, p.tracker, p.in.PaymentID, p.in.MerchantID, p.in.Amount, p.in.Currency, p.in.BankPoll, p.in.BankDeadline)
+			})
+		}
+	}
 	if err != nil {
 		return models.PaymentResult{}, err
 	}
@@ -97,9 +109,6 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		}
 		return p.finalize(ctx, models.PaymentFailed, code)
 	}
-	p.saga.add("reverse charge", func(ctx workflow.Context) error {
-		return reverseCharge(ctx, p.tracker, p.in.PaymentID, p.in.MerchantID, p.in.Amount, p.in.Currency, p.in.BankPoll, p.in.BankDeadline)
-	})
 	return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
 }
 

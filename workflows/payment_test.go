@@ -76,13 +76,18 @@ func TestPaymentOutcomes(t *testing.T) {
 	}
 }
 
-// A processing charge waits for the bank's callback: the payment succeeds on the
-// callback without any query, and a stale "processing" callback is ignored.
+// A processing charge waits for the bank's callback, which only wakes the flow: the
+// flow asks its own channel, and the query's answer decides (a callback claiming
+// "processing" and then one claiming "succeeded" make two queries).
 func TestPaymentWaitsForCallback(t *testing.T) {
 	env := newPaymentEnv(t)
 	var bank *activities.Bank
 	var pay *activities.Payments
 	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+		Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
+	env.OnActivity(bank.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+		Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim", Amount: 1050, Currency: "CNY"}, nil).Once()
 	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, nil).Once()
 	env.RegisterDelayedCallback(func() {
@@ -93,12 +98,14 @@ func TestPaymentWaitsForCallback(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalBankCallback, models.BankCallback{Reference: "pay_test1", Status: models.BankSucceeded})
 	}, 10*time.Second)
+	start := env.Now()
 	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_processing"))
 	require.NoError(t, env.GetWorkflowError())
 	var res models.PaymentResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, models.PaymentSucceeded, res.Status)
 	require.Equal(t, models.StageDone, queryState(t, env).Stage)
+	require.Less(t, env.Now().Sub(start), time.Minute, "the callbacks, not the poll timer, woke the flow")
 }
 
 // Without a callback, the poll timer queries the bank; a decline found by the query
@@ -138,7 +145,8 @@ func TestPaymentUnknownOutcomeQueriesThenRecharges(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 }
 
-// A bank that never decides ends the payment expired at the deadline.
+// A bank that never decides is asked to cancel at the deadline; the payment ends
+// failed expired only on the bank's confirmed cancel.
 func TestPaymentExpires(t *testing.T) {
 	env := newPaymentEnv(t)
 	var bank *activities.Bank
@@ -147,6 +155,8 @@ func TestPaymentExpires(t *testing.T) {
 	in.BankDeadline = 10 * time.Minute
 	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
 	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil)
+	env.OnActivity(bank.CancelTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+		Return(models.ChargeResult{Status: models.BankCanceled, Channel: "banksim"}, nil).Once()
 	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureExpired))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
 	env.ExecuteWorkflow(PaymentWorkflow, in)

@@ -67,18 +67,33 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 		return finalize(models.RefundFailed, hold.FailureCode, "")
 	}
 	if in.Source.Type != models.SourceAccount {
-		call := &bankCall{
-			tracker: t, reference: in.RefundID, stage: models.StagePayingOut,
-			poll: in.BankPoll, deadline: in.BankDeadline,
-			callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
-			send: func(ctx workflow.Context, channel string) workflow.Future {
-				return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, models.RefundAtBankInput{
-					Reference: in.RefundID, ChargeReference: in.PaymentID, MerchantID: in.MerchantID,
-					Amount: in.Amount, Currency: in.Currency, Channel: channel,
-				})
-			},
+		callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
+		refund := models.RefundAtBankInput{
+			Reference: in.RefundID, ChargeReference: in.PaymentID, MerchantID: in.MerchantID,
+			Amount: in.Amount, Currency: in.Currency,
 		}
-		res, err := call.run(ctx)
+		send := func(ctx workflow.Context, channel string) workflow.Future {
+			refund := refund
+			refund.Channel = channel
+			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, refund)
+		}
+		var res models.ChargeResult
+		var err error
+		if pinsBankCalls(ctx) {
+			// The refund goes to the channel that took the charge (the payment
+			// records the real one); it is not routed again.
+			res, err = (&bankCall{
+				tracker: t, bankTiming: bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines},
+				kind: models.TransferRefund, reference: in.RefundID, merchant: in.MerchantID, amount: in.Amount,
+				currency: in.Currency, channel: in.Channel, stage: models.StagePayingOut, owned: true,
+				callbacks: callbacks, send: send,
+			}).run(ctx)
+		} else {
+			res, err = (&legacyBankCall{
+				tracker: t, reference: in.RefundID, stage: models.StagePayingOut,
+				poll: in.BankPoll, deadline: in.BankDeadline, callbacks: callbacks, send: send,
+			}).run(ctx)
+		}
 		if err != nil {
 			return models.RefundResult{}, err
 		}

@@ -34,11 +34,24 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	if err := t.registerOpsHandlers(ctx); err != nil {
 		return models.TopupResult{}, err
 	}
-	charge := chargeCall(t, models.ChargeInput{
+	charge := models.ChargeInput{
 		Reference: in.TopupID, MerchantID: in.MerchantID, Amount: in.Amount,
 		Currency: in.Currency, Token: in.Token, Channel: in.Channel,
-	}, in.BankPoll, in.BankDeadline, workflow.GetSignalChannel(ctx, SignalBankCallback))
-	res, err := charge.run(ctx)
+	}
+	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
+	var res models.ChargeResult
+	var err error
+	var reverse func(ctx workflow.Context) error
+	if pinsBankCalls(ctx) {
+		call := chargeCall(t, bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines}, charge, callbacks)
+		res, err = call.run(ctx)
+		reverse = call.compensate
+	} else {
+		res, err = legacyChargeCall(t, charge, in.BankPoll, in.BankDeadline, callbacks).run(ctx)
+		reverse = func(ctx workflow.Context) error {
+			return legacyReverseCharge(ctx, t, in.TopupID, in.MerchantID, in.Amount, in.Currency, in.BankPoll, in.BankDeadline)
+		}
+	}
 	if err != nil {
 		return models.TopupResult{}, err
 	}
@@ -63,9 +76,7 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 		t.logger.Warn("posting refused, compensating", "failure_code", code)
 		t.setStage(ctx, models.StageCompensating)
 		var s saga
-		s.add("reverse charge", func(ctx workflow.Context) error {
-			return reverseCharge(ctx, t, in.TopupID, in.MerchantID, in.Amount, in.Currency, in.BankPoll, in.BankDeadline)
-		})
+		s.add("reverse charge", reverse)
 		if err := s.compensate(ctx); err != nil {
 			return models.TopupResult{}, fmt.Errorf("compensate topup %s: %w", in.TopupID, err)
 		}

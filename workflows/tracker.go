@@ -20,8 +20,9 @@ type tracker struct {
 	// cancelReq is an operator's accepted cancel; the flow compensates what it did
 	// as soon as the outcome it waits for is known.
 	cancelReq *models.Decision
-	// cancelable is true while the flow is somewhere a cancel can be compensated
-	// (waiting on the bank for a charge, waiting for an approval).
+	// cancelable is true while the flow is somewhere a cancel can be carried out
+	// (waiting on the bank for its own transfer, which it asks the bank to cancel;
+	// waiting for an approval).
 	cancelable bool
 }
 
@@ -45,7 +46,7 @@ func (t *tracker) registerOpsHandlers(ctx workflow.Context) error {
 			return t.state, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d models.Decision) error {
-			if t.state.Stage != models.StageWaitingBank {
+			if t.state.Stage != models.StageWaitingBank && t.state.Stage != models.StageNeedsAttention {
 				return fmt.Errorf("nothing to retry: the flow is at stage %s, not waiting on the bank", t.state.Stage)
 			}
 			return nil

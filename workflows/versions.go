@@ -28,3 +28,19 @@ const ChangeNotifyWebhooks = "notify-webhooks"
 func notifiesWebhooks(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, ChangeNotifyWebhooks, workflow.DefaultVersion, 1) >= 1
 }
+
+// changeBankCallPinned: bank calls route themselves one real channel at a time and
+// stay pinned to a channel whose outcome is unknown, treat callbacks as hints (they
+// query), send again to the same bank when a query says "not found", ask the bank to
+// cancel at the deadline or on an operator's cancel and end only on its answer (or
+// move to needs_attention), check the bank's amount and currency, and reverse charges
+// under rev_ references in a call of their own (version 1, bankcall.go). Before:
+// legacyBankCall (bankcall_legacy.go).
+const changeBankCallPinned = "bank-call-pinned"
+
+// pinsBankCalls reports whether this flow's bank calls are bankCall (version 1) or
+// legacyBankCall. A flow asks once, where its first bank call starts; a flow that
+// never calls a bank (a wallet payment) records no marker.
+func pinsBankCalls(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeBankCallPinned, workflow.DefaultVersion, 1) >= 1
+}

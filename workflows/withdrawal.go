@@ -135,18 +135,32 @@ func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, err
 		}
 	}
 
-	payout := &bankCall{
-		tracker: w.tracker, reference: w.in.WithdrawalID, stage: models.StagePayingOut,
-		poll: w.in.BankPoll, deadline: w.in.BankDeadline,
-		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
-		send: func(ctx workflow.Context, channel string) workflow.Future {
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Payout, models.PayoutInput{
-				Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
-				Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
-			})
-		},
+	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
+	send := func(ctx workflow.Context, channel string) workflow.Future {
+		return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Payout, models.PayoutInput{
+			Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
+			Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
+		})
 	}
-	res, err := payout.run(ctx)
+	var res models.ChargeResult
+	if pinsBankCalls(ctx) {
+		res, err = (&bankCall{
+			tracker: w.tracker, bankTiming: bankTiming{poll: w.in.BankPoll, deadline: w.in.BankDeadline, deadlines: w.in.BankDeadlines},
+			kind: models.TransferPayout, reference: w.in.WithdrawalID, merchant: w.in.MerchantID, amount: w.in.Amount,
+			currency: w.in.Currency, channel: w.in.Channel, stage: models.StagePayingOut, owned: true,
+			callbacks: callbacks, send: send,
+		}).run(ctx)
+		if err == nil && res.Status != models.BankSucceeded && res.FailureCode == models.FailureCanceled && w.cancelReq != nil {
+			// An operator's cancel that the bank confirmed: nothing left, the hold
+			// goes back.
+			return w.finalize(ctx, models.WithdrawalCanceled, models.FailureCanceled, w.cancelReq.Reason)
+		}
+	} else {
+		res, err = (&legacyBankCall{
+			tracker: w.tracker, reference: w.in.WithdrawalID, stage: models.StagePayingOut,
+			poll: w.in.BankPoll, deadline: w.in.BankDeadline, callbacks: callbacks, send: send,
+		}).run(ctx)
+	}
 	if err != nil {
 		return models.WithdrawalResult{}, err
 	}
