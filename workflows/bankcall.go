@@ -218,6 +218,10 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 			}
 		}
 		timedOut := c.sleep(ctx, wait)
+		if c.owned && c.cancelReq != nil && c.cause == "" {
+			// An operator's cancel arrived: ask the bank to cancel before anything.
+			continue
+		}
 		res, err := c.query(ctx)
 		switch {
 		case err != nil:

@@ -23,6 +23,7 @@ var (
 // and record the outcome. It always completes with a PaymentResult; a failed payment
 // is a business outcome, not a failed workflow.
 func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.PaymentResult, error) {
+	ctx = moneyFlowContext(ctx)
 	p, err := newPaymentFlow(ctx, in)
 	if err != nil {
 		return models.PaymentResult{}, err

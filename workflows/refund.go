@@ -19,6 +19,7 @@ var refundActs *activities.Refunds
 // (reference re_...; a wallet payment's refund needs no bank), then posts the
 // reversing journal by settling the hold. A failure at the bank releases the hold.
 func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundResult, error) {
+	ctx = moneyFlowContext(ctx)
 	if in.RefundID == "" || in.PaymentID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return models.RefundResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid refund input %q", in.RefundID), "invalid_input", nil)

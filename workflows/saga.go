@@ -36,3 +36,15 @@ func (s *saga) compensate(ctx workflow.Context) error {
 	}
 	return nil
 }
+
+// moneyFlowContext is the context a money flow runs in: disconnected from a cancel
+// request made through Temporal (Temporal Web's Cancel, `temporal workflow cancel`),
+// which would otherwise end the flow wherever it is, possibly after the bank moved
+// the money and before the ledger recorded it. A money flow ends only on the bank's
+// definitive answer; operators cancel it through its cancel Update (the ops API's
+// POST /v1/ops/flows/{id}/cancel), which asks the bank to cancel and compensates.
+// Creating the context is no command, so histories replay unchanged.
+func moneyFlowContext(ctx workflow.Context) workflow.Context {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	return dctx
+}

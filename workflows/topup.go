@@ -17,6 +17,7 @@ var topupActs *activities.Topups
 // credits the wallet with a balanced journal. A declined card ends the top-up failed
 // with its code and moves nothing.
 func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResult, error) {
+	ctx = moneyFlowContext(ctx)
 	if in.TopupID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return models.TopupResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid topup input %q", in.TopupID), "invalid_input", nil)

@@ -24,6 +24,7 @@ var (
 // payout's callback or a timer), then settle the hold (the balance goes down) or
 // release it (available goes back up).
 func WithdrawalWorkflow(ctx workflow.Context, in models.WithdrawalInput) (models.WithdrawalResult, error) {
+	ctx = moneyFlowContext(ctx)
 	w, err := newWithdrawalFlow(ctx, in)
 	if err != nil {
 		return models.WithdrawalResult{}, err
