@@ -10,6 +10,6 @@ import (
 // Module provides the Starter.
 var Module = fx.Module("starter",
 	fx.Provide(func(c client.Client, cfg config.Config) *Starter {
-		return New(c, Config{TaskQueue: cfg.TaskQueue, BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, ApprovalTimeout: cfg.ApprovalTimeout})
+		return New(c, Config{TaskQueue: cfg.TaskQueue, BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines, ApprovalTimeout: cfg.ApprovalTimeout})
 	}),
 )

@@ -29,6 +29,7 @@ type Config struct {
 	TaskQueue       string
 	BankPoll        time.Duration
 	BankDeadline    time.Duration
+	BankDeadlines   map[string]time.Duration
 	ApprovalTimeout time.Duration
 }
 
@@ -72,6 +73,9 @@ func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) erro
 	}
 	if in.BankDeadline == 0 {
 		in.BankDeadline = s.cfg.BankDeadline
+	}
+	if in.BankDeadlines == nil {
+		in.BankDeadlines = s.cfg.BankDeadlines
 	}
 	id := workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID)
 	sa := temporal.NewSearchAttributes(
@@ -142,6 +146,9 @@ func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
 	if in.BankDeadline == 0 {
 		in.BankDeadline = s.cfg.BankDeadline
 	}
+	if in.BankDeadlines == nil {
+		in.BankDeadlines = s.cfg.BankDeadlines
+	}
 	id := workflows.TopupWorkflowID(in.MerchantID, in.TopupID)
 	sa := temporal.NewSearchAttributes(
 		workflows.SAMerchant.ValueSet(in.MerchantID),
@@ -162,6 +169,9 @@ func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput
 	}
 	if in.BankDeadline == 0 {
 		in.BankDeadline = s.cfg.BankDeadline
+	}
+	if in.BankDeadlines == nil {
+		in.BankDeadlines = s.cfg.BankDeadlines
 	}
 	if in.ApprovalTimeout == 0 {
 		in.ApprovalTimeout = s.cfg.ApprovalTimeout
@@ -186,6 +196,9 @@ func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error 
 	}
 	if in.BankDeadline == 0 {
 		in.BankDeadline = s.cfg.BankDeadline
+	}
+	if in.BankDeadlines == nil {
+		in.BankDeadlines = s.cfg.BankDeadlines
 	}
 	id := workflows.RefundWorkflowID(in.MerchantID, in.RefundID)
 	sa := temporal.NewSearchAttributes(

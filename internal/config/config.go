@@ -46,9 +46,12 @@ type Config struct {
 	// unknown outcome.
 	BankTimeout time.Duration
 	// BankPoll is the first wait for a processing transfer's callback before a query;
-	// BankDeadline is when an undecided charge ends expired.
-	BankPoll     time.Duration
-	BankDeadline time.Duration
+	// BankDeadline is when a flow asks a bank that has not decided to cancel (and ends
+	// only on its answer); BankDeadlines overrides it per channel and kind of transfer
+	// (PAYFLOW_BANK_DEADLINES, keys like "stripe.payout").
+	BankPoll      time.Duration
+	BankDeadline  time.Duration
+	BankDeadlines map[string]time.Duration
 	// DefaultChannel is the channel of a payment that names none.
 	DefaultChannel string
 	// ApprovalTimeout is how long a withdrawal over the review threshold waits for an
@@ -173,6 +176,7 @@ func load(getenv func(string) string) (Config, error) {
 		BankTimeout:           e.duration("PAYFLOW_BANK_TIMEOUT", 10*time.Second),
 		BankPoll:              e.duration("PAYFLOW_BANK_POLL", 60*time.Second),
 		BankDeadline:          e.duration("PAYFLOW_BANK_DEADLINE", 24*time.Hour),
+		BankDeadlines:         e.deadlines("PAYFLOW_BANK_DEADLINES", DefaultBankDeadlines),
 		DefaultChannel:        e.str("PAYFLOW_DEFAULT_CHANNEL", "banksim"),
 		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
@@ -322,6 +326,47 @@ func (e *envReader) duration(key string, def time.Duration) time.Duration {
 		e.err = fmt.Errorf("%s: %q is not a duration (like 30s or 5m)", key, v)
 	}
 	return d
+}
+
+// DefaultBankDeadlines are the deadlines that differ from PAYFLOW_BANK_DEADLINE when
+// PAYFLOW_BANK_DEADLINES is not set: Stripe keeps payouts pending or in transit for
+// days, and card refunds for days too.
+const DefaultBankDeadlines = "stripe.payout=96h,stripe.refund=72h"
+
+// deadlines reads "channel.kind=duration,..." (kind: charge, refund or payout).
+func (e *envReader) deadlines(key, def string) map[string]time.Duration {
+	v := strings.TrimSpace(e.get(key))
+	if v == "" {
+		v = def
+	}
+	out := map[string]time.Duration{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, dur, ok := strings.Cut(item, "=")
+		channel, kind, dotted := strings.Cut(strings.TrimSpace(name), ".")
+		d, err := time.ParseDuration(strings.TrimSpace(dur))
+		switch {
+		case !ok || !dotted || channel == "":
+			e.fail(fmt.Errorf("%s: %q is not channel.kind=duration (like stripe.payout=96h)", key, item))
+		case kind != "charge" && kind != "refund" && kind != "payout":
+			e.fail(fmt.Errorf("%s: %q: the kind is charge, refund or payout", key, item))
+		case err != nil || d <= 0:
+			e.fail(fmt.Errorf("%s: %q: the deadline must be a positive duration", key, item))
+		default:
+			out[channel+"."+kind] = d
+		}
+	}
+	return out
+}
+
+// fail keeps the first error.
+func (e *envReader) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
 }
 
 // clock reads a time of day, HH:MM (UTC), as the duration since midnight.
