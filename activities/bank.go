@@ -102,6 +102,12 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 			log.WithField("status", t.Status).Info("earlier attempt found at the bank")
 			return b.result(ctx, merchantID, reference, defaultCode, t)
 		case errors.Is(err, bank.ErrNotFound):
+			if _, routes := ch.(Router); routes {
+				// Through a router the resend could reach another bank than the one
+				// whose request may still be on its way: that is the flow's decision
+				// (it pins the channel), never this activity's.
+				return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("no routed channel has %s yet: %w", reference, err))
+			}
 			log.Info("bank has not seen the reference; sending again with the same reference")
 		default:
 			return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
