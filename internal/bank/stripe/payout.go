@@ -14,8 +14,12 @@ import (
 // bank account, with our reference as the Idempotency-Key and as metadata.
 func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transfer, error) {
 	op := "payout " + r.Reference
+	amount, err := toStripe(r.Currency, r.Amount, bank.KindPayout)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+	}
 	p := &stripego.PayoutCreateParams{
-		Amount:      stripego.Int64(r.Amount),
+		Amount:      stripego.Int64(amount),
 		Currency:    lower(r.Currency),
 		Destination: stripego.String(r.BankAccount),
 		Metadata:    map[string]string{metaReference: r.Reference},
@@ -35,12 +39,16 @@ func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, e
 	if po == nil || po.ID == "" {
 		return bank.Transfer{}, unreadable(op, "no payout id")
 	}
+	currency, amount, err := fromStripe(po.Currency, po.Amount)
+	if err != nil {
+		return bank.Transfer{}, unreadable(op, err.Error())
+	}
 	t := bank.Transfer{
 		Reference: reference,
 		Channel:   Name,
 		Kind:      bank.KindPayout,
-		Amount:    po.Amount,
-		Currency:  upper(po.Currency),
+		Amount:    amount,
+		Currency:  currency,
 		BankID:    po.ID,
 	}
 	switch po.Status {

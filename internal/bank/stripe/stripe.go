@@ -15,6 +15,10 @@
 //     ErrUnavailable; a timeout, a reset, a 5xx, a 409 (a request with the same key
 //     is still running) or an unreadable answer is ErrUnknownOutcome; any other
 //     4xx (invalid_request_error, idempotency_error) is ErrInvalid.
+//   - Amounts are ISO 4217 minor units on payflow's side and Stripe's unit on
+//     Stripe's, which differ for some currencies (ISK 1 is 100 at Stripe, MGA 1.00
+//     is 1): requests are converted to Stripe's unit and answers back (currency.go),
+//     and an amount Stripe cannot take exactly is ErrInvalid before any call.
 //   - Query answers ErrNotFound only when Stripe's strongly consistent list API,
 //     read from the reference's creation time on, has no object with the
 //     reference: the search API, tried first, lags behind writes (Stripe: up to a
@@ -32,7 +36,6 @@ import (
 	stripego "github.com/stripe/stripe-go/v82"
 
 	"github.com/payflow/payflow/internal/bank"
-	"github.com/payflow/payflow/models"
 )
 
 // Name is the channel name of Stripe.
@@ -127,12 +130,6 @@ func New(o Options) (*Channel, error) {
 
 // Name implements bank.Channel.
 func (c *Channel) Name() string { return Name }
-
-// lower is a currency as Stripe spells it.
-func lower(c models.Currency) *string { return stripego.String(strings.ToLower(string(c))) }
-
-// upper is a currency as payflow spells it.
-func upper(c stripego.Currency) models.Currency { return models.Currency(strings.ToUpper(string(c))) }
 
 // unreadable is the error of an answer that does not say what happened.
 func unreadable(op, why string) error {
