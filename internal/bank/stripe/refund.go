@@ -12,10 +12,14 @@ import (
 )
 
 // Refund implements bank.Channel: it finds the Stripe charge of ChargeReference (as
-// Query does) and refunds it on the Refunds API with the refund's reference as the
-// Idempotency-Key and as metadata.
+// Query does) and refunds it on the Refunds API with the refund's reference (re_,
+// or rev_<charge> for a reversal) as the Idempotency-Key and as metadata. A
+// ChargeReference that names no charge (pay_, top_) is ErrInvalid before any call.
 func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transfer, error) {
 	op := "refund " + r.Reference
+	if tg, err := resolve(r.ChargeReference); err != nil || tg.kind != bank.KindCharge {
+		return bank.Transfer{}, fmt.Errorf("%s: %q is not a charge reference: %w", op, r.ChargeReference, bank.ErrInvalid)
+	}
 	ch, err := c.findCharge(ctx, r.ChargeReference)
 	switch {
 	case errors.Is(err, bank.ErrNotFound):
