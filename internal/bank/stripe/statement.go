@@ -26,7 +26,7 @@ var statementHeader = []string{"reference", "kind", "amount", "currency", "statu
 // A line is one movement of a charge, refund or payout; fees, adjustments,
 // transfers and the reversal lines of a failed refund or payout are not movements
 // under our reference and are left out (the refund or payout line carries the
-// object's current status instead). Reference, amount, currency and status come
+// object's current status instead: failed, or canceled for a canceled payout). Reference, amount, currency and status come
 // from the source object (its metadata reference, else its id); when Stripe sent
 // a source of another kind, from the balance transaction itself. Amounts are in ISO
 // minor units, as every channel's statement is; a currency payflow does not take
