@@ -22,11 +22,14 @@
 //   - Query answers ErrNotFound only when Stripe's strongly consistent list API,
 //     read from the reference's creation time on, has no object with the
 //     reference: the search API, tried first, lags behind writes (Stripe: up to a
-//     minute, an hour in outages), so its "no result" proves nothing.
+//     minute, an hour in outages), so its "no result" proves nothing. A reference
+//     of no kind payflow sends (see resolve) is ErrUnknownOutcome, never not found.
+//   - Cancel confirms canceled only for a payout it canceled while pending (or one
+//     canceled before); a reference Stripe has not seen is ErrNotCancelable, since
+//     Stripe cannot refuse a reference in advance.
 package stripe
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,7 +78,10 @@ type Options struct {
 
 // Channel talks to Stripe.
 type Channel struct {
-	sc        *stripego.Client
+	sc *stripego.Client
+	// api and key make the calls stripe-go's client gets wrong (see cancelPayout).
+	api       stripego.Backend
+	key       string
 	pageSize  int64
 	scanLimit int
 	skew      time.Duration
@@ -122,6 +128,8 @@ func New(o Options) (*Channel, error) {
 	})
 	return &Channel{
 		sc:        stripego.NewClient(o.APIKey, stripego.WithBackends(backends)),
+		api:       backends.API,
+		key:       o.APIKey,
 		pageSize:  o.PageSize,
 		scanLimit: o.ScanLimit,
 		skew:      o.ClockSkew,
@@ -134,10 +142,4 @@ func (c *Channel) Name() string { return Name }
 // unreadable is the error of an answer that does not say what happened.
 func unreadable(op, why string) error {
 	return fmt.Errorf("%s: unreadable answer (%s): %w", op, why, bank.ErrUnknownOutcome)
-}
-
-// Cancel implements bank.Channel. Until payouts are canceled through the Payouts
-// API, Stripe stops nothing for payflow: every transfer may still execute.
-func (c *Channel) Cancel(_ context.Context, reference string) (bank.Transfer, error) {
-	return bank.Transfer{}, fmt.Errorf("cancel %s: %w", reference, bank.ErrNotCancelable)
 }
