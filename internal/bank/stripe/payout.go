@@ -79,8 +79,8 @@ func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, e
 // payoutFailureCode: the destination account cannot receive money (closed, does
 // not exist, wrong number, frozen, restricted) is account_closed, which tells the
 // customer to fix the destination; everything else (could_not_process, declined,
-// Stripe balance insufficient, none for a canceled payout...) is bank_unavailable:
-// nothing the customer's account is at fault for.
+// Stripe balance insufficient, no code at all as on a canceled payout...) is
+// bank_unavailable: nothing the customer's account is at fault for.
 func payoutFailureCode(code stripego.PayoutFailureCode) models.FailureCode {
 	switch code {
 	case stripego.PayoutFailureCodeAccountClosed, stripego.PayoutFailureCodeNoAccount,
