@@ -14,8 +14,12 @@ import (
 // as its source, our reference as the Idempotency-Key and as metadata.
 func (c *Channel) Charge(ctx context.Context, r bank.ChargeRequest) (bank.Transfer, error) {
 	op := "charge " + r.Reference
+	amount, err := toStripe(r.Currency, r.Amount, bank.KindCharge)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+	}
 	p := &stripego.ChargeCreateParams{
-		Amount:   stripego.Int64(r.Amount),
+		Amount:   stripego.Int64(amount),
 		Currency: lower(r.Currency),
 		Metadata: map[string]string{metaReference: r.Reference},
 	}
@@ -39,12 +43,16 @@ func chargeTransfer(op, reference string, ch *stripego.Charge) (bank.Transfer, e
 	if ch == nil || ch.ID == "" {
 		return bank.Transfer{}, unreadable(op, "no charge id")
 	}
+	currency, amount, err := fromStripe(ch.Currency, ch.Amount)
+	if err != nil {
+		return bank.Transfer{}, unreadable(op, err.Error())
+	}
 	t := bank.Transfer{
 		Reference: reference,
 		Channel:   Name,
 		Kind:      bank.KindCharge,
-		Amount:    ch.Amount,
-		Currency:  upper(ch.Currency),
+		Amount:    amount,
+		Currency:  currency,
 		BankID:    ch.ID,
 	}
 	switch ch.Status {

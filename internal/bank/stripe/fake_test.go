@@ -28,8 +28,11 @@ type fakeStripe struct {
 	searchLags bool
 	// fail, when it returns a status, answers the request with that error.
 	fail func(r *http.Request) int
-	next http.Handler
-	seq  int
+	// payoutMovesTo, when set, is the status a payout reaches at Stripe between
+	// our reading it and our cancel arriving.
+	payoutMovesTo string
+	next          http.Handler
+	seq           int
 }
 
 func newFakeStripe(t *testing.T, next http.Handler) (*fakeStripe, *recorder, string) {
@@ -82,11 +85,77 @@ func (f *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.search(w, r)
 	case r.Method == http.MethodGet && listPaths[r.URL.Path]:
 		f.list(w, r)
+	case r.Method == http.MethodPost && payoutCancelRE.MatchString(r.URL.Path):
+		f.cancelPayout(w, r, payoutCancelRE.FindStringSubmatch(r.URL.Path)[1])
+	case r.Method == http.MethodGet && retrieveRE.MatchString(r.URL.Path):
+		f.retrieve(w, r, retrieveRE.FindStringSubmatch(r.URL.Path)[1])
 	case f.next != nil:
 		f.next.ServeHTTP(w, r)
 	default:
 		writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "not modelled"}})
 	}
+}
+
+var (
+	payoutCancelRE = regexp.MustCompile(`^/v1/payouts/([^/]+)/cancel$`)
+	retrieveRE     = regexp.MustCompile(`^/v1/(?:charges|refunds|payouts)/([^/]+)$`)
+)
+
+// cancelPayout cancels a pending payout, as Stripe does; any other status is
+// refused with a 400. The request is first shown to next (stripe-mock), so that it
+// is validated against Stripe's OpenAPI spec.
+func (f *fakeStripe) cancelPayout(w http.ResponseWriter, r *http.Request, id string) {
+	if f.next != nil {
+		v := httptest.NewRecorder()
+		f.next.ServeHTTP(v, r)
+		if v.Code != http.StatusOK {
+			copyAnswer(w, v)
+			return
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.byID[id]
+	if !ok || o["object"] != "payout" {
+		writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such payout"}})
+		return
+	}
+	if f.payoutMovesTo != "" {
+		o["status"] = f.payoutMovesTo
+	}
+	if o["status"] != "pending" {
+		writeJSON(w, 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "Payouts can only be canceled while they are pending."}})
+		return
+	}
+	o["status"] = "canceled"
+	writeJSON(w, 200, o)
+}
+
+// retrieve answers GET of one object by id.
+func (f *fakeStripe) retrieve(w http.ResponseWriter, r *http.Request, id string) {
+	f.mu.Lock()
+	o, ok := f.byID[id]
+	var body json.RawMessage
+	if ok {
+		body, _ = json.Marshal(o) // under the lock: a cancel may change o
+	}
+	f.mu.Unlock()
+	switch {
+	case ok:
+		writeJSON(w, 200, body)
+	case f.next != nil:
+		f.next.ServeHTTP(w, r)
+	default:
+		writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing"}})
+	}
+}
+
+func copyAnswer(w http.ResponseWriter, v *httptest.ResponseRecorder) {
+	for k, vs := range v.Header() {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(v.Code)
+	_, _ = w.Write(v.Body.Bytes())
 }
 
 // listPaths are the lists the fake answers from its objects.

@@ -14,8 +14,12 @@ import (
 // bank account, with our reference as the Idempotency-Key and as metadata.
 func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transfer, error) {
 	op := "payout " + r.Reference
+	amount, err := toStripe(r.Currency, r.Amount, bank.KindPayout)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+	}
 	p := &stripego.PayoutCreateParams{
-		Amount:      stripego.Int64(r.Amount),
+		Amount:      stripego.Int64(amount),
 		Currency:    lower(r.Currency),
 		Destination: stripego.String(r.BankAccount),
 		Metadata:    map[string]string{metaReference: r.Reference},
@@ -29,18 +33,30 @@ func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transf
 }
 
 // payoutTransfer is the bank's view of a payout: paid is succeeded; pending and
-// in_transit are processing (Stripe decides days later); failed and canceled are
-// failed, with the code of payoutFailureCode.
+// in_transit are processing (Stripe decides days later); failed is failed, with the
+// code of payoutFailureCode; canceled is canceled.
+//
+// A canceled payout is canceled whoever canceled it (our Cancel, or someone in
+// Stripe's Dashboard): Stripe does not say who did, its money went back to the
+// balance, and it never executes; and a query after a Cancel whose answer was lost
+// must read what the Cancel would have answered. It keeps payoutFailureCode's code
+// (bank_unavailable: nothing the customer's account is at fault for), so that a flow
+// that never asked for the cancel still ends failed with a code, as it did when
+// canceled mapped to failed; a flow that asked for it decides its own code.
 func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, error) {
 	if po == nil || po.ID == "" {
 		return bank.Transfer{}, unreadable(op, "no payout id")
+	}
+	currency, amount, err := fromStripe(po.Currency, po.Amount)
+	if err != nil {
+		return bank.Transfer{}, unreadable(op, err.Error())
 	}
 	t := bank.Transfer{
 		Reference: reference,
 		Channel:   Name,
 		Kind:      bank.KindPayout,
-		Amount:    po.Amount,
-		Currency:  upper(po.Currency),
+		Amount:    amount,
+		Currency:  currency,
 		BankID:    po.ID,
 	}
 	switch po.Status {
@@ -48,8 +64,11 @@ func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, e
 		t.Status = models.BankSucceeded
 	case stripego.PayoutStatusPending, stripego.PayoutStatusInTransit:
 		t.Status = models.BankProcessing
-	case stripego.PayoutStatusFailed, stripego.PayoutStatusCanceled:
+	case stripego.PayoutStatusFailed:
 		t.Status = models.BankFailed
+		t.FailureCode = payoutFailureCode(po.FailureCode)
+	case stripego.PayoutStatusCanceled:
+		t.Status = models.BankCanceled
 		t.FailureCode = payoutFailureCode(po.FailureCode)
 	default:
 		return bank.Transfer{}, unreadable(op, fmt.Sprintf("payout status %q", po.Status))
@@ -60,8 +79,8 @@ func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, e
 // payoutFailureCode: the destination account cannot receive money (closed, does
 // not exist, wrong number, frozen, restricted) is account_closed, which tells the
 // customer to fix the destination; everything else (could_not_process, declined,
-// Stripe balance insufficient, a canceled payout...) is bank_unavailable: nothing
-// the customer's account is at fault for.
+// Stripe balance insufficient, no code at all as on a canceled payout...) is
+// bank_unavailable: nothing the customer's account is at fault for.
 func payoutFailureCode(code stripego.PayoutFailureCode) models.FailureCode {
 	switch code {
 	case stripego.PayoutFailureCodeAccountClosed, stripego.PayoutFailureCodeNoAccount,

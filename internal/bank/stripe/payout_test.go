@@ -3,6 +3,7 @@ package stripe
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	stripego "github.com/stripe/stripe-go/v82"
@@ -52,7 +53,8 @@ func TestPayoutStatuses(t *testing.T) {
 		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeAccountFrozen, models.BankFailed, models.FailureAccountClosed},
 		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeCouldNotProcess, models.BankFailed, models.FailureBankUnavailable},
 		{stripego.PayoutStatusFailed, stripego.PayoutFailureCodeInsufficientFunds, models.BankFailed, models.FailureBankUnavailable},
-		{stripego.PayoutStatusCanceled, "", models.BankFailed, models.FailureBankUnavailable},
+		// Canceled, by us or by anyone: the payout never executed and never will.
+		{stripego.PayoutStatusCanceled, "", models.BankCanceled, models.FailureBankUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.status)+"/"+string(tc.code), func(t *testing.T) {
@@ -62,4 +64,30 @@ func TestPayoutStatuses(t *testing.T) {
 			require.Equal(t, tc.wantFC, got.FailureCode)
 		})
 	}
+}
+
+// A payout canceled at Stripe answers canceled to a query and in the statement, as
+// it does to the Cancel that stopped it: a query after a cancel whose answer was
+// lost must read the same, and Stripe does not say who canceled a payout.
+func TestCanceledPayoutIsCanceled(t *testing.T) {
+	f, _, url := newFakeStripe(t, nil)
+	wd := models.NewID(models.PrefixWithdrawal)
+	now := time.Now()
+	po := f.add("/v1/payouts", "po", now, map[string]any{"object": "payout", "status": "canceled", "amount": 500, "currency": "cny", "metadata": meta(wd)})
+	f.add("/v1/balance_transactions", "txn", now, map[string]any{
+		"object": "balance_transaction", "type": "payout", "amount": -500, "currency": "cny", "status": "available", "source": po["id"],
+	})
+	c := newChannel(t, url, Options{})
+
+	got, err := c.Query(context.Background(), wd)
+	require.NoError(t, err)
+	require.Equal(t, models.BankCanceled, got.Status)
+	require.True(t, got.Status.Final())
+
+	rc, err := c.Statement(context.Background(), now)
+	require.NoError(t, err)
+	lines, err := readStatement(t, rc)
+	require.NoError(t, err)
+	require.Len(t, lines, 2)
+	require.Equal(t, []string{wd, "payout", "500", "CNY", "canceled"}, lines[1][:5])
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // Query implements bank.Channel. It reads, never writes: the kind of object comes
-// from our reference's prefix (re_ a refund, wd_ a payout, any other a charge), and
-// the object is the one whose metadata "reference" is exactly the reference.
+// from our reference (see resolve), and the object is the one whose metadata
+// "reference" is exactly the reference.
 //
 // ErrNotFound authorizes a second charge with the same reference (possibly on
 // another channel, through the auto router), so it is answered only when Stripe's
@@ -24,14 +24,18 @@ import (
 // result proves nothing, since the search index lags behind writes.
 func (c *Channel) Query(ctx context.Context, reference string) (bank.Transfer, error) {
 	op := "query " + reference
-	switch {
-	case strings.HasPrefix(reference, models.PrefixRefund):
-		rf, err := c.findRefund(ctx, reference)
+	tg, err := resolve(reference)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+	}
+	switch tg.kind {
+	case bank.KindRefund:
+		rf, err := c.findRefund(ctx, reference, tg.since)
 		if err != nil {
 			return bank.Transfer{}, err
 		}
 		return refundTransfer(op, reference, rf)
-	case strings.HasPrefix(reference, models.PrefixWithdrawal):
+	case bank.KindPayout:
 		po, err := c.findPayout(ctx, reference)
 		if err != nil {
 			return bank.Transfer{}, err
@@ -72,12 +76,13 @@ func (c *Channel) findCharge(ctx context.Context, reference string) (*stripego.C
 }
 
 // findRefund returns the refund with our reference from the list of refunds created
-// since the reference existed (Stripe has no search for refunds).
-func (c *Channel) findRefund(ctx context.Context, reference string) (*stripego.Refund, error) {
+// since the id since existed (Stripe has no search for refunds): the refund's own
+// reference, or for a reversal the charge it reverses.
+func (c *Channel) findRefund(ctx context.Context, reference, since string) (*stripego.Refund, error) {
 	op := "find refund " + reference
 	lp := &stripego.RefundListParams{}
 	var err error
-	if lp.CreatedRange, err = c.since(reference); err != nil {
+	if lp.CreatedRange, err = c.since(since); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	lp.Limit = stripego.Int64(c.pageSize)
@@ -102,13 +107,14 @@ func (c *Channel) findPayout(ctx context.Context, reference string) (*stripego.P
 }
 
 // since is the created[gte] bound of a listing: nothing can carry our reference
-// before the reference existed, less the clock skew between us and Stripe. A
-// reference that carries no time cannot bound the listing, and reading all of
-// Stripe's history is no answer: the outcome stays unknown.
-func (c *Channel) since(reference string) (*stripego.RangeQueryParams, error) {
-	created, ok := models.IDTime(reference)
+// before the id existed (the reference, or the charge a reversal reverses), less the
+// clock skew between us and Stripe. An id that carries no time cannot bound the
+// listing, and reading all of Stripe's history is no answer: the outcome stays
+// unknown.
+func (c *Channel) since(id string) (*stripego.RangeQueryParams, error) {
+	created, ok := models.IDTime(id)
 	if !ok {
-		return nil, fmt.Errorf("reference carries no creation time, so stripe's history cannot be bounded: %w", bank.ErrUnknownOutcome)
+		return nil, fmt.Errorf("%s carries no creation time, so stripe's history cannot be bounded: %w", id, bank.ErrUnknownOutcome)
 	}
 	return &stripego.RangeQueryParams{GreaterThanOrEqual: created.Add(-c.skew).Unix()}, nil
 }

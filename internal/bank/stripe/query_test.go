@@ -198,3 +198,102 @@ func TestQueryOnStripeMockIsNotFooledByFixtures(t *testing.T) {
 	}
 	require.Equal(t, []string{"GET /v1/charges/search", "GET /v1/charges", "GET /v1/refunds", "GET /v1/payouts"}, paths)
 }
+
+// Query resolves every kind of reference payflow sends to Stripe to the kind of
+// object it names, and bounds the listing that proves absence by the time the
+// reference carries: its own, or for a reversal that of the charge it reverses (a
+// refund cannot be older than its charge). A reversal answers as the refund it is,
+// so that a compensation can be confirmed.
+func TestQueryEveryKindOfReference(t *testing.T) {
+	created := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	pay := refAt(models.PrefixPayment, created)
+	top := refAt(models.PrefixTopup, created)
+	skew := time.Minute
+	bound := strconv.FormatInt(created.Add(-skew).Unix(), 10)
+	kinds := []struct {
+		name string
+		ref  string
+		kind bank.Kind
+	}{
+		{"payment charge", pay, bank.KindCharge},
+		{"top-up charge", top, bank.KindCharge},
+		{"refund", refAt(models.PrefixRefund, created), bank.KindRefund},
+		{"reversal of a payment", models.ReversalReference(pay), bank.KindRefund},
+		{"reversal of a top-up", models.ReversalReference(top), bank.KindRefund},
+		{"legacy reversal of a payment", pay + ".reversal", bank.KindRefund},
+		{"legacy reversal of a top-up", top + ".reversal", bank.KindRefund},
+		{"withdrawal payout", refAt(models.PrefixWithdrawal, created), bank.KindPayout},
+	}
+	// Where each kind lives at Stripe, and how the fake makes one.
+	objects := map[bank.Kind]struct{ path, prefix, object, status string }{
+		bank.KindCharge: {"/v1/charges", "ch", "charge", "succeeded"},
+		bank.KindRefund: {"/v1/refunds", "re", "refund", "succeeded"},
+		bank.KindPayout: {"/v1/payouts", "po", "payout", "paid"},
+	}
+	for _, k := range kinds {
+		o := objects[k.kind]
+		add := func(f *fakeStripe, ref string) {
+			f.add(o.path, o.prefix, time.Now(), map[string]any{"object": o.object, "status": o.status, "amount": 500, "currency": "cny", "metadata": meta(ref)})
+		}
+		for _, found := range []bool{true, false} {
+			name := k.name + "/not found"
+			if found {
+				name = k.name + "/found"
+			}
+			t.Run(name, func(t *testing.T) {
+				f, rec, url := newFakeStripe(t, nil)
+				f.searchLags = true // so that the list, and its bound, decide
+				add(f, models.NewID(models.PrefixPayment))
+				if found {
+					add(f, k.ref)
+				}
+				add(f, "")
+				got, err := newChannel(t, url, Options{ClockSkew: skew}).Query(context.Background(), k.ref)
+				if found {
+					require.NoError(t, err)
+					require.Equal(t, bank.Transfer{
+						Reference: k.ref, Channel: Name, Kind: k.kind, Amount: 500, Currency: "CNY",
+						Status: models.BankSucceeded, BankID: got.BankID,
+					}, got)
+					require.NotEmpty(t, got.BankID)
+				} else {
+					require.ErrorIs(t, err, bank.ErrNotFound)
+					requireOneContractError(t, err)
+				}
+				var lists []recorded
+				for _, r := range rec.requests() {
+					if r.Path == o.path {
+						lists = append(lists, r)
+					}
+				}
+				require.Len(t, lists, 1, "the list of %s", o.path)
+				require.Equal(t, bound, lists[0].Form.Get("created[gte]"))
+			})
+		}
+	}
+}
+
+// A reference of no kind payflow sends cannot be looked up, so it can never be
+// proved absent: its outcome is unknown, never "not found".
+func TestQueryUnresolvableReference(t *testing.T) {
+	created := time.Now().Add(-time.Hour)
+	for _, ref := range []string{
+		refAt("xyz_", created),
+		models.ReversalReference(refAt(models.PrefixRefund, created)),
+		models.ReversalReference(refAt(models.PrefixWithdrawal, created)),
+		models.ReversalReference(models.ReversalReference(refAt(models.PrefixPayment, created))),
+		models.PrefixReversal,
+		refAt(models.PrefixWithdrawal, created) + ".reversal",
+		".reversal",
+		"",
+	} {
+		t.Run(ref, func(t *testing.T) {
+			f, rec, url := newFakeStripe(t, nil)
+			f.addCharge(ref, "succeeded", 500, "cny", time.Now())
+			_, err := newChannel(t, url, Options{}).Query(context.Background(), ref)
+			require.ErrorIs(t, err, bank.ErrUnknownOutcome)
+			requireOneContractError(t, err)
+			require.Empty(t, rec.requests(), "nothing to ask Stripe")
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	stripego "github.com/stripe/stripe-go/v82"
 
@@ -13,10 +12,14 @@ import (
 )
 
 // Refund implements bank.Channel: it finds the Stripe charge of ChargeReference (as
-// Query does) and refunds it on the Refunds API with the refund's reference as the
-// Idempotency-Key and as metadata.
+// Query does) and refunds it on the Refunds API with the refund's reference (re_,
+// or rev_<charge> for a reversal) as the Idempotency-Key and as metadata. A
+// ChargeReference that names no charge (pay_, top_) is ErrInvalid before any call.
 func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transfer, error) {
 	op := "refund " + r.Reference
+	if tg, err := resolve(r.ChargeReference); err != nil || tg.kind != bank.KindCharge {
+		return bank.Transfer{}, fmt.Errorf("%s: %q is not a charge reference: %w", op, r.ChargeReference, bank.ErrInvalid)
+	}
 	ch, err := c.findCharge(ctx, r.ChargeReference)
 	switch {
 	case errors.Is(err, bank.ErrNotFound):
@@ -26,12 +29,18 @@ func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transf
 		// retry is safe.
 		return bank.Transfer{}, fmt.Errorf("%s: find charge %s: %w (%v)", op, r.ChargeReference, bank.ErrUnavailable, err)
 	}
-	if r.Currency != "" && !strings.EqualFold(string(ch.Currency), string(r.Currency)) {
-		return bank.Transfer{}, fmt.Errorf("%s: charge %s is in %s, not %s: %w", op, r.ChargeReference, upper(ch.Currency), r.Currency, bank.ErrInvalid)
+	currency := upper(ch.Currency)
+	if r.Currency != "" && r.Currency != currency {
+		return bank.Transfer{}, fmt.Errorf("%s: charge %s is in %s, not %s: %w", op, r.ChargeReference, currency, r.Currency, bank.ErrInvalid)
+	}
+	// In the charge's currency: a request that does not name it refunds in it.
+	amount, err := toStripe(currency, r.Amount, bank.KindRefund)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
 	}
 	p := &stripego.RefundCreateParams{
 		Charge:   stripego.String(ch.ID),
-		Amount:   stripego.Int64(r.Amount),
+		Amount:   stripego.Int64(amount),
 		Metadata: map[string]string{metaReference: r.Reference},
 	}
 	p.SetIdempotencyKey(r.Reference)
@@ -50,12 +59,16 @@ func refundTransfer(op, reference string, rf *stripego.Refund) (bank.Transfer, e
 	if rf == nil || rf.ID == "" {
 		return bank.Transfer{}, unreadable(op, "no refund id")
 	}
+	currency, amount, err := fromStripe(rf.Currency, rf.Amount)
+	if err != nil {
+		return bank.Transfer{}, unreadable(op, err.Error())
+	}
 	t := bank.Transfer{
 		Reference: reference,
 		Channel:   Name,
 		Kind:      bank.KindRefund,
-		Amount:    rf.Amount,
-		Currency:  upper(rf.Currency),
+		Amount:    amount,
+		Currency:  currency,
 		BankID:    rf.ID,
 	}
 	switch rf.Status {

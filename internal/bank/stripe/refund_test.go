@@ -22,10 +22,20 @@ func TestRefund(t *testing.T) {
 		name     string
 		setup    func(f *fakeStripe)
 		currency models.Currency
-		want     error
+		// chargeRef is the charge reference of the request; "" is pay.
+		chargeRef string
+		want      error
 	}{
 		{name: "refunded", setup: func(f *fakeStripe) { f.addCharge(pay, "succeeded", 1050, "cny", time.Now()) }, currency: "CNY"},
 		{name: "charge unknown at stripe", setup: func(f *fakeStripe) {}, currency: "CNY", want: bank.ErrInvalid},
+		{
+			name: "the charge reference names a refund", setup: func(f *fakeStripe) {}, currency: "CNY",
+			chargeRef: models.NewID(models.PrefixRefund), want: bank.ErrInvalid,
+		},
+		{
+			name: "the charge reference names a reversal", setup: func(f *fakeStripe) {}, currency: "CNY",
+			chargeRef: models.ReversalReference(pay), want: bank.ErrInvalid,
+		},
 		{name: "currency differs from the charge's", setup: func(f *fakeStripe) { f.addCharge(pay, "succeeded", 1050, "cny", time.Now()) }, currency: "USD", want: bank.ErrInvalid},
 		{
 			name: "the charge cannot be looked up",
@@ -45,8 +55,12 @@ func TestRefund(t *testing.T) {
 			f, rec, url := newFakeStripe(t, toStripeMock(t))
 			tc.setup(f)
 			ref := models.NewID(models.PrefixRefund)
+			chargeRef := tc.chargeRef
+			if chargeRef == "" {
+				chargeRef = pay
+			}
 			got, err := newChannel(t, url, Options{}).Refund(context.Background(), bank.RefundRequest{
-				Reference: ref, ChargeReference: pay, Amount: 500, Currency: tc.currency,
+				Reference: ref, ChargeReference: chargeRef, Amount: 500, Currency: tc.currency,
 			})
 			var posts []recorded
 			for _, r := range rec.requests() {

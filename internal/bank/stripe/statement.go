@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"strconv"
@@ -25,9 +26,14 @@ var statementHeader = []string{"reference", "kind", "amount", "currency", "statu
 // A line is one movement of a charge, refund or payout; fees, adjustments,
 // transfers and the reversal lines of a failed refund or payout are not movements
 // under our reference and are left out (the refund or payout line carries the
-// object's current status instead). Reference, amount, currency and status come
+// object's current status instead: failed, or canceled for a canceled payout). Reference, amount, currency and status come
 // from the source object (its metadata reference, else its id); when Stripe sent
-// a source of another kind, from the balance transaction itself.
+// a source of another kind, from the balance transaction itself. Amounts are in ISO
+// minor units, as every channel's statement is; a currency payflow does not take
+// through Stripe keeps Stripe's amount (reconciliation reports its line as an
+// unknown currency), and an amount that is no whole number of ISO minor units
+// (ISK 1.50, which Stripe says cannot exist) ends the stream with an error rather
+// than a line with another amount.
 //
 // The first page is read before Statement returns, so that Stripe being down is
 // Statement's error; a later page that fails ends the stream with that error,
@@ -69,7 +75,11 @@ func writeStatement(w io.Writer, op string, first *stripego.BalanceTransaction, 
 		if err != nil {
 			return classify(op, err)
 		}
-		if line, ok := statementLine(op, bt); ok {
+		line, ok, err := statementLine(op, bt)
+		if err != nil {
+			return err
+		}
+		if ok {
 			if err := cw.Write(line); err != nil {
 				return err // the reader is gone
 			}
@@ -81,7 +91,7 @@ func writeStatement(w io.Writer, op string, first *stripego.BalanceTransaction, 
 
 // statementLine is the CSV line of a balance transaction, or false when it is not a
 // movement of a charge, refund or payout.
-func statementLine(op string, bt *stripego.BalanceTransaction) ([]string, bool) {
+func statementLine(op string, bt *stripego.BalanceTransaction) ([]string, bool, error) {
 	var kind bank.Kind
 	switch bt.Type {
 	case stripego.BalanceTransactionTypeCharge, stripego.BalanceTransactionTypePayment:
@@ -91,10 +101,9 @@ func statementLine(op string, bt *stripego.BalanceTransaction) ([]string, bool) 
 	case stripego.BalanceTransactionTypePayout:
 		kind = bank.KindPayout
 	default:
-		return nil, false
+		return nil, false, nil
 	}
-	// The balance transaction's own view: it exists because money moved.
-	ref, amount, currency, status := bt.ID, abs(bt.Amount), upper(bt.Currency), models.BankSucceeded
+	ref := bt.ID
 	if src := bt.Source; src != nil {
 		ref = src.ID
 		var meta map[string]string
@@ -111,17 +120,30 @@ func statementLine(op string, bt *stripego.BalanceTransaction) ([]string, bool) 
 			meta = src.Payout.Metadata
 			t, err = payoutTransfer(op, ref, src.Payout)
 		}
-		if err == nil {
-			amount, currency, status = t.Amount, t.Currency, t.Status
-		}
 		if r := meta[metaReference]; r != "" {
 			ref = r
 		}
+		if err == nil {
+			return line(ref, kind, t.Amount, t.Currency, t.Status, bt.Created), true, nil
+		}
 	}
+	// The balance transaction's own view: it exists because money moved.
+	amount, currency := abs(bt.Amount), upper(bt.Currency)
+	if _, ok := units[currency]; ok {
+		var err error
+		if _, amount, err = fromStripe(bt.Currency, amount); err != nil {
+			return nil, false, unreadable(op, fmt.Sprintf("balance transaction %s: %v", bt.ID, err))
+		}
+	}
+	return line(ref, kind, amount, currency, models.BankSucceeded, bt.Created), true, nil
+}
+
+// line is a statement line.
+func line(ref string, kind bank.Kind, amount int64, currency models.Currency, status models.BankStatus, created int64) []string {
 	return []string{
 		ref, string(kind), strconv.FormatInt(abs(amount), 10), string(currency), string(status),
-		time.Unix(bt.Created, 0).UTC().Format(time.RFC3339),
-	}, true
+		time.Unix(created, 0).UTC().Format(time.RFC3339),
+	}
 }
 
 // errUnknownSource: the source is not a charge, refund or payout object.

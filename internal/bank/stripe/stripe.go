@@ -15,14 +15,21 @@
 //     ErrUnavailable; a timeout, a reset, a 5xx, a 409 (a request with the same key
 //     is still running) or an unreadable answer is ErrUnknownOutcome; any other
 //     4xx (invalid_request_error, idempotency_error) is ErrInvalid.
+//   - Amounts are ISO 4217 minor units on payflow's side and Stripe's unit on
+//     Stripe's, which differ for some currencies (ISK 1 is 100 at Stripe, MGA 1.00
+//     is 1): requests are converted to Stripe's unit and answers back (currency.go),
+//     and an amount Stripe cannot take exactly is ErrInvalid before any call.
 //   - Query answers ErrNotFound only when Stripe's strongly consistent list API,
 //     read from the reference's creation time on, has no object with the
 //     reference: the search API, tried first, lags behind writes (Stripe: up to a
-//     minute, an hour in outages), so its "no result" proves nothing.
+//     minute, an hour in outages), so its "no result" proves nothing. A reference
+//     of no kind payflow sends (see resolve) is ErrUnknownOutcome, never not found.
+//   - Cancel confirms canceled only for a payout it canceled while pending (or one
+//     canceled before); a reference Stripe has not seen is ErrNotCancelable, since
+//     Stripe cannot refuse a reference in advance.
 package stripe
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,7 +39,6 @@ import (
 	stripego "github.com/stripe/stripe-go/v82"
 
 	"github.com/payflow/payflow/internal/bank"
-	"github.com/payflow/payflow/models"
 )
 
 // Name is the channel name of Stripe.
@@ -72,7 +78,10 @@ type Options struct {
 
 // Channel talks to Stripe.
 type Channel struct {
-	sc        *stripego.Client
+	sc *stripego.Client
+	// api and key make the calls stripe-go's client gets wrong (see cancelPayout).
+	api       stripego.Backend
+	key       string
 	pageSize  int64
 	scanLimit int
 	skew      time.Duration
@@ -119,6 +128,8 @@ func New(o Options) (*Channel, error) {
 	})
 	return &Channel{
 		sc:        stripego.NewClient(o.APIKey, stripego.WithBackends(backends)),
+		api:       backends.API,
+		key:       o.APIKey,
 		pageSize:  o.PageSize,
 		scanLimit: o.ScanLimit,
 		skew:      o.ClockSkew,
@@ -128,19 +139,7 @@ func New(o Options) (*Channel, error) {
 // Name implements bank.Channel.
 func (c *Channel) Name() string { return Name }
 
-// lower is a currency as Stripe spells it.
-func lower(c models.Currency) *string { return stripego.String(strings.ToLower(string(c))) }
-
-// upper is a currency as payflow spells it.
-func upper(c stripego.Currency) models.Currency { return models.Currency(strings.ToUpper(string(c))) }
-
 // unreadable is the error of an answer that does not say what happened.
 func unreadable(op, why string) error {
 	return fmt.Errorf("%s: unreadable answer (%s): %w", op, why, bank.ErrUnknownOutcome)
-}
-
-// Cancel implements bank.Channel. Until payouts are canceled through the Payouts
-// API, Stripe stops nothing for payflow: every transfer may still execute.
-func (c *Channel) Cancel(_ context.Context, reference string) (bank.Transfer, error) {
-	return bank.Transfer{}, fmt.Errorf("cancel %s: %w", reference, bank.ErrNotCancelable)
 }
