@@ -132,6 +132,16 @@ func TestClassifies(t *testing.T) {
 	}
 }
 
+// A transfer the bank canceled (payflow asked it to, at a deadline or for an
+// operator) moved no money: its line is read, counted and compared with nothing.
+func TestCanceledLinesMoveNothing(t *testing.T) {
+	statement := header + line("wd_a", 100, "canceled") + line("pay_b", 200, "succeeded")
+	tb := newTable()
+	res := run(t, Config{}, statement, []Record{rec("pay_b", 200, "succeeded")}, tb)
+	require.Equal(t, models.ReconciliationCounts{StatementLines: 2, OurRecords: 1, Matched: 1}, res.Counts)
+	require.Empty(t, tb.keys())
+}
+
 // A stray quote spoils its own line only, and a line longer than maxLine is reported
 // (cut) and skipped: no line can make the pass read the rest of the statement into
 // memory.

@@ -42,7 +42,7 @@ type Line struct {
 // code, not the text.
 var (
 	lineKinds    = []string{"charge", "refund", "payout"}
-	lineStatuses = []string{string(models.BankSucceeded), string(models.BankFailed), string(models.BankProcessing)}
+	lineStatuses = []string{string(models.BankSucceeded), string(models.BankFailed), string(models.BankProcessing), string(models.BankCanceled)}
 )
 
 func intern(set []string, s string) (string, bool) {
@@ -105,6 +105,11 @@ func (p *pass) sortStatement(ctx context.Context, dir string) (*merger, error) {
 			if err := p.bad(ctx, *bad); err != nil {
 				return nil, err
 			}
+			continue
+		}
+		if l.Status == string(models.BankCanceled) {
+			// A transfer the bank canceled moved no money and has no record of ours
+			// (payflow records decided movements only): nothing to compare.
 			continue
 		}
 		if err := s.add(l); err != nil {
