@@ -686,7 +686,7 @@ func TestMonitoring(t *testing.T) {
 	wantAlerts := []string{
 		"PayflowFlowsNotFinishing", "PayflowFlowsSlow", "PayflowWebhookBacklogGrowing",
 		"PayflowReconciliationDifferences", "PayflowLedgerCheckFailing", "PayflowWorkerTaskQueueBacklog",
-		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism",
+		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism", "PayflowFlowsNeedAttention",
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ var knownStages = map[string]bool{
 	string(models.StageValidating): true, string(models.StageCharging): true, string(models.StageWaitingBank): true,
 	string(models.StagePosting): true, string(models.StagePendingApproval): true, string(models.StagePayingOut): true,
 	string(models.StageNotifying): true, string(models.StageCompensating): true, string(models.StageDone): true,
+	string(models.StageNeedsAttention): true,
 }
 
 // listFlows answers GET /v1/ops/flows?flow=&stage=&merchant=&older_than=10m&limit=&page_token=
