@@ -86,6 +86,10 @@ type bankCall struct {
 	currency  models.Currency
 	// channel is the requested channel (a real one, or auto).
 	channel string
+	// routes: a charge or a payout is routed when its channel is auto; a refund goes
+	// where its charge went (auto, for payments booked before flows routed
+	// themselves, lets the router find that channel).
+	routes bool
 	// stage is the flow's stage while the request is sent (charging, paying_out).
 	stage models.Stage
 	// send runs the bank activity on one real channel.
@@ -136,7 +140,7 @@ func (c *bankCall) run(ctx workflow.Context) (models.ChargeResult, error) {
 
 // route is the real channels the transfer may go to, in order.
 func (c *bankCall) route(ctx workflow.Context) ([]string, error) {
-	if c.channel != models.ChannelAuto {
+	if !c.routes || c.channel != models.ChannelAuto {
 		return []string{c.channel}, nil
 	}
 	var res models.RouteResult
@@ -374,7 +378,7 @@ func (c *bankCall) query(ctx workflow.Context) (models.ChargeResult, error) {
 func chargeCall(t *tracker, timing bankTiming, in models.ChargeInput, callbacks workflow.ReceiveChannel) *bankCall {
 	c := &bankCall{
 		tracker: t, bankTiming: timing, kind: models.TransferCharge, reference: in.Reference, merchant: in.MerchantID,
-		amount: in.Amount, currency: in.Currency, channel: in.Channel, stage: models.StageCharging,
+		amount: in.Amount, currency: in.Currency, channel: in.Channel, routes: true, stage: models.StageCharging,
 		owned: true, callbacks: callbacks,
 		send: func(ctx workflow.Context, channel string) workflow.Future {
 			in := in

@@ -148,7 +148,7 @@ func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, err
 		res, err = (&bankCall{
 			tracker: w.tracker, bankTiming: bankTiming{poll: w.in.BankPoll, deadline: w.in.BankDeadline, deadlines: w.in.BankDeadlines},
 			kind: models.TransferPayout, reference: w.in.WithdrawalID, merchant: w.in.MerchantID, amount: w.in.Amount,
-			currency: w.in.Currency, channel: w.in.Channel, stage: models.StagePayingOut, owned: true,
+			currency: w.in.Currency, channel: w.in.Channel, routes: true, stage: models.StagePayingOut, owned: true,
 			callbacks: callbacks, send: send,
 		}).run(ctx)
 		if err == nil && res.Status != models.BankSucceeded && res.FailureCode == models.FailureCanceled && w.cancelReq != nil {
