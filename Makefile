@@ -24,7 +24,7 @@ TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
-.PHONY: run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
+.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
 	test-e2e helm-check helm-lint fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
 
 ## run: start Temporal dev server + Web UI, bank simulator, worker and API on SQLite (Ctrl-C stops all)
@@ -57,6 +57,16 @@ fuzz:
 ## fuzz-short: every fuzz target for 5s (CI, after make test)
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# The deterministic simulation of the money flows (bench/sim): SEEDS seeds, each a
+# schedule of flows, bank faults, crashes, cancels and forged callbacks, checked
+# against the exactly-once invariants; a failure prints the seed and the shortest
+# schedule that still fails.
+SEEDS ?= 500
+
+## sim: run the deterministic simulation over SEEDS seeds (default 500)
+sim:
+	$(GO) run ./bench/sim -seeds $(SEEDS)
 
 tools: $(TEMPORAL) $(STRIPE_MOCK) $(HELM)
 

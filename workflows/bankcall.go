@@ -70,7 +70,9 @@ const (
 //     channel and kind) the flow asks the bank to cancel and ends only on the bank's
 //     answer (canceled, or the final state it had reached); a bank that cannot cancel
 //     moves the flow to needs_attention, where it keeps what it holds and polls at the
-//     longest interval, and a late success is booked as a success.
+//     longest interval, and a late success is booked as a success. A reversal is
+//     never canceled: past its deadline it needs attention and goes on until the
+//     bank has given the money back.
 //   - An answer whose amount or currency differs from ours is not believed: the flow
 //     moves to needs_attention.
 //   - An operator's cancel of the flow's own transfer (owned) is carried to the bank
@@ -209,12 +211,16 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 			remaining := deadline.Sub(workflow.Now(ctx))
 			switch {
 			case remaining <= 0:
-				if c.cause == "" {
-					c.cause = models.FailureExpired
+				if c.owned {
+					if c.cause == "" {
+						c.cause = models.FailureExpired
+					}
+					if res, ok := c.cancelAtBank(ctx); ok {
+						return c.finish(ctx, res)
+					}
 				}
-				if res, ok := c.cancelAtBank(ctx); ok {
-					return c.finish(ctx, res)
-				}
+				// A compensation's reversal is never canceled: the customer's money
+				// must go back, however long the bank takes.
 				c.needsAttention(ctx, "deadline")
 				interval, wait = maxBankPoll, maxBankPoll
 			case remaining < wait:

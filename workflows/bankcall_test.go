@@ -364,3 +364,32 @@ func TestTemporalCancelDoesNotStrandMoney(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, models.PaymentSucceeded, res.Status)
 }
+
+// A compensation's reversal is never canceled at its deadline (the customer's money
+// must go back): it needs attention and goes on until the bank refunds. Found by the
+// simulation (seeds 283 and 420): the reversal was canceled at the deadline and the
+// payment's flow failed with the customer charged.
+func TestReversalPastItsDeadlineIsNotCanceled(t *testing.T) {
+	env := newEnv(t)
+	in := paymentInput("tok_success")
+	in.BankDeadline = 10 * time.Minute
+	env.OnActivity(bankMock.Charge, mock.Anything, mock.Anything).
+		Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim", Amount: 1050, Currency: "CNY"}, nil).Once()
+	env.OnActivity(payMock.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+		Return(models.FinalizePaymentResult{}, temporal.NewNonRetryableApplicationError("disabled", string(models.FailureMerchantDisabled), nil)).Once()
+	env.OnActivity(bankMock.RefundAtBank, mock.Anything, mock.Anything).
+		Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
+	start := env.Now()
+	env.OnActivity(bankMock.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "rev_pay_test1", Channel: "banksim"}).Return(
+		func(_ context.Context, _ models.QueryTransferInput) (models.ChargeResult, error) {
+			if env.Now().Sub(start) > 5*time.Hour {
+				return models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim", Amount: 1050, Currency: "CNY"}, nil
+			}
+			return models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil
+		})
+	env.OnActivity(payMock.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureMerchantDisabled))).
+		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
+	env.ExecuteWorkflow(PaymentWorkflow, in)
+	require.NoError(t, env.GetWorkflowError())
+	// CancelTransfer has no expectation: a call would fail the test.
+}

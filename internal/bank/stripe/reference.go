@@ -59,3 +59,12 @@ func reversedCharge(reference string) (string, bool) {
 func isCharge(reference string) bool {
 	return models.ValidID(models.PrefixPayment, reference) || models.ValidID(models.PrefixTopup, reference)
 }
+
+// Resolvable reports whether the adapter can look a reference up at Stripe (it can
+// tell the object's kind and creation time from it): nil, or the ErrUnknownOutcome
+// that Query answers for it. Models of the Stripe channel (the simulation) ask it so
+// that they find exactly what the adapter finds.
+func Resolvable(reference string) error {
+	_, err := resolve(reference)
+	return err
+}
