@@ -248,10 +248,11 @@ func TestCancelServerGone(t *testing.T) {
 // An answer that does not come before the adapter's timeout is an unknown
 // outcome: the caller must ask again before concluding anything.
 func TestCancelTimeoutIsUnknownOutcome(t *testing.T) {
-	e := newBankEnv(t, 100*time.Millisecond)
+	e := newBankEnv(t, 5*time.Second)
 	ref := mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenProcessing, models.BankProcessing)
 	require.NoError(t, e.srv.SetFaults(banksim.Faults{ProcessingMS: time.Hour.Milliseconds(), LatencyMS: 2000}))
-	_, err := e.ch.Cancel(context.Background(), ref)
+	impatient := New(e.http.URL, "", 100*time.Millisecond)
+	_, err := impatient.Cancel(context.Background(), ref)
 	require.ErrorIs(t, err, bank.ErrUnknownOutcome)
 	require.NotErrorIs(t, err, bank.ErrUnavailable)
 }
