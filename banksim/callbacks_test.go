@@ -42,8 +42,12 @@ func TestProcessingCompletesAndCallsBack(t *testing.T) {
 			if tt.useDefault {
 				cfg.DefaultCallbackURL = rc.srv.URL
 			}
-			e := newEnv(t, cfg)
-			// Long enough to see "processing" first, short for the suite.
+			// The bank's clock is the test's (near the real time, for the
+			// signature): the transfer completes when the test moves it past
+			// processing_ms, however slow the machine.
+			clock := &fakeClock{}
+			clock.Set(time.Now())
+			e := newEnv(t, cfg, func(s *Server) { s.now = clock.Now })
 			e.setFaults(map[string]any{"processing_ms": 500})
 			body := tt.body(rc.srv.URL)
 			ref := body["reference"].(string)
@@ -59,6 +63,8 @@ func TestProcessingCompletesAndCallsBack(t *testing.T) {
 				t.Fatalf("balance moved %d before completion", d)
 			}
 
+			clock.Set(created.CreatedAt.Add(600 * time.Millisecond))
+			kick(e.srv.wakeComplete)
 			eventually(t, "the callback", func() bool { return len(rc.received()) >= 1 })
 			cb := rc.received()[0]
 			if err := VerifyCallback("s3cret", cb.signature, cb.body, time.Now(), time.Minute); err != nil {
@@ -174,17 +180,36 @@ func TestCallbackRetries(t *testing.T) {
 func TestCallbackGivesUp(t *testing.T) {
 	rc := newReceiver(t)
 	rc.answer(http.StatusInternalServerError)
-	// The retry period is long enough for a second attempt even when the first is
-	// late (a loaded machine, -race), and the receiver never accepts.
-	e := newEnv(t, Config{DefaultCallbackURL: rc.srv.URL}, fastRetries, func(s *Server) { s.giveUp = 200 * time.Millisecond })
+	// The bank's clock is the test's, so how late an attempt is on a loaded
+	// machine (-race) cannot decide between "retry" and "give up". The clock
+	// moves only once an attempt is recorded, so each attempt reads the time
+	// the test meant for it.
+	clock := &fakeClock{}
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	clock.Set(t0)
+	e := newEnv(t, Config{DefaultCallbackURL: rc.srv.URL}, fastRetries,
+		func(s *Server) { s.giveUp = 200 * time.Millisecond; s.now = clock.Now })
 	e.setFaults(map[string]any{"processing_ms": 0})
 	e.transfer("/v1/charges", charge("pay_giveup", TokenProcessing, 10))
-	eventually(t, "expired", func() bool {
-		s := e.callbackStates("pay_giveup")
-		return len(s) == 1 && s[0] == cbExpired
-	})
-	if n := len(rc.received()); n < 2 {
-		t.Fatalf("%d attempts before giving up, want retries", n)
+	attempts := func(n int, state string) func() bool {
+		return func() bool {
+			var got int
+			var s string
+			err := e.srv.db.QueryRow(`SELECT attempts, state FROM callbacks WHERE reference = 'pay_giveup'`).Scan(&got, &s)
+			return err == nil && got == n && s == state
+		}
+	}
+	eventually(t, "the first attempt, failed and pending", attempts(1, cbPending))
+	// Past the first retry's backoff, within the retry period: retried.
+	clock.Set(t0.Add(100 * time.Millisecond))
+	kick(e.srv.wakeDeliver)
+	eventually(t, "a retry, failed and pending", attempts(2, cbPending))
+	// Past the retry period: the next attempt is the last.
+	clock.Set(t0.Add(time.Second))
+	kick(e.srv.wakeDeliver)
+	eventually(t, "a last attempt, then expired", attempts(3, cbExpired))
+	if n := len(rc.received()); n != 3 {
+		t.Fatalf("the receiver got %d attempts, want 3", n)
 	}
 }
 

@@ -16,6 +16,7 @@
 //	POST /v1/refunds             {reference, charge_reference, amount, currency, callback_url?}
 //	POST /v1/payouts             {reference, amount, currency, bank_account, callback_url?}
 //	GET  /v1/transfers/{reference}
+//	POST /v1/transfers/{reference}/cancel
 //
 // Every answer about a movement is a [Transfer]. The reference is the
 // idempotency key: a repeated request with the same reference returns the
@@ -23,12 +24,38 @@
 // with a different kind, amount or currency (or, for a refund, a different
 // charge_reference) answers 409 {"error":"reference_conflict"}.
 //
+// # Cancel
+//
+// POST /v1/transfers/{reference}/cancel (no body) stops a transfer for good.
+// Its answer is 200 with a [Transfer]:
+//
+//   - a processing transfer becomes canceled (completed_at set): it never
+//     completes, moves no money and has no statement line; its callbacks are
+//     queued as a completion's are (callback_delay_ms, duplicate_callbacks).
+//   - a succeeded or failed transfer is answered unchanged: a cancel never
+//     undoes an executed transfer. A canceled one is answered again.
+//   - a reference the bank has never seen gets a tombstone: a canceled
+//     transfer with no kind, amount or currency. From then on every charge,
+//     refund or payout with that reference answers the tombstone, whatever
+//     its kind or amount, and never executes; GET /v1/transfers/{reference}
+//     answers it too. A tombstone has no callback.
+//
+// "canceled" is therefore proof that the reference never executes at this
+// bank. The cancel shares the write transaction with the completion and with
+// requests of the same reference, so a cancel racing them either cancels or
+// answers the final state, never both. The state is in the store and survives
+// a restart. With the refuse_cancel fault set, a cancel of a processing or
+// never-seen reference answers 409 {"error":"not_cancelable"} instead (the
+// transfer may still execute); a final one still answers its final state.
+//
 // Error answers carry {"error": code, "message"?: text}:
 //
 //   - 400 invalid_request: the request was malformed; nothing was executed.
 //   - 404 not_found (GET /v1/transfers/{reference} only): the bank has never
 //     executed this reference, so sending the request again is safe.
 //   - 409 reference_conflict: see above; nothing was executed.
+//   - 409 not_cancelable (cancel only): the refuse_cancel fault; nothing
+//     was canceled and the transfer may still execute.
 //   - 503 bank_unavailable: the bank refused the request before processing
 //     it: NOTHING WAS EXECUTED, and the same request may be sent again. This
 //     is how the down and error_rate faults and the tok_flaky token answer.
@@ -64,12 +91,21 @@
 // faults:
 //
 //	GET  /sim/executions?reference=R            {reference, count}
-//	GET  /sim/faults, POST /sim/faults          {down, error_rate, latency_ms, processing_ms, callback_delay_ms, duplicate_callbacks}
+//	GET  /sim/faults, POST /sim/faults          {down, error_rate, latency_ms, processing_ms, callback_delay_ms, duplicate_callbacks, refuse_cancel}
 //	GET  /sim/accounts                          {balances: {currency: amount}}
 //	GET  /sim/statements/{channel}-{YYYY-MM-DD}.csv
 //	POST /sim/statement/inject                  {date, reference, kind, amount, currency, status, time?} or {lines: [...]}
 //	POST /sim/statement/alter                   {reference, amount?, status?, remove?}
 //	GET  /healthz
 //
-// Faults live in memory: a restart resets them to their defaults.
+// The executions count is how many times the bank accepted the reference for
+// execution (never more than 1): a processing transfer canceled afterwards
+// counts 1, a tombstone 0. Only a succeeded transfer moved money.
+//
+// POST /sim/faults sets the given knobs and resets every other one ({} resets
+// all): down and error_rate refuse channel requests (cancels included) with
+// 503, latency_ms delays them, processing_ms and callback_delay_ms time
+// processing transfers and their callbacks, duplicate_callbacks doubles them,
+// refuse_cancel makes cancels answer not_cancelable (see Cancel). Faults live
+// in memory: a restart resets them to their defaults.
 package banksim

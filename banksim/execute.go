@@ -69,6 +69,13 @@ func (s *Server) execute(ctx context.Context, req execRequest) (execResult, erro
 			return err
 		}
 		if found {
+			// A reference canceled before the bank saw it is refused for
+			// good, whatever the request: the tombstone has nothing to
+			// conflict with, and its answer is what the canceler relies on.
+			if existing.tombstone() {
+				res.transfer = existing.Transfer
+				return nil
+			}
 			if existing.Kind != req.Kind || existing.Amount != req.Amount || existing.Currency != req.Currency ||
 				existing.ChargeReference != req.ChargeReference {
 				res.conflict = true
@@ -194,9 +201,12 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, log *logrus.Ent
 	default:
 		t := res.transfer
 		log = log.WithFields(logrus.Fields{"status": t.Status, "failure_code": t.FailureCode, "bank_id": t.BankID})
-		if res.executed {
+		switch {
+		case res.executed:
 			log.Info("executed transfer")
-		} else {
+		case t.Status == StatusCanceled:
+			log.Info("answered a canceled reference; not executing")
+		default:
 			log.Debug("answered repeated reference")
 		}
 		if res.hang {

@@ -12,8 +12,12 @@ type executionsResponse struct {
 	Count     int64  `json:"count"`
 }
 
-// handleExecutions answers how many times the bank acted on a reference:
-// never more than 1 when idempotency holds, 0 when never executed.
+// handleExecutions answers how many times the bank accepted a reference for
+// execution: never more than 1 when idempotency holds, 0 when never accepted.
+// A processing transfer that was then canceled counts (it was accepted, and
+// a second acceptance would still be a double execution); a tombstone, the
+// cancel of a reference never seen, does not. Whether money moved is the
+// transfer's status: only a succeeded transfer moved any.
 func (s *Server) handleExecutions(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("reference")
 	if ref == "" {

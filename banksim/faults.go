@@ -27,6 +27,10 @@ type Faults struct {
 	// DuplicateCallbacks sends every callback of a new processing transfer
 	// twice, then a stale "processing" callback after the final one.
 	DuplicateCallbacks bool `json:"duplicate_callbacks"`
+	// RefuseCancel answers 409 not_cancelable to a cancel of a processing or
+	// never-seen reference, as a bank that can no longer stop a transfer on
+	// its way; a final transfer still answers its final state.
+	RefuseCancel bool `json:"refuse_cancel"`
 }
 
 // DefaultFaults are the faults of a fresh server: none, and processing
@@ -66,6 +70,7 @@ type faultsRequest struct {
 	ProcessingMS       *int64   `json:"processing_ms"`
 	CallbackDelayMS    *int64   `json:"callback_delay_ms"`
 	DuplicateCallbacks *bool    `json:"duplicate_callbacks"`
+	RefuseCancel       *bool    `json:"refuse_cancel"`
 }
 
 func (q faultsRequest) faults() Faults {
@@ -87,6 +92,9 @@ func (q faultsRequest) faults() Faults {
 	}
 	if q.DuplicateCallbacks != nil {
 		f.DuplicateCallbacks = *q.DuplicateCallbacks
+	}
+	if q.RefuseCancel != nil {
+		f.RefuseCancel = *q.RefuseCancel
 	}
 	return f
 }
@@ -110,6 +118,7 @@ func (s *Server) handleSetFaults(w http.ResponseWriter, r *http.Request) {
 	s.log.WithFields(logrus.Fields{
 		"down": f.Down, "error_rate": f.ErrorRate, "latency_ms": f.LatencyMS, "processing_ms": f.ProcessingMS,
 		"callback_delay_ms": f.CallbackDelayMS, "duplicate_callbacks": f.DuplicateCallbacks,
+		"refuse_cancel": f.RefuseCancel,
 	}).Info("faults set")
 	writeJSON(w, http.StatusOK, f)
 }

@@ -8,8 +8,8 @@ import (
 
 func TestFaultsSetAndReset(t *testing.T) {
 	e := newEnv(t, Config{})
-	if got := e.setFaults(map[string]any{"latency_ms": 5, "duplicate_callbacks": true}); got != (Faults{
-		LatencyMS: 5, DuplicateCallbacks: true, ProcessingMS: 2000,
+	if got := e.setFaults(map[string]any{"latency_ms": 5, "duplicate_callbacks": true, "refuse_cancel": true}); got != (Faults{
+		LatencyMS: 5, DuplicateCallbacks: true, RefuseCancel: true, ProcessingMS: 2000,
 	}) {
 		t.Fatalf("set: %+v", got)
 	}
@@ -22,12 +22,12 @@ func TestFaultsSetAndReset(t *testing.T) {
 		t.Fatalf("get: %d %s", code, raw)
 	}
 	for _, reset := range []any{map[string]any{}, ""} {
-		e.setFaults(map[string]any{"down": true, "error_rate": 0.5})
+		e.setFaults(map[string]any{"down": true, "error_rate": 0.5, "refuse_cancel": true})
 		if got := e.setFaults(reset); got != DefaultFaults() {
 			t.Fatalf("reset with %q: %+v", reset, got)
 		}
 	}
-	for _, bad := range []string{`{"error_rate":1.5}`, `{"error_rate":-0.1}`, `{"latency_ms":-1}`, `{"processing_ms":-1}`, `{"down":"yes"}`} {
+	for _, bad := range []string{`{"error_rate":1.5}`, `{"error_rate":-0.1}`, `{"latency_ms":-1}`, `{"processing_ms":-1}`, `{"down":"yes"}`, `{"refuse_cancel":1}`} {
 		if code, raw := e.do(http.MethodPost, "/sim/faults", bad); code != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", bad, code, raw)
 		}
@@ -52,6 +52,8 @@ func TestRefusingFaultsExecuteNothing(t *testing.T) {
 		{"/v1/charges", charge("pay_f", TokenSuccess, 10)},
 		{"/v1/payouts", payout("wd_f", AccountSuccess, 10)},
 		{"/v1/refunds", refund("re_f", "pay_ok", 10)},
+		// A refused cancel writes no tombstone: pay_f still executes below.
+		{"/v1/transfers/pay_f/cancel", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

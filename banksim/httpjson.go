@@ -21,6 +21,7 @@ const (
 	ErrCodeTimeout           = "timeout"
 	ErrCodeInternal          = "internal"
 	ErrCodeNoRoute           = "no_route"
+	ErrCodeNotCancelable     = "not_cancelable"
 )
 
 // maxRequestBody bounds channel and admin request bodies (the batch inject

@@ -79,6 +79,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v1/refunds", s.channel(s.handleRefund))
 	mux.HandleFunc("POST /v1/payouts", s.channel(s.handlePayout))
 	mux.HandleFunc("GET /v1/transfers/{reference}", s.channel(s.handleGetTransfer))
+	mux.HandleFunc("POST /v1/transfers/{reference}/cancel", s.channel(s.handleCancel))
 
 	mux.HandleFunc("GET /sim/executions", s.handleExecutions)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)

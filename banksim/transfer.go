@@ -21,11 +21,15 @@ const (
 // Status is where a transfer stands.
 type Status string
 
-// Statuses of a transfer. Succeeded and failed are final.
+// Statuses of a transfer. Succeeded, failed and canceled are final.
 const (
 	StatusProcessing Status = "processing"
 	StatusSucceeded  Status = "succeeded"
 	StatusFailed     Status = "failed"
+	// StatusCanceled is a transfer the bank stopped before it executed, or a
+	// reference canceled before the bank ever saw it (a tombstone): it never
+	// moved money and never will.
+	StatusCanceled Status = "canceled"
 )
 
 // Failure codes a failed transfer carries.
@@ -52,6 +56,11 @@ type Transfer struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
+
+// tombstone reports whether t is the record of a reference canceled before
+// the bank ever saw it: it has no kind, amount or currency, and answers every
+// later request of its reference.
+func (t Transfer) tombstone() bool { return t.Status == StatusCanceled && t.Kind == "" }
 
 // transferRow is a transfers row: the Transfer plus what the bank keeps for
 // itself (never shown to the caller).
@@ -101,7 +110,7 @@ type querier interface {
 }
 
 // getTransfer returns the transfer with that reference; found is false when
-// the bank has never executed it.
+// the bank has neither executed nor canceled it.
 func getTransfer(ctx context.Context, q querier, reference string) (t transferRow, found bool, err error) {
 	t, err = scanTransfer(q.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers WHERE reference = ?`, reference))
 	if errors.Is(err, sql.ErrNoRows) {

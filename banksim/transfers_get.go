@@ -6,7 +6,8 @@ import (
 
 // handleGetTransfer answers GET /v1/transfers/{reference}. Its 404 is exact:
 // it means the bank never executed the reference, which the caller uses to
-// decide that sending the request again is safe.
+// decide that sending the request again is safe. A reference canceled before
+// the bank saw it answers its canceled tombstone, never 404.
 func (s *Server) handleGetTransfer(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("reference")
 	log := s.log.WithField("reference", ref)
