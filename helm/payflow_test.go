@@ -43,7 +43,7 @@ var pendingKeys = map[string]string{
 // secretKeys must only ever come from a Secret.
 var secretKeys = []string{
 	"PAYFLOW_DB_DSN", "PAYFLOW_SECRETS_KEY", "PAYFLOW_OPS_TOKENS", "PAYFLOW_PAYLOAD_KEYS",
-	"PAYFLOW_STRIPE_API_KEY", "PAYFLOW_BANKSIM_CALLBACK_SECRET",
+	"PAYFLOW_STRIPE_API_KEY", "PAYFLOW_STRIPE_WEBHOOK_SECRET", "PAYFLOW_BANKSIM_CALLBACK_SECRET",
 }
 
 // The manifest fields the checks read.

@@ -1,10 +1,17 @@
-// Package callbacks receives banks' signed callbacks and turns each valid one into a
-// signal to the flow that waits on the transfer.
+// Package callbacks receives banks' callbacks, one route per configured channel
+// that has them, and turns each verified one into a hint for the flow that owns the
+// transfer. A callback is never the truth about a transfer: the flow it wakes
+// queries its own channel and acts on that answer only, so a callback writes no bank
+// transfer record, and its claimed status rides along for the logs.
+//
+// What a callback must pass before it wakes a flow: its channel's own route (mounted
+// only for a configured channel), its channel's own secret, a reference whose object
+// is on that channel (or on auto, which may have routed it there), and an event id
+// not delivered before on that channel.
 package callbacks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -14,136 +21,184 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/signing"
+	"github.com/payflow/payflow/internal/bank/auto"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
-	"github.com/payflow/payflow/workflows"
 )
+
+// Errors of Verifier.Verify.
+var (
+	// ErrSignature: the request is not signed with the channel's secret (or not
+	// within the tolerance). Answered 401.
+	ErrSignature = errors.New("callback signature invalid")
+	// ErrUnreadable: a verified body that is not a callback. Answered 400.
+	ErrUnreadable = errors.New("callback unreadable")
+	// ErrIgnored: a verified event that is about no transfer of ours (another event
+	// type, another integration's object). Acknowledged, nothing signalled.
+	ErrIgnored = errors.New("callback about no transfer of ours")
+)
+
+// maxEventIDLen is the longest event id bank_callback_events keeps.
+const maxEventIDLen = 255
+
+// Verifier reads the callbacks of one channel.
+type Verifier interface {
+	// Channel is the channel's name; its route is POST /v1/callbacks/<Channel()>.
+	Channel() string
+	// Verify checks the request's signature over the raw body with the channel's
+	// own secret and reads the callback's reference, event id and claimed status.
+	// It returns ErrSignature, ErrUnreadable or ErrIgnored (wrapped).
+	Verify(header http.Header, body []byte, now time.Time) (models.BankCallback, error)
+}
+
+// Secrets are the secrets that verify callbacks, by channel.
+type Secrets struct {
+	// Banksim is the banksim channel's callback secret.
+	Banksim string
+	// StripeWebhook is the Stripe webhook endpoint's signing secret (whsec_...).
+	StripeWebhook string
+}
+
+// ForChannels returns the verifiers of the configured channels that take
+// callbacks: banksim when it is configured, stripe when it is configured and has
+// a webhook secret. A channel without a verifier has no route at all.
+func ForChannels(channels []string, s Secrets) []Verifier {
+	var out []Verifier
+	for _, ch := range channels {
+		switch {
+		case ch == (Banksim{}).Channel():
+			out = append(out, Banksim{Secret: s.Banksim})
+		case ch == (Stripe{}).Channel() && s.StripeWebhook != "":
+			out = append(out, Stripe{Secret: s.StripeWebhook})
+		}
+	}
+	return out
+}
 
 // Flows finds the flow that owns a bank reference.
 type Flows interface {
-	// WorkflowIDForReference returns the workflow id of the object with this id, or
-	// store.ErrNotFound.
-	WorkflowIDForReference(ctx context.Context, reference string) (string, error)
+	// FlowForReference returns the flow and stored channel of the object a
+	// reference names, or store.ErrNotFound.
+	FlowForReference(ctx context.Context, reference string) (store.ReferencedFlow, error)
+}
+
+// Events deduplicates callbacks by the bank's event id (internal/store).
+type Events interface {
+	// ClaimBankCallbackEvent records an event as delivered; store.ErrCallbackEventSeen
+	// when it was before.
+	ClaimBankCallbackEvent(ctx context.Context, channel, eventID, reference string, now time.Time) error
+	// ReleaseBankCallbackEvent forgets a claim whose signal failed.
+	ReleaseBankCallbackEvent(ctx context.Context, channel, eventID string) error
 }
 
 // Signaler delivers callbacks (package starter).
 type Signaler interface {
+	// SignalBankCallback signals the flow; starter.ErrFlowNotFound when it has
+	// ended.
 	SignalBankCallback(ctx context.Context, workflowID string, cb models.BankCallback) error
 }
 
-// Transfers records the transfers banks decide (internal/store).
-type Transfers interface {
-	// RecordBankTransfer appends a decided transfer; recording it again is a no-op.
-	RecordBankTransfer(ctx context.Context, t store.BankTransfer) error
-}
-
-// Handler serves POST /v1/callbacks/:channel.
+// Handler serves POST /v1/callbacks/<channel> for each of its verifiers.
 type Handler struct {
-	// Secrets maps a channel to its shared callback secret.
-	Secrets  map[string]string
-	Flows    Flows
-	Signaler Signaler
-	Log      *logrus.Entry
-	Now      func() time.Time
-
-	// Transfers, when set, records every final transfer a callback reports: a flow
-	// that learns its outcome from the callback never asks the bank again, and
-	// without this record reconciliation finds the transfer missing on our side.
-	Transfers Transfers
+	// Verifiers are the configured channels' callback readers (ForChannels).
+	Verifiers []Verifier
+	Flows     Flows
+	Events    Events
+	Signaler  Signaler
+	Log       *logrus.Entry
+	Now       func() time.Time
 }
 
-// Register mounts the route (after middleware.ReadBody).
+// Register mounts one route per verifier (after middleware.ReadBody). Any other
+// path under /v1/callbacks/ is the router's 404.
 func (h *Handler) Register(r gin.IRoutes) {
-	r.POST("/v1/callbacks/:channel", h.receive)
+	for _, v := range h.Verifiers {
+		r.POST("/v1/callbacks/"+v.Channel(), h.receive(v))
+	}
 }
 
-type callbackBody struct {
-	Reference   string `json:"reference"`
-	Kind        string `json:"kind"`
-	Amount      int64  `json:"amount"`
-	Currency    string `json:"currency"`
-	Status      string `json:"status"`
-	FailureCode string `json:"failure_code"`
-	BankID      string `json:"bank_id"`
-	EventID     string `json:"event_id"`
-}
+var received = gin.H{"received": true}
 
-func (h *Handler) receive(c *gin.Context) {
-	channel := c.Param("channel")
-	log := h.Log.WithFields(logrus.Fields{"channel": channel, "request_id": c.GetString(middleware.KeyRequestID)})
-	secret, ok := h.Secrets[channel]
-	if !ok {
-		problem.Write(c, problem.NotFound("no such channel"))
-		return
-	}
-	body := middleware.Body(c)
-	if err := signing.VerifyWebhook(secret, c.GetHeader("X-Banksim-Signature"), body, h.Now(), 5*time.Minute); err != nil {
-		log.WithError(err).Warn("bank callback refused: bad signature")
-		problem.Write(c, problem.SignatureInvalid())
-		return
-	}
-	var cb callbackBody
-	if err := json.Unmarshal(body, &cb); err != nil || cb.Reference == "" {
-		log.Warn("bank callback refused: unreadable body")
-		problem.Write(c, problem.Invalid("the callback body is not a transfer"))
-		return
-	}
-	log = log.WithFields(logrus.Fields{"reference": cb.Reference, "status": cb.Status, "event_id": cb.EventID})
-	wfID, err := h.Flows.WorkflowIDForReference(c.Request.Context(), cb.Reference)
-	if errors.Is(err, store.ErrNotFound) {
-		log.Warn("bank callback refused: unknown reference")
-		problem.Write(c, problem.NotFound("no transfer with this reference"))
-		return
-	}
-	if err != nil {
-		log.WithError(err).Error("bank callback: look up reference")
-		problem.Write(c, problem.Unavailable("try again"))
-		return
-	}
-	if err := h.record(c.Request.Context(), channel, wfID, cb, log); err != nil {
-		log.WithError(err).Error("bank callback: record transfer")
-		problem.Write(c, problem.Unavailable("try again"))
-		return
-	}
-	err = h.Signaler.SignalBankCallback(c.Request.Context(), wfID, models.BankCallback{
-		Reference: cb.Reference, Channel: channel, Status: models.BankStatus(cb.Status),
-		FailureCode: models.FailureCode(cb.FailureCode), EventID: cb.EventID,
-	})
-	switch {
-	case errors.Is(err, starter.ErrFlowNotFound):
-		// The flow already finished (a duplicate or late callback): acknowledged, so
-		// that the bank stops resending.
-		log.Info("bank callback for a finished flow acknowledged")
-	case err != nil:
-		log.WithError(err).Error("bank callback: signal flow")
-		problem.Write(c, problem.Unavailable("try again"))
-		return
-	default:
-		log.Info("bank callback delivered")
-	}
-	c.JSON(http.StatusOK, gin.H{"received": true})
-}
+func (h *Handler) receive(v Verifier) gin.HandlerFunc {
+	channel := v.Channel()
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		// Never the body or the signature header: the log says what was decided.
+		log := h.Log.WithFields(logrus.Fields{"channel": channel, "request_id": c.GetString(middleware.KeyRequestID)})
+		cb, err := v.Verify(c.Request.Header, middleware.Body(c), h.Now())
+		switch {
+		case errors.Is(err, ErrSignature):
+			log.WithError(err).Warn("bank callback refused: bad signature")
+			problem.Write(c, problem.SignatureInvalid())
+			return
+		case errors.Is(err, ErrIgnored):
+			log.WithError(err).Info("bank callback acknowledged and ignored")
+			c.JSON(http.StatusOK, received)
+			return
+		case err != nil:
+			log.WithError(err).Warn("bank callback refused: unreadable")
+			problem.Write(c, problem.Invalid("the body is not a callback of this channel"))
+			return
+		case cb.Reference == "" || cb.EventID == "" || len(cb.EventID) > maxEventIDLen:
+			log.Warn("bank callback refused: no reference, or no usable event id")
+			problem.Write(c, problem.Invalid("a callback needs a reference and an event id of at most 255 characters"))
+			return
+		}
+		// The route, not the body, says which channel this is.
+		cb.Channel = channel
+		log = log.WithFields(logrus.Fields{"reference": cb.Reference, "event_id": cb.EventID, "claimed_status": cb.Status})
 
-// record appends the bank transfer record of a callback that reports a final state.
-// The signed callback is the bank's word, as good as an answer to a query; the first
-// record of a reference stands, so duplicates and late callbacks change nothing. A
-// callback whose transfer is not well-formed is still delivered, unrecorded: the
-// flow's own query records it then.
-func (h *Handler) record(ctx context.Context, channel, workflowID string, cb callbackBody, log *logrus.Entry) error {
-	status := models.BankStatus(cb.Status)
-	if h.Transfers == nil || !status.Final() {
-		return nil
+		flow, err := h.Flows.FlowForReference(ctx, cb.Reference)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			log.Warn("bank callback refused: unknown reference")
+			problem.Write(c, problem.NotFound("no transfer with this reference on this channel"))
+			return
+		case err != nil:
+			log.WithError(err).Error("bank callback: look up reference")
+			problem.Write(c, problem.Unavailable("try again"))
+			return
+		case flow.Channel != channel && flow.Channel != auto.Name:
+			// This channel never had the transfer: its callback can say nothing about
+			// it. Refused as an unknown reference (no hint of which references exist
+			// elsewhere), so that one channel's secret cannot wake another
+			// channel's flows. An object on auto may be at any channel it routes to.
+			log.WithField("object_channel", flow.Channel).Warn("bank callback refused: the reference is on another channel")
+			problem.Write(c, problem.NotFound("no transfer with this reference on this channel"))
+			return
+		}
+		log = log.WithField("workflow_id", flow.WorkflowID)
+
+		switch err := h.Events.ClaimBankCallbackEvent(ctx, channel, cb.EventID, cb.Reference, h.Now()); {
+		case errors.Is(err, store.ErrCallbackEventSeen):
+			log.Info("bank callback redelivered: acknowledged, not signalled again")
+			c.JSON(http.StatusOK, received)
+			return
+		case err != nil:
+			log.WithError(err).Error("bank callback: record event id")
+			problem.Write(c, problem.Unavailable("try again"))
+			return
+		}
+
+		err = h.Signaler.SignalBankCallback(ctx, flow.WorkflowID, cb)
+		switch {
+		case errors.Is(err, starter.ErrFlowNotFound):
+			// The flow already finished: acknowledged, so that the bank stops resending.
+			log.Info("bank callback for a finished flow acknowledged")
+		case err != nil:
+			log.WithError(err).Error("bank callback: signal flow")
+			// The bank retries a 503 with the same event id, which must then be
+			// delivered, not taken for a duplicate. Should the release fail too, the
+			// retry is acknowledged unsignalled and the flow's poll finds the outcome.
+			if rerr := h.Events.ReleaseBankCallbackEvent(context.WithoutCancel(ctx), channel, cb.EventID); rerr != nil {
+				log.WithError(rerr).Warn("bank callback: release event id")
+			}
+			problem.Write(c, problem.Unavailable("try again"))
+			return
+		default:
+			log.Info("bank callback delivered to its flow as a hint")
+		}
+		c.JSON(http.StatusOK, received)
 	}
-	currency, err := models.ParseCurrency(cb.Currency)
-	if err != nil || models.ValidateAmount(cb.Amount) != nil || cb.Kind == "" {
-		log.Warn("bank callback: transfer not recorded: amount, currency or kind missing")
-		return nil
-	}
-	_, merchantID, _, _ := workflows.ParseWorkflowID(workflowID)
-	return h.Transfers.RecordBankTransfer(ctx, store.BankTransfer{
-		Reference: cb.Reference, Channel: channel, Kind: cb.Kind, MerchantID: merchantID, Amount: cb.Amount,
-		Currency: currency, Status: status, FailureCode: models.FailureCode(cb.FailureCode), BankID: cb.BankID,
-	})
 }

@@ -58,7 +58,8 @@ func TestServesOpenAPI(t *testing.T) {
 }
 
 // A bank callback is checked against its description too: refused unsigned (401),
-// acknowledged for a known transfer, 404 for a reference payflow does not have.
+// acknowledged for a known transfer, 404 for a reference payflow does not have, 400
+// without the event id it is deduplicated by.
 func TestBankCallbackContract(t *testing.T) {
 	a := newAPI(t, testenv.SQLite)
 	r, err := a.c.Post(context.Background(), "/v1/payments", map[string]any{"amount": 1050, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, "cb-1")
@@ -82,6 +83,8 @@ func TestBankCallbackContract(t *testing.T) {
 	require.Equal(t, 401, send(body, ""))
 	require.Equal(t, 401, send(body, signing.SignWebhook("not-the-secret", time.Now().Unix(), []byte(body))))
 	require.Equal(t, 200, send(body, signing.SignWebhook("cbsecret", time.Now().Unix(), []byte(body))))
-	unknown := `{"reference":"pay_unknown","kind":"charge","status":"succeeded"}`
+	unknown := `{"reference":"pay_unknown","kind":"charge","status":"succeeded","event_id":"cbe_2"}`
 	require.Equal(t, 404, send(unknown, signing.SignWebhook("cbsecret", time.Now().Unix(), []byte(unknown))))
+	noEvent := `{"reference":"` + p.ID + `","kind":"charge","status":"succeeded"}`
+	require.Equal(t, 400, send(noEvent, signing.SignWebhook("cbsecret", time.Now().Unix(), []byte(noEvent))))
 }

@@ -60,10 +60,13 @@ var Module = fx.Module("http",
 				Merchants: &merchants.Service{Store: p.Store, Ledger: p.Ledger}, NewSecret: merchants.NewSecret, Now: now,
 				Reconciliations: p.Store, Reconciler: p.Starter, Channels: p.Channels.Names(),
 			},
+			// One callback route per configured channel that takes callbacks, each
+			// verified with that channel's own secret.
 			Callbacks: &callbacks.Handler{
-				Secrets: map[string]string{"banksim": p.Config.BanksimCallbackSecret},
-				Flows:   p.Store, Signaler: p.Starter, Log: log, Now: now,
-				Transfers: p.Store,
+				Verifiers: callbacks.ForChannels(p.Channels.Names(), callbacks.Secrets{
+					Banksim: p.Config.BanksimCallbackSecret, StripeWebhook: p.Config.StripeWebhookSecret,
+				}),
+				Flows: p.Store, Events: p.Store, Signaler: p.Starter, Log: log, Now: now,
 			},
 			Merchants: p.Store,
 			RateLimit: store.TokenBucket{Rate: int64(p.Config.RateLimitRPS), Burst: int64(p.Config.RateLimitBurst)},
@@ -82,6 +85,11 @@ var Module = fx.Module("http",
 			Metrics:  p.Metrics.Handler(log),
 			Requests: p.Metrics,
 		}
+		routes := make([]string, 0, len(deps.Callbacks.Verifiers))
+		for _, v := range deps.Callbacks.Verifiers {
+			routes = append(routes, v.Channel())
+		}
+		log.WithField("channels", routes).Info("bank callback routes")
 		return New(p.Config.APIAddr, NewRouter(deps), log)
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, l *ledger.Ledger, m *metrics.Metrics, cfg config.Config, log *logrus.Entry) error {

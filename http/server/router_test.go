@@ -40,6 +40,16 @@ type fakeStarter struct {
 	// Event redeliveries (events_test.go).
 	redeliveries    []models.WebhookDeliveryInput
 	deliveryRunning bool
+	// Bank callback signals (callbacks_test.go); signalErr, when set, is returned
+	// instead of recording one.
+	signals   []signal
+	signalErr error
+}
+
+// signal is one bank callback delivered to a flow.
+type signal struct {
+	workflowID string
+	cb         models.BankCallback
 }
 
 func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) error {
@@ -70,8 +80,21 @@ func (f *fakeStarter) count(id string) int {
 	return n
 }
 
-func (f *fakeStarter) SignalBankCallback(context.Context, string, models.BankCallback) error {
+func (f *fakeStarter) SignalBankCallback(_ context.Context, workflowID string, cb models.BankCallback) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.signalErr != nil {
+		return f.signalErr
+	}
+	f.signals = append(f.signals, signal{workflowID: workflowID, cb: cb})
 	return nil
+}
+
+// signalled returns the bank callbacks delivered so far.
+func (f *fakeStarter) signalled() []signal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]signal(nil), f.signals...)
 }
 
 type api struct {
@@ -91,6 +114,12 @@ type api struct {
 }
 
 const secret = "demo_secret_change_me"
+
+// The callback secrets of the test API's banksim and stripe channels.
+const (
+	banksimSecret       = "cbsecret"
+	stripeWebhookSecret = "whsec_test_0123456789"
+)
 
 // newAPI serves the real router over a fresh database of backend b, with the demo
 // merchant, another merchant (mch_other), a fake starter and no rate limit unless an
@@ -115,9 +144,12 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 	a := &api{db: db, store: st, ledger: l, starter: fs, now: time.Now(), log: logs}
 	nowFn := func() time.Time { return time.Now() }
 	deps := server.Deps{
-		Merchant:  &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
-		Ops:       &ops.Handler{Ledger: l, Store: st, Log: entry, Merchants: svc, NewSecret: merchants.NewSecret, Now: nowFn},
-		Callbacks: &callbacks.Handler{Secrets: map[string]string{"banksim": "cbsecret"}, Flows: st, Signaler: fs, Log: entry, Now: nowFn},
+		Merchant: &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
+		Ops:      &ops.Handler{Ledger: l, Store: st, Log: entry, Merchants: svc, NewSecret: merchants.NewSecret, Now: nowFn},
+		Callbacks: &callbacks.Handler{
+			Verifiers: callbacks.ForChannels([]string{"auto", "banksim", "stripe"}, callbacks.Secrets{Banksim: banksimSecret, StripeWebhook: stripeWebhookSecret}),
+			Flows:     st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
+		},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}
 	for _, o := range opts {

@@ -38,9 +38,17 @@ type Config struct {
 	// SecretsKey encrypts merchant secrets at rest (AES-256-GCM, 32 bytes).
 	SecretsKey []byte
 
-	BanksimAddr           string
-	BanksimURL            string
-	BanksimDBPath         string
+	// Channels are the bank channels this deployment uses (PAYFLOW_CHANNELS, a
+	// subset of KnownChannels; the auto router is always added over them). Only
+	// these are registered, offered to merchants and given a callback route.
+	Channels []string
+
+	BanksimAddr   string
+	BanksimURL    string
+	BanksimDBPath string
+	// BanksimCallbackSecret verifies the banksim channel's callbacks (and signs them
+	// in the simulator). Its local default is public; a deployment that names its
+	// channels (PAYFLOW_CHANNELS) with banksim among them must set it. Never logged.
 	BanksimCallbackSecret string
 	// BankTimeout bounds one HTTP call to a bank; a call that takes longer has an
 	// unknown outcome.
@@ -85,6 +93,11 @@ type Config struct {
 	StripeURL string
 	// StripeAPIKey is the Stripe secret key. Never logged.
 	StripeAPIKey string
+	// StripeWebhookSecret is the signing secret of the Stripe webhook endpoint
+	// (whsec_...) that verifies Stripe's events (PAYFLOW_STRIPE_WEBHOOK_SECRET). No
+	// default: without it the stripe channel has no callback route and its flows
+	// learn outcomes by querying. Never logged.
+	StripeWebhookSecret string
 	// StripeMockAddr is where make run starts stripe-mock (HTTP).
 	StripeMockAddr string
 	// AutoRoutes are the auto channel's routing rules as JSON: a list of
@@ -147,6 +160,21 @@ type Config struct {
 	ReconMaxRefsPerSecond int
 }
 
+// KnownChannels are the bank channels payflow has adapters for (the names of
+// internal/bank/sim and internal/bank/stripe); auto is the router over them, not a
+// channel of its own.
+var KnownChannels = []string{"banksim", "stripe"}
+
+// ChannelEnabled reports whether the named channel is one of c.Channels.
+func (c Config) ChannelEnabled(name string) bool {
+	for _, ch := range c.Channels {
+		if ch == name {
+			return true
+		}
+	}
+	return false
+}
+
 // PayloadKey is one AES-256 key of the payload codec, known by its id (which rides
 // in every payload it sealed).
 type PayloadKey struct {
@@ -189,7 +217,6 @@ func load(getenv func(string) string) (Config, error) {
 		LogFormat:             e.str("PAYFLOW_LOG_FORMAT", "text"),
 		DataDir:               dataDir,
 		ReconAt:               e.clock("PAYFLOW_RECON_AT", 2*time.Hour),
-		ReconChannels:         e.list("PAYFLOW_RECON_CHANNELS", "banksim"),
 		ReconTempDir:          e.str("PAYFLOW_RECON_TMPDIR", ""),
 		ReconChunkLines:       e.int("PAYFLOW_RECON_CHUNK_LINES", 0),
 		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),
@@ -197,6 +224,18 @@ func load(getenv func(string) string) (Config, error) {
 		ReconMaxRefsPerSecond: e.int("PAYFLOW_RECON_MAX_REFS_PER_S", 0),
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
+	// Local runs use every channel. A deployment names its own, and then every secret
+	// that verifies a named channel's callbacks is its own too: the local default
+	// callback secret is public, and with it anyone could sign a banksim callback.
+	c.Channels = e.list("PAYFLOW_CHANNELS", strings.Join(KnownChannels, ","))
+	channelsNamed := strings.TrimSpace(getenv("PAYFLOW_CHANNELS")) != ""
+	// The daily reconciliation covers banksim when it is configured, unless
+	// PAYFLOW_RECON_CHANNELS says otherwise.
+	reconDefault := ""
+	if c.ChannelEnabled("banksim") {
+		reconDefault = "banksim"
+	}
+	c.ReconChannels = e.list("PAYFLOW_RECON_CHANNELS", reconDefault)
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)
 	c.TemporalTLS = TemporalTLS{
 		CertFile:   e.str("PAYFLOW_TEMPORAL_TLS_CERT", ""),
@@ -213,7 +252,9 @@ func load(getenv func(string) string) (Config, error) {
 	c.StripeMockAddr = e.str("PAYFLOW_STRIPE_MOCK_ADDR", "127.0.0.1:12111")
 	c.StripeURL = e.str("PAYFLOW_STRIPE_URL", "http://"+c.StripeMockAddr)
 	c.StripeAPIKey = e.str("PAYFLOW_STRIPE_API_KEY", "sk_test_123")
-	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`)
+	c.StripeWebhookSecret = e.str("PAYFLOW_STRIPE_WEBHOOK_SECRET", "")
+	// The auto router's default: every configured channel, in order.
+	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["`+strings.Join(c.Channels, `","`)+`"]}]`)
 	// Webhooks. Private addresses are allowed by default for local runs and tests;
 	// production sets PAYFLOW_WEBHOOK_ALLOW_PRIVATE=false (see Config).
 	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", true)
@@ -229,6 +270,9 @@ func load(getenv func(string) string) (Config, error) {
 	c.LedgerCheckInterval = e.duration("PAYFLOW_LEDGER_CHECK_INTERVAL", 5*time.Minute)
 	if e.err != nil {
 		return Config{}, e.err
+	}
+	if err := validateChannels(c, channelsNamed, strings.TrimSpace(getenv("PAYFLOW_BANKSIM_CALLBACK_SECRET")) != ""); err != nil {
+		return Config{}, err
 	}
 	if len(c.OpsTokens) == 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_OPS_TOKENS: at least one token is required")
@@ -251,6 +295,35 @@ func load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("PAYFLOW_WEBHOOK_TIMEOUT must be positive and at most 45s")
 	}
 	return c, nil
+}
+
+// validateChannels refuses an unknown or repeated channel, a default channel that is
+// not configured, and a named banksim channel without its own callback secret.
+func validateChannels(c Config, named, banksimSecretSet bool) error {
+	if len(c.Channels) == 0 {
+		return fmt.Errorf("PAYFLOW_CHANNELS: at least one channel is required (%s)", strings.Join(KnownChannels, ", "))
+	}
+	seen := map[string]bool{}
+	for _, ch := range c.Channels {
+		known := false
+		for _, k := range KnownChannels {
+			known = known || ch == k
+		}
+		if !known {
+			return fmt.Errorf("PAYFLOW_CHANNELS: %q is not a channel (%s)", ch, strings.Join(KnownChannels, ", "))
+		}
+		if seen[ch] {
+			return fmt.Errorf("PAYFLOW_CHANNELS: %q appears twice", ch)
+		}
+		seen[ch] = true
+	}
+	if c.DefaultChannel != "auto" && !seen[c.DefaultChannel] {
+		return fmt.Errorf("PAYFLOW_DEFAULT_CHANNEL: %q is not one of PAYFLOW_CHANNELS (%s) or auto", c.DefaultChannel, strings.Join(c.Channels, ", "))
+	}
+	if named && seen["banksim"] && !banksimSecretSet {
+		return fmt.Errorf("PAYFLOW_BANKSIM_CALLBACK_SECRET must be set when PAYFLOW_CHANNELS names banksim: the local default is public, and banksim callbacks signed with it would be accepted")
+	}
+	return nil
 }
 
 // TemporalTLS says how to reach Temporal over TLS. Setting any field turns TLS on:

@@ -70,6 +70,32 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.config.publicURL | default (include "payflow.apiURL" .) }}
 {{- end }}
 
+{{/*
+The bank channels the chart enables (PAYFLOW_CHANNELS), comma-separated: banksim when
+the chart deploys the simulator (banksim.enabled) or banksim.url names one elsewhere,
+stripe when stripe.enabled. Rendering fails without any channel (the binary would
+fall back to its local defaults, public callback secret included) and with a
+config.defaultChannel that is neither an enabled channel nor auto.
+*/}}
+{{- define "payflow.channels" -}}
+{{- $v := .Values -}}
+{{- $channels := list -}}
+{{- if or $v.banksim.enabled $v.banksim.url -}}
+{{- $channels = append $channels "banksim" -}}
+{{- end -}}
+{{- if $v.stripe.enabled -}}
+{{- $channels = append $channels "stripe" -}}
+{{- end -}}
+{{- if not $channels -}}
+{{- fail "no bank channel is enabled: set stripe.enabled, banksim.enabled or banksim.url" -}}
+{{- end -}}
+{{- $default := $v.config.defaultChannel -}}
+{{- if and (ne $default "auto") (not (has $default $channels)) -}}
+{{- fail (printf "config.defaultChannel %q is neither an enabled channel (%s) nor auto" $default (join ", " $channels)) -}}
+{{- end -}}
+{{- join "," $channels -}}
+{{- end }}
+
 {{/* The Secret holding payflow's own secrets; installing without one is refused. */}}
 {{- define "payflow.secretName" -}}
 {{- required "secrets.existingSecret: name an existing Secret with payflow's keys (see values.yaml)" .Values.secrets.existingSecret }}
@@ -139,6 +165,9 @@ never a secret itself.
 {{- end }}
 {{ include "payflow.secretEnv" (dict "name" "PAYFLOW_PAYLOAD_KEYS" "secret" $secret "key" $v.secrets.keys.payloadKeys) }}
 {{- /* Bank channels: the worker calls the banks, the API queries them (ops retry) and takes their callbacks. */}}
+{{- $channels := include "payflow.channels" .root }}
+- name: PAYFLOW_CHANNELS
+  value: {{ $channels | quote }}
 - name: PAYFLOW_DEFAULT_CHANNEL
   value: {{ $v.config.defaultChannel | quote }}
 - name: PAYFLOW_BANK_TIMEOUT
@@ -153,15 +182,20 @@ never a secret itself.
 - name: PAYFLOW_AUTO_ROUTES
   value: {{ $v.config.autoRoutes | quote }}
 {{- end }}
-{{- if $v.stripe.enabled }}
+{{- if has "stripe" (splitList "," $channels) }}
 - name: PAYFLOW_STRIPE_URL
   value: {{ $v.stripe.url | quote }}
 {{ include "payflow.secretEnv" (dict "name" "PAYFLOW_STRIPE_API_KEY" "secret" $secret "key" $v.secrets.keys.stripeApiKey) }}
+{{- if and (eq $role "api") $v.secrets.keys.stripeWebhookSecret }}
+{{- /* Only the API verifies Stripe's webhooks. */}}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_STRIPE_WEBHOOK_SECRET" "secret" $secret "key" $v.secrets.keys.stripeWebhookSecret) }}
 {{- end }}
-{{- if $v.banksim.enabled }}
+{{- end }}
+{{- if has "banksim" (splitList "," $channels) }}
+{{- /* Whenever the channel is enabled, deployed here or not: the binary refuses a named banksim channel without its own callback secret. */}}
 - name: PAYFLOW_BANKSIM_URL
-  value: {{ printf "http://%s-banksim.%s.svc:%v" (include "payflow.fullname" .root) .root.Release.Namespace $v.banksim.port | quote }}
-{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_BANKSIM_CALLBACK_SECRET" "secret" $secret "key" $v.secrets.keys.banksimCallbackSecret) }}
+  value: {{ $v.banksim.url | default (printf "http://%s-banksim.%s.svc:%v" (include "payflow.fullname" .root) .root.Release.Namespace $v.banksim.port) | quote }}
+{{ include "payflow.secretEnv" (dict "name" "PAYFLOW_BANKSIM_CALLBACK_SECRET" "secret" $secret "key" (required "secrets.keys.banksimCallbackSecret: the banksim channel needs its callback secret" $v.secrets.keys.banksimCallbackSecret)) }}
 {{- end }}
 {{- end }}
 {{- if eq $role "api" }}

@@ -7,12 +7,20 @@ import (
 	"github.com/payflow/payflow/internal/config"
 )
 
-// Module contributes the stripe channel to the registry.
+// Module contributes the stripe channel to the registry when it is configured
+// (PAYFLOW_CHANNELS), and nothing otherwise.
 var Module = fx.Module("bank-stripe",
 	fx.Provide(fx.Annotate(
-		func(cfg config.Config) (bank.Channel, error) {
-			return New(Options{BaseURL: cfg.StripeURL, APIKey: cfg.StripeAPIKey, Timeout: cfg.BankTimeout})
+		func(cfg config.Config) ([]bank.Channel, error) {
+			if !cfg.ChannelEnabled(Name) {
+				return nil, nil
+			}
+			ch, err := New(Options{BaseURL: cfg.StripeURL, APIKey: cfg.StripeAPIKey, Timeout: cfg.BankTimeout})
+			if err != nil {
+				return nil, err
+			}
+			return []bank.Channel{ch}, nil
 		},
-		fx.ResultTags(`group:"channels"`),
+		fx.ResultTags(`group:"channels,flatten"`),
 	)),
 )

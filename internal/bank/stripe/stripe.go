@@ -50,6 +50,10 @@ const DefaultBaseURL = "https://api.stripe.com"
 // metaReference is the metadata key that holds our reference on every object.
 const metaReference = "reference"
 
+// MetadataReference is metaReference for readers of Stripe's objects outside the
+// adapter: the webhook route finds the reference an event is about under it.
+const MetadataReference = metaReference
+
 // Defaults of Options.
 const (
 	defaultTimeout   = 10 * time.Second
