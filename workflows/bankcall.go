@@ -94,7 +94,8 @@ type bankCall struct {
 	routes bool
 	// stage is the flow's stage while the request is sent (charging, paying_out).
 	stage models.Stage
-	// send runs the bank activity on one real channel.
+	// send runs the bank activity on one real channel, with the context's activity
+	// options (sendOnce sets them).
 	send func(ctx workflow.Context, channel string) workflow.Future
 	// compensate undoes a transfer that succeeded although the flow was canceled (a
 	// charge is refunded); nil when it cannot be undone.
@@ -106,6 +107,8 @@ type bankCall struct {
 
 	// at is the real channel the reference was last sent to.
 	at string
+	// more: channels of the route remain after at.
+	more bool
 	// cause is why the flow asked the bank to cancel: the deadline (expired) or an
 	// operator (canceled).
 	cause models.FailureCode
@@ -122,8 +125,8 @@ func (c *bankCall) run(ctx workflow.Context) (models.ChargeResult, error) {
 		c.logger.Warn("no channel takes the transfer", "error", err)
 		return c.failed(models.FailureBankUnavailable), nil
 	}
-	for _, ch := range route {
-		c.at = ch
+	for i, ch := range route {
+		c.at, c.more = ch, i < len(route)-1
 		if c.owned {
 			c.noteChannel(ctx, ch)
 		}
@@ -135,6 +138,7 @@ func (c *bankCall) run(ctx workflow.Context) (models.ChargeResult, error) {
 			c.logger.Warn("channel refused before acting", "channel", ch)
 			continue
 		}
+		c.more = false
 		return c.waitBank(ctx)
 	}
 	return c.failed(models.FailureBankUnavailable), nil
@@ -163,7 +167,14 @@ func (c *bankCall) route(ctx workflow.Context) ([]string, error) {
 func (c *bankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, outcome) {
 	c.state.Attempts++
 	var res models.ChargeResult
-	err := c.send(ctx, c.at).Get(ctx, &res)
+	opts := bankActivityOptions(ctx)
+	if c.more {
+		// Another channel of the route waits: a refusal before acting moves on at
+		// once instead of retrying here (an unknown outcome still retries, querying
+		// first, and pins the flow).
+		opts = failoverActivityOptions(ctx)
+	}
+	err := c.send(opts, c.at).Get(ctx, &res)
 	if err == nil {
 		if res.Channel == "" {
 			res.Channel = c.at
@@ -389,7 +400,7 @@ func chargeCall(t *tracker, timing bankTiming, in models.ChargeInput, callbacks 
 		send: func(ctx workflow.Context, channel string) workflow.Future {
 			in := in
 			in.Channel = channel
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Charge, in)
+			return workflow.ExecuteActivity(ctx, bankActs.Charge, in)
 		},
 	}
 	c.compensate = func(ctx workflow.Context) error {
@@ -410,7 +421,7 @@ func reverseCharge(ctx workflow.Context, t *tracker, timing bankTiming, chargeRe
 		tracker: t, bankTiming: timing, kind: models.TransferRefund, reference: ref, merchant: merchantID, amount: amount,
 		currency: currency, channel: channel, stage: models.StageCompensating, callbacks: callbacks,
 		send: func(ctx workflow.Context, channel string) workflow.Future {
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, models.RefundAtBankInput{
+			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, models.RefundAtBankInput{
 				Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID,
 				Amount: amount, Currency: currency, Channel: channel,
 			})

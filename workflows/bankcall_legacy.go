@@ -29,7 +29,8 @@ type legacyBankCall struct {
 	reference string
 	// stage is the flow's stage while the request is sent (charging, paying_out).
 	stage models.Stage
-	// send runs the bank activity on the given channel.
+	// send runs the bank activity on the given channel, with the context's activity
+	// options.
 	send func(ctx workflow.Context, channel string) workflow.Future
 	// compensate undoes a succeeded transfer (a charge is refunded); nil when it
 	// cannot be undone (a payout, a refund), which makes the wait not cancelable.
@@ -46,7 +47,7 @@ func legacyChargeCall(t *tracker, in models.ChargeInput, poll, deadline time.Dur
 		send: func(ctx workflow.Context, channel string) workflow.Future {
 			in := in
 			in.Channel = channel
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Charge, in)
+			return workflow.ExecuteActivity(ctx, bankActs.Charge, in)
 		},
 		compensate: func(ctx workflow.Context) error {
 			return legacyReverseCharge(ctx, t, in.Reference, in.MerchantID, in.Amount, in.Currency, poll, deadline)
@@ -68,7 +69,7 @@ func (c *legacyBankCall) run(ctx workflow.Context) (models.ChargeResult, error) 
 func (c *legacyBankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, bool) {
 	c.state.Attempts++
 	var res models.ChargeResult
-	err := c.send(ctx, c.state.Channel).Get(ctx, &res)
+	err := c.send(bankActivityOptions(ctx), c.state.Channel).Get(ctx, &res)
 	return c.settled(ctx, res, err)
 }
 

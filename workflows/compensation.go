@@ -40,7 +40,7 @@ func legacyReverseCharge(ctx workflow.Context, t *tracker, chargeRef, merchantID
 		tracker: t, reference: ref, stage: models.StageCompensating, poll: poll, deadline: deadline,
 		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
 		send: func(ctx workflow.Context, channel string) workflow.Future {
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, models.RefundAtBankInput{
+			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, models.RefundAtBankInput{
 				Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID,
 				Amount: amount, Currency: currency, Channel: channel,
 			})

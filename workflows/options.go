@@ -43,6 +43,22 @@ func bankActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// failoverActivityOptions are bankActivityOptions for a channel that is not the last
+// of its route: a refusal before acting (bank_unavailable) is not retried there, so
+// that the flow moves on to the next channel at once.
+func failoverActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: append([]string{ErrTypeBankUnavailable}, businessErrorTypes...),
+		},
+	})
+}
+
 // ledgerLocalOptions are for short database steps run as local activities: they cost
 // no extra workflow task, and they retry until the database is back.
 func ledgerLocalOptions(ctx workflow.Context) workflow.Context {

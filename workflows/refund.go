@@ -76,7 +76,7 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 		send := func(ctx workflow.Context, channel string) workflow.Future {
 			refund := refund
 			refund.Channel = channel
-			return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.RefundAtBank, refund)
+			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, refund)
 		}
 		var res models.ChargeResult
 		var err error

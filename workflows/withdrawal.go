@@ -138,7 +138,7 @@ func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, err
 
 	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
 	send := func(ctx workflow.Context, channel string) workflow.Future {
-		return workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.Payout, models.PayoutInput{
+		return workflow.ExecuteActivity(ctx, bankActs.Payout, models.PayoutInput{
 			Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
 			Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
 		})
