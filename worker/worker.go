@@ -51,6 +51,8 @@ func Activities(d Deps) []Registration {
 	return []Registration{
 		{workflows.ActivityCharge, d.Bank.Charge},
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
+		{workflows.ActivityCancelTransfer, d.Bank.CancelTransfer},
+		{workflows.ActivityRouteTransfer, d.Bank.RouteTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
 		{workflows.ActivityFinalizeTopup, d.Topups.FinalizeTopup},
 		{workflows.ActivityPayout, d.Bank.Payout},

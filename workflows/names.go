@@ -23,6 +23,8 @@ const (
 const (
 	ActivityCharge              = "Charge"
 	ActivityQueryTransfer       = "QueryTransfer"
+	ActivityCancelTransfer      = "CancelTransfer"
+	ActivityRouteTransfer       = "RouteTransfer"
 	ActivityFinalizePayment     = "FinalizePayment"
 	ActivityFinalizeTopup       = "FinalizeTopup"
 	ActivityPayout              = "Payout"
@@ -55,7 +57,7 @@ var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdraw
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
-	ActivityCharge, ActivityQueryTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
+	ActivityCharge, ActivityQueryTransfer, ActivityCancelTransfer, ActivityRouteTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
