@@ -80,7 +80,7 @@ func TestOperatorFindsRetriesAndCancelsStuckFlows(t *testing.T) {
 		got = waitPayment(t, s, other.ID, 30*time.Second)
 		require.Equal(t, models.PaymentFailed, got.Status)
 		require.Equal(t, models.FailureCanceled, got.FailureCode)
-		require.Equal(t, 1, executions(t, s, other.ID+".reversal"), "the canceled charge must be refunded once")
+		require.Equal(t, 1, executions(t, s, models.ReversalReference(other.ID)), "the canceled charge must be refunded once")
 
 		r, err := s.Ops(ctx, "GET", "/v1/ops/audit?target="+stuck.ID, "")
 		require.NoError(t, err)

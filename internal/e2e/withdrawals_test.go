@@ -262,7 +262,7 @@ func TestCompensationWhenMerchantDisabledMidFlight(t *testing.T) {
 		require.Equal(t, models.PaymentFailed, got.Status)
 		require.Equal(t, models.FailureMerchantDisabled, got.FailureCode)
 		require.Equal(t, 1, executions(t, s, p.ID))
-		require.Equal(t, 1, executions(t, s, p.ID+".reversal"), "the charge must be reversed exactly once")
+		require.Equal(t, 1, executions(t, s, models.ReversalReference(p.ID)), "the charge must be reversed exactly once")
 		require.True(t, ledgerCheck(t, s).OK)
 	})
 }
