@@ -9,6 +9,7 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/failpoint"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
@@ -55,6 +56,10 @@ func createAndStart[T any](h *Handler, c *gin.Context, key string, f flowObject[
 		}
 		c.Header("Idempotent-Replayed", "true")
 	}
+	// The object is committed and its flow not started: a crash here leaves it without
+	// a flow unless the client retries. Test builds (-tags failpoints) can end the
+	// process here; other builds compile this to nothing.
+	failpoint.Hit(failpoint.AfterCommitBeforeStart)
 	if err := f.start(c.Request.Context(), obj); err != nil {
 		h.Log.WithFields(map[string]any{"object_id": id, "merchant_id": merchantID}).WithError(err).Error("start " + f.kind + " flow")
 		problem.Write(c, problem.Unavailable("the "+f.kind+" is stored but its flow could not start yet; retry with the same Idempotency-Key"))
