@@ -103,6 +103,14 @@ func (s *Starter) EnsureReconciliationSchedule(ctx context.Context, channel stri
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: 24 * time.Hour,
 	}
+	return s.ensureSchedule(ctx, id, spec, action, policy)
+}
+
+// ensureSchedule creates the Temporal Schedule id with spec, action and policy, or,
+// when it exists, updates its spec, action and policies to these, keeping an
+// operator's pause. Workers call it at start: any number of calls leave one schedule,
+// with the configuration of the last.
+func (s *Starter) ensureSchedule(ctx context.Context, id string, spec client.ScheduleSpec, action *client.ScheduleWorkflowAction, policy client.SchedulePolicies) error {
 	sc := s.client.ScheduleClient()
 	_, err := sc.Create(ctx, client.ScheduleOptions{
 		ID: id, Spec: spec, Action: action, Overlap: policy.Overlap, CatchupWindow: policy.CatchupWindow,

@@ -73,6 +73,7 @@ func NewDeps(p Params) Deps {
 			},
 			HeartbeatEvery: p.Config.ReconHeartbeat,
 		},
+		Sweeper: &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
 	}
 }
 
@@ -88,10 +89,15 @@ func Run(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
 	))
 }
 
-// EnsureSchedules creates or updates the daily reconciliation schedule of every
-// channel in PAYFLOW_RECON_CHANNELS. A channel that is not configured is an error:
-// the worker would otherwise start and never reconcile it.
+// EnsureSchedules creates or updates the flow sweeper's schedule and the daily
+// reconciliation schedule of every channel in PAYFLOW_RECON_CHANNELS. A channel that is
+// not configured is an error: the worker would otherwise start and never reconcile it.
 func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) error {
+	if err := s.EnsureFlowSweepSchedule(ctx, cfg.SweepEvery, cfg.SweepGrace); err != nil {
+		return err
+	}
+	log.WithFields(logrus.Fields{"schedule_id": workflows.FlowSweepScheduleID, "every": cfg.SweepEvery.String(), "grace": cfg.SweepGrace.String()}).
+		Info("flow sweeper schedule ready")
 	for _, ch := range cfg.ReconChannels {
 		if _, err := channels.Get(ch); err != nil {
 			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)

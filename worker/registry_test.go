@@ -25,7 +25,7 @@ func sdkName(fn any) string {
 func TestRegisteredNamesAreTheConstants(t *testing.T) {
 	d := Deps{Bank: &activities.Bank{}, Payments: &activities.Payments{}, Topups: &activities.Topups{},
 		Holds: &activities.Holds{}, Withdrawals: &activities.Withdrawals{}, Refunds: &activities.Refunds{}, Webhooks: &activities.Webhooks{},
-		Reconciliation: &activities.Reconciliation{}}
+		Reconciliation: &activities.Reconciliation{}, Sweeper: &activities.Sweeper{}}
 	check := func(kind string, regs []Registration, want []string) {
 		var got []string
 		for _, r := range regs {

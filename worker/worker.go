@@ -31,6 +31,7 @@ type Deps struct {
 	Refunds        *activities.Refunds
 	Webhooks       *activities.Webhooks
 	Reconciliation *activities.Reconciliation
+	Sweeper        *activities.Sweeper
 }
 
 // Workflows lists every workflow with its name.
@@ -43,6 +44,7 @@ func Workflows() []Registration {
 		{workflows.WorkflowWebhookDelivery, workflows.WebhookDeliveryWorkflow},
 		{workflows.WorkflowReconciliation, workflows.ReconciliationWorkflow},
 		{workflows.WorkflowScheduledReconciliation, workflows.ScheduledReconciliationWorkflow},
+		{workflows.WorkflowFlowSweep, workflows.FlowSweepWorkflow},
 	}
 }
 
@@ -66,6 +68,7 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityReconcileStatement, d.Reconciliation.ReconcileStatement},
 		{workflows.ActivityFinishReconciliation, d.Reconciliation.FinishReconciliation},
 		{workflows.ActivityOpenReconciliation, d.Reconciliation.OpenReconciliation},
+		{workflows.ActivitySweepFlows, d.Sweeper.SweepFlows},
 	}
 }
 

@@ -91,3 +91,9 @@ func PreviousDay(t time.Time) string {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1).Format(models.DayLayout)
 }
+
+// FlowSweepScheduleID is the Temporal Schedule that sweeps objects left without a flow
+// (one per namespace). Its runs are flow-sweeper-<scheduled time>: the Schedule appends
+// the time to the action's id, so each run has its own id and none is mistaken for a
+// merchant's flow.
+const FlowSweepScheduleID = "flow-sweeper"

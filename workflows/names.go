@@ -17,6 +17,10 @@ const (
 	WorkflowScheduledReconciliation = "ScheduledReconciliationWorkflow"
 )
 
+// WorkflowFlowSweep is the action of the flow-sweeper schedule: it starts the flows of
+// objects the API stored without starting their flow.
+const WorkflowFlowSweep = "FlowSweepWorkflow"
+
 // Activity names. Each equals the method name of the activity it names, because
 // workflows call activities through method values (type-checked) and the SDK derives
 // the name from the method; worker/registry_test.go checks that they agree.
@@ -39,6 +43,8 @@ const (
 	ActivityReconcileStatement   = "ReconcileStatement"
 	ActivityFinishReconciliation = "FinishReconciliation"
 	ActivityOpenReconciliation   = "OpenReconciliation"
+
+	ActivitySweepFlows = "SweepFlows"
 )
 
 // Query, signal and update names.
@@ -53,7 +59,7 @@ const (
 
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
-	WorkflowReconciliation, WorkflowScheduledReconciliation}
+	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -61,4 +67,5 @@ var AllActivityNames = []string{
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
+	ActivitySweepFlows,
 }

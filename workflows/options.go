@@ -156,3 +156,21 @@ func openActivityOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// sweepActivityOptions are for the flow sweep: one pass over the objects created since
+// the last pass, bounded by its limit. It heartbeats its progress every few seconds, so
+// a dead worker is noticed after HeartbeatTimeout; a retry goes on from the marks the
+// pass recorded in the database. After ScheduleToCloseTimeout the sweep fails and the
+// schedule's next firing starts over from the same marks.
+func sweepActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		ScheduleToCloseTimeout: 15 * time.Minute,
+		HeartbeatTimeout:       30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}

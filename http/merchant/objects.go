@@ -9,6 +9,7 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/internal/failpoint"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
@@ -32,7 +33,8 @@ type flowObject[T any] struct {
 
 // createAndStart stores f.obj under the request's Idempotency-Key (a replay gets the
 // first object), then starts its flow on every request with the key, so that a first
-// request that stored the object but lost Temporal is completed by the client's retry.
+// request that stored the object but lost Temporal is completed by the client's retry
+// (or by the flow sweeper, when no retry comes).
 func createAndStart[T any](h *Handler, c *gin.Context, key string, f flowObject[T]) {
 	merchantID := middleware.MerchantID(c)
 	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
@@ -55,6 +57,11 @@ func createAndStart[T any](h *Handler, c *gin.Context, key string, f flowObject[
 		}
 		c.Header("Idempotent-Replayed", "true")
 	}
+	// The object is committed and its flow not started: a crash here leaves it without
+	// a flow until the client retries or, past PAYFLOW_SWEEP_GRACE, the flow-sweeper
+	// schedule starts it (activities.Sweeper). Test builds (-tags failpoints) can end
+	// the process here; other builds compile this to nothing.
+	failpoint.Hit(failpoint.AfterCommitBeforeStart)
 	if err := f.start(c.Request.Context(), obj); err != nil {
 		h.Log.WithFields(map[string]any{"object_id": id, "merchant_id": merchantID}).WithError(err).Error("start " + f.kind + " flow")
 		problem.Write(c, problem.Unavailable("the "+f.kind+" is stored but its flow could not start yet; retry with the same Idempotency-Key"))

@@ -234,20 +234,7 @@ func (h *Handler) createPayment(c *gin.Context) {
 		kind: "payment", id: pay.ID, obj: pay, load: h.Store.Payment,
 		insert: func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) },
 		start: func(ctx context.Context, p models.Payment) error {
-			return h.Starter.StartPayment(ctx, paymentInput(p))
+			return h.Starter.StartPayment(ctx, p.FlowInput())
 		},
 	})
-}
-
-// paymentInput is the workflow input of a stored payment.
-func paymentInput(p models.Payment) models.PaymentInput {
-	return models.PaymentInput{
-		PaymentID:  p.ID,
-		MerchantID: p.MerchantID,
-		Amount:     p.Amount,
-		Currency:   p.Currency,
-		Source:     p.Source,
-		Channel:    p.Channel,
-		NotifyURL:  p.NotifyURL,
-	}
 }

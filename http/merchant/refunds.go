@@ -84,10 +84,7 @@ func (h *Handler) createRefund(c *gin.Context) {
 			return &p
 		},
 		start: func(ctx context.Context, r models.Refund) error {
-			return h.Starter.StartRefund(ctx, models.RefundInput{
-				RefundID: r.ID, PaymentID: pay.ID, MerchantID: merchantID, Amount: r.Amount, Currency: r.Currency,
-				Channel: pay.Channel, Source: pay.Source, NotifyURL: r.NotifyURL,
-			})
+			return h.Starter.StartRefund(ctx, r.FlowInput(pay))
 		},
 	})
 }

@@ -68,10 +68,7 @@ func (h *Handler) createTopup(c *gin.Context) {
 		kind: "top-up", id: t.ID, obj: t, load: h.Store.Topup,
 		insert: func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
 		start: func(ctx context.Context, t models.Topup) error {
-			return h.Starter.StartTopup(ctx, models.TopupInput{
-				TopupID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: t.Currency,
-				Token: t.Source.Token, Channel: t.Channel, NotifyURL: t.NotifyURL,
-			})
+			return h.Starter.StartTopup(ctx, t.FlowInput())
 		},
 	})
 }

@@ -82,11 +82,7 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 		kind: "withdrawal", id: w.ID, obj: w, load: h.Store.Withdrawal,
 		insert: func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
 		start: func(ctx context.Context, w models.Withdrawal) error {
-			return h.Starter.StartWithdrawal(ctx, models.WithdrawalInput{
-				WithdrawalID: w.ID, MerchantID: merchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: w.Currency,
-				BankAccount: w.Destination.BankAccount, Channel: w.Channel, NotifyURL: w.NotifyURL,
-				ReviewThreshold: target.merchant.ReviewThreshold,
-			})
+			return h.Starter.StartWithdrawal(ctx, w.FlowInput(target.merchant.ReviewThreshold))
 		},
 	})
 }

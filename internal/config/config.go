@@ -158,6 +158,14 @@ type Config struct {
 	ReconPageSize         int
 	ReconHeartbeat        time.Duration
 	ReconMaxRefsPerSecond int
+
+	// SweepEvery is how often the flow sweeper's schedule fires (PAYFLOW_SWEEP_EVERY),
+	// SweepGrace how old an object must be before a sweep starts its flow
+	// (PAYFLOW_SWEEP_GRACE): its API request has had that long to start the flow
+	// itself, and the grace must exceed the API's longest create transaction and the
+	// clock skew between API and worker hosts.
+	SweepEvery time.Duration
+	SweepGrace time.Duration
 }
 
 // KnownChannels are the bank channels payflow has adapters for (the names of
@@ -222,6 +230,8 @@ func load(getenv func(string) string) (Config, error) {
 		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),
 		ReconHeartbeat:        e.duration("PAYFLOW_RECON_HEARTBEAT", 2*time.Second),
 		ReconMaxRefsPerSecond: e.int("PAYFLOW_RECON_MAX_REFS_PER_S", 0),
+		SweepEvery:            e.duration("PAYFLOW_SWEEP_EVERY", time.Minute),
+		SweepGrace:            e.duration("PAYFLOW_SWEEP_GRACE", time.Minute),
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
 	// Local runs use every channel. A deployment names its own, and then every secret
@@ -288,6 +298,11 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")
+	}
+	if c.SweepEvery < time.Second || c.SweepGrace <= 0 {
+		// Temporal's schedules fire at most every second; a grace of 0 would race
+		// every request's own start.
+		return Config{}, fmt.Errorf("PAYFLOW_SWEEP_EVERY must be at least 1s and PAYFLOW_SWEEP_GRACE positive")
 	}
 	if c.WebhookTimeout <= 0 || c.WebhookTimeout > 45*time.Second {
 		// An attempt must end well within the delivery activity's one-minute

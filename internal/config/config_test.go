@@ -78,3 +78,27 @@ func TestReconciliationSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepSettings(t *testing.T) {
+	c, err := load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, c.SweepEvery)
+	require.Equal(t, time.Minute, c.SweepGrace)
+
+	c, err = load(env(map[string]string{"PAYFLOW_SWEEP_EVERY": "1s", "PAYFLOW_SWEEP_GRACE": "5s"}))
+	require.NoError(t, err)
+	require.Equal(t, time.Second, c.SweepEvery)
+	require.Equal(t, 5*time.Second, c.SweepGrace)
+
+	tests := []struct{ name, every, grace string }{
+		{"interval under a second", "500ms", "1m"},
+		{"no interval", "0s", "1m"},
+		{"no grace", "1m", "0s"},
+		{"negative grace", "1m", "-1m"},
+		{"not a duration", "often", "1m"},
+	}
+	for _, tc := range tests {
+		_, err := load(env(map[string]string{"PAYFLOW_SWEEP_EVERY": tc.every, "PAYFLOW_SWEEP_GRACE": tc.grace}))
+		require.Error(t, err, tc.name)
+	}
+}

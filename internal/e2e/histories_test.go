@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -20,8 +22,14 @@ import (
 // (a payment by token, ...) into dir, as the replay tests read them. It runs after the
 // suite when PAYFLOW_RECORD_HISTORIES names a directory: that is how
 // workflows/testdata is refreshed for a released version (see docs/upgrades.md).
+//
+// Payloads are written opened (the codec's Decode), as the histories recorded before
+// payloads were sealed hold them: a recorded history then does not depend on the key
+// it was recorded with (PAYFLOW_PAYLOAD_KEYS), and TestReplayEncryptedHistories, which
+// seals every payload of a history as a worker writes it, does not seal one twice.
 func recordHistories(ctx context.Context, addr, namespace, taskQueue, dir, prefix string) error {
-	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Namespace: namespace, Codec: payloadCodec()}.Options())
+	codec := payloadCodec()
+	c, err := client.Dial(temporalx.ClientConfig{Address: addr, Namespace: namespace, Codec: codec}.Options())
 	if err != nil {
 		return err
 	}
@@ -49,6 +57,15 @@ func recordHistories(ctx context.Context, addr, namespace, taskQueue, dir, prefi
 				continue
 			}
 			seen[name] = true
+			err = proxy.VisitPayloads(ctx, hist, proxy.VisitPayloadsOptions{
+				SkipSearchAttributes: true,
+				Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+					return codec.Decode(ps)
+				},
+			})
+			if err != nil {
+				return fmt.Errorf("open the payloads of %s: %w", e.Execution.WorkflowId, err)
+			}
 			b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 			if err != nil {
 				return err

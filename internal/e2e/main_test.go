@@ -86,7 +86,7 @@ func run(m *testing.M) int {
 	payflowBin, stripeMockBin, workDir = bin, filepath.Join(binDir, "stripe-mock"), work
 	var namespaces []string
 	for _, b := range testenv.Backends {
-		namespaces = append(namespaces, stackNamespace(b))
+		namespaces = append(namespaces, stackNamespace(b), sweeperNamespace(b))
 	}
 	temporal, err = StartTemporal(ctx, binDir, "", out, namespaces...)
 	if err != nil {

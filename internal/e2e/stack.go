@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,13 +27,16 @@ const DemoSecret = "demo_secret_change_me"
 // OpsToken is the ops token of every stack.
 const OpsToken = "ops-demo-token"
 
-// Build compiles cmd/payflow into dir (with -race when race is set) and returns the
-// binary's path.
-func Build(root, dir string, race bool) (string, error) {
+// Build compiles cmd/payflow into dir (with -race when race is set, and the build
+// tags given, such as failpoints) and returns the binary's path.
+func Build(root, dir string, race bool, tags ...string) (string, error) {
 	bin := filepath.Join(dir, "payflow")
 	args := []string{"build", "-o", bin}
 	if race {
 		args = append(args, "-race")
+	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	args = append(args, "./cmd/payflow")
 	cmd := exec.Command("go", args...)
@@ -304,6 +308,28 @@ func (s *Stack) StartWorker() (*devstack.Proc, error) {
 	}
 	s.Workers = append(s.Workers, p)
 	s.WorkerMetricsURLs = append(s.WorkerMetricsURLs, "http://"+addr+"/metrics")
+	return p, nil
+}
+
+// RestartAPI starts API replica i again on its address, after it exited (a failpoint)
+// or to change its environment: extra (KEY=value) comes after the stack's, so that it
+// overrides it. A replica still running is stopped first. It returns once the new
+// process is ready.
+func (s *Stack) RestartAPI(ctx context.Context, i int, extra ...string) (*devstack.Proc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.APIs[i].Stop(10 * time.Second); err != nil {
+		return nil, err
+	}
+	env := append([]string{"PAYFLOW_API_ADDR=" + strings.TrimPrefix(s.APIURLs[i], "http://")}, extra...)
+	p, err := s.start(fmt.Sprintf("api%d", i), "api", env)
+	if err != nil {
+		return nil, err
+	}
+	s.APIs[i] = p
+	if err := devstack.WaitHTTP(ctx, s.APIURLs[i]+"/readyz", p, 60*time.Second); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
