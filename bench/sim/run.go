@@ -77,6 +77,7 @@ type harness struct {
 	objects  []object
 	byRef    map[string]int // bank reference -> flow
 	byWF     map[string]int // workflow id -> flow
+	log      *logrus.Entry
 
 	mu         sync.Mutex
 	violations []string
@@ -121,7 +122,9 @@ func Run(p Plan, opts Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	h := &harness{plan: p, opts: opts, st: store.New(db, box), led: ledger.New(db),
+	lg := logrus.New()
+	lg.SetOutput(io.Discard)
+	h := &harness{plan: p, opts: opts, st: store.New(db, box), led: ledger.New(db), log: logrus.NewEntry(lg),
 		banks: map[string]*modelBank{}, byRef: map[string]int{}, byWF: map[string]int{}}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -392,20 +395,52 @@ func (h *harness) driver(ctx workflow.Context) error {
 	return nil
 }
 
-// sweep is the sweeper's question to the store: the objects still processing that
-// were created more than the grace ago.
+// sweep runs the real sweep activity (payflow's sweeper, with the simulation's clock)
+// and answers the flows it asked to start; the driver starts those not running yet
+// (a start is idempotent in Temporal: a flow already started is only found).
 func (h *harness) sweep(ctx context.Context, now time.Time) ([]int, error) {
-	var due []int
-	for _, o := range h.objects {
-		status, created, err := h.status(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		if !final(status) && !created.After(now.Add(-sweepGrace)) {
-			due = append(due, o.flow)
-		}
+	st := &sweepStarter{h: h}
+	sw := &activities.Sweeper{Store: h.st, Starter: st, Log: h.log, Now: func() time.Time { return now }}
+	if _, err := sw.SweepFlows(ctx, models.SweepFlowsInput{Grace: sweepGrace}); err != nil {
+		return nil, err
 	}
-	return due, nil
+	sort.Ints(st.due)
+	return st.due, nil
+}
+
+// sweepStarter is the sweeper's FlowStarter in the simulation: it names the flows
+// to start.
+type sweepStarter struct {
+	h   *harness
+	mu  sync.Mutex
+	due []int
+}
+
+func (s *sweepStarter) add(id string) error {
+	i, ok := s.h.byRef[id]
+	if !ok {
+		return fmt.Errorf("the sweeper started %s, which the simulation never stored", id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.due = append(s.due, i)
+	return nil
+}
+
+func (s *sweepStarter) StartPayment(_ context.Context, in models.PaymentInput) error {
+	return s.add(in.PaymentID)
+}
+
+func (s *sweepStarter) StartRefund(_ context.Context, in models.RefundInput) error {
+	return s.add(in.RefundID)
+}
+
+func (s *sweepStarter) StartTopup(_ context.Context, in models.TopupInput) error {
+	return s.add(in.TopupID)
+}
+
+func (s *sweepStarter) StartWithdrawal(_ context.Context, in models.WithdrawalInput) error {
+	return s.add(in.WithdrawalID)
 }
 
 // status is an object's status and creation time, as stored.
@@ -434,13 +469,11 @@ func final(status string) bool {
 // that an attempt may crash after its effect committed.
 func (h *harness) register() {
 	chans := []bank.Channel{h.banks[simName], h.banks[stripeName]}
+	le := h.log
 	reg := bank.NewRegistry(chans...)
 	routes, _ := auto.ParseRoutes(`[{"channels":["banksim","stripe"]}]`)
 	router, _ := auto.New(routes, reg.Get)
 	reg.Add(router)
-	lg := logrus.New()
-	lg.SetOutput(io.Discard)
-	le := logrus.NewEntry(lg)
 	b := &activities.Bank{Channels: reg, Store: h.st, Log: le}
 	pay := &activities.Payments{Store: h.st, Ledger: h.led, Log: le}
 	top := &activities.Topups{Ledger: h.led, Log: le}
