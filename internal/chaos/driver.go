@@ -38,6 +38,9 @@ type Driver struct {
 	Ops SendFunc
 	// KeyPrefix starts every Idempotency-Key the driver makes ("chaos-" if empty).
 	KeyPrefix string
+	// Merchant is "" for the run's own merchant; a driver of another merchant
+	// (VerifyOptions.Others) names it, and the flows it starts are recorded with it.
+	Merchant string
 
 	turn atomic.Int64
 	// Creating counts the creating requests sent and not answered yet: a crash
@@ -98,7 +101,10 @@ type Object struct {
 	Status      string `json:"status"`
 	FailureCode string `json:"failure_code"`
 	Amount      int64  `json:"amount"`
-	WorkflowID  string `json:"workflow_id"`
+	Currency    string `json:"currency"`
+	// Channel is the real channel that moved the money (auto is resolved).
+	Channel    string `json:"channel"`
+	WorkflowID string `json:"workflow_id"`
 }
 
 // Pending are the statuses of an object whose flow has not ended.
