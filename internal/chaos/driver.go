@@ -1,8 +1,11 @@
-// Package chaos drives a running payflow the way merchants' backends do, while its
-// processes are killed and restarted, and then proves that nothing was lost or done
-// twice: every flow ended as its test token says, the bank executed no reference
-// twice, every bank movement has one ledger journal, the ledger's invariants hold,
-// balances equal what the flows reported, and every webhook arrived signed.
+// Package chaos drives a running payflow the way merchants' backends and operators
+// do, while its processes are killed and restarted and false bank callbacks arrive,
+// and then proves that nothing was lost or done twice: every flow ended as its test
+// token says (or as one of the outcomes a race it does not control allows), the bank
+// executed no reference twice and moved no money for a flow that did not succeed,
+// every bank movement has one ledger journal and the bank's statements equal the
+// ledger's clearing entries, the ledger's invariants hold, balances equal what the
+// flows reported, and every webhook arrived signed.
 //
 // make chaos (bench/chaos) and the cluster test (internal/cluster/clustertest) share
 // it: the workload, the retrying client and the checks are the same whatever stack
