@@ -486,8 +486,12 @@ func verifyAtBank(ctx context.Context, rep *Report, d *Driver, f Flow, got Objec
 			return n
 		}
 		if r != 1 || rt.Status != "succeeded" || rt.Amount != t.Amount {
-			rep.problem("%s %s ended %s %q but the bank executed its charge and did not give it back (reversal %s executed %d times, %s %d of %d)",
-				f.Kind, f.BankRef, got.Status, got.FailureCode, reversal, r, rt.Status, rt.Amount, t.Amount)
+			state := fmt.Sprintf("%s %d of %d", rt.Status, rt.Amount, t.Amount)
+			if !rt.Found {
+				state = "never seen by the bank"
+			}
+			rep.problem("%s %s ended %s %q but the bank executed its charge and did not give it back (reversal %s executed %d times, %s)",
+				f.Kind, f.BankRef, got.Status, got.FailureCode, reversal, r, state)
 			return n
 		}
 		rep.Reversed++

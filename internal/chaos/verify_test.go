@@ -278,7 +278,8 @@ func TestVerify(t *testing.T) {
 		"canceled, but the bank charged and kept it": {func(w *world) {
 			w.transfers["pay_3"] = BankTransfer{Found: true, Status: "succeeded", Kind: "charge", Amount: 3000}
 		}, `payment pay_3 ended failed "canceled" but the bank executed its charge and did not give it back`},
-		"canceled, the reversal never executed": {func(w *world) { w.executions["rev_pay_4"] = 0 }, "payment pay_4 ended failed \"canceled\" but the bank executed its charge and did not give it back (reversal rev_pay_4 executed 0 times"},
+		"canceled, the reversal never executed": {func(w *world) { w.executions["rev_pay_4"] = 0; delete(w.transfers, "rev_pay_4") },
+			"payment pay_4 ended failed \"canceled\" but the bank executed its charge and did not give it back (reversal rev_pay_4 executed 0 times, never seen by the bank)"},
 		"canceled, a partial reversal": {func(w *world) {
 			w.transfers["rev_pay_4"] = BankTransfer{Found: true, Status: "succeeded", Kind: "refund", Amount: 400}
 		}, "did not give it back (reversal rev_pay_4 executed 1 times, succeeded 400 of 4000)"},
