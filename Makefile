@@ -169,10 +169,12 @@ bench-cluster: $(TEMPORAL) $(STRIPE_MOCK) cluster-tools check-mysql check-postgr
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./internal/cluster/clusterbench -out bench/results/cluster.md
 
 ## chaos: on make run's ports and MariaDB at $(MYSQL_ADDR): 500 flows under bank faults with the worker killed twice and the
-## API once, then 150 with the Temporal dev server killed and restarted; exits non-zero on anything lost or done twice
-# Needs only the Temporal CLI of make tools (not helm); refuses to start while make run
-# (or anything else) holds 7233, 8233, 8090 or 8080.
-chaos: $(TEMPORAL) build check-mysql
+## API once, 150 with the Temporal dev server killed and restarted, then the edges (operators' cancels, deadlines, a bank
+## that refuses to cancel and one killed, a merchant disabled, stripe); false bank callbacks throughout; exits non-zero on
+## anything lost or done twice
+# Needs the Temporal CLI and stripe-mock of make tools (not helm); refuses to start while
+# make run (or anything else) holds 7233, 8233, 8090, 8080 or (edges) 12111.
+chaos: $(TEMPORAL) $(STRIPE_MOCK) build check-mysql
 	$(GO) run ./bench/chaos -bin $(BIN)
 
 ## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json

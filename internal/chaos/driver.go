@@ -1,8 +1,11 @@
-// Package chaos drives a running payflow the way merchants' backends do, while its
-// processes are killed and restarted, and then proves that nothing was lost or done
-// twice: every flow ended as its test token says, the bank executed no reference
-// twice, every bank movement has one ledger journal, the ledger's invariants hold,
-// balances equal what the flows reported, and every webhook arrived signed.
+// Package chaos drives a running payflow the way merchants' backends and operators
+// do, while its processes are killed and restarted and false bank callbacks arrive,
+// and then proves that nothing was lost or done twice: every flow ended as its test
+// token says (or as one of the outcomes a race it does not control allows), the bank
+// executed no reference twice and moved no money for a flow that did not succeed,
+// every bank movement has one ledger journal and the bank's statements equal the
+// ledger's clearing entries, the ledger's invariants hold, balances equal what the
+// flows reported, and every webhook arrived signed.
 //
 // make chaos (bench/chaos) and the cluster test (internal/cluster/clustertest) share
 // it: the workload, the retrying client and the checks are the same whatever stack
@@ -38,6 +41,9 @@ type Driver struct {
 	Ops SendFunc
 	// KeyPrefix starts every Idempotency-Key the driver makes ("chaos-" if empty).
 	KeyPrefix string
+	// Merchant is "" for the run's own merchant; a driver of another merchant
+	// (VerifyOptions.Others) names it, and the flows it starts are recorded with it.
+	Merchant string
 
 	turn atomic.Int64
 	// Creating counts the creating requests sent and not answered yet: a crash
@@ -98,7 +104,10 @@ type Object struct {
 	Status      string `json:"status"`
 	FailureCode string `json:"failure_code"`
 	Amount      int64  `json:"amount"`
-	WorkflowID  string `json:"workflow_id"`
+	Currency    string `json:"currency"`
+	// Channel is the real channel that moved the money (auto is resolved).
+	Channel    string `json:"channel"`
+	WorkflowID string `json:"workflow_id"`
 }
 
 // Pending are the statuses of an object whose flow has not ended.

@@ -2,9 +2,20 @@ package chaos
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
+
+// Outcome is a final status and its failure code ("" for none).
+type Outcome struct{ Status, Code string }
+
+func (o Outcome) String() string {
+	if o.Code == "" {
+		return o.Status
+	}
+	return o.Status + " " + o.Code
+}
 
 // Flow is one money flow a run started, and what it must end as.
 type Flow struct {
@@ -16,13 +27,59 @@ type Flow struct {
 	// Want is the final status (and WantCode the failure code) the flow must end
 	// with, from its test token.
 	Want, WantCode string
-	Amount         int64
+	// Also are the other outcomes the flow may legitimately end with, when the
+	// outcome depends on a race the run does not control (an operator's cancel
+	// against the bank's completion): the bank's own record then tells which
+	// happened, and Verify checks that it agrees (see Verify).
+	Also   []Outcome
+	Amount int64
 	// Account is the wallet a top-up or withdrawal moves money in or out of.
 	Account string
 	// Replica is the API replica that answered its creation.
 	Replica int
 	// BankRef is the reference the bank knows it by: the object's id.
 	BankRef string
+	// Merchant is the merchant whose flow it is: "" for the run's own merchant,
+	// else another one (Driver.Merchant; VerifyOptions.Others).
+	Merchant string
+	// Channel is the channel the flow asked for: "" (the default, banksim),
+	// stripe or auto.
+	Channel string
+	// Attention: the flow must have been seen in stage needs_attention through
+	// the ops API, with its hold kept, before it ended (Tracker.SawAttention).
+	Attention bool
+}
+
+// Accepts reports whether the flow may end as o.
+func (f Flow) Accepts(o Outcome) bool {
+	if o == (Outcome{f.Want, f.WantCode}) {
+		return true
+	}
+	for _, a := range f.Also {
+		if a == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Legitimate lists the outcomes the flow may end with, for messages.
+func (f Flow) Legitimate() string {
+	parts := []string{Outcome{f.Want, f.WantCode}.String()}
+	for _, a := range f.Also {
+		parts = append(parts, a.String())
+	}
+	return strings.Join(parts, " or ")
+}
+
+// Attention is what the run saw of a flow in stage needs_attention.
+type Attention struct {
+	// Seen: the ops API listed the flow in stage needs_attention.
+	Seen bool
+	// Checks count the times its wallet was read while the flow was there and
+	// still open; HoldLost those when the wallet did not hold the withdrawal's
+	// amount.
+	Checks, HoldLost int
 }
 
 // paths are where each kind of object is read.
@@ -32,10 +89,11 @@ var paths = map[string]string{
 
 // Tracker collects the flows of a run, safely from many goroutines.
 type Tracker struct {
-	mu      sync.Mutex
-	flows   []Flow
-	wallets []string
-	errs    []error
+	mu        sync.Mutex
+	flows     []Flow
+	wallets   []string
+	errs      []error
+	attention map[string]*Attention
 
 	// Created and Finished count the flows created and seen ended so far.
 	Created, Finished atomic.Int32
@@ -59,6 +117,50 @@ func (tr *Tracker) Expect(id, want string) {
 			tr.flows[i].Want = want
 		}
 	}
+}
+
+// Update changes a recorded flow (what it may end as, once the run learned more).
+func (tr *Tracker) Update(id string, change func(f *Flow)) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i := range tr.flows {
+		if tr.flows[i].ID == id {
+			change(&tr.flows[i])
+		}
+	}
+}
+
+// SawAttention records that the ops API listed flow id in stage needs_attention;
+// checked says that its wallet was read while the flow was still open, and holdKept
+// whether the wallet then held the flow's amount.
+func (tr *Tracker) SawAttention(id string, checked, holdKept bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.attention == nil {
+		tr.attention = map[string]*Attention{}
+	}
+	a := tr.attention[id]
+	if a == nil {
+		a = &Attention{}
+		tr.attention[id] = a
+	}
+	a.Seen = true
+	if checked {
+		a.Checks++
+		if !holdKept {
+			a.HoldLost++
+		}
+	}
+}
+
+// AttentionOf is what the run saw of flow id in stage needs_attention.
+func (tr *Tracker) AttentionOf(id string) Attention {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if a := tr.attention[id]; a != nil {
+		return *a
+	}
+	return Attention{}
 }
 
 // AddWallet records a wallet the run created.
@@ -107,12 +209,27 @@ func (tr *Tracker) Start(ctx context.Context, d *Driver, kind, target string, bo
 	if err := r.JSON(&o); err != nil {
 		return o, err
 	}
-	f := Flow{Kind: kind, ID: o.ID, Path: paths[kind] + o.ID, Want: want, WantCode: wantCode, Amount: o.Amount, Replica: replica, BankRef: o.ID}
+	f := Flow{Kind: kind, ID: o.ID, Path: paths[kind] + o.ID, Want: want, WantCode: wantCode, Amount: o.Amount, Replica: replica, BankRef: o.ID, Merchant: d.Merchant}
 	if acct, ok := body["account_id"].(string); ok {
 		f.Account = acct
 	}
+	if ch, ok := body["channel"].(string); ok {
+		f.Channel = ch
+	}
 	tr.Add(f)
 	return o, nil
+}
+
+// Has reports whether a flow with id was recorded.
+func (tr *Tracker) Has(id string) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, f := range tr.flows {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Wait waits for a flow's object to leave the pending statuses.

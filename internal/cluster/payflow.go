@@ -270,6 +270,33 @@ func (p *Payflow) RestartAPI(ctx context.Context, i int) error {
 	return devstack.WaitHTTP(ctx, p.APIURLs[i]+"/readyz", api, 90*time.Second)
 }
 
+// KillBanksim kills the bank simulator at once (SIGKILL), as a crash would; its
+// database file stays as the crash left it.
+func (p *Payflow) KillBanksim() {
+	p.mu.Lock()
+	b := p.Banksim
+	p.mu.Unlock()
+	b.Kill()
+}
+
+// StartBanksim starts the bank simulator again on its address and database file
+// (after KillBanksim: a running one is killed first) and waits until it answers.
+// Its faults are back to their defaults: they live in its memory.
+func (p *Payflow) StartBanksim(ctx context.Context) error {
+	p.mu.Lock()
+	old := p.Banksim
+	p.mu.Unlock()
+	old.Kill()
+	b, err := p.start("banksim", p.Opts.Bin, []string{"banksim"}, nil)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.Banksim = b
+	p.mu.Unlock()
+	return devstack.WaitHTTP(ctx, p.BanksimURL+"/healthz", b, 30*time.Second)
+}
+
 // API is API replica i's current process.
 func (p *Payflow) API(i int) *devstack.Proc {
 	p.mu.Lock()
@@ -288,7 +315,10 @@ func (p *Payflow) Workers() []*devstack.Proc {
 func (p *Payflow) Procs() []*devstack.Proc {
 	out := append([]*devstack.Proc{}, p.APIs...)
 	out = append(out, p.Workers()...)
-	for _, x := range []*devstack.Proc{p.Banksim, p.StripeMock} {
+	p.mu.Lock()
+	b := p.Banksim
+	p.mu.Unlock()
+	for _, x := range []*devstack.Proc{b, p.StripeMock} {
 		if x != nil {
 			out = append(out, x)
 		}
@@ -323,8 +353,11 @@ func (p *Payflow) Stop() {
 	for _, w := range p.Workers() {
 		_ = w.Stop(15 * time.Second)
 	}
-	if p.Banksim != nil {
-		_ = p.Banksim.Stop(10 * time.Second)
+	p.mu.Lock()
+	b := p.Banksim
+	p.mu.Unlock()
+	if b != nil {
+		_ = b.Stop(10 * time.Second)
 	}
 	if p.StripeMock != nil {
 		_ = p.StripeMock.Stop(10 * time.Second)
