@@ -72,6 +72,10 @@ type modelBank struct {
 	cancelable func(reference string, kind bank.Kind, processing bool) bool
 	// queryFails makes the n-th query of a reference fail (no answer).
 	queryFails func(reference string, n int) bool
+	// outage is the channel's outage at a time ("" for none) and when it ends;
+	// lost says whether a request sent in a dark outage never arrives.
+	outage func(now time.Time) (mode string, until time.Time)
+	lost   func(reference string, n int) bool
 
 	mu        sync.Mutex
 	transfers map[string]*transfer
@@ -88,6 +92,8 @@ func newModelBank(name string, now func() time.Time) *modelBank {
 		script:     func(string) []Step { return nil },
 		cancelable: func(string, bank.Kind, bool) bool { return true },
 		queryFails: func(string, int) bool { return false },
+		outage:     func(time.Time) (string, time.Time) { return "", time.Time{} },
+		lost:       func(string, int) bool { return false },
 		transfers:  map[string]*transfer{}, inflight: map[string][]pending{},
 		requests: map[string]int{}, queries: map[string]int{}, executions: map[string]int{},
 	}
@@ -149,13 +155,24 @@ func (b *modelBank) request(r bank.Transfer) (bank.Transfer, error) {
 		// The reference is the bank's idempotency key: the first answer stands.
 		return b.answer(ref, t), nil
 	}
+	now := b.now()
+	switch mode, until := b.outage(now); mode {
+	case "refuse":
+		return bank.Transfer{}, fmt.Errorf("%s: down, refused before processing: %w", b.name, bank.ErrUnavailable)
+	case "slow", "dark":
+		p := pending{req: r, arrive: until}
+		if mode == "dark" && b.lost(ref, len(b.inflight[ref])) {
+			p.arrive = time.Time{}
+		}
+		b.inflight[ref] = append(b.inflight[ref], p)
+		return bank.Transfer{}, fmt.Errorf("%s: no answer, the request is on its way: %w", b.name, bank.ErrUnknownOutcome)
+	}
 	n := b.requests[ref]
 	b.requests[ref]++
 	step := Step{Do: "ok"}
 	if s := b.script(ref); n < len(s) {
 		step = s[n]
 	}
-	now := b.now()
 	switch step.Do {
 	case "refuse":
 		return bank.Transfer{}, fmt.Errorf("%s: refused before processing: %w", b.name, bank.ErrUnavailable)
@@ -214,7 +231,7 @@ func (b *modelBank) Query(_ context.Context, ref string) (bank.Transfer, error) 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.queries[ref]++
-	if b.queryFails(ref, b.queries[ref]) {
+	if mode, _ := b.outage(b.now()); mode == "refuse" || mode == "dark" || b.queryFails(ref, b.queries[ref]) {
 		return bank.Transfer{}, fmt.Errorf("%s: query timed out: %w", b.name, bank.ErrUnknownOutcome)
 	}
 	b.settle(ref)
@@ -229,6 +246,12 @@ func (b *modelBank) Query(_ context.Context, ref string) (bank.Transfer, error) 
 func (b *modelBank) Cancel(_ context.Context, ref string) (bank.Transfer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	switch mode, _ := b.outage(b.now()); mode {
+	case "refuse":
+		return bank.Transfer{}, fmt.Errorf("%s: down: %w", b.name, bank.ErrUnavailable)
+	case "slow", "dark":
+		return bank.Transfer{}, fmt.Errorf("%s: no answer to the cancel: %w", b.name, bank.ErrUnknownOutcome)
+	}
 	b.settle(ref)
 	t := b.transfers[ref]
 	switch {

@@ -79,6 +79,18 @@ type Callback struct {
 	Channel string `json:"channel,omitempty"`
 }
 
+// Outage is a time when a channel misbehaves for every request: refuse (down: each
+// request refused before processing, queries unanswered), slow (each request lost on
+// its way and arriving when the outage ends; queries answer, so "not found" while a
+// request is on its way), dark (requests lost on their way, arriving when the outage
+// ends or never; queries unanswered).
+type Outage struct {
+	Channel string `json:"channel"`
+	From    Dur    `json:"from"`
+	For     Dur    `json:"for"`
+	Mode    string `json:"mode"`
+}
+
 // Plan is one schedule: the flows, the faults and the acts of one seed.
 type Plan struct {
 	Seed  uint64     `json:"seed"`
@@ -93,6 +105,7 @@ type Plan struct {
 	DisableAt      Dur        `json:"disable_at,omitempty"`
 	DisableOnCrash bool       `json:"disable_on_crash,omitempty"`
 	Callbacks      []Callback `json:"callbacks,omitempty"`
+	Outages        []Outage   `json:"outages,omitempty"`
 }
 
 // reviewThreshold is the merchant's: withdrawals over it wait for an operator.
@@ -198,6 +211,12 @@ func Draw(seed uint64) Plan {
 		}
 		p.Flows = append(p.Flows, f)
 	}
+	for k := pick(r, 0, 0, 1, 2); k > 0; k-- {
+		p.Outages = append(p.Outages, Outage{
+			Channel: pick(r, simName, stripeName), From: between(r, 0, 30*time.Minute),
+			For: between(r, 3*time.Minute, 3*time.Hour), Mode: pick(r, "refuse", "slow", "dark"),
+		})
+	}
 	p.CrashPerMille = pick(r, 0, 50, 150, 300)
 	p.QueryFailPerMille = pick(r, 0, 0, 100)
 	if r.IntN(6) == 0 {
@@ -208,8 +227,10 @@ func Draw(seed uint64) Plan {
 		if f.Channel == "" {
 			continue
 		}
-		for k := r.IntN(4); k > 0; k-- {
-			cb := Callback{At: between(r, time.Second, 30*time.Hour), Flow: i}
+		// Callbacks come while the flow may wait on its bank: from seconds after its
+		// start to a few hours.
+		for k := 1 + r.IntN(4); k > 0; k-- {
+			cb := Callback{At: f.Start + between(r, 5*time.Second, 4*time.Hour), Flow: i}
 			if r.IntN(2) == 0 {
 				cb.Forged = true
 				cb.Status = pick(r, "succeeded", "failed", "processing", "canceled")
@@ -252,6 +273,11 @@ func (p Plan) Shrinks() []Plan {
 	for i := range p.Callbacks {
 		c := clone()
 		c.Callbacks = slices.Delete(c.Callbacks, i, i+1)
+		out = append(out, c)
+	}
+	for i := range p.Outages {
+		c := clone()
+		c.Outages = slices.Delete(c.Outages, i, i+1)
 		out = append(out, c)
 	}
 	if p.CrashPerMille > 0 {

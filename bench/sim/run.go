@@ -193,10 +193,34 @@ func (h *harness) newBank(name string) *modelBank {
 		i, ok := h.byRef[ref]
 		return !ok || !slices.Contains(h.plan.Flows[i].NoCancel, name)
 	}
+	b.outage = func(now time.Time) (string, time.Time) {
+		for _, o := range h.plan.Outages {
+			from := h.epoch.Add(o.From.D())
+			if until := from.Add(o.For.D()); o.Channel == name && !now.Before(from) && now.Before(until) {
+				return o.Mode, until
+			}
+		}
+		return "", time.Time{}
+	}
+	b.lost = func(ref string, n int) bool { return h.hash("lost", h.refKey(ref), name, n) < 500 }
 	b.queryFails = func(ref string, n int) bool {
-		return n <= 6 && h.hash("query", ref, name, n) < h.plan.QueryFailPerMille
+		return n <= 6 && h.hash("query", h.refKey(ref), name, n) < h.plan.QueryFailPerMille
 	}
 	return b
+}
+
+// refKey names a bank reference by its flow, so that decisions drawn for it do not
+// depend on the random ids of one run.
+func (h *harness) refKey(ref string) string {
+	if i, ok := h.byRef[ref]; ok {
+		return fmt.Sprint("flow", i)
+	}
+	if charge, ok := models.ReversedCharge(ref); ok {
+		if i, ok := h.byRef[charge]; ok {
+			return fmt.Sprint("reversal", i)
+		}
+	}
+	return ref
 }
 
 // setup stores the merchant, the wallets and the payments that later flows need,
