@@ -112,13 +112,21 @@ func main() {
 	os.Exit(1)
 }
 
+// shrinkRuns bounds the runs one search for a shorter schedule makes.
+const shrinkRuns = 300
+
 // Shrink searches for a smaller schedule that still breaks an invariant: it takes
-// the first simplification that still fails, again and again, until none does.
+// the first simplification that still fails, again and again, until none does (or
+// it has run shrinkRuns schedules).
 func Shrink(p Plan, opts Options) (Plan, Report) {
 	rep, _ := Run(p, opts)
+	runs := 0
 	for {
 		smaller := false
 		for _, c := range p.Shrinks() {
+			if runs++; runs > shrinkRuns {
+				return p, rep
+			}
 			r, err := Run(c, opts)
 			if err == nil && len(r.Violations) > 0 {
 				p, rep, smaller = c, r, true

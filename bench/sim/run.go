@@ -34,7 +34,7 @@ import (
 
 // horizon bounds a run in simulated time: every flow has ended long before, unless
 // something is stuck.
-const horizon = 20 * 24 * time.Hour
+const horizon = 8 * 24 * time.Hour
 
 // sweepGrace is how long an object may wait for its flow before the sweeper starts
 // it (PAYFLOW_SWEEP_GRACE).
