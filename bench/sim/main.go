@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -38,6 +39,7 @@ func main() {
 	one := flag.Uint64("seed", 0, "run only this seed")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "seeds run at once")
 	noSweeper := flag.Bool("no-sweeper", false, "run without the sweeper (to see what it is for)")
+	shrink := flag.Bool("shrink", true, "search for the shortest failing schedule of the first failing seed")
 	legacy := flag.Bool("legacy", false, "run the bank calls released before they were pinned (to see what was wrong)")
 	flag.Parse()
 	opts := Options{NoSweeper: *noSweeper, Legacy: *legacy}
@@ -101,7 +103,12 @@ func main() {
 		return
 	}
 	fmt.Printf("sim: %d seeds broke an invariant: %v\n", len(failed), failed)
+	slices.Sort(failed)
 	seed := failed[0]
+	if !*shrink {
+		fmt.Printf("sim: run one again with -seed %d\n", seed)
+		os.Exit(1)
+	}
 	plan, rep := Shrink(Draw(seed), opts)
 	fmt.Printf("sim: seed %d; the shortest schedule found that still fails (run it again with -seed %d):\n", seed, seed)
 	out, _ := json.MarshalIndent(plan, "", "  ")
