@@ -31,32 +31,29 @@ var businessErrorTypes = []string{
 // bank client times out after 10 s), attempts retry with backoff, and the whole step
 // gives up after two minutes so that the workflow can fall back to polling.
 func bankActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: businessErrorTypes,
-		},
-	})
+	return workflow.WithActivityOptions(ctx, bankOptions())
 }
 
 // failoverActivityOptions are bankActivityOptions for a channel that is not the last
 // of its route: a refusal before acting (bank_unavailable) is not retried there, so
 // that the flow moves on to the next channel at once.
 func failoverActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithActivityOptions(ctx, bankOptions(ErrTypeBankUnavailable))
+}
+
+// bankOptions are the options of a bank call; noRetry adds error types that end it
+// at once, beside the business failures.
+func bankOptions(noRetry ...string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: append([]string{ErrTypeBankUnavailable}, businessErrorTypes...),
+			NonRetryableErrorTypes: append(noRetry, businessErrorTypes...),
 		},
-	})
+	}
 }
 
 // ledgerLocalOptions are for short database steps run as local activities: they cost
