@@ -6,6 +6,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/activity"
@@ -57,6 +58,33 @@ func ensureAccount(ctx context.Context, l *ledger.Ledger, spec ledger.AccountSpe
 		return "", businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
 	default:
 		return "", retryableError(errTypeDatabase, err)
+	}
+}
+
+// heartbeatEvery records details() as the activity's heartbeat at once and then
+// every interval, until stop (which waits for the last one) or the context ends: a
+// long activity's progress, which its retry resumes from.
+func heartbeatEvery(ctx context.Context, every time.Duration, details func() any) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, details())
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 

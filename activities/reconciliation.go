@@ -157,27 +157,7 @@ func (h *heartbeat) get() recon.Checkpoint {
 }
 
 func (h *heartbeat) run(ctx context.Context, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			activity.RecordHeartbeat(ctx, h.get())
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	return heartbeatEvery(ctx, every, func() any { return h.get() })
 }
 
 // FinishReconciliation records the end of a run (once; a retry finds it recorded).

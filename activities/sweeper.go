@@ -291,27 +291,7 @@ func (p *sweepProgress) snapshot() models.SweepFlowsResult {
 }
 
 func (p *sweepProgress) heartbeat(ctx context.Context, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			activity.RecordHeartbeat(ctx, p.snapshot())
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	return heartbeatEvery(ctx, every, func() any { return p.snapshot() })
 }
 
 // positive is v, or def when v is not positive.
