@@ -175,17 +175,6 @@ func (h *Handler) activeMerchant(c *gin.Context, merchantID string) (models.Merc
 	return m, true
 }
 
-// defaultNotifyURL is the merchant's webhook setting: where the webhooks of an object
-// created without a notify_url go.
-func (h *Handler) defaultNotifyURL(c *gin.Context, merchantID string) (string, bool) {
-	m, err := h.Store.Merchant(c.Request.Context(), merchantID)
-	if err != nil {
-		h.internal(c, "load merchant", err)
-		return "", false
-	}
-	return m.NotifyURL, true
-}
-
 // channel reads an optional channel field: one of the configured channels, or the
 // default.
 func (h *Handler) channel(req *string) (string, *problem.Problem) {

@@ -58,11 +58,12 @@ func (h *Handler) createRefund(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
+	merchant, ok := h.activeMerchant(c, merchantID)
+	if !ok {
+		return
+	}
 	if notify == "" {
-		var ok bool
-		if notify, ok = h.defaultNotifyURL(c, merchantID); !ok {
-			return
-		}
+		notify = merchant.NotifyURL
 	}
 	now := h.Now().UTC()
 	r := models.Refund{
