@@ -116,12 +116,44 @@ var (
 	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 	broadcast   = netip.MustParseAddr("255.255.255.255")
 	siteLocal6  = netip.MustParsePrefix("fec0::/10")
+	// Special-purpose IPv4 ranges (RFC 6890) that are not the public internet.
+	benchmarking  = netip.MustParsePrefix("198.18.0.0/15")
+	ietfProtocol  = netip.MustParsePrefix("192.0.0.0/24")
+	reserved4     = netip.MustParsePrefix("240.0.0.0/4")
+	nat64         = netip.MustParsePrefix("64:ff9b::/96")
+	nat64LocalUse = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour     = netip.MustParsePrefix("2002::/16")
+	teredo        = netip.MustParsePrefix("2001::/32")
 )
+
+// embeddedIPv4 returns the IPv4 addresses an IPv6 address carries and leads to: the
+// NAT64 (RFC 6052) well-known prefix's last 32 bits, a 6to4 (RFC 3056) address's
+// bits 16-47, a Teredo (RFC 4380) address's server (bits 32-63) and client (the last
+// 32 bits, inverted). A connection to such an address reaches those IPv4 hosts, so
+// they are judged as IPv4 addresses.
+func embeddedIPv4(a netip.Addr) []netip.Addr {
+	b := a.As16()
+	switch {
+	case nat64.Contains(a):
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})}
+	case sixToFour.Contains(a):
+		return []netip.Addr{netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})}
+	case teredo.Contains(a):
+		return []netip.Addr{
+			netip.AddrFrom4([4]byte{b[4], b[5], b[6], b[7]}),
+			netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}),
+		}
+	}
+	return nil
+}
 
 // CheckAddr refuses an address outside the public internet unless allowPrivate:
 // loopback, private (RFC 1918, RFC 4193), link-local, unspecified, multicast,
-// broadcast, "this network" (0.0.0.0/8), CGNAT (100.64.0.0/10) and deprecated IPv6
-// site-local. An IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
+// broadcast, "this network" (0.0.0.0/8), CGNAT (100.64.0.0/10), benchmarking
+// (198.18.0.0/15), IETF protocol assignments (192.0.0.0/24), reserved (240.0.0.0/4),
+// local-use NAT64 (64:ff9b:1::/48) and deprecated IPv6 site-local. An IPv6 address
+// that carries IPv4 addresses (IPv4-mapped, NAT64, 6to4, Teredo) is judged by them
+// too.
 func CheckAddr(a netip.Addr, allowPrivate bool) error {
 	if !a.IsValid() {
 		return fmt.Errorf("%w: invalid address", ErrRefused)
@@ -141,6 +173,11 @@ func CheckAddr(a netip.Addr, allowPrivate bool) error {
 	if a == broadcast {
 		return fmt.Errorf("%w: %s is the broadcast address", ErrRefused, a)
 	}
+	for _, v4 := range embeddedIPv4(a) {
+		if err := CheckAddr(v4, allowPrivate); err != nil {
+			return fmt.Errorf("%w (carried by %s)", err, a)
+		}
+	}
 	if allowPrivate {
 		return nil
 	}
@@ -158,6 +195,14 @@ func CheckAddr(a netip.Addr, allowPrivate bool) error {
 		kind = "carrier-grade NAT"
 	case siteLocal6.Contains(a):
 		kind = "site-local"
+	case benchmarking.Contains(a):
+		kind = "benchmarking"
+	case ietfProtocol.Contains(a):
+		kind = "IETF protocol assignment"
+	case reserved4.Contains(a):
+		kind = "reserved"
+	case nat64LocalUse.Contains(a):
+		kind = "local-use NAT64"
 	default:
 		return nil
 	}

@@ -49,6 +49,28 @@ func TestCheckAddr(t *testing.T) {
 		{"192.169.0.1", false},
 		{"2606:4700:4700::1111", false},
 		{"::ffff:8.8.8.8", false},
+		// Special-purpose IPv4 ranges outside the public internet.
+		{"198.18.0.1", true},     // benchmarking (RFC 2544)
+		{"198.19.255.254", true}, // benchmarking
+		{"198.20.0.1", false},
+		{"192.0.0.8", true}, // IETF protocol assignments (RFC 6890)
+		{"192.0.1.1", false},
+		{"240.0.0.1", true},       // reserved (RFC 1112)
+		{"254.255.255.254", true}, // reserved
+		// IPv6 addresses that carry an IPv4 address: judged as that IPv4 address.
+		{"64:ff9b::7f00:1", true},    // NAT64 (RFC 6052) of 127.0.0.1
+		{"64:ff9b::a9fe:a9fe", true}, // NAT64 of 169.254.169.254
+		{"64:ff9b::808:808", false},  // NAT64 of 8.8.8.8
+		{"64:ff9b:1::1", true},       // local-use NAT64 (RFC 8215): a private network's
+		{"2002:a00:1::1", true},      // 6to4 (RFC 3056) of 10.0.0.1
+		{"2002:7f00:1::1", true},     // 6to4 of 127.0.0.1
+		{"2002:808:808::1", false},   // 6to4 of 8.8.8.8
+		// Teredo (RFC 4380): server 65.54.227.120, client 192.168.1.10 obfuscated (XOR).
+		{"2001:0:4136:e378:8000:63bf:3f57:fef5", true},
+		// Teredo with a public server and client 8.8.8.8 (obfuscated 247.247.247.247).
+		{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", false},
+		// Teredo whose server is private.
+		{"2001:0:a00:1:8000:63bf:f7f7:f7f7", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.addr, func(t *testing.T) {
