@@ -136,7 +136,7 @@ type Merchants interface {
 	// one request from the merchant's budget (the zero TokenBucket is no limit), in
 	// one transaction shared by every API replica. A nonce the merchant used before
 	// returns store.ErrNonceReused and spends nothing; a merchant over its budget gets
-	// false and how long to wait, and nothing is kept of the request.
+	// false and how long to wait, and its nonce is spent all the same.
 	Admit(ctx context.Context, merchantID, nonce string, budget store.TokenBucket, now time.Time) (bool, time.Duration, error)
 }
 

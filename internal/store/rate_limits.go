@@ -52,20 +52,16 @@ const takeSQL = `UPDATE rate_limits SET
 	updated_us = CASE WHEN @now > updated_us THEN @now ELSE updated_us END
 	WHERE merchant_id = @merchant AND ` + refilledSQL + ` >= @cost`
 
-// errLimited rolls an admission back when the bucket is empty; errNoBucket when the
-// merchant has none yet.
-var (
-	errLimited  = errors.New("rate limited")
-	errNoBucket = errors.New("no token bucket")
-)
+// errNoBucket rolls an admission back when the merchant has no bucket yet.
+var errNoBucket = errors.New("no token bucket")
 
 // Admit admits a merchant request whose signature was verified: it records the
 // request's nonce and takes one request from the merchant's bucket, in one
 // transaction, so that replay protection and the rate limit cost one commit. A nonce
 // seen before returns ErrNonceReused and takes nothing (a replay does not spend the
 // merchant's budget). An empty bucket returns false and how long until it holds a
-// request again, and keeps nothing: an over-limit request writes nothing, and the
-// same signed request may be sent again after the wait (within its signature window).
+// request again, and keeps only the nonce: the same signed request is never admitted
+// later (whoever saw it cannot replay it), and the client signs again after the wait.
 // Both tables are shared by every API replica.
 func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBucket, now time.Time) (bool, time.Duration, error) {
 	if !b.enabled() {
@@ -77,8 +73,9 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 	}
 	var wait time.Duration
 	var err error
+	limited := false
 	for attempt := 0; attempt < 4; attempt++ {
-		wait = 0
+		wait, limited = 0, false
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Create(&nonceRow{MerchantID: merchantID, Nonce: nonce, CreatedAt: now.UTC()}).Error; err != nil {
 				if errors.Is(translate(err), ErrDuplicate) {
@@ -91,8 +88,11 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 				return err
 			}
 			if !ok {
-				wait = w
-				return errLimited
+				// Refused for the budget, but the nonce is spent all the same (the
+				// transaction commits it, and the refused UPDATE changed nothing):
+				// whoever saw the request cannot replay it once the budget refills;
+				// the client signs again.
+				wait, limited = w, true
 			}
 			return nil
 		})
@@ -110,10 +110,10 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 		}
 	}
 	switch {
+	case err == nil && limited:
+		return false, wait, nil
 	case err == nil:
 		return true, 0, nil
-	case errors.Is(err, errLimited):
-		return false, wait, nil
 	case errors.Is(err, ErrNonceReused):
 		return false, 0, ErrNonceReused
 	}
