@@ -16,7 +16,7 @@ HELM_VERSION := v3.22.0
 # The Kubernetes version charts are rendered for: a helm built by go install reports an
 # old default (v1.20) that the chart's kubeVersion refuses.
 HELM_KUBE_VERSION := 1.30.0
-# The Temporal server and its sql tool for make cluster; internal/cluster checks the
+# The Temporal server and its sql tool for make cluster; internal/harness/cluster checks the
 # version it finds in ./bin against cluster.ServerVersion.
 TEMPORAL_SERVER_VERSION := v1.29.1
 TEMPORAL_SERVER := $(BIN)/temporal-server
@@ -94,13 +94,13 @@ cluster-tools:
 ## test-cluster: on a throwaway cluster, 200 mixed flows through both API replicas with a worker and a
 ## history process killed, a rolling upgrade from the release-1 payment workflow, replay state shared by replicas
 test-cluster: tools cluster-tools check-mysql check-postgres
-	$(GO) vet -tags cluster ./internal/cluster/...
-	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags cluster -count=1 -timeout 12m -v -skip 'TestCapacity' ./internal/cluster/clustertest
+	$(GO) vet -tags cluster ./internal/harness/cluster/...
+	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags cluster -count=1 -timeout 12m -v -skip 'TestCapacity' ./internal/harness/cluster/clustertest
 
 ## capacity: measure per-flow costs on a throwaway cluster (docs/capacity.md quotes its output)
 capacity: tools cluster-tools check-mysql check-postgres
 	PAYFLOW_TEST_BIN_DIR=$(BIN) PAYFLOW_SQL_COUNTER=1 PAYFLOW_CAPACITY_OUT=$(CURDIR)/docs/capacity-measured.md \
-		$(GO) test -tags cluster -count=1 -timeout 20m -v -run 'TestCapacity' ./internal/cluster/clustertest
+		$(GO) test -tags cluster -count=1 -timeout 20m -v -run 'TestCapacity' ./internal/harness/cluster/clustertest
 
 # The pinned Temporal CLI holds the dev server and Temporal Web (about two minutes
 # to build the first time; later runs reuse ./bin).
@@ -148,7 +148,7 @@ check-mysql:
 
 ## test-e2e: Temporal Web in headless Chromium (Debian's chromium package) finds a payment and shows its decoded input
 test-e2e: tools
-	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags browser -count=1 -timeout 10m ./internal/browser/
+	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags browser -count=1 -timeout 10m ./internal/harness/browser/
 # make cluster keeps Temporal's state in PostgreSQL (user root unless
 # PAYFLOW_CLUSTER_PG_USER / _PASSWORD say otherwise).
 PAYFLOW_CLUSTER_PG_ADDR ?= 127.0.0.1:5432
@@ -169,7 +169,7 @@ bench: $(TEMPORAL) $(STRIPE_MOCK) check-mysql
 ## bench-cluster: make bench's cluster mode: payments on a throwaway cluster of the production shape with one and two
 ## workers and API replicas, beside an empty workflow on the same Temporal; table to bench/results/cluster.md (minutes)
 bench-cluster: $(TEMPORAL) $(STRIPE_MOCK) cluster-tools check-mysql check-postgres
-	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./internal/cluster/clusterbench -out bench/results/cluster.md
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./internal/harness/cluster/clusterbench -out bench/results/cluster.md
 
 ## chaos: on make run's ports and MariaDB at $(MYSQL_ADDR): 500 flows under bank faults with the worker killed twice and the
 ## API once, 150 with the Temporal dev server killed and restarted, then the edges (operators' cancels, deadlines, a bank

@@ -18,8 +18,8 @@ import (
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/bank/auto"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

@@ -16,10 +16,10 @@ import (
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

@@ -17,13 +17,13 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

@@ -12,9 +12,9 @@ import (
 	_ "github.com/go-sql-driver/mysql" // raw MariaDB commits
 
 	"github.com/payflow/payflow/bench/load"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

@@ -39,7 +39,7 @@ import (
 	"time"
 
 	"github.com/payflow/payflow/bench/load"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // Goals of issue 9.

@@ -16,9 +16,9 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/payflow/payflow/bench/load"
-	"github.com/payflow/payflow/internal/devstack"
-	"github.com/payflow/payflow/internal/e2e"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/e2e"
+	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
 // ports are make run's addresses, or free ones with -free-ports.

@@ -37,11 +37,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/payflow/payflow/internal/chaos"
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/cluster"
 	"github.com/payflow/payflow/internal/config"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/chaos"
+	"github.com/payflow/payflow/internal/harness/cluster"
+	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/internal/store"
 )
 

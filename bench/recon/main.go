@@ -41,10 +41,10 @@ import (
 	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/bank/sim"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

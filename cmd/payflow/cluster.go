@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/payflow/payflow/internal/cluster"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/cluster"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // runCluster is make cluster: payflow in its production shape, in the foreground

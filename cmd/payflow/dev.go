@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/payflow/payflow/internal/config"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // runDev is make run: the whole local stack in the foreground until Ctrl-C. Each

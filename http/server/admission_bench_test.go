@@ -7,7 +7,7 @@ import (
 
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
 // BenchmarkSignedRequest measures a signed merchant GET through the whole router

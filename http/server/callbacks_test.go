@@ -18,10 +18,10 @@ import (
 
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/server"
-	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/contract"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -146,7 +146,7 @@ func TestCallbackRoutesOnlyForConfiguredChannels(t *testing.T) {
 				d.Callbacks.Verifiers = callbacks.ForChannels(tc.channels, tc.secrets)
 			})
 			// The unmounted routes are deliberate probes of what is not served.
-			probe := client.Probing(context.Background())
+			probe := contract.Probing(context.Background())
 			for _, ch := range []string{"banksim", "stripe"} {
 				want := 404
 				for _, m := range tc.mounted {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/signing"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

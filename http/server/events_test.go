@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )

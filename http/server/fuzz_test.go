@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
 // inProcess serves a client's requests with a handler, without a network.

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

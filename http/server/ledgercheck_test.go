@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/metrics"
-	"github.com/payflow/payflow/internal/testenv"
 )
 
 // The background ledger check sets payflow_ledger_check_ok at start, with no

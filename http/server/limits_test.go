@@ -19,9 +19,9 @@ import (
 
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 )
 
 func withRateLimit(rate, burst int64) func(*server.Deps) {
@@ -75,7 +75,7 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 		a := newAPI(t, b, withRateLimit(1, 4), frozenAdmission(now))
 		second := newReplica(t, a, withRateLimit(1, 4), frozenAdmission(now))
 		ctx := context.Background()
-		clients := []*client.Client{a.c, client.New(second.URL, "mch_demo", secret).WithValidator(a.v)}
+		clients := []*client.Client{a.c, client.New(second.URL, "mch_demo", secret).WithTransport(a.v.RoundTripper)}
 		var ok, limited int
 		for i := 0; i < 10; i++ {
 			r, err := clients[i%2].Get(ctx, "/v1/payments")

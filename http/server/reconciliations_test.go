@@ -19,9 +19,9 @@ import (
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/server"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 

@@ -23,12 +23,13 @@ import (
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/contract"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 )
 
@@ -108,7 +109,7 @@ type api struct {
 	// exchange against api/openapi.yaml (v), and the test fails on any that does not.
 	c    *client.Client
 	http *http.Client
-	v    *client.Validator
+	v    *contract.Validator
 	now  time.Time
 	log  *lockedWriter
 }
@@ -159,7 +160,7 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 	a.srv = httptest.NewServer(a.router)
 	t.Cleanup(a.srv.Close)
 	a.v = newValidator(t)
-	a.c = client.New(a.srv.URL, "mch_demo", secret).WithValidator(a.v)
+	a.c = client.New(a.srv.URL, "mch_demo", secret).WithTransport(a.v.RoundTripper)
 	a.http = &http.Client{Transport: a.v.RoundTripper(nil)}
 	t.Cleanup(func() {
 		if f := a.v.Failures(); len(f) > 0 {
@@ -170,16 +171,16 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 }
 
 // newValidator checks exchanges against api/openapi.yaml.
-func newValidator(t testing.TB) *client.Validator {
+func newValidator(t testing.TB) *contract.Validator {
 	t.Helper()
-	v, err := client.NewValidator(apispec.OpenAPI)
+	v, err := contract.NewValidator(apispec.OpenAPI)
 	require.NoError(t, err)
 	return v
 }
 
 // merchantClient is a validated client of another merchant.
 func (a *api) merchantClient(id, secret string) *client.Client {
-	return client.New(a.srv.URL, id, secret).WithValidator(a.v)
+	return client.New(a.srv.URL, id, secret).WithTransport(a.v.RoundTripper)
 }
 
 // ops sends an ops request with the ops token.
@@ -541,7 +542,7 @@ func TestGetAndList(t *testing.T) {
 			require.Equal(t, "invalid_request", decodeProblem(t, r).Code)
 		}
 		for _, missing := range []string{"/v1/payments/pay_doesnotexist", "/v1/payments/not-an-id", "/v1/nothing"} {
-			r, err := a.c.Get(client.Probing(ctx), missing)
+			r, err := a.c.Get(contract.Probing(ctx), missing)
 			require.NoError(t, err)
 			require.Equal(t, 404, r.Status, missing)
 			require.Equal(t, "not_found", decodeProblem(t, r).Code)

@@ -173,3 +173,9 @@ func (c *Client) WaitStatus(ctx context.Context, target string, every time.Durat
 		}
 	}
 }
+
+// WithTransport wraps the client's transport (a contract check in tests, say).
+func (c *Client) WithTransport(wrap func(http.RoundTripper) http.RoundTripper) *Client {
+	c.HTTP.Transport = wrap(c.HTTP.Transport)
+	return c
+}

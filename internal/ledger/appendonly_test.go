@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // TestFactsAreNeverUpdatedOrDeleted greps the whole repository: no statement updates

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/devstack"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/contract"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
 // DemoSecret is the demo merchant's secret in every stack.
@@ -100,7 +101,7 @@ type StackOptions struct {
 	// Validator, when set, checks every exchange of the stack's merchant clients and
 	// ops requests against the OpenAPI description (the simulator's admin API is not
 	// payflow's and is not checked).
-	Validator *client.Validator
+	Validator *contract.Validator
 
 	// Namespace isolates the stack's flows and schedules from other stacks on the
 	// same server ("" is "default"): ids like reconciliation/<channel>/<day> and the
@@ -342,7 +343,7 @@ func (s *Stack) Client(i int) *client.Client {
 func (s *Stack) ClientFor(i int, merchantID, secret string) *client.Client {
 	c := client.New(s.APIURLs[i%len(s.APIURLs)], merchantID, secret)
 	if s.Opts.Validator != nil {
-		c.WithValidator(s.Opts.Validator)
+		c.WithTransport(s.Opts.Validator.RoundTripper)
 	}
 	return c
 }

@@ -1,4 +1,4 @@
-package client
+package contract
 
 import (
 	"bytes"
@@ -462,10 +462,4 @@ func (v *Validator) Report() string {
 		fmt.Fprintf(&b, "\n  %s", f)
 	}
 	return b.String()
-}
-
-// WithValidator makes every request of c go through v.
-func (c *Client) WithValidator(v *Validator) *Client {
-	c.HTTP.Transport = v.RoundTripper(c.HTTP.Transport)
-	return c
 }

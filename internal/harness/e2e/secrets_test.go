@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 )
 
 // issued holds every merchant secret the suite was given (created or rotated through

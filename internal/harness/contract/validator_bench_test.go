@@ -1,4 +1,4 @@
-package client_test
+package contract_test
 
 import (
 	"bytes"
@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/payflow/payflow/api"
-	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/contract"
 )
 
 func BenchmarkValidatorCheck(b *testing.B) {
-	v, err := client.NewValidator(api.OpenAPI)
+	v, err := contract.NewValidator(api.OpenAPI)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkValidatorCheck(b *testing.B) {
 
 func BenchmarkNewValidator(b *testing.B) {
 	for b.Loop() {
-		if _, err := client.NewValidator(api.OpenAPI); err != nil {
+		if _, err := contract.NewValidator(api.OpenAPI); err != nil {
 			b.Fatal(err)
 		}
 	}

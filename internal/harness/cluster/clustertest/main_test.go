@@ -21,9 +21,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/payflow/payflow/internal/cluster"
 	"github.com/payflow/payflow/internal/config"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/cluster"
+	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/internal/temporalx"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/models"
 )
 
@@ -147,7 +147,7 @@ func TestRateLimitAcrossReplicasEndToEnd(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	s, err := StartStack(ctx, StackOptions{
 		Name: "ratelimit", Bin: payflowBin, Temporal: temporal.Addr, Backend: testenv.SQLite, WorkDir: dir, Out: logFile,
-		StripeMockBin: stripeMockBin, Validator: contract, APIs: 2,
+		StripeMockBin: stripeMockBin, Validator: apiContract, APIs: 2,
 		Env: map[string]string{"PAYFLOW_RATE_LIMIT_RPS": "5", "PAYFLOW_RATE_LIMIT_BURST": "10"},
 	})
 	require.NoError(t, err)

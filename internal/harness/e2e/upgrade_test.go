@@ -16,7 +16,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/internal/e2e/release1"
+	"github.com/payflow/payflow/internal/harness/e2e/release1"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/worker"
 	"github.com/payflow/payflow/workflows"

@@ -15,7 +15,7 @@ import (
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver for database/sql
 
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // MySQL is the MariaDB/MySQL server payflow keeps its data in.

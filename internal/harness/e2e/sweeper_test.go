@@ -16,10 +16,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/payflow/payflow/internal/devstack"
 	"github.com/payflow/payflow/internal/failpoint"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/testenv"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"
 )
@@ -61,7 +61,7 @@ func TestSweeperStartsFlowsOfObjectsLeftWithoutOne(t *testing.T) {
 			ctx := context.Background()
 			s, err := StartStack(ctx, StackOptions{
 				Name: "sweeper-" + string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: t.TempDir(), Out: logFile,
-				StripeMockBin: stripeMockBin, Validator: contract, Namespace: sweeperNamespace(b),
+				StripeMockBin: stripeMockBin, Validator: apiContract, Namespace: sweeperNamespace(b),
 				Env: map[string]string{
 					// A sweep every second of what is older than 5 s: the flows start
 					// within seconds, and an object is still without its flow for

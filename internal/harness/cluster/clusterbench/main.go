@@ -28,8 +28,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/payflow/payflow/bench/load"
-	"github.com/payflow/payflow/internal/cluster"
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/cluster"
+	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/models"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/payflow/payflow/internal/bank/sim"
 	"github.com/payflow/payflow/internal/bank/stripe"
 	"github.com/payflow/payflow/internal/config"
-	"github.com/payflow/payflow/internal/e2e/release1"
+	"github.com/payflow/payflow/internal/harness/e2e/release1"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"

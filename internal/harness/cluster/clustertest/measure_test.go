@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payflow/payflow/internal/cluster"
+	"github.com/payflow/payflow/internal/harness/cluster"
 )
 
 // snapshot is every counter the capacity measurement reads, at one moment.

@@ -1,4 +1,4 @@
-package client_test
+package contract_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/payflow/payflow/api"
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/contract"
 )
 
 const payment = `{"id":"pay_01jgk8x9v6m3p2q4r5s6t7u8v9","object":"payment","merchant_id":"mch_demo","amount":1050,"currency":"CNY",
@@ -62,13 +63,13 @@ func TestValidatorCatchesDrift(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := client.NewValidator(api.OpenAPI)
+			v, err := contract.NewValidator(api.OpenAPI)
 			require.NoError(t, err)
 			status, contentType, body = tc.status, tc.respType, tc.respBody
-			c := client.New(srv.URL, "mch_demo", "demo_secret_change_me").WithValidator(v)
+			c := client.New(srv.URL, "mch_demo", "demo_secret_change_me").WithTransport(v.RoundTripper)
 			ctx := context.Background()
 			if tc.probe {
-				ctx = client.Probing(ctx)
+				ctx = contract.Probing(ctx)
 			}
 			if tc.ops {
 				req, err := http.NewRequestWithContext(ctx, tc.method, srv.URL+tc.target, nil)

@@ -12,8 +12,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/payflow/payflow/internal/chaos"
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/internal/harness/chaos"
 	"github.com/payflow/payflow/internal/ledger"
 )
 

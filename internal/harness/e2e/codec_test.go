@@ -26,7 +26,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"

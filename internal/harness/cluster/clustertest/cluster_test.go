@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payflow/payflow/internal/chaos"
 	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/cluster"
+	"github.com/payflow/payflow/internal/harness/chaos"
+	"github.com/payflow/payflow/internal/harness/cluster"
 	"github.com/payflow/payflow/models"
 )
 

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/payflow/payflow/internal/cluster"
+	"github.com/payflow/payflow/internal/harness/cluster"
 )
 
 // batch is one kind of unit the capacity run measures.

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/payflow/payflow/api"
-	"github.com/payflow/payflow/internal/client"
-	"github.com/payflow/payflow/internal/devstack"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/contract"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
 // stacks are the payflow stacks every end-to-end test runs against: one on MariaDB,
@@ -23,7 +23,7 @@ var (
 	stacks   []*Stack
 	temporal *Temporal
 	logFile  *os.File
-	contract *client.Validator
+	apiContract *contract.Validator
 	// payflowBin and stripeMockBin start the stacks a test needs of its own, in a
 	// directory under workDir (which outlives the tests).
 	payflowBin, stripeMockBin, workDir string
@@ -73,7 +73,7 @@ func run(m *testing.M) int {
 	}
 	// Every exchange of the suite with the API is checked against its OpenAPI
 	// description; the suite fails if one did not validate.
-	contract, err = client.NewValidator(api.OpenAPI)
+	apiContract, err = contract.NewValidator(api.OpenAPI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -103,7 +103,7 @@ func run(m *testing.M) int {
 		s, err := StartStack(ctx, StackOptions{
 			Name: string(b), Bin: bin, Temporal: temporal.Addr, Backend: b, WorkDir: dir, Out: out,
 			StripeMockBin: filepath.Join(binDir, "stripe-mock"),
-			Validator:     contract,
+			Validator:     apiContract,
 			Namespace:     stackNamespace(b),
 			Env: map[string]string{
 				// Short bank timings, so that waiting flows finish in seconds.
@@ -143,12 +143,12 @@ func run(m *testing.M) int {
 		code = 1
 	}
 	// Every request and response of the suite agreed with the OpenAPI description.
-	fmt.Fprintln(os.Stderr, contract.Report())
-	if len(contract.Failures()) > 0 {
+	fmt.Fprintln(os.Stderr, apiContract.Report())
+	if len(apiContract.Failures()) > 0 {
 		code = 1
 	}
 	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "OpenAPI operations no exchange reached: %v\n", contract.Unexercised())
+		fmt.Fprintf(os.Stderr, "OpenAPI operations no exchange reached: %v\n", apiContract.Unexercised())
 	}
 	if code != 0 {
 		dumpLogs()

@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
 // Service is one of the Temporal server's services, each run as its own process.

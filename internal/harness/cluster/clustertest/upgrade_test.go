@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/payflow/payflow/internal/devstack"
+	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"
 )

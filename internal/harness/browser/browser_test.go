@@ -19,9 +19,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payflow/payflow/internal/devstack"
-	"github.com/payflow/payflow/internal/e2e"
-	"github.com/payflow/payflow/internal/testenv"
+	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/harness/e2e"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/models"
 )
 
