@@ -208,7 +208,7 @@ func (f *webhookFixture) attempts(t *testing.T, eventID string) []models.Webhook
 }
 
 // Each attempt POSTs the same bytes with the event id, signed with the merchant's
-// secret at its own time; a receiver verifies it as PRODUCT.md says, and every
+// secret at its own time; a receiver verifies it as docs/api.md says, and every
 // attempt is recorded.
 func TestDeliverWebhookBodyAndSignature(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {

@@ -37,7 +37,7 @@ func (s ReconciliationStatus) Finished() bool {
 // reference (or why a statement line could not be compared at all).
 type DifferenceKind string
 
-// Difference kinds. The first four are PRODUCT.md's; the last three report a bad
+// Difference kinds. The first four are the API's (docs/reconciliation.md); the last three report a bad
 // statement line, with its line number, without stopping the run.
 const (
 	DiffMissingOnOurSide   DifferenceKind = "missing_on_our_side"

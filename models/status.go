@@ -27,7 +27,7 @@ func (s PaymentStatus) Valid() bool {
 // them through workflows.
 type FailureCode string
 
-// Failure codes of PRODUCT.md, plus the compensation codes of flows that undo a step.
+// Failure codes of the API (docs/api.md), plus the compensation codes of flows that undo a step.
 const (
 	FailureNone              FailureCode = ""
 	FailureCardDeclined      FailureCode = "card_declined"
@@ -45,7 +45,7 @@ const (
 // state query, so that operators can find flows by it.
 type Stage string
 
-// Stages of PRODUCT.md's Operations section.
+// Stages of a flow, as operators see them (docs/operations.md).
 const (
 	StageValidating      Stage = "validating"
 	StageCharging        Stage = "charging"

@@ -5,7 +5,7 @@ import "time"
 // WithdrawalStatus is the lifecycle state of a withdrawal.
 type WithdrawalStatus string
 
-// Withdrawal statuses of PRODUCT.md.
+// Withdrawal statuses of the API (api/openapi.yaml).
 const (
 	WithdrawalProcessing      WithdrawalStatus = "processing"
 	WithdrawalPendingApproval WithdrawalStatus = "pending_approval"

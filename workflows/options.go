@@ -82,7 +82,7 @@ const (
 	ErrTypeInvalidEvent   = activities.ErrTypeInvalidEvent
 )
 
-// webhookDeliveryOptions are the delivery schedule of PRODUCT.md: each attempt is one
+// webhookDeliveryOptions are the delivery schedule of docs/api.md (Webhooks): each attempt is one
 // HTTP exchange (bounded by the client's timeout, 10 s by default), the first retry
 // comes 5 s after a failure, then the wait doubles up to an hour, and the delivery gives
 // up after models.WebhookDeliveryWindow (24 hours). Refusals that would fail the same

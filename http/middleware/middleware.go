@@ -140,7 +140,7 @@ type Merchants interface {
 	Admit(ctx context.Context, merchantID, nonce string, budget store.TokenBucket, now time.Time) (bool, time.Duration, error)
 }
 
-// SignatureAuth verifies the merchant signature of PRODUCT.md, after ReadBody, then
+// SignatureAuth verifies the merchant signature (docs/api.md, Signing), after ReadBody, then
 // admits the request: its nonce must be new (replay protection) and the merchant must
 // be within its budget (429 rate_limited with Retry-After). Every authentication
 // failure answers the same 401 signature_invalid; the log says which check failed,

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Codes of PRODUCT.md. Clients switch on them; they never change meaning.
+// Error codes of the API (api/openapi.yaml, docs/api.md). Clients switch on them; they never change meaning.
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeInvalidAmount           = "invalid_amount"

@@ -1,5 +1,5 @@
 // Package client is a small Go client of payflow's merchant API: it signs every
-// request as PRODUCT.md says. The CLI's pay and call commands, the integration tests,
+// request as docs/api.md says. The CLI's pay and call commands, the integration tests,
 // the load generator and the chaos runs use it.
 package client
 

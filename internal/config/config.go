@@ -1,5 +1,5 @@
 // Package config reads payflow's configuration from the environment (PAYFLOW_*), with
-// the local defaults of PRODUCT.md, so that `make run` needs no setting at all and
+// the local defaults of docs/configuration.md, so that `make run` needs no setting at all and
 // production sets each value explicitly.
 package config
 

@@ -35,7 +35,7 @@ import (
 // AccountKind is the role of an account in the chart of accounts.
 type AccountKind string
 
-// Account kinds of PRODUCT.md.
+// Account kinds of the ledger (docs/ledger.md).
 const (
 	KindCustomerWallet     AccountKind = "customer_wallet"
 	KindMerchantSettlement AccountKind = "merchant_settlement"

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The vectors of PRODUCT.md: a client library in any language must reproduce them.
+// The signing vectors of docs/api.md: a client library in any language must reproduce them.
 func TestRequestVectors(t *testing.T) {
 	const secret, ts, nonce = "demo_secret_change_me", "1767225600", "n0nce_0123456789ab"
 	tests := []struct {

@@ -29,7 +29,7 @@ type Delivery struct {
 }
 
 // Receiver is a merchant's webhook endpoint: it verifies every POST's signature as
-// PRODUCT.md specifies (X-Payflow-Signature: t=UNIX,v1=HEX, HEX =
+// docs/api.md specifies (X-Payflow-Signature: t=UNIX,v1=HEX, HEX =
 // HMAC-SHA256(secret, t + "." + body)), independently of payflow's own code, and
 // answers the first attempt of every FailEvery-th event 500 so that retries run too.
 type Receiver struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The receiver checks signatures the way PRODUCT.md specifies them, independently of
+// The receiver checks signatures the way docs/api.md specifies them, independently of
 // payflow's signing package: its test vector verifies, and any change does not.
 func TestVerifySignatureProductVector(t *testing.T) {
 	body := []byte(`{"id":"evt_1","type":"payment.succeeded"}`)
