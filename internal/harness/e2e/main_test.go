@@ -20,9 +20,9 @@ import (
 // stacks are the payflow stacks every end-to-end test runs against: one on MariaDB,
 // one on SQLite, sharing one Temporal dev server (each on its own task queue).
 var (
-	stacks   []*Stack
-	temporal *Temporal
-	logFile  *os.File
+	stacks      []*Stack
+	temporal    *Temporal
+	logFile     *os.File
 	apiContract *contract.Validator
 	// payflowBin and stripeMockBin start the stacks a test needs of its own, in a
 	// directory under workDir (which outlives the tests).
