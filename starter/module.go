@@ -1,15 +1,30 @@
 package starter
 
 import (
+	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/fx"
 
 	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 )
 
-// Module provides the Starter.
+// Module provides the Starter and, for the processes that ask for them, the
+// services.
 var Module = fx.Module("starter",
 	fx.Provide(func(c client.Client, cfg config.Config) *Starter {
 		return New(c, Config{TaskQueue: cfg.TaskQueue, BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines, ApprovalTimeout: cfg.ApprovalTimeout})
 	}),
+	fx.Provide(
+		func(st *store.Store, l *ledger.Ledger, log *logrus.Entry) Deps {
+			return Deps{Store: st, Ledger: l, Log: log.WithField("component", "services")}
+		},
+		func(d Deps, s *Starter) *Payments { return &Payments{Deps: d, Flows: s} },
+		func(d Deps, s *Starter) *Refunds { return &Refunds{Deps: d, Flows: s} },
+		func(d Deps, s *Starter) *Wallets { return &Wallets{Deps: d, Flows: s} },
+		func(d Deps, s *Starter) *Events { return &Events{Deps: d, Flows: s} },
+		func(d Deps, s *Starter) *Reconciliations { return &Reconciliations{Deps: d, Flows: s} },
+		func(d Deps) *Merchants { return &Merchants{Deps: d} },
+	),
 )

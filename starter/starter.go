@@ -63,31 +63,121 @@ func (s *Starter) moneyFlowOptions(id string, sa temporal.SearchAttributes) clie
 	}
 }
 
-// StartPayment starts the payment's workflow, or finds it running or finished: the
-// call is idempotent, so that a repeated API request (or one that lost its answer)
-// makes sure the flow runs without ever running it twice. It fills the bank polling
-// settings from configuration.
-func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
-	if in.BankPoll == 0 {
-		in.BankPoll = s.cfg.BankPoll
-	}
-	if in.BankDeadline == 0 {
-		in.BankDeadline = s.cfg.BankDeadline
-	}
-	if in.BankDeadlines == nil {
-		in.BankDeadlines = s.cfg.BankDeadlines
-	}
-	id := workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID)
+// moneyFlow is what starting one money flow takes: its id, its workflow and input,
+// and the search attributes operators filter it by.
+type moneyFlow struct {
+	id       string
+	workflow any
+	input    any
+	flow     models.Flow
+	stage    models.Stage
+	merchant string
+	channel  string
+	currency models.Currency
+	amount   int64
+}
+
+// start starts a money flow, or finds it running or finished: the call is
+// idempotent, so that a repeated API request (or one that lost its answer) makes sure
+// the flow runs without ever running it twice.
+func (s *Starter) start(ctx context.Context, f moneyFlow) error {
 	sa := temporal.NewSearchAttributes(
-		workflows.SAMerchant.ValueSet(in.MerchantID),
-		workflows.SAFlow.ValueSet(string(models.FlowPayment)),
-		workflows.SAStage.ValueSet(string(workflows.StageAtStart(models.FlowPayment, in.Source.Type))),
-		workflows.SAChannel.ValueSet(in.Channel),
-		workflows.SACurrency.ValueSet(string(in.Currency)),
-		workflows.SAAmount.ValueSet(in.Amount),
+		workflows.SAMerchant.ValueSet(f.merchant),
+		workflows.SAFlow.ValueSet(string(f.flow)),
+		workflows.SAStage.ValueSet(string(f.stage)),
+		workflows.SAChannel.ValueSet(f.channel),
+		workflows.SACurrency.ValueSet(string(f.currency)),
+		workflows.SAAmount.ValueSet(f.amount),
 	)
-	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.PaymentWorkflow, in)
-	return startErr(id, err)
+	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(f.id, sa), f.workflow, f.input)
+	return startErr(f.id, err)
+}
+
+// bankDefaults fills a flow input's bank polling settings that are unset from
+// configuration.
+func (s *Starter) bankDefaults(poll, deadline *time.Duration, deadlines *map[string]time.Duration) {
+	if *poll == 0 {
+		*poll = s.cfg.BankPoll
+	}
+	if *deadline == 0 {
+		*deadline = s.cfg.BankDeadline
+	}
+	if *deadlines == nil {
+		*deadlines = s.cfg.BankDeadlines
+	}
+}
+
+// StartPayment starts the payment's workflow, or finds it (see start), with the bank
+// polling settings from configuration.
+func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
+	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	return s.start(ctx, moneyFlow{
+		id: workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID), workflow: workflows.PaymentWorkflow, input: in,
+		flow: models.FlowPayment, stage: workflows.StageAtStart(models.FlowPayment, in.Source.Type),
+		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
+	})
+}
+
+// StartTopup starts the top-up's workflow, or finds it.
+func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
+	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	return s.start(ctx, moneyFlow{
+		id: workflows.TopupWorkflowID(in.MerchantID, in.TopupID), workflow: workflows.TopupWorkflow, input: in,
+		flow: models.FlowTopup, stage: models.StageCharging,
+		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
+	})
+}
+
+// StartWithdrawal starts the withdrawal's workflow, or finds it; the approval
+// timeout comes from configuration too.
+func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error {
+	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	if in.ApprovalTimeout == 0 {
+		in.ApprovalTimeout = s.cfg.ApprovalTimeout
+	}
+	return s.start(ctx, moneyFlow{
+		id: workflows.WithdrawalWorkflowID(in.MerchantID, in.WithdrawalID), workflow: workflows.WithdrawalWorkflow, input: in,
+		flow: models.FlowWithdrawal, stage: models.StageValidating,
+		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
+	})
+}
+
+// StartRefund starts the refund's workflow, or finds it.
+func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error {
+	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	return s.start(ctx, moneyFlow{
+		id: workflows.RefundWorkflowID(in.MerchantID, in.RefundID), workflow: workflows.RefundWorkflow, input: in,
+		flow: models.FlowRefund, stage: models.StageValidating,
+		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
+	})
+}
+
+// AwaitFlow waits until the flow workflowID has closed (however it ended) and
+// reports true, or until ctx ends and reports false. It long-polls Temporal for the
+// flow's close event (following continue-as-new), so that a waiting request costs one
+// pending call, not a polling loop.
+func (s *Starter) AwaitFlow(ctx context.Context, workflowID string) (bool, error) {
+	err := s.client.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	if err == nil {
+		return true, nil
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, fmt.Errorf("await %s: %w", workflowID, ErrFlowNotFound)
+	}
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &deadline) {
+		return false, nil
+	}
+	var wfErr *temporal.WorkflowExecutionError
+	if errors.As(err, &wfErr) {
+		// Closed by failing, timing out or being terminated: closed all the same.
+		return true, nil
+	}
+	return false, fmt.Errorf("await %s: %w", workflowID, err)
 }
 
 func startErr(id string, err error) error {
@@ -136,81 +226,6 @@ func (s *Starter) State(ctx context.Context, workflowID string) (models.FlowStat
 func (s *Starter) CheckHealth(ctx context.Context) error {
 	_, err := s.client.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
-}
-
-// StartTopup starts the top-up's workflow, or finds it (idempotent like StartPayment).
-func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
-	if in.BankPoll == 0 {
-		in.BankPoll = s.cfg.BankPoll
-	}
-	if in.BankDeadline == 0 {
-		in.BankDeadline = s.cfg.BankDeadline
-	}
-	if in.BankDeadlines == nil {
-		in.BankDeadlines = s.cfg.BankDeadlines
-	}
-	id := workflows.TopupWorkflowID(in.MerchantID, in.TopupID)
-	sa := temporal.NewSearchAttributes(
-		workflows.SAMerchant.ValueSet(in.MerchantID),
-		workflows.SAFlow.ValueSet(string(models.FlowTopup)),
-		workflows.SAStage.ValueSet(string(models.StageCharging)),
-		workflows.SAChannel.ValueSet(in.Channel),
-		workflows.SACurrency.ValueSet(string(in.Currency)),
-		workflows.SAAmount.ValueSet(in.Amount),
-	)
-	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.TopupWorkflow, in)
-	return startErr(id, err)
-}
-
-// StartWithdrawal starts the withdrawal's workflow, or finds it.
-func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error {
-	if in.BankPoll == 0 {
-		in.BankPoll = s.cfg.BankPoll
-	}
-	if in.BankDeadline == 0 {
-		in.BankDeadline = s.cfg.BankDeadline
-	}
-	if in.BankDeadlines == nil {
-		in.BankDeadlines = s.cfg.BankDeadlines
-	}
-	if in.ApprovalTimeout == 0 {
-		in.ApprovalTimeout = s.cfg.ApprovalTimeout
-	}
-	id := workflows.WithdrawalWorkflowID(in.MerchantID, in.WithdrawalID)
-	sa := temporal.NewSearchAttributes(
-		workflows.SAMerchant.ValueSet(in.MerchantID),
-		workflows.SAFlow.ValueSet(string(models.FlowWithdrawal)),
-		workflows.SAStage.ValueSet(string(models.StageValidating)),
-		workflows.SAChannel.ValueSet(in.Channel),
-		workflows.SACurrency.ValueSet(string(in.Currency)),
-		workflows.SAAmount.ValueSet(in.Amount),
-	)
-	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.WithdrawalWorkflow, in)
-	return startErr(id, err)
-}
-
-// StartRefund starts the refund's workflow, or finds it.
-func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error {
-	if in.BankPoll == 0 {
-		in.BankPoll = s.cfg.BankPoll
-	}
-	if in.BankDeadline == 0 {
-		in.BankDeadline = s.cfg.BankDeadline
-	}
-	if in.BankDeadlines == nil {
-		in.BankDeadlines = s.cfg.BankDeadlines
-	}
-	id := workflows.RefundWorkflowID(in.MerchantID, in.RefundID)
-	sa := temporal.NewSearchAttributes(
-		workflows.SAMerchant.ValueSet(in.MerchantID),
-		workflows.SAFlow.ValueSet(string(models.FlowRefund)),
-		workflows.SAStage.ValueSet(string(models.StageValidating)),
-		workflows.SAChannel.ValueSet(in.Channel),
-		workflows.SACurrency.ValueSet(string(in.Currency)),
-		workflows.SAAmount.ValueSet(in.Amount),
-	)
-	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(id, sa), workflows.RefundWorkflow, in)
-	return startErr(id, err)
 }
 
 // ErrUpdateRejected reports an Update the workflow's validator refused (a second

@@ -5,13 +5,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 type createAccountRequest struct {
@@ -31,7 +29,7 @@ type accountJSON struct {
 	CreatedAt time.Time       `json:"created"`
 }
 
-func accountView(a ledger.Account) accountJSON {
+func accountView(a starter.Account) accountJSON {
 	return accountJSON{
 		ID: a.ID, Object: "account", Currency: a.Currency, Balance: a.Balance, Available: a.Available(),
 		Held: a.Held, Reference: a.Reference, CreatedAt: a.CreatedAt.UTC(),
@@ -51,10 +49,8 @@ type entryJSON struct {
 }
 
 func (h *Handler) createAccount(c *gin.Context) {
-	merchantID := middleware.MerchantID(c)
-	key, p := idempotencyKey(c)
-	if p != nil {
-		problem.Write(c, *p)
+	idem, ok := idempotent(c)
+	if !ok {
 		return
 	}
 	var req createAccountRequest
@@ -79,39 +75,32 @@ func (h *Handler) createAccount(c *gin.Context) {
 		}
 		ref = *req.Reference
 	}
-	w := ledger.NewWallet(models.NewID(models.PrefixAccount), merchantID, cur, ref)
-	id, created, err := h.Store.CreateOnce(c.Request.Context(), store.IdempotentRequest{
-		MerchantID: merchantID, Key: key, Fingerprint: fingerprint(c), ObjectID: w.ID,
-	}, func(tx *gorm.DB) error { return ledger.InsertWallet(tx, w) })
-	if !h.idempotencyOK(c, err) {
-		return
-	}
-	a, err := h.Ledger.Account(c.Request.Context(), merchantID, id)
+	out, err := h.Wallets.CreateAccount(c.Request.Context(), starter.NewAccount{Idempotent: idem, Currency: cur, Reference: ref})
 	if err != nil {
-		h.internal(c, "load account", err)
+		h.fail(c, "create account", err)
 		return
 	}
-	if !created {
+	if out.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
-	writeJSON(c, http.StatusCreated, accountView(a))
+	writeJSON(c, http.StatusCreated, accountView(out.Object))
 }
 
 // wallet loads one of the merchant's wallets or answers 404.
-func (h *Handler) wallet(c *gin.Context) (ledger.Account, bool) {
+func (h *Handler) wallet(c *gin.Context) (starter.Account, bool) {
 	id := c.Param("id")
 	if !models.ValidID(models.PrefixAccount, id) {
 		problem.Write(c, problem.NotFound("no such account"))
-		return ledger.Account{}, false
+		return starter.Account{}, false
 	}
-	a, err := h.Ledger.Account(c.Request.Context(), middleware.MerchantID(c), id)
+	a, err := h.Wallets.Account(c.Request.Context(), middleware.MerchantID(c), id)
 	switch {
-	case isNotFound(err) || err == nil && a.Kind != ledger.KindCustomerWallet:
+	case isNotFound(err):
 		problem.Write(c, problem.NotFound("no such account"))
-		return ledger.Account{}, false
+		return starter.Account{}, false
 	case err != nil:
 		h.internal(c, "get account", err)
-		return ledger.Account{}, false
+		return starter.Account{}, false
 	}
 	return a, true
 }
@@ -132,7 +121,7 @@ func (h *Handler) listEntries(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	lines, more, err := h.Ledger.Statement(c.Request.Context(), a.ID, limit, after)
+	lines, more, err := h.Wallets.Statement(c.Request.Context(), a.ID, limit, after)
 	if err != nil {
 		h.internal(c, "account statement", err)
 		return

@@ -9,7 +9,6 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -22,38 +21,14 @@ func (h *Handler) listEvents(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	ctx := c.Request.Context()
-	merchantID := middleware.MerchantID(c)
-	if after != "" {
-		if _, err := h.Store.Event(ctx, merchantID, after); err != nil {
-			if isNotFound(err) {
-				problem.Write(c, problem.Invalid("starting_after must be one of your events"))
-				return
-			}
-			h.internal(c, "check starting_after", err)
-			return
-		}
-	}
-	items, more, err := h.Store.ListEvents(ctx, store.ListQuery{MerchantID: merchantID, Limit: limit, StartingAfter: after})
-	if err != nil {
+	items, more, err := h.Events.List(c.Request.Context(), starter.ListQuery{MerchantID: middleware.MerchantID(c), Limit: limit, StartingAfter: after})
+	switch {
+	case errors.Is(err, starter.ErrUnknownCursor):
+		problem.Write(c, problem.Invalid("starting_after must be one of your events"))
+		return
+	case err != nil:
 		h.internal(c, "list events", err)
 		return
-	}
-	if items == nil {
-		items = []models.Event{}
-	}
-	ids := make([]string, len(items))
-	for i, e := range items {
-		ids[i] = e.ID
-	}
-	deliveries, err := h.Store.EventDeliveries(ctx, ids, h.Now())
-	if err != nil {
-		h.internal(c, "event deliveries", err)
-		return
-	}
-	for i := range items {
-		d := deliveries[items[i].ID]
-		items[i].Delivery = &d
 	}
 	writeJSON(c, http.StatusOK, listResponse[models.Event]{Data: items, HasMore: more})
 }
@@ -79,24 +54,27 @@ func (h *Handler) redeliverEvent(c *gin.Context) {
 			return
 		}
 	}
-	ev, ok := h.ownEvent(c)
-	if !ok {
+	id := c.Param("id")
+	if !models.ValidID(models.PrefixEvent, id) {
+		problem.Write(c, problem.NotFound("no such event"))
 		return
 	}
-	err := h.Starter.RedeliverEvent(c.Request.Context(), models.WebhookDeliveryInput{EventID: ev.ID, MerchantID: ev.MerchantID})
+	ev, err := h.Events.Redeliver(c.Request.Context(), middleware.MerchantID(c), id)
+	var notStarted *starter.NotStartedError
 	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such event"))
 	case errors.Is(err, starter.ErrFlowRunning):
 		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict,
 			"a delivery of this event is in progress (it retries for up to 24 hours); redeliver it once that delivery has ended"))
-		return
-	case err != nil:
-		h.Log.WithFields(map[string]any{"event_id": ev.ID, "merchant_id": ev.MerchantID}).WithError(err).Error("start event redelivery")
+	case errors.As(err, &notStarted):
+		h.Log.WithFields(map[string]any{"event_id": id, "merchant_id": notStarted.MerchantID}).WithError(err).Error("start event redelivery")
 		problem.Write(c, problem.Unavailable("the redelivery could not start; retry"))
-		return
+	case err != nil:
+		h.internal(c, "redeliver event", err)
+	default:
+		writeJSON(c, http.StatusAccepted, ev)
 	}
-	// A new delivery has started and has made no attempt yet.
-	ev.Delivery.Status = models.DeliveryPending
-	writeJSON(c, http.StatusAccepted, ev)
 }
 
 // ownEvent loads the merchant's event named by the path, with its delivery state, or
@@ -107,8 +85,7 @@ func (h *Handler) ownEvent(c *gin.Context) (models.Event, bool) {
 		problem.Write(c, problem.NotFound("no such event"))
 		return models.Event{}, false
 	}
-	ctx := c.Request.Context()
-	ev, err := h.Store.Event(ctx, middleware.MerchantID(c), id)
+	ev, err := h.Events.Get(c.Request.Context(), middleware.MerchantID(c), id)
 	switch {
 	case isNotFound(err):
 		problem.Write(c, problem.NotFound("no such event"))
@@ -117,12 +94,5 @@ func (h *Handler) ownEvent(c *gin.Context) (models.Event, bool) {
 		h.internal(c, "get event", err)
 		return models.Event{}, false
 	}
-	deliveries, err := h.Store.EventDeliveries(ctx, []string{ev.ID}, h.Now())
-	if err != nil {
-		h.internal(c, "event delivery", err)
-		return models.Event{}, false
-	}
-	d := deliveries[ev.ID]
-	ev.Delivery = &d
 	return ev, true
 }

@@ -12,59 +12,57 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
-// Store is what the merchant API needs of payflow's rows.
-type Store interface {
-	CreateOnce(ctx context.Context, req store.IdempotentRequest, insert func(tx *gorm.DB) error) (string, bool, error)
-	Merchant(ctx context.Context, id string) (models.Merchant, error)
-	Payment(ctx context.Context, merchantID, id string) (models.Payment, error)
-	ListPayments(ctx context.Context, q store.ListQuery) ([]models.Payment, bool, error)
+// Payments is the payments service (starter.Payments).
+type Payments interface {
+	Create(ctx context.Context, req starter.NewPayment) (starter.Created[models.Payment], error)
+	Get(ctx context.Context, merchantID, id string) (models.Payment, error)
+	List(ctx context.Context, q starter.ListQuery) ([]models.Payment, bool, error)
+}
+
+// Refunds is the refunds service (starter.Refunds).
+type Refunds interface {
+	Create(ctx context.Context, req starter.NewRefund) (starter.Created[models.Refund], error)
+	Get(ctx context.Context, merchantID, id string) (models.Refund, error)
+}
+
+// Wallets is the wallets service (starter.Wallets): wallets, top-ups, withdrawals.
+type Wallets interface {
+	CreateAccount(ctx context.Context, req starter.NewAccount) (starter.Created[starter.Account], error)
+	Account(ctx context.Context, merchantID, id string) (starter.Account, error)
+	Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]starter.StatementLine, bool, error)
+	CreateTopup(ctx context.Context, req starter.NewTopup) (starter.Created[models.Topup], error)
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
+	CreateWithdrawal(ctx context.Context, req starter.NewWithdrawal) (starter.Created[models.Withdrawal], error)
 	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
-	Refund(ctx context.Context, merchantID, id string) (models.Refund, error)
-	Event(ctx context.Context, merchantID, id string) (models.Event, error)
-	ListEvents(ctx context.Context, q store.ListQuery) ([]models.Event, bool, error)
-	EventDeliveries(ctx context.Context, eventIDs []string, now time.Time) (map[string]models.EventDelivery, error)
 }
 
-// Ledger is what the merchant API needs of the ledger.
-type Ledger interface {
-	Account(ctx context.Context, merchantID, id string) (ledger.Account, error)
-	Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]ledger.StatementLine, bool, error)
+// Events is the webhook events service (starter.Events).
+type Events interface {
+	List(ctx context.Context, q starter.ListQuery) ([]models.Event, bool, error)
+	Get(ctx context.Context, merchantID, id string) (models.Event, error)
+	Redeliver(ctx context.Context, merchantID, id string) (models.Event, error)
 }
 
-// Starter starts flows (package starter).
-type Starter interface {
-	StartPayment(ctx context.Context, in models.PaymentInput) error
-	StartTopup(ctx context.Context, in models.TopupInput) error
-	StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error
-	StartRefund(ctx context.Context, in models.RefundInput) error
-	// RedeliverEvent starts an event's delivery again; starter.ErrFlowRunning while
-	// one is running.
-	RedeliverEvent(ctx context.Context, in models.WebhookDeliveryInput) error
-}
-
-// Handler serves the merchant API.
+// Handler serves the merchant API: it decodes and checks requests, calls a service
+// and maps the service's errors to problems.
 type Handler struct {
-	Store          Store
-	Ledger         Ledger
-	Starter        Starter
+	Payments       Payments
+	Refunds        Refunds
+	Wallets        Wallets
+	Events         Events
 	Channels       []string
 	DefaultChannel string
 	Log            *logrus.Entry
-	Now            func() time.Time
 }
 
 // Register mounts the merchant routes on a group that already authenticates.
@@ -146,33 +144,48 @@ func (h *Handler) internal(c *gin.Context, msg string, err error) {
 	problem.Write(c, problem.Internal())
 }
 
-// idempotencyOK answers a CreateOnce error: 422 for a key reused with another
-// request, 500 for anything else. It reports whether the caller may go on.
-func (h *Handler) idempotencyOK(c *gin.Context, err error) bool {
+// fail answers a service's error: each refusal with its problem, a flow that could not
+// start with 503 (the client retries with the same Idempotency-Key), anything else
+// with a 500 logged as msg.
+func (h *Handler) fail(c *gin.Context, msg string, err error) {
+	var walletCur *starter.WalletCurrencyError
+	var exceeds *starter.ExceedsRefundableError
+	var notStarted *starter.NotStartedError
 	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, store.ErrIdempotencyKeyReused):
+	case errors.Is(err, starter.ErrIdempotencyKeyReused):
 		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
+	case errors.Is(err, starter.ErrMerchantDisabled):
+		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
+	case errors.Is(err, starter.ErrInvalidSource):
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "account_id must be one of your wallets, in the payment's currency"))
+	case errors.Is(err, starter.ErrInvalidAccount):
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAccount, "account_id must be one of your wallets"))
+	case errors.As(err, &walletCur):
+		problem.Write(c, problem.Unprocessable(problem.CodeUnsupportedCurrency, fmt.Sprintf("the wallet holds %s; the amount must be in the same currency", walletCur.Wallet.Currency)))
+	case errors.As(err, &exceeds):
+		pay := exceeds.Payment
+		problem.Write(c, problem.Unprocessable(problem.CodeAmountExceedsRefundable,
+			fmt.Sprintf("the payment is %s with at most %d %s left to refund, counting refunds in flight",
+				pay.Status, pay.Amount-pay.AmountRefunded, pay.Currency)))
+	case errors.As(err, &notStarted):
+		h.Log.WithFields(logrus.Fields{"object_id": notStarted.ObjectID, "merchant_id": notStarted.MerchantID}).WithError(err).Error("start " + notStarted.Kind + " flow")
+		problem.Write(c, problem.Unavailable("the "+notStarted.Kind+" is stored but its flow could not start yet; retry with the same Idempotency-Key"))
 	default:
-		h.internal(c, "create with idempotency key", err)
+		h.internal(c, msg, err)
 	}
-	return false
 }
 
-// activeMerchant loads the merchant and refuses a disabled merchant's request to move
-// money (403).
-func (h *Handler) activeMerchant(c *gin.Context, merchantID string) (models.Merchant, bool) {
-	m, err := h.Store.Merchant(c.Request.Context(), merchantID)
-	if err != nil {
-		h.internal(c, "load merchant", err)
-		return models.Merchant{}, false
+// idempotent reads what every creating request carries besides its fields: the
+// merchant, the Idempotency-Key (written as a problem when missing or malformed), the
+// request's fingerprint and the wait it prefers.
+func idempotent(c *gin.Context) (starter.Idempotent, bool) {
+	key, p := idempotencyKey(c)
+	if p != nil {
+		problem.Write(c, *p)
+		return starter.Idempotent{}, false
 	}
-	if m.Status != models.MerchantActive {
-		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
-		return models.Merchant{}, false
-	}
-	return m, true
+	wait, _ := preferredWait(c.Request.Header.Values("Prefer"))
+	return starter.Idempotent{MerchantID: middleware.MerchantID(c), Key: key, Fingerprint: fingerprint(c), Wait: wait}, true
 }
 
 // channel reads an optional channel field: one of the configured channels, or the
@@ -200,9 +213,7 @@ func notifyURL(req *string) (string, *problem.Problem) {
 	return *req, nil
 }
 
-func isNotFound(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ledger.ErrAccountNotFound)
-}
+func isNotFound(err error) bool { return errors.Is(err, starter.ErrNotFound) }
 
 func writeJSON(c *gin.Context, status int, v any) {
 	c.JSON(status, v)

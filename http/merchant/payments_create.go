@@ -1,21 +1,17 @@
 package merchant
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
-	"github.com/payflow/payflow/workflows"
+	"github.com/payflow/payflow/starter"
 )
 
 // createPaymentRequest is the body of POST /v1/payments, decoded strictly. Amount stays
@@ -111,7 +107,7 @@ func validToken(t string) bool {
 // models.ValidNotifyURL).
 func validNotifyURL(s string) bool { return models.ValidNotifyURL(s) }
 
-func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createPaymentRequest) (validPayment, *problem.Problem) {
+func (h *Handler) validatePayment(req createPaymentRequest) (validPayment, *problem.Problem) {
 	var v validPayment
 	var p *problem.Problem
 	if v.amount, v.currency, p = parseAmountCurrency(req.Amount, req.Currency); p != nil {
@@ -138,22 +134,14 @@ func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createP
 			v.channel = *req.Channel
 		}
 	case models.SourceAccount:
+		// Whether it is one of the merchant's wallets, in the currency, is the
+		// service's to check.
 		accountID, ok := req.Source.account()
 		if !ok || req.Channel != nil {
 			pr := problem.Unprocessable(problem.CodeInvalidSource, "an account source needs the account_id of one of your wallets, and no channel")
 			return v, &pr
 		}
-		acct, err := h.Ledger.Account(c.Request.Context(), merchantID, accountID)
-		if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != v.currency {
-			if err != nil && !isNotFound(err) {
-				h.internal(c, "look up source account", err)
-				return v, nil
-			}
-			pr := problem.Unprocessable(problem.CodeInvalidSource, "account_id must be one of your wallets, in the payment's currency")
-			return v, &pr
-		}
-		v.source = models.PaymentSource{Type: models.SourceAccount, AccountID: acct.ID}
-		v.channel = "ledger"
+		v.source = models.PaymentSource{Type: models.SourceAccount, AccountID: accountID}
 	default:
 		pr := problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card or account")
 		return v, &pr
@@ -187,10 +175,8 @@ func (h *Handler) validatePayment(c *gin.Context, merchantID string, req createP
 }
 
 func (h *Handler) createPayment(c *gin.Context) {
-	merchantID := middleware.MerchantID(c)
-	key, p := idempotencyKey(c)
-	if p != nil {
-		problem.Write(c, *p)
+	idem, ok := idempotent(c)
+	if !ok {
 		return
 	}
 	var req createPaymentRequest
@@ -198,43 +184,18 @@ func (h *Handler) createPayment(c *gin.Context) {
 		problem.Write(c, problem.Invalid(err.Error()))
 		return
 	}
-	v, p := h.validatePayment(c, merchantID, req)
+	v, p := h.validatePayment(req)
 	if p != nil {
 		problem.Write(c, *p)
 		return
 	}
-	if c.IsAborted() {
-		return
-	}
-	merchant, ok := h.activeMerchant(c, merchantID)
-	if !ok {
-		return
-	}
-	if v.notifyURL == "" {
-		v.notifyURL = merchant.NotifyURL
-	}
-	now := h.Now().UTC()
-	pay := models.Payment{
-		ID:          models.NewID(models.PrefixPayment),
-		Object:      "payment",
-		MerchantID:  merchantID,
-		Amount:      v.amount,
-		Currency:    v.currency,
-		Source:      v.source,
-		Channel:     v.channel,
-		Status:      models.PaymentProcessing,
-		Description: v.description,
-		NotifyURL:   v.notifyURL,
-		Metadata:    v.metadata,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-	}
-	pay.WorkflowID = workflows.PaymentWorkflowID(merchantID, pay.ID)
-	createAndStart(h, c, key, flowObject[models.Payment]{
-		kind: "payment", id: pay.ID, obj: pay, load: h.Store.Payment,
-		insert: func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) },
-		start: func(ctx context.Context, p models.Payment) error {
-			return h.Starter.StartPayment(ctx, p.FlowInput())
-		},
+	out, err := h.Payments.Create(c.Request.Context(), starter.NewPayment{
+		Idempotent: idem, Amount: v.amount, Currency: v.currency, Source: v.source, Channel: v.channel,
+		Description: v.description, NotifyURL: v.notifyURL, Metadata: v.metadata,
 	})
+	if err != nil {
+		h.fail(c, "create payment", err)
+		return
+	}
+	writeCreated(c, idem, out)
 }

@@ -7,5 +7,5 @@ import (
 )
 
 func (h *Handler) getPayment(c *gin.Context) {
-	getObject(h, c, models.PrefixPayment, "payment", h.Store.Payment)
+	getObject(h, c, models.PrefixPayment, "payment", h.Payments.Get)
 }

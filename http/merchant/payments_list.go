@@ -1,14 +1,15 @@
 package merchant
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 func (h *Handler) listPayments(c *gin.Context) {
@@ -22,24 +23,14 @@ func (h *Handler) listPayments(c *gin.Context) {
 		problem.Write(c, problem.Invalid("status must be processing, succeeded, failed, partially_refunded or refunded"))
 		return
 	}
-	merchantID := middleware.MerchantID(c)
-	if after != "" {
-		if _, err := h.Store.Payment(c.Request.Context(), merchantID, after); err != nil {
-			if isNotFound(err) {
-				problem.Write(c, problem.Invalid("starting_after must be one of your payments"))
-				return
-			}
-			h.internal(c, "check starting_after", err)
-			return
-		}
-	}
-	items, more, err := h.Store.ListPayments(c.Request.Context(), store.ListQuery{MerchantID: merchantID, Status: status, Limit: limit, StartingAfter: after})
-	if err != nil {
+	items, more, err := h.Payments.List(c.Request.Context(), starter.ListQuery{MerchantID: middleware.MerchantID(c), Status: status, Limit: limit, StartingAfter: after})
+	switch {
+	case errors.Is(err, starter.ErrUnknownCursor):
+		problem.Write(c, problem.Invalid("starting_after must be one of your payments"))
+		return
+	case err != nil:
 		h.internal(c, "list payments", err)
 		return
-	}
-	if items == nil {
-		items = []models.Payment{}
 	}
 	writeJSON(c, http.StatusOK, listResponse[models.Payment]{Data: items, HasMore: more})
 }

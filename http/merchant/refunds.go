@@ -1,19 +1,14 @@
 package merchant
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
-	"github.com/payflow/payflow/workflows"
+	"github.com/payflow/payflow/starter"
 )
 
 type createRefundRequest struct {
@@ -28,9 +23,8 @@ func (h *Handler) createRefund(c *gin.Context) {
 		problem.Write(c, problem.NotFound("no such payment"))
 		return
 	}
-	key, p := idempotencyKey(c)
-	if p != nil {
-		problem.Write(c, *p)
+	idem, ok := idempotent(c)
+	if !ok {
 		return
 	}
 	var req createRefundRequest
@@ -38,7 +32,7 @@ func (h *Handler) createRefund(c *gin.Context) {
 		problem.Write(c, problem.Invalid(err.Error()))
 		return
 	}
-	pay, err := h.Store.Payment(c.Request.Context(), merchantID, paymentID)
+	pay, err := h.Payments.Get(c.Request.Context(), merchantID, paymentID)
 	if isNotFound(err) {
 		problem.Write(c, problem.NotFound("no such payment"))
 		return
@@ -58,38 +52,14 @@ func (h *Handler) createRefund(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	merchant, ok := h.activeMerchant(c, merchantID)
-	if !ok {
+	out, err := h.Refunds.Create(c.Request.Context(), starter.NewRefund{Idempotent: idem, Payment: pay, Amount: amount, NotifyURL: notify})
+	if err != nil {
+		h.fail(c, "create refund", err)
 		return
 	}
-	if notify == "" {
-		notify = merchant.NotifyURL
-	}
-	now := h.Now().UTC()
-	r := models.Refund{
-		ID: models.NewID(models.PrefixRefund), Object: "refund", MerchantID: merchantID, PaymentID: pay.ID,
-		Amount: amount, Currency: pay.Currency, Channel: pay.Channel, Status: models.RefundProcessing,
-		NotifyURL: notify, CreatedAt: now, UpdatedAt: now,
-	}
-	r.WorkflowID = workflows.RefundWorkflowID(merchantID, r.ID)
-	createAndStart(h, c, key, flowObject[models.Refund]{
-		kind: "refund", id: r.ID, obj: r, load: h.Store.Refund,
-		insert: func(tx *gorm.DB) error { return store.InsertRefund(tx, r) },
-		refusal: func(err error) *problem.Problem {
-			if !errors.Is(err, store.ErrExceedsRefundable) {
-				return nil
-			}
-			p := problem.Unprocessable(problem.CodeAmountExceedsRefundable,
-				fmt.Sprintf("the payment is %s with at most %d %s left to refund, counting refunds in flight",
-					pay.Status, pay.Amount-pay.AmountRefunded, pay.Currency))
-			return &p
-		},
-		start: func(ctx context.Context, r models.Refund) error {
-			return h.Starter.StartRefund(ctx, r.FlowInput(pay))
-		},
-	})
+	writeCreated(c, idem, out)
 }
 
 func (h *Handler) getRefund(c *gin.Context) {
-	getObject(h, c, models.PrefixRefund, "refund", h.Store.Refund)
+	getObject(h, c, models.PrefixRefund, "refund", h.Refunds.Get)
 }

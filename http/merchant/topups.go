@@ -1,17 +1,14 @@
 package merchant
 
 import (
-	"context"
 	"encoding/json"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
-	"github.com/payflow/payflow/workflows"
+	"github.com/payflow/payflow/starter"
 )
 
 type createTopupRequest struct {
@@ -24,10 +21,8 @@ type createTopupRequest struct {
 }
 
 func (h *Handler) createTopup(c *gin.Context) {
-	merchantID := middleware.MerchantID(c)
-	key, p := idempotencyKey(c)
-	if p != nil {
-		problem.Write(c, *p)
+	idem, ok := idempotent(c)
+	if !ok {
 		return
 	}
 	var req createTopupRequest
@@ -53,26 +48,26 @@ func (h *Handler) createTopup(c *gin.Context) {
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
 		return
 	}
-	target, ok := h.walletFlow(c, merchantID, *req.AccountID, cur, req.Channel, req.NotifyURL)
-	if !ok {
+	channel, p := h.channel(req.Channel)
+	if p != nil {
+		problem.Write(c, *p)
 		return
 	}
-	now := h.Now().UTC()
-	t := models.Topup{
-		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: merchantID, AccountID: target.account.ID,
-		Amount: amount, Currency: cur, Source: models.PaymentSource{Type: models.SourceCard, Token: token},
-		Channel: target.channel, Status: models.TopupProcessing, NotifyURL: target.notify, CreatedAt: now, UpdatedAt: now,
+	notify, p := notifyURL(req.NotifyURL)
+	if p != nil {
+		problem.Write(c, *p)
+		return
 	}
-	t.WorkflowID = workflows.TopupWorkflowID(merchantID, t.ID)
-	createAndStart(h, c, key, flowObject[models.Topup]{
-		kind: "top-up", id: t.ID, obj: t, load: h.Store.Topup,
-		insert: func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
-		start: func(ctx context.Context, t models.Topup) error {
-			return h.Starter.StartTopup(ctx, t.FlowInput())
-		},
+	out, err := h.Wallets.CreateTopup(c.Request.Context(), starter.NewTopup{
+		Idempotent: idem, AccountID: *req.AccountID, Amount: amount, Currency: cur, Token: token, Channel: channel, NotifyURL: notify,
 	})
+	if err != nil {
+		h.fail(c, "create top-up", err)
+		return
+	}
+	writeCreated(c, idem, out)
 }
 
 func (h *Handler) getTopup(c *gin.Context) {
-	getObject(h, c, models.PrefixTopup, "top-up", h.Store.Topup)
+	getObject(h, c, models.PrefixTopup, "top-up", h.Wallets.Topup)
 }

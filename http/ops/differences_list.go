@@ -7,8 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // listDifferences pages through all of a run's differences, in the order found.
@@ -21,27 +21,17 @@ func (h *Handler) listDifferences(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, ok := h.loadReconciliation(c, id); !ok {
+	diffs, more, err := h.Reconciliations.ListDifferences(c.Request.Context(), starter.DifferenceQuery{ReconciliationID: id, Limit: limit, StartingAfter: after})
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such reconciliation"))
 		return
-	}
-	ctx := c.Request.Context()
-	if after != "" {
-		if _, err := h.Reconciliations.Difference(ctx, id, after); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				problem.Write(c, problem.Invalid("starting_after must be a difference of this reconciliation"))
-				return
-			}
-			h.internal(c, "check starting_after", err)
-			return
-		}
-	}
-	diffs, more, err := h.Reconciliations.ListDifferences(ctx, store.DifferenceQuery{ReconciliationID: id, Limit: limit, StartingAfter: after})
-	if err != nil {
+	case errors.Is(err, starter.ErrUnknownCursor):
+		problem.Write(c, problem.Invalid("starting_after must be a difference of this reconciliation"))
+		return
+	case err != nil:
 		h.internal(c, "list differences", err)
 		return
-	}
-	if diffs == nil {
-		diffs = []models.Difference{}
 	}
 	c.JSON(http.StatusOK, listResponse[models.Difference]{Data: diffs, HasMore: more})
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // maxNote bounds a resolution's note (bytes).
@@ -51,10 +51,10 @@ func (h *Handler) resolveDifference(c *gin.Context) {
 	operator := c.GetString(middleware.KeyOperator)
 	d, err := h.Reconciliations.ResolveDifference(c.Request.Context(), id, difID, models.Resolution{Note: *req.Note, Operator: operator})
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such difference in this reconciliation"))
 		return
-	case errors.Is(err, store.ErrDuplicate):
+	case errors.Is(err, starter.ErrDuplicate):
 		h.audit(c, "difference.resolve", difID, *req.Note, "refused", "already resolved")
 		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "this difference is already resolved"))
 		return

@@ -12,7 +12,6 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -119,7 +118,7 @@ func (h *Handler) actOnFlow(c *gin.Context, action string) {
 		return
 	}
 	wfID, err := h.References.WorkflowIDForReference(c.Request.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, starter.ErrNotFound) {
 		problem.Write(c, problem.NotFound("no flow for this id"))
 		return
 	}

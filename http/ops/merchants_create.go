@@ -34,7 +34,7 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 		return fail(problem.Invalid("name must be 1-255 bytes of UTF-8, not only spaces"))
 	}
 	m := models.Merchant{
-		ID: models.NewID(models.PrefixMerchant), Name: *req.Name, DefaultCurrency: "CNY", Status: models.MerchantActive,
+		Name: *req.Name, DefaultCurrency: "CNY", Status: models.MerchantActive,
 	}
 	if req.ReviewThreshold != nil {
 		if *req.ReviewThreshold < 0 || *req.ReviewThreshold > models.MaxAmount {
@@ -76,17 +76,13 @@ func (h *Handler) createMerchant(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	secret := h.NewSecret()
-	if err := h.Merchants.Create(c.Request.Context(), m, secret); err != nil {
-		h.audit(c, "merchant.create", m.ID, "", "error", "")
+	created, secret, err := h.Merchants.Create(c.Request.Context(), m)
+	if err != nil {
+		h.audit(c, "merchant.create", created.ID, "", "error", "")
 		h.internal(c, "create merchant", err)
 		return
 	}
-	created, err := h.Store.Merchant(c.Request.Context(), m.ID)
-	if err != nil {
-		h.internal(c, "load created merchant", err)
-		return
-	}
+	m.ID = created.ID
 	h.audit(c, "merchant.create", m.ID, "", "accepted",
 		fmt.Sprintf("name %q, fee_bps %d, review_threshold %d, default_currency %s", m.Name, m.FeeBps, m.ReviewThreshold, m.DefaultCurrency))
 	h.Log.WithFields(logrus.Fields{

@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/starter"
 )
 
 // getMerchant shows a merchant: its settings, status and, while a rotation overlaps,
@@ -17,9 +17,9 @@ func (h *Handler) getMerchant(c *gin.Context) {
 	if !ok {
 		return
 	}
-	m, err := h.Store.Merchant(c.Request.Context(), id)
+	m, err := h.Merchants.Get(c.Request.Context(), id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such merchant"))
 	case err != nil:
 		h.internal(c, "get merchant", err)

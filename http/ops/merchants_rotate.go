@@ -12,7 +12,7 @@ import (
 	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/starter"
 )
 
 // Overlaps of a secret rotation: how long the previous secret stays valid.
@@ -57,17 +57,12 @@ func (h *Handler) rotateSecret(c *gin.Context) {
 			overlap = time.Duration(*req.OverlapSeconds) * time.Second
 		}
 	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	secret := h.NewSecret()
-	expires, err := h.Store.RotateMerchantSecret(c.Request.Context(), id, secret, overlap, now())
+	secret, expires, err := h.Merchants.RotateSecret(c.Request.Context(), id, overlap)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such merchant"))
 		return
-	case errors.Is(err, store.ErrConcurrentRotation):
+	case errors.Is(err, starter.ErrConcurrentRotation):
 		h.audit(c, "merchant.rotate_secret", id, "", "refused", "another rotation of this merchant won the race")
 		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "another rotation of this merchant's secret happened meanwhile; send the request again"))
 		return

@@ -17,7 +17,6 @@ import (
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -27,24 +26,25 @@ type Ledger interface {
 	Check(ctx context.Context) (ledger.CheckReport, error)
 }
 
-// Store is what the ops API needs of payflow's rows.
+// Store is what the ops API needs of payflow's rows: withdrawals and the audit log.
 type Store interface {
 	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
-	SetMerchantStatus(ctx context.Context, id string, status models.MerchantStatus) error
 	Audit(ctx context.Context, e models.AuditEntry) (models.AuditEntry, error)
 	AuditLog(ctx context.Context, target string, limit int, startingAfter string) ([]models.AuditEntry, bool, error)
-	// Merchant returns a merchant (never its secret); store.ErrNotFound.
-	Merchant(ctx context.Context, id string) (models.Merchant, error)
-	// RotateMerchantSecret makes secret current and keeps the previous one valid for
-	// overlap; store.ErrNotFound, store.ErrConcurrentRotation.
-	RotateMerchantSecret(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error)
 }
 
-// Onboarding creates merchants with their accounts (internal/merchants).
-type Onboarding interface {
-	// Create stores the merchant with its secret sealed and opens its accounts;
-	// store.ErrDuplicate, models.ErrUnsupportedCurrency.
-	Create(ctx context.Context, m models.Merchant, secret string) error
+// Merchants is the merchants service (starter.Merchants).
+type Merchants interface {
+	// Create onboards a merchant with a fresh secret, answered once;
+	// starter.ErrDuplicate, models.ErrUnsupportedCurrency.
+	Create(ctx context.Context, m models.Merchant) (models.Merchant, string, error)
+	// Get returns a merchant (never its secret); starter.ErrNotFound.
+	Get(ctx context.Context, id string) (models.Merchant, error)
+	// SetStatus enables or disables a merchant; starter.ErrNotFound.
+	SetStatus(ctx context.Context, id string, status models.MerchantStatus) error
+	// RotateSecret makes a new secret current and keeps the previous one valid for
+	// overlap; starter.ErrNotFound, starter.ErrConcurrentRotation.
+	RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error)
 }
 
 // Flows acts on running flows (package starter).
@@ -60,17 +60,13 @@ type Handler struct {
 	FlowLister FlowLister
 	FlowActs   FlowActs
 	References References
+	Merchants  Merchants
 	Log        *logrus.Entry
 
-	// Merchants onboards merchants; NewSecret makes their signing secrets
-	// (merchants.NewSecret); Now is the clock of secret rotations.
-	Merchants Onboarding
-	NewSecret func() string
-
-	// Reconciliations: runs and their differences; Reconciler starts runs' flows;
-	// Channels are the channels a run may name.
+	// Reconciliations: runs and their differences (starter.Reconciliations);
+	// Channels are the channels a run may name; Now is the clock that refuses a day
+	// after today.
 	Reconciliations Reconciliations
-	Reconciler      Reconciler
 	Channels        []string
 	Now             func() time.Time
 }
@@ -151,7 +147,7 @@ func (h *Handler) decide(c *gin.Context, approve bool) {
 		return
 	}
 	w, err := h.Store.Withdrawal(c.Request.Context(), "", id)
-	if errors.Is(err, store.ErrNotFound) || !models.ValidID(models.PrefixWithdrawal, id) {
+	if errors.Is(err, starter.ErrNotFound) || !models.ValidID(models.PrefixWithdrawal, id) {
 		problem.Write(c, problem.NotFound("no such withdrawal"))
 		return
 	}
@@ -187,9 +183,9 @@ func (h *Handler) setMerchantStatus(c *gin.Context, status models.MerchantStatus
 	if status == models.MerchantActive {
 		action = "merchant.enable"
 	}
-	err := h.Store.SetMerchantStatus(c.Request.Context(), id, status)
+	err := h.Merchants.SetStatus(c.Request.Context(), id, status)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such merchant"))
 	case err != nil:
 		h.internal(c, "set merchant status", err)

@@ -15,38 +15,23 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
-// Reconciliations is what the ops API needs of reconciliation runs (internal/store).
+// Reconciliations is the reconciliations service (starter.Reconciliations).
 type Reconciliations interface {
-	// OpenReconciliation returns the channel and day's run or creates one.
-	OpenReconciliation(ctx context.Context, req store.OpenReconciliationRequest) (models.Reconciliation, bool, error)
-	// Reconciliation returns a run; store.ErrNotFound.
-	Reconciliation(ctx context.Context, id string) (models.Reconciliation, error)
-	// ListDifferences pages a run's differences.
-	ListDifferences(ctx context.Context, q store.DifferenceQuery) ([]models.Difference, bool, error)
-	// Difference returns one of a run's differences; store.ErrNotFound.
-	Difference(ctx context.Context, reconciliationID, id string) (models.Difference, error)
-	// ResolveDifference appends a resolution; store.ErrNotFound, store.ErrDuplicate.
+	// Open returns the channel and day's run or creates one, and starts its flow
+	// when it is not going; *starter.NotStartedError.
+	Open(ctx context.Context, req starter.OpenReconciliation) (models.Reconciliation, bool, error)
+	// Get returns a run with its first differences; starter.ErrNotFound.
+	Get(ctx context.Context, id string) (starter.ReconciliationView, error)
+	// ListDifferences pages a run's differences; starter.ErrNotFound,
+	// starter.ErrUnknownCursor.
+	ListDifferences(ctx context.Context, q starter.DifferenceQuery) ([]models.Difference, bool, error)
+	// ResolveDifference appends a resolution; starter.ErrNotFound,
+	// starter.ErrDuplicate.
 	ResolveDifference(ctx context.Context, reconciliationID, id string, r models.Resolution) (models.Difference, error)
-}
-
-// Reconciler starts the flow of a reconciliation run (package starter).
-type Reconciler interface {
-	// StartReconciliation starts the run's workflow or finds it running.
-	StartReconciliation(ctx context.Context, in models.ReconciliationInput, fresh bool) error
-}
-
-// firstDifferences is how many differences GET /v1/ops/reconciliations/{id} shows.
-const firstDifferences = 100
-
-// reconciliationResponse is a run with its first differences.
-type reconciliationResponse struct {
-	models.Reconciliation
-	Differences        []models.Difference `json:"differences"`
-	HasMoreDifferences bool                `json:"has_more_differences"`
 }
 
 // listResponse is the envelope of every list.
@@ -63,20 +48,6 @@ func reconciliationID(c *gin.Context) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// loadReconciliation answers 404 for a run that does not exist.
-func (h *Handler) loadReconciliation(c *gin.Context, id string) (models.Reconciliation, bool) {
-	rec, err := h.Reconciliations.Reconciliation(c.Request.Context(), id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		problem.Write(c, problem.NotFound("no such reconciliation"))
-		return models.Reconciliation{}, false
-	case err != nil:
-		h.internal(c, "load reconciliation", err)
-		return models.Reconciliation{}, false
-	}
-	return rec, true
 }
 
 // listParams reads limit (1-100, default 10) and starting_after (a dif_ id).

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,9 +12,8 @@ import (
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
-	"github.com/payflow/payflow/workflows"
+	"github.com/payflow/payflow/starter"
 )
 
 // createReconciliationRequest is the body of POST /v1/ops/reconciliations.
@@ -76,29 +76,21 @@ func (h *Handler) createReconciliation(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	ctx := c.Request.Context()
-	rec, created, err := h.Reconciliations.OpenReconciliation(ctx, store.OpenReconciliationRequest{
-		ID: models.NewID(models.PrefixReconciliation), Channel: v.channel, Day: v.date, Rerun: v.rerun,
-	})
-	if err != nil {
-		h.internal(c, "open reconciliation", err)
-		return
-	}
+	rec, created, err := h.Reconciliations.Open(c.Request.Context(), starter.OpenReconciliation{Channel: v.channel, Date: v.date, Rerun: v.rerun})
 	log := h.Log.WithFields(logrus.Fields{
 		"reconciliation_id": rec.ID, "channel": rec.Channel, "date": rec.Date, "attempt": rec.Attempt,
 		"operator": c.GetString(middleware.KeyOperator), "request_id": c.GetString(middleware.KeyRequestID),
 	})
-	if !rec.Status.Finished() {
-		// Started (or found) on every request for an open run: a first request that
-		// stored the run but lost Temporal is completed by its retry.
-		err := h.Reconciler.StartReconciliation(ctx, models.ReconciliationInput{ReconciliationID: rec.ID, Channel: rec.Channel, Date: rec.Date}, created)
-		if err != nil {
-			log.WithError(err).Error("start reconciliation flow")
-			problem.Write(c, problem.Unavailable("the reconciliation is stored but its flow could not start yet; send the same request again"))
-			return
-		}
+	var notStarted *starter.NotStartedError
+	switch {
+	case errors.As(err, &notStarted):
+		log.WithError(err).Error("start reconciliation flow")
+		problem.Write(c, problem.Unavailable("the reconciliation is stored but its flow could not start yet; send the same request again"))
+		return
+	case err != nil:
+		h.internal(c, "open reconciliation", err)
+		return
 	}
-	rec.WorkflowID = workflows.ReconciliationWorkflowID(rec.Channel, rec.Date)
 	status := http.StatusOK
 	if created {
 		status = http.StatusAccepted

@@ -1,13 +1,13 @@
 package ops
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/models"
-	"github.com/payflow/payflow/workflows"
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/starter"
 )
 
 // getReconciliation answers a run with its status, its counts (final, or so far while
@@ -17,18 +17,13 @@ func (h *Handler) getReconciliation(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rec, ok := h.loadReconciliation(c, id)
-	if !ok {
-		return
+	rec, err := h.Reconciliations.Get(c.Request.Context(), id)
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such reconciliation"))
+	case err != nil:
+		h.internal(c, "get reconciliation", err)
+	default:
+		c.JSON(http.StatusOK, rec)
 	}
-	diffs, more, err := h.Reconciliations.ListDifferences(c.Request.Context(), store.DifferenceQuery{ReconciliationID: id, Limit: firstDifferences})
-	if err != nil {
-		h.internal(c, "list differences", err)
-		return
-	}
-	if diffs == nil {
-		diffs = []models.Difference{}
-	}
-	rec.WorkflowID = workflows.ReconciliationWorkflowID(rec.Channel, rec.Date)
-	c.JSON(http.StatusOK, reconciliationResponse{Reconciliation: rec, Differences: diffs, HasMoreDifferences: more})
 }

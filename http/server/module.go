@@ -14,12 +14,22 @@ import (
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
-	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
 	"github.com/payflow/payflow/starter"
 )
+
+// Services are the application services the API calls (package starter).
+type Services struct {
+	fx.In
+	Payments        *starter.Payments
+	Refunds         *starter.Refunds
+	Wallets         *starter.Wallets
+	Events          *starter.Events
+	Reconciliations *starter.Reconciliations
+	Merchants       *starter.Merchants
+}
 
 // Params are the API's dependencies.
 type Params struct {
@@ -29,6 +39,7 @@ type Params struct {
 	Store     *store.Store
 	Ledger    *ledger.Ledger
 	Starter   *starter.Starter
+	Services  Services
 	Channels  *bank.Registry
 	Log       *logrus.Entry
 	Codec     *temporalx.Codec
@@ -51,14 +62,13 @@ var Module = fx.Module("http",
 		now := time.Now
 		deps := Deps{
 			Merchant: &merchant.Handler{
-				Store: p.Store, Ledger: p.Ledger, Starter: p.Starter,
-				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log, Now: now,
+				Payments: p.Services.Payments, Refunds: p.Services.Refunds, Wallets: p.Services.Wallets, Events: p.Services.Events,
+				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log,
 			},
 			Ops: &ops.Handler{
 				Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter,
-				FlowActs: p.Starter, References: p.Store, Log: log,
-				Merchants: &merchants.Service{Store: p.Store, Ledger: p.Ledger}, NewSecret: merchants.NewSecret, Now: now,
-				Reconciliations: p.Store, Reconciler: p.Starter, Channels: p.Channels.Names(),
+				FlowActs: p.Starter, References: p.Store, Merchants: p.Services.Merchants, Log: log,
+				Reconciliations: p.Services.Reconciliations, Channels: p.Channels.Names(), Now: now,
 			},
 			// One callback route per configured channel that takes callbacks, each
 			// verified with that channel's own secret.

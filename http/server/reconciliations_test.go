@@ -23,6 +23,7 @@ import (
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // fakeReconciler records the reconciliation flows the API starts.
@@ -69,7 +70,7 @@ func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
 	r := server.NewRouter(server.Deps{
 		Merchant: &merchant.Handler{},
 		Ops: &ops.Handler{
-			Log: entry, Store: st, Reconciliations: st, Reconciler: fr, Channels: []string{"banksim"},
+			Log: entry, Store: st, Reconciliations: &starter.Reconciliations{Deps: starter.Deps{Store: st, Log: entry}, Flows: fr}, Channels: []string{"banksim"},
 			Now: func() time.Time { return today },
 		},
 		OpsTokens: []string{"ops-demo-token"}, Log: entry,

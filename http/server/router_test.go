@@ -31,6 +31,7 @@ import (
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // fakeStarter records the flows the API starts instead of running them.
@@ -45,6 +46,21 @@ type fakeStarter struct {
 	// instead of recording one.
 	signals   []signal
 	signalErr error
+	// await, when set, answers AwaitFlow (Prefer: wait); otherwise no flow closes
+	// within a wait.
+	await func(ctx context.Context, workflowID string) (bool, error)
+}
+
+// AwaitFlow waits as f.await says, or until ctx ends.
+func (f *fakeStarter) AwaitFlow(ctx context.Context, workflowID string) (bool, error) {
+	f.mu.Lock()
+	await := f.await
+	f.mu.Unlock()
+	if await != nil {
+		return await(ctx, workflowID)
+	}
+	<-ctx.Done()
+	return false, nil
 }
 
 // signal is one bank callback delivered to a flow.
@@ -145,8 +161,9 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 	a := &api{db: db, store: st, ledger: l, starter: fs, now: time.Now(), log: logs}
 	nowFn := func() time.Time { return time.Now() }
 	deps := server.Deps{
-		Merchant: &merchant.Handler{Store: st, Ledger: l, Starter: fs, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
-		Ops:      &ops.Handler{Ledger: l, Store: st, Log: entry, Merchants: svc, NewSecret: merchants.NewSecret, Now: nowFn},
+		Merchant: merchantHandler(st, l, fs, entry),
+		Ops: &ops.Handler{Ledger: l, Store: st, Log: entry, Now: nowFn,
+			Merchants: &starter.Merchants{Deps: starter.Deps{Store: st, Ledger: l, Log: entry, Now: nowFn}, NewSecret: merchants.NewSecret}},
 		Callbacks: &callbacks.Handler{
 			Verifiers: callbacks.ForChannels([]string{"auto", "banksim", "stripe"}, callbacks.Secrets{Banksim: banksimSecret, StripeWebhook: stripeWebhookSecret}),
 			Flows:     st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
@@ -168,6 +185,17 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 		}
 	})
 	return a
+}
+
+// merchantHandler serves the merchant API with the real services over st and l,
+// starting flows with fs.
+func merchantHandler(st *store.Store, l *ledger.Ledger, fs *fakeStarter, log *logrus.Entry) *merchant.Handler {
+	d := starter.Deps{Store: st, Ledger: l, Log: log, Now: time.Now}
+	return &merchant.Handler{
+		Payments: &starter.Payments{Deps: d, Flows: fs}, Refunds: &starter.Refunds{Deps: d, Flows: fs},
+		Wallets: &starter.Wallets{Deps: d, Flows: fs}, Events: &starter.Events{Deps: d, Flows: fs},
+		Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: log,
+	}
 }
 
 // newValidator checks exchanges against api/openapi.yaml.
@@ -238,7 +266,7 @@ func newReplica(t testing.TB, a *api, opts ...func(*server.Deps)) *httptest.Serv
 	entry := logrus.NewEntry(log)
 	nowFn := func() time.Time { return time.Now() }
 	deps := server.Deps{
-		Merchant:  &merchant.Handler{Store: a.store, Ledger: a.ledger, Starter: a.starter, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: entry, Now: nowFn},
+		Merchant:  merchantHandler(a.store, a.ledger, a.starter, entry),
 		Merchants: a.store, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}
 	for _, o := range opts {

@@ -1,0 +1,66 @@
+package starter
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/payflow/payflow/internal/merchants"
+	"github.com/payflow/payflow/models"
+)
+
+// Merchants is the merchants service: onboarding, settings and status, and secret
+// rotations.
+type Merchants struct {
+	Deps
+	// NewSecret makes signing secrets (merchants.NewSecret when nil).
+	NewSecret func() string
+}
+
+func (s *Merchants) secret() string {
+	if s.NewSecret != nil {
+		return s.NewSecret()
+	}
+	return merchants.NewSecret()
+}
+
+// Create onboards a merchant (m's settings; the service gives it its id) with a
+// fresh secret, answered here only: it is never read back.
+func (s *Merchants) Create(ctx context.Context, m models.Merchant) (models.Merchant, string, error) {
+	if m.ID == "" {
+		m.ID = models.NewID(models.PrefixMerchant)
+	}
+	secret := s.secret()
+	svc := &merchants.Service{Store: s.Store, Ledger: s.Ledger}
+	if err := svc.Create(ctx, m, secret); err != nil {
+		return models.Merchant{ID: m.ID}, "", fmt.Errorf("create merchant: %w", err)
+	}
+	created, err := s.Store.Merchant(ctx, m.ID)
+	if err != nil {
+		return models.Merchant{ID: m.ID}, "", fmt.Errorf("load created merchant: %w", err)
+	}
+	return created, secret, nil
+}
+
+// Get returns a merchant (never a secret); ErrNotFound.
+func (s *Merchants) Get(ctx context.Context, id string) (models.Merchant, error) {
+	return s.Store.Merchant(ctx, id)
+}
+
+// SetStatus enables or disables a merchant; ErrNotFound.
+func (s *Merchants) SetStatus(ctx context.Context, id string, status models.MerchantStatus) error {
+	return s.Store.SetMerchantStatus(ctx, id, status)
+}
+
+// RotateSecret gives a merchant a new secret and keeps the previous one valid for
+// overlap, so that the merchant can roll the new one out without refused requests.
+// It answers the new secret and when the previous one expires; ErrNotFound,
+// ErrConcurrentRotation.
+func (s *Merchants) RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error) {
+	secret := s.secret()
+	expires, err := s.Store.RotateMerchantSecret(ctx, id, secret, overlap, s.now())
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return secret, expires, nil
+}

@@ -1,0 +1,190 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
+)
+
+// Account is a ledger account (a customer wallet) as the services answer it.
+type Account = ledger.Account
+
+// StatementLine is one line of a wallet's statement.
+type StatementLine = ledger.StatementLine
+
+// WalletFlows starts the flows of top-ups and withdrawals and waits for them (the
+// Starter).
+type WalletFlows interface {
+	StartTopup(ctx context.Context, in models.TopupInput) error
+	StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error
+	Awaiter
+}
+
+// Wallets is the wallets service: customer wallets, their statements, and the
+// top-ups and withdrawals that move money into and out of them.
+type Wallets struct {
+	Deps
+	Flows WalletFlows
+}
+
+// NewAccount is a wallet request that passed the API's checks.
+type NewAccount struct {
+	Idempotent
+	Currency  models.Currency
+	Reference string
+}
+
+// CreateAccount opens a customer wallet under the request's Idempotency-Key (a
+// replay gets the first wallet, as it is now).
+func (s *Wallets) CreateAccount(ctx context.Context, req NewAccount) (Created[Account], error) {
+	w := ledger.NewWallet(models.NewID(models.PrefixAccount), req.MerchantID, req.Currency, req.Reference)
+	id, created, err := s.Store.CreateOnce(ctx, store.IdempotentRequest{
+		MerchantID: req.MerchantID, Key: req.Key, Fingerprint: req.Fingerprint, ObjectID: w.ID,
+	}, func(tx *gorm.DB) error { return ledger.InsertWallet(tx, w) })
+	if err != nil {
+		return Created[Account]{}, err
+	}
+	a, err := s.Ledger.Account(ctx, req.MerchantID, id)
+	if err != nil {
+		return Created[Account]{}, fmt.Errorf("load account %s: %w", id, err)
+	}
+	return Created[Account]{Object: a, Replayed: !created, Final: true}, nil
+}
+
+// Account returns one of the merchant's wallets; ErrNotFound (also for an account
+// that is not a customer wallet).
+func (s *Wallets) Account(ctx context.Context, merchantID, id string) (Account, error) {
+	a, err := s.Ledger.Account(ctx, merchantID, id)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotFound) || errors.Is(err, store.ErrNotFound) || err == nil && a.Kind != ledger.KindCustomerWallet:
+		return Account{}, ErrNotFound
+	case err != nil:
+		return Account{}, fmt.Errorf("get account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// Statement pages through a wallet's lines, oldest first.
+func (s *Wallets) Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]StatementLine, bool, error) {
+	return s.Ledger.Statement(ctx, accountID, limit, startingAfter)
+}
+
+// NewTopup is a top-up request that passed the API's checks of its fields.
+type NewTopup struct {
+	Idempotent
+	AccountID string
+	Amount    int64
+	Currency  models.Currency
+	// Token is the card charged, through Channel.
+	Token     string
+	Channel   string
+	NotifyURL string
+}
+
+// CreateTopup stores the top-up under the request's Idempotency-Key and starts its
+// flow; ErrInvalidAccount, *WalletCurrencyError, ErrMerchantDisabled.
+func (s *Wallets) CreateTopup(ctx context.Context, req NewTopup) (Created[models.Topup], error) {
+	acct, m, err := s.walletFlow(ctx, req.MerchantID, req.AccountID, req.Currency)
+	if err != nil {
+		return Created[models.Topup]{}, err
+	}
+	if req.NotifyURL == "" {
+		req.NotifyURL = m.NotifyURL
+	}
+	now := s.now()
+	t := models.Topup{
+		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: req.MerchantID, AccountID: acct.ID,
+		Amount: req.Amount, Currency: req.Currency, Source: models.PaymentSource{Type: models.SourceCard, Token: req.Token},
+		Channel: req.Channel, Status: models.TopupProcessing, NotifyURL: req.NotifyURL, CreatedAt: now, UpdatedAt: now,
+	}
+	t.WorkflowID = workflows.TopupWorkflowID(req.MerchantID, t.ID)
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Topup]{
+		kind: "top-up", id: t.ID, obj: t, load: s.Store.Topup,
+		workflowID: func(id string) string { return workflows.TopupWorkflowID(req.MerchantID, id) },
+		insert:     func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
+		start: func(ctx context.Context, t models.Topup) error {
+			return s.Flows.StartTopup(ctx, t.FlowInput())
+		},
+		final: func(t models.Topup) bool { return t.Status != models.TopupProcessing },
+	})
+}
+
+// Topup returns one of the merchant's top-ups; ErrNotFound.
+func (s *Wallets) Topup(ctx context.Context, merchantID, id string) (models.Topup, error) {
+	return s.Store.Topup(ctx, merchantID, id)
+}
+
+// NewWithdrawal is a withdrawal request that passed the API's checks of its fields.
+type NewWithdrawal struct {
+	Idempotent
+	AccountID   string
+	Amount      int64
+	Currency    models.Currency
+	BankAccount string
+	Channel     string
+	NotifyURL   string
+}
+
+// CreateWithdrawal stores the withdrawal under the request's Idempotency-Key and
+// starts its flow, which holds the amount and, above the merchant's review threshold,
+// waits for an operator; ErrInvalidAccount, *WalletCurrencyError, ErrMerchantDisabled.
+// A withdrawal is answered as soon as its flow has started (no wait).
+func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Created[models.Withdrawal], error) {
+	acct, m, err := s.walletFlow(ctx, req.MerchantID, req.AccountID, req.Currency)
+	if err != nil {
+		return Created[models.Withdrawal]{}, err
+	}
+	if req.NotifyURL == "" {
+		req.NotifyURL = m.NotifyURL
+	}
+	now := s.now()
+	w := models.Withdrawal{
+		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: req.MerchantID, AccountID: acct.ID,
+		Amount: req.Amount, Currency: req.Currency, Destination: models.Destination{BankAccount: req.BankAccount},
+		Channel: req.Channel, Status: models.WithdrawalProcessing, NotifyURL: req.NotifyURL, CreatedAt: now, UpdatedAt: now,
+	}
+	w.WorkflowID = workflows.WithdrawalWorkflowID(req.MerchantID, w.ID)
+	req.Wait = 0
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Withdrawal]{
+		kind: "withdrawal", id: w.ID, obj: w, load: s.Store.Withdrawal,
+		workflowID: func(id string) string { return workflows.WithdrawalWorkflowID(req.MerchantID, id) },
+		insert:     func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
+		start: func(ctx context.Context, w models.Withdrawal) error {
+			return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
+		},
+		final: func(w models.Withdrawal) bool { return w.Status != models.WithdrawalProcessing },
+	})
+}
+
+// Withdrawal returns one of the merchant's withdrawals; ErrNotFound.
+func (s *Wallets) Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error) {
+	return s.Store.Withdrawal(ctx, merchantID, id)
+}
+
+// walletFlow checks what a flow moving money into or out of a wallet needs besides
+// its amount: the wallet (the merchant's own, in the currency) and an active
+// merchant, in this order.
+func (s *Wallets) walletFlow(ctx context.Context, merchantID, accountID string, cur models.Currency) (Account, models.Merchant, error) {
+	acct, err := s.Ledger.Account(ctx, merchantID, accountID)
+	if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
+		return Account{}, models.Merchant{}, fmt.Errorf("look up account: %w", err)
+	}
+	if err != nil || acct.Kind != ledger.KindCustomerWallet {
+		return Account{}, models.Merchant{}, ErrInvalidAccount
+	}
+	if acct.Currency != cur {
+		return Account{}, models.Merchant{}, &WalletCurrencyError{Wallet: acct}
+	}
+	m, err := activeMerchant(ctx, s.Store, merchantID)
+	if err != nil {
+		return Account{}, models.Merchant{}, err
+	}
+	return acct, m, nil
+}
