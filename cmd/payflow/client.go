@@ -69,11 +69,26 @@ func runPay(args []string) error {
 	}
 	c := newClient()
 	ctx := context.Background()
-	resp, err := c.Post(ctx, "/v1/payments", body, *key)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	// Prefer: wait=10 asks the API to answer with the outcome (200) when the payment
+	// ends within 10 seconds; otherwise it answers 202 processing and the payment is
+	// polled below.
+	resp, err := c.Do(ctx, client.Request{Method: "POST", Target: "/v1/payments", Body: b, IdempotencyKey: *key, Prefer: "wait=10"})
 	if err != nil {
 		return fmt.Errorf("POST /v1/payments: %w (is `make run` running?)", err)
 	}
 	printResponse(resp)
+	if resp.Status == 200 {
+		var p client.Object
+		if err := resp.JSON(&p); err != nil {
+			return err
+		}
+		fmt.Printf("%s ended %s %s\n", p.ID, p.Status, p.FailureCode)
+		return nil
+	}
 	if resp.Status != 202 || *wait <= 0 {
 		if resp.Status >= 400 {
 			os.Exit(1)

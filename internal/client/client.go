@@ -62,6 +62,8 @@ type Request struct {
 	Target         string
 	Body           []byte
 	IdempotencyKey string
+	// Prefer, when set, is the Prefer header (RFC 7240), such as "wait=10".
+	Prefer string
 	// Nonce, when set, is used instead of a fresh one (replay tests).
 	Nonce string
 }
@@ -86,6 +88,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	req.Header.Set(signing.HeaderSignature, signing.SignRequest(c.Secret, r.Method, r.Target, ts, nonce, r.Body))
 	if r.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.IdempotencyKey)
+	}
+	if r.Prefer != "" {
+		req.Header.Set("Prefer", r.Prefer)
 	}
 	return roundTrip(c.HTTP, req)
 }
