@@ -1,0 +1,162 @@
+package merchant
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
+)
+
+func TestPreferredWait(t *testing.T) {
+	tests := []struct {
+		headers []string
+		want    time.Duration
+	}{
+		{nil, 0},
+		{[]string{"wait=5"}, 5 * time.Second},
+		{[]string{"WAIT = 3"}, 3 * time.Second},
+		{[]string{`wait="7"`}, 7 * time.Second},
+		{[]string{"respond-async, wait=2"}, 2 * time.Second},
+		{[]string{"respond-async", "wait=4;foo=bar"}, 4 * time.Second},
+		{[]string{"wait=10"}, 10 * time.Second},
+		{[]string{"wait=11"}, MaxWait},
+		{[]string{"wait=99999999999999999999"}, 0},
+		{[]string{"wait=0"}, 0},
+		{[]string{"wait=-1"}, 0},
+		{[]string{"wait=1.5"}, 0},
+		{[]string{"wait=abc"}, 0},
+		{[]string{"wait"}, 0},
+		{[]string{"handling=lenient"}, 0},
+		{[]string{"wait=2, wait=9"}, 2 * time.Second},
+		{[]string{"waiting=5"}, 0},
+	}
+	for _, tc := range tests {
+		got, ok := preferredWait(tc.headers)
+		require.Equal(t, tc.want, got, "%q", tc.headers)
+		require.Equal(t, tc.want > 0, ok, "%q", tc.headers)
+	}
+}
+
+// payments answers what the test sets, at the service boundary.
+type payments struct {
+	created starter.Created[models.Payment]
+	err     error
+	got     starter.NewPayment
+}
+
+func (p *payments) Create(_ context.Context, req starter.NewPayment) (starter.Created[models.Payment], error) {
+	p.got = req
+	return p.created, p.err
+}
+
+func (p *payments) Get(context.Context, string, string) (models.Payment, error) {
+	return models.Payment{}, starter.ErrNotFound
+}
+
+func (p *payments) List(context.Context, starter.ListQuery) ([]models.Payment, bool, error) {
+	return nil, false, starter.ErrUnknownCursor
+}
+
+// serve runs h's routes for mch_demo, with the request bodies read as the router
+// reads them.
+func serve(t *testing.T, h *Handler) *httptest.Server {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	g := r.Group("/v1", middleware.ReadBody(), func(c *gin.Context) { c.Set(middleware.KeyMerchantID, "mch_demo") })
+	h.Register(g)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t *testing.T, srv *httptest.Server, path, body string, header map[string]string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(b, &out), string(b))
+	return resp, out
+}
+
+const payment = `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`
+
+// The handler answers what the service says: the object (202, or 200 with
+// Preference-Applied when its flow ended within the wait asked), and each of the
+// service's errors as its problem, never with the error's text.
+func TestCreatePaymentAnswers(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	svc := &payments{}
+	h := &Handler{Payments: svc, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: logrus.NewEntry(log)}
+	srv := serve(t, h)
+	key := map[string]string{"Idempotency-Key": "k"}
+
+	svc.created = starter.Created[models.Payment]{Object: models.Payment{ID: "pay_1", Status: models.PaymentProcessing}}
+	resp, body := post(t, srv, "/v1/payments", payment, key)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Equal(t, "pay_1", body["id"])
+	require.Empty(t, resp.Header.Get("Preference-Applied"))
+	require.Zero(t, svc.got.Wait)
+	require.Equal(t, "mch_demo", svc.got.MerchantID)
+	require.Equal(t, "k", svc.got.Key)
+	require.Equal(t, "banksim", svc.got.Channel)
+
+	svc.created = starter.Created[models.Payment]{Object: models.Payment{ID: "pay_1", Status: models.PaymentSucceeded}, Final: true, Replayed: true}
+	resp, body = post(t, srv, "/v1/payments", payment, map[string]string{"Idempotency-Key": "k", "Prefer": "wait=30"})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "succeeded", body["status"])
+	require.Equal(t, "wait=10", resp.Header.Get("Preference-Applied"))
+	require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, MaxWait, svc.got.Wait)
+
+	errs := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{starter.ErrIdempotencyKeyReused, 422, "idempotency_key_reused"},
+		{starter.ErrMerchantDisabled, 403, "merchant_disabled"},
+		{starter.ErrInvalidSource, 422, "invalid_source"},
+		{&starter.NotStartedError{Kind: "payment", ObjectID: "pay_1", Err: errors.New("temporal down at 10.0.0.7")}, 503, "service_unavailable"},
+		{errors.New("database at 10.0.0.8 refused"), 500, "internal_error"},
+	}
+	for _, tc := range errs {
+		svc.err = tc.err
+		resp, body := post(t, srv, "/v1/payments", payment, key)
+		require.Equal(t, tc.status, resp.StatusCode, "%v", tc.err)
+		require.Equal(t, tc.code, body["code"], "%v", tc.err)
+		require.NotContains(t, body["detail"], "10.0.0.", "no internal error reaches the client")
+	}
+
+	// A request the handler refuses never reaches the service.
+	svc.got = starter.NewPayment{}
+	resp, body = post(t, srv, "/v1/payments", `{"amount":10.5,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`, key)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "invalid_request", body["code"])
+	resp, _ = post(t, srv, "/v1/payments", payment, nil)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "no Idempotency-Key")
+	require.Empty(t, svc.got.Key)
+}

@@ -1,0 +1,189 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payflow/payflow/http/middleware"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
+)
+
+// audits records the audit log; the rest of Store is not used here.
+type audits struct {
+	mu      sync.Mutex
+	entries []models.AuditEntry
+}
+
+func (a *audits) Withdrawal(context.Context, string, string) (models.Withdrawal, error) {
+	return models.Withdrawal{}, starter.ErrNotFound
+}
+
+func (a *audits) Audit(_ context.Context, e models.AuditEntry) (models.AuditEntry, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.entries = append(a.entries, e)
+	return e, nil
+}
+
+func (a *audits) AuditLog(context.Context, string, int, string) ([]models.AuditEntry, bool, error) {
+	return nil, false, nil
+}
+
+func (a *audits) results() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, e := range a.entries {
+		out = append(out, e.Action+" "+e.Target+" "+e.Result)
+	}
+	return out
+}
+
+// recs answers what the test sets, at the service boundary.
+type recs struct {
+	rec     models.Reconciliation
+	created bool
+	err     error
+	got     starter.OpenReconciliation
+}
+
+func (r *recs) Open(_ context.Context, req starter.OpenReconciliation) (models.Reconciliation, bool, error) {
+	r.got = req
+	return r.rec, r.created, r.err
+}
+
+func (r *recs) Get(context.Context, string) (starter.ReconciliationView, error) {
+	return starter.ReconciliationView{}, starter.ErrNotFound
+}
+
+func (r *recs) ListDifferences(context.Context, starter.DifferenceQuery) ([]models.Difference, bool, error) {
+	return nil, false, starter.ErrUnknownCursor
+}
+
+func (r *recs) ResolveDifference(context.Context, string, string, models.Resolution) (models.Difference, error) {
+	return models.Difference{}, starter.ErrDuplicate
+}
+
+// merchantsSvc answers what the test sets.
+type merchantsSvc struct{ rotateErr error }
+
+func (m *merchantsSvc) Create(_ context.Context, mm models.Merchant) (models.Merchant, string, error) {
+	mm.ID = "mch_new"
+	return mm, "sk_new", nil
+}
+
+func (m *merchantsSvc) Get(context.Context, string) (models.Merchant, error) {
+	return models.Merchant{}, starter.ErrNotFound
+}
+
+func (m *merchantsSvc) SetStatus(context.Context, string, models.MerchantStatus) error { return nil }
+
+func (m *merchantsSvc) RotateSecret(context.Context, string, time.Duration) (string, time.Time, error) {
+	return "", time.Time{}, m.rotateErr
+}
+
+func serve(t *testing.T, h *Handler) *httptest.Server {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	g := r.Group("/v1/ops", middleware.ReadBody(), func(c *gin.Context) { c.Set(middleware.KeyOperator, "alice") })
+	h.Register(g)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(b, &out), string(b))
+	return resp.StatusCode, out
+}
+
+func newHandler() (*Handler, *audits, *recs, *merchantsSvc) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	a, r, m := &audits{}, &recs{}, &merchantsSvc{}
+	return &Handler{
+		Store: a, Reconciliations: r, Merchants: m, Channels: []string{"banksim"}, Log: logrus.NewEntry(log),
+		Now: func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) },
+	}, a, r, m
+}
+
+// Opening a reconciliation answers 202 for a new run (audited), 200 for the run that
+// exists, 503 when its flow could not start; a day after today never reaches the
+// service.
+func TestCreateReconciliationAnswers(t *testing.T) {
+	h, a, r, _ := newHandler()
+	srv := serve(t, h)
+	body := `{"channel":"banksim","date":"2026-03-01"}`
+
+	r.rec, r.created = models.Reconciliation{ID: "rec_1", Channel: "banksim", Date: "2026-03-01"}, true
+	status, out := call(t, srv, http.MethodPost, "/v1/ops/reconciliations", body)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "rec_1", out["id"])
+	require.Equal(t, starter.OpenReconciliation{Channel: "banksim", Date: "2026-03-01"}, r.got)
+	require.Equal(t, []string{"reconciliation.open rec_1 accepted"}, a.results())
+
+	r.created = false
+	status, _ = call(t, srv, http.MethodPost, "/v1/ops/reconciliations", body)
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, a.results(), 1, "finding the run is not an act")
+
+	r.err = &starter.NotStartedError{Kind: "reconciliation", ObjectID: "rec_1", Err: errors.New("temporal down")}
+	status, out = call(t, srv, http.MethodPost, "/v1/ops/reconciliations", body)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, "service_unavailable", out["code"])
+
+	r.got = starter.OpenReconciliation{}
+	status, out = call(t, srv, http.MethodPost, "/v1/ops/reconciliations", `{"channel":"banksim","date":"2026-03-03"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Equal(t, "invalid_date", out["code"])
+	require.Empty(t, r.got.Channel)
+
+	status, out = call(t, srv, http.MethodGet, "/v1/ops/reconciliations/"+models.NewID(models.PrefixReconciliation)+"/differences?starting_after="+models.NewID(models.PrefixDifference), "")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "invalid_request", out["code"])
+}
+
+// Merchant acts answer the service's outcome and are audited, refused ones too.
+func TestMerchantActsAnswers(t *testing.T) {
+	h, a, _, m := newHandler()
+	srv := serve(t, h)
+
+	status, out := call(t, srv, http.MethodPost, "/v1/ops/merchants", `{"name":"Shop"}`)
+	require.Equal(t, http.StatusCreated, status)
+	require.Equal(t, "mch_new", out["id"])
+	require.Equal(t, "sk_new", out["secret"], "the secret is shown once, here")
+
+	id := models.NewID(models.PrefixMerchant)
+	m.rotateErr = starter.ErrConcurrentRotation
+	status, out = call(t, srv, http.MethodPost, "/v1/ops/merchants/"+id+"/rotate-secret", "")
+	require.Equal(t, http.StatusConflict, status)
+	require.Equal(t, "conflict", out["code"])
+	m.rotateErr = starter.ErrNotFound
+	status, _ = call(t, srv, http.MethodPost, "/v1/ops/merchants/"+id+"/rotate-secret", "")
+	require.Equal(t, http.StatusNotFound, status)
+	require.Equal(t, []string{"merchant.create mch_new accepted", "merchant.rotate_secret " + id + " refused"}, a.results())
+}
