@@ -115,8 +115,8 @@ type flowObject[T any] struct {
 	kind string
 	id   string
 	obj  T
-	// workflowID is the workflow id of the object id's flow.
-	workflowID func(objectID string) string
+	// workflowID is the workflow id of a merchant's object's flow (workflows/ids.go).
+	workflowID func(merchantID, objectID string) string
 	// insert stores the new object inside the idempotency transaction.
 	insert func(tx *gorm.DB) error
 	// load reads the object a replayed key names (and the outcome after a wait).
@@ -160,7 +160,7 @@ func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idemp
 		out.Final = true
 		return out, nil
 	}
-	out.Final = awaitOutcome(ctx, d, flows, req, f.workflowID(id), id, f.load, f.final, &out.Object)
+	out.Final = awaitOutcome(ctx, d, flows, req, f.workflowID(req.MerchantID, id), id, f.load, f.final, &out.Object)
 	return out, nil
 }
 

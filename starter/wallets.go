@@ -107,7 +107,7 @@ func (s *Wallets) CreateTopup(ctx context.Context, req NewTopup) (Created[models
 	t.WorkflowID = workflows.TopupWorkflowID(req.MerchantID, t.ID)
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Topup]{
 		kind: "top-up", id: t.ID, obj: t, load: s.Store.Topup,
-		workflowID: func(id string) string { return workflows.TopupWorkflowID(req.MerchantID, id) },
+		workflowID: workflows.TopupWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
 		start: func(ctx context.Context, t models.Topup) error {
 			return s.Flows.StartTopup(ctx, t.FlowInput())
@@ -154,7 +154,7 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 	req.Wait = 0
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Withdrawal]{
 		kind: "withdrawal", id: w.ID, obj: w, load: s.Store.Withdrawal,
-		workflowID: func(id string) string { return workflows.WithdrawalWorkflowID(req.MerchantID, id) },
+		workflowID: workflows.WithdrawalWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
 		start: func(ctx context.Context, w models.Withdrawal) error {
 			return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
