@@ -1,6 +1,9 @@
-// Package starter is the only code that starts, signals, updates and queries payflow's
-// flows: it owns workflow ids, the task queue, start options and search attributes,
-// so that the API and the ops tools never call the Temporal client directly.
+// Package starter holds payflow's application services and is the only code that
+// starts, signals, updates and queries payflow's flows. The Starter (this file) owns
+// workflow ids, the task queue, start options and search attributes; the services
+// (service.go, then one file per flow family) own an object's creation with its
+// Idempotency-Key, the start of its flow and the answer, so that the API, the ops
+// tools and the tests never hold a transaction or call the Temporal client directly.
 package starter
 
 import (
