@@ -195,8 +195,9 @@ check-postgres:
 		exit 1; \
 	fi
 ## bench: on make run's stack and ports (payflow's data on MariaDB at $(MYSQL_ADDR)): card payments end to end beside raw
-## Temporal workflows on the same dev server, ledger postings beside raw MariaDB commits, and bench-recon; figures to
-## bench/results/latest.json (about 12 minutes on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+## Temporal workflows on the same dev server at 16 and 64 clients, one client's synchronous payment beside a raw
+## one-activity workflow, ledger postings beside raw MariaDB commits, and bench-recon; figures to
+## bench/results/latest.json (about 15 minutes on 2 cores, 20 on a busy machine). BENCH_FLAGS passes flags (go run ./bench -h).
 BENCH_FLAGS ?=
 bench: $(TEMPORAL) $(STRIPE_MOCK) check-mysql
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench $(BENCH_FLAGS)
