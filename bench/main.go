@@ -9,7 +9,12 @@
 //     activities (temporal_baseline_per_s) and of none (temporal_empty_per_s), at the
 //     same concurrency, so that payflow's cost is a ratio to the engine (the three
 //     run in interleaved rounds, so that a shared machine's changing load weighs on
-//     each alike);
+//     each alike), at 16 clients (bound by latency) and again at 64 (bound by the
+//     engine: the "saturation" object);
+//   - one client's synchronous card payments (POST with Prefer: wait=10 through the
+//     client generated from api/openapi.yaml, polled when answered 202) beside a raw
+//     workflow of one activity started and awaited (ExecuteWorkflow, Get): their
+//     p50 and p99 and the ratio of the p50s (the "sync" object, goal <= 1.5);
 //   - ledger postings per second through internal/ledger beside raw single-row
 //     MariaDB commits at the same concurrency (ledger_postings_per_s,
 //     mariadb_commits_per_s);
@@ -22,6 +27,7 @@
 //
 //	go run ./bench                       (make bench)
 //	go run ./bench -free-ports -duration 10s -recon skip
+//	go run ./bench -free-ports -duration 6s -saturation-duration 6s -sync-duration 6s -only payments,temporal
 package main
 
 import (
@@ -42,10 +48,13 @@ import (
 	"github.com/payflow/payflow/internal/harness/devstack"
 )
 
-// Goals of issue 9.
+// Goals of issues 9 and 14.
 const (
 	goalPaymentsVsBaseline = 1.0
 	goalLedgerVsMariaDB    = 0.5
+	// A synchronous payment's p50 at one client is within this many times a raw
+	// one-activity workflow's (issue 14).
+	goalSyncVsOneActivity = 1.5
 )
 
 // options are the command's flags.
@@ -57,16 +66,25 @@ type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	rounds      int
-	ledgerConc  []int
-	ledgerDur   time.Duration
-	ledgerBatch int
-	recon       string
-	reconSizes  string
-	reconRepeat int
-	out         string
-	profileDir  string
-	verbose     bool
-	only        map[string]bool
+	// saturation is the second regime's clients (0: none), measured satDuration in
+	// all after satWarmup per phase (the synchronous regime's warm-up too).
+	saturation  int
+	satDuration time.Duration
+	satWarmup   time.Duration
+	// syncDuration is how long one client's synchronous payments and the raw
+	// one-activity workflow are measured in all (0: not), with Prefer: wait=syncWait.
+	syncDuration time.Duration
+	syncWait     int
+	ledgerConc   []int
+	ledgerDur    time.Duration
+	ledgerBatch  int
+	recon        string
+	reconSizes   string
+	reconRepeat  int
+	out          string
+	profileDir   string
+	verbose      bool
+	only         map[string]bool
 }
 
 func main() {
@@ -81,7 +99,12 @@ func run() error {
 	flag.StringVar(&o.binDir, "bin", "", "directory holding the temporal CLI and stripe-mock (default: the repository's bin)")
 	flag.BoolVar(&o.freePorts, "free-ports", false, "run every process on free ports instead of make run's (development beside another stack)")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients of the payment and raw Temporal measurements")
-	flag.DurationVar(&o.duration, "duration", 90*time.Second, "how long payments and each raw Temporal workflow are measured in all")
+	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long payments and each raw Temporal workflow are measured in all at -concurrency")
+	flag.IntVar(&o.saturation, "saturation", 64, "concurrent clients of the second regime, payments and both raw workflows at saturation (0: skip it)")
+	flag.DurationVar(&o.satDuration, "saturation-duration", 60*time.Second, "how long payments and each raw Temporal workflow are measured in all at -saturation")
+	flag.DurationVar(&o.satWarmup, "saturation-warmup", 5*time.Second, "warm-up of each phase at -saturation and of the synchronous measurement")
+	flag.DurationVar(&o.syncDuration, "sync-duration", 30*time.Second, "how long one client's synchronous payments and the raw one-activity workflow are measured each (0: skip)")
+	flag.IntVar(&o.syncWait, "sync-wait", 10, "the synchronous payments' Prefer: wait=N, in seconds")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds the payment and raw Temporal measurements are split into")
 	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each measurement that is not counted")
 	ledgerConc := flag.String("ledger-concurrency", "1,8,32", "concurrencies of the ledger and raw MariaDB measurements")
@@ -103,6 +126,9 @@ func run() error {
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("-rounds must be at least 1")
+	}
+	if o.saturation < 0 || o.syncWait < 1 || o.syncWait > 10 {
+		return fmt.Errorf("-saturation must be 0 or more and -sync-wait 1 to 10")
 	}
 	if o.recon != "run" && o.recon != "reuse" && o.recon != "skip" {
 		return fmt.Errorf("-recon must be run, reuse or skip")
@@ -182,6 +208,13 @@ func run() error {
 	}
 	if o.only["temporal"] && (res.TemporalBaselinePerS == 0 || res.TemporalEmptyPerS == 0) {
 		return fmt.Errorf("no raw Temporal workflow completed")
+	}
+	if g := res.Saturation; g != nil && ((o.only["payments"] && g.PaymentsDone == 0) ||
+		(o.only["temporal"] && (g.TemporalBaselinePerS == 0 || g.TemporalEmptyPerS == 0))) {
+		return fmt.Errorf("nothing completed at %d clients", g.Concurrency)
+	}
+	if s := res.Sync; s != nil && (s.PaymentsDone == 0 || s.OneActivityDone == 0) {
+		return fmt.Errorf("no synchronous payment or raw one-activity workflow completed")
 	}
 	return nil
 }

@@ -61,6 +61,12 @@ type Results struct {
 	LedgerCheckOK      bool               `json:"ledger_check_ok"`
 	LedgerJournals     int64              `json:"ledger_journals"`
 
+	// Saturation is the same three measurements at more clients, where the engine,
+	// not the latency, bounds the loop.
+	Saturation *Regime `json:"saturation,omitempty"`
+	// Sync is one client's synchronous payment beside a raw one-activity workflow.
+	Sync *SyncResult `json:"sync,omitempty"`
+
 	ReconLines      int64   `json:"recon_lines,omitempty"`
 	ReconLinesPerS  float64 `json:"recon_lines_per_s,omitempty"`
 	ReconPeakRSSMB  float64 `json:"recon_peak_rss_mb,omitempty"`
@@ -85,6 +91,95 @@ func (r *Results) setBaseline(b load.Result) {
 func (r *Results) setEmpty(e load.Result) {
 	r.TemporalEmptyPerS, r.TemporalEmptyP50MS = round2(e.PerSecond), ms(e.P50)
 	r.TemporalErrors += e.Errors
+}
+
+// Regime is payments and the raw workflows at one concurrency.
+type Regime struct {
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s"`
+	Rounds      int     `json:"rounds"`
+
+	PaymentsPerS  float64 `json:"payments_per_s"`
+	PaymentP50MS  float64 `json:"payment_p50_ms"`
+	PaymentP99MS  float64 `json:"payment_p99_ms"`
+	PaymentsDone  int     `json:"payments_done"`
+	PaymentErrors int     `json:"payment_errors"`
+
+	TemporalBaselinePerS  float64 `json:"temporal_baseline_per_s"`
+	TemporalBaselineP50MS float64 `json:"temporal_baseline_p50_ms"`
+	TemporalBaselineP99MS float64 `json:"temporal_baseline_p99_ms"`
+	TemporalEmptyPerS     float64 `json:"temporal_empty_per_s"`
+	TemporalEmptyP50MS    float64 `json:"temporal_empty_p50_ms"`
+	TemporalErrors        int     `json:"temporal_errors"`
+
+	PaymentsVsBaseline float64 `json:"payments_vs_baseline"`
+	PaymentsVsEmpty    float64 `json:"payments_vs_empty"`
+
+	CPUDuringPayments map[string]float64 `json:"cpu_cores_during_payments,omitempty"`
+	CPUDuringBaseline map[string]float64 `json:"cpu_cores_during_baseline,omitempty"`
+}
+
+// set records one phase's merged measurement and computes the ratios so far.
+func (g *Regime) set(name string, m load.Result, cores map[string]float64) {
+	switch name {
+	case "payments":
+		g.PaymentsPerS, g.PaymentP50MS, g.PaymentP99MS = round2(m.PerSecond), ms(m.P50), ms(m.P99)
+		g.PaymentsDone, g.PaymentErrors = m.Done, m.Errors
+		g.CPUDuringPayments = cores
+	case "temporal 4 activities":
+		g.TemporalBaselinePerS, g.TemporalBaselineP50MS, g.TemporalBaselineP99MS = round2(m.PerSecond), ms(m.P50), ms(m.P99)
+		g.TemporalErrors += m.Errors
+		g.CPUDuringBaseline = cores
+	case "temporal empty":
+		g.TemporalEmptyPerS, g.TemporalEmptyP50MS = round2(m.PerSecond), ms(m.P50)
+		g.TemporalErrors += m.Errors
+	}
+	if g.TemporalBaselinePerS > 0 {
+		g.PaymentsVsBaseline = round2(g.PaymentsPerS / g.TemporalBaselinePerS)
+	}
+	if g.TemporalEmptyPerS > 0 {
+		g.PaymentsVsEmpty = round2(g.PaymentsPerS / g.TemporalEmptyPerS)
+	}
+}
+
+// SyncResult is one client's synchronous card payment (Prefer: wait=N; a 202 is
+// polled until the payment is final) beside a raw workflow of one no-op activity
+// started and awaited by its client.
+type SyncResult struct {
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s"`
+	Rounds      int     `json:"rounds"`
+	Prefer      string  `json:"prefer"`
+
+	PaymentP50MS  float64 `json:"sync_payment_p50_ms"`
+	PaymentP99MS  float64 `json:"sync_payment_p99_ms"`
+	PaymentsDone  int     `json:"sync_payments_done"`
+	PaymentErrors int     `json:"sync_payment_errors"`
+	// Answered200 and Answered202 are how the API answered the measured POSTs: with
+	// the final payment, or processing (then polled).
+	Answered200 int `json:"answered_200"`
+	Answered202 int `json:"answered_202"`
+
+	OneActivityP50MS  float64 `json:"temporal_one_activity_p50_ms"`
+	OneActivityP99MS  float64 `json:"temporal_one_activity_p99_ms"`
+	OneActivityDone   int     `json:"temporal_one_activity_done"`
+	OneActivityErrors int     `json:"temporal_one_activity_errors"`
+
+	// P50Ratio is sync_payment_p50_ms / temporal_one_activity_p50_ms (goal <= Goal).
+	P50Ratio float64 `json:"sync_vs_one_activity_p50"`
+	P99Ratio float64 `json:"sync_vs_one_activity_p99"`
+	Goal     float64 `json:"goal_sync_vs_one_activity_p50"`
+}
+
+func (s *SyncResult) set(pay, one load.Result) {
+	s.PaymentP50MS, s.PaymentP99MS, s.PaymentsDone, s.PaymentErrors = ms(pay.P50), ms(pay.P99), pay.Done, pay.Errors
+	s.OneActivityP50MS, s.OneActivityP99MS, s.OneActivityDone, s.OneActivityErrors = ms(one.P50), ms(one.P99), one.Done, one.Errors
+	if one.P50 > 0 {
+		s.P50Ratio = round2(float64(pay.P50) / float64(one.P50))
+	}
+	if one.P99 > 0 {
+		s.P99Ratio = round2(float64(pay.P99) / float64(one.P99))
+	}
 }
 
 // finish computes the ratios.
@@ -132,6 +227,21 @@ func (r *Results) table() string {
 		fmt.Fprintf(&b, "| temporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
 			r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS)
 		fmt.Fprintf(&b, "| temporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", r.TemporalEmptyPerS, r.TemporalEmptyP50MS)
+	}
+	if g := r.Saturation; g != nil {
+		fmt.Fprintf(&b, "| saturation: payments_per_s (%d clients, %.0f s each) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | |\n",
+			g.Concurrency, g.DurationS, g.PaymentsPerS, g.PaymentsVsBaseline, g.PaymentsVsEmpty)
+		fmt.Fprintf(&b, "| saturation: payment_p50_ms / payment_p99_ms | %.0f / %.0f | (%d succeeded, %d errors) | |\n",
+			g.PaymentP50MS, g.PaymentP99MS, g.PaymentsDone, g.PaymentErrors)
+		fmt.Fprintf(&b, "| saturation: temporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
+			g.TemporalBaselinePerS, g.TemporalBaselineP50MS, g.TemporalBaselineP99MS)
+		fmt.Fprintf(&b, "| saturation: temporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", g.TemporalEmptyPerS, g.TemporalEmptyP50MS)
+	}
+	if s := r.Sync; s != nil {
+		fmt.Fprintf(&b, "| sync_payment_p50_ms / p99 (1 client, Prefer: %s, %.0f s) | %.0f / %.0f | %.2f x / %.2f x the raw 1-activity workflow's (%d answered 200, %d 202; %d errors) | p50 <= %.1f x |\n",
+			s.Prefer, s.DurationS, s.PaymentP50MS, s.PaymentP99MS, s.P50Ratio, s.P99Ratio, s.Answered200, s.Answered202, s.PaymentErrors, s.Goal)
+		fmt.Fprintf(&b, "| temporal_one_activity_p50_ms / p99 (1 client, ExecuteWorkflow + Get) | %.0f / %.0f | (%d done, %d errors) | |\n",
+			s.OneActivityP50MS, s.OneActivityP99MS, s.OneActivityDone, s.OneActivityErrors)
 	}
 	for _, l := range r.Ledger {
 		fmt.Fprintf(&b, "| ledger_postings_per_s / mariadb_commits_per_s at concurrency %d | %.0f / %.0f | %.2f | >= %.1f |\n",

@@ -15,6 +15,7 @@ import (
 	temporal "go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	apiclient "github.com/payflow/payflow/api/client"
 	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/harness/devstack"
 	"github.com/payflow/payflow/internal/harness/e2e"
@@ -114,45 +115,44 @@ func runStack(ctx context.Context, o options, res *Results) error {
 		procs["mariadb"] = pid
 	}
 
-	// The phases run in interleaved rounds (payments, 4 activities, empty; again),
-	// so that the machine's changing load weighs on each alike and the ratios hold.
-	var phases []*phase
-	if o.only["payments"] {
-		c := st.Client(0)
-		var n atomic.Int64
-		phases = append(phases, &phase{name: "payments", op: func(ctx context.Context) error {
-			return load.CardPayment(ctx, c, tc, 1000+n.Add(1)%1000)
-		}})
-	}
+	// Each regime's phases run in interleaved rounds (payments, 4 activities, empty;
+	// again), so that the machine's changing load weighs on each alike and the ratios
+	// hold: first at -concurrency clients (bound by latency), then at -saturation
+	// clients (bound by the engine), then one client's synchronous payment beside a raw
+	// workflow of one activity.
+	var raw rawOps
 	if o.only["temporal"] {
-		four, empty, stopWorker, err := temporalOps(tc)
+		var stopWorker func()
+		raw, stopWorker, err = temporalOps(tc)
 		if err != nil {
 			return err
 		}
 		defer stopWorker()
-		phases = append(phases, &phase{name: "temporal 4 activities", op: four}, &phase{name: "temporal empty", op: empty})
 	}
-	for _, ph := range phases {
-		say("%s: warm-up %s", ph.name, o.warmup)
-		_ = load.Measure(o.warmup, o.concurrency, ph.op)
+	c := st.Client(0)
+	var n atomic.Int64
+	payments := func(ctx context.Context) error {
+		return load.CardPayment(ctx, c, tc, 1000+n.Add(1)%1000)
 	}
-	round := o.duration / time.Duration(o.rounds)
-	for r := 0; r < o.rounds; r++ {
-		for _, ph := range phases {
-			var wg sync.WaitGroup
-			if r == 0 && ph.name == "payments" && o.profileDir != "" {
-				profile(ctx, o, st, round, res, &wg)
-			}
-			cpu0 := cpuSeconds(procs)
-			m := load.Measure(round, o.concurrency, ph.op)
-			ph.add(m, cpu0, cpuSeconds(procs))
-			wg.Wait()
-			say("round %d/%d, %s: %d clients for %s: %.1f/s, p50 %s, p99 %s, %d errors %s", r+1, o.rounds, ph.name,
-				o.concurrency, round, m.PerSecond, m.P50.Round(time.Millisecond), m.P99.Round(time.Millisecond), m.Errors, m.FirstError)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	throughput := func() []*phase {
+		var phases []*phase
+		if o.only["payments"] {
+			phases = append(phases, &phase{name: "payments", op: payments})
 		}
+		if o.only["temporal"] {
+			phases = append(phases, &phase{name: "temporal 4 activities", op: raw.four}, &phase{name: "temporal empty", op: raw.empty})
+		}
+		return phases
+	}
+
+	phases := throughput()
+	err = measure(ctx, o, o.concurrency, o.duration, o.warmup, phases, procs, func(r int, ph *phase, round time.Duration, wg *sync.WaitGroup) {
+		if r == 0 && ph.name == "payments" && o.profileDir != "" {
+			profile(ctx, o, st, round, res, wg)
+		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, ph := range phases {
 		m := load.Merge(ph.results...)
@@ -166,9 +166,86 @@ func runStack(ctx context.Context, o options, res *Results) error {
 		case "temporal empty":
 			res.setEmpty(m)
 		}
-		say("%s: %.1f/s over %d rounds", ph.name, m.PerSecond, o.rounds)
+		say("%s at %d clients: %.1f/s over %d rounds", ph.name, o.concurrency, m.PerSecond, o.rounds)
+	}
+
+	if o.saturation > 0 {
+		phases := throughput()
+		if err := measure(ctx, o, o.saturation, o.satDuration, o.satWarmup, phases, procs, nil); err != nil {
+			return err
+		}
+		sat := &Regime{Concurrency: o.saturation, DurationS: o.satDuration.Seconds(), Rounds: o.rounds}
+		for _, ph := range phases {
+			m := load.Merge(ph.results...)
+			sat.set(ph.name, m, ph.cores())
+			say("%s at %d clients: %.1f/s over %d rounds", ph.name, o.saturation, m.PerSecond, o.rounds)
+		}
+		res.Saturation = sat
+	}
+
+	if o.syncDuration > 0 && o.only["payments"] && o.only["temporal"] {
+		gc, err := apiclient.NewClientWithResponses("http://"+p.api, apiclient.WithRequestEditorFn(apiclient.SignAsMerchant("mch_demo", e2e.DemoSecret)))
+		if err != nil {
+			return err
+		}
+		var answers load.SyncAnswers
+		phases := []*phase{
+			{name: "synchronous payment", op: func(ctx context.Context) error {
+				return load.SyncCardPayment(ctx, gc, 1000+n.Add(1)%1000, o.syncWait, &answers)
+			}},
+			{name: "temporal 1 activity", op: raw.one},
+		}
+		// The answers are counted over the measured rounds, not the warm-up.
+		reset := func(r int, ph *phase, _ time.Duration, _ *sync.WaitGroup) {
+			if r == 0 && ph == phases[0] {
+				answers.Final.Store(0)
+				answers.Processing.Store(0)
+			}
+		}
+		if err := measure(ctx, o, 1, o.syncDuration, o.satWarmup, phases, procs, reset); err != nil {
+			return err
+		}
+		sy := &SyncResult{Concurrency: 1, DurationS: o.syncDuration.Seconds(), Rounds: o.rounds, Prefer: fmt.Sprintf("wait=%d", o.syncWait), Goal: goalSyncVsOneActivity}
+		pay, one := load.Merge(phases[0].results...), load.Merge(phases[1].results...)
+		sy.set(pay, one)
+		sy.Answered200, sy.Answered202 = int(answers.Final.Load()), int(answers.Processing.Load())
+		res.Sync = sy
+		say("synchronous payment at 1 client: p50 %s, p99 %s; raw 1-activity workflow: p50 %s, p99 %s",
+			pay.P50.Round(time.Millisecond), pay.P99.Round(time.Millisecond), one.P50.Round(time.Millisecond), one.P99.Round(time.Millisecond))
 	}
 	say("stopping the stack")
+	return nil
+}
+
+// measure runs phases at conc clients: a warm-up of each, then o.rounds interleaved
+// rounds of d/o.rounds each. before, when set, runs before each round (with the round's
+// WaitGroup, which measure waits for after the round).
+func measure(ctx context.Context, o options, conc int, d, warmup time.Duration, phases []*phase, procs map[string]int,
+	before func(r int, ph *phase, round time.Duration, wg *sync.WaitGroup)) error {
+	for _, ph := range phases {
+		if warmup > 0 {
+			say("%s: warm-up %s at %d clients", ph.name, warmup, conc)
+			_ = load.Measure(warmup, conc, ph.op)
+		}
+	}
+	round := d / time.Duration(o.rounds)
+	for r := 0; r < o.rounds; r++ {
+		for _, ph := range phases {
+			var wg sync.WaitGroup
+			if before != nil {
+				before(r, ph, round, &wg)
+			}
+			cpu0 := cpuSeconds(procs)
+			m := load.Measure(round, conc, ph.op)
+			ph.add(m, cpu0, cpuSeconds(procs))
+			wg.Wait()
+			say("round %d/%d, %s: %d clients for %s: %.1f/s, p50 %s, p99 %s, %d errors %s", r+1, o.rounds, ph.name,
+				conc, round, m.PerSecond, m.P50.Round(time.Millisecond), m.P99.Round(time.Millisecond), m.Errors, m.FirstError)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
 	return nil
 }
 

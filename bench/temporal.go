@@ -17,6 +17,7 @@ const (
 	baselineQueue       = "bench-baseline"
 	fourActivitiesName  = "BenchFourActivities"
 	emptyName           = "BenchEmpty"
+	oneActivityName     = "BenchOneActivity"
 	noopActivityName    = "BenchNoop"
 	baselineActivitiesN = 4
 )
@@ -34,20 +35,35 @@ func fourActivities(ctx workflow.Context) error {
 	return nil
 }
 
+// oneActivity is what a synchronous payment's latency is held to: the least a flow
+// that calls the bank once costs, started and awaited by a client (ExecuteWorkflow,
+// then Get).
+func oneActivity(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	return workflow.ExecuteActivity(ctx, noopActivityName).Get(ctx, nil)
+}
+
 // emptyWorkflow is the engine's ceiling: a workflow that does nothing.
 func emptyWorkflow(workflow.Context) error { return nil }
 
 func noop(context.Context) error { return nil }
 
-// temporalOps starts a worker of both raw workflows in this process, on the dev
+// rawOps are the raw workflows' operations: each starts its workflow and waits for
+// its end.
+type rawOps struct {
+	four, one, empty func(context.Context) error
+}
+
+// temporalOps starts a worker of the raw workflows in this process, on the dev
 // server, and returns an operation that runs each to its end, and the worker's stop.
-func temporalOps(tc temporal.Client) (four, empty func(context.Context) error, stop func(), err error) {
+func temporalOps(tc temporal.Client) (ops rawOps, stop func(), err error) {
 	w := sdkworker.New(tc, baselineQueue, sdkworker.Options{})
 	w.RegisterWorkflowWithOptions(fourActivities, workflow.RegisterOptions{Name: fourActivitiesName})
 	w.RegisterWorkflowWithOptions(emptyWorkflow, workflow.RegisterOptions{Name: emptyName})
+	w.RegisterWorkflowWithOptions(oneActivity, workflow.RegisterOptions{Name: oneActivityName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: noopActivityName})
 	if err := w.Start(); err != nil {
-		return nil, nil, nil, err
+		return rawOps{}, nil, err
 	}
 	op := func(name string) func(context.Context) error {
 		return func(ctx context.Context) error {
@@ -60,5 +76,5 @@ func temporalOps(tc temporal.Client) (four, empty func(context.Context) error, s
 			return run.Get(ctx, nil)
 		}
 	}
-	return op(fourActivitiesName), op(emptyName), w.Stop, nil
+	return rawOps{four: op(fourActivitiesName), one: op(oneActivityName), empty: op(emptyName)}, w.Stop, nil
 }
