@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/payflow/payflow/internal/ledger"
@@ -57,21 +56,21 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 	var failed []string
 	var err error
 	if res.Nonces, err = m.Store.PurgeNonces(ctx, now.Add(-in.NonceMaxAge)); err != nil {
-		m.Log.WithError(err).Warn("purge nonces")
+		logger(ctx, m.Log).WithError(err).Warn("purge nonces")
 		failed = append(failed, "nonces")
 	}
 	if res.IdempotencyKeys, err = m.Store.PurgeIdempotencyKeys(ctx, now.Add(-in.IdempotencyMaxAge)); err != nil {
-		m.Log.WithError(err).Warn("purge idempotency keys")
+		logger(ctx, m.Log).WithError(err).Warn("purge idempotency keys")
 		failed = append(failed, "idempotency keys")
 	}
 	if res.ExpiredSecrets, err = m.Store.PurgeExpiredSecrets(ctx, now); err != nil {
-		m.Log.WithError(err).Warn("purge expired merchant secrets")
+		logger(ctx, m.Log).WithError(err).Warn("purge expired merchant secrets")
 		failed = append(failed, "expired merchant secrets")
 	}
 	if len(failed) > 0 {
 		return res, fmt.Errorf("purge %v: the database refused (see the worker's log)", failed)
 	}
-	m.Log.WithFields(logrus.Fields{
+	logger(ctx, m.Log).WithFields(logrus.Fields{
 		"nonces": res.Nonces, "idempotency_keys": res.IdempotencyKeys, "expired_secrets": res.ExpiredSecrets,
 	}).Debug("purged")
 	return res, nil
@@ -88,25 +87,11 @@ func (m *Maintenance) CheckLedger(ctx context.Context, _ models.LedgerCheckInput
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
+	stop := heartbeatEvery(ctx, every, func() any { return nil })
+	defer stop()
 	r, err := m.Ledger.Check(ctx)
 	if err != nil {
-		m.Log.WithError(err).Warn("ledger check could not run")
+		logger(ctx, m.Log).WithError(err).Warn("ledger check could not run")
 		return models.LedgerCheckResult{}, fmt.Errorf("ledger check: %w", err)
 	}
 	at := m.now()
@@ -120,7 +105,7 @@ func (m *Maintenance) CheckLedger(ctx context.Context, _ models.LedgerCheckInput
 		RouterClearing: len(r.RouterClearing), CheckedAt: at,
 	}
 	if !r.OK {
-		m.Log.WithFields(logrus.Fields{
+		logger(ctx, m.Log).WithFields(logrus.Fields{
 			"unbalanced": res.Unbalanced, "negative_accounts": res.NegativeAccounts,
 			"mismatched_balances": res.MismatchedBalances, "mismatched_holds": res.MismatchedHolds,
 		}).Error("ledger check found violated invariants")

@@ -28,22 +28,11 @@ func TestMaintenanceSchedules(t *testing.T) {
 
 		purge := describeSchedule(t, c, workflows.PurgeScheduleID, workflows.WorkflowPurge, s.TaskQueue, time.Minute)
 		var in models.PurgeInput
-		require.Len(t, purge.Args, 1)
-		payload, ok := purge.Args[0].(*commonpb.Payload)
-		require.True(t, ok, "%T", purge.Args[0])
-		require.NoError(t, dataConverter().FromPayload(payload, &in))
+		scheduleArg(t, purge, &in)
 		require.Equal(t, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour}, in,
 			"nonces kept twice the default tolerance of 300 s, idempotency keys a day")
 		describeSchedule(t, c, workflows.LedgerCheckScheduleID, workflows.WorkflowLedgerCheck, s.TaskQueue, 5*time.Minute)
-
-		require.EventuallyWithT(t, func(ct *assert.CollectT) {
-			out, err := exec.Command(filepath.Join(binDir, "temporal"), "schedule", "list",
-				"--address", temporal.Addr, "--namespace", s.Opts.Namespace).CombinedOutput()
-			if assert.NoError(ct, err, "%s", out) {
-				assert.Contains(ct, string(out), workflows.PurgeScheduleID)
-				assert.Contains(ct, string(out), workflows.LedgerCheckScheduleID)
-			}
-		}, 20*time.Second, 250*time.Millisecond)
+		requireListed(t, s, workflows.PurgeScheduleID, workflows.LedgerCheckScheduleID)
 
 		// The run completes: its three deletes ran (what they delete is
 		// activities' TestPurge).
@@ -70,6 +59,30 @@ func describeSchedule(t *testing.T, c client.Client, id, workflow, taskQueue str
 	require.Len(t, desc.Schedule.Spec.Intervals, 1)
 	require.Equal(t, every, desc.Schedule.Spec.Intervals[0].Every, id)
 	return action
+}
+
+// scheduleArg decodes the schedule action's one argument into v.
+func scheduleArg(t *testing.T, action *client.ScheduleWorkflowAction, v any) {
+	t.Helper()
+	require.Len(t, action.Args, 1)
+	payload, ok := action.Args[0].(*commonpb.Payload)
+	require.True(t, ok, "%T", action.Args[0])
+	require.NoError(t, dataConverter().FromPayload(payload, v))
+}
+
+// requireListed checks that `temporal schedule list` shows the schedules ids in the
+// stack's namespace (what an operator sees, as in Temporal Web's Schedules page).
+func requireListed(t *testing.T, s *Stack, ids ...string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		out, err := exec.Command(filepath.Join(binDir, "temporal"), "schedule", "list",
+			"--address", temporal.Addr, "--namespace", s.Opts.Namespace).CombinedOutput()
+		if assert.NoError(ct, err, "%s", out) {
+			for _, id := range ids {
+				assert.Contains(ct, string(out), id)
+			}
+		}
+	}, 20*time.Second, 250*time.Millisecond)
 }
 
 // triggerAndWait fires schedule id now and waits for the run it launched to complete
