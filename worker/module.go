@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -17,6 +18,7 @@ import (
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 	"github.com/payflow/payflow/workflows"
 )
@@ -73,8 +75,19 @@ func NewDeps(p Params) Deps {
 			},
 			HeartbeatEvery: p.Config.ReconHeartbeat,
 		},
-		Sweeper: &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
+		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
+		Maintenance: maintenance(p),
 	}
+}
+
+// maintenance builds the purge and ledger-check activities; the ledger check's result
+// goes to the worker's metrics when it has them.
+func maintenance(p Params) *activities.Maintenance {
+	m := &activities.Maintenance{Store: p.Store, Ledger: p.Ledger, Log: p.Log}
+	if p.Metrics != nil {
+		m.Checks = p.Metrics
+	}
+	return m
 }
 
 // Run starts the worker with the process and stops it (finishing the tasks in hand)
@@ -89,15 +102,19 @@ func Run(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
 	))
 }
 
-// EnsureSchedules creates or updates the flow sweeper's schedule and the daily
-// reconciliation schedule of every channel in PAYFLOW_RECON_CHANNELS. A channel that is
-// not configured is an error: the worker would otherwise start and never reconcile it.
+// EnsureSchedules creates or updates the flow sweeper's schedule, the purge and
+// ledger-check schedules, and the daily reconciliation schedule of every channel in
+// PAYFLOW_RECON_CHANNELS. A channel that is not configured is an error: the worker
+// would otherwise start and never reconcile it.
 func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) error {
 	if err := s.EnsureFlowSweepSchedule(ctx, cfg.SweepEvery, cfg.SweepGrace); err != nil {
 		return err
 	}
 	log.WithFields(logrus.Fields{"schedule_id": workflows.FlowSweepScheduleID, "every": cfg.SweepEvery.String(), "grace": cfg.SweepGrace.String()}).
 		Info("flow sweeper schedule ready")
+	if err := ensureMaintenanceSchedules(ctx, s, cfg, log); err != nil {
+		return err
+	}
 	for _, ch := range cfg.ReconChannels {
 		if _, err := channels.Get(ch); err != nil {
 			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)
@@ -107,6 +124,33 @@ func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Reg
 		}
 		log.WithFields(logrus.Fields{"channel": ch, "schedule_id": workflows.ReconciliationScheduleID(ch), "at_utc": fmt.Sprintf("%02d:%02d", int(cfg.ReconAt.Hours()), int(cfg.ReconAt.Minutes())%60)}).
 			Info("reconciliation schedule ready")
+	}
+	return nil
+}
+
+// PurgeInput is what the purge schedule deletes: nonces older than the signature
+// window (a nonce recorded at T may come back with a timestamp up to T+tolerance,
+// itself accepted until T+2*tolerance) and idempotency keys older than 24 hours.
+func PurgeInput(cfg config.Config) models.PurgeInput {
+	return models.PurgeInput{NonceMaxAge: 2 * cfg.SignatureTolerance, IdempotencyMaxAge: 24 * time.Hour}
+}
+
+// ensureMaintenanceSchedules keeps the purge schedule and the ledger-check schedule
+// (PAYFLOW_LEDGER_CHECK_INTERVAL; 0: none), which the API processes ran as loops
+// before.
+func ensureMaintenanceSchedules(ctx context.Context, s *starter.Starter, cfg config.Config, log *logrus.Entry) error {
+	in := PurgeInput(cfg)
+	if err := s.EnsurePurgeSchedule(ctx, in); err != nil {
+		return err
+	}
+	log.WithFields(logrus.Fields{"schedule_id": workflows.PurgeScheduleID, "every": starter.PurgeEvery.String(),
+		"nonce_max_age": in.NonceMaxAge.String()}).Info("purge schedule ready")
+	if err := s.EnsureLedgerCheckSchedule(ctx, cfg.LedgerCheckInterval); err != nil {
+		return err
+	}
+	if cfg.LedgerCheckInterval > 0 {
+		log.WithFields(logrus.Fields{"schedule_id": workflows.LedgerCheckScheduleID, "every": cfg.LedgerCheckInterval.String()}).
+			Info("ledger check schedule ready")
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type Deps struct {
 	Webhooks       *activities.Webhooks
 	Reconciliation *activities.Reconciliation
 	Sweeper        *activities.Sweeper
+	Maintenance    *activities.Maintenance
 }
 
 // Workflows lists every workflow with its name.
@@ -45,6 +46,8 @@ func Workflows() []Registration {
 		{workflows.WorkflowReconciliation, workflows.ReconciliationWorkflow},
 		{workflows.WorkflowScheduledReconciliation, workflows.ScheduledReconciliationWorkflow},
 		{workflows.WorkflowFlowSweep, workflows.FlowSweepWorkflow},
+		{workflows.WorkflowPurge, workflows.PurgeWorkflow},
+		{workflows.WorkflowLedgerCheck, workflows.LedgerCheckWorkflow},
 	}
 }
 
@@ -69,6 +72,8 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityFinishReconciliation, d.Reconciliation.FinishReconciliation},
 		{workflows.ActivityOpenReconciliation, d.Reconciliation.OpenReconciliation},
 		{workflows.ActivitySweepFlows, d.Sweeper.SweepFlows},
+		{workflows.ActivityPurge, d.Maintenance.Purge},
+		{workflows.ActivityCheckLedger, d.Maintenance.CheckLedger},
 	}
 }
 

@@ -21,6 +21,12 @@ const (
 // objects the API stored without starting their flow.
 const WorkflowFlowSweep = "FlowSweepWorkflow"
 
+// The actions of the purge and ledger-check schedules.
+const (
+	WorkflowPurge       = "PurgeWorkflow"
+	WorkflowLedgerCheck = "LedgerCheckWorkflow"
+)
+
 // Activity names. Each equals the method name of the activity it names, because
 // workflows call activities through method values (type-checked) and the SDK derives
 // the name from the method; worker/registry_test.go checks that they agree.
@@ -45,6 +51,9 @@ const (
 	ActivityOpenReconciliation   = "OpenReconciliation"
 
 	ActivitySweepFlows = "SweepFlows"
+
+	ActivityPurge       = "Purge"
+	ActivityCheckLedger = "CheckLedger"
 )
 
 // Query, signal and update names.
@@ -59,7 +68,7 @@ const (
 
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
-	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep}
+	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -67,5 +76,5 @@ var AllActivityNames = []string{
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
-	ActivitySweepFlows,
+	ActivitySweepFlows, ActivityPurge, ActivityCheckLedger,
 }

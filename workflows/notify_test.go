@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -27,9 +26,8 @@ type notifyingResult struct {
 // top-up and the later flows do; it returns the stage it was left in and how long
 // notifying took.
 func notifyingFlow(ctx workflow.Context, in models.NotifyInput) (notifyingResult, error) {
-	t := &tracker{state: models.FlowState{Flow: models.FlowPayment, ObjectID: in.ObjectID, Stage: models.StagePosting},
-		logger: log.With(workflow.GetLogger(ctx))}
-	if err := t.registerStateQuery(ctx); err != nil {
+	t, err := newTracker(ctx, models.FlowState{Flow: models.FlowPayment, ObjectID: in.ObjectID, Stage: models.StagePosting}, stateQuery)
+	if err != nil {
 		return notifyingResult{}, err
 	}
 	start := workflow.Now(ctx)

@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -23,12 +22,7 @@ var (
 // and record the outcome. It always completes with a PaymentResult; a failed payment
 // is a business outcome, not a failed workflow.
 func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.PaymentResult, error) {
-	ctx = moneyFlowContext(ctx)
-	p, err := newPaymentFlow(ctx, in)
-	if err != nil {
-		return models.PaymentResult{}, err
-	}
-	return p.run(ctx)
+	return runFlow(moneyFlowContext(ctx), in, newPaymentFlow)
 }
 
 type paymentFlow struct {
@@ -37,31 +31,23 @@ type paymentFlow struct {
 	saga saga
 }
 
-// newPaymentFlow validates the input, binds a logger with the ids and registers the
-// query and signal handlers before anything can block.
+// newPaymentFlow validates the input and sets up the tracker.
 func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow, error) {
 	if in.PaymentID == "" || in.MerchantID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid payment input %q", in.PaymentID), "invalid_input", nil)
 	}
-	t := &tracker{
-		state: models.FlowState{
-			Flow:     models.FlowPayment,
-			ObjectID: in.PaymentID,
-			Stage:    StageAtStart(models.FlowPayment, in.Source.Type),
-			Status:   string(models.PaymentProcessing),
-			Channel:  in.Channel,
-		},
-		logger: log.With(workflow.GetLogger(ctx), "payment_id", in.PaymentID, "merchant_id", in.MerchantID),
-	}
-	p := &paymentFlow{tracker: t, in: in}
-	if err := t.registerStateQuery(ctx); err != nil {
-		return nil, fmt.Errorf("register state query: %w", err)
-	}
-	if err := t.registerOpsHandlers(ctx); err != nil {
+	t, err := newTracker(ctx, models.FlowState{
+		Flow:     models.FlowPayment,
+		ObjectID: in.PaymentID,
+		Stage:    StageAtStart(models.FlowPayment, in.Source.Type),
+		Status:   string(models.PaymentProcessing),
+		Channel:  in.Channel,
+	}, opsUpdates, "payment_id", in.PaymentID, "merchant_id", in.MerchantID)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &paymentFlow{tracker: t, in: in}, nil
 }
 
 // StageAtStart is the stage a flow is created in; the starter sets it as the initial

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,44 +19,36 @@ var reconActs *activities.Reconciliation
 // stores the differences, then the run's end is recorded. A run that cannot finish
 // (an unreadable statement, a day of retries) records that it failed, and fails.
 func ReconciliationWorkflow(ctx workflow.Context, in models.ReconciliationInput) (models.ReconciliationResult, error) {
-	r, err := newReconciliationFlow(ctx, in)
-	if err != nil {
-		return models.ReconciliationResult{}, err
-	}
-	return r.run(ctx)
+	return runFlow(ctx, in, newReconciliationFlow)
 }
 
 type reconciliationFlow struct {
-	in     models.ReconciliationInput
-	state  models.ReconciliationState
-	logger log.Logger
+	*tracker
+	in models.ReconciliationInput
+	// counts are the run's counts once it completed.
+	counts *models.ReconciliationCounts
 }
 
-// newReconciliationFlow validates the input, binds a logger with the ids and
-// registers the state query before anything can block.
+// newReconciliationFlow validates the input and sets up the tracker, whose state
+// query answers the reconciliation's state (its day and counts with the flow's).
 func newReconciliationFlow(ctx workflow.Context, in models.ReconciliationInput) (*reconciliationFlow, error) {
 	if _, err := models.ParseDay(in.Date); err != nil || in.Channel == "" || !models.ValidID(models.PrefixReconciliation, in.ReconciliationID) {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date), activities.ErrTypeInvalidInput, nil)
 	}
-	r := &reconciliationFlow{
-		in: in,
-		state: models.ReconciliationState{
-			FlowState: models.FlowState{
-				Flow:     models.FlowReconciliation,
-				ObjectID: in.ReconciliationID,
-				Stage:    ReconciliationStageAtStart,
-				Status:   string(models.ReconciliationRunning),
-				Channel:  in.Channel,
-			},
-			Date: in.Date,
-		},
-		logger: log.With(workflow.GetLogger(ctx), "reconciliation_id", in.ReconciliationID, "channel", in.Channel, "date", in.Date),
+	t, err := newTracker(ctx, models.FlowState{
+		Flow:     models.FlowReconciliation,
+		ObjectID: in.ReconciliationID,
+		Stage:    ReconciliationStageAtStart,
+		Status:   string(models.ReconciliationRunning),
+		Channel:  in.Channel,
+	}, stateQuery, "reconciliation_id", in.ReconciliationID, "channel", in.Channel, "date", in.Date)
+	if err != nil {
+		return nil, err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (models.ReconciliationState, error) {
-		return r.state, nil
-	}); err != nil {
-		return nil, fmt.Errorf("register state query: %w", err)
+	r := &reconciliationFlow{tracker: t, in: in}
+	t.view = func() any {
+		return models.ReconciliationState{FlowState: r.state, Date: r.in.Date, Counts: r.counts}
 	}
 	return r, nil
 }
@@ -92,7 +83,7 @@ func (r *reconciliationFlow) run(ctx workflow.Context) (models.ReconciliationRes
 		return models.ReconciliationResult{}, err
 	}
 	r.state.Status = string(models.ReconciliationCompleted)
-	r.state.Counts = &res.Counts
+	r.counts = &res.Counts
 	r.setStage(ctx, models.StageDone)
 	r.logger.Info("reconciliation finished", "matched", res.Counts.Matched, "differences", res.Counts.Differences(),
 		"resumed", res.Resumed, "skipped_lines", res.SkippedLines)
@@ -126,15 +117,4 @@ func errorCode(err error) string {
 		return "canceled"
 	}
 	return "failed"
-}
-
-// setStage moves the flow to stage and upserts PayflowStage when it changes.
-func (r *reconciliationFlow) setStage(ctx workflow.Context, stage models.Stage) {
-	if r.state.Stage == stage {
-		return
-	}
-	r.state.Stage = stage
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(stage))); err != nil {
-		r.logger.Warn("upsert stage", "error", err)
-	}
 }

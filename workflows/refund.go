@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -19,43 +18,33 @@ var refundActs *activities.Refunds
 // (reference re_...; a wallet payment's refund needs no bank), then posts the
 // reversing journal by settling the hold. A failure at the bank releases the hold.
 func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundResult, error) {
-	ctx = moneyFlowContext(ctx)
+	return runFlow(moneyFlowContext(ctx), in, newRefundFlow)
+}
+
+type refundFlow struct {
+	*tracker
+	in     models.RefundInput
+	holdID string
+}
+
+// newRefundFlow validates the input and sets up the tracker.
+func newRefundFlow(ctx workflow.Context, in models.RefundInput) (*refundFlow, error) {
 	if in.RefundID == "" || in.PaymentID == "" || in.Amount <= 0 || !in.Currency.Valid() {
-		return models.RefundResult{}, temporal.NewNonRetryableApplicationError(
+		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid refund input %q", in.RefundID), "invalid_input", nil)
 	}
-	t := &tracker{
-		state: models.FlowState{
-			Flow: models.FlowRefund, ObjectID: in.RefundID, Stage: models.StageValidating,
-			Status: string(models.RefundProcessing), Channel: in.Channel,
-		},
-		logger: log.With(workflow.GetLogger(ctx), "refund_id", in.RefundID, "payment_id", in.PaymentID, "merchant_id", in.MerchantID),
+	t, err := newTracker(ctx, models.FlowState{
+		Flow: models.FlowRefund, ObjectID: in.RefundID, Stage: models.StageValidating,
+		Status: string(models.RefundProcessing), Channel: in.Channel,
+	}, opsUpdates, "refund_id", in.RefundID, "payment_id", in.PaymentID, "merchant_id", in.MerchantID)
+	if err != nil {
+		return nil, err
 	}
-	if err := t.registerStateQuery(ctx); err != nil {
-		return models.RefundResult{}, err
-	}
-	if err := t.registerOpsHandlers(ctx); err != nil {
-		return models.RefundResult{}, err
-	}
-	finalize := func(status models.RefundStatus, code models.FailureCode, holdID string) (models.RefundResult, error) {
-		t.setStage(ctx, models.StagePosting)
-		var res models.RefundResult
-		err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), refundActs.FinalizeRefund, models.FinalizeRefundInput{
-			RefundID: in.RefundID, PaymentID: in.PaymentID, MerchantID: in.MerchantID, HoldID: holdID,
-			Amount: in.Amount, Currency: in.Currency, Channel: in.Channel, Source: in.Source,
-			Status: status, FailureCode: code, PostingKey: PostingKey(models.FlowRefund, in.RefundID, "reverse"),
-		}).Get(ctx, &res)
-		if err != nil {
-			t.state.LastError = err.Error()
-			return models.RefundResult{}, fmt.Errorf("finalize refund %s: %w", in.RefundID, err)
-		}
-		t.state.Status, t.state.FailureCode = string(res.Status), res.FailureCode
-		t.notifyIfAsked(ctx, in.MerchantID, in.RefundID, in.NotifyURL, models.FlowRefund, string(res.Status))
-		t.setStage(ctx, models.StageDone)
-		t.logger.Info("refund finished", "status", res.Status, "failure_code", res.FailureCode)
-		return res, nil
-	}
+	return &refundFlow{tracker: t, in: in}, nil
+}
 
+func (r *refundFlow) run(ctx workflow.Context) (models.RefundResult, error) {
+	in := r.in
 	var hold models.PlaceHoldResult
 	err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), holdActs.PlaceHold, models.PlaceHoldInput{
 		Key: PostingKey(models.FlowRefund, in.RefundID, "hold"), MerchantID: in.MerchantID,
@@ -65,8 +54,9 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 		return models.RefundResult{}, fmt.Errorf("hold for %s: %w", in.RefundID, err)
 	}
 	if hold.FailureCode != models.FailureNone {
-		return finalize(models.RefundFailed, hold.FailureCode, "")
+		return r.finalize(ctx, models.RefundFailed, hold.FailureCode)
 	}
+	r.holdID = hold.HoldID
 	if in.Source.Type != models.SourceAccount {
 		callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
 		refund := models.RefundAtBankInput{
@@ -84,14 +74,14 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 			// The refund goes to the channel that took the charge (the payment
 			// records the real one); it is not routed again.
 			res, err = (&bankCall{
-				tracker: t, bankTiming: bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines},
+				tracker: r.tracker, bankTiming: bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines},
 				kind: models.TransferRefund, reference: in.RefundID, merchant: in.MerchantID, amount: in.Amount,
 				currency: in.Currency, channel: in.Channel, stage: models.StagePayingOut, owned: true,
 				callbacks: callbacks, send: send,
 			}).run(ctx)
 		} else {
 			res, err = (&legacyBankCall{
-				tracker: t, reference: in.RefundID, stage: models.StagePayingOut,
+				tracker: r.tracker, reference: in.RefundID, stage: models.StagePayingOut,
 				poll: in.BankPoll, deadline: in.BankDeadline, callbacks: callbacks, send: send,
 			}).run(ctx)
 		}
@@ -99,8 +89,30 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 			return models.RefundResult{}, err
 		}
 		if res.Status != models.BankSucceeded {
-			return finalize(models.RefundFailed, res.FailureCode, hold.HoldID)
+			return r.finalize(ctx, models.RefundFailed, res.FailureCode)
 		}
 	}
-	return finalize(models.RefundSucceeded, models.FailureNone, hold.HoldID)
+	return r.finalize(ctx, models.RefundSucceeded, models.FailureNone)
+}
+
+// finalize settles the hold (the reversing journal) or releases it, and records the
+// status, in one transaction.
+func (r *refundFlow) finalize(ctx workflow.Context, status models.RefundStatus, code models.FailureCode) (models.RefundResult, error) {
+	in := r.in
+	r.setStage(ctx, models.StagePosting)
+	var res models.RefundResult
+	err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), refundActs.FinalizeRefund, models.FinalizeRefundInput{
+		RefundID: in.RefundID, PaymentID: in.PaymentID, MerchantID: in.MerchantID, HoldID: r.holdID,
+		Amount: in.Amount, Currency: in.Currency, Channel: in.Channel, Source: in.Source,
+		Status: status, FailureCode: code, PostingKey: PostingKey(models.FlowRefund, in.RefundID, "reverse"),
+	}).Get(ctx, &res)
+	if err != nil {
+		r.state.LastError = err.Error()
+		return models.RefundResult{}, fmt.Errorf("finalize refund %s: %w", in.RefundID, err)
+	}
+	r.state.Status, r.state.FailureCode = string(res.Status), res.FailureCode
+	r.notifyIfAsked(ctx, in.MerchantID, in.RefundID, in.NotifyURL, models.FlowRefund, string(res.Status))
+	r.setStage(ctx, models.StageDone)
+	r.logger.Info("refund finished", "status", res.Status, "failure_code", res.FailureCode)
+	return res, nil
 }

@@ -24,13 +24,41 @@ type tracker struct {
 	// (waiting on the bank for its own transfer, which it asks the bank to cancel;
 	// waiting for an approval).
 	cancelable bool
+	// view, when set, is what the `state` query answers instead of state (a flow
+	// whose state says more than FlowState, such as a reconciliation's counts).
+	view func() any
 }
 
-// registerStateQuery answers the `state` query from the tracker.
-func (t *tracker) registerStateQuery(ctx workflow.Context) error {
-	return workflow.SetQueryHandler(ctx, QueryState, func() (models.FlowState, error) {
+// handlers says which handlers a flow's tracker registers.
+type handlers int
+
+const (
+	// stateQuery: the `state` query only (a flow that moves no money of its own).
+	stateQuery handlers = iota
+	// opsUpdates: the `state` query and the operators' retry and cancel Updates.
+	opsUpdates
+)
+
+// newTracker is the set-up every flow shares, in one call: the flow's state at start,
+// a logger bound with the flow's ids (keyvals), the `state` query and, with
+// opsUpdates, the operators' Updates. It runs before anything can block, so that a
+// query or an Update is answered from the flow's first task on.
+func newTracker(ctx workflow.Context, state models.FlowState, with handlers, keyvals ...interface{}) (*tracker, error) {
+	t := &tracker{state: state, logger: log.With(workflow.GetLogger(ctx), keyvals...)}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (any, error) {
+		if t.view != nil {
+			return t.view(), nil
+		}
 		return t.state, nil
-	})
+	}); err != nil {
+		return nil, fmt.Errorf("register state query: %w", err)
+	}
+	if with == opsUpdates {
+		if err := t.registerOpsHandlers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // registerOpsHandlers registers the operators' Updates every flow answers: retry

@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,11 +19,7 @@ var webhookActs *activities.Webhooks
 // the outcome, delivered or failed; giving up is the merchant's endpoint's outcome, not
 // a failure of the workflow.
 func WebhookDeliveryWorkflow(ctx workflow.Context, in models.WebhookDeliveryInput) (models.WebhookDeliveryResult, error) {
-	d, err := newWebhookDelivery(ctx, in)
-	if err != nil {
-		return models.WebhookDeliveryResult{}, err
-	}
-	return d.run(ctx)
+	return runFlow(ctx, in, newWebhookDelivery)
 }
 
 type webhookDelivery struct {
@@ -32,22 +27,19 @@ type webhookDelivery struct {
 	in models.WebhookDeliveryInput
 }
 
-// newWebhookDelivery validates the input, binds a logger with the ids and registers
-// the state query.
+// newWebhookDelivery validates the input and sets up the tracker (the state query
+// only: a delivery moves no money, there is nothing to retry or cancel).
 func newWebhookDelivery(ctx workflow.Context, in models.WebhookDeliveryInput) (*webhookDelivery, error) {
 	if !models.ValidID(models.PrefixEvent, in.EventID) || in.MerchantID == "" {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid webhook delivery input %q", in.EventID), "invalid_input", nil)
 	}
-	t := &tracker{
-		state: models.FlowState{
-			Flow: models.FlowWebhook, ObjectID: in.EventID, Stage: models.StageNotifying,
-			Status: string(models.DeliveryPending),
-		},
-		logger: log.With(workflow.GetLogger(ctx), "event_id", in.EventID, "merchant_id", in.MerchantID),
-	}
-	if err := t.registerStateQuery(ctx); err != nil {
-		return nil, fmt.Errorf("register state query: %w", err)
+	t, err := newTracker(ctx, models.FlowState{
+		Flow: models.FlowWebhook, ObjectID: in.EventID, Stage: models.StageNotifying,
+		Status: string(models.DeliveryPending),
+	}, stateQuery, "event_id", in.EventID, "merchant_id", in.MerchantID)
+	if err != nil {
+		return nil, err
 	}
 	return &webhookDelivery{tracker: t, in: in}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -24,15 +23,7 @@ var (
 // payout's callback or a timer), then settle the hold (the balance goes down) or
 // release it (available goes back up).
 func WithdrawalWorkflow(ctx workflow.Context, in models.WithdrawalInput) (models.WithdrawalResult, error) {
-	ctx = moneyFlowContext(ctx)
-	w, err := newWithdrawalFlow(ctx, in)
-	if err != nil {
-		return models.WithdrawalResult{}, err
-	}
-	res, err := w.run(ctx)
-	// Let an Update that is being handled finish before the flow closes.
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return res, err
+	return runFlow(moneyFlowContext(ctx), in, newWithdrawalFlow)
 }
 
 type withdrawalFlow struct {
@@ -46,27 +37,22 @@ type withdrawalFlow struct {
 	reason   string
 }
 
+// newWithdrawalFlow validates the input, sets up the tracker and registers the
+// approve and reject Updates.
 func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdrawalFlow, error) {
 	if in.WithdrawalID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() || in.BankAccount == "" {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid withdrawal input %q", in.WithdrawalID), "invalid_input", nil)
 	}
-	w := &withdrawalFlow{
-		tracker: &tracker{
-			state: models.FlowState{
-				Flow: models.FlowWithdrawal, ObjectID: in.WithdrawalID, Stage: models.StageValidating,
-				Status: string(models.WithdrawalProcessing), Channel: in.Channel,
-			},
-			logger: log.With(workflow.GetLogger(ctx), "withdrawal_id", in.WithdrawalID, "merchant_id", in.MerchantID),
-		},
-		in: in,
-	}
-	if err := w.registerStateQuery(ctx); err != nil {
+	t, err := newTracker(ctx, models.FlowState{
+		Flow: models.FlowWithdrawal, ObjectID: in.WithdrawalID, Stage: models.StageValidating,
+		Status: string(models.WithdrawalProcessing), Channel: in.Channel,
+	}, opsUpdates, "withdrawal_id", in.WithdrawalID, "merchant_id", in.MerchantID)
+	if err != nil {
 		return nil, err
 	}
-	if err := w.registerOpsHandlers(ctx); err != nil {
-		return nil, err
-	}
+	w := &withdrawalFlow{tracker: t, in: in}
+	// The operator's decision on a withdrawal over the review threshold.
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, "approve"}, {UpdateReject, "reject"}} {
 		name, decision := u.name, u.decision
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
@@ -104,6 +90,14 @@ func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdr
 }
 
 func (w *withdrawalFlow) run(ctx workflow.Context) (models.WithdrawalResult, error) {
+	res, err := w.move(ctx)
+	// Let an Update that is being handled finish before the flow closes.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return res, err
+}
+
+// move holds, waits for an approval when one is needed, pays out and finalizes.
+func (w *withdrawalFlow) move(ctx workflow.Context) (models.WithdrawalResult, error) {
 	var hold models.PlaceHoldResult
 	err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), holdActs.PlaceHold, models.PlaceHoldInput{
 		Key: PostingKey(models.FlowWithdrawal, w.in.WithdrawalID, "hold"), AccountID: w.in.AccountID,

@@ -54,8 +54,9 @@ type checker struct {
 func (c checker) Name() string                    { return c.name }
 func (c checker) Check(ctx context.Context) error { return c.fn(ctx) }
 
-// Module serves the API for the life of the process, and purges expired nonces and
-// idempotency keys in the background.
+// Module serves the API for the life of the process. Background work (purging expired
+// nonces, idempotency keys and secrets; the ledger check) runs on the worker, as
+// Temporal Schedules (package worker).
 var Module = fx.Module("http",
 	fx.Provide(func(p Params) *Server {
 		log := p.Log.WithField("component", "api")
@@ -102,7 +103,7 @@ var Module = fx.Module("http",
 		log.WithField("channels", routes).Info("bank callback routes")
 		return New(p.Config.APIAddr, NewRouter(deps), log)
 	}),
-	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, l *ledger.Ledger, m *metrics.Metrics, cfg config.Config, log *logrus.Entry) error {
+	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, m *metrics.Metrics, log *logrus.Entry) error {
 		// The webhook backlog is read from the events at each scrape.
 		if err := m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -116,46 +117,7 @@ var Module = fx.Module("http",
 		}); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		lc.Append(fx.StartStopHook(
-			func() error {
-				go purgeLoop(ctx, st, cfg.SignatureTolerance, log)
-				if cfg.LedgerCheckInterval > 0 {
-					go ledgerCheckLoop(ctx, checkedLedger{l, m}, cfg.LedgerCheckInterval, log)
-				}
-				return s.Start()
-			},
-			func(stopCtx context.Context) error {
-				cancel()
-				return s.Stop(stopCtx)
-			},
-		))
+		lc.Append(fx.StartStopHook(s.Start, s.Stop))
 		return nil
 	}),
 )
-
-// purgeLoop deletes, every minute, nonces older than the signature window (a nonce
-// recorded at T may come back with a timestamp up to T+tolerance, itself accepted
-// until T+2*tolerance), idempotency keys older than 24 hours, and merchants' previous
-// secrets whose rotation overlap has ended.
-func purgeLoop(ctx context.Context, st *store.Store, tolerance time.Duration, log *logrus.Entry) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		if _, err := st.PurgeNonces(ctx, now.Add(-2*tolerance)); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("purge nonces")
-		}
-		if _, err := st.PurgeIdempotencyKeys(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("purge idempotency keys")
-		}
-		if _, err := st.PurgeExpiredSecrets(ctx, now); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("purge expired merchant secrets")
-		}
-	}
-}

@@ -140,8 +140,9 @@ type Config struct {
 	// (PAYFLOW_PPROF_ADDR); "" (the default) or "off" serves none. make bench sets it
 	// to capture CPU profiles under load; it is never on the API's own listener.
 	PprofAddr string
-	// LedgerCheckInterval is how often the API process runs the ledger check for the
-	// payflow_ledger_check_ok gauge; 0 never runs it in the background.
+	// LedgerCheckInterval is how often the worker's ledger-check schedule runs the
+	// ledger check for the payflow_ledger_check_ok gauge; 0 never runs it in the
+	// background.
 	LedgerCheckInterval time.Duration
 
 	// ReconAt is when, after midnight UTC, each channel's daily reconciliation

@@ -5,16 +5,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/payflow/payflow/internal/failpoint"
 	"github.com/payflow/payflow/internal/harness/devstack"
@@ -165,52 +160,17 @@ func TestSweeperStartsFlowsOfObjectsLeftWithoutOne(t *testing.T) {
 // shows it, and a firing runs a sweep that completes with its window.
 func TestFlowSweepSchedule(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
-		ctx := context.Background()
 		c := temporalClient(t, s)
-		h := c.ScheduleClient().GetHandle(ctx, workflows.FlowSweepScheduleID)
-		desc, err := h.Describe(ctx)
-		require.NoError(t, err)
-		action, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
-		require.True(t, ok, "%T", desc.Schedule.Action)
-		require.Equal(t, workflows.WorkflowFlowSweep, action.Workflow)
-		require.Equal(t, s.TaskQueue, action.TaskQueue)
-		require.Len(t, action.Args, 1)
-		payload, ok := action.Args[0].(*commonpb.Payload)
-		require.True(t, ok, "%T", action.Args[0])
+		// PAYFLOW_SWEEP_EVERY defaults to a minute.
+		action := describeSchedule(t, c, workflows.FlowSweepScheduleID, workflows.WorkflowFlowSweep, s.TaskQueue, time.Minute)
 		var in models.FlowSweepInput
-		require.NoError(t, dataConverter().FromPayload(payload, &in))
+		scheduleArg(t, action, &in)
 		require.Equal(t, time.Minute, in.Grace, "PAYFLOW_SWEEP_GRACE defaults to a minute")
-		require.Len(t, desc.Schedule.Spec.Intervals, 1)
-		require.Equal(t, time.Minute, desc.Schedule.Spec.Intervals[0].Every, "PAYFLOW_SWEEP_EVERY defaults to a minute")
-
-		require.EventuallyWithT(t, func(ct *assert.CollectT) {
-			out, err := exec.Command(filepath.Join(binDir, "temporal"), "schedule", "list",
-				"--address", temporal.Addr, "--namespace", s.Opts.Namespace).CombinedOutput()
-			if assert.NoError(ct, err, "%s", out) {
-				assert.Contains(ct, string(out), workflows.FlowSweepScheduleID)
-			}
-		}, 20*time.Second, 250*time.Millisecond)
+		requireListed(t, s, workflows.FlowSweepScheduleID)
 
 		before := time.Now()
-		require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
-		var launched string
-		require.EventuallyWithT(t, func(ct *assert.CollectT) {
-			d, err := h.Describe(ctx)
-			if !assert.NoError(ct, err) {
-				return
-			}
-			for _, a := range d.Info.RecentActions {
-				if a.ActualTime.After(before.Add(-time.Second)) {
-					launched = a.StartWorkflowResult.WorkflowID
-				}
-			}
-			assert.NotEmpty(ct, launched)
-		}, 20*time.Second, 250*time.Millisecond)
-		require.True(t, strings.HasPrefix(launched, workflows.FlowSweepScheduleID+"-"), launched)
 		var res models.FlowSweepResult
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		require.NoError(t, c.GetWorkflow(wctx, launched, "").Get(wctx, &res))
+		triggerAndWait(t, c, workflows.FlowSweepScheduleID, &res)
 		require.WithinDuration(t, before.Add(-time.Minute), res.Until, 30*time.Second)
 		var flows []models.Flow
 		for _, k := range res.Kinds {

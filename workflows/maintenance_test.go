@@ -1,0 +1,70 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/models"
+)
+
+// A purge runs the purge activity with the schedule's ages, retries it while the
+// database refuses, and returns what it deleted; a purge that gives up fails the run.
+func TestPurgeWorkflow(t *testing.T) {
+	in := models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour}
+	deleted := models.PurgeResult{Nonces: 3, IdempotencyKeys: 2, ExpiredSecrets: 1}
+	t.Run("retried until the database answers", func(t *testing.T) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterActivity(&activities.Maintenance{})
+		var acts *activities.Maintenance
+		env.OnActivity(acts.Purge, mock.Anything, in).Return(models.PurgeResult{}, temporal.NewApplicationError("database down", "database")).Once()
+		env.OnActivity(acts.Purge, mock.Anything, in).Return(deleted, nil).Once()
+		env.ExecuteWorkflow(PurgeWorkflow, in)
+		env.AssertExpectations(t)
+		require.NoError(t, env.GetWorkflowError())
+		var res models.PurgeResult
+		require.NoError(t, env.GetWorkflowResult(&res))
+		require.Equal(t, deleted, res)
+	})
+	t.Run("gives up", func(t *testing.T) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterActivity(&activities.Maintenance{})
+		var acts *activities.Maintenance
+		env.OnActivity(acts.Purge, mock.Anything, in).Return(models.PurgeResult{},
+			temporal.NewNonRetryableApplicationError("bad ages", activities.ErrTypeInvalidInput, nil)).Once()
+		env.ExecuteWorkflow(PurgeWorkflow, in)
+		env.AssertExpectations(t)
+		require.ErrorContains(t, env.GetWorkflowError(), "purge")
+	})
+}
+
+// A ledger check that finds a violation completes with the counts (a result, shown in
+// Temporal Web), not a failed run; one that could not run fails the run.
+func TestLedgerCheckWorkflow(t *testing.T) {
+	broken := models.LedgerCheckResult{OK: false, Journals: 10, Entries: 30, Unbalanced: 1}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Maintenance{})
+	var acts *activities.Maintenance
+	env.OnActivity(acts.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(broken, nil).Once()
+	env.ExecuteWorkflow(LedgerCheckWorkflow, models.LedgerCheckInput{})
+	env.AssertExpectations(t)
+	require.NoError(t, env.GetWorkflowError())
+	var res models.LedgerCheckResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, broken, res)
+
+	env = s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Maintenance{})
+	env.OnActivity(acts.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(models.LedgerCheckResult{},
+		temporal.NewNonRetryableApplicationError("no database", "database", nil)).Once()
+	env.ExecuteWorkflow(LedgerCheckWorkflow, models.LedgerCheckInput{})
+	require.ErrorContains(t, env.GetWorkflowError(), "ledger check")
+}
