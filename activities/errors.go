@@ -6,6 +6,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -46,19 +47,14 @@ func retryableError(errType string, cause error) error {
 	return temporal.NewApplicationErrorWithCause(cause.Error(), errType, cause)
 }
 
-// ensureAccount resolves a singleton account of the ledger's chart: a refusal by a
-// ledger rule (a clearing account named after a router) is the business error
-// ledger_rejected, anything else a retried database error.
-func ensureAccount(ctx context.Context, l *ledger.Ledger, spec ledger.AccountSpec) (string, error) {
-	id, err := l.EnsureAccount(ctx, spec)
-	switch {
-	case err == nil:
-		return id, nil
-	case errors.Is(err, ledger.ErrRejected):
-		return "", businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
-	default:
-		return "", retryableError(errTypeDatabase, err)
+// ledgerError is a failed ledger step (what): a refusal by a ledger rule is the
+// business error ledger_rejected, anything else a retried database error.
+func ledgerError(log *logrus.Entry, err error, what string) error {
+	if errors.Is(err, ledger.ErrRejected) {
+		log.WithError(err).Error("ledger refused " + what)
+		return businessError(models.FailureLedgerRejected, fmt.Sprintf("%s: %v", what, err))
 	}
+	return retryableError(errTypeDatabase, err)
 }
 
 // heartbeatEvery records details() as the activity's heartbeat at once and then
