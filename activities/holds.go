@@ -41,8 +41,8 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return models.PlaceHoldResult{FailureCode: models.FailureInsufficientFunds}, nil
 	case errors.Is(err, ledger.ErrRejected):
-		return models.PlaceHoldResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+		return models.PlaceHoldResult{}, businessError(models.FailureLedgerRejected, err.Error())
 	default:
-		return models.PlaceHoldResult{}, retryableError(errTypeDatabase, err)
+		return models.PlaceHoldResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 }

@@ -40,7 +40,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	}
 	if in.Status != models.PaymentSucceeded {
 		if _, err := p.Ledger.FinishPayment(ctx, in, 0); err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+			return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 		}
 		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(in.Status), in.Channel)
 		return models.FinalizePaymentResult{Status: in.Status}, nil
@@ -48,7 +48,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 
 	merchant, err := p.Store.Merchant(ctx, in.MerchantID)
 	if err != nil {
-		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	if merchant.Status != models.MerchantActive {
 		// Disabled mid-flight: its money must not be credited; the flow compensates.
@@ -57,7 +57,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	}
 	fee, err := models.FeeFor(in.Amount, merchant.FeeBps)
 	if err != nil {
-		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+		return models.FinalizePaymentResult{}, businessError(models.FailureLedgerRejected, err.Error())
 	}
 	journal, err := p.Ledger.FinishPayment(ctx, in, fee)
 	switch {
@@ -71,7 +71,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 		// The wallet cannot pay: a business outcome, recorded as such.
 		refused := models.FinalizePaymentInput{PaymentID: in.PaymentID, Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}
 		if _, err := p.Ledger.FinishPayment(ctx, refused, 0); err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+			return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 		}
 		log.Info("wallet payment refused: insufficient funds")
 		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(models.PaymentFailed), in.Channel)
@@ -85,14 +85,14 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 func (p *Payments) posted(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, bool, error) {
 	j, ok, err := p.Ledger.Posted(ctx, in.PostingKey)
 	if err != nil {
-		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, false, retryableError(models.ErrTypeDatabase, err)
 	}
 	if !ok {
 		return models.FinalizePaymentResult{}, false, nil
 	}
 	pay, err := p.Store.Payment(ctx, in.MerchantID, in.PaymentID)
 	if err != nil {
-		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, false, retryableError(models.ErrTypeDatabase, err)
 	}
 	return models.FinalizePaymentResult{JournalID: j.ID, Fee: pay.Fee, Status: models.PaymentSucceeded}, true, nil
 }

@@ -27,7 +27,7 @@ func (r *Refunds) FinalizeRefund(ctx context.Context, in models.FinalizeRefundIn
 	log := logger(ctx, r.Log).WithFields(logrus.Fields{"refund_id": in.RefundID, "payment_id": in.PaymentID, "merchant_id": in.MerchantID})
 	refund, err := r.Store.Refund(ctx, in.MerchantID, in.RefundID)
 	if err != nil {
-		return models.RefundResult{}, retryableError(errTypeDatabase, err)
+		return models.RefundResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	journal, err := r.Ledger.FinishRefund(ctx, in, refund)
 	if err != nil {

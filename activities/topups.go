@@ -23,7 +23,7 @@ func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput
 	log := logger(ctx, t.Log).WithFields(logrus.Fields{"topup_id": in.TopupID, "merchant_id": in.MerchantID})
 	// The key first: a run after a committed credit answers it (see FinalizePayment).
 	if j, ok, err := t.Ledger.Posted(ctx, in.PostingKey); err != nil {
-		return models.TopupResult{}, retryableError(errTypeDatabase, err)
+		return models.TopupResult{}, retryableError(models.ErrTypeDatabase, err)
 	} else if ok {
 		log.WithField("journal_id", j.ID).Info("top-up was posted by an earlier run")
 		return models.TopupResult{Status: models.TopupSucceeded, Channel: in.Channel, JournalID: j.ID}, nil

@@ -22,7 +22,7 @@ func (w *Withdrawals) SetWithdrawalStatus(ctx context.Context, in models.SetWith
 		return tx.SetWithdrawalStatus(in.WithdrawalID, in.Status, models.FailureNone, "")
 	})
 	if err != nil {
-		return retryableError(errTypeDatabase, err)
+		return retryableError(models.ErrTypeDatabase, err)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func RefundWorkflow(ctx workflow.Context, in models.RefundInput) (models.RefundR
 	ctx = moneyFlowContext(ctx)
 	if in.RefundID == "" || in.PaymentID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return models.RefundResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid refund input %q", in.RefundID), "invalid_input", nil)
+			fmt.Sprintf("invalid refund input %q", in.RefundID), models.ErrTypeInvalidInput, nil)
 	}
 	t := &tracker{
 		state: models.FlowState{

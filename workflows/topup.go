@@ -20,7 +20,7 @@ func TopupWorkflow(ctx workflow.Context, in models.TopupInput) (models.TopupResu
 	ctx = moneyFlowContext(ctx)
 	if in.TopupID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return models.TopupResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid topup input %q", in.TopupID), "invalid_input", nil)
+			fmt.Sprintf("invalid topup input %q", in.TopupID), models.ErrTypeInvalidInput, nil)
 	}
 	t := &tracker{
 		state: models.FlowState{
