@@ -25,15 +25,9 @@ func (l *Ledger) FinishPayment(ctx context.Context, in models.FinalizePaymentInp
 	if in.Status != models.PaymentSucceeded {
 		return Journal{}, l.Run(ctx, func(tx *Tx) error { return tx.SetPaymentOutcome(in.PaymentID, outcome) })
 	}
-	settlement, err := l.EnsureAccount(ctx, SettlementSpec(in.MerchantID, in.Currency))
+	settlement, source, err := l.paymentAccounts(ctx, in.MerchantID, in.Source, in.Channel, in.Currency)
 	if err != nil {
 		return Journal{}, err
-	}
-	source := in.Source.AccountID
-	if in.Source.Type != models.SourceAccount {
-		if source, err = l.EnsureAccount(ctx, ClearingSpec(in.Channel, in.Currency)); err != nil {
-			return Journal{}, err
-		}
 	}
 	var fees string
 	if fee > 0 {
@@ -98,15 +92,9 @@ func topupPosting(in models.FinalizeTopupInput, clearing string) Posting {
 func (l *Ledger) FinishRefund(ctx context.Context, in models.FinalizeRefundInput, r models.Refund) (Journal, error) {
 	var p Posting
 	if in.Status == models.RefundSucceeded {
-		settlement, err := l.EnsureAccount(ctx, SettlementSpec(in.MerchantID, in.Currency))
+		settlement, credit, err := l.paymentAccounts(ctx, in.MerchantID, in.Source, in.Channel, in.Currency)
 		if err != nil {
 			return Journal{}, err
-		}
-		credit := in.Source.AccountID
-		if in.Source.Type != models.SourceAccount {
-			if credit, err = l.EnsureAccount(ctx, ClearingSpec(in.Channel, in.Currency)); err != nil {
-				return Journal{}, err
-			}
 		}
 		p = refundPosting(in, settlement, credit)
 	}
@@ -151,6 +139,22 @@ func payoutPosting(in models.FinalizeWithdrawalInput, clearing string) Posting {
 		Description: "withdrawal payout", Currency: in.Currency,
 		Legs: []Leg{{AccountID: in.AccountID, Amount: -in.Amount}, {AccountID: clearing, Amount: in.Amount}},
 	}
+}
+
+// paymentAccounts resolves the two accounts a payment's money moves between: the
+// merchant's settlement account, and the payment's source (the wallet, or the
+// channel's bank clearing account for a card).
+func (l *Ledger) paymentAccounts(ctx context.Context, merchantID string, src models.PaymentSource, channel string, c models.Currency) (settlement, source string, err error) {
+	if settlement, err = l.EnsureAccount(ctx, SettlementSpec(merchantID, c)); err != nil {
+		return "", "", err
+	}
+	if src.Type == models.SourceAccount {
+		return settlement, src.AccountID, nil
+	}
+	if source, err = l.EnsureAccount(ctx, ClearingSpec(channel, c)); err != nil {
+		return "", "", err
+	}
+	return settlement, source, nil
 }
 
 // postWith posts p and runs record (the object's status) in one transaction.
