@@ -106,11 +106,11 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 				// Through a router the resend could reach another bank than the one
 				// whose request may still be on its way: that is the flow's decision
 				// (it pins the channel), never this activity's.
-				return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("no routed channel has %s yet: %w", reference, err))
+				return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, fmt.Errorf("no routed channel has %s yet: %w", reference, err))
 			}
 			log.Info("bank has not seen the reference; sending again with the same reference")
 		default:
-			return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
+			return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, fmt.Errorf("query before retry: %w", err))
 		}
 	}
 	t, err := send(ch)
@@ -120,14 +120,14 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 	case errors.Is(err, bank.ErrUnavailable) && !acted:
 		log.WithError(err).Warn("bank refused before acting")
 		activity.RecordHeartbeat(ctx, chargeProgress{Channel: channel, RefusedThrough: attempt})
-		return models.ChargeResult{}, retryableError(ErrTypeBankUnavailable, err)
+		return models.ChargeResult{}, retryableError(models.ErrTypeBankUnavailable, err)
 	case errors.Is(err, bank.ErrInvalid):
 		return models.ChargeResult{}, businessError(defaultCode, err.Error())
 	default:
 		// Unknown, or refused now while an earlier request may still be on its way.
 		log.WithError(err).Warn("bank outcome unknown")
 		activity.RecordHeartbeat(ctx, chargeProgress{MayHaveActed: true, Channel: channel})
-		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
+		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
 	}
 }
 
@@ -162,7 +162,7 @@ func (b *Bank) QueryTransfer(ctx context.Context, in models.QueryTransferInput) 
 	case errors.Is(err, bank.ErrNotFound):
 		return models.ChargeResult{Status: models.BankNotFound, Channel: in.Channel}, nil
 	case err != nil:
-		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
+		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
 	}
 	if recorded(t.Status) {
 		if err := b.record(ctx, "", t); err != nil {
@@ -180,15 +180,15 @@ func (b *Bank) CancelTransfer(ctx context.Context, in models.QueryTransferInput)
 	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": in.Reference, "channel": in.Channel})
 	ch, err := b.Channels.Get(in.Channel)
 	if err != nil {
-		return models.ChargeResult{}, businessError(ErrTypeNotCancelable, err.Error())
+		return models.ChargeResult{}, businessError(models.ErrTypeNotCancelable, err.Error())
 	}
 	t, err := ch.Cancel(ctx, in.Reference)
 	switch {
 	case errors.Is(err, bank.ErrNotCancelable):
 		log.Info("bank cannot cancel the transfer")
-		return models.ChargeResult{}, businessError(ErrTypeNotCancelable, err.Error())
+		return models.ChargeResult{}, businessError(models.ErrTypeNotCancelable, err.Error())
 	case err != nil:
-		return models.ChargeResult{}, retryableError(ErrTypeUnknownOutcome, err)
+		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
 	}
 	log.WithField("status", t.Status).Info("bank answered the cancel")
 	if recorded(t.Status) {
@@ -212,7 +212,7 @@ type Router interface {
 func (b *Bank) RouteTransfer(ctx context.Context, channel string, in models.RouteInput) (models.RouteResult, error) {
 	ch, err := b.Channels.Get(channel)
 	if err != nil {
-		return models.RouteResult{}, businessError(ErrTypeNoRoute, err.Error())
+		return models.RouteResult{}, businessError(models.ErrTypeNoRoute, err.Error())
 	}
 	r, ok := ch.(Router)
 	if !ok {
@@ -220,7 +220,7 @@ func (b *Bank) RouteTransfer(ctx context.Context, channel string, in models.Rout
 	}
 	names, err := r.Route(in.MerchantID, in.Amount, in.Currency)
 	if err != nil {
-		return models.RouteResult{}, businessError(ErrTypeNoRoute, err.Error())
+		return models.RouteResult{}, businessError(models.ErrTypeNoRoute, err.Error())
 	}
 	return models.RouteResult{Channels: names}, nil
 }
@@ -248,7 +248,7 @@ func (b *Bank) record(ctx context.Context, merchantID string, t bank.Transfer) e
 		Amount: t.Amount, Currency: t.Currency, Status: t.Status, FailureCode: t.FailureCode, BankID: t.BankID,
 	})
 	if err != nil {
-		return retryableError(errTypeDatabase, err)
+		return retryableError(models.ErrTypeDatabase, err)
 	}
 	return nil
 }

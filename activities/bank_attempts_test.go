@@ -135,7 +135,7 @@ func TestChargeRefusedBeforeActingIsResumedWithoutAQuery(t *testing.T) {
 
 	first := newAttemptEnv(t, acts, 1, nil)
 	_, err := first.charge(t, acts, in)
-	require.Equal(t, activities.ErrTypeBankUnavailable, appErrType(t, err))
+	require.Equal(t, models.ErrTypeBankUnavailable, appErrType(t, err))
 	require.Equal(t, &progress{Channel: "b", RefusedThrough: 1}, first.heartbeat())
 
 	second := newAttemptEnv(t, acts, 2, first.heartbeat())
@@ -160,7 +160,7 @@ func TestChargeRetryQueriesBeforeResending(t *testing.T) {
 
 	first := newAttemptEnv(t, acts, 1, nil)
 	_, err := first.charge(t, acts, in)
-	require.Equal(t, activities.ErrTypeUnknownOutcome, appErrType(t, err))
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErrType(t, err))
 	require.Equal(t, &progress{MayHaveActed: true, Channel: "b"}, first.heartbeat())
 
 	second := newAttemptEnv(t, acts, 2, first.heartbeat())
@@ -210,7 +210,7 @@ func TestChargeRefusalAfterMayHaveActedStaysUnknown(t *testing.T) {
 	acts := bankActivities(t, b)
 	env := newAttemptEnv(t, acts, 2, &progress{MayHaveActed: true, Channel: "b"})
 	_, err := env.charge(t, acts, chargeIn("b"))
-	require.Equal(t, activities.ErrTypeUnknownOutcome, appErrType(t, err))
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErrType(t, err))
 	require.Equal(t, 1, b.queries)
 	require.Equal(t, &progress{MayHaveActed: true, Channel: "b"}, env.heartbeat())
 	require.Empty(t, b.executed)

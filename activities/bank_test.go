@@ -180,7 +180,7 @@ func TestRefusalAfterAnUnknownOutcomeIsStillUnknown(t *testing.T) {
 	_, err := runCharge(t, acts, "b")
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, activities.ErrTypeUnknownOutcome, appErr.Type())
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErr.Type())
 	b.arrive()
 	require.Len(t, b.executed, 1)
 }
@@ -193,7 +193,7 @@ func TestRefusedEveryTimeIsBankUnavailable(t *testing.T) {
 	_, err := runCharge(t, acts, "b")
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, activities.ErrTypeBankUnavailable, appErr.Type())
+	require.Equal(t, models.ErrTypeBankUnavailable, appErr.Type())
 	require.Equal(t, 0, b.queries, "no attempt could have acted: nothing to ask")
 }
 
@@ -211,7 +211,7 @@ func TestRouterRetryDoesNotResend(t *testing.T) {
 	_, err = runCharge(t, acts, "auto")
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, activities.ErrTypeUnknownOutcome, appErr.Type())
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErr.Type())
 	b.arrive()
 	require.Empty(t, a.executed)
 	require.Len(t, b.executed, 1)

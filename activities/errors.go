@@ -6,6 +6,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -16,27 +17,8 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// Error types of the ApplicationErrors activities return for infrastructure outcomes
-// a workflow must tell apart. Business outcomes use the product's failure codes
-// (models.FailureCode) as their type and are non-retryable.
-const (
-	// ErrTypeBankUnavailable: the bank refused before acting, and no earlier attempt
-	// may have acted. Safe to fail the payment bank_unavailable.
-	ErrTypeBankUnavailable = "bank_unavailable"
-	// ErrTypeUnknownOutcome: the bank may have acted (timeout, reset, 5xx after
-	// sending) and a query could not tell. Never charge again before a query answers.
-	ErrTypeUnknownOutcome = "unknown_outcome"
-	// ErrTypeNotCancelable: the bank cannot stop a transfer; it may still execute.
-	ErrTypeNotCancelable = "not_cancelable"
-	// ErrTypeNoRoute: no channel of the router takes the transfer.
-	ErrTypeNoRoute = "no_route"
-	// ErrTypeLedgerRejected: the ledger refused a posting (a rule, not an outage).
-	ErrTypeLedgerRejected = "ledger_rejected"
-	// errTypeDatabase: the database failed; retried.
-	errTypeDatabase = "database"
-)
-
-// businessError is a non-retryable failure whose type is the product's failure code.
+// businessError is a non-retryable failure whose type is the product's failure code
+// (the vocabulary is models' failures.go).
 func businessError(code models.FailureCode, msg string, details ...any) error {
 	return temporal.NewNonRetryableApplicationError(msg, string(code), nil, details...)
 }
@@ -46,19 +28,14 @@ func retryableError(errType string, cause error) error {
 	return temporal.NewApplicationErrorWithCause(cause.Error(), errType, cause)
 }
 
-// ensureAccount resolves a singleton account of the ledger's chart: a refusal by a
-// ledger rule (a clearing account named after a router) is the business error
-// ledger_rejected, anything else a retried database error.
-func ensureAccount(ctx context.Context, l *ledger.Ledger, spec ledger.AccountSpec) (string, error) {
-	id, err := l.EnsureAccount(ctx, spec)
-	switch {
-	case err == nil:
-		return id, nil
-	case errors.Is(err, ledger.ErrRejected):
-		return "", businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
-	default:
-		return "", retryableError(errTypeDatabase, err)
+// ledgerError is a failed ledger step (what): a refusal by a ledger rule is the
+// business error ledger_rejected, anything else a retried database error.
+func ledgerError(log *logrus.Entry, err error, what string) error {
+	if errors.Is(err, ledger.ErrRejected) {
+		log.WithError(err).Error("ledger refused " + what)
+		return businessError(models.FailureLedgerRejected, fmt.Sprintf("%s: %v", what, err))
 	}
+	return retryableError(models.ErrTypeDatabase, err)
 }
 
 // heartbeatEvery records details() as the activity's heartbeat at once and then

@@ -24,8 +24,8 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 	account := in.AccountID
 	if account == "" {
 		var err error
-		if account, err = ensureAccount(ctx, h.Ledger, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
-			return models.PlaceHoldResult{}, err
+		if account, err = h.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
+			return models.PlaceHoldResult{}, ledgerError(logger(ctx, h.Log), err, "the hold's account")
 		}
 	}
 	var hold ledger.Hold
@@ -41,8 +41,8 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return models.PlaceHoldResult{FailureCode: models.FailureInsufficientFunds}, nil
 	case errors.Is(err, ledger.ErrRejected):
-		return models.PlaceHoldResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+		return models.PlaceHoldResult{}, businessError(models.FailureLedgerRejected, err.Error())
 	default:
-		return models.PlaceHoldResult{}, retryableError(errTypeDatabase, err)
+		return models.PlaceHoldResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 }

@@ -49,7 +49,7 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 	if in.NonceMaxAge <= 0 || in.IdempotencyMaxAge <= 0 {
 		return models.PurgeResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("purge with nonce age %s and idempotency age %s: both must be positive", in.NonceMaxAge, in.IdempotencyMaxAge),
-			ErrTypeInvalidInput, nil)
+			models.ErrTypeInvalidInput, nil)
 	}
 	now := m.now()
 	var res models.PurgeResult

@@ -39,11 +39,8 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 		return earlier, err
 	}
 	if in.Status != models.PaymentSucceeded {
-		err := p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
-			return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: in.Status, FailureCode: in.FailureCode, Channel: in.Channel})
-		})
-		if err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		if _, err := p.Ledger.FinishPayment(ctx, in, 0); err != nil {
+			return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 		}
 		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(in.Status), in.Channel)
 		return models.FinalizePaymentResult{Status: in.Status}, nil
@@ -51,7 +48,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 
 	merchant, err := p.Store.Merchant(ctx, in.MerchantID)
 	if err != nil {
-		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	if merchant.Status != models.MerchantActive {
 		// Disabled mid-flight: its money must not be credited; the flow compensates.
@@ -60,46 +57,9 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 	}
 	fee, err := models.FeeFor(in.Amount, merchant.FeeBps)
 	if err != nil {
-		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), err.Error())
+		return models.FinalizePaymentResult{}, businessError(models.FailureLedgerRejected, err.Error())
 	}
-	settlement, err := ensureAccount(ctx, p.Ledger, ledger.SettlementSpec(in.MerchantID, in.Currency))
-	if err != nil {
-		return models.FinalizePaymentResult{}, err
-	}
-	var source string
-	switch in.Source.Type {
-	case models.SourceAccount:
-		source = in.Source.AccountID
-	default:
-		if source, err = ensureAccount(ctx, p.Ledger, ledger.ClearingSpec(in.Channel, in.Currency)); err != nil {
-			return models.FinalizePaymentResult{}, err
-		}
-	}
-	legs := []ledger.Leg{{AccountID: source, Amount: -in.Amount}, {AccountID: settlement, Amount: in.Amount - fee}}
-	if fee > 0 {
-		feesAcct, err := ensureAccount(ctx, p.Ledger, ledger.FeesSpec(in.Currency))
-		if err != nil {
-			return models.FinalizePaymentResult{}, err
-		}
-		legs = append(legs, ledger.Leg{AccountID: feesAcct, Amount: fee})
-	}
-	if in.Amount == fee {
-		// A 100% fee leaves no settlement leg (a zero leg is refused).
-		legs = append(legs[:1], legs[2:]...)
-	}
-
-	var journal ledger.Journal
-	err = p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
-		j, err := tx.Post(ledger.Posting{
-			Key: in.PostingKey, Flow: models.FlowPayment, FlowID: in.PaymentID, MerchantID: in.MerchantID,
-			Description: "payment capture", Currency: in.Currency, Legs: legs,
-		})
-		if err != nil {
-			return err
-		}
-		journal = j
-		return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: models.PaymentSucceeded, Fee: fee, Channel: in.Channel})
-	})
+	journal, err := p.Ledger.FinishPayment(ctx, in, fee)
 	switch {
 	case err == nil:
 		log.WithFields(logrus.Fields{"journal_id": journal.ID, "replayed": journal.Existing}).Info("payment posted")
@@ -109,20 +69,15 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 		return models.FinalizePaymentResult{JournalID: journal.ID, Fee: fee, Status: models.PaymentSucceeded}, nil
 	case errors.Is(err, ledger.ErrInsufficientFunds) && in.Source.Type == models.SourceAccount:
 		// The wallet cannot pay: a business outcome, recorded as such.
-		err = p.Ledger.Run(ctx, func(tx *ledger.Tx) error {
-			return store.SetPaymentOutcome(tx.DB(), in.PaymentID, store.PaymentOutcome{Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds})
-		})
-		if err != nil {
-			return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		refused := models.FinalizePaymentInput{PaymentID: in.PaymentID, Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}
+		if _, err := p.Ledger.FinishPayment(ctx, refused, 0); err != nil {
+			return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
 		}
 		log.Info("wallet payment refused: insufficient funds")
 		finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(models.PaymentFailed), in.Channel)
 		return models.FinalizePaymentResult{Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}, nil
-	case errors.Is(err, ledger.ErrRejected):
-		log.WithError(err).Error("ledger refused the payment's posting")
-		return models.FinalizePaymentResult{}, businessError(models.FailureCode(ErrTypeLedgerRejected), fmt.Sprintf("posting %s: %v", in.PostingKey, err))
 	default:
-		return models.FinalizePaymentResult{}, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, ledgerError(log, err, "posting "+in.PostingKey)
 	}
 }
 
@@ -130,14 +85,14 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 func (p *Payments) posted(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, bool, error) {
 	j, ok, err := p.Ledger.Posted(ctx, in.PostingKey)
 	if err != nil {
-		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, false, retryableError(models.ErrTypeDatabase, err)
 	}
 	if !ok {
 		return models.FinalizePaymentResult{}, false, nil
 	}
 	pay, err := p.Store.Payment(ctx, in.MerchantID, in.PaymentID)
 	if err != nil {
-		return models.FinalizePaymentResult{}, false, retryableError(errTypeDatabase, err)
+		return models.FinalizePaymentResult{}, false, retryableError(models.ErrTypeDatabase, err)
 	}
 	return models.FinalizePaymentResult{JournalID: j.ID, Fee: pay.Fee, Status: models.PaymentSucceeded}, true, nil
 }

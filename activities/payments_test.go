@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/harness/testenv"
@@ -44,7 +45,7 @@ func newMoneyFixture(t *testing.T, b testenv.Backend) moneyFixture {
 		Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, Channel: "banksim",
 		Status: models.PaymentProcessing, CreatedAt: now, UpdatedAt: now,
 	}
-	require.NoError(t, l.Run(ctx, func(tx *ledger.Tx) error { return store.InsertPayment(tx.DB(), p) }))
+	require.NoError(t, st.DB().Transaction(func(tx *gorm.DB) error { return store.InsertPayment(tx, p) }))
 	return moneyFixture{st: st, l: l, log: logrus.NewEntry(lg), pay: p}
 }
 

@@ -17,15 +17,6 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// Error types of the reconciliation activities that no retry can fix.
-const (
-	// ErrTypeInvalidInput: the run names a day or channel that does not exist.
-	ErrTypeInvalidInput = "invalid_input"
-	// ErrTypeStatementUnreadable: the statement is not the contract's CSV, or our
-	// records do not come in the order the merge needs.
-	ErrTypeStatementUnreadable = "statement_unreadable"
-)
-
 // DefaultHeartbeatEvery is how often a reconciliation heartbeats its checkpoint.
 const DefaultHeartbeatEvery = 2 * time.Second
 
@@ -61,11 +52,11 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 	log := logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": in.ReconciliationID, "channel": in.Channel, "date": in.Date})
 	day, err := models.ParseDay(in.Date)
 	if err != nil {
-		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
 	ch, err := r.Channels.Get(in.Channel)
 	if err != nil {
-		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
 	inActivity := activity.IsActivity(ctx)
 	var resume *recon.Checkpoint
@@ -83,7 +74,7 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 
 	body, err := ch.Statement(ctx, day)
 	if err != nil {
-		return models.ReconcileStatementResult{}, retryableError(ErrTypeBankUnavailable, fmt.Errorf("fetch statement: %w", err))
+		return models.ReconcileStatementResult{}, retryableError(models.ErrTypeBankUnavailable, fmt.Errorf("fetch statement: %w", err))
 	}
 	defer body.Close()
 
@@ -121,12 +112,12 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 	switch {
 	case errors.Is(err, recon.ErrStatementFormat) || errors.Is(err, recon.ErrRecordOrder):
 		log.WithError(err).Error("statement cannot be reconciled")
-		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeStatementUnreadable, nil)
+		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeStatementUnreadable, nil)
 	case err != nil:
 		// The statement's stream, the database or the disk failed: the retry resumes
 		// from the last checkpoint.
 		log.WithError(err).Warn("reconciliation interrupted")
-		return models.ReconcileStatementResult{}, retryableError(errTypeInterrupted, err)
+		return models.ReconcileStatementResult{}, retryableError(models.ErrTypeInterrupted, err)
 	}
 	c := res.Counts
 	log.WithFields(logrus.Fields{
@@ -164,7 +155,7 @@ func (h *heartbeat) run(ctx context.Context, every time.Duration) (stop func()) 
 func (r *Reconciliation) FinishReconciliation(ctx context.Context, in models.FinishReconciliationInput) (models.FinishReconciliationResult, error) {
 	recorded, err := r.Store.FinishReconciliation(ctx, in)
 	if err != nil {
-		return models.FinishReconciliationResult{}, retryableError(errTypeDatabase, err)
+		return models.FinishReconciliationResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	if recorded {
 		logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": in.ReconciliationID, "status": in.Status}).Info("reconciliation finished")
@@ -177,32 +168,23 @@ func (r *Reconciliation) FinishReconciliation(ctx context.Context, in models.Fin
 // on request.
 func (r *Reconciliation) OpenReconciliation(ctx context.Context, in models.OpenReconciliationInput) (models.OpenReconciliationResult, error) {
 	if _, err := models.ParseDay(in.Date); err != nil {
-		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
 	if _, err := r.Channels.Get(in.Channel); err != nil {
-		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
 	rec, created, err := r.Store.OpenReconciliation(ctx, store.OpenReconciliationRequest{
 		ID: models.NewID(models.PrefixReconciliation), Channel: in.Channel, Day: in.Date, Rerun: in.Rerun,
 	})
 	if err != nil {
-		return models.OpenReconciliationResult{}, retryableError(errTypeDatabase, err)
+		return models.OpenReconciliationResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	if !rec.Status.Finished() {
 		err := r.Starter.StartReconciliation(ctx, models.ReconciliationInput{ReconciliationID: rec.ID, Channel: rec.Channel, Date: rec.Date}, created)
 		if err != nil {
-			return models.OpenReconciliationResult{}, retryableError(errTypeTemporal, err)
+			return models.OpenReconciliationResult{}, retryableError(models.ErrTypeTemporal, err)
 		}
 	}
 	logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": rec.ID, "channel": rec.Channel, "date": rec.Date, "created": created}).Info("reconciliation opened")
 	return models.OpenReconciliationResult{ReconciliationID: rec.ID, Status: rec.Status, Created: created}, nil
 }
-
-// Retryable error types of the reconciliation activities.
-const (
-	// errTypeTemporal: Temporal did not take a start.
-	errTypeTemporal = "temporal"
-	// errTypeInterrupted: a pass stopped half-way (the bank's stream, the database
-	// or the disk); the retry resumes it.
-	errTypeInterrupted = "interrupted"
-)

@@ -141,17 +141,17 @@ func TestReconcileStatementRefusals(t *testing.T) {
 		in      models.ReconcileStatementInput
 		errType string
 	}{
-		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "2026-03-02"}, activities.ErrTypeStatementUnreadable},
-		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "nobank", Date: "2026-03-01"}, activities.ErrTypeInvalidInput},
-		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "March 1st"}, activities.ErrTypeInvalidInput},
-		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "2026-03-03"}, activities.ErrTypeBankUnavailable},
+		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "2026-03-02"}, models.ErrTypeStatementUnreadable},
+		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "nobank", Date: "2026-03-01"}, models.ErrTypeInvalidInput},
+		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "March 1st"}, models.ErrTypeInvalidInput},
+		{models.ReconcileStatementInput{ReconciliationID: "rec_1", Channel: "testbank", Date: "2026-03-03"}, models.ErrTypeBankUnavailable},
 	}
 	for _, tc := range tests {
 		_, err := env.ExecuteActivity(acts.ReconcileStatement, tc.in)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(err, &appErr), "%+v: %v", tc.in, err)
 		require.Equal(t, tc.errType, appErr.Type(), "%+v", tc.in)
-		require.Equal(t, tc.errType != activities.ErrTypeBankUnavailable, appErr.NonRetryable(), "%+v", tc.in)
+		require.Equal(t, tc.errType != models.ErrTypeBankUnavailable, appErr.NonRetryable(), "%+v", tc.in)
 	}
 }
 
@@ -182,5 +182,5 @@ func TestOpenReconciliation(t *testing.T) {
 	_, err = env.ExecuteActivity(acts.OpenReconciliation, models.OpenReconciliationInput{Channel: "nobank", Date: "2026-03-01"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr))
-	require.Equal(t, activities.ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, models.ErrTypeInvalidInput, appErr.Type())
 }

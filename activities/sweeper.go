@@ -29,10 +29,6 @@ const (
 	DefaultSweepParallel = 8
 )
 
-// errTypeSweep: a sweep could not start a flow or record its mark; retried, and the
-// retry goes on from the marks recorded.
-const errTypeSweep = "sweep_incomplete"
-
 // FlowStarter starts the flow of a stored object (package starter). Each call is
 // idempotent: a flow that runs or ran under the object's workflow id is found, never
 // started twice; an error means the flow may not exist.
@@ -119,7 +115,7 @@ func (s *Sweeper) SweepFlows(ctx context.Context, in models.SweepFlowsInput) (mo
 	if err := errors.Join(errs...); err != nil {
 		// Logged where it is handled: the SDK logs the failed attempt, and the retry
 		// (or the next sweep) goes on from the marks.
-		return res, retryableError(errTypeSweep, err)
+		return res, retryableError(models.ErrTypeSweepIncomplete, err)
 	}
 	return res, nil
 }

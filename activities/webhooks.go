@@ -20,25 +20,6 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// Error types of the webhook activities. Only ErrTypeWebhookFailed is retried: the
-// others would fail the same way on every attempt.
-const (
-	// ErrTypeWebhookFailed: the endpoint answered something other than a 2xx, or
-	// could not be reached. Retried with backoff for the delivery window.
-	ErrTypeWebhookFailed = "webhook_failed"
-	// ErrTypeWebhookRefused: the notify_url or the address it resolved to is refused
-	// by the outbound policy (not http(s), loopback, private, ...).
-	ErrTypeWebhookRefused = "webhook_refused"
-	// ErrTypeWebhookGone: the endpoint answered 410 Gone, which says the resource is
-	// gone for good; the merchant can redeliver once it is back.
-	ErrTypeWebhookGone = "webhook_gone"
-	// ErrTypeEventNotFound: the event to deliver is not stored (or not the merchant's).
-	ErrTypeEventNotFound = "event_not_found"
-	// ErrTypeInvalidEvent: an event that cannot be stored or sent as asked (an
-	// unknown type, an object of another kind, an object that does not exist).
-	ErrTypeInvalidEvent = "invalid_event"
-)
-
 // Headers of a webhook request besides signing.HeaderSignature.
 const (
 	HeaderEventID    = "X-Payflow-Event-Id"
@@ -85,7 +66,7 @@ func (w *Webhooks) CreateEvent(ctx context.Context, in models.CreateEventInput) 
 	case errors.Is(err, errUnsupportedObject):
 		return models.CreateEventResult{}, invalidEvent("%v", err)
 	case err != nil:
-		return models.CreateEventResult{}, retryableError(errTypeDatabase, err)
+		return models.CreateEventResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -96,7 +77,7 @@ func (w *Webhooks) CreateEvent(ctx context.Context, in models.CreateEventInput) 
 		NotifyURL: in.NotifyURL, Data: data, CreatedAt: w.now(),
 	})
 	if err != nil {
-		return models.CreateEventResult{}, retryableError(errTypeDatabase, err)
+		return models.CreateEventResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	log.WithFields(logrus.Fields{"event_id": ev.ID, "created": created}).Info("event stored")
 	return models.CreateEventResult{EventID: ev.ID, Created: created}, nil
@@ -121,27 +102,27 @@ func (w *Webhooks) object(ctx context.Context, merchantID, id string) (any, erro
 }
 
 func invalidEvent(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeInvalidEvent, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), models.ErrTypeInvalidEvent, nil)
 }
 
 // DeliverWebhook POSTs a stored event to its notify_url once: the body built from the
 // stored event (the same bytes on every attempt), signed with the merchant's current
 // secret at the time of sending. Every attempt is recorded before the activity
 // returns, whatever its outcome. A 2xx succeeds; another status or a network error is
-// retried (ErrTypeWebhookFailed); a refused address and 410 Gone are not.
+// retried (models.ErrTypeWebhookFailed); a refused address and 410 Gone are not.
 func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookInput) (models.DeliverWebhookResult, error) {
 	log := logger(ctx, w.Log).WithFields(logrus.Fields{"event_id": in.EventID, "merchant_id": in.MerchantID})
 	ev, err := w.Store.Event(ctx, in.MerchantID, in.EventID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return models.DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("event %s of merchant %s not found", in.EventID, in.MerchantID), ErrTypeEventNotFound, nil)
+			fmt.Sprintf("event %s of merchant %s not found", in.EventID, in.MerchantID), models.ErrTypeEventNotFound, nil)
 	case err != nil:
-		return models.DeliverWebhookResult{}, retryableError(errTypeDatabase, err)
+		return models.DeliverWebhookResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	secrets, err := w.Store.MerchantSecrets(ctx, in.MerchantID)
 	if err != nil {
-		return models.DeliverWebhookResult{}, retryableError(errTypeDatabase, err)
+		return models.DeliverWebhookResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	body, err := ev.WebhookBody()
 	if err != nil {
@@ -159,16 +140,16 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 	case sendErr == nil && code >= 200 && code < 300:
 	case errors.Is(sendErr, safehttp.ErrRefused):
 		attempt.GaveUp, attempt.Error = true, sendErr.Error()
-		result = temporal.NewNonRetryableApplicationError(attempt.Error, ErrTypeWebhookRefused, nil)
+		result = temporal.NewNonRetryableApplicationError(attempt.Error, models.ErrTypeWebhookRefused, nil)
 	case sendErr != nil:
 		attempt.Error = sendErr.Error()
-		result = temporal.NewApplicationError(attempt.Error, ErrTypeWebhookFailed)
+		result = temporal.NewApplicationError(attempt.Error, models.ErrTypeWebhookFailed)
 	case code == http.StatusGone:
 		attempt.GaveUp, attempt.Error = true, "the endpoint answered 410 Gone"
-		result = temporal.NewNonRetryableApplicationError(attempt.Error, ErrTypeWebhookGone, nil)
+		result = temporal.NewNonRetryableApplicationError(attempt.Error, models.ErrTypeWebhookGone, nil)
 	default:
 		attempt.Error = fmt.Sprintf("the endpoint answered HTTP %d", code)
-		result = temporal.NewApplicationError(attempt.Error, ErrTypeWebhookFailed)
+		result = temporal.NewApplicationError(attempt.Error, models.ErrTypeWebhookFailed)
 	}
 
 	// Recorded even when the activity's context is done (the exchange used up its
@@ -179,7 +160,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 	if err != nil {
 		// Without its record the attempt did not count: retry it (the merchant may
 		// get the event once more, which at-least-once delivery allows).
-		return models.DeliverWebhookResult{}, retryableError(errTypeDatabase, err)
+		return models.DeliverWebhookResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
 	log = log.WithFields(logrus.Fields{"attempt": n, "status_code": code, "duration_ms": attempt.Duration.Milliseconds()})
 	if result != nil {

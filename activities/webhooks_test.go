@@ -153,7 +153,7 @@ func TestCreateEventRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.acts.CreateEvent(context.Background(), tc.in)
 			typ, nonRetryable := errType(err)
-			require.Equal(t, activities.ErrTypeInvalidEvent, typ, "%v", err)
+			require.Equal(t, models.ErrTypeInvalidEvent, typ, "%v", err)
 			require.True(t, nonRetryable)
 		})
 	}
@@ -219,7 +219,7 @@ func TestDeliverWebhookBodyAndSignature(t *testing.T) {
 
 		_, err := f.acts.DeliverWebhook(context.Background(), in)
 		typ, nonRetryable := errType(err)
-		require.Equal(t, activities.ErrTypeWebhookFailed, typ)
+		require.Equal(t, models.ErrTypeWebhookFailed, typ)
 		require.False(t, nonRetryable, "a 500 is retried")
 		res, err := f.acts.DeliverWebhook(context.Background(), in)
 		require.NoError(t, err)
@@ -281,11 +281,11 @@ func TestDeliverWebhookOutcomes(t *testing.T) {
 		gaveUp       bool
 		reached      bool
 	}{
-		{"410 gone stops", true, http.StatusGone, "", activities.ErrTypeWebhookGone, true, true, true},
-		{"404 retries", true, http.StatusNotFound, "", activities.ErrTypeWebhookFailed, false, false, true},
-		{"redirect is not followed and retries", true, http.StatusFound, "", activities.ErrTypeWebhookFailed, false, false, true},
-		{"loopback refused in production", false, http.StatusOK, "", activities.ErrTypeWebhookRefused, true, true, false},
-		{"unreachable retries", true, 0, closedURL + "/hooks", activities.ErrTypeWebhookFailed, false, false, false},
+		{"410 gone stops", true, http.StatusGone, "", models.ErrTypeWebhookGone, true, true, true},
+		{"404 retries", true, http.StatusNotFound, "", models.ErrTypeWebhookFailed, false, false, true},
+		{"redirect is not followed and retries", true, http.StatusFound, "", models.ErrTypeWebhookFailed, false, false, true},
+		{"loopback refused in production", false, http.StatusOK, "", models.ErrTypeWebhookRefused, true, true, false},
+		{"unreachable retries", true, 0, closedURL + "/hooks", models.ErrTypeWebhookFailed, false, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -322,7 +322,7 @@ func TestDeliverWebhookUnknownEvent(t *testing.T) {
 	ev := f.storedEvent(t, rcv.srv.URL)
 	_, err := f.acts.DeliverWebhook(context.Background(), models.DeliverWebhookInput{EventID: ev.ID, MerchantID: "mch_other", DeliveryID: "run-1"})
 	typ, nonRetryable := errType(err)
-	require.Equal(t, activities.ErrTypeEventNotFound, typ)
+	require.Equal(t, models.ErrTypeEventNotFound, typ)
 	require.True(t, nonRetryable)
 	require.Empty(t, rcv.got)
 	require.Empty(t, f.attempts(t, ev.ID))

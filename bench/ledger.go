@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	_ "github.com/go-sql-driver/mysql" // raw MariaDB commits
+	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/harness/testenv"
@@ -136,8 +137,8 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 	wallets := make([]string, maxConc)
 	for i := range wallets {
 		wallets[i] = models.NewID(models.PrefixAccount)
-		if err := l.Run(ctx, func(tx *ledger.Tx) error {
-			return ledger.InsertWallet(tx.DB(), ledger.NewWallet(wallets[i], "mch_bench", "CNY", ""))
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return ledger.InsertWallet(tx, ledger.NewWallet(wallets[i], "mch_bench", "CNY", ""))
 		}); err != nil {
 			return err
 		}

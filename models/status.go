@@ -22,25 +22,6 @@ func (s PaymentStatus) Valid() bool {
 	return false
 }
 
-// FailureCode says why an object ended failed. The codes are part of the API contract
-// and also the type names of the non-retryable Temporal ApplicationErrors that carry
-// them through workflows.
-type FailureCode string
-
-// Failure codes of the API (docs/api.md), plus the compensation codes of flows that undo a step.
-const (
-	FailureNone              FailureCode = ""
-	FailureCardDeclined      FailureCode = "card_declined"
-	FailureInsufficientFunds FailureCode = "insufficient_funds"
-	FailureAccountClosed     FailureCode = "account_closed"
-	FailureBankUnavailable   FailureCode = "bank_unavailable"
-	FailureExpired           FailureCode = "expired"
-	FailureLedgerRejected    FailureCode = "ledger_rejected"
-	FailureMerchantDisabled  FailureCode = "merchant_disabled"
-	FailureCanceled          FailureCode = "canceled"
-	FailureRejected          FailureCode = "rejected"
-)
-
 // Stage is where a flow is; it is the PayflowStage search attribute and part of the
 // state query, so that operators can find flows by it.
 type Stage string

@@ -207,7 +207,7 @@ func TestPaymentsCreateWaitsForTheOutcome(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return store.SetPaymentOutcome(e.db.DB, id, store.PaymentOutcome{Status: models.PaymentFailed, FailureCode: models.FailureCardDeclined})
+		return store.NewTx(e.db.DB).SetPaymentOutcome(id, store.PaymentOutcome{Status: models.PaymentFailed, FailureCode: models.FailureCardDeclined})
 	}
 	quick := card("mch_demo", "k-quick")
 	quick.Wait = 5 * time.Second
@@ -235,7 +235,7 @@ func TestRefundsCreate(t *testing.T) {
 	pays := &starter.Payments{Deps: e.deps, Flows: e.flows}
 	out, err := pays.Create(ctx, card("mch_demo", "k-pay"))
 	require.NoError(t, err)
-	require.NoError(t, store.SetPaymentOutcome(e.db.DB, out.Object.ID, store.PaymentOutcome{Status: models.PaymentSucceeded}))
+	require.NoError(t, store.NewTx(e.db.DB).SetPaymentOutcome(out.Object.ID, store.PaymentOutcome{Status: models.PaymentSucceeded}))
 	pay, err := pays.Get(ctx, "mch_demo", out.Object.ID)
 	require.NoError(t, err)
 

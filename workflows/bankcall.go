@@ -188,9 +188,9 @@ func (c *bankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, outcome)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch {
-		case appErr.Type() == ErrTypeBankUnavailable:
+		case appErr.Type() == models.ErrTypeBankUnavailable:
 			return models.ChargeResult{}, refused
-		case appErr.NonRetryable() && appErr.Type() != ErrTypeUnknownOutcome:
+		case appErr.NonRetryable() && appErr.Type() != models.ErrTypeUnknownOutcome:
 			// A business outcome at the bank, typed with its failure code.
 			return c.failed(models.FailureCode(appErr.Type())), decided
 		}

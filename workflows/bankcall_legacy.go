@@ -85,10 +85,10 @@ func (c *legacyBankCall) settled(ctx workflow.Context, res models.ChargeResult, 
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch {
-		case appErr.Type() == ErrTypeBankUnavailable:
+		case appErr.Type() == models.ErrTypeBankUnavailable:
 			// The last attempt proved that nothing was executed for this reference.
 			return c.failed(models.FailureBankUnavailable), true
-		case appErr.NonRetryable() && appErr.Type() != ErrTypeUnknownOutcome:
+		case appErr.NonRetryable() && appErr.Type() != models.ErrTypeUnknownOutcome:
 			// A business outcome at the bank, typed with its failure code.
 			return c.failed(models.FailureCode(appErr.Type())), true
 		}

@@ -28,17 +28,17 @@ var (
 )
 
 func notCancelable() error {
-	return temporal.NewNonRetryableApplicationError("bank cannot cancel", activities.ErrTypeNotCancelable, nil)
+	return temporal.NewNonRetryableApplicationError("bank cannot cancel", models.ErrTypeNotCancelable, nil)
 }
 
 func unknownOutcome() error {
 	// Non-retryable here only to end the activity's retries at once; in production
 	// they end at the schedule-to-close timeout, with the same last error.
-	return temporal.NewNonRetryableApplicationError("timeout", ErrTypeUnknownOutcome, nil)
+	return temporal.NewNonRetryableApplicationError("timeout", models.ErrTypeUnknownOutcome, nil)
 }
 
 func refusedBeforeActing() error {
-	return temporal.NewNonRetryableApplicationError("connection refused", ErrTypeBankUnavailable, nil)
+	return temporal.NewNonRetryableApplicationError("connection refused", models.ErrTypeBankUnavailable, nil)
 }
 
 // legacy forces the bank calls recorded before changeBankCallPinned.

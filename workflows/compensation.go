@@ -24,7 +24,7 @@ func postingRefused(err error) (models.FailureCode, bool) {
 		return "", false
 	}
 	switch appErr.Type() {
-	case ErrTypeLedgerRejected:
+	case models.ErrTypeLedgerRejected:
 		return models.FailureLedgerRejected, true
 	case string(models.FailureMerchantDisabled):
 		return models.FailureMerchantDisabled, true

@@ -28,7 +28,7 @@ func TestPaymentSagaFailsEachStep(t *testing.T) {
 		wantCode   models.FailureCode
 	}{
 		{"charge declined", refused(string(models.FailureCardDeclined)), nil, 0, models.PaymentFailed, models.FailureCardDeclined},
-		{"ledger refuses the posting", nil, refused(ErrTypeLedgerRejected), 1, models.PaymentFailed, models.FailureLedgerRejected},
+		{"ledger refuses the posting", nil, refused(models.ErrTypeLedgerRejected), 1, models.PaymentFailed, models.FailureLedgerRejected},
 		{"merchant disabled mid-flight", nil, refused(string(models.FailureMerchantDisabled)), 1, models.PaymentFailed, models.FailureMerchantDisabled},
 		{"every step succeeds", nil, nil, 0, models.PaymentSucceeded, ""},
 	}
@@ -67,7 +67,7 @@ func TestTopupCompensates(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil).Once()
 	env.OnActivity(top.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
-		Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", ErrTypeLedgerRejected, nil)).Once()
+		Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", models.ErrTypeLedgerRejected, nil)).Once()
 	env.OnActivity(bank.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
 		return in.Reference == "rev_top_1" && in.ChargeReference == "top_1" && in.Amount == 700
 	})).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()

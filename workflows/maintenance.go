@@ -71,7 +71,7 @@ func purgeActivityOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput},
 		},
 	})
 }

@@ -38,7 +38,7 @@ func TestPurgeWorkflow(t *testing.T) {
 		env.RegisterActivity(&activities.Maintenance{})
 		var acts *activities.Maintenance
 		env.OnActivity(acts.Purge, mock.Anything, in).Return(models.PurgeResult{},
-			temporal.NewNonRetryableApplicationError("bad ages", activities.ErrTypeInvalidInput, nil)).Once()
+			temporal.NewNonRetryableApplicationError("bad ages", models.ErrTypeInvalidInput, nil)).Once()
 		env.ExecuteWorkflow(PurgeWorkflow, in)
 		env.AssertExpectations(t)
 		require.ErrorContains(t, env.GetWorkflowError(), "purge")

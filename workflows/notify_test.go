@@ -140,7 +140,7 @@ func TestNotifyOutcomeErrors(t *testing.T) {
 		env := newNotifyEnv(t)
 		var acts *activities.Webhooks
 		env.OnActivity(acts.CreateEvent, mock.Anything, mock.Anything).
-			Return(models.CreateEventResult{}, temporal.NewNonRetryableApplicationError("object not found", ErrTypeInvalidEvent, nil)).Once()
+			Return(models.CreateEventResult{}, temporal.NewNonRetryableApplicationError("object not found", models.ErrTypeInvalidEvent, nil)).Once()
 		env.ExecuteWorkflow(notifyingFlow, notifyIn)
 		require.ErrorContains(t, env.GetWorkflowError(), "object not found")
 	})

@@ -6,26 +6,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-// Error types the workflows tell apart (see package activities).
-const (
-	ErrTypeBankUnavailable = activities.ErrTypeBankUnavailable
-	ErrTypeUnknownOutcome  = activities.ErrTypeUnknownOutcome
-	ErrTypeLedgerRejected  = activities.ErrTypeLedgerRejected
-)
-
-// businessErrorTypes are the non-retryable error types: retrying a declined card or a
-// refused posting would only fail again (or worse, act twice).
-var businessErrorTypes = []string{
-	string(models.FailureCardDeclined),
-	string(models.FailureInsufficientFunds),
-	string(models.FailureAccountClosed),
-	string(models.FailureMerchantDisabled),
-	ErrTypeLedgerRejected,
-}
 
 // bankActivityOptions are for calls to a bank: each attempt may take a while (the
 // bank client times out after 10 s), attempts retry with backoff, and the whole step
@@ -38,7 +20,7 @@ func bankActivityOptions(ctx workflow.Context) workflow.Context {
 // of its route: a refusal before acting (bank_unavailable) is not retried there, so
 // that the flow moves on to the next channel at once.
 func failoverActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, bankOptions(ErrTypeBankUnavailable))
+	return workflow.WithActivityOptions(ctx, bankOptions(models.ErrTypeBankUnavailable))
 }
 
 // bankOptions are the options of a bank call; noRetry adds error types that end it
@@ -51,7 +33,7 @@ func bankOptions(noRetry ...string) workflow.ActivityOptions {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: append(noRetry, businessErrorTypes...),
+			NonRetryableErrorTypes: append(noRetry, models.BusinessErrorTypes()...),
 		},
 	}
 }
@@ -68,19 +50,10 @@ func ledgerLocalOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: businessErrorTypes,
+			NonRetryableErrorTypes: models.BusinessErrorTypes(),
 		},
 	})
 }
-
-// Error types of the webhook activities (see package activities).
-const (
-	ErrTypeWebhookFailed  = activities.ErrTypeWebhookFailed
-	ErrTypeWebhookRefused = activities.ErrTypeWebhookRefused
-	ErrTypeWebhookGone    = activities.ErrTypeWebhookGone
-	ErrTypeEventNotFound  = activities.ErrTypeEventNotFound
-	ErrTypeInvalidEvent   = activities.ErrTypeInvalidEvent
-)
 
 // webhookDeliveryOptions are the delivery schedule of docs/api.md (Webhooks): each attempt is one
 // HTTP exchange (bounded by the client's timeout, 10 s by default), the first retry
@@ -100,7 +73,7 @@ func webhookDeliveryOptions(ctx workflow.Context) workflow.Context {
 			// unlimited policy at 10 attempts, running the real schedule).
 			MaximumAttempts: 100,
 			NonRetryableErrorTypes: []string{
-				ErrTypeWebhookRefused, ErrTypeWebhookGone, ErrTypeEventNotFound, ErrTypeInvalidEvent,
+				models.ErrTypeWebhookRefused, models.ErrTypeWebhookGone, models.ErrTypeEventNotFound, models.ErrTypeInvalidEvent,
 			},
 		},
 	})
@@ -117,7 +90,7 @@ func eventLocalOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{ErrTypeInvalidEvent},
+			NonRetryableErrorTypes: []string{models.ErrTypeInvalidEvent},
 		},
 	})
 }
@@ -135,7 +108,7 @@ func reconcileActivityOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeStatementUnreadable},
+			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput, models.ErrTypeStatementUnreadable},
 		},
 	})
 }
@@ -149,7 +122,7 @@ func openActivityOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput},
 		},
 	})
 }

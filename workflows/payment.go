@@ -35,7 +35,7 @@ type paymentFlow struct {
 func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow, error) {
 	if in.PaymentID == "" || in.MerchantID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid payment input %q", in.PaymentID), "invalid_input", nil)
+			fmt.Sprintf("invalid payment input %q", in.PaymentID), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow:     models.FlowPayment,

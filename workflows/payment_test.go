@@ -52,7 +52,7 @@ func TestPaymentOutcomes(t *testing.T) {
 		{"success", models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil, models.PaymentSucceeded, ""},
 		{"declined", models.ChargeResult{}, temporal.NewNonRetryableApplicationError("declined", string(models.FailureCardDeclined), nil), models.PaymentFailed, models.FailureCardDeclined},
 		{"insufficient funds", models.ChargeResult{}, temporal.NewNonRetryableApplicationError("nsf", string(models.FailureInsufficientFunds), nil), models.PaymentFailed, models.FailureInsufficientFunds},
-		{"bank down before acting", models.ChargeResult{}, temporal.NewApplicationError("down", ErrTypeBankUnavailable), models.PaymentFailed, models.FailureBankUnavailable},
+		{"bank down before acting", models.ChargeResult{}, temporal.NewApplicationError("down", models.ErrTypeBankUnavailable), models.PaymentFailed, models.FailureBankUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestPaymentUnknownOutcomeQueriesThenRecharges(t *testing.T) {
 	var pay *activities.Payments
 	// Non-retryable here only to end the activity's retries at once; in production
 	// they end when the schedule-to-close timeout passes, with the same last error.
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{}, temporal.NewNonRetryableApplicationError("timeout", ErrTypeUnknownOutcome, nil)).Once()
+	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{}, temporal.NewNonRetryableApplicationError("timeout", models.ErrTypeUnknownOutcome, nil)).Once()
 	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankNotFound}, nil).Once()
 	env.OnActivity(bank.Charge, mock.Anything, mock.MatchedBy(func(in models.ChargeInput) bool { return in.Reference == "pay_test1" })).
 		Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()

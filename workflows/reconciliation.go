@@ -34,7 +34,7 @@ type reconciliationFlow struct {
 func newReconciliationFlow(ctx workflow.Context, in models.ReconciliationInput) (*reconciliationFlow, error) {
 	if _, err := models.ParseDay(in.Date); err != nil || in.Channel == "" || !models.ValidID(models.PrefixReconciliation, in.ReconciliationID) {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date), activities.ErrTypeInvalidInput, nil)
+			fmt.Sprintf("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow:     models.FlowReconciliation,
@@ -112,9 +112,9 @@ func errorCode(err error) string {
 	case errors.As(err, &appErr):
 		return appErr.Type()
 	case errors.As(err, &timeout):
-		return "timeout"
+		return models.ErrTypeTimeout
 	case temporal.IsCanceledError(err):
-		return "canceled"
+		return string(models.FailureCanceled)
 	}
-	return "failed"
+	return models.ErrTypeFailed
 }

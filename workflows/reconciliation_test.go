@@ -72,15 +72,15 @@ func TestReconciliationRecordsFailure(t *testing.T) {
 	env := newReconciliationEnv(t)
 	var acts *activities.Reconciliation
 	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
-		Return(models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError("header is wrong", activities.ErrTypeStatementUnreadable, nil)).Once()
+		Return(models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError("header is wrong", models.ErrTypeStatementUnreadable, nil)).Once()
 	env.OnActivity(acts.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
-		ReconciliationID: "rec_test1", Status: models.ReconciliationFailed, Error: activities.ErrTypeStatementUnreadable,
+		ReconciliationID: "rec_test1", Status: models.ReconciliationFailed, Error: models.ErrTypeStatementUnreadable,
 	}).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 
 	env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-	require.Equal(t, activities.ErrTypeStatementUnreadable, appErr.Type())
+	require.Equal(t, models.ErrTypeStatementUnreadable, appErr.Type())
 	st := queryReconciliation(t, env)
 	require.Equal(t, "failed", st.Status)
 	require.Equal(t, models.StageDone, st.Stage)
@@ -91,7 +91,7 @@ func TestReconciliationRetriesOutages(t *testing.T) {
 	env := newReconciliationEnv(t)
 	var acts *activities.Reconciliation
 	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
-		Return(models.ReconcileStatementResult{}, temporal.NewApplicationError("statement: connection refused", activities.ErrTypeBankUnavailable)).Twice()
+		Return(models.ReconcileStatementResult{}, temporal.NewApplicationError("statement: connection refused", models.ErrTypeBankUnavailable)).Twice()
 	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
 		Return(models.ReconcileStatementResult{Counts: models.ReconciliationCounts{Matched: 1}}, nil).Once()
 	env.OnActivity(acts.FinishReconciliation, mock.Anything, mock.MatchedBy(func(in models.FinishReconciliationInput) bool {
@@ -111,7 +111,7 @@ func TestReconciliationRejectsBadInput(t *testing.T) {
 		env.ExecuteWorkflow(ReconciliationWorkflow, in)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(env.GetWorkflowError(), &appErr), "%+v", in)
-		require.Equal(t, activities.ErrTypeInvalidInput, appErr.Type())
+		require.Equal(t, models.ErrTypeInvalidInput, appErr.Type())
 	}
 }
 

@@ -31,7 +31,7 @@ type refundFlow struct {
 func newRefundFlow(ctx workflow.Context, in models.RefundInput) (*refundFlow, error) {
 	if in.RefundID == "" || in.PaymentID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid refund input %q", in.RefundID), "invalid_input", nil)
+			fmt.Sprintf("invalid refund input %q", in.RefundID), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowRefund, ObjectID: in.RefundID, Stage: models.StageValidating,

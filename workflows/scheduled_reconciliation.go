@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -20,7 +19,7 @@ import (
 // an operator's request would: an existing run of the day is left as it is.
 func ScheduledReconciliationWorkflow(ctx workflow.Context, in models.ScheduledReconciliationInput) (models.ScheduledReconciliationResult, error) {
 	if in.Channel == "" {
-		return models.ScheduledReconciliationResult{}, temporal.NewNonRetryableApplicationError("scheduled reconciliation without a channel", activities.ErrTypeInvalidInput, nil)
+		return models.ScheduledReconciliationResult{}, temporal.NewNonRetryableApplicationError("scheduled reconciliation without a channel", models.ErrTypeInvalidInput, nil)
 	}
 	at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(SAScheduledStartTime)
 	if !ok {

@@ -29,7 +29,7 @@ type topupFlow struct {
 func newTopupFlow(ctx workflow.Context, in models.TopupInput) (*topupFlow, error) {
 	if in.TopupID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid topup input %q", in.TopupID), "invalid_input", nil)
+			fmt.Sprintf("invalid topup input %q", in.TopupID), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowTopup, ObjectID: in.TopupID, Stage: models.StageCharging,

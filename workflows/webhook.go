@@ -32,7 +32,7 @@ type webhookDelivery struct {
 func newWebhookDelivery(ctx workflow.Context, in models.WebhookDeliveryInput) (*webhookDelivery, error) {
 	if !models.ValidID(models.PrefixEvent, in.EventID) || in.MerchantID == "" {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid webhook delivery input %q", in.EventID), "invalid_input", nil)
+			fmt.Sprintf("invalid webhook delivery input %q", in.EventID), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowWebhook, ObjectID: in.EventID, Stage: models.StageNotifying,

@@ -43,7 +43,7 @@ func (l *attemptLog) record(env *testsuite.TestWorkflowEnvironment) func(models.
 }
 
 func endpointFailed(code int) error {
-	return temporal.NewApplicationError(fmt.Sprintf("the endpoint answered HTTP %d", code), ErrTypeWebhookFailed)
+	return temporal.NewApplicationError(fmt.Sprintf("the endpoint answered HTTP %d", code), models.ErrTypeWebhookFailed)
 }
 
 // A delivery retries on the schedule (5 s, then 10 s) with the same event and
@@ -124,9 +124,9 @@ func TestWebhookDeliveryGivesUpAfter24Hours(t *testing.T) {
 // attempt.
 func TestWebhookDeliveryStopsOnRefusals(t *testing.T) {
 	tests := []struct{ name, errType string }{
-		{"refused address", ErrTypeWebhookRefused},
-		{"410 gone", ErrTypeWebhookGone},
-		{"event not found", ErrTypeEventNotFound},
+		{"refused address", models.ErrTypeWebhookRefused},
+		{"410 gone", models.ErrTypeWebhookGone},
+		{"event not found", models.ErrTypeEventNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

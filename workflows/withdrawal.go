@@ -42,7 +42,7 @@ type withdrawalFlow struct {
 func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdrawalFlow, error) {
 	if in.WithdrawalID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() || in.BankAccount == "" {
 		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid withdrawal input %q", in.WithdrawalID), "invalid_input", nil)
+			fmt.Sprintf("invalid withdrawal input %q", in.WithdrawalID), models.ErrTypeInvalidInput, nil)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowWithdrawal, ObjectID: in.WithdrawalID, Stage: models.StageValidating,

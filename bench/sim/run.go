@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
@@ -261,7 +262,7 @@ func (h *harness) setup() error {
 				Amount: f.Amount, Currency: "CNY", Source: src, Channel: f.Channel, Status: models.PaymentProcessing,
 				CreatedAt: at, UpdatedAt: at}
 			p.WorkflowID = workflows.PaymentWorkflowID(h.merchant, p.ID)
-			if err := h.insert(func(tx *ledger.Tx) error { return store.InsertPayment(tx.DB(), p) }); err != nil {
+			if err := h.insert(func(tx *gorm.DB) error { return store.InsertPayment(tx, p) }); err != nil {
 				return err
 			}
 			in := models.PaymentInput{PaymentID: p.ID, MerchantID: h.merchant, Amount: p.Amount, Currency: "CNY",
@@ -277,7 +278,7 @@ func (h *harness) setup() error {
 				Amount: f.Amount, Currency: "CNY", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_sim"},
 				Channel: f.Channel, Status: models.TopupProcessing, CreatedAt: at, UpdatedAt: at}
 			tp.WorkflowID = workflows.TopupWorkflowID(h.merchant, tp.ID)
-			if err := h.insert(func(tx *ledger.Tx) error { return store.InsertTopup(tx.DB(), tp) }); err != nil {
+			if err := h.insert(func(tx *gorm.DB) error { return store.InsertTopup(tx, tp) }); err != nil {
 				return err
 			}
 			in := models.TopupInput{TopupID: tp.ID, MerchantID: h.merchant, AccountID: wallet, Amount: f.Amount, Currency: "CNY",
@@ -293,7 +294,7 @@ func (h *harness) setup() error {
 				AccountID: wallet, Amount: f.Amount, Currency: "CNY", Destination: models.Destination{BankAccount: "ba_sim"},
 				Channel: f.Channel, Status: models.WithdrawalProcessing, CreatedAt: at, UpdatedAt: at}
 			w.WorkflowID = workflows.WithdrawalWorkflowID(h.merchant, w.ID)
-			if err := h.insert(func(tx *ledger.Tx) error { return store.InsertWithdrawal(tx.DB(), w) }); err != nil {
+			if err := h.insert(func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) }); err != nil {
 				return err
 			}
 			in := models.WithdrawalInput{WithdrawalID: w.ID, MerchantID: h.merchant, AccountID: wallet, Amount: f.Amount,
@@ -308,20 +309,20 @@ func (h *harness) setup() error {
 				Amount: f.Amount, Currency: "CNY", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_sim"},
 				Channel: f.Channel, Status: models.PaymentProcessing, CreatedAt: h.epoch, UpdatedAt: h.epoch}
 			pay.WorkflowID = workflows.PaymentWorkflowID(h.merchant, pay.ID)
-			if err := h.insert(func(tx *ledger.Tx) error { return store.InsertPayment(tx.DB(), pay) }); err != nil {
+			if err := h.insert(func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) }); err != nil {
 				return err
 			}
 			clearing, err := h.led.EnsureAccount(ctx, ledger.ClearingSpec(f.Channel, "CNY"))
 			if err != nil {
 				return err
 			}
-			err = h.insert(func(tx *ledger.Tx) error {
+			err = h.led.Run(ctx, func(tx *ledger.Tx) error {
 				if _, err := tx.Post(ledger.Posting{Key: "payment/" + pay.ID + "/capture", Flow: models.FlowPayment, FlowID: pay.ID,
 					MerchantID: h.merchant, Currency: "CNY",
 					Legs: []ledger.Leg{{AccountID: clearing, Amount: -f.Amount}, {AccountID: settlement, Amount: f.Amount}}}); err != nil {
 					return err
 				}
-				return store.SetPaymentOutcome(tx.DB(), pay.ID, store.PaymentOutcome{Status: models.PaymentSucceeded, Channel: f.Channel})
+				return tx.SetPaymentOutcome(pay.ID, store.PaymentOutcome{Status: models.PaymentSucceeded, Channel: f.Channel})
 			})
 			if err != nil {
 				return err
@@ -330,7 +331,7 @@ func (h *harness) setup() error {
 			rf := models.Refund{ID: models.NewID(models.PrefixRefund), Object: "refund", MerchantID: h.merchant, PaymentID: pay.ID,
 				Amount: f.Amount, Currency: "CNY", Channel: f.Channel, Status: models.RefundProcessing, CreatedAt: at, UpdatedAt: at}
 			rf.WorkflowID = workflows.RefundWorkflowID(h.merchant, rf.ID)
-			if err := h.insert(func(tx *ledger.Tx) error { return store.InsertRefund(tx.DB(), rf) }); err != nil {
+			if err := h.insert(func(tx *gorm.DB) error { return store.InsertRefund(tx, rf) }); err != nil {
 				return err
 			}
 			in := models.RefundInput{RefundID: rf.ID, PaymentID: pay.ID, MerchantID: h.merchant, Amount: f.Amount, Currency: "CNY",
@@ -345,20 +346,20 @@ func (h *harness) setup() error {
 	return nil
 }
 
-func (h *harness) insert(fn func(tx *ledger.Tx) error) error {
-	return h.led.Run(context.Background(), fn)
+func (h *harness) insert(fn func(tx *gorm.DB) error) error {
+	return h.st.DB().Transaction(fn)
 }
 
 // wallet opens a customer wallet funded from outside the simulated banks.
 func (h *harness) wallet(seedClearing string, balance int64) (string, error) {
 	id := models.NewID(models.PrefixAccount)
-	return id, h.insert(func(tx *ledger.Tx) error {
-		if err := ledger.InsertWallet(tx.DB(), ledger.NewWallet(id, h.merchant, "CNY", "")); err != nil {
-			return err
-		}
-		if balance == 0 {
-			return nil
-		}
+	if err := h.insert(func(tx *gorm.DB) error { return ledger.InsertWallet(tx, ledger.NewWallet(id, h.merchant, "CNY", "")) }); err != nil {
+		return "", err
+	}
+	if balance == 0 {
+		return id, nil
+	}
+	return id, h.led.Run(context.Background(), func(tx *ledger.Tx) error {
 		_, err := tx.Post(ledger.Posting{Key: "seed/" + id, Flow: models.FlowTopup, FlowID: id, MerchantID: h.merchant, Currency: "CNY",
 			Legs: []ledger.Leg{{AccountID: seedClearing, Amount: -balance}, {AccountID: id, Amount: balance}}})
 		return err

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
@@ -29,11 +30,9 @@ func TestDisabledMerchantMovesNoMoney(t *testing.T) {
 		pay := models.Payment{ID: models.NewID(models.PrefixPayment), Object: "payment", MerchantID: "mch_demo", Amount: 5000,
 			Currency: "CNY", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, Channel: "banksim",
 			Status: models.PaymentProcessing, CreatedAt: a.now, UpdatedAt: a.now}
+		require.NoError(t, a.store.DB().Transaction(func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) }))
 		require.NoError(t, a.ledger.Run(ctx, func(tx *ledger.Tx) error {
-			if err := store.InsertPayment(tx.DB(), pay); err != nil {
-				return err
-			}
-			return store.SetPaymentOutcome(tx.DB(), pay.ID, store.PaymentOutcome{Status: models.PaymentSucceeded, Channel: "banksim"})
+			return tx.SetPaymentOutcome(pay.ID, store.PaymentOutcome{Status: models.PaymentSucceeded, Channel: "banksim"})
 		}))
 		code, _, body := a.ops(t, "POST", "/v1/ops/merchants/mch_demo/disable", `{"reason":"compliance hold"}`)
 		require.Equal(t, 200, code, "%s", body)

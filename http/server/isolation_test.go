@@ -45,7 +45,7 @@ func victimObjects(t *testing.T, a *api) map[string]string {
 	ids["acct_"] = post("/v1/accounts", map[string]any{"currency": "CNY"})["id"].(string)
 	ids["top_"] = post("/v1/topups", map[string]any{"account_id": ids["acct_"], "amount": 5000, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}})["id"].(string)
 	ids["pay_"] = post("/v1/payments", map[string]any{"amount": 1050, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}})["id"].(string)
-	require.NoError(t, store.SetPaymentOutcome(a.db.DB, ids["pay_"], store.PaymentOutcome{Status: models.PaymentSucceeded}))
+	require.NoError(t, store.NewTx(a.db.DB).SetPaymentOutcome(ids["pay_"], store.PaymentOutcome{Status: models.PaymentSucceeded}))
 	ids["re_"] = post("/v1/payments/"+ids["pay_"]+"/refunds", map[string]any{"amount": 100})["id"].(string)
 	ev, _, err := a.store.CreateEvent(ctx, models.Event{
 		ID: models.NewID(models.PrefixEvent), MerchantID: "mch_other", Type: models.EventPaymentSucceeded,

@@ -46,7 +46,7 @@ func TestPreferWaitAnswersTheOutcome(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		return true, store.SetPaymentOutcome(a.db.DB, id, store.PaymentOutcome{Status: models.PaymentSucceeded, Fee: 3})
+		return true, store.NewTx(a.db.DB).SetPaymentOutcome(id, store.PaymentOutcome{Status: models.PaymentSucceeded, Fee: 3})
 	}
 	body := `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`
 	status, h, p := a.postPreferring(t, "/v1/payments", body, "k-wait", "wait=5")

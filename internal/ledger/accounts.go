@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
@@ -120,7 +121,7 @@ func (l *Ledger) EnsureAccount(ctx context.Context, spec AccountSpec) (string, e
 		CreatedAt:    time.Now().UTC(),
 	}
 	if err := db.Create(&row).Error; err != nil {
-		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+		if !store.IsDuplicate(err) {
 			return "", fmt.Errorf("create account %s: %w", key, err)
 		}
 		if err := db.Select("id").Where("system_key = ?", key).Take(&row).Error; err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
@@ -110,8 +111,8 @@ func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 		CreatedAt:      time.Now().UTC(),
 	}
 	if err := t.db.Create(&row).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return Hold{}, errConflict
+		if store.IsDuplicate(err) {
+			return Hold{}, store.ErrConflict
 		}
 		return Hold{}, fmt.Errorf("insert hold %s: %w", r.Key, err)
 	}
@@ -217,8 +218,8 @@ func (t *Tx) unhold(h Hold) error {
 
 func (t *Tx) close(holdID, kind, journalID string) error {
 	err := t.db.Create(&holdClosureRow{HoldID: holdID, Kind: kind, JournalID: journalID, CreatedAt: time.Now().UTC()}).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return errConflict
+	if store.IsDuplicate(err) {
+		return store.ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("close hold %s: %w", holdID, err)

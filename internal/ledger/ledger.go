@@ -21,11 +21,8 @@ package ledger
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/store"
@@ -60,8 +57,6 @@ var (
 	ErrHoldClosed        = errors.New("hold already closed differently")
 	// ErrRejected wraps every refusal of a posting by a ledger rule.
 	ErrRejected = errors.New("posting rejected")
-	// errConflict is an optimistic-concurrency conflict; Run retries on it.
-	errConflict = errors.New("version conflict")
 )
 
 // Account is an account of the chart, with its balances.
@@ -93,42 +88,17 @@ func New(db *store.DB) *Ledger {
 	return &Ledger{db: db, maxAttempts: 50}
 }
 
-// Run runs fn in a transaction, retrying the whole transaction when an optimistic
-// update finds a newer version, the database reports a deadlock, or SQLite is busy.
-// fn must be safe to run more than once (it is: everything it writes rolls back).
+// Run runs fn in one transaction (store.Transact): the ledger's postings and holds,
+// and the status changes of the objects they book (the embedded store.Tx), commit
+// together or not at all. The whole transaction runs again when an optimistic update
+// finds a newer version or the database rolled it back (a deadlock, SQLite busy); fn
+// must be safe to run more than once (it is: everything it wrote rolled back).
 func (l *Ledger) Run(ctx context.Context, fn func(tx *Tx) error) error {
-	var err error
-	for attempt := 1; attempt <= l.maxAttempts; attempt++ {
-		err = l.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-			tx := &Tx{db: gtx, accounts: map[string]*accountState{}}
-			if err := fn(tx); err != nil {
-				return err
-			}
-			return tx.flush()
-		})
-		if err == nil || !retryable(err) {
+	return l.db.Transact(ctx, l.maxAttempts, func(gtx *gorm.DB) error {
+		tx := &Tx{Tx: store.NewTx(gtx), db: gtx, accounts: map[string]*accountState{}}
+		if err := fn(tx); err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// Back off a little, more with each attempt, so that contending
-		// transactions spread out instead of colliding again.
-		time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
-	}
-	return fmt.Errorf("ledger: gave up after %d conflicting attempts: %w", l.maxAttempts, err)
-}
-
-func retryable(err error) bool {
-	if errors.Is(err, errConflict) {
-		return true
-	}
-	var me *mysqldriver.MySQLError
-	if errors.As(err, &me) {
-		// 1213 deadlock, 1205 lock wait timeout: the transaction was rolled back.
-		return me.Number == 1213 || me.Number == 1205
-	}
-	// SQLite: another process holds the write lock longer than busy_timeout.
-	msg := err.Error()
-	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+		return tx.flush()
+	})
 }

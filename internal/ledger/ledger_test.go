@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
 type fixture struct {
 	l          *ledger.Ledger
+	db         *store.DB
 	clearing   string
 	settlement string
 	fees       string
@@ -27,7 +30,7 @@ func newFixture(t *testing.T, b testenv.Backend) fixture {
 	db := testenv.Open(t, b)
 	l := ledger.New(db)
 	ctx := context.Background()
-	f := fixture{l: l}
+	f := fixture{l: l, db: db}
 	var err error
 	f.clearing, err = l.EnsureAccount(ctx, ledger.ClearingSpec("banksim", "CNY"))
 	require.NoError(t, err)
@@ -41,8 +44,8 @@ func newFixture(t *testing.T, b testenv.Backend) fixture {
 func (f fixture) wallet(t *testing.T, balance int64) string {
 	t.Helper()
 	id := models.NewID(models.PrefixAccount)
-	require.NoError(t, f.l.Run(context.Background(), func(tx *ledger.Tx) error {
-		return ledger.InsertWallet(tx.DB(), ledger.NewWallet(id, "mch_a", "CNY", ""))
+	require.NoError(t, f.db.Transaction(func(tx *gorm.DB) error {
+		return ledger.InsertWallet(tx, ledger.NewWallet(id, "mch_a", "CNY", ""))
 	}))
 	if balance > 0 {
 		f.topup(t, id, balance, "topup/"+id+"/credit")
@@ -368,8 +371,8 @@ func TestClearingAccountOfARouterIsRefused(t *testing.T) {
 		f.requireOK(t)
 
 		// What older releases could leave behind.
-		require.NoError(t, f.l.Run(context.Background(), func(tx *ledger.Tx) error {
-			return tx.DB().Exec(`INSERT INTO accounts (id, system_key, merchant_id, kind, currency, channel, track_balance, balance, held, version, created_at)
+		require.NoError(t, f.db.Transaction(func(tx *gorm.DB) error {
+			return tx.Exec(`INSERT INTO accounts (id, system_key, merchant_id, kind, currency, channel, track_balance, balance, held, version, created_at)
 				VALUES ('acct_legacyauto', 'bank_clearing/auto/CNY', '', 'bank_clearing', 'CNY', 'auto', 0, 0, 0, 0, ?)`, time.Now().UTC()).Error
 		}))
 		r, err := f.l.Check(context.Background())

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
@@ -72,16 +73,13 @@ type accountState struct {
 	dirty       bool
 }
 
-// Tx is one ledger transaction: postings and hold changes that commit together, with
-// the caller's own writes (a payment's status) on DB().
+// Tx is one unit of work: the ledger's postings and hold changes, and (through the
+// embedded store.Tx) the status changes of the objects they book, committed together.
 type Tx struct {
+	*store.Tx
 	db       *gorm.DB
 	accounts map[string]*accountState
 }
-
-// DB is the underlying transaction, for the caller's writes that must commit with
-// the ledger's.
-func (t *Tx) DB() *gorm.DB { return t.db }
 
 // load reads the accounts the transaction touches, once each.
 func (t *Tx) load(ids ...string) error {
@@ -205,15 +203,15 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 		entries = append(entries, e)
 	}
 	if err := t.db.Create(&j).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
+		if store.IsDuplicate(err) {
 			// A concurrent transaction posted this key first; retry to find it.
-			return Journal{}, errConflict
+			return Journal{}, store.ErrConflict
 		}
 		return Journal{}, fmt.Errorf("insert journal %s: %w", p.Key, err)
 	}
 	if err := t.db.Create(&entries).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return Journal{}, errConflict
+		if store.IsDuplicate(err) {
+			return Journal{}, store.ErrConflict
 		}
 		return Journal{}, fmt.Errorf("insert entries of %s: %w", p.Key, err)
 	}
@@ -272,7 +270,7 @@ func (t *Tx) flush() error {
 			return fmt.Errorf("update account %s: %w", id, res.Error)
 		}
 		if res.RowsAffected != 1 {
-			return errConflict
+			return store.ErrConflict
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -28,12 +27,6 @@ type Dialect string
 const (
 	DialectSQLite Dialect = "sqlite"
 	DialectMySQL  Dialect = "mysql"
-)
-
-// Sentinel errors of the store; callers translate them once at their boundary.
-var (
-	ErrNotFound  = errors.New("not found")
-	ErrDuplicate = errors.New("duplicate")
 )
 
 // DB is the database handle with its dialect.
@@ -176,17 +169,4 @@ func (d *DB) Close() error {
 		return err
 	}
 	return sqlDB.Close()
-}
-
-// translate maps gorm's errors to the store's sentinels.
-func translate(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return ErrNotFound
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return ErrDuplicate
-	}
-	return err
 }

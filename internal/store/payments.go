@@ -168,10 +168,9 @@ type PaymentOutcome struct {
 	Channel     string
 }
 
-// SetPaymentOutcome records a payment's terminal status inside the caller's
-// transaction. It only moves a payment out of processing, so that a replayed activity
+// SetPaymentOutcome records a payment's terminal status in the transaction. It only moves a payment out of processing, so that a replayed activity
 // cannot overwrite a later state (a refund) with an earlier one.
-func SetPaymentOutcome(tx *gorm.DB, id string, o PaymentOutcome) error {
+func (t *Tx) SetPaymentOutcome(id string, o PaymentOutcome) error {
 	updates := map[string]any{
 		"status":       string(o.Status),
 		"failure_code": string(o.FailureCode),
@@ -181,7 +180,7 @@ func SetPaymentOutcome(tx *gorm.DB, id string, o PaymentOutcome) error {
 	if o.Channel != "" {
 		updates["channel"] = o.Channel
 	}
-	res := tx.Model(&paymentRow{}).Where("id = ? AND status = ?", id, string(models.PaymentProcessing)).Updates(updates)
+	res := t.db.Model(&paymentRow{}).Where("id = ? AND status = ?", id, string(models.PaymentProcessing)).Updates(updates)
 	if res.Error != nil {
 		return fmt.Errorf("set outcome of %s: %w", id, translate(res.Error))
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -78,7 +77,7 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 		wait, limited = 0, false
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Create(&nonceRow{MerchantID: merchantID, Nonce: nonce, CreatedAt: now.UTC()}).Error; err != nil {
-				if errors.Is(translate(err), ErrDuplicate) {
+				if IsDuplicate(err) {
 					return ErrNonceReused
 				}
 				return fmt.Errorf("record nonce: %w", err)
@@ -105,7 +104,7 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 			}
 			continue
 		}
-		if !deadlocked(err) {
+		if !RolledBack(err) {
 			break
 		}
 	}
@@ -118,13 +117,6 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 		return false, 0, ErrNonceReused
 	}
 	return false, 0, fmt.Errorf("admit request of %s: %w", merchantID, err)
-}
-
-// deadlocked reports a MySQL deadlock or lock wait timeout: the transaction was
-// rolled back and may run again.
-func deadlocked(err error) bool {
-	var me *mysqldriver.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // takeToken takes one request from the merchant's bucket in tx. Buckets are created

@@ -77,12 +77,12 @@ func (s *Store) Refund(ctx context.Context, merchantID, id string) (models.Refun
 	return row.model(), nil
 }
 
-// SetRefundOutcome ends a refund inside tx: its status, and on the payment the
+// SetRefundOutcome ends a refund in the transaction: its status, and on the payment the
 // reservation released and, for a success, the refunded amount grown and the status
 // moved to partially_refunded or refunded. It acts only on a refund still
 // processing, so that a replay changes nothing twice.
-func SetRefundOutcome(tx *gorm.DB, r models.Refund, status models.RefundStatus, code models.FailureCode) error {
-	res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, string(models.RefundProcessing)).
+func (t *Tx) SetRefundOutcome(r models.Refund, status models.RefundStatus, code models.FailureCode) error {
+	res := t.db.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, string(models.RefundProcessing)).
 		Updates(map[string]any{"status": string(status), "failure_code": string(code), "updated_at": time.Now().UTC()})
 	if res.Error != nil {
 		return fmt.Errorf("set outcome of %s: %w", r.ID, translate(res.Error))
@@ -92,12 +92,12 @@ func SetRefundOutcome(tx *gorm.DB, r models.Refund, status models.RefundStatus, 
 	}
 	now := time.Now().UTC()
 	if status != models.RefundSucceeded {
-		return translate(tx.Exec(`UPDATE payments SET refund_reserved = refund_reserved - ?, updated_at = ? WHERE id = ?`,
+		return translate(t.db.Exec(`UPDATE payments SET refund_reserved = refund_reserved - ?, updated_at = ? WHERE id = ?`,
 			r.Amount, now, r.PaymentID).Error)
 	}
 	// status is assigned first: MySQL evaluates assignments left to right (later
 	// ones see earlier ones), SQLite sees the old row; first, both see the old row.
-	return translate(tx.Exec(`UPDATE payments SET
+	return translate(t.db.Exec(`UPDATE payments SET
 			status = CASE WHEN amount_refunded + ? >= amount THEN ? ELSE ? END,
 			refund_reserved = refund_reserved - ?,
 			amount_refunded = amount_refunded + ?,

@@ -17,5 +17,5 @@ func New(db *DB, box *secretbox.Box) *Store {
 	return &Store{db: db, box: box}
 }
 
-// DB returns the underlying handle (for the ledger and health checks).
+// DB returns the underlying handle (for the health check and tests).
 func (s *Store) DB() *DB { return s.db }

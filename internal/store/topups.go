@@ -59,14 +59,13 @@ func (s *Store) Topup(ctx context.Context, merchantID, id string) (models.Topup,
 	return row.model(), nil
 }
 
-// SetTopupOutcome records a top-up's terminal status inside the caller's
-// transaction, only moving it out of processing.
-func SetTopupOutcome(tx *gorm.DB, id string, status models.TopupStatus, code models.FailureCode, channel string) error {
+// SetTopupOutcome records a top-up's terminal status in the transaction, only moving it out of processing.
+func (t *Tx) SetTopupOutcome(id string, status models.TopupStatus, code models.FailureCode, channel string) error {
 	updates := map[string]any{"status": string(status), "failure_code": string(code), "updated_at": time.Now().UTC()}
 	if channel != "" {
 		updates["channel"] = channel
 	}
-	res := tx.Model(&topupRow{}).Where("id = ? AND status = ?", id, string(models.TopupProcessing)).Updates(updates)
+	res := t.db.Model(&topupRow{}).Where("id = ? AND status = ?", id, string(models.TopupProcessing)).Updates(updates)
 	if res.Error != nil {
 		return fmt.Errorf("set outcome of %s: %w", id, translate(res.Error))
 	}

@@ -64,14 +64,14 @@ func (s *Store) Withdrawal(ctx context.Context, merchantID, id string) (models.W
 	return row.model(), nil
 }
 
-// SetWithdrawalStatus records a withdrawal's status inside tx. A terminal status is
+// SetWithdrawalStatus records a withdrawal's status in the transaction. A terminal status is
 // never overwritten, so that a replayed activity cannot move a finished withdrawal.
-func SetWithdrawalStatus(tx *gorm.DB, id string, status models.WithdrawalStatus, code models.FailureCode, reason string) error {
+func (t *Tx) SetWithdrawalStatus(id string, status models.WithdrawalStatus, code models.FailureCode, reason string) error {
 	updates := map[string]any{"status": string(status), "failure_code": string(code), "updated_at": time.Now().UTC()}
 	if reason != "" {
 		updates["reason"] = reason
 	}
-	res := tx.Model(&withdrawalRow{}).
+	res := t.db.Model(&withdrawalRow{}).
 		Where("id = ? AND status IN ?", id, []string{string(models.WithdrawalProcessing), string(models.WithdrawalPendingApproval)}).
 		Updates(updates)
 	if res.Error != nil {

@@ -6,15 +6,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
-// Error types the workflows tell apart (see package activities).
+// Error types the workflows tell apart (see models/failures.go).
 const (
-	ErrTypeBankUnavailable = activities.ErrTypeBankUnavailable
-	ErrTypeUnknownOutcome  = activities.ErrTypeUnknownOutcome
-	ErrTypeLedgerRejected  = activities.ErrTypeLedgerRejected
+	ErrTypeBankUnavailable = models.ErrTypeBankUnavailable
+	ErrTypeUnknownOutcome  = models.ErrTypeUnknownOutcome
+	ErrTypeLedgerRejected  = models.ErrTypeLedgerRejected
 )
 
 // businessErrorTypes are the non-retryable error types: retrying a declined card or a
