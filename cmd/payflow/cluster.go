@@ -25,7 +25,7 @@ func runCluster(args []string) error {
 	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding temporal-server, temporal-sql-tool, the temporal CLI and stripe-mock")
 	dataDir := fs.String("data", filepath.Join(".payflow", "cluster"), "directory for the bank simulator's database and the logs")
 	temporalPort := fs.Int("temporal-port", envInt("PAYFLOW_CLUSTER_TEMPORAL_PORT", 7233), "Temporal frontend port; the other services' ports follow it (history +1, matching +2, ...)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	root, err := os.Getwd()
@@ -53,7 +53,7 @@ func runCluster(args []string) error {
 	say := func(format string, a ...any) { fmt.Printf("payflow cluster: "+format+"\n", a...) }
 	o := cluster.DefaultOptions(root, bin, self, data)
 	if *temporalPort <= 300 || *temporalPort+2006 > 32767 {
-		return fmt.Errorf("--temporal-port %d: it must be in 301-30761 (Temporal stores ports in a SMALLINT)", *temporalPort)
+		return usageError{fmt.Errorf("--temporal-port %d: it must be in 301-30761 (Temporal stores ports in a SMALLINT)", *temporalPort)}
 	}
 	o.Temporal.Ports = cluster.PortsFrom(*temporalPort)
 	o.Temporal.Out, o.Temporal.Say = out, say
