@@ -69,7 +69,7 @@ func runCluster(args []string) error {
 		fmt.Println("\npayflow cluster: stopping every process...")
 		c.Stop()
 	}()
-	printCluster(c, logDir)
+	printCluster(c, logDir, selfCommand(self))
 
 	died := make(chan string, 16)
 	for _, p := range c.Procs() {
@@ -89,7 +89,7 @@ func runCluster(args []string) error {
 	}
 }
 
-func printCluster(c *cluster.Cluster, logDir string) {
+func printCluster(c *cluster.Cluster, logDir, payflow string) {
 	t, p := c.Opts.Temporal, c.Opts.Payflow
 	fmt.Printf(`
 payflow cluster is running (Ctrl-C stops every process):
@@ -103,14 +103,14 @@ payflow cluster is running (Ctrl-C stops every process):
   logs           %[19]s/*.log
 
 Try it (in another terminal), through either replica:
-  PAYFLOW_API_URL=http://%[14]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
-  PAYFLOW_API_URL=http://%[15]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
+  PAYFLOW_API_URL=http://%[14]s %[21]s pay --amount 1050 --currency CNY --token tok_success
+  PAYFLOW_API_URL=http://%[15]s %[21]s pay --amount 1050 --currency CNY --token tok_success
   ./bin/temporal workflow list --address 127.0.0.1:%[1]d --namespace %[8]s --query 'PayflowFlow="payment"'
   curl -s -H 'Authorization: Bearer %[20]s' http://%[14]s/v1/ops/ledger/check
 `, t.Ports.Frontend, t.Ports.History, t.Ports.Matching, t.Ports.Worker,
 		t.Postgres.Addr, t.DB, t.VisibilityDB, t.Namespace, c.Temporal.Shards,
 		t.Ports.Metrics[cluster.Frontend], t.Ports.Metrics[cluster.History], t.Ports.Metrics[cluster.Matching], t.Ports.Metrics[cluster.Worker],
-		p.APIAddrs[0], p.APIAddrs[1], p.BanksimAddr, p.MySQL.Addr, p.Database, logDir, cluster.OpsToken)
+		p.APIAddrs[0], p.APIAddrs[1], p.BanksimAddr, p.MySQL.Addr, p.Database, logDir, cluster.OpsToken, payflow)
 }
 
 func envInt(key string, def int) int {
