@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -124,4 +126,13 @@ func TestTopLevelUsage(t *testing.T) {
 	code, _, errOut = runCLI("nope")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, `unknown command "nope"`)
+}
+
+// The try-it lines of make run name the binary that runs, relative to the working
+// directory, and go run when it was built elsewhere.
+func TestSelfCommand(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.Equal(t, "./bin/payflow", selfCommand(filepath.Join(wd, "bin", "payflow")))
+	require.Equal(t, "go run ./cmd/payflow", selfCommand(filepath.Join(filepath.Dir(wd), "elsewhere", "payflow")))
 }
