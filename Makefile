@@ -106,8 +106,9 @@ capacity: tools cluster-tools check-mysql check-postgres
 	PAYFLOW_TEST_BIN_DIR=$(BIN) PAYFLOW_SQL_COUNTER=1 PAYFLOW_CAPACITY_OUT=$(CURDIR)/docs/capacity-measured.md \
 		$(GO) test -tags cluster -count=1 -timeout 20m -v -run 'TestCapacity' ./internal/harness/cluster/clustertest
 
-# The pinned Temporal CLI holds the dev server and Temporal Web (about two minutes
-# to build the first time; later runs reuse ./bin).
+# The pinned Temporal CLI holds the dev server and Temporal Web (about 600 CPU-seconds
+# to build from empty caches, the largest part of a first make run; later runs reuse
+# ./bin). docs/performance.md has the measured figures.
 $(TEMPORAL):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
