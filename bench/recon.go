@@ -21,7 +21,7 @@ type reconFigures struct {
 // runRecon runs bench/recon (make bench-recon's program) in a child, or with -recon
 // reuse reads bench/results/recon.json (make bench-recon's last results), and folds
 // its figures in, with its whole report under "recon". A run here leaves recon.json,
-// which the README quotes, as make bench-recon wrote it.
+// which docs/reconciliation.md quotes, as make bench-recon wrote it.
 func runRecon(ctx context.Context, o options, res *Results) error {
 	path := filepath.Join(o.root, "bench", "results", "recon.json")
 	if o.recon == "run" {

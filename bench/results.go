@@ -210,7 +210,7 @@ func (r *Results) write(path string) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// table is the Markdown table make bench prints (and the README quotes).
+// table is the Markdown table make bench prints (and docs/performance.md quotes).
 func (r *Results) table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d x %s, %d MB RAM; load average %s at the start, %s at the end; %s\n\n",

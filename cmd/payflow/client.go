@@ -20,12 +20,26 @@ func envOr(key, def string) string {
 	return def
 }
 
-func newClient() *client.Client {
-	return client.New(
-		strings.TrimRight(envOr("PAYFLOW_API_URL", "http://127.0.0.1:8080"), "/"),
-		envOr("PAYFLOW_MERCHANT_ID", "mch_demo"),
-		envOr("PAYFLOW_MERCHANT_SECRET", "demo_secret_change_me"),
-	)
+// defaultAPIURL is make run's API.
+const defaultAPIURL = "http://127.0.0.1:8080"
+
+// apiFlag is the --api flag of the client commands, PAYFLOW_API_URL by default.
+func apiFlag(fs *flag.FlagSet) *string {
+	return fs.String("api", envOr("PAYFLOW_API_URL", defaultAPIURL), "the API's URL, with its scheme (http://host:port)")
+}
+
+// newClient signs as PAYFLOW_MERCHANT_ID with PAYFLOW_MERCHANT_SECRET (the demo
+// merchant by default) against the --api URL, which must have its scheme.
+func newClient(fs *flag.FlagSet, api string) (*client.Client, error) {
+	what := "--api"
+	if !flagSet(fs, "api") {
+		what = "PAYFLOW_API_URL"
+	}
+	base, err := checkURL(what, api)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(base, envOr("PAYFLOW_MERCHANT_ID", "mch_demo"), envOr("PAYFLOW_MERCHANT_SECRET", "demo_secret_change_me")), nil
 }
 
 func printResponse(r *client.Response) {
@@ -46,11 +60,24 @@ func runPay(args []string) error {
 	notify := fs.String("notify-url", "", "webhook URL for the payment's outcome")
 	key := fs.String("idempotency-key", "", "Idempotency-Key (default: a new one)")
 	wait := fs.Duration("wait", 30*time.Second, "wait this long for a final status (0: do not wait)")
-	if err := fs.Parse(args); err != nil {
+	api := apiFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *amount <= 0 {
-		return fmt.Errorf("--amount is required: a positive number of minor units, like 1050")
+		return usageError{fmt.Errorf("--amount is required: a positive number of minor units, like 1050")}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))}
+	}
+	if *notify != "" {
+		if _, err := checkURL("--notify-url", *notify); err != nil {
+			return err
+		}
+	}
+	c, err := newClient(fs, *api)
+	if err != nil {
+		return err
 	}
 	body := map[string]any{"amount": *amount, "currency": *currency}
 	if *account != "" {
@@ -67,7 +94,6 @@ func runPay(args []string) error {
 	if *key == "" {
 		*key = "cli-" + client.NewNonce()
 	}
-	c := newClient()
 	ctx := context.Background()
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -112,15 +138,16 @@ func runPay(args []string) error {
 func runCall(args []string) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	key := fs.String("idempotency-key", "", "Idempotency-Key for a POST (default: a new one)")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: payflow call [--idempotency-key K] METHOD PATH [JSON_BODY]\n  e.g. payflow call POST /v1/accounts '{\"currency\":\"CNY\"}'")
-	}
-	if err := fs.Parse(args); err != nil {
+	api := apiFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 || fs.NArg() > 3 {
-		fs.Usage()
-		return fmt.Errorf("expected METHOD PATH [JSON_BODY]")
+		return usageError{fmt.Errorf("expected METHOD PATH [JSON_BODY], got %d arguments", fs.NArg())}
+	}
+	c, err := newClient(fs, *api)
+	if err != nil {
+		return err
 	}
 	r := client.Request{Method: strings.ToUpper(fs.Arg(0)), Target: fs.Arg(1)}
 	if fs.NArg() == 3 {
@@ -132,7 +159,7 @@ func runCall(args []string) error {
 			r.IdempotencyKey = "cli-" + client.NewNonce()
 		}
 	}
-	resp, err := newClient().Do(context.Background(), r)
+	resp, err := c.Do(context.Background(), r)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w (is `make run` running?)", r.Method, r.Target, err)
 	}

@@ -25,7 +25,7 @@ func runCluster(args []string) error {
 	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding temporal-server, temporal-sql-tool, the temporal CLI and stripe-mock")
 	dataDir := fs.String("data", filepath.Join(".payflow", "cluster"), "directory for the bank simulator's database and the logs")
 	temporalPort := fs.Int("temporal-port", envInt("PAYFLOW_CLUSTER_TEMPORAL_PORT", 7233), "Temporal frontend port; the other services' ports follow it (history +1, matching +2, ...)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	root, err := os.Getwd()
@@ -53,7 +53,7 @@ func runCluster(args []string) error {
 	say := func(format string, a ...any) { fmt.Printf("payflow cluster: "+format+"\n", a...) }
 	o := cluster.DefaultOptions(root, bin, self, data)
 	if *temporalPort <= 300 || *temporalPort+2006 > 32767 {
-		return fmt.Errorf("--temporal-port %d: it must be in 301-30761 (Temporal stores ports in a SMALLINT)", *temporalPort)
+		return usageError{fmt.Errorf("--temporal-port %d: it must be in 301-30761 (Temporal stores ports in a SMALLINT)", *temporalPort)}
 	}
 	o.Temporal.Ports = cluster.PortsFrom(*temporalPort)
 	o.Temporal.Out, o.Temporal.Say = out, say
@@ -69,7 +69,7 @@ func runCluster(args []string) error {
 		fmt.Println("\npayflow cluster: stopping every process...")
 		c.Stop()
 	}()
-	printCluster(c, logDir)
+	printCluster(c, logDir, selfCommand(self))
 
 	died := make(chan string, 16)
 	for _, p := range c.Procs() {
@@ -89,7 +89,7 @@ func runCluster(args []string) error {
 	}
 }
 
-func printCluster(c *cluster.Cluster, logDir string) {
+func printCluster(c *cluster.Cluster, logDir, payflow string) {
 	t, p := c.Opts.Temporal, c.Opts.Payflow
 	fmt.Printf(`
 payflow cluster is running (Ctrl-C stops every process):
@@ -103,14 +103,14 @@ payflow cluster is running (Ctrl-C stops every process):
   logs           %[19]s/*.log
 
 Try it (in another terminal), through either replica:
-  PAYFLOW_API_URL=http://%[14]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
-  PAYFLOW_API_URL=http://%[15]s go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
+  PAYFLOW_API_URL=http://%[14]s %[21]s pay --amount 1050 --currency CNY --token tok_success
+  PAYFLOW_API_URL=http://%[15]s %[21]s pay --amount 1050 --currency CNY --token tok_success
   ./bin/temporal workflow list --address 127.0.0.1:%[1]d --namespace %[8]s --query 'PayflowFlow="payment"'
   curl -s -H 'Authorization: Bearer %[20]s' http://%[14]s/v1/ops/ledger/check
 `, t.Ports.Frontend, t.Ports.History, t.Ports.Matching, t.Ports.Worker,
 		t.Postgres.Addr, t.DB, t.VisibilityDB, t.Namespace, c.Temporal.Shards,
 		t.Ports.Metrics[cluster.Frontend], t.Ports.Metrics[cluster.History], t.Ports.Metrics[cluster.Matching], t.Ports.Metrics[cluster.Worker],
-		p.APIAddrs[0], p.APIAddrs[1], p.BanksimAddr, p.MySQL.Addr, p.Database, logDir, cluster.OpsToken)
+		p.APIAddrs[0], p.APIAddrs[1], p.BanksimAddr, p.MySQL.Addr, p.Database, logDir, cluster.OpsToken, payflow)
 }
 
 func envInt(key string, def int) int {

@@ -123,7 +123,7 @@ func runDev(args []string) error {
 	if err := devstack.WaitHTTP(ctx, "http://"+cfg.APIAddr+"/readyz", roles["api"], 60*time.Second); err != nil {
 		return fmt.Errorf("%w (see %s)", err, filepath.Join(logDir, "api.log"))
 	}
-	printTryIt(cfg, *uiPort, logDir)
+	printTryIt(cfg, *uiPort, logDir, selfCommand(self))
 
 	// Run until Ctrl-C, or until a process dies (then stop the rest and say so).
 	died := make(chan *devstack.Proc, len(procs))
@@ -160,7 +160,22 @@ func localUIEnv(uiPort int) []string {
 	return env
 }
 
-func printTryIt(cfg config.Config, uiPort int, logDir string) {
+// selfCommand is how the try-it lines run this binary: its path relative to the
+// working directory (./bin/payflow under make run), or go run when it was built
+// elsewhere (go run ./cmd/payflow dev).
+func selfCommand(self string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "go run ./cmd/payflow"
+	}
+	rel, err := filepath.Rel(wd, self)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "go run ./cmd/payflow"
+	}
+	return "." + string(filepath.Separator) + rel
+}
+
+func printTryIt(cfg config.Config, uiPort int, logDir, payflow string) {
 	fmt.Printf(`
 payflow is running:
   API            http://%[1]s          (health: /healthz, readiness: /readyz)
@@ -172,11 +187,11 @@ payflow is running:
   demo merchant  %[5]s, secret %[6]s; ops token %[7]s
 
 Try it (in another terminal):
-  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success
-  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_decline
-  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_visa --channel stripe
-  go run ./cmd/payflow pay --amount 1050 --currency CNY --token tok_success --channel auto
-  go run ./cmd/payflow call GET '/v1/payments?limit=5'
+  %[12]s pay --amount 1050 --currency CNY --token tok_success
+  %[12]s pay --amount 1050 --currency CNY --token tok_decline
+  %[12]s pay --amount 1050 --currency CNY --token tok_visa --channel stripe
+  %[12]s pay --amount 1050 --currency CNY --token tok_success --channel auto
+  %[12]s call GET '/v1/payments?limit=5'
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
@@ -185,5 +200,5 @@ Payloads are encrypted in Temporal; Temporal Web shows them decrypted through
   ./bin/temporal workflow show -w <workflow id> --codec-endpoint %[11]s --codec-auth 'Bearer %[7]s'
 Ctrl-C stops everything; data stays in %[8]s for the next make run.
 `, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr,
-		cfg.WorkerMetricsAddr, codecEndpoint(cfg))
+		cfg.WorkerMetricsAddr, codecEndpoint(cfg), payflow)
 }

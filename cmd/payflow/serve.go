@@ -58,9 +58,13 @@ func channelModules() fx.Option {
 	return fx.Options(bank.Module, sim.Module, stripe.Module, auto.Module)
 }
 
+// loadConfig parses the command's flags, then reads the configuration.
 func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return config.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, usageError{fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))}
 	}
 	return config.Load()
 }

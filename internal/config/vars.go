@@ -1,0 +1,91 @@
+package config
+
+import "encoding/hex"
+
+// OtherVariablesHeading is the heading of docs/configuration.md under which the
+// variables that Load does not read (the CLI's, make run's, the harness's) are listed.
+const OtherVariablesHeading = "## Variables of the CLI, make run and the tests"
+
+// Variable is one PAYFLOW_* variable that Load reads: its name, the value Load uses
+// when it is unset (written as the variable would be set; "" for empty or off), and
+// what it means. docs/configuration.md lists the same variables, and `payflow <role>
+// -h` prints them; a test checks the list against Load and the page.
+type Variable struct {
+	Name    string
+	Default string
+	Meaning string
+}
+
+// The public local keys (make run only), as the variables would carry them.
+var (
+	localSecretsKey  = hex.EncodeToString([]byte("payflow-local-dev-secrets-key-32"))
+	localPayloadKeys = "local-1:" + hex.EncodeToString([]byte("payflow-local-payload-key-32byte"))
+)
+
+// Variables are every variable Load reads, in the order of docs/configuration.md.
+var Variables = []Variable{
+	// Database and local state.
+	{"PAYFLOW_DATA_DIR", ".payflow", "directory of the local embedded databases and logs"},
+	{"PAYFLOW_DB_DSN", "sqlite://.payflow/payflow.db", "payflow's database: sqlite://<path> or mysql://user:pass@tcp(host:port)/db (or mysql://user:pass@host:port/db)"},
+	{"PAYFLOW_DB_MAX_OPEN_CONNS", "0", "connection pool size; 0 picks 4 on SQLite, 32 on MySQL"},
+	// Temporal.
+	{"PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port)"},
+	{"PAYFLOW_TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"PAYFLOW_TASK_QUEUE", "payflow", "task queue of the worker and of every flow"},
+	{"PAYFLOW_TEMPORAL_TLS_CERT", "", "PEM client certificate for TLS to Temporal (with _KEY: mutual TLS)"},
+	{"PAYFLOW_TEMPORAL_TLS_KEY", "", "PEM key of the client certificate"},
+	{"PAYFLOW_TEMPORAL_TLS_CA", "", "PEM CA that verifies Temporal's certificate (default: the system's roots)"},
+	{"PAYFLOW_TEMPORAL_TLS_SERVER_NAME", "", "name checked in Temporal's certificate; any PAYFLOW_TEMPORAL_TLS_* set turns TLS on"},
+	// API.
+	{"PAYFLOW_API_ADDR", "127.0.0.1:8080", "where the API listens"},
+	{"PAYFLOW_PUBLIC_URL", "http://127.0.0.1:8080", "where banks and Temporal Web reach the API (callbacks, /codec); default http:// + PAYFLOW_API_ADDR"},
+	{"PAYFLOW_OPS_TOKENS", "ops-demo-token", "bearer tokens of the ops API, comma-separated; any one is accepted"},
+	{"PAYFLOW_SECRETS_KEY", localSecretsKey, "32-byte key (64 hex digits or base64) that encrypts merchant secrets at rest; the default is public (make run only)"},
+	{"PAYFLOW_SIGNATURE_TOLERANCE", "300s", "how far a signed request's timestamp may be from server time"},
+	{"PAYFLOW_RATE_LIMIT_RPS", "200", "each merchant's request budget refill per second, shared by every API replica (0 with _BURST 0: no limit)"},
+	{"PAYFLOW_RATE_LIMIT_BURST", "400", "each merchant's token bucket size"},
+	{"PAYFLOW_DEMO_MERCHANT_ID", "mch_demo", "the demo merchant seeded by make run and payflow migrate --seed-demo"},
+	{"PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me", "the demo merchant's signing secret"},
+	{"PAYFLOW_DEMO_SEED", "true", "whether payflow dev seeds the demo merchant"},
+	// Bank channels.
+	{"PAYFLOW_CHANNELS", "banksim,stripe", "bank channels in use (only these are offered, registered and given a callback route; auto routes over them); naming banksim requires PAYFLOW_BANKSIM_CALLBACK_SECRET"},
+	{"PAYFLOW_DEFAULT_CHANNEL", "banksim", "channel of a payment that names none (one of PAYFLOW_CHANNELS, or auto)"},
+	{"PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`, "the auto channel's routes as JSON, first match wins; default: every configured channel in order (docs/channels.md)"},
+	{"PAYFLOW_BANK_TIMEOUT", "10s", "one HTTP call to a bank; a slower call has an unknown outcome"},
+	{"PAYFLOW_BANK_POLL", "60s", "first wait for a processing transfer's callback before a query"},
+	{"PAYFLOW_BANK_DEADLINE", "24h", "when a flow whose bank has not decided asks it to cancel (it ends only on the bank's answer)"},
+	{"PAYFLOW_BANK_DEADLINES", DefaultBankDeadlines, "deadlines per channel.kind (charge, refund, payout) that differ from PAYFLOW_BANK_DEADLINE"},
+	{"PAYFLOW_APPROVAL_TIMEOUT", "72h", "how long a withdrawal over the review threshold waits for an operator before it expires"},
+	{"PAYFLOW_BANKSIM_ADDR", "127.0.0.1:8090", "where the bank simulator listens"},
+	{"PAYFLOW_BANKSIM_URL", "http://127.0.0.1:8090", "where payflow reaches the bank simulator; default http:// + PAYFLOW_BANKSIM_ADDR"},
+	{"PAYFLOW_BANKSIM_DB", ".payflow/banksim.db", "the bank simulator's SQLite file"},
+	{"PAYFLOW_BANKSIM_CALLBACK_SECRET", "banksim_callback_secret", "signs and verifies banksim callbacks; the default is public (local runs only)"},
+	{"PAYFLOW_STRIPE_MOCK_ADDR", "127.0.0.1:12111", "where make run starts stripe-mock"},
+	{"PAYFLOW_STRIPE_URL", "http://127.0.0.1:12111", "Stripe's API (https://api.stripe.com in production); default http:// + PAYFLOW_STRIPE_MOCK_ADDR"},
+	{"PAYFLOW_STRIPE_API_KEY", "sk_test_123", "Stripe secret key (the default is the one stripe-mock accepts)"},
+	{"PAYFLOW_STRIPE_WEBHOOK_SECRET", "", "signing secret (whsec_...) of the Stripe webhook endpoint; unset: no /v1/callbacks/stripe route, stripe flows learn outcomes by querying"},
+	// Webhooks.
+	{"PAYFLOW_WEBHOOK_ALLOW_PRIVATE", "true", "let deliveries reach loopback and private addresses; MUST be false in production (SSRF)"},
+	{"PAYFLOW_WEBHOOK_TIMEOUT", "10s", "one delivery attempt's HTTP exchange (at most 45s)"},
+	// Payloads and Temporal Web.
+	{"PAYFLOW_PAYLOAD_KEYS", localPayloadKeys, "id:key,... (32 bytes, hex or base64) encrypting every payload in Temporal; the first seals, every one opens (docs/payloads.md); the default is public"},
+	{"PAYFLOW_CODEC_ALLOWED_ORIGINS", "http://127.0.0.1:8233,http://localhost:8233", "Temporal Web origins the codec endpoint answers CORS for"},
+	{"PAYFLOW_CODEC_TRUST_LOCAL_UI", "false", "let a loopback request from an allowed origin decode without the ops token (payflow dev sets true)"},
+	// Processes.
+	{"PAYFLOW_LOG_LEVEL", "info", "logrus level"},
+	{"PAYFLOW_LOG_FORMAT", "text", "text or json (json in production)"},
+	{"PAYFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9091", "where a worker serves /metrics (off: none)"},
+	{"PAYFLOW_PPROF_ADDR", "", "where the worker and the API serve Go's /debug/pprof/ (empty or off: none)"},
+	{"PAYFLOW_LEDGER_CHECK_INTERVAL", "5m", "how often the worker's `ledger-check` schedule runs for the payflow_ledger_check_ok gauge (0: the schedule is deleted)"},
+	// Background schedules on the worker.
+	{"PAYFLOW_SWEEP_EVERY", "1m", "how often the flow-sweeper schedule fires (at least 1s)"},
+	{"PAYFLOW_SWEEP_GRACE", "1m", "how old an object still processing must be before a sweep starts its flow"},
+	// Reconciliation.
+	{"PAYFLOW_RECON_AT", "02:00", "when (HH:MM UTC) each channel's daily reconciliation schedule fires"},
+	{"PAYFLOW_RECON_CHANNELS", "banksim", "channels reconciled every day; default banksim when it is configured, else none"},
+	{"PAYFLOW_RECON_TMPDIR", "", "where a reconciliation sorts the statement and spools our records (empty: the system's)"},
+	{"PAYFLOW_RECON_CHUNK_LINES", "0", "statement lines sorted in memory at once (0: 50000)"},
+	{"PAYFLOW_RECON_PAGE_SIZE", "0", "our records read per page (0: 10000)"},
+	{"PAYFLOW_RECON_HEARTBEAT", "2s", "how often a reconciliation checkpoints and heartbeats"},
+	{"PAYFLOW_RECON_MAX_REFS_PER_S", "0", "optional pace of the matching (0: unpaced)"},
+}
