@@ -2,7 +2,7 @@
 // dev server with make run's flags, the bank simulator, a worker and the API, on
 // MariaDB, or on SQLite with -db sqlite), drives mixed money flows through it with the
 // bank's faults on while it kills processes, and proves that nothing was lost or done
-// twice (internal/chaos). It exits 1 on any loss, 2 when the run itself could not
+// twice (internal/harness/chaos). It exits 1 on any loss, 2 when the run itself could not
 // happen (a port taken, MariaDB down).
 //
 // Scenario "workers": 500 flows, the worker killed (SIGKILL) twice and the API once,

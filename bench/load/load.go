@@ -1,5 +1,5 @@
 // Package load is what payflow's load generators share (make bench and the cluster
-// benchmark internal/cluster/clusterbench): a closed loop of concurrent clients that
+// benchmark internal/harness/cluster/clusterbench): a closed loop of concurrent clients that
 // runs an operation for a while and reports completions per second with latency
 // percentiles, and the end-to-end card payment as one operation.
 package load

@@ -79,7 +79,7 @@ func run(m *testing.M) int {
 	// runs in production.
 	payflowBin = filepath.Join(work, "payflow")
 	release1Bin = filepath.Join(work, "payflow-release1-worker")
-	for bin, pkg := range map[string]string{payflowBin: "./cmd/payflow", release1Bin: "./internal/cluster/release1worker"} {
+	for bin, pkg := range map[string]string{payflowBin: "./cmd/payflow", release1Bin: "./internal/harness/cluster/release1worker"} {
 		cmd := exec.Command("go", "build", "-o", bin, pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
