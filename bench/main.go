@@ -166,14 +166,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res := &Results{
-		MeasuredAt:  time.Now().UTC().Format(time.RFC3339),
-		Command:     "make bench (go run ./bench " + strings.Join(os.Args[1:], " ") + ")",
-		Machine:     machine(),
-		Concurrency: o.concurrency,
-		DurationS:   o.duration.Seconds(),
-		Rounds:      o.rounds,
-		GoalRatio:   goalPaymentsVsBaseline,
-		GoalLedger:  goalLedgerVsMariaDB,
+		MeasuredAt: time.Now().UTC().Format(time.RFC3339),
+		Command:    "make bench (go run ./bench " + strings.Join(os.Args[1:], " ") + ")",
+		Machine:    machine(),
+		Regime:     Regime{Concurrency: o.concurrency, DurationS: o.duration.Seconds(), Rounds: o.rounds},
+		GoalRatio:  goalPaymentsVsBaseline,
+		GoalLedger: goalLedgerVsMariaDB,
 	}
 	res.LoadAverage = append(res.LoadAverage, load.LoadAverage())
 	began := time.Now()

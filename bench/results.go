@@ -21,35 +21,12 @@ type Results struct {
 	// shared, and the wall-clock figures move with it.
 	LoadAverage []string `json:"load_average"`
 	WallSeconds float64  `json:"wall_seconds"`
-	Concurrency int      `json:"concurrency"`
-	// DurationS is how long payments and each raw workflow were measured in all,
-	// in Rounds interleaved rounds.
-	DurationS float64 `json:"duration_s"`
-	Rounds    int     `json:"rounds"`
+	// Regime is payments and the raw workflows at the main concurrency (its fields
+	// stand at the top level of the JSON).
+	Regime
+	GoalRatio float64 `json:"goal_payments_vs_baseline"`
 
-	PaymentsPerS  float64 `json:"payments_per_s"`
-	PaymentP50MS  float64 `json:"payment_p50_ms"`
-	PaymentP99MS  float64 `json:"payment_p99_ms"`
-	PaymentsDone  int     `json:"payments_done"`
-	PaymentErrors int     `json:"payment_errors"`
-
-	TemporalBaselinePerS  float64 `json:"temporal_baseline_per_s"`
-	TemporalBaselineP50MS float64 `json:"temporal_baseline_p50_ms"`
-	TemporalBaselineP99MS float64 `json:"temporal_baseline_p99_ms"`
-	TemporalEmptyPerS     float64 `json:"temporal_empty_per_s"`
-	TemporalEmptyP50MS    float64 `json:"temporal_empty_p50_ms"`
-	TemporalErrors        int     `json:"temporal_errors"`
-
-	// PaymentsVsBaseline is payments_per_s / temporal_baseline_per_s (goal >= 1).
-	PaymentsVsBaseline float64 `json:"payments_vs_baseline"`
-	PaymentsVsEmpty    float64 `json:"payments_vs_empty"`
-	GoalRatio          float64 `json:"goal_payments_vs_baseline"`
-
-	// CPUDuringPayments and CPUDuringBaseline are the cores each process used while
-	// payments and the 4-activity baseline ran (CPU seconds per second).
-	CPUDuringPayments map[string]float64 `json:"cpu_cores_during_payments,omitempty"`
-	CPUDuringBaseline map[string]float64 `json:"cpu_cores_during_baseline,omitempty"`
-	Profiles          []string           `json:"profiles,omitempty"`
+	Profiles []string `json:"profiles,omitempty"`
 
 	// LedgerPostingsPerS and MariaDBCommitsPerS are keyed by concurrency; Ledger has
 	// the details of each.
@@ -78,26 +55,13 @@ type Results struct {
 
 func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
 
-func (r *Results) setPayments(p load.Result) {
-	r.PaymentsPerS, r.PaymentP50MS, r.PaymentP99MS = round2(p.PerSecond), ms(p.P50), ms(p.P99)
-	r.PaymentsDone, r.PaymentErrors = p.Done, p.Errors
-}
-
-func (r *Results) setBaseline(b load.Result) {
-	r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS = round2(b.PerSecond), ms(b.P50), ms(b.P99)
-	r.TemporalErrors += b.Errors
-}
-
-func (r *Results) setEmpty(e load.Result) {
-	r.TemporalEmptyPerS, r.TemporalEmptyP50MS = round2(e.PerSecond), ms(e.P50)
-	r.TemporalErrors += e.Errors
-}
-
 // Regime is payments and the raw workflows at one concurrency.
 type Regime struct {
-	Concurrency int     `json:"concurrency"`
-	DurationS   float64 `json:"duration_s"`
-	Rounds      int     `json:"rounds"`
+	Concurrency int `json:"concurrency"`
+	// DurationS is how long payments and each raw workflow were measured in all,
+	// in Rounds interleaved rounds.
+	DurationS float64 `json:"duration_s"`
+	Rounds    int     `json:"rounds"`
 
 	PaymentsPerS  float64 `json:"payments_per_s"`
 	PaymentP50MS  float64 `json:"payment_p50_ms"`
@@ -184,12 +148,6 @@ func (s *SyncResult) set(pay, one load.Result) {
 
 // finish computes the ratios.
 func (r *Results) finish() {
-	if r.TemporalBaselinePerS > 0 {
-		r.PaymentsVsBaseline = round2(r.PaymentsPerS / r.TemporalBaselinePerS)
-	}
-	if r.TemporalEmptyPerS > 0 {
-		r.PaymentsVsEmpty = round2(r.PaymentsPerS / r.TemporalEmptyPerS)
-	}
 	if len(r.Ledger) > 0 {
 		r.LedgerPostingsPerS, r.MariaDBCommitsPerS, r.LedgerVsMariaDB = map[string]float64{}, map[string]float64{}, map[string]float64{}
 		for _, l := range r.Ledger {

@@ -156,16 +156,7 @@ func runStack(ctx context.Context, o options, res *Results) error {
 	}
 	for _, ph := range phases {
 		m := load.Merge(ph.results...)
-		switch ph.name {
-		case "payments":
-			res.setPayments(m)
-			res.CPUDuringPayments = ph.cores()
-		case "temporal 4 activities":
-			res.setBaseline(m)
-			res.CPUDuringBaseline = ph.cores()
-		case "temporal empty":
-			res.setEmpty(m)
-		}
+		res.set(ph.name, m, ph.cores())
 		say("%s at %d clients: %.1f/s over %d rounds", ph.name, o.concurrency, m.PerSecond, o.rounds)
 	}
 
