@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"
 )
@@ -21,23 +18,8 @@ func (s *Starter) EnsureFlowSweepSchedule(ctx context.Context, every, grace time
 	if every < time.Second || grace <= 0 {
 		return fmt.Errorf("flow sweep every %s with a grace of %s: the interval must be at least 1s and the grace positive", every, grace)
 	}
-	id := workflows.FlowSweepScheduleID
-	spec := client.ScheduleSpec{
-		Intervals: []client.ScheduleIntervalSpec{{Every: every}},
-	}
-	action := &client.ScheduleWorkflowAction{
-		ID:        id, // Temporal appends the scheduled time
-		Workflow:  workflows.WorkflowFlowSweep,
-		Args:      []any{models.FlowSweepInput{Grace: grace}},
-		TaskQueue: s.cfg.TaskQueue,
-	}
-	policy := client.SchedulePolicies{
-		// One sweep at a time: a second would only start the same objects again
-		// (harmless, the starts are idempotent, but wasted). Firings missed while
-		// Temporal or the workers were down are not worth running one by one: the next
-		// sweep takes everything since the marks.
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: time.Minute,
-	}
-	return s.ensureSchedule(ctx, id, spec, action, policy)
+	// One sweep at a time: a second would only start the same objects again (harmless,
+	// the starts are idempotent, but wasted); missed firings are not run one by one, the
+	// next sweep takes everything since the marks.
+	return s.ensureBackgroundSchedule(ctx, workflows.FlowSweepScheduleID, every, workflows.WorkflowFlowSweep, models.FlowSweepInput{Grace: grace})
 }
