@@ -66,7 +66,17 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 	if fs.NArg() > 0 {
 		return config.Config{}, usageError{fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))}
 	}
-	return config.Load()
+	cfg, err := config.Load()
+	if err != nil {
+		return config.Config{}, err
+	}
+	// The flag set is named after the subcommand, which is the process's role; in
+	// production a role refuses the public defaults of what it uses before it starts.
+	seed := fs.Lookup("seed-demo")
+	if err := cfg.CheckProduction(config.Role(fs.Name()), seed != nil && seed.Value.String() == "true"); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
 }
 
 func runAPI(args []string) error {

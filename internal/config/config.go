@@ -16,6 +16,10 @@ import (
 // Config is the whole configuration of every payflow process. Each process reads the
 // part it needs; cmd/payflow supplies it once to fx.
 type Config struct {
+	// Env is PAYFLOW_ENV: local (the default) or production, which refuses public
+	// defaults (CheckProduction) and turns the demo seed and private webhooks off.
+	Env string
+
 	// DBDSN selects the database: sqlite://<path> (the embedded default) or
 	// mysql://user:pass@tcp(host:port)/db?params (or mysql://user:pass@host:port/db).
 	DBDSN string
@@ -107,8 +111,9 @@ type Config struct {
 	//
 	// WebhookAllowPrivate lets deliveries connect to loopback, private (RFC 1918,
 	// RFC 4193), link-local, CGNAT and unspecified addresses
-	// (PAYFLOW_WEBHOOK_ALLOW_PRIVATE). It is true by default so that local runs and
-	// tests can deliver to a receiver on 127.0.0.1. It MUST be false in production:
+	// (PAYFLOW_WEBHOOK_ALLOW_PRIVATE). It is true by default locally so that local runs
+	// and tests can deliver to a receiver on 127.0.0.1; false by default in production,
+	// which refuses it true:
 	// a merchant chooses the notify_url and its DNS, and with it true a webhook could
 	// reach internal services and cloud metadata endpoints (SSRF).
 	WebhookAllowPrivate bool
@@ -167,6 +172,10 @@ type Config struct {
 	// clock skew between API and worker hosts.
 	SweepEvery time.Duration
 	SweepGrace time.Duration
+
+	// banksimURLSet is whether PAYFLOW_BANKSIM_URL was set explicitly: production
+	// never reaches the simulator through the local default address.
+	banksimURLSet bool
 }
 
 // KnownChannels are the bank channels payflow has adapters for (the names of
@@ -198,8 +207,15 @@ func Load() (Config, error) {
 
 func load(getenv func(string) string) (Config, error) {
 	e := envReader{get: getenv}
+	env := e.str("PAYFLOW_ENV", EnvLocal)
+	if env != EnvLocal && env != EnvProduction {
+		return Config{}, fmt.Errorf("PAYFLOW_ENV: %q is neither %s nor %s", env, EnvLocal, EnvProduction)
+	}
+	// What is only safe on a laptop is off by default in production.
+	local := env == EnvLocal
 	dataDir := e.str("PAYFLOW_DATA_DIR", ".payflow")
 	c := Config{
+		Env:                   env,
 		DBDSN:                 e.str("PAYFLOW_DB_DSN", "sqlite://"+dataDir+"/payflow.db"),
 		DBMaxOpenConns:        e.int("PAYFLOW_DB_MAX_OPEN_CONNS", 0),
 		TemporalAddress:       e.str("PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
@@ -218,7 +234,7 @@ func load(getenv func(string) string) (Config, error) {
 		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
-		DemoSeed:              e.bool("PAYFLOW_DEMO_SEED", true),
+		DemoSeed:              e.bool("PAYFLOW_DEMO_SEED", local),
 		SignatureTolerance:    e.duration("PAYFLOW_SIGNATURE_TOLERANCE", 300*time.Second),
 		RateLimitRPS:          e.int("PAYFLOW_RATE_LIMIT_RPS", 200),
 		RateLimitBurst:        e.int("PAYFLOW_RATE_LIMIT_BURST", 400),
@@ -235,6 +251,7 @@ func load(getenv func(string) string) (Config, error) {
 		SweepGrace:            e.duration("PAYFLOW_SWEEP_GRACE", time.Minute),
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
+	c.banksimURLSet = strings.TrimSpace(getenv("PAYFLOW_BANKSIM_URL")) != ""
 	// Local runs use every channel. A deployment names its own, and then every secret
 	// that verifies a named channel's callbacks is its own too: the local default
 	// callback secret is public, and with it anyone could sign a banksim callback.
@@ -266,9 +283,9 @@ func load(getenv func(string) string) (Config, error) {
 	c.StripeWebhookSecret = e.str("PAYFLOW_STRIPE_WEBHOOK_SECRET", "")
 	// The auto router's default: every configured channel, in order.
 	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["`+strings.Join(c.Channels, `","`)+`"]}]`)
-	// Webhooks. Private addresses are allowed by default for local runs and tests;
-	// production sets PAYFLOW_WEBHOOK_ALLOW_PRIVATE=false (see Config).
-	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", true)
+	// Webhooks. Private addresses are allowed by default for local runs and tests,
+	// never by default in production (see Config).
+	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", local)
 	c.WebhookTimeout = e.duration("PAYFLOW_WEBHOOK_TIMEOUT", 10*time.Second)
 
 	// The local payload key is public (it is in this file), like the secrets key:

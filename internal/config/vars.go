@@ -24,6 +24,8 @@ var (
 
 // Variables are every variable Load reads, in the order of docs/configuration.md.
 var Variables = []Variable{
+	// Mode.
+	{"PAYFLOW_ENV", "local", "local or production: production refuses to start while a public default is in use (the ops token, the secrets and payload keys, channel secrets, the demo seed, private webhooks, banksim without PAYFLOW_BANKSIM_URL) and turns the demo seed and private webhooks off"},
 	// Database and local state.
 	{"PAYFLOW_DATA_DIR", ".payflow", "directory of the local embedded databases and logs"},
 	{"PAYFLOW_DB_DSN", "sqlite://.payflow/payflow.db", "payflow's database: sqlite://<path> or mysql://user:pass@tcp(host:port)/db (or mysql://user:pass@host:port/db)"},
@@ -46,7 +48,7 @@ var Variables = []Variable{
 	{"PAYFLOW_RATE_LIMIT_BURST", "400", "each merchant's token bucket size"},
 	{"PAYFLOW_DEMO_MERCHANT_ID", "mch_demo", "the demo merchant seeded by make run and payflow migrate --seed-demo"},
 	{"PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me", "the demo merchant's signing secret"},
-	{"PAYFLOW_DEMO_SEED", "true", "whether payflow dev seeds the demo merchant"},
+	{"PAYFLOW_DEMO_SEED", "true", "whether payflow dev seeds the demo merchant (default false in production)"},
 	// Bank channels.
 	{"PAYFLOW_CHANNELS", "banksim,stripe", "bank channels in use (only these are offered, registered and given a callback route; auto routes over them); naming banksim requires PAYFLOW_BANKSIM_CALLBACK_SECRET"},
 	{"PAYFLOW_DEFAULT_CHANNEL", "banksim", "channel of a payment that names none (one of PAYFLOW_CHANNELS, or auto)"},

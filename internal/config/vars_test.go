@@ -47,6 +47,8 @@ func TestVariablesDefaultsAreLoadsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the listed defaults do not load: %v", err)
 	}
+	// Only whether PAYFLOW_BANKSIM_URL was named differs: production asks for it.
+	set.banksimURLSet = false
 	if !reflect.DeepEqual(unset, set) {
 		t.Fatalf("the listed defaults load another configuration:\nunset:    %+v\ndefaults: %+v", unset, set)
 	}

@@ -126,6 +126,8 @@ never a secret itself.
 - name: PAYFLOW_DB_MAX_OPEN_CONNS
   value: {{ $v.database.maxOpenConns | quote }}
 {{- end }}
+- name: PAYFLOW_ENV
+  value: {{ $v.config.env | quote }}
 - name: PAYFLOW_LOG_LEVEL
   value: {{ $v.config.logLevel | quote }}
 - name: PAYFLOW_LOG_FORMAT
