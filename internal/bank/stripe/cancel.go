@@ -30,10 +30,8 @@ func (c *Channel) Cancel(ctx context.Context, reference string) (bank.Transfer, 
 	}
 	t, err := c.Query(ctx, reference)
 	switch {
-	case errors.Is(err, bank.ErrNotFound):
-		return bank.Transfer{}, notSeen(op, tg.kind)
 	case err != nil:
-		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+		return bank.Transfer{}, lookupFailed(op, tg.kind, err)
 	case !t.Status.Final():
 		return bank.Transfer{}, fmt.Errorf("%s: the %s is %s at stripe, which has no cancel for it: %w", op, tg.kind, t.Status, bank.ErrNotCancelable)
 	}
@@ -45,10 +43,8 @@ func (c *Channel) Cancel(ctx context.Context, reference string) (bank.Transfer, 
 func (c *Channel) cancelPayout(ctx context.Context, op, reference string) (bank.Transfer, error) {
 	po, err := c.findPayout(ctx, reference)
 	switch {
-	case errors.Is(err, bank.ErrNotFound):
-		return bank.Transfer{}, notSeen(op, bank.KindPayout)
 	case err != nil:
-		return bank.Transfer{}, fmt.Errorf("%s: %w", op, err)
+		return bank.Transfer{}, lookupFailed(op, bank.KindPayout, err)
 	case po.Status != stripego.PayoutStatusPending:
 		return canceledPayout(op, reference, po)
 	}
@@ -91,8 +87,13 @@ func canceledPayout(op, reference string, po *stripego.Payout) (bank.Transfer, e
 	return t, nil
 }
 
-// notSeen is Cancel's answer for a reference Stripe has no object of: not proof
-// that it never will, as Stripe cannot refuse a reference in advance.
-func notSeen(op string, kind bank.Kind) error {
-	return fmt.Errorf("%s: stripe has no %s with this reference yet, and cannot refuse it in advance: %w", op, kind, bank.ErrNotCancelable)
+// lookupFailed is Cancel's answer when it could not find the transfer: for a
+// reference Stripe has no object of, ErrNotCancelable, as that is not proof that it
+// never will have one (Stripe cannot refuse a reference in advance); otherwise the
+// lookup's error.
+func lookupFailed(op string, kind bank.Kind, err error) error {
+	if errors.Is(err, bank.ErrNotFound) {
+		return fmt.Errorf("%s: stripe has no %s with this reference yet, and cannot refuse it in advance: %w", op, kind, bank.ErrNotCancelable)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

@@ -7,7 +7,6 @@ import (
 	stripego "github.com/stripe/stripe-go/v82"
 
 	"github.com/payflow/payflow/internal/bank"
-	"github.com/payflow/payflow/models"
 )
 
 // Charge implements bank.Channel: a charge on the Charges API with the card token
@@ -26,6 +25,7 @@ func (c *Channel) Charge(ctx context.Context, r bank.ChargeRequest) (bank.Transf
 	if err := p.SetSource(r.Token); err != nil {
 		return bank.Transfer{}, fmt.Errorf("%s: %w: %v", op, bank.ErrInvalid, err)
 	}
+	// As create, but that a card's refusal is an answer: a failed transfer.
 	p.SetIdempotencyKey(r.Reference)
 	ch, err := c.sc.V1Charges.Create(ctx, p)
 	if err != nil {
@@ -37,38 +37,14 @@ func (c *Channel) Charge(ctx context.Context, r bank.ChargeRequest) (bank.Transf
 	return chargeTransfer(op, r.Reference, ch)
 }
 
-// chargeTransfer is the bank's view of a charge: succeeded, pending (processing)
-// or failed with a code. Any other status is not an answer.
+// chargeTransfer is the bank's view of a charge; a failed one has the code of its
+// failure_code and outcome reason.
 func chargeTransfer(op, reference string, ch *stripego.Charge) (bank.Transfer, error) {
-	if ch == nil || ch.ID == "" {
-		return bank.Transfer{}, unreadable(op, "no charge id")
-	}
-	currency, amount, err := fromStripe(ch.Currency, ch.Amount)
-	if err != nil {
-		return bank.Transfer{}, unreadable(op, err.Error())
-	}
-	t := bank.Transfer{
-		Reference: reference,
-		Channel:   Name,
-		Kind:      bank.KindCharge,
-		Amount:    amount,
-		Currency:  currency,
-		BankID:    ch.ID,
-	}
-	switch ch.Status {
-	case stripego.ChargeStatusSucceeded:
-		t.Status = models.BankSucceeded
-	case stripego.ChargeStatusPending:
-		t.Status = models.BankProcessing
-	case stripego.ChargeStatusFailed:
-		t.Status = models.BankFailed
+	return transfer(op, reference, bank.KindCharge, ch, func(ch *stripego.Charge) answer {
 		reason := ""
 		if ch.Outcome != nil {
 			reason = ch.Outcome.Reason
 		}
-		t.FailureCode = chargeFailureCode(ch.FailureCode, reason)
-	default:
-		return bank.Transfer{}, unreadable(op, fmt.Sprintf("charge status %q", ch.Status))
-	}
-	return t, nil
+		return answer{ch.ID, ch.Currency, ch.Amount, string(ch.Status), chargeFailureCode(ch.FailureCode, reason)}
+	})
 }

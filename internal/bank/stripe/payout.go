@@ -24,12 +24,7 @@ func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transf
 		Destination: stripego.String(r.BankAccount),
 		Metadata:    map[string]string{metaReference: r.Reference},
 	}
-	p.SetIdempotencyKey(r.Reference)
-	po, err := c.sc.V1Payouts.Create(ctx, p)
-	if err != nil {
-		return bank.Transfer{}, classify(op, err)
-	}
-	return payoutTransfer(op, r.Reference, po)
+	return create(ctx, op, r.Reference, p, c.sc.V1Payouts.Create, payoutTransfer)
 }
 
 // payoutTransfer is the bank's view of a payout: paid is succeeded; pending and
@@ -44,36 +39,9 @@ func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transf
 // that never asked for the cancel still ends failed with a code, as it did when
 // canceled mapped to failed; a flow that asked for it decides its own code.
 func payoutTransfer(op, reference string, po *stripego.Payout) (bank.Transfer, error) {
-	if po == nil || po.ID == "" {
-		return bank.Transfer{}, unreadable(op, "no payout id")
-	}
-	currency, amount, err := fromStripe(po.Currency, po.Amount)
-	if err != nil {
-		return bank.Transfer{}, unreadable(op, err.Error())
-	}
-	t := bank.Transfer{
-		Reference: reference,
-		Channel:   Name,
-		Kind:      bank.KindPayout,
-		Amount:    amount,
-		Currency:  currency,
-		BankID:    po.ID,
-	}
-	switch po.Status {
-	case stripego.PayoutStatusPaid:
-		t.Status = models.BankSucceeded
-	case stripego.PayoutStatusPending, stripego.PayoutStatusInTransit:
-		t.Status = models.BankProcessing
-	case stripego.PayoutStatusFailed:
-		t.Status = models.BankFailed
-		t.FailureCode = payoutFailureCode(po.FailureCode)
-	case stripego.PayoutStatusCanceled:
-		t.Status = models.BankCanceled
-		t.FailureCode = payoutFailureCode(po.FailureCode)
-	default:
-		return bank.Transfer{}, unreadable(op, fmt.Sprintf("payout status %q", po.Status))
-	}
-	return t, nil
+	return transfer(op, reference, bank.KindPayout, po, func(po *stripego.Payout) answer {
+		return answer{po.ID, po.Currency, po.Amount, string(po.Status), payoutFailureCode(po.FailureCode)}
+	})
 }
 
 // payoutFailureCode: the destination account cannot receive money (closed, does

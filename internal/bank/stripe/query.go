@@ -54,56 +54,56 @@ func (c *Channel) Query(ctx context.Context, reference string) (bank.Transfer, e
 // charges created since the reference existed. ErrNotFound only from the list.
 func (c *Channel) findCharge(ctx context.Context, reference string) (*stripego.Charge, error) {
 	op := "find charge " + reference
+	chargeMeta := func(ch *stripego.Charge) map[string]string { return ch.Metadata }
 	sp := &stripego.ChargeSearchParams{SearchParams: stripego.SearchParams{
 		Query: fmt.Sprintf("metadata['%s']:'%s'", metaReference, searchEscape(reference)),
 		Limit: stripego.Int64(c.pageSize),
 	}}
-	ch, err := scan(c.sc.V1Charges.Search(ctx, sp), reference, c.scanLimit,
-		func(ch *stripego.Charge) map[string]string { return ch.Metadata })
-	if err == nil {
+	if ch, err := scan(c.sc.V1Charges.Search(ctx, sp), reference, c.scanLimit, chargeMeta); err == nil {
 		return ch, nil
 	}
 	// Whatever the search said (nothing, or an error: search is not offered in
 	// every region), the list decides.
-	lp := &stripego.ChargeListParams{}
-	if lp.CreatedRange, err = c.since(reference); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	lp.Limit = stripego.Int64(c.pageSize)
-	ch, err = scan(c.sc.V1Charges.List(ctx, lp), reference, c.scanLimit,
-		func(ch *stripego.Charge) map[string]string { return ch.Metadata })
-	return ch, wrapFind(op, err)
+	return listed(c, op, reference, reference,
+		func(lp stripego.ListParams, created *stripego.RangeQueryParams) stripego.Seq2[*stripego.Charge, error] {
+			return c.sc.V1Charges.List(ctx, &stripego.ChargeListParams{ListParams: lp, CreatedRange: created})
+		},
+		chargeMeta)
 }
 
 // findRefund returns the refund with our reference from the list of refunds created
 // since the id since existed (Stripe has no search for refunds): the refund's own
 // reference, or for a reversal the charge it reverses.
 func (c *Channel) findRefund(ctx context.Context, reference, since string) (*stripego.Refund, error) {
-	op := "find refund " + reference
-	lp := &stripego.RefundListParams{}
-	var err error
-	if lp.CreatedRange, err = c.since(since); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	lp.Limit = stripego.Int64(c.pageSize)
-	rf, err := scan(c.sc.V1Refunds.List(ctx, lp), reference, c.scanLimit,
+	return listed(c, "find refund "+reference, reference, since,
+		func(lp stripego.ListParams, created *stripego.RangeQueryParams) stripego.Seq2[*stripego.Refund, error] {
+			return c.sc.V1Refunds.List(ctx, &stripego.RefundListParams{ListParams: lp, CreatedRange: created})
+		},
 		func(rf *stripego.Refund) map[string]string { return rf.Metadata })
-	return rf, wrapFind(op, err)
 }
 
 // findPayout returns the payout with our reference from the list of payouts created
 // since the reference existed (Stripe has no search for payouts).
 func (c *Channel) findPayout(ctx context.Context, reference string) (*stripego.Payout, error) {
-	op := "find payout " + reference
-	lp := &stripego.PayoutListParams{}
-	var err error
-	if lp.CreatedRange, err = c.since(reference); err != nil {
+	return listed(c, "find payout "+reference, reference, reference,
+		func(lp stripego.ListParams, created *stripego.RangeQueryParams) stripego.Seq2[*stripego.Payout, error] {
+			return c.sc.V1Payouts.List(ctx, &stripego.PayoutListParams{ListParams: lp, CreatedRange: created})
+		},
+		func(po *stripego.Payout) map[string]string { return po.Metadata })
+}
+
+// listed returns the object with our reference from a list of Stripe's that list
+// reads with the given page size from the creation time of the id since on (see
+// since). ErrNotFound only when the list ended without it.
+func listed[T any](c *Channel, op, reference, since string,
+	list func(lp stripego.ListParams, created *stripego.RangeQueryParams) stripego.Seq2[*T, error],
+	meta func(*T) map[string]string) (*T, error) {
+	created, err := c.since(since)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	lp.Limit = stripego.Int64(c.pageSize)
-	po, err := scan(c.sc.V1Payouts.List(ctx, lp), reference, c.scanLimit,
-		func(po *stripego.Payout) map[string]string { return po.Metadata })
-	return po, wrapFind(op, err)
+	obj, err := scan(list(stripego.ListParams{Limit: stripego.Int64(c.pageSize)}, created), reference, c.scanLimit, meta)
+	return obj, wrapFind(op, err)
 }
 
 // since is the created[gte] bound of a listing: nothing can carry our reference

@@ -8,7 +8,6 @@ import (
 	stripego "github.com/stripe/stripe-go/v82"
 
 	"github.com/payflow/payflow/internal/bank"
-	"github.com/payflow/payflow/models"
 )
 
 // Refund implements bank.Channel: it finds the Stripe charge of ChargeReference (as
@@ -43,12 +42,7 @@ func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transf
 		Amount:   stripego.Int64(amount),
 		Metadata: map[string]string{metaReference: r.Reference},
 	}
-	p.SetIdempotencyKey(r.Reference)
-	rf, err := c.sc.V1Refunds.Create(ctx, p)
-	if err != nil {
-		return bank.Transfer{}, classify(op, err)
-	}
-	return refundTransfer(op, r.Reference, rf)
+	return create(ctx, op, r.Reference, p, c.sc.V1Refunds.Create, refundTransfer)
 }
 
 // refundTransfer is the bank's view of a refund. pending and requires_action are
@@ -56,31 +50,7 @@ func (c *Channel) Refund(ctx context.Context, r bank.RefundRequest) (bank.Transf
 // failure_reason says so and card_declined otherwise (the card can no longer take
 // the money: expired_or_canceled_card, lost_or_stolen_card, declined...).
 func refundTransfer(op, reference string, rf *stripego.Refund) (bank.Transfer, error) {
-	if rf == nil || rf.ID == "" {
-		return bank.Transfer{}, unreadable(op, "no refund id")
-	}
-	currency, amount, err := fromStripe(rf.Currency, rf.Amount)
-	if err != nil {
-		return bank.Transfer{}, unreadable(op, err.Error())
-	}
-	t := bank.Transfer{
-		Reference: reference,
-		Channel:   Name,
-		Kind:      bank.KindRefund,
-		Amount:    amount,
-		Currency:  currency,
-		BankID:    rf.ID,
-	}
-	switch rf.Status {
-	case stripego.RefundStatusSucceeded:
-		t.Status = models.BankSucceeded
-	case stripego.RefundStatusPending, stripego.RefundStatusRequiresAction:
-		t.Status = models.BankProcessing
-	case stripego.RefundStatusFailed, stripego.RefundStatusCanceled:
-		t.Status = models.BankFailed
-		t.FailureCode = chargeFailureCode(string(rf.FailureReason))
-	default:
-		return bank.Transfer{}, unreadable(op, fmt.Sprintf("refund status %q", rf.Status))
-	}
-	return t, nil
+	return transfer(op, reference, bank.KindRefund, rf, func(rf *stripego.Refund) answer {
+		return answer{rf.ID, rf.Currency, rf.Amount, string(rf.Status), chargeFailureCode(string(rf.FailureReason))}
+	})
 }
