@@ -110,21 +110,16 @@ func TestCancel(t *testing.T) {
 			}
 			got, err := newChannel(t, url, Options{}).Cancel(context.Background(), tc.ref)
 
-			var posts []string
-			for _, r := range rec.requests() {
-				if r.Method == http.MethodPost {
-					posts = append(posts, r.Path)
-				}
-			}
+			posts := rec.posts()
 			if tc.wantCancel {
 				po := f.objects["/v1/payouts"][0]
-				require.Equal(t, []string{"/v1/payouts/" + po["id"].(string) + "/cancel"}, posts)
+				require.Len(t, posts, 1)
+				require.Equal(t, "/v1/payouts/"+po["id"].(string)+"/cancel", posts[0].Path)
 			} else {
 				require.Empty(t, posts, "nothing may be sent")
 			}
 			if tc.want != nil {
-				require.ErrorIs(t, err, tc.want)
-				requireOneCancelError(t, err)
+				requireCancelError(t, err, tc.want)
 				return
 			}
 			require.NoError(t, err)
@@ -157,19 +152,14 @@ func TestCancelPayoutThenQuery(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, models.BankCanceled, got.Status)
 
-	posts := 0
-	for _, r := range rec.requests() {
-		if r.Method == http.MethodPost {
-			posts++
-		}
-	}
-	require.Equal(t, 1, posts)
+	require.Len(t, rec.posts(), 1)
 }
 
-// requireOneCancelError checks that a Cancel's error says exactly one thing to the
-// caller, one of those Cancel may answer.
-func requireOneCancelError(t *testing.T, err error) {
+// requireCancelError checks that a Cancel's error is want and says nothing else to
+// the caller, and that it is one of those Cancel may answer.
+func requireCancelError(t *testing.T, err, want error) {
 	t.Helper()
+	require.ErrorIs(t, err, want)
 	var said []error
 	for _, s := range []error{bank.ErrUnavailable, bank.ErrUnknownOutcome, bank.ErrNotFound, bank.ErrInvalid, bank.ErrNotCancelable} {
 		if errors.Is(err, s) {

@@ -114,6 +114,30 @@ func (r *recorder) requests() []recorded {
 	return append([]recorded(nil), r.reqs...)
 }
 
+// posts are the POST requests among requests: those that ask Stripe to act.
+func (r *recorder) posts() []recorded {
+	var posts []recorded
+	for _, req := range r.requests() {
+		if req.Method == http.MethodPost {
+			posts = append(posts, req)
+		}
+	}
+	return posts
+}
+
+// requireCreated checks that reqs is one request of route ("POST /v1/charges")
+// that carries ref as its Idempotency-Key and as the object's metadata reference,
+// and returns it.
+func requireCreated(t *testing.T, reqs []recorded, route, ref string) recorded {
+	t.Helper()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	require.Equal(t, route, r.Method+" "+r.Path)
+	require.Equal(t, ref, r.Header.Get("Idempotency-Key"))
+	require.Equal(t, ref, r.Form.Get("metadata[reference]"))
+	return r
+}
+
 // toStripeMock is a reverse proxy to the package's stripe-mock.
 func toStripeMock(t *testing.T) http.Handler {
 	t.Helper()

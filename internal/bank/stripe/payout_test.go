@@ -26,15 +26,10 @@ func TestPayoutOnStripeMock(t *testing.T) {
 		Status: models.BankProcessing, BankID: got.BankID,
 	}, got)
 	require.Regexp(t, `^po_`, got.BankID)
-	reqs := rec.requests()
-	require.Len(t, reqs, 1)
-	r := reqs[0]
-	require.Equal(t, "POST /v1/payouts", r.Method+" "+r.Path)
-	require.Equal(t, ref, r.Header.Get("Idempotency-Key"))
+	r := requireCreated(t, rec.requests(), "POST /v1/payouts", ref)
 	require.Equal(t, "20000", r.Form.Get("amount"))
 	require.Equal(t, "cny", r.Form.Get("currency"))
 	require.Equal(t, "ba_success", r.Form.Get("destination"))
-	require.Equal(t, ref, r.Form.Get("metadata[reference]"))
 }
 
 func TestPayoutStatuses(t *testing.T) {

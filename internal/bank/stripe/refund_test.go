@@ -62,31 +62,19 @@ func TestRefund(t *testing.T) {
 			got, err := newChannel(t, url, Options{}).Refund(context.Background(), bank.RefundRequest{
 				Reference: ref, ChargeReference: chargeRef, Amount: 500, Currency: tc.currency,
 			})
-			var posts []recorded
-			for _, r := range rec.requests() {
-				if r.Method == http.MethodPost {
-					posts = append(posts, r)
-				}
-			}
-			if tc.want != nil {
-				require.ErrorIs(t, err, tc.want)
-				requireOneContractError(t, err)
+			posts := rec.posts()
+			if requireContractError(t, err, tc.want) {
 				require.Empty(t, posts, "nothing may be sent when the charge is not found")
 				return
 			}
-			require.NoError(t, err)
 			require.Equal(t, ref, got.Reference)
 			require.Equal(t, bank.KindRefund, got.Kind)
 			require.Equal(t, models.BankSucceeded, got.Status)
 			require.Equal(t, int64(500), got.Amount)
 			require.Regexp(t, `^re_`, got.BankID)
-			require.Len(t, posts, 1)
-			p := posts[0]
-			require.Equal(t, "/v1/refunds", p.Path)
-			require.Equal(t, ref, p.Header.Get("Idempotency-Key"))
+			p := requireCreated(t, posts, "POST /v1/refunds", ref)
 			require.Equal(t, "ch_0001", p.Form.Get("charge"))
 			require.Equal(t, "500", p.Form.Get("amount"))
-			require.Equal(t, ref, p.Form.Get("metadata[reference]"))
 		})
 	}
 }
