@@ -137,27 +137,25 @@ func (c *Channel) route(op, merchant string, amount int64, currency models.Curre
 // Charge implements bank.Channel: the route's channels in order, with the same
 // reference, moving on only when a channel refused before acting.
 func (c *Channel) Charge(ctx context.Context, r bank.ChargeRequest) (bank.Transfer, error) {
-	op := "auto charge " + r.Reference
-	chans, err := c.route(op, r.MerchantID, r.Amount, r.Currency)
-	if err != nil {
-		return bank.Transfer{}, err
-	}
-	return failover(ctx, op, chans, func(ch bank.Channel) (bank.Transfer, error) { return ch.Charge(ctx, r) })
+	return c.failover(ctx, "auto charge "+r.Reference, r.MerchantID, r.Amount, r.Currency,
+		func(ch bank.Channel) (bank.Transfer, error) { return ch.Charge(ctx, r) })
 }
 
 // Payout implements bank.Channel, routed and failed over as Charge.
 func (c *Channel) Payout(ctx context.Context, r bank.PayoutRequest) (bank.Transfer, error) {
-	op := "auto payout " + r.Reference
-	chans, err := c.route(op, r.MerchantID, r.Amount, r.Currency)
+	return c.failover(ctx, "auto payout "+r.Reference, r.MerchantID, r.Amount, r.Currency,
+		func(ch bank.Channel) (bank.Transfer, error) { return ch.Payout(ctx, r) })
+}
+
+// failover calls each channel of the route of merchant, amount and currency in
+// turn until one does not answer ErrUnavailable. Its answer (a transfer, a business
+// failure, or any other error) is final.
+func (c *Channel) failover(ctx context.Context, op, merchant string, amount int64, currency models.Currency,
+	call func(bank.Channel) (bank.Transfer, error)) (bank.Transfer, error) {
+	chans, err := c.route(op, merchant, amount, currency)
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	return failover(ctx, op, chans, func(ch bank.Channel) (bank.Transfer, error) { return ch.Payout(ctx, r) })
-}
-
-// failover calls each channel in turn until one does not answer ErrUnavailable.
-// Its answer (a transfer, a business failure, or any other error) is final.
-func failover(ctx context.Context, op string, chans []bank.Channel, call func(bank.Channel) (bank.Transfer, error)) (bank.Transfer, error) {
 	var refused []string
 	for _, ch := range chans {
 		if err := ctx.Err(); err != nil {

@@ -100,6 +100,17 @@ func router(t *testing.T, routes string, fakes ...*fakeChannel) *Channel {
 	return c
 }
 
+// routerAB builds an auto channel with routes over copies of a and b, named "a"
+// and "b", and returns it with the copies.
+func routerAB(t *testing.T, routes string, a, b fakeChannel) (*Channel, *fakeChannel, *fakeChannel) {
+	t.Helper()
+	a.name, b.name = "a", "b"
+	return router(t, routes, &a, &b), &a, &b
+}
+
+// queriedAB is the calls of a Query that asked a, then b, for pay_1.
+var queriedAB = []string{"a: query pay_1", "b: query pay_1"}
+
 // calls lists every call of every fake, prefixed with its name.
 func calls(fakes ...*fakeChannel) []string {
 	var out []string
@@ -166,9 +177,7 @@ func TestChargeFailover(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := tc.a, tc.b
-			a.name, b.name = "a", "b"
-			c := router(t, `[{"channels":["a","b"]}]`, &a, &b)
+			c, a, b := routerAB(t, `[{"channels":["a","b"]}]`, tc.a, tc.b)
 			for _, op := range []string{"charge", "payout"} {
 				a.calls, b.calls = nil, nil
 				var got bank.Transfer
@@ -182,7 +191,7 @@ func TestChargeFailover(t *testing.T) {
 				for i, w := range tc.wantCalls {
 					want[i] = replaceOp(w, op)
 				}
-				require.Equal(t, want, calls(&a, &b), op)
+				require.Equal(t, want, calls(a, b), op)
 				if tc.want != nil {
 					require.ErrorIs(t, err, tc.want, op)
 					for _, other := range []error{bank.ErrUnavailable, bank.ErrUnknownOutcome, bank.ErrInvalid, bank.ErrNotFound} {
@@ -260,7 +269,7 @@ func TestQueryAcrossChannels(t *testing.T) {
 		{
 			name:     "found on the second",
 			b:        fakeChannel{known: map[string]models.BankStatus{"pay_1": models.BankSucceeded}},
-			wantChan: "b", wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantChan: "b", wantCalls: queriedAB,
 		},
 		{
 			name:     "found on the first: the second is not asked",
@@ -270,36 +279,34 @@ func TestQueryAcrossChannels(t *testing.T) {
 		{
 			name:      "never seen anywhere",
 			want:      bank.ErrNotFound,
-			wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantCalls: queriedAB,
 		},
 		{
 			name:      "one channel cannot answer: not found is not proved",
 			a:         fakeChannel{queryErr: bank.ErrUnavailable},
 			want:      bank.ErrUnknownOutcome,
-			wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantCalls: queriedAB,
 		},
 		{
 			name:      "one channel's query has an unknown outcome",
 			b:         fakeChannel{queryErr: bank.ErrUnknownOutcome},
 			want:      bank.ErrUnknownOutcome,
-			wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantCalls: queriedAB,
 		},
 		{
 			name:     "one channel down, the other knows it",
 			a:        fakeChannel{queryErr: bank.ErrUnavailable},
 			b:        fakeChannel{known: map[string]models.BankStatus{"pay_1": models.BankFailed}},
-			wantChan: "b", wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantChan: "b", wantCalls: queriedAB,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := tc.a, tc.b
-			a.name, b.name = "a", "b"
 			// The catch-all route names b first, but Query asks in the fixed
 			// order of first appearance across the routes: a, then b.
-			c := router(t, `[{"currency":"USD","channels":["a"]},{"channels":["b","a"]}]`, &a, &b)
+			c, a, b := routerAB(t, `[{"currency":"USD","channels":["a"]},{"channels":["b","a"]}]`, tc.a, tc.b)
 			got, err := c.Query(context.Background(), "pay_1")
-			require.Equal(t, tc.wantCalls, calls(&a, &b))
+			require.Equal(t, tc.wantCalls, calls(a, b))
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
 				if tc.want != bank.ErrNotFound {
@@ -328,22 +335,20 @@ func TestRefundGoesToTheChargingChannel(t *testing.T) {
 		{
 			name:      "charged nowhere",
 			want:      bank.ErrInvalid,
-			wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantCalls: queriedAB,
 		},
 		{
 			name:      "cannot tell where: nothing refunded, safe to retry",
 			a:         fakeChannel{queryErr: bank.ErrUnknownOutcome},
 			want:      bank.ErrUnavailable,
-			wantCalls: []string{"a: query pay_1", "b: query pay_1"},
+			wantCalls: queriedAB,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := tc.a, tc.b
-			a.name, b.name = "a", "b"
-			c := router(t, `[{"channels":["a","b"]}]`, &a, &b)
+			c, a, b := routerAB(t, `[{"channels":["a","b"]}]`, tc.a, tc.b)
 			got, err := c.Refund(context.Background(), bank.RefundRequest{Reference: "re_1", ChargeReference: "pay_1", Amount: 50, Currency: "CNY"})
-			require.Equal(t, tc.wantCalls, calls(&a, &b))
+			require.Equal(t, tc.wantCalls, calls(a, b))
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
 				return

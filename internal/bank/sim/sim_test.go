@@ -59,6 +59,14 @@ func (e *bankEnv) executions(t *testing.T, ref string) int {
 	return body.Count
 }
 
+// requireStatus checks that the bank answers a query for ref with status want.
+func (e *bankEnv) requireStatus(t *testing.T, ref string, want models.BankStatus, msgAndArgs ...any) {
+	t.Helper()
+	q, err := e.ch.Query(context.Background(), ref)
+	require.NoError(t, err)
+	require.Equal(t, want, q.Status, msgAndArgs...)
+}
+
 func chargeReq(ref, token string) bank.ChargeRequest {
 	return bank.ChargeRequest{Reference: ref, Amount: 1250, Currency: "CNY", Token: token}
 }
@@ -86,10 +94,8 @@ func TestCancel(t *testing.T) {
 		after func(t *testing.T, e *bankEnv, ref string, before, got bank.Transfer)
 	}{
 		{
-			name: "processing charge is canceled",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenProcessing, models.BankProcessing)
-			},
+			name:       "processing charge is canceled",
+			setup:      newCharge(banksim.TokenProcessing, models.BankProcessing),
 			wantStatus: models.BankCanceled,
 			after: func(t *testing.T, e *bankEnv, ref string, before, got bank.Transfer) {
 				require.Equal(t, before.BankID, got.BankID)
@@ -113,29 +119,21 @@ func TestCancel(t *testing.T) {
 			wantStatus: models.BankCanceled,
 			after: func(t *testing.T, e *bankEnv, ref string, _, got bank.Transfer) {
 				require.Equal(t, bank.KindPayout, got.Kind)
-				q, err := e.ch.Query(ctx, ref)
-				require.NoError(t, err)
-				require.Equal(t, models.BankCanceled, q.Status)
+				e.requireStatus(t, ref, models.BankCanceled)
 			},
 		},
 		{
-			name: "succeeded charge answers its final state",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenSuccess, models.BankSucceeded)
-			},
+			name:       "succeeded charge answers its final state",
+			setup:      newCharge(banksim.TokenSuccess, models.BankSucceeded),
 			wantStatus: models.BankSucceeded,
 			after: func(t *testing.T, e *bankEnv, ref string, before, got bank.Transfer) {
 				require.Equal(t, before.BankID, got.BankID)
-				q, err := e.ch.Query(ctx, ref)
-				require.NoError(t, err)
-				require.Equal(t, models.BankSucceeded, q.Status, "a cancel never undoes an executed transfer")
+				e.requireStatus(t, ref, models.BankSucceeded, "a cancel never undoes an executed transfer")
 			},
 		},
 		{
-			name: "declined charge answers its final state",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenDecline, models.BankFailed)
-			},
+			name:       "declined charge answers its final state",
+			setup:      newCharge(banksim.TokenDecline, models.BankFailed),
 			wantStatus: models.BankFailed,
 			wantCode:   models.FailureCardDeclined,
 		},
@@ -148,23 +146,17 @@ func TestCancel(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, models.BankCanceled, charged.Status, "a charge after the cancel never executes")
 				require.Equal(t, got.BankID, charged.BankID)
-				q, err := e.ch.Query(ctx, ref)
-				require.NoError(t, err)
-				require.Equal(t, models.BankCanceled, q.Status)
+				e.requireStatus(t, ref, models.BankCanceled)
 				require.Equal(t, 0, e.executions(t, ref))
 			},
 		},
 		{
-			name: "refuse_cancel: processing charge is not cancelable",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenProcessing, models.BankProcessing)
-			},
+			name:   "refuse_cancel: processing charge is not cancelable",
+			setup:  newCharge(banksim.TokenProcessing, models.BankProcessing),
 			faults: &banksim.Faults{ProcessingMS: time.Hour.Milliseconds(), RefuseCancel: true},
 			want:   bank.ErrNotCancelable,
 			after: func(t *testing.T, e *bankEnv, ref string, _, _ bank.Transfer) {
-				q, err := e.ch.Query(ctx, ref)
-				require.NoError(t, err)
-				require.Equal(t, models.BankProcessing, q.Status, "it may still execute")
+				e.requireStatus(t, ref, models.BankProcessing, "it may still execute")
 			},
 		},
 		{
@@ -178,25 +170,19 @@ func TestCancel(t *testing.T) {
 			},
 		},
 		{
-			name: "refuse_cancel: succeeded charge still answers its final state",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenSuccess, models.BankSucceeded)
-			},
+			name:       "refuse_cancel: succeeded charge still answers its final state",
+			setup:      newCharge(banksim.TokenSuccess, models.BankSucceeded),
 			faults:     &banksim.Faults{RefuseCancel: true},
 			wantStatus: models.BankSucceeded,
 		},
 		{
-			name: "bank down: unavailable, nothing canceled",
-			setup: func(t *testing.T, e *bankEnv) string {
-				return mustCharge(t, e, models.NewID(models.PrefixPayment), banksim.TokenProcessing, models.BankProcessing)
-			},
+			name:   "bank down: unavailable, nothing canceled",
+			setup:  newCharge(banksim.TokenProcessing, models.BankProcessing),
 			faults: &banksim.Faults{ProcessingMS: time.Hour.Milliseconds(), Down: true},
 			want:   bank.ErrUnavailable,
 			after: func(t *testing.T, e *bankEnv, ref string, _, _ bank.Transfer) {
 				require.NoError(t, e.srv.SetFaults(banksim.Faults{ProcessingMS: time.Hour.Milliseconds()}))
-				q, err := e.ch.Query(ctx, ref)
-				require.NoError(t, err)
-				require.Equal(t, models.BankProcessing, q.Status)
+				e.requireStatus(t, ref, models.BankProcessing)
 			},
 		},
 	}
@@ -223,6 +209,14 @@ func TestCancel(t *testing.T) {
 				tt.after(t, e, ref, before, got)
 			}
 		})
+	}
+}
+
+// newCharge is a case's setup: a charge of a new payment reference with token, which
+// the bank answers with want.
+func newCharge(token string, want models.BankStatus) func(*testing.T, *bankEnv) string {
+	return func(t *testing.T, e *bankEnv) string {
+		return mustCharge(t, e, models.NewID(models.PrefixPayment), token, want)
 	}
 }
 
