@@ -399,39 +399,29 @@ func (e *envReader) list(key, def string) []string {
 }
 
 func (e *envReader) int(key string, def int) int {
-	v := e.get(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %q is not an integer", key, v)
-	}
-	return n
+	return parsed(e, key, def, "an integer", strconv.Atoi)
 }
 
 func (e *envReader) bool(key string, def bool) bool {
-	v := e.get(key)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %q is not a boolean", key, v)
-	}
-	return b
+	return parsed(e, key, def, "a boolean", strconv.ParseBool)
 }
 
 func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	return parsed(e, key, def, "a duration (like 30s or 5m)", time.ParseDuration)
+}
+
+// parsed reads key with parse: unset is def, and a value parse refuses is an error
+// that says the value is not what (an integer, ...).
+func parsed[T any](e *envReader, key string, def T, what string, parse func(string) (T, error)) T {
 	v := e.get(key)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s: %q is not a duration (like 30s or 5m)", key, v)
+	x, err := parse(v)
+	if err != nil {
+		e.fail(fmt.Errorf("%s: %q is not %s", key, v, what))
 	}
-	return d
+	return x
 }
 
 // DefaultBankDeadlines are the deadlines that differ from PAYFLOW_BANK_DEADLINE when
@@ -483,9 +473,7 @@ func (e *envReader) clock(key string, def time.Duration) time.Duration {
 	}
 	t, err := time.Parse("15:04", v)
 	if err != nil {
-		if e.err == nil {
-			e.err = fmt.Errorf("%s: %q is not a time of day HH:MM (UTC)", key, v)
-		}
+		e.fail(fmt.Errorf("%s: %q is not a time of day HH:MM (UTC)", key, v))
 		return def
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
@@ -504,9 +492,7 @@ func (e *envReader) key(key, def string) []byte {
 	if b, err := base64.StdEncoding.DecodeString(v); err == nil && len(b) == 32 {
 		return b
 	}
-	if e.err == nil {
-		e.err = fmt.Errorf("%s must be 32 bytes as 64 hex digits or base64", key)
-	}
+	e.fail(fmt.Errorf("%s must be 32 bytes as 64 hex digits or base64", key))
 	return nil
 }
 
@@ -515,9 +501,7 @@ func (e *envReader) key(key, def string) []byte {
 // repeats a key.
 func (e *envReader) payloadKeys(name, def string) []PayloadKey {
 	fail := func(format string, args ...any) []PayloadKey {
-		if e.err == nil {
-			e.err = fmt.Errorf(name+": "+format, args...)
-		}
+		e.fail(fmt.Errorf(name+": "+format, args...))
 		return nil
 	}
 	var keys []PayloadKey
