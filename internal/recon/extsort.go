@@ -114,32 +114,63 @@ func lineLess(a, b *Line) int {
 // length and bytes of the currency, varint amount, uvarint line number.
 func writeChunk(path string, lines []Line) (err error) {
 	slices.SortFunc(lines, func(a, b Line) int { return lineLess(&a, &b) })
-	f, err := os.Create(path)
+	w, err := createTemp(path, "chunk")
 	if err != nil {
-		return fmt.Errorf("create chunk: %w", err)
+		return err
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close chunk: %w", cerr)
-		}
-	}()
-	w := bufio.NewWriterSize(f, 256<<10)
-	var num [binary.MaxVarintLen64]byte
+	defer func() { err = w.close(err) }()
 	for i := range lines {
 		l := &lines[i]
-		w.Write(num[:binary.PutUvarint(num[:], uint64(len(l.Reference)))])
-		w.WriteString(l.Reference)
-		w.WriteByte(byte(slices.Index(lineKinds, l.Kind)))
-		w.WriteByte(byte(slices.Index(lineStatuses, l.Status)))
-		w.Write(num[:binary.PutUvarint(num[:], uint64(len(l.Currency)))])
-		w.WriteString(l.Currency)
-		w.Write(num[:binary.PutVarint(num[:], l.Amount)])
-		w.Write(num[:binary.PutUvarint(num[:], uint64(l.No))])
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write chunk: %w", err)
+		w.str(l.Reference)
+		w.w.WriteByte(byte(slices.Index(lineKinds, l.Kind)))
+		w.w.WriteByte(byte(slices.Index(lineStatuses, l.Status)))
+		w.str(l.Currency)
+		w.varint(l.Amount)
+		w.uvarint(uint64(l.No))
 	}
 	return nil
+}
+
+// tempWriter writes one of a pass's temporary files (a sorted chunk, the spool of
+// our records) through a buffer.
+type tempWriter struct {
+	what string
+	f    *os.File
+	w    *bufio.Writer
+	num  [binary.MaxVarintLen64]byte
+}
+
+func createTemp(path, what string) (*tempWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", what, err)
+	}
+	return &tempWriter{what: what, f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// str writes s as its uvarint length and its bytes.
+func (t *tempWriter) str(s string) {
+	t.uvarint(uint64(len(s)))
+	t.w.WriteString(s)
+}
+
+func (t *tempWriter) uvarint(x uint64) { t.w.Write(t.num[:binary.PutUvarint(t.num[:], x)]) }
+
+func (t *tempWriter) varint(x int64) { t.w.Write(t.num[:binary.PutVarint(t.num[:], x)]) }
+
+// close ends the file after the writing that ended with err: it flushes what is
+// buffered when err is nil, and closes the file. It returns err, else the first
+// error of the flush or the close.
+func (t *tempWriter) close(err error) error {
+	if err == nil {
+		if ferr := t.w.Flush(); ferr != nil {
+			err = fmt.Errorf("write %s: %w", t.what, ferr)
+		}
+	}
+	if cerr := t.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", t.what, cerr)
+	}
+	return err
 }
 
 // chunkReader reads one sorted chunk back, one line at a time.

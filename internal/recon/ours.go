@@ -33,21 +33,11 @@ func startSpool(ctx context.Context, ours Ours, after string, size int, dir stri
 // Spool file format, per record: uvarint length and bytes of the reference, kind,
 // currency and status, then the varint amount.
 func (sp *spool) fill(ctx context.Context, ours Ours, after string, size int) (err error) {
-	f, err := os.Create(sp.path)
+	w, err := createTemp(sp.path, "spool")
 	if err != nil {
-		return fmt.Errorf("create spool: %w", err)
+		return err
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close spool: %w", cerr)
-		}
-	}()
-	w := bufio.NewWriterSize(f, 256<<10)
-	var num [binary.MaxVarintLen64]byte
-	str := func(s string) {
-		w.Write(num[:binary.PutUvarint(num[:], uint64(len(s)))])
-		w.WriteString(s)
-	}
+	defer func() { err = w.close(err) }()
 	for {
 		recs, err := ours(ctx, after, size)
 		if err != nil {
@@ -60,20 +50,16 @@ func (sp *spool) fill(ctx context.Context, ours Ours, after string, size int) (e
 				return fmt.Errorf("%w: %q after %q", ErrRecordOrder, r.Reference, after)
 			}
 			after = r.Reference
-			str(r.Reference)
-			str(r.Kind)
-			str(r.Currency)
-			str(r.Status)
-			w.Write(num[:binary.PutVarint(num[:], r.Amount)])
+			w.str(r.Reference)
+			w.str(r.Kind)
+			w.str(r.Currency)
+			w.str(r.Status)
+			w.varint(r.Amount)
 		}
 		if len(recs) < size {
-			break
+			return nil
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write spool: %w", err)
-	}
-	return nil
 }
 
 func (sp *spool) wait() { <-sp.done }
