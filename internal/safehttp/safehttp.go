@@ -181,30 +181,28 @@ func CheckAddr(a netip.Addr, allowPrivate bool) error {
 	if allowPrivate {
 		return nil
 	}
-	var kind string
-	switch {
-	case a.IsLoopback():
-		kind = "loopback"
-	case a.IsUnspecified(), thisNetwork.Contains(a):
-		kind = "unspecified"
-	case a.IsPrivate():
-		kind = "private"
-	case a.IsLinkLocalUnicast():
-		kind = "link-local"
-	case cgnat.Contains(a):
-		kind = "carrier-grade NAT"
-	case siteLocal6.Contains(a):
-		kind = "site-local"
-	case benchmarking.Contains(a):
-		kind = "benchmarking"
-	case ietfProtocol.Contains(a):
-		kind = "IETF protocol assignment"
-	case reserved4.Contains(a):
-		kind = "reserved"
-	case nat64LocalUse.Contains(a):
-		kind = "local-use NAT64"
-	default:
-		return nil
+	for _, n := range nonPublic {
+		if n.is(a) {
+			return fmt.Errorf("%w: %s is a %s address", ErrRefused, a, n.kind)
+		}
 	}
-	return fmt.Errorf("%w: %s is a %s address", ErrRefused, a, kind)
+	return nil
+}
+
+// nonPublic are the kinds of address outside the public internet that CheckAddr
+// refuses unless allowPrivate, in the order it tells them apart.
+var nonPublic = []struct {
+	kind string
+	is   func(netip.Addr) bool
+}{
+	{"loopback", netip.Addr.IsLoopback},
+	{"unspecified", func(a netip.Addr) bool { return a.IsUnspecified() || thisNetwork.Contains(a) }},
+	{"private", netip.Addr.IsPrivate},
+	{"link-local", netip.Addr.IsLinkLocalUnicast},
+	{"carrier-grade NAT", cgnat.Contains},
+	{"site-local", siteLocal6.Contains},
+	{"benchmarking", benchmarking.Contains},
+	{"IETF protocol assignment", ietfProtocol.Contains},
+	{"reserved", reserved4.Contains},
+	{"local-use NAT64", nat64LocalUse.Contains},
 }
