@@ -134,10 +134,8 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 // result records a decided transfer and turns it into the activity's answer.
 func (b *Bank) result(ctx context.Context, merchantID, reference string, defaultCode models.FailureCode, t bank.Transfer) (models.ChargeResult, error) {
 	res := chargeResult(t)
-	if recorded(t.Status) {
-		if err := b.record(ctx, merchantID, t); err != nil {
-			return models.ChargeResult{}, err
-		}
+	if err := b.record(ctx, merchantID, t); err != nil {
+		return models.ChargeResult{}, err
 	}
 	if t.Status == models.BankFailed {
 		code := t.FailureCode
@@ -164,10 +162,8 @@ func (b *Bank) QueryTransfer(ctx context.Context, in models.QueryTransferInput) 
 	case err != nil:
 		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
 	}
-	if recorded(t.Status) {
-		if err := b.record(ctx, "", t); err != nil {
-			return models.ChargeResult{}, err
-		}
+	if err := b.record(ctx, "", t); err != nil {
+		return models.ChargeResult{}, err
 	}
 	return chargeResult(t), nil
 }
@@ -191,10 +187,8 @@ func (b *Bank) CancelTransfer(ctx context.Context, in models.QueryTransferInput)
 		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
 	}
 	log.WithField("status", t.Status).Info("bank answered the cancel")
-	if recorded(t.Status) {
-		if err := b.record(ctx, "", t); err != nil {
-			return models.ChargeResult{}, err
-		}
+	if err := b.record(ctx, "", t); err != nil {
+		return models.ChargeResult{}, err
 	}
 	return chargeResult(t), nil
 }
@@ -236,7 +230,12 @@ func chargeResult(t bank.Transfer) models.ChargeResult {
 // nothing and has no line in any statement.
 func recorded(s models.BankStatus) bool { return s == models.BankSucceeded || s == models.BankFailed }
 
+// record keeps a transfer the bank decided in bank_transfers (see recorded); it
+// records no other.
 func (b *Bank) record(ctx context.Context, merchantID string, t bank.Transfer) error {
+	if !recorded(t.Status) {
+		return nil
+	}
 	if merchantID == "" {
 		// A query does not carry the merchant; the transfer's object does.
 		if m, err := b.Store.MerchantForReference(ctx, t.Reference); err == nil {

@@ -78,3 +78,11 @@ func logger(ctx context.Context, base *logrus.Entry) *logrus.Entry {
 		"attempt":     info.Attempt,
 	})
 }
+
+// clock is the time of an activity's clock now: time.Now when now is nil.
+func clock(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
+}

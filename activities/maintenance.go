@@ -33,13 +33,6 @@ type Maintenance struct {
 	Now func() time.Time
 }
 
-func (m *Maintenance) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
-	}
-	return time.Now()
-}
-
 // Purge deletes the nonces older than in.NonceMaxAge, the idempotency keys older than
 // in.IdempotencyMaxAge, and the merchants' previous secrets whose rotation overlap
 // has ended. Each delete is idempotent; a failed one is logged and the others still
@@ -51,7 +44,7 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 			fmt.Sprintf("purge with nonce age %s and idempotency age %s: both must be positive", in.NonceMaxAge, in.IdempotencyMaxAge),
 			models.ErrTypeInvalidInput, nil)
 	}
-	now := m.now()
+	now := clock(m.Now)
 	var res models.PurgeResult
 	var failed []string
 	var err error
@@ -94,7 +87,7 @@ func (m *Maintenance) CheckLedger(ctx context.Context, _ models.LedgerCheckInput
 		logger(ctx, m.Log).WithError(err).Warn("ledger check could not run")
 		return models.LedgerCheckResult{}, fmt.Errorf("ledger check: %w", err)
 	}
-	at := m.now()
+	at := clock(m.Now)
 	if m.Checks != nil {
 		m.Checks.LedgerChecked(r.OK, at)
 	}

@@ -87,11 +87,7 @@ func (s *Sweeper) SweepFlows(ctx context.Context, in models.SweepFlowsInput) (mo
 	if grace <= 0 {
 		grace = DefaultSweepGrace
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	p := &sweepProgress{res: models.SweepFlowsResult{Until: now().Add(-grace).UTC()}}
+	p := &sweepProgress{res: models.SweepFlowsResult{Until: clock(s.Now).Add(-grace).UTC()}}
 	if activity.IsActivity(ctx) {
 		stop := p.heartbeat(ctx, positive(s.HeartbeatEvery, 2*time.Second))
 		defer stop()
@@ -206,56 +202,50 @@ type sweepKind struct {
 // kinds are the kinds of object a sweep takes, in a fixed order.
 func (s *Sweeper) kinds() []sweepKind {
 	return []sweepKind{
-		{models.FlowPayment, func(ctx context.Context, p store.SweepPage) ([]sweptObject, error) {
-			ps, err := s.Store.PaymentsToSweep(ctx, p)
-			return swept(ps, err, func(o models.Payment) (string, time.Time) { return o.ID, o.CreatedAt },
-				func(ctx context.Context, o models.Payment) error { return s.Starter.StartPayment(ctx, o.FlowInput()) })
-		}},
-		{models.FlowRefund, func(ctx context.Context, p store.SweepPage) ([]sweptObject, error) {
-			rs, err := s.Store.RefundsToSweep(ctx, p)
-			return swept(rs, err, func(o models.Refund) (string, time.Time) { return o.ID, o.CreatedAt },
-				func(ctx context.Context, o models.Refund) error {
-					// The refund goes back through its payment's channel and source, read
-					// now as the API reads them on a retried request.
-					pay, err := s.Store.PaymentByID(ctx, o.PaymentID)
-					if err != nil {
-						return err
-					}
-					return s.Starter.StartRefund(ctx, o.FlowInput(pay))
-				})
-		}},
-		{models.FlowTopup, func(ctx context.Context, p store.SweepPage) ([]sweptObject, error) {
-			ts, err := s.Store.TopupsToSweep(ctx, p)
-			return swept(ts, err, func(o models.Topup) (string, time.Time) { return o.ID, o.CreatedAt },
-				func(ctx context.Context, o models.Topup) error { return s.Starter.StartTopup(ctx, o.FlowInput()) })
-		}},
-		{models.FlowWithdrawal, func(ctx context.Context, p store.SweepPage) ([]sweptObject, error) {
-			ws, err := s.Store.WithdrawalsToSweep(ctx, p)
-			return swept(ws, err, func(o models.Withdrawal) (string, time.Time) { return o.ID, o.CreatedAt },
-				func(ctx context.Context, o models.Withdrawal) error {
-					// The merchant's review threshold, read now as the API reads it on
-					// a retried request.
-					m, err := s.Store.Merchant(ctx, o.MerchantID)
-					if err != nil {
-						return err
-					}
-					return s.Starter.StartWithdrawal(ctx, o.FlowInput(m.ReviewThreshold))
-				})
-		}},
+		{models.FlowPayment, sweepOf(s.Store.PaymentsToSweep, func(o models.Payment) (string, time.Time) { return o.ID, o.CreatedAt },
+			func(ctx context.Context, o models.Payment) error { return s.Starter.StartPayment(ctx, o.FlowInput()) })},
+		{models.FlowRefund, sweepOf(s.Store.RefundsToSweep, func(o models.Refund) (string, time.Time) { return o.ID, o.CreatedAt },
+			func(ctx context.Context, o models.Refund) error {
+				// The refund goes back through its payment's channel and source, read
+				// now as the API reads them on a retried request.
+				pay, err := s.Store.PaymentByID(ctx, o.PaymentID)
+				if err != nil {
+					return err
+				}
+				return s.Starter.StartRefund(ctx, o.FlowInput(pay))
+			})},
+		{models.FlowTopup, sweepOf(s.Store.TopupsToSweep, func(o models.Topup) (string, time.Time) { return o.ID, o.CreatedAt },
+			func(ctx context.Context, o models.Topup) error { return s.Starter.StartTopup(ctx, o.FlowInput()) })},
+		{models.FlowWithdrawal, sweepOf(s.Store.WithdrawalsToSweep, func(o models.Withdrawal) (string, time.Time) { return o.ID, o.CreatedAt },
+			func(ctx context.Context, o models.Withdrawal) error {
+				// The merchant's review threshold, read now as the API reads it on a
+				// retried request.
+				m, err := s.Store.Merchant(ctx, o.MerchantID)
+				if err != nil {
+					return err
+				}
+				return s.Starter.StartWithdrawal(ctx, o.FlowInput(m.ReviewThreshold))
+			})},
 	}
 }
 
-// swept turns a page of objects into the sweep's objects.
-func swept[T any](objs []T, err error, key func(T) (string, time.Time), start func(context.Context, T) error) ([]sweptObject, error) {
-	if err != nil {
-		return nil, err
+// sweepOf is the page of one kind of object: read reads a page of the objects, key
+// tells one's id and creation time (its place in the mark's order), and start starts
+// its flow.
+func sweepOf[T any](read func(context.Context, store.SweepPage) ([]T, error), key func(T) (string, time.Time),
+	start func(context.Context, T) error) func(context.Context, store.SweepPage) ([]sweptObject, error) {
+	return func(ctx context.Context, p store.SweepPage) ([]sweptObject, error) {
+		objs, err := read(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sweptObject, len(objs))
+		for i, o := range objs {
+			id, created := key(o)
+			out[i] = sweptObject{id: id, mark: store.SweepMark{CreatedAt: created, ID: id}, start: func(ctx context.Context) error { return start(ctx, o) }}
+		}
+		return out, nil
 	}
-	out := make([]sweptObject, len(objs))
-	for i, o := range objs {
-		id, created := key(o)
-		out[i] = sweptObject{id: id, mark: store.SweepMark{CreatedAt: created, ID: id}, start: func(ctx context.Context) error { return start(ctx, o) }}
-	}
-	return out, nil
 }
 
 // sweepProgress is the sweep's result so far, heartbeated on its own goroutine so

@@ -36,13 +36,6 @@ type Webhooks struct {
 	Now func() time.Time
 }
 
-func (w *Webhooks) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
-}
-
 // CreateEvent stores the event of an object's terminal state, with the object as the
 // merchant API shows it (read here, so that the workflow's history carries ids, not
 // objects). The event id is made here, on the first insert only: a second call for
@@ -74,7 +67,7 @@ func (w *Webhooks) CreateEvent(ctx context.Context, in models.CreateEventInput) 
 	}
 	ev, created, err := w.Store.CreateEvent(ctx, models.Event{
 		ID: models.NewID(models.PrefixEvent), MerchantID: in.MerchantID, Type: in.Type, ObjectID: in.ObjectID,
-		NotifyURL: in.NotifyURL, Data: data, CreatedAt: w.now(),
+		NotifyURL: in.NotifyURL, Data: data, CreatedAt: clock(w.Now),
 	})
 	if err != nil {
 		return models.CreateEventResult{}, retryableError(models.ErrTypeDatabase, err)
@@ -129,7 +122,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 		return models.DeliverWebhookResult{}, invalidEvent("%v", err)
 	}
 
-	at := w.now()
+	at := clock(w.Now)
 	started := time.Now()
 	code, sendErr := w.post(ctx, ev, body, secrets[0], at)
 	attempt := models.WebhookAttempt{
