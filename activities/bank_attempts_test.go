@@ -80,6 +80,18 @@ func (e *attemptEnv) charge(t *testing.T, acts *activities.Bank, in models.Charg
 	return res, nil
 }
 
+// chargeTwice runs a first attempt of the charge in, which must fail with errType
+// and leave want as its heartbeat details, then a second attempt given those
+// details, and returns the second attempt's answer.
+func chargeTwice(t *testing.T, acts *activities.Bank, in models.ChargeInput, errType string, want *progress) (models.ChargeResult, error) {
+	t.Helper()
+	first := newAttemptEnv(t, acts, 1, nil)
+	_, err := first.charge(t, acts, in)
+	require.Equal(t, errType, appErrType(t, err))
+	require.Equal(t, want, first.heartbeat())
+	return newAttemptEnv(t, acts, 2, first.heartbeat()).charge(t, acts, in)
+}
+
 // attemptInterceptor makes activity.GetInfo report a later attempt.
 type attemptInterceptor struct {
 	interceptor.WorkerInterceptorBase
@@ -133,13 +145,7 @@ func TestChargeRefusedBeforeActingIsResumedWithoutAQuery(t *testing.T) {
 	acts := bankActivities(t, b)
 	in := chargeIn("b")
 
-	first := newAttemptEnv(t, acts, 1, nil)
-	_, err := first.charge(t, acts, in)
-	require.Equal(t, models.ErrTypeBankUnavailable, appErrType(t, err))
-	require.Equal(t, &progress{Channel: "b", RefusedThrough: 1}, first.heartbeat())
-
-	second := newAttemptEnv(t, acts, 2, first.heartbeat())
-	res, err := second.charge(t, acts, in)
+	res, err := chargeTwice(t, acts, in, models.ErrTypeBankUnavailable, &progress{Channel: "b", RefusedThrough: 1})
 	require.NoError(t, err)
 	require.Equal(t, models.BankSucceeded, res.Status)
 	require.Equal(t, 0, b.queries, "refusals proved: no earlier request can be at the bank")
@@ -158,13 +164,7 @@ func TestChargeRetryQueriesBeforeResending(t *testing.T) {
 	acts := bankActivities(t, b)
 	in := chargeIn("b")
 
-	first := newAttemptEnv(t, acts, 1, nil)
-	_, err := first.charge(t, acts, in)
-	require.Equal(t, models.ErrTypeUnknownOutcome, appErrType(t, err))
-	require.Equal(t, &progress{MayHaveActed: true, Channel: "b"}, first.heartbeat())
-
-	second := newAttemptEnv(t, acts, 2, first.heartbeat())
-	res, err := second.charge(t, acts, in)
+	res, err := chargeTwice(t, acts, in, models.ErrTypeUnknownOutcome, &progress{MayHaveActed: true, Channel: "b"})
 	require.NoError(t, err)
 	require.Equal(t, models.BankSucceeded, res.Status)
 	require.Equal(t, "b", res.Channel)

@@ -178,9 +178,7 @@ func TestRefusalAfterAnUnknownOutcomeIsStillUnknown(t *testing.T) {
 	b := newModelBank("b", "inflight", "refuse", "refuse", "refuse")
 	acts := bankActivities(t, b)
 	_, err := runCharge(t, acts, "b")
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, models.ErrTypeUnknownOutcome, appErr.Type())
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErrType(t, err))
 	b.arrive()
 	require.Len(t, b.executed, 1)
 }
@@ -191,9 +189,7 @@ func TestRefusedEveryTimeIsBankUnavailable(t *testing.T) {
 	b := newModelBank("b", "refuse", "refuse", "refuse", "refuse")
 	acts := bankActivities(t, b)
 	_, err := runCharge(t, acts, "b")
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, models.ErrTypeBankUnavailable, appErr.Type())
+	require.Equal(t, models.ErrTypeBankUnavailable, appErrType(t, err))
 	require.Equal(t, 0, b.queries, "no attempt could have acted: nothing to ask")
 }
 
@@ -209,9 +205,7 @@ func TestRouterRetryDoesNotResend(t *testing.T) {
 	require.NoError(t, err)
 	acts := bankActivities(t, a, b, router)
 	_, err = runCharge(t, acts, "auto")
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, models.ErrTypeUnknownOutcome, appErr.Type())
+	require.Equal(t, models.ErrTypeUnknownOutcome, appErrType(t, err))
 	b.arrive()
 	require.Empty(t, a.executed)
 	require.Len(t, b.executed, 1)

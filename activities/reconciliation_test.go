@@ -180,7 +180,5 @@ func TestOpenReconciliation(t *testing.T) {
 	require.Equal(t, []bool{true, false}, s.calls)
 
 	_, err = env.ExecuteActivity(acts.OpenReconciliation, models.OpenReconciliationInput{Channel: "nobank", Date: "2026-03-01"})
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr))
-	require.Equal(t, models.ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, models.ErrTypeInvalidInput, appErrType(t, err))
 }
