@@ -420,19 +420,29 @@ func reverseCharge(ctx workflow.Context, t *tracker, timing bankTiming, chargeRe
 	call := &bankCall{
 		tracker: t, bankTiming: timing, kind: models.TransferRefund, reference: ref, merchant: merchantID, amount: amount,
 		currency: currency, channel: channel, stage: models.StageCompensating, callbacks: callbacks,
-		send: func(ctx workflow.Context, channel string) workflow.Future {
-			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, models.RefundAtBankInput{
-				Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID,
-				Amount: amount, Currency: currency, Channel: channel,
-			})
-		},
+		send: refundAtBank(models.RefundAtBankInput{
+			Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID, Amount: amount, Currency: currency,
+		}),
 	}
-	res, err := call.run(ctx)
-	if err != nil {
-		return err
+	return reversal(ctx, call, ref, "did not succeed")
+}
+
+// refundAtBank is the send of a refund at the bank (a flow's refund, or a charge's
+// reversal): in, on the channel it is sent to.
+func refundAtBank(in models.RefundAtBankInput) func(ctx workflow.Context, channel string) workflow.Future {
+	return func(ctx workflow.Context, channel string) workflow.Future {
+		in := in
+		in.Channel = channel
+		return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, in)
 	}
-	if res.Status != models.BankSucceeded {
-		return fmt.Errorf("reversal %s did not succeed at the bank: %s", ref, res.FailureCode)
+}
+
+// legacy is the frozen legacyBankCall of a flow's own transfer out (a payout, a
+// refund) in flows that predate pinned bank calls: c's reference, stage, timing,
+// callbacks and send.
+func (c *bankCall) legacy() *legacyBankCall {
+	return &legacyBankCall{
+		tracker: c.tracker, reference: c.reference, stage: c.stage,
+		poll: c.poll, deadline: c.deadline, callbacks: c.callbacks, send: c.send,
 	}
-	return nil
 }
