@@ -243,7 +243,7 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 			// An operator's cancel arrived: ask the bank to cancel before anything.
 			continue
 		}
-		res, err := c.query(ctx)
+		res, err := c.ask(ctx, bankActs.QueryTransfer)
 		switch {
 		case err != nil:
 			c.state.LastError = err.Error()
@@ -329,10 +329,7 @@ func (c *bankCall) needsAttention(ctx workflow.Context, reason string) {
 // with the bank's definitive answer (canceled, or the final state it had reached);
 // false when the bank cannot cancel or did not answer (it may still move the money).
 func (c *bankCall) cancelAtBank(ctx workflow.Context) (models.ChargeResult, bool) {
-	c.state.Attempts++
-	var res models.ChargeResult
-	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.CancelTransfer,
-		models.QueryTransferInput{Reference: c.reference, Channel: c.at}).Get(ctx, &res)
+	res, err := c.ask(ctx, bankActs.CancelTransfer)
 	if err != nil {
 		c.state.LastError = err.Error()
 		c.logger.Warn("the bank did not cancel", "error", err)
@@ -382,10 +379,12 @@ func (c *bankCall) failed(code models.FailureCode) models.ChargeResult {
 	return models.ChargeResult{Status: models.BankFailed, FailureCode: code, Channel: c.at}
 }
 
-func (c *bankCall) query(ctx workflow.Context) (models.ChargeResult, error) {
+// ask runs a bank activity about the reference at the pinned channel (a query, a
+// cancel), which counts as an attempt.
+func (c *bankCall) ask(ctx workflow.Context, activity any) (models.ChargeResult, error) {
 	c.state.Attempts++
 	var res models.ChargeResult
-	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.QueryTransfer,
+	err := workflow.ExecuteActivity(bankActivityOptions(ctx), activity,
 		models.QueryTransferInput{Reference: c.reference, Channel: c.at}).Get(ctx, &res)
 	return res, err
 }
