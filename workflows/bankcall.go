@@ -243,7 +243,7 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 			// An operator's cancel arrived: ask the bank to cancel before anything.
 			continue
 		}
-		res, err := c.query(ctx)
+		res, err := c.ask(ctx, bankActs.QueryTransfer)
 		switch {
 		case err != nil:
 			c.state.LastError = err.Error()
@@ -329,10 +329,7 @@ func (c *bankCall) needsAttention(ctx workflow.Context, reason string) {
 // with the bank's definitive answer (canceled, or the final state it had reached);
 // false when the bank cannot cancel or did not answer (it may still move the money).
 func (c *bankCall) cancelAtBank(ctx workflow.Context) (models.ChargeResult, bool) {
-	c.state.Attempts++
-	var res models.ChargeResult
-	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.CancelTransfer,
-		models.QueryTransferInput{Reference: c.reference, Channel: c.at}).Get(ctx, &res)
+	res, err := c.ask(ctx, bankActs.CancelTransfer)
 	if err != nil {
 		c.state.LastError = err.Error()
 		c.logger.Warn("the bank did not cancel", "error", err)
@@ -382,10 +379,12 @@ func (c *bankCall) failed(code models.FailureCode) models.ChargeResult {
 	return models.ChargeResult{Status: models.BankFailed, FailureCode: code, Channel: c.at}
 }
 
-func (c *bankCall) query(ctx workflow.Context) (models.ChargeResult, error) {
+// ask runs a bank activity about the reference at the pinned channel (a query, a
+// cancel), which counts as an attempt.
+func (c *bankCall) ask(ctx workflow.Context, activity any) (models.ChargeResult, error) {
 	c.state.Attempts++
 	var res models.ChargeResult
-	err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.QueryTransfer,
+	err := workflow.ExecuteActivity(bankActivityOptions(ctx), activity,
 		models.QueryTransferInput{Reference: c.reference, Channel: c.at}).Get(ctx, &res)
 	return res, err
 }
@@ -420,19 +419,29 @@ func reverseCharge(ctx workflow.Context, t *tracker, timing bankTiming, chargeRe
 	call := &bankCall{
 		tracker: t, bankTiming: timing, kind: models.TransferRefund, reference: ref, merchant: merchantID, amount: amount,
 		currency: currency, channel: channel, stage: models.StageCompensating, callbacks: callbacks,
-		send: func(ctx workflow.Context, channel string) workflow.Future {
-			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, models.RefundAtBankInput{
-				Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID,
-				Amount: amount, Currency: currency, Channel: channel,
-			})
-		},
+		send: refundAtBank(models.RefundAtBankInput{
+			Reference: ref, ChargeReference: chargeRef, MerchantID: merchantID, Amount: amount, Currency: currency,
+		}),
 	}
-	res, err := call.run(ctx)
-	if err != nil {
-		return err
+	return reversal(ctx, call, ref, "did not succeed")
+}
+
+// refundAtBank is the send of a refund at the bank (a flow's refund, or a charge's
+// reversal): in, on the channel it is sent to.
+func refundAtBank(in models.RefundAtBankInput) func(ctx workflow.Context, channel string) workflow.Future {
+	return func(ctx workflow.Context, channel string) workflow.Future {
+		in := in
+		in.Channel = channel
+		return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, in)
 	}
-	if res.Status != models.BankSucceeded {
-		return fmt.Errorf("reversal %s did not succeed at the bank: %s", ref, res.FailureCode)
+}
+
+// legacy is the frozen legacyBankCall of a flow's own transfer out (a payout, a
+// refund) in flows that predate pinned bank calls: c's reference, stage, timing,
+// callbacks and send.
+func (c *bankCall) legacy() *legacyBankCall {
+	return &legacyBankCall{
+		tracker: c.tracker, reference: c.reference, stage: c.stage,
+		poll: c.poll, deadline: c.deadline, callbacks: c.callbacks, send: c.send,
 	}
-	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -16,8 +15,6 @@ import (
 // and ends the payment failed with the refusal's code; a successful posting
 // compensates nothing.
 func TestPaymentSagaFailsEachStep(t *testing.T) {
-	var bank *activities.Bank
-	var pay *activities.Payments
 	refused := func(code string) error { return temporal.NewNonRetryableApplicationError("refused", code, nil) }
 	tests := []struct {
 		name       string
@@ -35,57 +32,45 @@ func TestPaymentSagaFailsEachStep(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, tc.chargeErr).Once()
+			env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, tc.chargeErr).Once()
 			if tc.chargeErr == nil {
-				env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+				env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
 					Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, tc.postErr).Once()
 			}
 			if tc.reversals > 0 {
-				env.OnActivity(bank.RefundAtBank, mock.Anything, models.RefundAtBankInput{
+				env.OnActivity(bankActs.RefundAtBank, mock.Anything, models.RefundAtBankInput{
 					Reference: "rev_pay_test1", ChargeReference: "pay_test1", MerchantID: "mch_demo",
 					Amount: 1050, Currency: "CNY", Channel: "banksim",
 				}).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Times(tc.reversals)
 			}
 			if tc.wantStatus == models.PaymentFailed {
-				env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, tc.wantCode))).
+				env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, tc.wantCode))).
 					Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
 			}
-			env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_success"))
-			require.NoError(t, env.GetWorkflowError())
-			var res models.PaymentResult
-			require.NoError(t, env.GetWorkflowResult(&res))
-			require.Equal(t, tc.wantStatus, res.Status)
-			require.Equal(t, tc.wantCode, res.FailureCode)
+			requirePaymentEnds(t, env, paymentInput("tok_success"), tc.wantStatus, tc.wantCode)
 		})
 	}
 }
 
 // A top-up whose wallet credit is refused refunds the card exactly once.
 func TestTopupCompensates(t *testing.T) {
-	var bank *activities.Bank
-	var top *activities.Topups
 	env := newEnv(t)
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil).Once()
-	env.OnActivity(top.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil).Once()
+	env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
 		Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", models.ErrTypeLedgerRejected, nil)).Once()
-	env.OnActivity(bank.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
+	env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
 		return in.Reference == "rev_top_1" && in.ChargeReference == "top_1" && in.Amount == 700
 	})).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
-	env.OnActivity(top.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
+	env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
 		return in.Status == models.TopupFailed && in.FailureCode == models.FailureLedgerRejected
 	})).Return(models.TopupResult{Status: models.TopupFailed, FailureCode: models.FailureLedgerRejected}, nil).Once()
 	env.ExecuteWorkflow(TopupWorkflow, models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", AccountID: "acct_1", Amount: 700,
 		Currency: "CNY", Token: "tok_success", Channel: "banksim", BankPoll: 60e9, BankDeadline: 3600e9})
-	require.NoError(t, env.GetWorkflowError())
-	var res models.TopupResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.TopupResult](t, env)
 	require.Equal(t, models.TopupFailed, res.Status)
 }
 
 func TestRefundFlow(t *testing.T) {
-	var bank *activities.Bank
-	var holds *activities.Holds
-	var refunds *activities.Refunds
 	in := models.RefundInput{RefundID: "re_1", PaymentID: "pay_1", MerchantID: "mch_demo", Amount: 300, Currency: "CNY",
 		Channel: "banksim", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, BankPoll: 60e9, BankDeadline: 3600e9}
 	tests := []struct {
@@ -105,20 +90,14 @@ func TestRefundFlow(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			hold := models.PlaceHoldResult{HoldID: "hold_1"}
-			if tc.holdCode != "" {
-				hold = models.PlaceHoldResult{FailureCode: tc.holdCode}
-			}
-			env.OnActivity(holds.PlaceHold, mock.Anything, mock.MatchedBy(func(h models.PlaceHoldInput) bool {
-				return h.Key == "refund/re_1/hold" && h.AccountID == "" && h.Amount == 300
-			})).Return(hold, nil).Once()
+			expectHold(env, "refund/re_1/hold", "", 300, tc.holdCode)
 			rin := in
 			if tc.wallet {
 				rin.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: "acct_1"}
 			} else if tc.holdCode == "" {
-				env.OnActivity(bank.RefundAtBank, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded}, tc.bankErr).Once()
+				env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded}, tc.bankErr).Once()
 			}
-			env.OnActivity(refunds.FinalizeRefund, mock.Anything, mock.MatchedBy(func(f models.FinalizeRefundInput) bool {
+			env.OnActivity(refundActs.FinalizeRefund, mock.Anything, mock.MatchedBy(func(f models.FinalizeRefundInput) bool {
 				return f.Status == tc.status && f.FailureCode == tc.code && f.HoldID == tc.holdID && f.PostingKey == "refund/re_1/reverse"
 			})).Return(models.RefundResult{Status: tc.status, FailureCode: tc.code}, nil).Once()
 			env.ExecuteWorkflow(RefundWorkflow, rin)

@@ -1,7 +1,12 @@
 package workflows
 
 import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/payflow/payflow/models"
 )
 
 // Every flow's workflow has one shape:
@@ -30,4 +35,25 @@ func runFlow[I, R any, F flow[R]](ctx workflow.Context, in I, build func(workflo
 		return zero, err
 	}
 	return f.run(ctx)
+}
+
+// settle ends a flow on its bank call's answer (res, err): the call's error fails the
+// flow; a transfer the bank did not make finalizes the flow failed with the bank's
+// code, one it made finalizes it succeeded.
+func settle[S, R any](ctx workflow.Context, res models.ChargeResult, err error,
+	finalize func(workflow.Context, S, models.FailureCode) (R, error), succeeded, failed S) (R, error) {
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	if res.Status != models.BankSucceeded {
+		return finalize(ctx, failed, res.FailureCode)
+	}
+	return finalize(ctx, succeeded, models.FailureNone)
+}
+
+// invalidInput is the error of a flow whose input does not hold: not retried, typed
+// invalid_input.
+func invalidInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), models.ErrTypeInvalidInput, nil)
 }

@@ -5,12 +5,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-// sweepActs names the sweep activity (see bankActs).
-var sweepActs *activities.Sweeper
 
 // FlowSweepWorkflow is the action of the flow-sweeper Temporal Schedule (every
 // PAYFLOW_SWEEP_EVERY; Temporal Web and `temporal schedule list` show it, and each run).

@@ -8,9 +8,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -36,16 +34,13 @@ func TestFlowSweepWorkflow(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
-			env.RegisterActivity(&activities.Sweeper{})
-			var acts *activities.Sweeper
+			env := newEnv(t)
 			in := models.SweepFlowsInput{Grace: 90 * time.Second}
 			for _, err := range tc.results {
 				if err != nil {
-					env.OnActivity(acts.SweepFlows, mock.Anything, in).Return(models.SweepFlowsResult{}, err).Once()
+					env.OnActivity(sweepActs.SweepFlows, mock.Anything, in).Return(models.SweepFlowsResult{}, err).Once()
 				} else {
-					env.OnActivity(acts.SweepFlows, mock.Anything, in).Return(done, nil).Once()
+					env.OnActivity(sweepActs.SweepFlows, mock.Anything, in).Return(done, nil).Once()
 				}
 			}
 			env.ExecuteWorkflow(FlowSweepWorkflow, models.FlowSweepInput{Grace: 90 * time.Second})
@@ -58,9 +53,7 @@ func TestFlowSweepWorkflow(t *testing.T) {
 				require.True(t, errors.As(err, &appErr))
 				return
 			}
-			require.NoError(t, env.GetWorkflowError())
-			var res models.FlowSweepResult
-			require.NoError(t, env.GetWorkflowResult(&res))
+			res := resultOf[models.FlowSweepResult](t, env)
 			require.Equal(t, models.FlowSweepResult{Until: done.Until, Kinds: done.Kinds}, res)
 		})
 	}

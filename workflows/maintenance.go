@@ -4,15 +4,10 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-// maintenanceActs names the maintenance activities (see bankActs).
-var maintenanceActs *activities.Maintenance
 
 // The worker's background schedules besides the flow sweeper (one each per
 // namespace). Their runs are <schedule id>-<scheduled time>: the Schedule appends the
@@ -64,30 +59,12 @@ func LedgerCheckWorkflow(ctx workflow.Context, in models.LedgerCheckInput) (mode
 // purgeActivityOptions: a purge is three deletes; it is retried for a few minutes
 // (the database restarting), then the run fails and the next firing starts over.
 func purgeActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput},
-		},
-	})
+	return workflow.WithActivityOptions(ctx, retried(time.Minute, 5*time.Minute, 30*time.Second, models.ErrTypeInvalidInput))
 }
 
 // ledgerCheckActivityOptions: the check reads the whole ledger, which takes a while
 // on a large one; it heartbeats while it runs, so that a dead worker is noticed after
 // HeartbeatTimeout and the check runs again elsewhere.
 func ledgerCheckActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Minute,
-		ScheduleToCloseTimeout: time.Hour,
-		HeartbeatTimeout:       30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
+	return workflow.WithActivityOptions(ctx, heartbeating(30*time.Minute, time.Hour, 30*time.Second))
 }

@@ -7,9 +7,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -19,25 +17,17 @@ func TestPurgeWorkflow(t *testing.T) {
 	in := models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour}
 	deleted := models.PurgeResult{Nonces: 3, IdempotencyKeys: 2, ExpiredSecrets: 1}
 	t.Run("retried until the database answers", func(t *testing.T) {
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestWorkflowEnvironment()
-		env.RegisterActivity(&activities.Maintenance{})
-		var acts *activities.Maintenance
-		env.OnActivity(acts.Purge, mock.Anything, in).Return(models.PurgeResult{}, temporal.NewApplicationError("database down", "database")).Once()
-		env.OnActivity(acts.Purge, mock.Anything, in).Return(deleted, nil).Once()
+		env := newEnv(t)
+		env.OnActivity(maintenanceActs.Purge, mock.Anything, in).Return(models.PurgeResult{}, temporal.NewApplicationError("database down", "database")).Once()
+		env.OnActivity(maintenanceActs.Purge, mock.Anything, in).Return(deleted, nil).Once()
 		env.ExecuteWorkflow(PurgeWorkflow, in)
 		env.AssertExpectations(t)
-		require.NoError(t, env.GetWorkflowError())
-		var res models.PurgeResult
-		require.NoError(t, env.GetWorkflowResult(&res))
+		res := resultOf[models.PurgeResult](t, env)
 		require.Equal(t, deleted, res)
 	})
 	t.Run("gives up", func(t *testing.T) {
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestWorkflowEnvironment()
-		env.RegisterActivity(&activities.Maintenance{})
-		var acts *activities.Maintenance
-		env.OnActivity(acts.Purge, mock.Anything, in).Return(models.PurgeResult{},
+		env := newEnv(t)
+		env.OnActivity(maintenanceActs.Purge, mock.Anything, in).Return(models.PurgeResult{},
 			temporal.NewNonRetryableApplicationError("bad ages", models.ErrTypeInvalidInput, nil)).Once()
 		env.ExecuteWorkflow(PurgeWorkflow, in)
 		env.AssertExpectations(t)
@@ -49,21 +39,15 @@ func TestPurgeWorkflow(t *testing.T) {
 // Temporal Web), not a failed run; one that could not run fails the run.
 func TestLedgerCheckWorkflow(t *testing.T) {
 	broken := models.LedgerCheckResult{OK: false, Journals: 10, Entries: 30, Unbalanced: 1}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Maintenance{})
-	var acts *activities.Maintenance
-	env.OnActivity(acts.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(broken, nil).Once()
+	env := newEnv(t)
+	env.OnActivity(maintenanceActs.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(broken, nil).Once()
 	env.ExecuteWorkflow(LedgerCheckWorkflow, models.LedgerCheckInput{})
 	env.AssertExpectations(t)
-	require.NoError(t, env.GetWorkflowError())
-	var res models.LedgerCheckResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.LedgerCheckResult](t, env)
 	require.Equal(t, broken, res)
 
-	env = s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Maintenance{})
-	env.OnActivity(acts.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(models.LedgerCheckResult{},
+	env = newEnv(t)
+	env.OnActivity(maintenanceActs.CheckLedger, mock.Anything, models.LedgerCheckInput{}).Return(models.LedgerCheckResult{},
 		temporal.NewNonRetryableApplicationError("no database", "database", nil)).Once()
 	env.ExecuteWorkflow(LedgerCheckWorkflow, models.LedgerCheckInput{})
 	require.ErrorContains(t, env.GetWorkflowError(), "ledger check")

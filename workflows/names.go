@@ -1,5 +1,22 @@
 package workflows
 
+import "github.com/payflow/payflow/activities"
+
+// Activity receivers: nil pointers whose method values name the activities. The
+// worker registers the real ones under the same names.
+var (
+	bankActs        *activities.Bank
+	paymentActs     *activities.Payments
+	topupActs       *activities.Topups
+	holdActs        *activities.Holds
+	withdrawalActs  *activities.Withdrawals
+	refundActs      *activities.Refunds
+	webhookActs     *activities.Webhooks
+	reconActs       *activities.Reconciliation
+	sweepActs       *activities.Sweeper
+	maintenanceActs *activities.Maintenance
+)
+
 // Workflow type names. They are frozen once released: a history recorded under a name
 // only replays on a worker that registers the same name.
 const (

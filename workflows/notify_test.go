@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -38,12 +37,9 @@ func notifyingFlow(ctx workflow.Context, in models.NotifyInput) (notifyingResult
 }
 
 func newNotifyEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newEnv(t)
 	env.RegisterWorkflow(notifyingFlow)
 	env.RegisterWorkflow(WebhookDeliveryWorkflow)
-	env.RegisterActivity(&activities.Webhooks{})
-	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
 
@@ -55,15 +51,14 @@ var notifyIn = models.NotifyInput{
 // then finishes without waiting for the delivery, which runs on.
 func TestNotifyOutcomeStoresEventAndStartsDelivery(t *testing.T) {
 	env := newNotifyEnv(t)
-	var acts *activities.Webhooks
-	env.OnActivity(acts.CreateEvent, mock.Anything, models.CreateEventInput{
+	env.OnActivity(webhookActs.CreateEvent, mock.Anything, models.CreateEventInput{
 		MerchantID: "mch_demo", ObjectID: "pay_test1", Type: models.EventPaymentSucceeded, NotifyURL: "https://merchant.example/hooks",
 	}).Return(models.CreateEventResult{EventID: "evt_made_by_activity", Created: true}, nil).Once()
 	// The real delivery workflow runs as the child; its attempt takes far longer than
 	// the flow, which must not wait for it.
 	var childID string
 	var deliverIn models.DeliverWebhookInput
-	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).
+	env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.Anything).
 		Run(func(args mock.Arguments) {
 			childID = activity.GetInfo(args.Get(0).(context.Context)).WorkflowExecution.ID
 			deliverIn = args.Get(1).(models.DeliverWebhookInput)
@@ -73,9 +68,7 @@ func TestNotifyOutcomeStoresEventAndStartsDelivery(t *testing.T) {
 	env.ExecuteWorkflow(notifyingFlow, notifyIn)
 
 	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res notifyingResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[notifyingResult](t, env)
 	require.Equal(t, models.StageNotifying, res.Stage)
 	require.Less(t, res.Took, time.Minute, "the flow waited for the delivery")
 	require.Equal(t, "webhook/mch_demo/evt_made_by_activity", childID)
@@ -89,9 +82,7 @@ func TestNotifyOutcomeWithoutURLDoesNothing(t *testing.T) {
 	in := notifyIn
 	in.NotifyURL = ""
 	env.ExecuteWorkflow(notifyingFlow, in)
-	require.NoError(t, env.GetWorkflowError())
-	var res notifyingResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[notifyingResult](t, env)
 	require.Equal(t, models.StagePosting, res.Stage)
 }
 
@@ -114,15 +105,12 @@ func redeliveredFirstFlow(ctx workflow.Context, in models.NotifyInput) (notifyin
 func TestNotifyOutcomeAcceptsRunningDelivery(t *testing.T) {
 	env := newNotifyEnv(t)
 	env.RegisterWorkflow(redeliveredFirstFlow)
-	var acts *activities.Webhooks
-	env.OnActivity(acts.CreateEvent, mock.Anything, mock.Anything).
+	env.OnActivity(webhookActs.CreateEvent, mock.Anything, mock.Anything).
 		Return(models.CreateEventResult{EventID: "evt_1"}, nil).Once()
-	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).After(time.Hour).
+	env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.Anything).After(time.Hour).
 		Return(models.DeliverWebhookResult{StatusCode: 200, Attempt: 1}, nil).Once()
 	env.ExecuteWorkflow(redeliveredFirstFlow, notifyIn)
-	require.NoError(t, env.GetWorkflowError())
-	var res notifyingResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[notifyingResult](t, env)
 	require.Equal(t, models.StageNotifying, res.Stage)
 }
 
@@ -138,8 +126,7 @@ func TestNotifyOutcomeErrors(t *testing.T) {
 	})
 	t.Run("event refused by the activity", func(t *testing.T) {
 		env := newNotifyEnv(t)
-		var acts *activities.Webhooks
-		env.OnActivity(acts.CreateEvent, mock.Anything, mock.Anything).
+		env.OnActivity(webhookActs.CreateEvent, mock.Anything, mock.Anything).
 			Return(models.CreateEventResult{}, temporal.NewNonRetryableApplicationError("object not found", models.ErrTypeInvalidEvent, nil)).Once()
 		env.ExecuteWorkflow(notifyingFlow, notifyIn)
 		require.ErrorContains(t, env.GetWorkflowError(), "object not found")

@@ -26,33 +26,59 @@ func failoverActivityOptions(ctx workflow.Context) workflow.Context {
 // bankOptions are the options of a bank call; noRetry adds error types that end it
 // at once, beside the business failures.
 func bankOptions(noRetry ...string) workflow.ActivityOptions {
+	return retried(30*time.Second, 2*time.Minute, 10*time.Second, append(noRetry, models.BusinessErrorTypes()...)...)
+}
+
+// retried are the options of an activity each attempt of which may take attempt: the
+// first retry comes a second after a failure, the wait doubles up to longest, and the
+// activity gives up after total. Errors of the types in noRetry end it at once.
+func retried(attempt, total, longest time.Duration, noRetry ...string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: append(noRetry, models.BusinessErrorTypes()...),
-		},
+		StartToCloseTimeout:    attempt,
+		ScheduleToCloseTimeout: total,
+		RetryPolicy:            backoff(time.Second, longest, noRetry...),
+	}
+}
+
+// heartbeating are the options of a long activity that heartbeats: a dead worker is
+// noticed after heartbeat, and the activity is retried (from a second after the
+// failure, the wait doubling up to a minute) until total has passed.
+func heartbeating(attempt, total, heartbeat time.Duration, noRetry ...string) workflow.ActivityOptions {
+	o := retried(attempt, total, time.Minute, noRetry...)
+	o.HeartbeatTimeout = heartbeat
+	return o
+}
+
+// backoff is the retry policy of every activity: the first retry comes first after a
+// failure, the wait doubles up to longest; errors of the types in noRetry are not
+// retried.
+func backoff(first, longest time.Duration, noRetry ...string) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        first,
+		BackoffCoefficient:     2,
+		MaximumInterval:        longest,
+		NonRetryableErrorTypes: noRetry,
 	}
 }
 
 // ledgerLocalOptions are for short database steps run as local activities: they cost
 // no extra workflow task, and they retry until the database is back.
 func ledgerLocalOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
-		// Without it the retries would end after one StartToCloseTimeout (the SDK's
-		// default), failing the flow on a database outage of a few seconds.
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: models.BusinessErrorTypes(),
-		},
-	})
+	// Without a total the retries would end after one attempt's timeout (the SDK's
+	// default), failing the flow on a database outage of a few seconds.
+	return workflow.WithLocalActivityOptions(ctx, databaseStep(24*time.Hour, models.BusinessErrorTypes()...))
+}
+
+// databaseStep are the options of a short database step run as a local activity: each
+// attempt may take 15 s, the first retry comes 200 ms after a failure, the wait
+// doubles up to 30 s, and the step gives up after total. Errors of the types in
+// noRetry end it at once.
+func databaseStep(total time.Duration, noRetry ...string) workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: total,
+		RetryPolicy:            backoff(200*time.Millisecond, 30*time.Second, noRetry...),
+	}
 }
 
 // webhookDeliveryOptions are the delivery schedule of docs/api.md (Webhooks): each attempt is one
@@ -61,21 +87,16 @@ func ledgerLocalOptions(ctx workflow.Context) workflow.Context {
 // up after models.WebhookDeliveryWindow (24 hours). Refusals that would fail the same
 // way every time are not retried.
 func webhookDeliveryOptions(ctx workflow.Context) workflow.Context {
+	retry := backoff(5*time.Second, time.Hour,
+		models.ErrTypeWebhookRefused, models.ErrTypeWebhookGone, models.ErrTypeEventNotFound, models.ErrTypeInvalidEvent)
+	// The window ends a delivery after about 33 attempts; this cap only backs it up
+	// (and keeps the SDK's test environment, which stops an unlimited policy at 10
+	// attempts, running the real schedule).
+	retry.MaximumAttempts = 100
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: models.WebhookDeliveryWindow,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    5 * time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Hour,
-			// The window ends a delivery after about 33 attempts; this cap only
-			// backs it up (and keeps the SDK's test environment, which stops an
-			// unlimited policy at 10 attempts, running the real schedule).
-			MaximumAttempts: 100,
-			NonRetryableErrorTypes: []string{
-				models.ErrTypeWebhookRefused, models.ErrTypeWebhookGone, models.ErrTypeEventNotFound, models.ErrTypeInvalidEvent,
-			},
-		},
+		RetryPolicy:            retry,
 	})
 }
 
@@ -83,16 +104,7 @@ func webhookDeliveryOptions(ctx workflow.Context) workflow.Context {
 // but retried for longer (a local activity's ScheduleToClose defaults to its
 // StartToClose), because an event that is never stored is a webhook never sent.
 func eventLocalOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    15 * time.Second,
-		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{models.ErrTypeInvalidEvent},
-		},
-	})
+	return workflow.WithLocalActivityOptions(ctx, databaseStep(time.Hour, models.ErrTypeInvalidEvent))
 }
 
 // reconcileActivityOptions are for the one long reconciliation pass: it may run for
@@ -100,31 +112,13 @@ func eventLocalOptions(ctx workflow.Context) workflow.Context {
 // worker is noticed after HeartbeatTimeout and the retry resumes from the last
 // heartbeat's checkpoint. It retries (a bank outage, a database restart) for a day.
 func reconcileActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    2 * time.Hour,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:       10 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput, models.ErrTypeStatementUnreadable},
-		},
-	})
+	return workflow.WithActivityOptions(ctx, heartbeating(2*time.Hour, 24*time.Hour, 10*time.Second,
+		models.ErrTypeInvalidInput, models.ErrTypeStatementUnreadable))
 }
 
 // openActivityOptions are for short steps that talk to the database and Temporal.
 func openActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{models.ErrTypeInvalidInput},
-		},
-	})
+	return workflow.WithActivityOptions(ctx, retried(30*time.Second, time.Hour, time.Minute, models.ErrTypeInvalidInput))
 }
 
 // sweepActivityOptions are for the flow sweep: one pass over the objects created since
@@ -133,14 +127,5 @@ func openActivityOptions(ctx workflow.Context) workflow.Context {
 // pass recorded in the database. After ScheduleToCloseTimeout the sweep fails and the
 // schedule's next firing starts over from the same marks.
 func sweepActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
-		ScheduleToCloseTimeout: 15 * time.Minute,
-		HeartbeatTimeout:       30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
+	return workflow.WithActivityOptions(ctx, heartbeating(10*time.Minute, 15*time.Minute, 30*time.Second))
 }

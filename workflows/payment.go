@@ -1,20 +1,9 @@
 package workflows
 
 import (
-	"fmt"
-
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
-)
-
-// Activity receivers: nil pointers whose method values name the activities. The
-// worker registers the real ones under the same names.
-var (
-	bankActs    *activities.Bank
-	paymentActs *activities.Payments
 )
 
 // PaymentWorkflow moves one payment: charge the card at the bank (waiting for the
@@ -26,16 +15,14 @@ func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.Payme
 }
 
 type paymentFlow struct {
-	*tracker
-	in   models.PaymentInput
-	saga saga
+	charging
+	in models.PaymentInput
 }
 
 // newPaymentFlow validates the input and sets up the tracker.
 func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow, error) {
 	if in.PaymentID == "" || in.MerchantID == "" || in.Amount <= 0 || !in.Currency.Valid() {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid payment input %q", in.PaymentID), models.ErrTypeInvalidInput, nil)
+		return nil, invalidInput("invalid payment input %q", in.PaymentID)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow:     models.FlowPayment,
@@ -47,7 +34,7 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	if err != nil {
 		return nil, err
 	}
-	return &paymentFlow{tracker: t, in: in}, nil
+	return &paymentFlow{charging: charging{tracker: t}, in: in}, nil
 }
 
 // StageAtStart is the stage a flow is created in; the starter sets it as the initial
@@ -69,34 +56,11 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount,
 		Currency: p.in.Currency, Token: p.in.Source.Token, Channel: p.in.Channel,
 	}
-	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
-	var res models.ChargeResult
-	var err error
-	if pinsBankCalls(ctx) {
-		timing := bankTiming{poll: p.in.BankPoll, deadline: p.in.BankDeadline, deadlines: p.in.BankDeadlines}
-		call := chargeCall(p.tracker, timing, charge, callbacks)
-		if res, err = call.run(ctx); err == nil && res.Status == models.BankSucceeded {
-			p.saga.add("reverse charge", call.compensate)
-		}
-	} else {
-		res, err = legacyChargeCall(p.tracker, charge, p.in.BankPoll, p.in.BankDeadline, callbacks).run(ctx)
-		if err == nil && res.Status == models.BankSucceeded {
-			p.saga.add("reverse charge", func(ctx workflow.Context) error {
-				return legacyReverseCharge(ctx, p.tracker, p.in.PaymentID, p.in.MerchantID, p.in.Amount, p.in.Currency, p.in.BankPoll, p.in.BankDeadline)
-			})
-		}
+	res, err := p.charge(ctx, charge, bankTiming{poll: p.in.BankPoll, deadline: p.in.BankDeadline, deadlines: p.in.BankDeadlines})
+	if res.Status != models.BankSucceeded && res.FailureCode == models.FailureNone {
+		res.FailureCode = models.FailureCardDeclined
 	}
-	if err != nil {
-		return models.PaymentResult{}, err
-	}
-	if res.Status != models.BankSucceeded {
-		code := res.FailureCode
-		if code == models.FailureNone {
-			code = models.FailureCardDeclined
-		}
-		return p.finalize(ctx, models.PaymentFailed, code)
-	}
-	return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
+	return settle(ctx, res, err, p.finalize, models.PaymentSucceeded, models.PaymentFailed)
 }
 
 // finalize records the outcome: for a success the balanced journal and the status in
@@ -116,26 +80,15 @@ func (p *paymentFlow) finalize(ctx workflow.Context, status models.PaymentStatus
 	}
 	var res models.FinalizePaymentResult
 	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), paymentActs.FinalizePayment, in).Get(ctx, &res); err != nil {
-		p.state.LastError = err.Error()
-		if code, refused := postingRefused(err); refused && status == models.PaymentSucceeded && compensatesRefusedPosting(ctx) {
-			// The money was taken but cannot be posted: give it back, then record the
-			// payment failed with the refusal's code.
-			p.logger.Warn("posting refused, compensating", "failure_code", code)
-			p.setStage(ctx, models.StageCompensating)
-			if err := p.saga.compensate(ctx); err != nil {
-				return models.PaymentResult{}, fmt.Errorf("compensate payment %s: %w", p.in.PaymentID, err)
-			}
-			return p.finalize(ctx, models.PaymentFailed, code)
+		code, err := p.postingFailed(ctx, err, status == models.PaymentSucceeded)
+		if err != nil {
+			return models.PaymentResult{}, err
 		}
-		return models.PaymentResult{}, fmt.Errorf("finalize payment %s: %w", p.in.PaymentID, err)
+		return p.finalize(ctx, models.PaymentFailed, code)
 	}
 	if res.FailureCode != models.FailureNone {
 		code = res.FailureCode
 	}
-	p.state.Status = string(res.Status)
-	p.state.FailureCode = code
-	p.notifyIfAsked(ctx, p.in.MerchantID, p.in.PaymentID, p.in.NotifyURL, models.FlowPayment, string(res.Status))
-	p.setStage(ctx, models.StageDone)
-	p.logger.Info("payment finished", "status", res.Status, "failure_code", code)
+	p.finished(ctx, p.in.MerchantID, p.in.NotifyURL, string(res.Status), code)
 	return models.PaymentResult{Status: res.Status, FailureCode: code, Channel: p.state.Channel, JournalID: res.JournalID}, nil
 }

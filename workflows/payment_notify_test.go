@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -25,31 +24,26 @@ func TestPaymentNotifiesOutcome(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newPaymentEnv(t)
-			env.RegisterActivity(&activities.Webhooks{})
+			env := newEnv(t)
 			env.RegisterWorkflow(WebhookDeliveryWorkflow)
-			var pay *activities.Payments
-			var hooks *activities.Webhooks
 			in := paymentInput("tok_x")
 			in.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: "acct_1"}
 			in.NotifyURL = tc.notifyURL
-			env.OnActivity(pay.FinalizePayment, mock.Anything, mock.Anything).
+			env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.Anything).
 				Return(models.FinalizePaymentResult{Status: tc.status}, nil).Once()
 			if tc.wantEvent != "" {
-				env.OnActivity(hooks.CreateEvent, mock.Anything, models.CreateEventInput{
+				env.OnActivity(webhookActs.CreateEvent, mock.Anything, models.CreateEventInput{
 					MerchantID: "mch_demo", ObjectID: "pay_test1", Type: tc.wantEvent, NotifyURL: tc.notifyURL,
 				}).Return(models.CreateEventResult{EventID: "evt_1", Created: true}, nil).Once()
 				// The delivery runs as a child that outlives the payment.
-				env.OnActivity(hooks.DeliverWebhook, mock.Anything, mock.MatchedBy(func(in models.DeliverWebhookInput) bool {
+				env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.MatchedBy(func(in models.DeliverWebhookInput) bool {
 					return in.EventID == "evt_1" && in.MerchantID == "mch_demo"
 				})).Return(models.DeliverWebhookResult{StatusCode: 200, Attempt: 1}, nil).Once()
 			}
 			env.ExecuteWorkflow(PaymentWorkflow, in)
-			require.NoError(t, env.GetWorkflowError())
-			var res models.PaymentResult
-			require.NoError(t, env.GetWorkflowResult(&res))
+			res := resultOf[models.PaymentResult](t, env)
 			require.Equal(t, tc.status, res.Status)
-			require.Equal(t, models.StageDone, queryState(t, env).Stage)
+			require.Equal(t, models.StageDone, queryState[models.FlowState](t, env).Stage)
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -22,23 +21,20 @@ func paymentInput(token string) models.PaymentInput {
 	}
 }
 
-type paymentEnv struct {
-	*testsuite.TestWorkflowEnvironment
-}
-
-func newPaymentEnv(t *testing.T) paymentEnv {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Bank{})
-	env.RegisterActivity(&activities.Payments{})
-	t.Cleanup(func() { env.AssertExpectations(t) })
-	return paymentEnv{env}
-}
-
 func finalizeWith(status models.PaymentStatus, code models.FailureCode) func(models.FinalizePaymentInput) bool {
 	return func(in models.FinalizePaymentInput) bool {
 		return in.Status == status && in.FailureCode == code && in.PostingKey == "payment/pay_test1/capture"
 	}
+}
+
+// requirePaymentEnds runs the payment in and requires that it completes with status
+// and code.
+func requirePaymentEnds(t *testing.T, env *testsuite.TestWorkflowEnvironment, in models.PaymentInput, status models.PaymentStatus, code models.FailureCode) {
+	t.Helper()
+	env.ExecuteWorkflow(PaymentWorkflow, in)
+	res := resultOf[models.PaymentResult](t, env)
+	require.Equal(t, status, res.Status)
+	require.Equal(t, code, res.FailureCode)
 }
 
 func TestPaymentOutcomes(t *testing.T) {
@@ -56,22 +52,15 @@ func TestPaymentOutcomes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newPaymentEnv(t)
-			var bank *activities.Bank
-			var pay *activities.Payments
-			charge := env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(tc.chargeRes, tc.chargeErr)
+			env := newEnv(t)
+			charge := env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(tc.chargeRes, tc.chargeErr)
 			if !temporal.IsApplicationError(tc.chargeErr) || isNonRetryable(tc.chargeErr) {
 				charge.Once()
 			} // else: every retry fails the same until the schedule-to-close timeout.
-			env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(tc.wantStatus, tc.wantCode))).
+			env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(tc.wantStatus, tc.wantCode))).
 				Return(models.FinalizePaymentResult{Status: tc.wantStatus, JournalID: "jnl_1"}, nil).Once()
-			env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_x"))
+			requirePaymentEnds(t, env, paymentInput("tok_x"), tc.wantStatus, tc.wantCode)
 			require.True(t, env.IsWorkflowCompleted())
-			require.NoError(t, env.GetWorkflowError())
-			var res models.PaymentResult
-			require.NoError(t, env.GetWorkflowResult(&res))
-			require.Equal(t, tc.wantStatus, res.Status)
-			require.Equal(t, tc.wantCode, res.FailureCode)
 		})
 	}
 }
@@ -80,18 +69,16 @@ func TestPaymentOutcomes(t *testing.T) {
 // flow asks its own channel, and the query's answer decides (a callback claiming
 // "processing" and then one claiming "succeeded" make two queries).
 func TestPaymentWaitsForCallback(t *testing.T) {
-	env := newPaymentEnv(t)
-	var bank *activities.Bank
-	var pay *activities.Payments
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+	env := newEnv(t)
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
 		Return(models.ChargeResult{Status: models.BankProcessing, Channel: "banksim"}, nil).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
 		Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim", Amount: 1050, Currency: "CNY"}, nil).Once()
-	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+	env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, nil).Once()
 	env.RegisterDelayedCallback(func() {
-		st := queryState(t, env)
+		st := queryState[models.FlowState](t, env)
 		require.Equal(t, models.StageWaitingBank, st.Stage)
 		env.SignalWorkflow(SignalBankCallback, models.BankCallback{Reference: "pay_test1", Status: models.BankProcessing})
 	}, 5*time.Second)
@@ -100,24 +87,20 @@ func TestPaymentWaitsForCallback(t *testing.T) {
 	}, 10*time.Second)
 	start := env.Now()
 	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_processing"))
-	require.NoError(t, env.GetWorkflowError())
-	var res models.PaymentResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.PaymentResult](t, env)
 	require.Equal(t, models.PaymentSucceeded, res.Status)
-	require.Equal(t, models.StageDone, queryState(t, env).Stage)
+	require.Equal(t, models.StageDone, queryState[models.FlowState](t, env).Stage)
 	require.Less(t, env.Now().Sub(start), time.Minute, "the callbacks, not the poll timer, woke the flow")
 }
 
 // Without a callback, the poll timer queries the bank; a decline found by the query
 // ends the payment failed.
 func TestPaymentPollsWhenNoCallback(t *testing.T) {
-	env := newPaymentEnv(t)
-	var bank *activities.Bank
-	var pay *activities.Payments
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankFailed, FailureCode: models.FailureCardDeclined}, nil).Once()
-	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureCardDeclined))).
+	env := newEnv(t)
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankFailed, FailureCode: models.FailureCardDeclined}, nil).Once()
+	env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureCardDeclined))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
 	start := env.Now()
 	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_processing"))
@@ -130,16 +113,12 @@ func TestPaymentPollsWhenNoCallback(t *testing.T) {
 // never fails the payment: the flow waits and queries; a bank that never saw the
 // charge lets it be sent again with the same reference.
 func TestPaymentUnknownOutcomeQueriesThenRecharges(t *testing.T) {
-	env := newPaymentEnv(t)
-	var bank *activities.Bank
-	var pay *activities.Payments
-	// Non-retryable here only to end the activity's retries at once; in production
-	// they end when the schedule-to-close timeout passes, with the same last error.
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{}, temporal.NewNonRetryableApplicationError("timeout", models.ErrTypeUnknownOutcome, nil)).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankNotFound}, nil).Once()
-	env.OnActivity(bank.Charge, mock.Anything, mock.MatchedBy(func(in models.ChargeInput) bool { return in.Reference == "pay_test1" })).
+	env := newEnv(t)
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{}, unknownOutcome()).Once()
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankNotFound}, nil).Once()
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.MatchedBy(func(in models.ChargeInput) bool { return in.Reference == "pay_test1" })).
 		Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
-	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+	env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentSucceeded}, nil).Once()
 	env.ExecuteWorkflow(PaymentWorkflow, paymentInput("tok_timeout_success"))
 	require.NoError(t, env.GetWorkflowError())
@@ -148,26 +127,22 @@ func TestPaymentUnknownOutcomeQueriesThenRecharges(t *testing.T) {
 // A bank that never decides is asked to cancel at the deadline; the payment ends
 // failed expired only on the bank's confirmed cancel.
 func TestPaymentExpires(t *testing.T) {
-	env := newPaymentEnv(t)
-	var bank *activities.Bank
-	var pay *activities.Payments
+	env := newEnv(t)
 	in := paymentInput("tok_processing")
 	in.BankDeadline = 10 * time.Minute
-	env.OnActivity(bank.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
-	env.OnActivity(bank.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil)
-	env.OnActivity(bank.CancelTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil).Once()
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing}, nil)
+	env.OnActivity(bankActs.CancelTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "banksim"}).
 		Return(models.ChargeResult{Status: models.BankCanceled, Channel: "banksim"}, nil).Once()
-	env.OnActivity(pay.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureExpired))).
+	env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureExpired))).
 		Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
 	env.ExecuteWorkflow(PaymentWorkflow, in)
-	require.NoError(t, env.GetWorkflowError())
-	var res models.PaymentResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.PaymentResult](t, env)
 	require.Equal(t, models.FailureExpired, res.FailureCode)
 }
 
 func TestPaymentRejectsBadInput(t *testing.T) {
-	env := newPaymentEnv(t)
+	env := newEnv(t)
 	in := paymentInput("tok_success")
 	in.Amount = 0
 	env.ExecuteWorkflow(PaymentWorkflow, in)
@@ -179,13 +154,4 @@ func TestPaymentRejectsBadInput(t *testing.T) {
 func isNonRetryable(err error) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.NonRetryable()
-}
-
-func queryState(t *testing.T, env paymentEnv) models.FlowState {
-	t.Helper()
-	v, err := env.QueryWorkflow(QueryState)
-	require.NoError(t, err)
-	var st models.FlowState
-	require.NoError(t, v.Get(&st))
-	return st
 }

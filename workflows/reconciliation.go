@@ -7,12 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-// reconActs names the reconciliation activities (see bankActs).
-var reconActs *activities.Reconciliation
 
 // ReconciliationWorkflow reconciles one channel's statement of one UTC day with our
 // bank transfer records: one long, heartbeating activity streams the comparison and
@@ -33,8 +29,7 @@ type reconciliationFlow struct {
 // query answers the reconciliation's state (its day and counts with the flow's).
 func newReconciliationFlow(ctx workflow.Context, in models.ReconciliationInput) (*reconciliationFlow, error) {
 	if _, err := models.ParseDay(in.Date); err != nil || in.Channel == "" || !models.ValidID(models.PrefixReconciliation, in.ReconciliationID) {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date), models.ErrTypeInvalidInput, nil)
+		return nil, invalidInput("invalid reconciliation input %q %q %q", in.ReconciliationID, in.Channel, in.Date)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow:     models.FlowReconciliation,

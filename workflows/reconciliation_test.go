@@ -8,9 +8,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -18,49 +16,29 @@ func reconciliationInput() models.ReconciliationInput {
 	return models.ReconciliationInput{ReconciliationID: "rec_test1", Channel: "banksim", Date: "2026-03-01"}
 }
 
-func newReconciliationEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Reconciliation{})
-	t.Cleanup(func() { env.AssertExpectations(t) })
-	return env
-}
-
-func queryReconciliation(t *testing.T, env *testsuite.TestWorkflowEnvironment) models.ReconciliationState {
-	t.Helper()
-	v, err := env.QueryWorkflow(QueryState)
-	require.NoError(t, err)
-	var st models.ReconciliationState
-	require.NoError(t, v.Get(&st))
-	return st
-}
-
 // The pass runs once, in the matching stage; its counts are recorded as the run's end
 // and returned.
 func TestReconciliationCompletes(t *testing.T) {
-	env := newReconciliationEnv(t)
-	var acts *activities.Reconciliation
+	env := newEnv(t)
 	counts := models.ReconciliationCounts{StatementLines: 4, OurRecords: 4, Matched: 2, AmountMismatch: 1, MissingAtBank: 1, MissingOnOurSide: 1}
-	env.OnActivity(acts.ReconcileStatement, mock.Anything, models.ReconcileStatementInput{ReconciliationID: "rec_test1", Channel: "banksim", Date: "2026-03-01"}).
+	env.OnActivity(reconActs.ReconcileStatement, mock.Anything, models.ReconcileStatementInput{ReconciliationID: "rec_test1", Channel: "banksim", Date: "2026-03-01"}).
 		Run(func(mock.Arguments) {
-			st := queryReconciliation(t, env)
+			st := queryState[models.ReconciliationState](t, env)
 			require.Equal(t, models.StageMatching, st.Stage)
 			require.Equal(t, "running", st.Status)
 			require.Equal(t, "rec_test1", st.ObjectID)
 		}).
 		Return(models.ReconcileStatementResult{Counts: counts, Resumed: true, SkippedLines: 7}, nil).Once()
-	env.OnActivity(acts.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
+	env.OnActivity(reconActs.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
 		ReconciliationID: "rec_test1", Status: models.ReconciliationCompleted, Counts: counts,
 	}).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 
 	env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
-	require.NoError(t, env.GetWorkflowError())
-	var res models.ReconciliationResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.ReconciliationResult](t, env)
 	require.Equal(t, models.ReconciliationResult{
 		ReconciliationID: "rec_test1", Status: models.ReconciliationCompleted, Counts: counts, Resumed: true, SkippedLines: 7,
 	}, res)
-	st := queryReconciliation(t, env)
+	st := queryState[models.ReconciliationState](t, env)
 	require.Equal(t, models.StageDone, st.Stage)
 	require.Equal(t, "completed", st.Status)
 	require.Equal(t, counts, *st.Counts)
@@ -69,11 +47,10 @@ func TestReconciliationCompletes(t *testing.T) {
 // A statement that cannot be read is not retried: the run records that it failed,
 // with the failure's type (not its text), and fails.
 func TestReconciliationRecordsFailure(t *testing.T) {
-	env := newReconciliationEnv(t)
-	var acts *activities.Reconciliation
-	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
+	env := newEnv(t)
+	env.OnActivity(reconActs.ReconcileStatement, mock.Anything, mock.Anything).
 		Return(models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError("header is wrong", models.ErrTypeStatementUnreadable, nil)).Once()
-	env.OnActivity(acts.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
+	env.OnActivity(reconActs.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
 		ReconciliationID: "rec_test1", Status: models.ReconciliationFailed, Error: models.ErrTypeStatementUnreadable,
 	}).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 
@@ -81,20 +58,19 @@ func TestReconciliationRecordsFailure(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
 	require.Equal(t, models.ErrTypeStatementUnreadable, appErr.Type())
-	st := queryReconciliation(t, env)
+	st := queryState[models.ReconciliationState](t, env)
 	require.Equal(t, "failed", st.Status)
 	require.Equal(t, models.StageDone, st.Stage)
 }
 
 // An outage is retried with backoff until the pass succeeds.
 func TestReconciliationRetriesOutages(t *testing.T) {
-	env := newReconciliationEnv(t)
-	var acts *activities.Reconciliation
-	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
+	env := newEnv(t)
+	env.OnActivity(reconActs.ReconcileStatement, mock.Anything, mock.Anything).
 		Return(models.ReconcileStatementResult{}, temporal.NewApplicationError("statement: connection refused", models.ErrTypeBankUnavailable)).Twice()
-	env.OnActivity(acts.ReconcileStatement, mock.Anything, mock.Anything).
+	env.OnActivity(reconActs.ReconcileStatement, mock.Anything, mock.Anything).
 		Return(models.ReconcileStatementResult{Counts: models.ReconciliationCounts{Matched: 1}}, nil).Once()
-	env.OnActivity(acts.FinishReconciliation, mock.Anything, mock.MatchedBy(func(in models.FinishReconciliationInput) bool {
+	env.OnActivity(reconActs.FinishReconciliation, mock.Anything, mock.MatchedBy(func(in models.FinishReconciliationInput) bool {
 		return in.Status == models.ReconciliationCompleted && in.Counts.Matched == 1
 	})).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 	env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
@@ -107,7 +83,7 @@ func TestReconciliationRejectsBadInput(t *testing.T) {
 		{ReconciliationID: "pay_1", Channel: "banksim", Date: "2026-03-01"},
 		{ReconciliationID: "rec_1", Channel: "", Date: "2026-03-01"},
 	} {
-		env := newReconciliationEnv(t)
+		env := newEnv(t)
 		env.ExecuteWorkflow(ReconciliationWorkflow, in)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(env.GetWorkflowError(), &appErr), "%+v", in)
@@ -131,18 +107,15 @@ func TestScheduledReconciliationTakesThePreviousDay(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newReconciliationEnv(t)
+			env := newEnv(t)
 			env.SetStartTime(tc.started)
 			if tc.scheduled != nil {
 				require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(SAScheduledStartTime.ValueSet(*tc.scheduled))))
 			}
-			var acts *activities.Reconciliation
-			env.OnActivity(acts.OpenReconciliation, mock.Anything, models.OpenReconciliationInput{Channel: "banksim", Date: tc.want}).
+			env.OnActivity(reconActs.OpenReconciliation, mock.Anything, models.OpenReconciliationInput{Channel: "banksim", Date: tc.want}).
 				Return(models.OpenReconciliationResult{ReconciliationID: "rec_x", Status: models.ReconciliationRunning, Created: true}, nil).Once()
 			env.ExecuteWorkflow(ScheduledReconciliationWorkflow, models.ScheduledReconciliationInput{Channel: "banksim"})
-			require.NoError(t, env.GetWorkflowError())
-			var res models.ScheduledReconciliationResult
-			require.NoError(t, env.GetWorkflowResult(&res))
+			res := resultOf[models.ScheduledReconciliationResult](t, env)
 			require.Equal(t, models.ScheduledReconciliationResult{
 				ReconciliationID: "rec_x", WorkflowID: "reconciliation/banksim/" + tc.want, Date: tc.want, Created: true,
 			}, res)

@@ -3,14 +3,10 @@ package workflows
 import (
 	"fmt"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-var refundActs *activities.Refunds
 
 // RefundWorkflow gives part or all of a payment back. It holds the amount on the
 // merchant's settlement account first (a merchant that has already been paid out
@@ -30,8 +26,7 @@ type refundFlow struct {
 // newRefundFlow validates the input and sets up the tracker.
 func newRefundFlow(ctx workflow.Context, in models.RefundInput) (*refundFlow, error) {
 	if in.RefundID == "" || in.PaymentID == "" || in.Amount <= 0 || !in.Currency.Valid() {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid refund input %q", in.RefundID), models.ErrTypeInvalidInput, nil)
+		return nil, invalidInput("invalid refund input %q", in.RefundID)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowRefund, ObjectID: in.RefundID, Stage: models.StageValidating,
@@ -58,39 +53,26 @@ func (r *refundFlow) run(ctx workflow.Context) (models.RefundResult, error) {
 	}
 	r.holdID = hold.HoldID
 	if in.Source.Type != models.SourceAccount {
-		callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
-		refund := models.RefundAtBankInput{
-			Reference: in.RefundID, ChargeReference: in.PaymentID, MerchantID: in.MerchantID,
-			Amount: in.Amount, Currency: in.Currency,
-		}
-		send := func(ctx workflow.Context, channel string) workflow.Future {
-			refund := refund
-			refund.Channel = channel
-			return workflow.ExecuteActivity(ctx, bankActs.RefundAtBank, refund)
+		// The refund goes to the channel that took the charge (the payment records the
+		// real one); it is not routed again.
+		call := &bankCall{
+			tracker: r.tracker, bankTiming: bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines},
+			kind: models.TransferRefund, reference: in.RefundID, merchant: in.MerchantID, amount: in.Amount,
+			currency: in.Currency, channel: in.Channel, stage: models.StagePayingOut, owned: true,
+			callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+			send: refundAtBank(models.RefundAtBankInput{
+				Reference: in.RefundID, ChargeReference: in.PaymentID, MerchantID: in.MerchantID,
+				Amount: in.Amount, Currency: in.Currency,
+			}),
 		}
 		var res models.ChargeResult
 		var err error
 		if pinsBankCalls(ctx) {
-			// The refund goes to the channel that took the charge (the payment
-			// records the real one); it is not routed again.
-			res, err = (&bankCall{
-				tracker: r.tracker, bankTiming: bankTiming{poll: in.BankPoll, deadline: in.BankDeadline, deadlines: in.BankDeadlines},
-				kind: models.TransferRefund, reference: in.RefundID, merchant: in.MerchantID, amount: in.Amount,
-				currency: in.Currency, channel: in.Channel, stage: models.StagePayingOut, owned: true,
-				callbacks: callbacks, send: send,
-			}).run(ctx)
+			res, err = call.run(ctx)
 		} else {
-			res, err = (&legacyBankCall{
-				tracker: r.tracker, reference: in.RefundID, stage: models.StagePayingOut,
-				poll: in.BankPoll, deadline: in.BankDeadline, callbacks: callbacks, send: send,
-			}).run(ctx)
+			res, err = call.legacy().run(ctx)
 		}
-		if err != nil {
-			return models.RefundResult{}, err
-		}
-		if res.Status != models.BankSucceeded {
-			return r.finalize(ctx, models.RefundFailed, res.FailureCode)
-		}
+		return settle(ctx, res, err, r.finalize, models.RefundSucceeded, models.RefundFailed)
 	}
 	return r.finalize(ctx, models.RefundSucceeded, models.FailureNone)
 }
@@ -107,12 +89,8 @@ func (r *refundFlow) finalize(ctx workflow.Context, status models.RefundStatus, 
 		Status: status, FailureCode: code, PostingKey: PostingKey(models.FlowRefund, in.RefundID, "reverse"),
 	}).Get(ctx, &res)
 	if err != nil {
-		r.state.LastError = err.Error()
-		return models.RefundResult{}, fmt.Errorf("finalize refund %s: %w", in.RefundID, err)
+		return models.RefundResult{}, r.finalizeFailed(err)
 	}
-	r.state.Status, r.state.FailureCode = string(res.Status), res.FailureCode
-	r.notifyIfAsked(ctx, in.MerchantID, in.RefundID, in.NotifyURL, models.FlowRefund, string(res.Status))
-	r.setStage(ctx, models.StageDone)
-	r.logger.Info("refund finished", "status", res.Status, "failure_code", res.FailureCode)
+	r.finished(ctx, in.MerchantID, in.NotifyURL, string(res.Status), res.FailureCode)
 	return res, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/payflow/payflow/models"
@@ -19,7 +18,7 @@ import (
 // an operator's request would: an existing run of the day is left as it is.
 func ScheduledReconciliationWorkflow(ctx workflow.Context, in models.ScheduledReconciliationInput) (models.ScheduledReconciliationResult, error) {
 	if in.Channel == "" {
-		return models.ScheduledReconciliationResult{}, temporal.NewNonRetryableApplicationError("scheduled reconciliation without a channel", models.ErrTypeInvalidInput, nil)
+		return models.ScheduledReconciliationResult{}, invalidInput("scheduled reconciliation without a channel")
 	}
 	at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(SAScheduledStartTime)
 	if !ok {

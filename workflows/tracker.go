@@ -131,3 +131,20 @@ func (t *tracker) noteChannel(ctx workflow.Context, channel string) {
 		t.logger.Warn("upsert channel", "error", err)
 	}
 }
+
+// finished records a flow's outcome (status and code) in its state, notifies the
+// merchant when the object has a notify_url, and ends the flow at stage done.
+func (t *tracker) finished(ctx workflow.Context, merchantID, notifyURL, status string, code models.FailureCode) {
+	t.state.Status = status
+	t.state.FailureCode = code
+	t.notifyIfAsked(ctx, merchantID, t.state.ObjectID, notifyURL, t.state.Flow, status)
+	t.setStage(ctx, models.StageDone)
+	t.logger.Info(string(t.state.Flow)+" finished", "status", status, "failure_code", code)
+}
+
+// finalizeFailed records the error of a flow's finalize activity as its last error and
+// returns the error the flow fails with.
+func (t *tracker) finalizeFailed(err error) error {
+	t.state.LastError = err.Error()
+	return fmt.Errorf("finalize %s %s: %w", t.state.Flow, t.state.ObjectID, err)
+}

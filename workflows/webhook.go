@@ -1,16 +1,11 @@
 package workflows
 
 import (
-	"fmt"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-var webhookActs *activities.Webhooks
 
 // WebhookDeliveryWorkflow delivers one stored event to its notify_url: one
 // DeliverWebhook activity whose retry policy is the delivery schedule (first retry
@@ -31,8 +26,7 @@ type webhookDelivery struct {
 // only: a delivery moves no money, there is nothing to retry or cancel).
 func newWebhookDelivery(ctx workflow.Context, in models.WebhookDeliveryInput) (*webhookDelivery, error) {
 	if !models.ValidID(models.PrefixEvent, in.EventID) || in.MerchantID == "" {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid webhook delivery input %q", in.EventID), models.ErrTypeInvalidInput, nil)
+		return nil, invalidInput("invalid webhook delivery input %q", in.EventID)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowWebhook, ObjectID: in.EventID, Stage: models.StageNotifying,

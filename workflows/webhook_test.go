@@ -11,17 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
-
-func newWebhookEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Webhooks{})
-	t.Cleanup(func() { env.AssertExpectations(t) })
-	return env
-}
 
 var deliveryInput = models.WebhookDeliveryInput{EventID: "evt_test1", MerchantID: "mch_demo"}
 
@@ -49,19 +40,16 @@ func endpointFailed(code int) error {
 // A delivery retries on the schedule (5 s, then 10 s) with the same event and
 // delivery until the endpoint accepts, and completes delivered.
 func TestWebhookDeliveryRetriesThenSucceeds(t *testing.T) {
-	env := newWebhookEnv(t)
-	var acts *activities.Webhooks
+	env := newEnv(t)
 	var log attemptLog
-	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
+	env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
 		Return(models.DeliverWebhookResult{}, endpointFailed(500)).Twice()
-	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
+	env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
 		Return(models.DeliverWebhookResult{StatusCode: 200, Attempt: 3}, nil).Once()
 	env.ExecuteWorkflow(WebhookDeliveryWorkflow, deliveryInput)
 
 	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res models.WebhookDeliveryResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.WebhookDeliveryResult](t, env)
 	require.Equal(t, models.WebhookDeliveryResult{Status: models.DeliveryDelivered, StatusCode: 200, Attempt: 3}, res)
 
 	// mock.MatchedBy may run more than once per call; keep the distinct attempts.
@@ -76,7 +64,7 @@ func TestWebhookDeliveryRetriesThenSucceeds(t *testing.T) {
 	require.GreaterOrEqual(t, attempts[1].at.Sub(attempts[0].at), 5*time.Second)
 	require.GreaterOrEqual(t, attempts[2].at.Sub(attempts[1].at), 10*time.Second)
 
-	st := queryWebhookState(t, env)
+	st := queryState[models.FlowState](t, env)
 	require.Equal(t, models.StageDone, st.Stage)
 	require.Equal(t, string(models.DeliveryDelivered), st.Status)
 	require.Equal(t, models.FlowWebhook, st.Flow)
@@ -87,18 +75,15 @@ func TestWebhookDeliveryRetriesThenSucceeds(t *testing.T) {
 // hours; then the delivery completes failed (the merchant's endpoint's outcome, not
 // a failed workflow), having sent the same event every time.
 func TestWebhookDeliveryGivesUpAfter24Hours(t *testing.T) {
-	env := newWebhookEnv(t)
-	var acts *activities.Webhooks
+	env := newEnv(t)
 	var log attemptLog
-	env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
+	env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.MatchedBy(log.record(env))).
 		Return(models.DeliverWebhookResult{}, endpointFailed(503))
 	start := env.Now()
 	env.ExecuteWorkflow(WebhookDeliveryWorkflow, deliveryInput)
 
 	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res models.WebhookDeliveryResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	res := resultOf[models.WebhookDeliveryResult](t, env)
 	require.Equal(t, models.DeliveryFailed, res.Status)
 
 	attempts := distinctAttempts(&log)
@@ -114,7 +99,7 @@ func TestWebhookDeliveryGivesUpAfter24Hours(t *testing.T) {
 			require.LessOrEqual(t, a.at.Sub(attempts[i-1].at), time.Hour+time.Second, "waited more than an hour between attempts")
 		}
 	}
-	st := queryWebhookState(t, env)
+	st := queryState[models.FlowState](t, env)
 	require.Equal(t, models.StageDone, st.Stage)
 	require.Equal(t, string(models.DeliveryFailed), st.Status)
 	require.NotEmpty(t, st.LastError)
@@ -130,21 +115,18 @@ func TestWebhookDeliveryStopsOnRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := newWebhookEnv(t)
-			var acts *activities.Webhooks
-			env.OnActivity(acts.DeliverWebhook, mock.Anything, mock.Anything).
+			env := newEnv(t)
+			env.OnActivity(webhookActs.DeliverWebhook, mock.Anything, mock.Anything).
 				Return(models.DeliverWebhookResult{}, temporal.NewNonRetryableApplicationError("no", tc.errType, nil)).Once()
 			env.ExecuteWorkflow(WebhookDeliveryWorkflow, deliveryInput)
-			require.NoError(t, env.GetWorkflowError())
-			var res models.WebhookDeliveryResult
-			require.NoError(t, env.GetWorkflowResult(&res))
+			res := resultOf[models.WebhookDeliveryResult](t, env)
 			require.Equal(t, models.DeliveryFailed, res.Status)
 		})
 	}
 }
 
 func TestWebhookDeliveryRejectsBadInput(t *testing.T) {
-	env := newWebhookEnv(t)
+	env := newEnv(t)
 	env.ExecuteWorkflow(WebhookDeliveryWorkflow, models.WebhookDeliveryInput{EventID: "pay_1", MerchantID: "mch_demo"})
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
@@ -169,13 +151,4 @@ func distinctAttempts(l *attemptLog) []loggedAttempt {
 		out = append(out, loggedAttempt{in: in, at: l.times[i]})
 	}
 	return out
-}
-
-func queryWebhookState(t *testing.T, env *testsuite.TestWorkflowEnvironment) models.FlowState {
-	t.Helper()
-	v, err := env.QueryWorkflow(QueryState)
-	require.NoError(t, err)
-	var st models.FlowState
-	require.NoError(t, v.Get(&st))
-	return st
 }

@@ -4,16 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
-)
-
-var (
-	holdActs       *activities.Holds
-	withdrawalActs *activities.Withdrawals
 )
 
 // WithdrawalWorkflow pays money out of a wallet: hold the amount first (nothing held
@@ -41,8 +34,7 @@ type withdrawalFlow struct {
 // approve and reject Updates.
 func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdrawalFlow, error) {
 	if in.WithdrawalID == "" || in.AccountID == "" || in.Amount <= 0 || !in.Currency.Valid() || in.BankAccount == "" {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid withdrawal input %q", in.WithdrawalID), models.ErrTypeInvalidInput, nil)
+		return nil, invalidInput("invalid withdrawal input %q", in.WithdrawalID)
 	}
 	t, err := newTracker(ctx, models.FlowState{
 		Flow: models.FlowWithdrawal, ObjectID: in.WithdrawalID, Stage: models.StageValidating,
@@ -130,31 +122,28 @@ func (w *withdrawalFlow) move(ctx workflow.Context) (models.WithdrawalResult, er
 		}
 	}
 
-	callbacks := workflow.GetSignalChannel(ctx, SignalBankCallback)
-	send := func(ctx workflow.Context, channel string) workflow.Future {
-		return workflow.ExecuteActivity(ctx, bankActs.Payout, models.PayoutInput{
-			Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
-			Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
-		})
+	call := &bankCall{
+		tracker: w.tracker, bankTiming: bankTiming{poll: w.in.BankPoll, deadline: w.in.BankDeadline, deadlines: w.in.BankDeadlines},
+		kind: models.TransferPayout, reference: w.in.WithdrawalID, merchant: w.in.MerchantID, amount: w.in.Amount,
+		currency: w.in.Currency, channel: w.in.Channel, routes: true, stage: models.StagePayingOut, owned: true,
+		callbacks: workflow.GetSignalChannel(ctx, SignalBankCallback),
+		send: func(ctx workflow.Context, channel string) workflow.Future {
+			return workflow.ExecuteActivity(ctx, bankActs.Payout, models.PayoutInput{
+				Reference: w.in.WithdrawalID, MerchantID: w.in.MerchantID, Amount: w.in.Amount,
+				Currency: w.in.Currency, BankAccount: w.in.BankAccount, Channel: channel,
+			})
+		},
 	}
 	var res models.ChargeResult
 	if pinsBankCalls(ctx) {
-		res, err = (&bankCall{
-			tracker: w.tracker, bankTiming: bankTiming{poll: w.in.BankPoll, deadline: w.in.BankDeadline, deadlines: w.in.BankDeadlines},
-			kind: models.TransferPayout, reference: w.in.WithdrawalID, merchant: w.in.MerchantID, amount: w.in.Amount,
-			currency: w.in.Currency, channel: w.in.Channel, routes: true, stage: models.StagePayingOut, owned: true,
-			callbacks: callbacks, send: send,
-		}).run(ctx)
+		res, err = call.run(ctx)
 		if err == nil && res.Status != models.BankSucceeded && res.FailureCode == models.FailureCanceled && w.cancelReq != nil {
 			// An operator's cancel that the bank confirmed: nothing left, the hold
 			// goes back.
 			return w.finalize(ctx, models.WithdrawalCanceled, models.FailureCanceled, w.cancelReq.Reason)
 		}
 	} else {
-		res, err = (&legacyBankCall{
-			tracker: w.tracker, reference: w.in.WithdrawalID, stage: models.StagePayingOut,
-			poll: w.in.BankPoll, deadline: w.in.BankDeadline, callbacks: callbacks, send: send,
-		}).run(ctx)
+		res, err = call.legacy().run(ctx)
 	}
 	if err != nil {
 		return models.WithdrawalResult{}, err
@@ -212,13 +201,8 @@ func (w *withdrawalFlow) finalize(ctx workflow.Context, status models.Withdrawal
 		Reason: reason, PostingKey: PostingKey(models.FlowWithdrawal, w.in.WithdrawalID, "settle"),
 	}).Get(ctx, &res)
 	if err != nil {
-		w.state.LastError = err.Error()
-		return models.WithdrawalResult{}, fmt.Errorf("finalize withdrawal %s: %w", w.in.WithdrawalID, err)
+		return models.WithdrawalResult{}, w.finalizeFailed(err)
 	}
-	w.state.Status = string(res.Status)
-	w.state.FailureCode = res.FailureCode
-	w.notifyIfAsked(ctx, w.in.MerchantID, w.in.WithdrawalID, w.in.NotifyURL, models.FlowWithdrawal, string(res.Status))
-	w.setStage(ctx, models.StageDone)
-	w.logger.Info("withdrawal finished", "status", res.Status, "failure_code", res.FailureCode)
+	w.finished(ctx, w.in.MerchantID, w.in.NotifyURL, string(res.Status), res.FailureCode)
 	return res, nil
 }

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/models"
 )
 
@@ -21,23 +20,23 @@ func withdrawalInput(amount int64) models.WithdrawalInput {
 	}
 }
 
-func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(&activities.Bank{})
-	env.RegisterActivity(&activities.Payments{})
-	env.RegisterActivity(&activities.Topups{})
-	env.RegisterActivity(&activities.Holds{})
-	env.RegisterActivity(&activities.Withdrawals{})
-	env.RegisterActivity(&activities.Refunds{})
-	t.Cleanup(func() { env.AssertExpectations(t) })
-	return env
-}
-
 func finalizedWithdrawal(status models.WithdrawalStatus, code models.FailureCode, hold string) func(models.FinalizeWithdrawalInput) bool {
 	return func(in models.FinalizeWithdrawalInput) bool {
 		return in.Status == status && in.FailureCode == code && in.HoldID == hold
 	}
+}
+
+// expectHold expects the flow to hold amount under key, once, on account (the
+// merchant's settlement account when empty): held as hold_1, or refused with code
+// when code is set.
+func expectHold(env *testsuite.TestWorkflowEnvironment, key, account string, amount int64, code models.FailureCode) {
+	res := models.PlaceHoldResult{HoldID: "hold_1"}
+	if code != "" {
+		res = models.PlaceHoldResult{FailureCode: code}
+	}
+	env.OnActivity(holdActs.PlaceHold, mock.Anything, mock.MatchedBy(func(in models.PlaceHoldInput) bool {
+		return in.Key == key && in.AccountID == account && in.Amount == amount
+	})).Return(res, nil).Once()
 }
 
 type updateCallbacks struct {
@@ -57,9 +56,6 @@ func (u updateCallbacks) Reject(err error) {
 func (u updateCallbacks) Complete(any, error) {}
 
 func TestWithdrawalOutcomes(t *testing.T) {
-	var holds *activities.Holds
-	var w *activities.Withdrawals
-	var bank *activities.Bank
 	tests := []struct {
 		name     string
 		holdCode models.FailureCode
@@ -77,22 +73,14 @@ func TestWithdrawalOutcomes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			holdRes := models.PlaceHoldResult{HoldID: "hold_1"}
-			if tc.holdCode != "" {
-				holdRes = models.PlaceHoldResult{FailureCode: tc.holdCode}
-			}
-			env.OnActivity(holds.PlaceHold, mock.Anything, mock.MatchedBy(func(in models.PlaceHoldInput) bool {
-				return in.Key == "withdrawal/wd_test1/hold" && in.Amount == 5000
-			})).Return(holdRes, nil).Once()
+			expectHold(env, "withdrawal/wd_test1/hold", "acct_w", 5000, tc.holdCode)
 			if tc.payouts > 0 {
-				env.OnActivity(bank.Payout, mock.Anything, mock.Anything).Return(tc.payout, tc.payErr).Times(tc.payouts)
+				env.OnActivity(bankActs.Payout, mock.Anything, mock.Anything).Return(tc.payout, tc.payErr).Times(tc.payouts)
 			}
-			env.OnActivity(w.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(tc.status, tc.code, tc.holdID))).
+			env.OnActivity(withdrawalActs.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(tc.status, tc.code, tc.holdID))).
 				Return(models.WithdrawalResult{Status: tc.status, FailureCode: tc.code}, nil).Once()
 			env.ExecuteWorkflow(WithdrawalWorkflow, withdrawalInput(5000))
-			require.NoError(t, env.GetWorkflowError())
-			var res models.WithdrawalResult
-			require.NoError(t, env.GetWorkflowResult(&res))
+			res := resultOf[models.WithdrawalResult](t, env)
 			require.Equal(t, tc.status, res.Status)
 		})
 	}
@@ -101,19 +89,16 @@ func TestWithdrawalOutcomes(t *testing.T) {
 // Over the review threshold: pending_approval until an operator approves; a second
 // approve is refused by the validator.
 func TestWithdrawalApproval(t *testing.T) {
-	var holds *activities.Holds
-	var w *activities.Withdrawals
-	var bank *activities.Bank
 	env := newEnv(t)
-	env.OnActivity(holds.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
-	env.OnActivity(w.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalPendingApproval}).Return(nil).Once()
-	env.OnActivity(w.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalProcessing}).Return(nil).Once()
-	env.OnActivity(bank.Payout, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
-	env.OnActivity(w.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(models.WithdrawalSucceeded, "", "hold_1"))).
+	env.OnActivity(holdActs.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
+	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalPendingApproval}).Return(nil).Once()
+	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalProcessing}).Return(nil).Once()
+	env.OnActivity(bankActs.Payout, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
+	env.OnActivity(withdrawalActs.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(models.WithdrawalSucceeded, "", "hold_1"))).
 		Return(models.WithdrawalResult{Status: models.WithdrawalSucceeded}, nil).Once()
 	var first, second []string
 	env.RegisterDelayedCallback(func() {
-		st := stateOf(t, env)
+		st := queryState[models.FlowState](t, env)
 		require.Equal(t, models.StagePendingApproval, st.Stage)
 		require.Equal(t, string(models.WithdrawalPendingApproval), st.Status)
 		env.UpdateWorkflow(UpdateApprove, "u1", updateCallbacks{accepted: func() { first = append(first, "ok") }, rejected: func() { first = append(first, "refused") }}, models.Decision{Operator: "ops"})
@@ -126,8 +111,6 @@ func TestWithdrawalApproval(t *testing.T) {
 }
 
 func TestWithdrawalRejectAndExpire(t *testing.T) {
-	var holds *activities.Holds
-	var w *activities.Withdrawals
 	for _, tc := range []struct {
 		name   string
 		reject bool
@@ -135,9 +118,9 @@ func TestWithdrawalRejectAndExpire(t *testing.T) {
 	}{{"rejected", true, models.FailureRejected}, {"expired", false, models.FailureExpired}} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(holds.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
-			env.OnActivity(w.SetWithdrawalStatus, mock.Anything, mock.Anything).Return(nil).Once()
-			env.OnActivity(w.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(models.WithdrawalCanceled, tc.code, "hold_1"))).
+			env.OnActivity(holdActs.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
+			env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, mock.Anything).Return(nil).Once()
+			env.OnActivity(withdrawalActs.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(models.WithdrawalCanceled, tc.code, "hold_1"))).
 				Return(models.WithdrawalResult{Status: models.WithdrawalCanceled, FailureCode: tc.code}, nil).Once()
 			var refusedEmpty bool
 			if tc.reject {
@@ -156,13 +139,4 @@ func TestWithdrawalRejectAndExpire(t *testing.T) {
 			}
 		})
 	}
-}
-
-func stateOf(t *testing.T, env *testsuite.TestWorkflowEnvironment) models.FlowState {
-	t.Helper()
-	v, err := env.QueryWorkflow(QueryState)
-	require.NoError(t, err)
-	var st models.FlowState
-	require.NoError(t, v.Get(&st))
-	return st
 }
