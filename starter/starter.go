@@ -155,6 +155,59 @@ func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error 
 	})
 }
 
+// closingWait bounds how long a new reconciliation run waits for the previous run of
+// its day to close: that run recorded its end just before closing, so this is
+// milliseconds, unless Temporal is slow.
+const closingWait = 15 * time.Second
+
+// StartReconciliation starts the workflow of a reconciliation run,
+// reconciliation/<channel>/<date>, with the run's id as input.
+//
+// fresh says the run was just created: no workflow run of it can exist, and the
+// workflow id's current run, if any, belongs to the previous run of the day, which has
+// recorded its end and is closing; the start waits for it to close rather than being
+// mistaken for it. Otherwise the call is idempotent: a run already going is left
+// alone, and a run whose workflow never started (or was terminated) starts now.
+func (s *Starter) StartReconciliation(ctx context.Context, in models.ReconciliationInput, fresh bool) error {
+	id := workflows.ReconciliationWorkflowID(in.Channel, in.Date)
+	opts := client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: s.cfg.TaskQueue,
+		// A day is reconciled again by a new run of the same workflow id.
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SAFlow.ValueSet(string(models.FlowReconciliation)),
+			workflows.SAChannel.ValueSet(in.Channel),
+			workflows.SAStage.ValueSet(string(workflows.ReconciliationStageAtStart)),
+		),
+	}
+	if !fresh {
+		_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ReconciliationWorkflow, in)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", id, err)
+		}
+		return nil
+	}
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	deadline := time.Now().Add(closingWait)
+	for {
+		_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ReconciliationWorkflow, in)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if err == nil || !(errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err)) || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("start %s: %w", id, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("start %s: %w", id, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // AwaitFlow waits until the flow workflowID has closed (however it ended) and
 // reports true, or until ctx ends and reports false. It long-polls Temporal for the
 // flow's close event (following continue-as-new), so that a waiting request costs one
