@@ -1,11 +1,10 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
@@ -62,9 +61,6 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	if err != nil {
 		return Created[models.Payment]{}, err
 	}
-	if req.NotifyURL == "" {
-		req.NotifyURL = m.NotifyURL
-	}
 	now := s.now()
 	pay := models.Payment{
 		ID:          models.NewID(models.PrefixPayment),
@@ -76,20 +72,14 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 		Channel:     req.Channel,
 		Status:      models.PaymentProcessing,
 		Description: req.Description,
-		NotifyURL:   req.NotifyURL,
+		NotifyURL:   cmp.Or(req.NotifyURL, m.NotifyURL),
 		Metadata:    req.Metadata,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(req.MerchantID, pay.ID)
-	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Payment]{
-		kind: "payment", id: pay.ID, obj: pay, load: s.Store.Payment,
-		workflowID: workflows.PaymentWorkflowID,
-		insert:     func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) },
-		start: func(ctx context.Context, p models.Payment) error {
-			return s.Flows.StartPayment(ctx, p.FlowInput())
-		},
-		final: func(p models.Payment) bool { return p.Status != models.PaymentProcessing },
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, paymentKind, pay.ID, pay, func(ctx context.Context, p models.Payment) error {
+		return s.Flows.StartPayment(ctx, p.FlowInput())
 	})
 }
 

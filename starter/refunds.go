@@ -1,10 +1,9 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"errors"
-
-	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
@@ -48,25 +47,16 @@ func (s *Refunds) Create(ctx context.Context, req NewRefund) (Created[models.Ref
 	if err != nil {
 		return Created[models.Refund]{}, err
 	}
-	if req.NotifyURL == "" {
-		req.NotifyURL = m.NotifyURL
-	}
 	pay := req.Payment
 	now := s.now()
 	r := models.Refund{
 		ID: models.NewID(models.PrefixRefund), Object: "refund", MerchantID: req.MerchantID, PaymentID: pay.ID,
 		Amount: req.Amount, Currency: pay.Currency, Channel: pay.Channel, Status: models.RefundProcessing,
-		NotifyURL: req.NotifyURL, CreatedAt: now, UpdatedAt: now,
+		NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	r.WorkflowID = workflows.RefundWorkflowID(req.MerchantID, r.ID)
-	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Refund]{
-		kind: "refund", id: r.ID, obj: r, load: s.Store.Refund,
-		workflowID: workflows.RefundWorkflowID,
-		insert:     func(tx *gorm.DB) error { return store.InsertRefund(tx, r) },
-		start: func(ctx context.Context, r models.Refund) error {
-			return s.Flows.StartRefund(ctx, r.FlowInput(pay))
-		},
-		final: func(r models.Refund) bool { return r.Status != models.RefundProcessing },
+	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, refundKind, r.ID, r, func(ctx context.Context, r models.Refund) error {
+		return s.Flows.StartRefund(ctx, r.FlowInput(pay))
 	})
 	if errors.Is(err, store.ErrExceedsRefundable) {
 		return out, &ExceedsRefundableError{Payment: pay}

@@ -12,6 +12,8 @@ import (
 	"github.com/payflow/payflow/internal/failpoint"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
 )
 
 // The services below (one file per flow family: payments.go, refunds.go, wallets.go,
@@ -109,40 +111,57 @@ type Awaiter interface {
 	AwaitFlow(ctx context.Context, workflowID string) (bool, error)
 }
 
-// flowObject is how one kind of money object is created and answered.
-type flowObject[T any] struct {
-	// kind names the object in logs and errors ("payment", "top-up").
-	kind string
-	id   string
-	obj  T
+// moneyKind is how one kind of money object is stored, read back and judged.
+type moneyKind[T any] struct {
+	// name names the object in logs and errors ("payment", "top-up").
+	name string
 	// workflowID is the workflow id of a merchant's object's flow (workflows/ids.go).
 	workflowID func(merchantID, objectID string) string
-	// insert stores the new object inside the idempotency transaction.
-	insert func(tx *gorm.DB) error
+	// insert stores a new object inside the idempotency transaction.
+	insert func(tx *gorm.DB, obj T) error
 	// load reads the object a replayed key names (and the outcome after a wait).
-	load func(ctx context.Context, merchantID, id string) (T, error)
-	// start starts the object's flow, or finds it running or finished.
-	start func(ctx context.Context, obj T) error
+	load func(st *store.Store, ctx context.Context, merchantID, id string) (T, error)
 	// final says whether the object has its outcome.
 	final func(obj T) bool
 }
 
-// createAndStart stores f.obj under the request's Idempotency-Key (a replay gets the
-// first object), then starts its flow on every request with the key, so that a first
-// request that stored the object but lost Temporal is completed by the client's retry
-// (or by the flow sweeper, when no retry comes). With a wait, it then waits up to that
-// long for the flow to end and answers its outcome.
-func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idempotent, f flowObject[T]) (Created[T], error) {
+// The kinds of money objects the services create.
+var (
+	paymentKind = moneyKind[models.Payment]{
+		name: "payment", workflowID: workflows.PaymentWorkflowID, insert: store.InsertPayment, load: (*store.Store).Payment,
+		final: func(p models.Payment) bool { return p.Status != models.PaymentProcessing },
+	}
+	topupKind = moneyKind[models.Topup]{
+		name: "top-up", workflowID: workflows.TopupWorkflowID, insert: store.InsertTopup, load: (*store.Store).Topup,
+		final: func(t models.Topup) bool { return t.Status != models.TopupProcessing },
+	}
+	withdrawalKind = moneyKind[models.Withdrawal]{
+		name: "withdrawal", workflowID: workflows.WithdrawalWorkflowID, insert: store.InsertWithdrawal, load: (*store.Store).Withdrawal,
+		final: func(w models.Withdrawal) bool { return w.Status != models.WithdrawalProcessing },
+	}
+	refundKind = moneyKind[models.Refund]{
+		name: "refund", workflowID: workflows.RefundWorkflowID, insert: store.InsertRefund, load: (*store.Store).Refund,
+		final: func(r models.Refund) bool { return r.Status != models.RefundProcessing },
+	}
+)
+
+// createAndStart stores obj, a new object of kind k, under the request's Idempotency-Key (a
+// replay gets the first object), then starts its flow with start on every request
+// with the key, so that a first request that stored the object but lost Temporal is
+// completed by the client's retry (or by the flow sweeper, when no retry comes). With
+// a wait, it then waits up to that long for the flow to end and answers its outcome.
+func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idempotent, k moneyKind[T], objID string, obj T,
+	start func(ctx context.Context, obj T) error) (Created[T], error) {
 	id, created, err := d.Store.CreateOnce(ctx, store.IdempotentRequest{
-		MerchantID: req.MerchantID, Key: req.Key, Fingerprint: req.Fingerprint, ObjectID: f.id,
-	}, f.insert)
+		MerchantID: req.MerchantID, Key: req.Key, Fingerprint: req.Fingerprint, ObjectID: objID,
+	}, func(tx *gorm.DB) error { return k.insert(tx, obj) })
 	if err != nil {
 		return Created[T]{}, err
 	}
-	out := Created[T]{Object: f.obj, Replayed: !created}
+	out := Created[T]{Object: obj, Replayed: !created}
 	if !created {
-		if out.Object, err = f.load(ctx, req.MerchantID, id); err != nil {
-			return Created[T]{}, fmt.Errorf("load idempotent %s %s: %w", f.kind, id, err)
+		if out.Object, err = k.load(d.Store, ctx, req.MerchantID, id); err != nil {
+			return Created[T]{}, fmt.Errorf("load idempotent %s %s: %w", k.name, id, err)
 		}
 	}
 	// The object is committed and its flow not started: a crash here leaves it without
@@ -150,25 +169,26 @@ func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idemp
 	// schedule starts it (activities.Sweeper). Test builds (-tags failpoints) can end
 	// the process here; other builds compile this to nothing.
 	failpoint.Hit(failpoint.AfterCommitBeforeStart)
-	if err := f.start(ctx, out.Object); err != nil {
-		return Created[T]{}, &NotStartedError{Kind: f.kind, ObjectID: id, MerchantID: req.MerchantID, Err: err}
+	if err := start(ctx, out.Object); err != nil {
+		return Created[T]{}, &NotStartedError{Kind: k.name, ObjectID: id, MerchantID: req.MerchantID, Err: err}
 	}
 	if req.Wait <= 0 || flows == nil {
 		return out, nil
 	}
-	if f.final(out.Object) {
+	if k.final(out.Object) {
 		out.Final = true
 		return out, nil
 	}
-	out.Final = awaitOutcome(ctx, d, flows, req, f.workflowID(req.MerchantID, id), id, f.load, f.final, &out.Object)
+	out.Final = awaitOutcome(ctx, d, flows, req, k, id, &out.Object)
 	return out, nil
 }
 
-// awaitOutcome waits up to req.Wait for the flow wfID to close, then reloads the
-// object into obj; it reports whether obj has its outcome. A failure to wait or to
-// reload is logged and answered as "not yet": the object is stored and its flow runs.
-func awaitOutcome[T any](ctx context.Context, d Deps, flows Awaiter, req Idempotent, wfID, id string,
-	load func(ctx context.Context, merchantID, id string) (T, error), final func(T) bool, obj *T) bool {
+// awaitOutcome waits up to req.Wait for the flow of the object id (of kind k) to
+// close, then reloads the object into obj; it reports whether obj has its outcome. A
+// failure to wait or to reload is logged and answered as "not yet": the object is
+// stored and its flow runs.
+func awaitOutcome[T any](ctx context.Context, d Deps, flows Awaiter, req Idempotent, k moneyKind[T], id string, obj *T) bool {
+	wfID := k.workflowID(req.MerchantID, id)
 	wctx, cancel := context.WithTimeout(ctx, req.Wait)
 	defer cancel()
 	closed, err := flows.AwaitFlow(wctx, wfID)
@@ -179,12 +199,12 @@ func awaitOutcome[T any](ctx context.Context, d Deps, flows Awaiter, req Idempot
 	if !closed {
 		return false
 	}
-	got, err := load(ctx, req.MerchantID, id)
+	got, err := k.load(d.Store, ctx, req.MerchantID, id)
 	if err != nil {
 		d.log().WithError(err).WithField("object_id", id).Warn("load outcome")
 		return false
 	}
-	if !final(got) {
+	if !k.final(got) {
 		return false
 	}
 	*obj = got

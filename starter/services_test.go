@@ -32,33 +32,29 @@ type flows struct {
 }
 
 func (f *flows) StartPayment(_ context.Context, in models.PaymentInput) error {
+	return record(f, &f.payments, in)
+}
+
+func (f *flows) StartRefund(_ context.Context, in models.RefundInput) error {
+	return record(f, &f.refunds, in)
+}
+
+func (f *flows) StartTopup(_ context.Context, in models.TopupInput) error {
+	return record(f, &f.topups, in)
+}
+
+func (f *flows) StartWithdrawal(_ context.Context, in models.WithdrawalInput) error {
+	return record(f, &f.withdraws, in)
+}
+
+// record appends a started flow's input to its list, unless f.fail makes the start fail.
+func record[T any](f *flows, list *[]T, in T) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return f.fail
 	}
-	f.payments = append(f.payments, in)
-	return nil
-}
-
-func (f *flows) StartRefund(_ context.Context, in models.RefundInput) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refunds = append(f.refunds, in)
-	return nil
-}
-
-func (f *flows) StartTopup(_ context.Context, in models.TopupInput) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.topups = append(f.topups, in)
-	return nil
-}
-
-func (f *flows) StartWithdrawal(_ context.Context, in models.WithdrawalInput) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.withdraws = append(f.withdraws, in)
+	*list = append(*list, in)
 	return nil
 }
 

@@ -53,16 +53,13 @@ func New(c client.Client, cfg Config) *Starter {
 // Client exposes the Temporal client for health checks.
 func (s *Starter) Client() client.Client { return s.client }
 
-// moneyFlowOptions are the start options of every money flow: a readable id from
-// the business key, reject-duplicate reuse (an id never runs twice, even after it
-// closed), and use-existing on conflict (a repeated request gets the running flow).
-func (s *Starter) moneyFlowOptions(id string, sa temporal.SearchAttributes) client.StartWorkflowOptions {
+// startOptions are the options of a start of the workflow id on the task queue:
+// reuse says whether a start may follow a closed run of the id, conflict what it
+// does while one runs.
+func (s *Starter) startOptions(id string, reuse enumspb.WorkflowIdReusePolicy, conflict enumspb.WorkflowIdConflictPolicy,
+	sa temporal.SearchAttributes) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                s.cfg.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    sa,
+		ID: id, TaskQueue: s.cfg.TaskQueue, WorkflowIDReusePolicy: reuse, WorkflowIDConflictPolicy: conflict, TypedSearchAttributes: sa,
 	}
 }
 
@@ -92,7 +89,11 @@ func (s *Starter) start(ctx context.Context, f moneyFlow) error {
 		workflows.SACurrency.ValueSet(string(f.currency)),
 		workflows.SAAmount.ValueSet(f.amount),
 	)
-	_, err := s.client.ExecuteWorkflow(ctx, s.moneyFlowOptions(f.id, sa), f.workflow, f.input)
+	// A readable id from the business key, reject-duplicate reuse (an id never runs
+	// twice, even after it closed), and use-existing on conflict (a repeated request
+	// gets the running flow).
+	opts := s.startOptions(f.id, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, sa)
+	_, err := s.client.ExecuteWorkflow(ctx, opts, f.workflow, f.input)
 	return startErr(f.id, err)
 }
 
@@ -153,6 +154,54 @@ func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error 
 		flow: models.FlowRefund, stage: models.StageValidating,
 		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
 	})
+}
+
+// closingWait bounds how long a new reconciliation run waits for the previous run of
+// its day to close: that run recorded its end just before closing, so this is
+// milliseconds, unless Temporal is slow.
+const closingWait = 15 * time.Second
+
+// StartReconciliation starts the workflow of a reconciliation run,
+// reconciliation/<channel>/<date>, with the run's id as input.
+//
+// fresh says the run was just created: no workflow run of it can exist, and the
+// workflow id's current run, if any, belongs to the previous run of the day, which has
+// recorded its end and is closing; the start waits for it to close rather than being
+// mistaken for it. Otherwise the call is idempotent: a run already going is left
+// alone, and a run whose workflow never started (or was terminated) starts now.
+func (s *Starter) StartReconciliation(ctx context.Context, in models.ReconciliationInput, fresh bool) error {
+	id := workflows.ReconciliationWorkflowID(in.Channel, in.Date)
+	// A day is reconciled again by a new run of the same workflow id.
+	opts := s.startOptions(id, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		temporal.NewSearchAttributes(
+			workflows.SAFlow.ValueSet(string(models.FlowReconciliation)),
+			workflows.SAChannel.ValueSet(in.Channel),
+			workflows.SAStage.ValueSet(string(workflows.ReconciliationStageAtStart)),
+		))
+	if !fresh {
+		_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ReconciliationWorkflow, in)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", id, err)
+		}
+		return nil
+	}
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	deadline := time.Now().Add(closingWait)
+	for {
+		_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.ReconciliationWorkflow, in)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if err == nil || !(errors.As(err, &started) || temporal.IsWorkflowExecutionAlreadyStartedError(err)) || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("start %s: %w", id, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("start %s: %w", id, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // AwaitFlow waits until the flow workflowID has closed (however it ended) and
@@ -299,16 +348,11 @@ func updateErr(workflowID string, err error) error {
 // at once: while one runs, RedeliverEvent returns ErrFlowRunning.
 func (s *Starter) RedeliverEvent(ctx context.Context, in models.WebhookDeliveryInput) error {
 	id := workflows.WebhookWorkflowID(in.MerchantID, in.EventID)
-	opts := client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                s.cfg.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// Without it the client answers a running delivery with that run, as if
-		// this call had started it.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    workflows.WebhookSearchAttributes(in.MerchantID),
-	}
+	opts := s.startOptions(id, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		workflows.WebhookSearchAttributes(in.MerchantID))
+	// Without it the client answers a running delivery with that run, as if this call
+	// had started it.
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
 	_, err := s.client.ExecuteWorkflow(ctx, opts, workflows.WebhookDeliveryWorkflow, in)
 	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return fmt.Errorf("redeliver %s: %w", id, ErrFlowRunning)

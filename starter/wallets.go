@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,24 +96,15 @@ func (s *Wallets) CreateTopup(ctx context.Context, req NewTopup) (Created[models
 	if err != nil {
 		return Created[models.Topup]{}, err
 	}
-	if req.NotifyURL == "" {
-		req.NotifyURL = m.NotifyURL
-	}
 	now := s.now()
 	t := models.Topup{
 		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: req.MerchantID, AccountID: acct.ID,
 		Amount: req.Amount, Currency: req.Currency, Source: models.PaymentSource{Type: models.SourceCard, Token: req.Token},
-		Channel: req.Channel, Status: models.TopupProcessing, NotifyURL: req.NotifyURL, CreatedAt: now, UpdatedAt: now,
+		Channel: req.Channel, Status: models.TopupProcessing, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(req.MerchantID, t.ID)
-	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Topup]{
-		kind: "top-up", id: t.ID, obj: t, load: s.Store.Topup,
-		workflowID: workflows.TopupWorkflowID,
-		insert:     func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
-		start: func(ctx context.Context, t models.Topup) error {
-			return s.Flows.StartTopup(ctx, t.FlowInput())
-		},
-		final: func(t models.Topup) bool { return t.Status != models.TopupProcessing },
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, topupKind, t.ID, t, func(ctx context.Context, t models.Topup) error {
+		return s.Flows.StartTopup(ctx, t.FlowInput())
 	})
 }
 
@@ -141,25 +133,16 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 	if err != nil {
 		return Created[models.Withdrawal]{}, err
 	}
-	if req.NotifyURL == "" {
-		req.NotifyURL = m.NotifyURL
-	}
 	now := s.now()
 	w := models.Withdrawal{
 		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: req.MerchantID, AccountID: acct.ID,
 		Amount: req.Amount, Currency: req.Currency, Destination: models.Destination{BankAccount: req.BankAccount},
-		Channel: req.Channel, Status: models.WithdrawalProcessing, NotifyURL: req.NotifyURL, CreatedAt: now, UpdatedAt: now,
+		Channel: req.Channel, Status: models.WithdrawalProcessing, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	w.WorkflowID = workflows.WithdrawalWorkflowID(req.MerchantID, w.ID)
 	req.Wait = 0
-	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Withdrawal]{
-		kind: "withdrawal", id: w.ID, obj: w, load: s.Store.Withdrawal,
-		workflowID: workflows.WithdrawalWorkflowID,
-		insert:     func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
-		start: func(ctx context.Context, w models.Withdrawal) error {
-			return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
-		},
-		final: func(w models.Withdrawal) bool { return w.Status != models.WithdrawalProcessing },
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, withdrawalKind, w.ID, w, func(ctx context.Context, w models.Withdrawal) error {
+		return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
 	})
 }
 

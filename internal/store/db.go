@@ -44,6 +44,14 @@ func Open(dsn string, maxOpen int) (*DB, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 		Logger:                 logger.Discard,
 	}
+	var (
+		dialector gorm.Dialector
+		dialect   Dialect
+		// what names the database in an error; defaultOpen is the pool's size when
+		// maxOpen is not set.
+		what        string
+		defaultOpen int
+	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		path := strings.TrimPrefix(dsn, "sqlite://")
@@ -59,43 +67,33 @@ func Open(dsn string, maxOpen int) (*DB, error) {
 		// wait instead of failing; immediate transactions take the write lock at BEGIN,
 		// so that a read-then-write transaction cannot deadlock on lock upgrade.
 		full := "file:" + path + "?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
-		g, err := gorm.Open(sqlite.Open(full), cfg)
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-		}
-		sqlDB, err := g.DB()
-		if err != nil {
-			return nil, err
-		}
-		if maxOpen <= 0 {
-			maxOpen = 4
-		}
-		sqlDB.SetMaxOpenConns(maxOpen)
-		sqlDB.SetMaxIdleConns(maxOpen)
-		return &DB{DB: g, Dialect: DialectSQLite}, nil
+		dialector, dialect, what, defaultOpen = sqlite.Open(full), DialectSQLite, "sqlite "+path, 4
 	case strings.HasPrefix(dsn, "mysql://"):
 		goDSN, err := MySQLDriverDSN(dsn)
 		if err != nil {
 			return nil, err
 		}
-		g, err := gorm.Open(mysql.Open(goDSN), cfg)
-		if err != nil {
-			return nil, fmt.Errorf("open mysql: %w", err)
-		}
-		sqlDB, err := g.DB()
-		if err != nil {
-			return nil, err
-		}
-		if maxOpen <= 0 {
-			maxOpen = 32
-		}
-		sqlDB.SetMaxOpenConns(maxOpen)
-		sqlDB.SetMaxIdleConns(maxOpen)
-		sqlDB.SetConnMaxLifetime(30 * time.Minute)
-		return &DB{DB: g, Dialect: DialectMySQL}, nil
+		dialector, dialect, what, defaultOpen = mysql.Open(goDSN), DialectMySQL, "mysql", 32
 	default:
 		return nil, fmt.Errorf("database DSN must start with sqlite:// or mysql://")
 	}
+	g, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	if maxOpen <= 0 {
+		maxOpen = defaultOpen
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxOpen)
+	if dialect == DialectMySQL {
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	return &DB{DB: g, Dialect: dialect}, nil
 }
 
 // MySQLDriverDSN turns mysql://user:pass@tcp(host:port)/db?x=y or

@@ -85,33 +85,14 @@ func (s *Store) CreateEvent(ctx context.Context, e models.Event) (models.Event, 
 // Event returns the merchant's event, or ErrNotFound (also when it is another
 // merchant's).
 func (s *Store) Event(ctx context.Context, merchantID, id string) (models.Event, error) {
-	var row eventRow
-	if err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error; err != nil {
-		return models.Event{}, fmt.Errorf("event %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[eventRow](s.ofMerchant(ctx, merchantID, id), "event", id)
 }
 
 // ListEvents returns up to q.Limit of the merchant's events older than
 // q.StartingAfter, newest first, and whether more follow. q.Status is ignored.
 func (s *Store) ListEvents(ctx context.Context, q ListQuery) ([]models.Event, bool, error) {
-	tx := s.db.WithContext(ctx).Where("merchant_id = ?", q.MerchantID)
-	if q.StartingAfter != "" {
-		tx = tx.Where("id < ?", q.StartingAfter)
-	}
-	var rows []eventRow
-	if err := tx.Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, fmt.Errorf("list events: %w", translate(err))
-	}
-	hasMore := len(rows) > q.Limit
-	if hasMore {
-		rows = rows[:q.Limit]
-	}
-	out := make([]models.Event, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, hasMore, nil
+	q.Status = ""
+	return newestOfMerchant[eventRow](ctx, s.db, q, "list events")
 }
 
 // RecordWebhookAttempt appends an attempt, numbering it after the event's last one,

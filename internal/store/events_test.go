@@ -24,10 +24,16 @@ func newStore(t testing.TB, b testenv.Backend) *store.Store {
 	return store.New(testenv.Open(t, b), box)
 }
 
-func forEachBackend(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+// eachBackend runs fn once per database backend, as a subtest.
+func eachBackend(t *testing.T, fn func(t *testing.T, b testenv.Backend)) {
 	for _, b := range testenv.Backends {
-		t.Run(string(b), func(t *testing.T) { fn(t, newStore(t, b)) })
+		t.Run(string(b), func(t *testing.T) { fn(t, b) })
 	}
+}
+
+// forEachBackend runs fn once per database backend with a store on a fresh database.
+func forEachBackend(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	eachBackend(t, func(t *testing.T, b testenv.Backend) { fn(t, newStore(t, b)) })
 }
 
 func event(merchant, object string, typ models.EventType, data string) models.Event {

@@ -82,7 +82,7 @@ type SweepPage struct {
 
 // sweepPage reads one page of rows of type R (the table of its TableName) as p
 // selects them: one range scan of the table's (status, created_at, id) index.
-func sweepPage[R interface{ model() M }, M any](ctx context.Context, db *DB, kind string, processing string, p SweepPage) ([]M, error) {
+func sweepPage[R modelRow[M], M any](ctx context.Context, db *DB, kind string, processing string, p SweepPage) ([]M, error) {
 	q := db.WithContext(ctx).Where("status = ? AND created_at < ?", processing, p.Before.UTC())
 	if !p.After.IsZero() {
 		at := p.After.CreatedAt.UTC()
@@ -94,11 +94,7 @@ func sweepPage[R interface{ model() M }, M any](ctx context.Context, db *DB, kin
 	if err := q.Order("created_at, id").Limit(p.Limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("%s to sweep: %w", kind, translate(err))
 	}
-	out := make([]M, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf(rows), nil
 }
 
 // PaymentsToSweep returns the payments p selects (see SweepPage).

@@ -101,30 +101,18 @@ func InsertPayment(tx *gorm.DB, p models.Payment) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return fmt.Errorf("insert payment %s: %w", p.ID, translate(err))
-	}
-	return nil
+	return insertRow(tx, &row, "payment", p.ID)
 }
 
 // Payment returns the merchant's payment, or ErrNotFound (also when the payment is
 // another merchant's: ids are never confirmed across merchants).
 func (s *Store) Payment(ctx context.Context, merchantID, id string) (models.Payment, error) {
-	var row paymentRow
-	err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error
-	if err != nil {
-		return models.Payment{}, fmt.Errorf("payment %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[paymentRow](s.ofMerchant(ctx, merchantID, id), "payment", id)
 }
 
 // PaymentByID returns a payment whoever owns it (for workers and operators).
 func (s *Store) PaymentByID(ctx context.Context, id string) (models.Payment, error) {
-	var row paymentRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.Payment{}, fmt.Errorf("payment %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[paymentRow](s.db.WithContext(ctx).Where("id = ?", id), "payment", id)
 }
 
 // ListQuery selects a page of a merchant's objects, newest first.
@@ -138,26 +126,7 @@ type ListQuery struct {
 // ListPayments returns up to q.Limit payments older than q.StartingAfter (ids sort by
 // creation time), newest first, and whether more follow.
 func (s *Store) ListPayments(ctx context.Context, q ListQuery) ([]models.Payment, bool, error) {
-	tx := s.db.WithContext(ctx).Where("merchant_id = ?", q.MerchantID)
-	if q.Status != "" {
-		tx = tx.Where("status = ?", q.Status)
-	}
-	if q.StartingAfter != "" {
-		tx = tx.Where("id < ?", q.StartingAfter)
-	}
-	var rows []paymentRow
-	if err := tx.Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, fmt.Errorf("list payments: %w", translate(err))
-	}
-	hasMore := len(rows) > q.Limit
-	if hasMore {
-		rows = rows[:q.Limit]
-	}
-	out := make([]models.Payment, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, hasMore, nil
+	return newestOfMerchant[paymentRow](ctx, s.db, q, "list payments")
 }
 
 // PaymentOutcome is what a payment flow records when it ends.

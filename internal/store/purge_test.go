@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
 )
 
@@ -16,8 +15,7 @@ import (
 // within the window is refused (across replicas: the table is shared) and the table
 // does not grow; idempotency keys likewise after 24 hours.
 func TestPurgeNoncesAndIdempotencyKeys(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b testenv.Backend) {
-		st := newStore(t, b)
+	forEachBackend(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 		require.NoError(t, st.UseNonce(ctx, "mch_a", "nonce_old_0000000001", t0))

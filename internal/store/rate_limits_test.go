@@ -16,12 +16,6 @@ import (
 	"github.com/payflow/payflow/internal/store"
 )
 
-func eachBackend(t *testing.T, fn func(t *testing.T, b testenv.Backend)) {
-	for _, b := range testenv.Backends {
-		t.Run(string(b), func(t *testing.T) { fn(t, b) })
-	}
-}
-
 var nonceSeq atomic.Int64
 
 func nonce() string { return fmt.Sprintf("test_nonce_%016d", nonceSeq.Add(1)) }
@@ -30,8 +24,7 @@ func nonce() string { return fmt.Sprintf("test_nonce_%016d", nonceSeq.Add(1)) }
 // bucket says how long to wait and keeps nothing of the request; buckets are per
 // merchant.
 func TestAdmitRateLimits(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b testenv.Backend) {
-		st := newStore(t, b)
+	forEachBackend(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		bucket := store.TokenBucket{Rate: 2, Burst: 3}
 		t0 := time.Unix(1767225600, 0)

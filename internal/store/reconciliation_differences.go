@@ -123,19 +123,13 @@ func (s *Store) ListDifferences(ctx context.Context, q DifferenceQuery) ([]model
 	if q.StartingAfter != "" {
 		tx = tx.Where("id > ?", q.StartingAfter)
 	}
-	var rows []differenceRow
-	if err := tx.Order("id").Limit(q.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, fmt.Errorf("list differences of %s: %w", q.ReconciliationID, err)
+	out, more, err := pageModels[differenceRow](tx, "id", q.Limit, "list differences of "+q.ReconciliationID)
+	if err != nil {
+		return nil, false, err
 	}
-	more := len(rows) > q.Limit
-	if more {
-		rows = rows[:q.Limit]
-	}
-	out := make([]models.Difference, len(rows))
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-		ids[i] = r.ID
+	ids := make([]string, len(out))
+	for i, d := range out {
+		ids[i] = d.ID
 	}
 	if len(ids) == 0 {
 		return out, more, nil
@@ -161,12 +155,10 @@ func (r resolutionRow) model() *models.Resolution {
 // Difference returns one difference of a run with its resolution; ErrNotFound (also
 // when it belongs to another run).
 func (s *Store) Difference(ctx context.Context, reconciliationID, id string) (models.Difference, error) {
-	var row differenceRow
-	err := s.db.WithContext(ctx).Where("id = ? AND reconciliation_id = ?", id, reconciliationID).Take(&row).Error
+	d, err := takeModel[differenceRow](s.db.WithContext(ctx).Where("id = ? AND reconciliation_id = ?", id, reconciliationID), "difference", id)
 	if err != nil {
-		return models.Difference{}, fmt.Errorf("difference %s: %w", id, translate(err))
+		return models.Difference{}, err
 	}
-	d := row.model()
 	var res resolutionRow
 	err = s.db.WithContext(ctx).Where("difference_id = ?", id).Take(&res).Error
 	switch {

@@ -62,19 +62,12 @@ func InsertRefund(tx *gorm.DB, r models.Refund) error {
 		Channel: r.Channel, Status: string(r.Status), NotifyURL: r.NotifyURL, WorkflowID: r.WorkflowID,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return fmt.Errorf("insert refund %s: %w", r.ID, translate(err))
-	}
-	return nil
+	return insertRow(tx, &row, "refund", r.ID)
 }
 
 // Refund returns the merchant's refund, or ErrNotFound.
 func (s *Store) Refund(ctx context.Context, merchantID, id string) (models.Refund, error) {
-	var row refundRow
-	if err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error; err != nil {
-		return models.Refund{}, fmt.Errorf("refund %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[refundRow](s.ofMerchant(ctx, merchantID, id), "refund", id)
 }
 
 // SetRefundOutcome ends a refund in the transaction: its status, and on the payment the

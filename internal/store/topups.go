@@ -44,19 +44,12 @@ func InsertTopup(tx *gorm.DB, t models.Topup) error {
 		SourceToken: t.Source.Token, Channel: t.Channel, Status: string(t.Status), FailureCode: string(t.FailureCode),
 		NotifyURL: t.NotifyURL, WorkflowID: t.WorkflowID, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return fmt.Errorf("insert topup %s: %w", t.ID, translate(err))
-	}
-	return nil
+	return insertRow(tx, &row, "topup", t.ID)
 }
 
 // Topup returns the merchant's top-up, or ErrNotFound.
 func (s *Store) Topup(ctx context.Context, merchantID, id string) (models.Topup, error) {
-	var row topupRow
-	if err := s.db.WithContext(ctx).Where("id = ? AND merchant_id = ?", id, merchantID).Take(&row).Error; err != nil {
-		return models.Topup{}, fmt.Errorf("topup %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[topupRow](s.ofMerchant(ctx, merchantID, id), "topup", id)
 }
 
 // SetTopupOutcome records a top-up's terminal status in the transaction, only moving it out of processing.

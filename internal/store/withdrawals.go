@@ -45,10 +45,7 @@ func InsertWithdrawal(tx *gorm.DB, w models.Withdrawal) error {
 		BankAccount: w.Destination.BankAccount, Channel: w.Channel, Status: string(w.Status), FailureCode: string(w.FailureCode),
 		NotifyURL: w.NotifyURL, WorkflowID: w.WorkflowID, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
 	}
-	if err := tx.Create(&row).Error; err != nil {
-		return fmt.Errorf("insert withdrawal %s: %w", w.ID, translate(err))
-	}
-	return nil
+	return insertRow(tx, &row, "withdrawal", w.ID)
 }
 
 // Withdrawal returns the merchant's withdrawal ("" merchant: anyone's), or ErrNotFound.
@@ -57,11 +54,7 @@ func (s *Store) Withdrawal(ctx context.Context, merchantID, id string) (models.W
 	if merchantID != "" {
 		q = q.Where("merchant_id = ?", merchantID)
 	}
-	var row withdrawalRow
-	if err := q.Take(&row).Error; err != nil {
-		return models.Withdrawal{}, fmt.Errorf("withdrawal %s: %w", id, translate(err))
-	}
-	return row.model(), nil
+	return takeModel[withdrawalRow](q, "withdrawal", id)
 }
 
 // SetWithdrawalStatus records a withdrawal's status in the transaction. A terminal status is
