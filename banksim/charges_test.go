@@ -133,6 +133,36 @@ func TestReferenceConflict(t *testing.T) {
 	}
 }
 
+// TestInvalidRequestMessages pins which field an invalid request is answered
+// about: the first that fails, in the order of the body.
+func TestInvalidRequestMessages(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		path string
+		body any
+		want string
+	}{
+		{"/v1/charges", `{"reference":"pay_bad","amount":"1","currency":"CNY","token":"tok_success"}`, `body: field "amount" must be a int64`},
+		{"/v1/refunds", `{"reference":"re_bad","charge_reference":1}`, `body: field "charge_reference" must be a string`},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 0, "currency": "cny"}, "amount must be a positive integer of minor units"},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 5, "currency": "cny"}, "currency must be 3 uppercase letters"},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 5, "currency": "CNY", "callback_url": "/cb"}, "token is required"},
+		{"/v1/payouts", map[string]any{"reference": "wd_bad", "amount": 5, "currency": "CNY", "callback_url": "/cb"}, "bank_account is required"},
+		{"/v1/payouts", map[string]any{"reference": "wd_bad", "amount": 5, "currency": "CNY", "bank_account": "x", "callback_url": "/cb"},
+			"callback_url must be an absolute http or https URL"},
+		{"/v1/refunds", map[string]any{"reference": "re_bad", "amount": 0}, "charge_reference is required"},
+		{"/v1/refunds", map[string]any{"charge_reference": "pay_x", "amount": 0}, "reference is required"},
+		{"/v1/refunds", map[string]any{"reference": "re_bad", "charge_reference": "pay_x", "amount": 5, "currency": "CNY", "callback_url": "/cb"},
+			"callback_url must be an absolute http or https URL"},
+	}
+	for _, tt := range tests {
+		code, raw := e.do(http.MethodPost, tt.path, tt.body)
+		if body := decodeAs[errorBody](t, raw); code != http.StatusBadRequest || body.Error != ErrCodeInvalidRequest || body.Message != tt.want {
+			t.Errorf("%s %v: %d %s, want 400 invalid_request %q", tt.path, tt.body, code, raw, tt.want)
+		}
+	}
+}
+
 func TestInvalidRequestsExecuteNothing(t *testing.T) {
 	e := newEnv(t, Config{})
 	tests := []struct {
