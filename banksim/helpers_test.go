@@ -123,6 +123,28 @@ func (e *testEnv) transfer(path string, body any) Transfer {
 	return decodeAs[Transfer](e.t, raw)
 }
 
+// decide posts a new transfer of kind and checks what the bank decided: the
+// status and failure code, one execution, and the house balance (CNY) moved by
+// moved when the transfer succeeded, not at all otherwise.
+func (e *testEnv) decide(t *testing.T, path string, body map[string]any, kind Kind, status Status, failureCode string, moved int64) Transfer {
+	t.Helper()
+	before := e.balance("CNY")
+	got := e.transfer(path, body)
+	if got.Status != status || got.FailureCode != failureCode || got.Kind != kind {
+		t.Fatalf("got %s %s/%q, want %s/%q", got.Kind, got.Status, got.FailureCode, status, failureCode)
+	}
+	if n := e.executions(body["reference"].(string)); n != 1 {
+		t.Errorf("executions = %d, want 1", n)
+	}
+	if status != StatusSucceeded {
+		moved = 0
+	}
+	if d := e.balance("CNY") - before; d != moved {
+		t.Errorf("house balance moved %d, want %d", d, moved)
+	}
+	return got
+}
+
 func (e *testEnv) get(ref string) (int, Transfer, errorBody) {
 	e.t.Helper()
 	code, raw := e.do(http.MethodGet, "/v1/transfers/"+ref, nil)
