@@ -270,20 +270,29 @@ func (rc *receiver) received() []receivedCallback {
 // callbackStates lists the outbox states of a reference's callbacks, in order.
 func (e *testEnv) callbackStates(ref string) []string {
 	e.t.Helper()
-	rows, err := e.srv.db.Query(`SELECT state FROM callbacks WHERE reference = ? ORDER BY id`, ref)
+	return callbackColumn[string](e, "state", ref)
+}
+
+// callbackColumn lists column of a reference's callbacks, in the outbox's order.
+func callbackColumn[T any](e *testEnv, column, ref string) []T {
+	e.t.Helper()
+	rows, err := e.srv.db.Query(`SELECT `+column+` FROM callbacks WHERE reference = ? ORDER BY id`, ref)
 	if err != nil {
 		e.t.Fatalf("query callbacks: %v", err)
 	}
 	defer rows.Close()
-	var states []string
+	var values []T
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			e.t.Fatalf("scan: %v", err)
 		}
-		states = append(states, s)
+		values = append(values, v)
 	}
-	return states
+	if err := rows.Err(); err != nil {
+		e.t.Fatalf("query callbacks: %v", err)
+	}
+	return values
 }
 
 // fakeClock is a settable clock for tests that need fixed days.
