@@ -28,11 +28,7 @@ func TestChargeTokens(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.token, func(t *testing.T) {
 			ref := fmt.Sprintf("pay_tokens_%d", i)
-			before := e.balance("CNY")
-			got := e.transfer("/v1/charges", charge(ref, tt.token, 1250))
-			if got.Status != tt.status || got.FailureCode != tt.failureCode {
-				t.Fatalf("got %s/%q, want %s/%q", got.Status, got.FailureCode, tt.status, tt.failureCode)
-			}
+			got := e.decide(t, "/v1/charges", charge(ref, tt.token, 1250), KindCharge, tt.status, tt.failureCode, 1250)
 			if got.Reference != ref || got.Kind != KindCharge || got.Amount != 1250 || got.Currency != "CNY" {
 				t.Errorf("transfer does not echo the request: %+v", got)
 			}
@@ -41,16 +37,6 @@ func TestChargeTokens(t *testing.T) {
 			}
 			if final := got.Status != StatusProcessing; final != (got.CompletedAt != nil) {
 				t.Errorf("completed_at = %v for status %s", got.CompletedAt, got.Status)
-			}
-			if n := e.executions(ref); n != 1 {
-				t.Errorf("executions = %d, want 1", n)
-			}
-			wantDelta := int64(0)
-			if tt.status == StatusSucceeded {
-				wantDelta = 1250
-			}
-			if d := e.balance("CNY") - before; d != wantDelta {
-				t.Errorf("house balance moved %d, want %d", d, wantDelta)
 			}
 		})
 	}
@@ -130,6 +116,36 @@ func TestReferenceConflict(t *testing.T) {
 	}
 	if n := e.executions("pay_conflict"); n != 1 {
 		t.Fatalf("executions = %d, want 1", n)
+	}
+}
+
+// TestInvalidRequestMessages pins which field an invalid request is answered
+// about: the first that fails, in the order of the body.
+func TestInvalidRequestMessages(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		path string
+		body any
+		want string
+	}{
+		{"/v1/charges", `{"reference":"pay_bad","amount":"1","currency":"CNY","token":"tok_success"}`, `body: field "amount" must be a int64`},
+		{"/v1/refunds", `{"reference":"re_bad","charge_reference":1}`, `body: field "charge_reference" must be a string`},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 0, "currency": "cny"}, "amount must be a positive integer of minor units"},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 5, "currency": "cny"}, "currency must be 3 uppercase letters"},
+		{"/v1/charges", map[string]any{"reference": "pay_bad", "amount": 5, "currency": "CNY", "callback_url": "/cb"}, "token is required"},
+		{"/v1/payouts", map[string]any{"reference": "wd_bad", "amount": 5, "currency": "CNY", "callback_url": "/cb"}, "bank_account is required"},
+		{"/v1/payouts", map[string]any{"reference": "wd_bad", "amount": 5, "currency": "CNY", "bank_account": "x", "callback_url": "/cb"},
+			"callback_url must be an absolute http or https URL"},
+		{"/v1/refunds", map[string]any{"reference": "re_bad", "amount": 0}, "charge_reference is required"},
+		{"/v1/refunds", map[string]any{"charge_reference": "pay_x", "amount": 0}, "reference is required"},
+		{"/v1/refunds", map[string]any{"reference": "re_bad", "charge_reference": "pay_x", "amount": 5, "currency": "CNY", "callback_url": "/cb"},
+			"callback_url must be an absolute http or https URL"},
+	}
+	for _, tt := range tests {
+		code, raw := e.do(http.MethodPost, tt.path, tt.body)
+		if body := decodeAs[errorBody](t, raw); code != http.StatusBadRequest || body.Error != ErrCodeInvalidRequest || body.Message != tt.want {
+			t.Errorf("%s %v: %d %s, want 400 invalid_request %q", tt.path, tt.body, code, raw, tt.want)
+		}
 	}
 }
 

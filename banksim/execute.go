@@ -42,6 +42,61 @@ type execRequest struct {
 	decide func(ctx context.Context, tx *sql.Tx) (outcome, error)
 }
 
+// channelRequest is the body every transfer request shares (POST /v1/charges,
+// /v1/payouts and /v1/refunds); each embeds it beside its own fields.
+type channelRequest struct {
+	Reference   string `json:"reference"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+	CallbackURL string `json:"callback_url"`
+}
+
+func (c *channelRequest) shared() *channelRequest { return c }
+
+// validate checks the shared fields in the order of the body, with own (the
+// check of the request's own field, nil for none) after the currency.
+func (c *channelRequest) validate(own error) error {
+	return firstError(
+		validateReference("reference", c.Reference),
+		validateAmount(c.Amount),
+		validateCurrency(c.Currency),
+		own,
+		validateCallbackURL(c.CallbackURL),
+	)
+}
+
+// transferRequest is the body of a transfer request: a channelRequest and the
+// request's own fields.
+type transferRequest interface {
+	shared() *channelRequest
+	validate() error
+	// plan sets what the request's own fields decide in the execRequest made of
+	// the shared ones, and returns the own fields to log.
+	plan(*execRequest) logrus.Fields
+}
+
+// serveTransfer answers a transfer request of kind: it decodes the body into
+// req, validates it and executes it.
+func (s *Server) serveTransfer(w http.ResponseWriter, r *http.Request, kind Kind, req transferRequest) {
+	if err := decodeJSON(w, r, req); err != nil {
+		writeInvalid(w, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		writeInvalid(w, err)
+		return
+	}
+	c := req.shared()
+	exec := execRequest{Reference: c.Reference, Kind: kind, Amount: c.Amount, Currency: c.Currency, CallbackURL: c.CallbackURL}
+	fields := req.plan(&exec)
+	fields["reference"], fields["kind"], fields["amount"], fields["currency"] = c.Reference, kind, c.Amount, c.Currency
+	log := s.log.WithFields(fields)
+	// The request executes even if the client goes away meanwhile, as at a
+	// real bank: that is what makes a timeout's outcome unknown.
+	res, err := s.execute(context.WithoutCancel(r.Context()), exec)
+	s.respond(w, r, log, res, err)
+}
+
 // execResult is what execute did; exactly one of conflict, refused or a
 // transfer holds.
 type execResult struct {

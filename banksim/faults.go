@@ -75,28 +75,21 @@ type faultsRequest struct {
 
 func (q faultsRequest) faults() Faults {
 	f := DefaultFaults()
-	if q.Down != nil {
-		f.Down = *q.Down
-	}
-	if q.ErrorRate != nil {
-		f.ErrorRate = *q.ErrorRate
-	}
-	if q.LatencyMS != nil {
-		f.LatencyMS = *q.LatencyMS
-	}
-	if q.ProcessingMS != nil {
-		f.ProcessingMS = *q.ProcessingMS
-	}
-	if q.CallbackDelayMS != nil {
-		f.CallbackDelayMS = *q.CallbackDelayMS
-	}
-	if q.DuplicateCallbacks != nil {
-		f.DuplicateCallbacks = *q.DuplicateCallbacks
-	}
-	if q.RefuseCancel != nil {
-		f.RefuseCancel = *q.RefuseCancel
-	}
+	setGiven(&f.Down, q.Down)
+	setGiven(&f.ErrorRate, q.ErrorRate)
+	setGiven(&f.LatencyMS, q.LatencyMS)
+	setGiven(&f.ProcessingMS, q.ProcessingMS)
+	setGiven(&f.CallbackDelayMS, q.CallbackDelayMS)
+	setGiven(&f.DuplicateCallbacks, q.DuplicateCallbacks)
+	setGiven(&f.RefuseCancel, q.RefuseCancel)
 	return f
+}
+
+// setGiven sets *dst to *v when the request gave v.
+func setGiven[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 func (s *Server) handleGetFaults(w http.ResponseWriter, r *http.Request) {

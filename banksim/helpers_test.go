@@ -123,6 +123,28 @@ func (e *testEnv) transfer(path string, body any) Transfer {
 	return decodeAs[Transfer](e.t, raw)
 }
 
+// decide posts a new transfer of kind and checks what the bank decided: the
+// status and failure code, one execution, and the house balance (CNY) moved by
+// moved when the transfer succeeded, not at all otherwise.
+func (e *testEnv) decide(t *testing.T, path string, body map[string]any, kind Kind, status Status, failureCode string, moved int64) Transfer {
+	t.Helper()
+	before := e.balance("CNY")
+	got := e.transfer(path, body)
+	if got.Status != status || got.FailureCode != failureCode || got.Kind != kind {
+		t.Fatalf("got %s %s/%q, want %s/%q", got.Kind, got.Status, got.FailureCode, status, failureCode)
+	}
+	if n := e.executions(body["reference"].(string)); n != 1 {
+		t.Errorf("executions = %d, want 1", n)
+	}
+	if status != StatusSucceeded {
+		moved = 0
+	}
+	if d := e.balance("CNY") - before; d != moved {
+		t.Errorf("house balance moved %d, want %d", d, moved)
+	}
+	return got
+}
+
 func (e *testEnv) get(ref string) (int, Transfer, errorBody) {
 	e.t.Helper()
 	code, raw := e.do(http.MethodGet, "/v1/transfers/"+ref, nil)
@@ -248,20 +270,29 @@ func (rc *receiver) received() []receivedCallback {
 // callbackStates lists the outbox states of a reference's callbacks, in order.
 func (e *testEnv) callbackStates(ref string) []string {
 	e.t.Helper()
-	rows, err := e.srv.db.Query(`SELECT state FROM callbacks WHERE reference = ? ORDER BY id`, ref)
+	return callbackColumn[string](e, "state", ref)
+}
+
+// callbackColumn lists column of a reference's callbacks, in the outbox's order.
+func callbackColumn[T any](e *testEnv, column, ref string) []T {
+	e.t.Helper()
+	rows, err := e.srv.db.Query(`SELECT `+column+` FROM callbacks WHERE reference = ? ORDER BY id`, ref)
 	if err != nil {
 		e.t.Fatalf("query callbacks: %v", err)
 	}
 	defer rows.Close()
-	var states []string
+	var values []T
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			e.t.Fatalf("scan: %v", err)
 		}
-		states = append(states, s)
+		values = append(values, v)
 	}
-	return states
+	if err := rows.Err(); err != nil {
+		e.t.Fatalf("query callbacks: %v", err)
+	}
+	return values
 }
 
 // fakeClock is a settable clock for tests that need fixed days.

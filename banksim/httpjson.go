@@ -86,7 +86,11 @@ func describeJSONError(err error) error {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &typeErr):
-		return fmt.Errorf("field %q must be a %s", typeErr.Field, typeErr.Type)
+		// Field is a path that names an embedded struct by its Go type
+		// (channelRequest.amount); every body is flat, and the client knows the
+		// JSON key alone.
+		field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
+		return fmt.Errorf("field %q must be a %s", field, typeErr.Type)
 	case errors.As(err, &maxErr):
 		return fmt.Errorf("larger than %d bytes", maxErr.Limit)
 	case errors.Is(err, io.EOF):
@@ -113,6 +117,25 @@ func validateReference(field, ref string) error {
 			c == '_' || c == '-' || c == '.' || c == ':'
 		if !ok {
 			return fmt.Errorf("%s may only contain letters, digits and \"._:-\"", field)
+		}
+	}
+	return nil
+}
+
+// required refuses an empty value of field.
+func required(field, value string) error {
+	if value == "" {
+		return fmt.Errorf("%s is required", field)
+	}
+	return nil
+}
+
+// firstError is the first of errs that is not nil: a request's checks, made in
+// the order of its fields, report the first field that fails.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil

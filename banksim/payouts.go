@@ -3,7 +3,6 @@ package banksim
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"net/http"
 
 	"github.com/sirupsen/logrus"
@@ -21,27 +20,18 @@ var knownAccounts = []string{AccountSuccess, AccountClosed, AccountProcessing, A
 
 // payoutRequest is POST /v1/payouts.
 type payoutRequest struct {
-	Reference   string `json:"reference"`
-	Amount      int64  `json:"amount"`
-	Currency    string `json:"currency"`
+	channelRequest
 	BankAccount string `json:"bank_account"`
-	CallbackURL string `json:"callback_url"`
 }
 
-func (p payoutRequest) validate() error {
-	if err := validateReference("reference", p.Reference); err != nil {
-		return err
-	}
-	if err := validateAmount(p.Amount); err != nil {
-		return err
-	}
-	if err := validateCurrency(p.Currency); err != nil {
-		return err
-	}
-	if p.BankAccount == "" {
-		return errors.New("bank_account is required")
-	}
-	return validateCallbackURL(p.CallbackURL)
+func (p *payoutRequest) validate() error {
+	return p.channelRequest.validate(required("bank_account", p.BankAccount))
+}
+
+func (p *payoutRequest) plan(e *execRequest) logrus.Fields {
+	out := payoutOutcome(p.BankAccount)
+	e.decide = func(context.Context, *sql.Tx) (outcome, error) { return out, nil }
+	return logrus.Fields{"destination": knownName(p.BankAccount, knownAccounts...)}
 }
 
 // payoutOutcome maps a destination to what the bank does; any account that
@@ -60,27 +50,5 @@ func payoutOutcome(account string) outcome {
 }
 
 func (s *Server) handlePayout(w http.ResponseWriter, r *http.Request) {
-	var req payoutRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeInvalid(w, err)
-		return
-	}
-	if err := req.validate(); err != nil {
-		writeInvalid(w, err)
-		return
-	}
-	log := s.log.WithFields(logrus.Fields{
-		"reference": req.Reference, "kind": KindPayout, "amount": req.Amount, "currency": req.Currency,
-		"destination": knownName(req.BankAccount, knownAccounts...),
-	})
-	out := payoutOutcome(req.BankAccount)
-	res, err := s.execute(context.WithoutCancel(r.Context()), execRequest{
-		Reference:   req.Reference,
-		Kind:        KindPayout,
-		Amount:      req.Amount,
-		Currency:    req.Currency,
-		CallbackURL: req.CallbackURL,
-		decide:      func(context.Context, *sql.Tx) (outcome, error) { return out, nil },
-	})
-	s.respond(w, r, log, res, err)
+	s.serveTransfer(w, r, KindPayout, &payoutRequest{})
 }

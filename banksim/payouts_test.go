@@ -21,22 +21,7 @@ func TestPayoutDestinations(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.account, func(t *testing.T) {
-			ref := fmt.Sprintf("wd_dest_%d", i)
-			before := e.balance("CNY")
-			got := e.transfer("/v1/payouts", payout(ref, tt.account, 2500))
-			if got.Status != tt.status || got.FailureCode != tt.failureCode || got.Kind != KindPayout {
-				t.Fatalf("got %s %s/%q, want %s/%q", got.Kind, got.Status, got.FailureCode, tt.status, tt.failureCode)
-			}
-			if n := e.executions(ref); n != 1 {
-				t.Fatalf("executions = %d, want 1", n)
-			}
-			wantDelta := int64(0)
-			if tt.status == StatusSucceeded {
-				wantDelta = -2500
-			}
-			if d := e.balance("CNY") - before; d != wantDelta {
-				t.Fatalf("house balance moved %d, want %d", d, wantDelta)
-			}
+			e.decide(t, "/v1/payouts", payout(fmt.Sprintf("wd_dest_%d", i), tt.account, 2500), KindPayout, tt.status, tt.failureCode, -2500)
 		})
 	}
 }

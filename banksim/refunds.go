@@ -11,27 +11,25 @@ import (
 
 // refundRequest is POST /v1/refunds.
 type refundRequest struct {
-	Reference       string `json:"reference"`
+	channelRequest
 	ChargeReference string `json:"charge_reference"`
-	Amount          int64  `json:"amount"`
-	Currency        string `json:"currency"`
-	CallbackURL     string `json:"callback_url"`
 }
 
-func (q refundRequest) validate() error {
-	if err := validateReference("reference", q.Reference); err != nil {
-		return err
+// validate checks charge_reference second, where it stands in the body.
+func (q *refundRequest) validate() error {
+	return firstError(
+		validateReference("reference", q.Reference),
+		validateReference("charge_reference", q.ChargeReference),
+		q.channelRequest.validate(nil),
+	)
+}
+
+func (q *refundRequest) plan(e *execRequest) logrus.Fields {
+	e.ChargeReference = q.ChargeReference
+	e.decide = func(ctx context.Context, tx *sql.Tx) (outcome, error) {
+		return refundOutcome(ctx, tx, *q)
 	}
-	if err := validateReference("charge_reference", q.ChargeReference); err != nil {
-		return err
-	}
-	if err := validateAmount(q.Amount); err != nil {
-		return err
-	}
-	if err := validateCurrency(q.Currency); err != nil {
-		return err
-	}
-	return validateCallbackURL(q.CallbackURL)
+	return logrus.Fields{"charge_reference": q.ChargeReference}
 }
 
 // refundOutcome decides a refund synchronously, inside the transaction that
@@ -63,29 +61,5 @@ func refundOutcome(ctx context.Context, tx *sql.Tx, q refundRequest) (outcome, e
 }
 
 func (s *Server) handleRefund(w http.ResponseWriter, r *http.Request) {
-	var req refundRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		writeInvalid(w, err)
-		return
-	}
-	if err := req.validate(); err != nil {
-		writeInvalid(w, err)
-		return
-	}
-	log := s.log.WithFields(logrus.Fields{
-		"reference": req.Reference, "kind": KindRefund, "amount": req.Amount, "currency": req.Currency,
-		"charge_reference": req.ChargeReference,
-	})
-	res, err := s.execute(context.WithoutCancel(r.Context()), execRequest{
-		Reference:       req.Reference,
-		Kind:            KindRefund,
-		Amount:          req.Amount,
-		Currency:        req.Currency,
-		ChargeReference: req.ChargeReference,
-		CallbackURL:     req.CallbackURL,
-		decide: func(ctx context.Context, tx *sql.Tx) (outcome, error) {
-			return refundOutcome(ctx, tx, req)
-		},
-	})
-	s.respond(w, r, log, res, err)
+	s.serveTransfer(w, r, KindRefund, &refundRequest{})
 }

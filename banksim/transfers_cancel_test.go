@@ -46,21 +46,9 @@ func (e *testEnv) statementLines(day time.Time, ref string) int {
 // callbackEvents lists the events queued in the outbox for ref, in order.
 func (e *testEnv) callbackEvents(ref string) []CallbackEvent {
 	e.t.Helper()
-	rows, err := e.srv.db.Query(`SELECT body FROM callbacks WHERE reference = ? ORDER BY id`, ref)
-	if err != nil {
-		e.t.Fatalf("query callbacks: %v", err)
-	}
-	defer rows.Close()
 	var evs []CallbackEvent
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			e.t.Fatalf("scan: %v", err)
-		}
+	for _, body := range callbackColumn[[]byte](e, "body", ref) {
 		evs = append(evs, decodeAs[CallbackEvent](e.t, body))
-	}
-	if err := rows.Err(); err != nil {
-		e.t.Fatalf("query callbacks: %v", err)
 	}
 	return evs
 }

@@ -180,20 +180,12 @@ func (r *Results) table() string {
 	if r.PaymentsDone > 0 || r.TemporalBaselinePerS > 0 {
 		fmt.Fprintf(&b, "| payments_per_s (card, end to end, %d clients) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | >= %.1f x baseline |\n",
 			r.Concurrency, r.PaymentsPerS, r.PaymentsVsBaseline, r.PaymentsVsEmpty, r.GoalRatio)
-		fmt.Fprintf(&b, "| payment_p50_ms / payment_p99_ms | %.0f / %.0f | (%d succeeded, %d errors) | |\n",
-			r.PaymentP50MS, r.PaymentP99MS, r.PaymentsDone, r.PaymentErrors)
-		fmt.Fprintf(&b, "| temporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
-			r.TemporalBaselinePerS, r.TemporalBaselineP50MS, r.TemporalBaselineP99MS)
-		fmt.Fprintf(&b, "| temporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", r.TemporalEmptyPerS, r.TemporalEmptyP50MS)
+		r.Regime.latencyRows(&b, "")
 	}
 	if g := r.Saturation; g != nil {
 		fmt.Fprintf(&b, "| saturation: payments_per_s (%d clients, %.0f s each) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | |\n",
 			g.Concurrency, g.DurationS, g.PaymentsPerS, g.PaymentsVsBaseline, g.PaymentsVsEmpty)
-		fmt.Fprintf(&b, "| saturation: payment_p50_ms / payment_p99_ms | %.0f / %.0f | (%d succeeded, %d errors) | |\n",
-			g.PaymentP50MS, g.PaymentP99MS, g.PaymentsDone, g.PaymentErrors)
-		fmt.Fprintf(&b, "| saturation: temporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
-			g.TemporalBaselinePerS, g.TemporalBaselineP50MS, g.TemporalBaselineP99MS)
-		fmt.Fprintf(&b, "| saturation: temporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", g.TemporalEmptyPerS, g.TemporalEmptyP50MS)
+		g.latencyRows(&b, "saturation: ")
 	}
 	if s := r.Sync; s != nil {
 		fmt.Fprintf(&b, "| sync_payment_p50_ms / p99 (1 client, Prefer: %s, %.0f s) | %.0f / %.0f | %.2f x / %.2f x the raw 1-activity workflow's (%d answered 200, %d 202; %d errors) | p50 <= %.1f x |\n",
@@ -222,6 +214,16 @@ func (r *Results) table() string {
 		fmt.Fprintf(&b, "CPU cores used during the 4-activity baseline: %s\n", cores(r.CPUDuringBaseline))
 	}
 	return b.String()
+}
+
+// latencyRows are the rows of table that follow a regime's payments_per_s: the
+// payments' latencies and the raw workflows', each figure's name after prefix.
+func (g *Regime) latencyRows(b *strings.Builder, prefix string) {
+	fmt.Fprintf(b, "| %spayment_p50_ms / payment_p99_ms | %.0f / %.0f | (%d succeeded, %d errors) | |\n",
+		prefix, g.PaymentP50MS, g.PaymentP99MS, g.PaymentsDone, g.PaymentErrors)
+	fmt.Fprintf(b, "| %stemporal_baseline_per_s (4 no-op activities) | %.1f | p50 %.0f ms, p99 %.0f ms | |\n",
+		prefix, g.TemporalBaselinePerS, g.TemporalBaselineP50MS, g.TemporalBaselineP99MS)
+	fmt.Fprintf(b, "| %stemporal_empty_per_s (no activity) | %.1f | p50 %.0f ms | |\n", prefix, g.TemporalEmptyPerS, g.TemporalEmptyP50MS)
 }
 
 func cores(m map[string]float64) string {

@@ -288,21 +288,13 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		return false, err
 	}
 
-	rcv, err := chaos.NewReceiver("", 10)
+	own, merchant, err := r.newParty(ctx, "chaos", "chaos-"+name+"-")
 	if err != nil {
 		return false, err
 	}
-	defer rcv.Close()
-	merchant, secret, err := createMerchant(ctx, r.pf, "chaos", rcv.URL())
-	if err != nil {
-		return false, err
-	}
-	rcv.SetSecret(secret)
+	defer own.Receiver.Close()
+	d, rcv := own.Driver, own.Receiver
 	r.say("merchant %s: its webhooks go to %s (every 10th event refused once)", merchant, rcv.URL())
-	d := &chaos.Driver{
-		Clients: []*client.Client{client.New(r.pf.APIURLs[0], merchant, secret)},
-		Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: "chaos-" + name + "-",
-	}
 	r.driver = d
 	faults := o.faults
 	if edges {
@@ -335,21 +327,14 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		eo := o.edges
 		eo.WalletPrefix, eo.Say = "chaos-"+name, r.say
 		eo.OtherPayments, eo.OtherRefused, eo.StripePayments, eo.AutoPayments = 8, 3, 10, 6
-		rcvB, err := chaos.NewReceiver("", 10)
+		b, other, err := r.newParty(ctx, "chaos-disabled", "chaos-"+name+"-b-")
 		if err != nil {
 			return false, err
 		}
-		defer rcvB.Close()
-		other, otherSecret, err := createMerchant(ctx, r.pf, "chaos-disabled", rcvB.URL())
-		if err != nil {
-			return false, err
-		}
-		rcvB.SetSecret(otherSecret)
-		eo.Other = &chaos.Driver{
-			Clients: []*client.Client{client.New(r.pf.APIURLs[0], other, otherSecret)},
-			Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: "chaos-" + name + "-b-", Merchant: other,
-		}
-		verify.Others = map[string]chaos.Party{other: {Driver: eo.Other, Receiver: rcvB}}
+		defer b.Receiver.Close()
+		b.Driver.Merchant = other
+		eo.Other = b.Driver
+		verify.Others = map[string]chaos.Party{other: b}
 		eo.KillBank = func() error { r.pf.KillBanksim(); return nil }
 		eo.StartBank = r.pf.StartBanksim
 		want = 10*eo.Batch + eo.OtherPayments + eo.StripePayments + eo.AutoPayments
@@ -442,6 +427,27 @@ func createMerchant(ctx context.Context, pf *cluster.Payflow, name, notifyURL st
 		return "", "", errors.New("create merchant: no id or secret in the answer")
 	}
 	return m.ID, m.Secret, nil
+}
+
+// newParty creates a merchant named merchantName whose webhooks go to a new
+// receiver (every 10th event refused once), and a driver of its flows whose
+// Idempotency-Keys start with keyPrefix. The caller closes the receiver.
+func (r *run) newParty(ctx context.Context, merchantName, keyPrefix string) (p chaos.Party, merchant string, err error) {
+	rcv, err := chaos.NewReceiver("", 10)
+	if err != nil {
+		return chaos.Party{}, "", err
+	}
+	merchant, secret, err := createMerchant(ctx, r.pf, merchantName, rcv.URL())
+	if err != nil {
+		rcv.Close()
+		return chaos.Party{}, "", err
+	}
+	rcv.SetSecret(secret)
+	d := &chaos.Driver{
+		Clients: []*client.Client{client.New(r.pf.APIURLs[0], merchant, secret)},
+		Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: keyPrefix,
+	}
+	return chaos.Party{Driver: d, Receiver: rcv}, merchant, nil
 }
 
 // waitCreated waits until n flows were created.

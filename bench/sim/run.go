@@ -517,14 +517,24 @@ func (h *harness) register() {
 	act("QueryTransfer", crashing(h, "QueryTransfer", b.QueryTransfer))
 	act("CancelTransfer", crashing(h, "CancelTransfer", b.CancelTransfer))
 	act("RouteTransfer", b.RouteTransfer)
-	act("FinalizePayment", crashing(h, "FinalizePayment", h.watchPayment(pay.FinalizePayment)))
-	act("FinalizeTopup", crashing(h, "FinalizeTopup", h.watchTopup(top.FinalizeTopup)))
+	act("FinalizePayment", crashing(h, "FinalizePayment", watch(h, pay.FinalizePayment, models.PaymentSucceeded,
+		"payment %s recorded %s while %s may still move the money",
+		func(in models.FinalizePaymentInput) (string, models.PaymentStatus) { return in.PaymentID, in.Status })))
+	act("FinalizeTopup", crashing(h, "FinalizeTopup", watch(h, top.FinalizeTopup, models.TopupSucceeded,
+		"top-up %s recorded %s while %s may still move the money",
+		func(in models.FinalizeTopupInput) (string, models.TopupStatus) { return in.TopupID, in.Status })))
 	act("PlaceHold", crashing(h, "PlaceHold", holds.PlaceHold))
 	act("SetWithdrawalStatus", func(ctx context.Context, in models.SetWithdrawalStatusInput) error {
 		return wd.SetWithdrawalStatus(ctx, in)
 	})
-	act("FinalizeWithdrawal", crashing(h, "FinalizeWithdrawal", h.watchWithdrawal(wd.FinalizeWithdrawal)))
-	act("FinalizeRefund", crashing(h, "FinalizeRefund", h.watchRefund(ref.FinalizeRefund)))
+	act("FinalizeWithdrawal", crashing(h, "FinalizeWithdrawal", watch(h, wd.FinalizeWithdrawal, models.WithdrawalSucceeded,
+		"withdrawal %s released its hold (%s) while %s may still pay out",
+		func(in models.FinalizeWithdrawalInput) (string, models.WithdrawalStatus) {
+			return in.WithdrawalID, in.Status
+		})))
+	act("FinalizeRefund", crashing(h, "FinalizeRefund", watch(h, ref.FinalizeRefund, models.RefundSucceeded,
+		"refund %s freed its reservation (%s) while %s may still refund",
+		func(in models.FinalizeRefundInput) (string, models.RefundStatus) { return in.RefundID, in.Status })))
 }
 
 // crashing wraps an activity: after its effect committed, an attempt may crash
@@ -567,47 +577,16 @@ func (h *harness) mayStillMove(ref string) string {
 	return ""
 }
 
-// The watches check, when a flow records an outcome that gives money back (a hold
-// released, a reservation freed, a charge marked failed), that no bank may still
-// move the money.
-func (h *harness) watchPayment(fn func(context.Context, models.FinalizePaymentInput) (models.FinalizePaymentResult, error)) func(context.Context, models.FinalizePaymentInput) (models.FinalizePaymentResult, error) {
-	return func(ctx context.Context, in models.FinalizePaymentInput) (models.FinalizePaymentResult, error) {
-		if in.Status != models.PaymentSucceeded {
-			if at := h.mayStillMove(in.PaymentID); at != "" {
-				h.violate("payment %s recorded %s while %s may still move the money", in.PaymentID, in.Status, at)
-			}
-		}
-		return fn(ctx, in)
-	}
-}
-
-func (h *harness) watchTopup(fn func(context.Context, models.FinalizeTopupInput) (models.TopupResult, error)) func(context.Context, models.FinalizeTopupInput) (models.TopupResult, error) {
-	return func(ctx context.Context, in models.FinalizeTopupInput) (models.TopupResult, error) {
-		if in.Status != models.TopupSucceeded {
-			if at := h.mayStillMove(in.TopupID); at != "" {
-				h.violate("top-up %s recorded %s while %s may still move the money", in.TopupID, in.Status, at)
-			}
-		}
-		return fn(ctx, in)
-	}
-}
-
-func (h *harness) watchWithdrawal(fn func(context.Context, models.FinalizeWithdrawalInput) (models.WithdrawalResult, error)) func(context.Context, models.FinalizeWithdrawalInput) (models.WithdrawalResult, error) {
-	return func(ctx context.Context, in models.FinalizeWithdrawalInput) (models.WithdrawalResult, error) {
-		if in.Status != models.WithdrawalSucceeded {
-			if at := h.mayStillMove(in.WithdrawalID); at != "" {
-				h.violate("withdrawal %s released its hold (%s) while %s may still pay out", in.WithdrawalID, in.Status, at)
-			}
-		}
-		return fn(ctx, in)
-	}
-}
-
-func (h *harness) watchRefund(fn func(context.Context, models.FinalizeRefundInput) (models.RefundResult, error)) func(context.Context, models.FinalizeRefundInput) (models.RefundResult, error) {
-	return func(ctx context.Context, in models.FinalizeRefundInput) (models.RefundResult, error) {
-		if in.Status != models.RefundSucceeded {
-			if at := h.mayStillMove(in.RefundID); at != "" {
-				h.violate("refund %s freed its reservation (%s) while %s may still refund", in.RefundID, in.Status, at)
+// watch wraps a finalize activity: when the outcome it records gives money back
+// (a hold released, a reservation freed, a charge marked failed: any status but
+// succeeded), no bank may still move the money. final is the flow's id and the
+// status in records; format reports a violation of the id, the status and the
+// bank that may still move the money.
+func watch[I, O any, S comparable](h *harness, fn func(context.Context, I) (O, error), succeeded S, format string, final func(in I) (string, S)) func(context.Context, I) (O, error) {
+	return func(ctx context.Context, in I) (O, error) {
+		if id, status := final(in); status != succeeded {
+			if at := h.mayStillMove(id); at != "" {
+				h.violate(format, id, status, at)
 			}
 		}
 		return fn(ctx, in)

@@ -21,8 +21,7 @@ import (
 // process logs to .payflow/cluster/logs/<name>.log (or the terminal with --verbose).
 func runCluster(args []string) error {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	verbose := fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
-	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding temporal-server, temporal-sql-tool, the temporal CLI and stripe-mock")
+	verbose, binDir := stackFlags(fs, "temporal-server, temporal-sql-tool, the temporal CLI and stripe-mock")
 	dataDir := fs.String("data", filepath.Join(".payflow", "cluster"), "directory for the bank simulator's database and the logs")
 	temporalPort := fs.Int("temporal-port", envInt("PAYFLOW_CLUSTER_TEMPORAL_PORT", 7233), "Temporal frontend port; the other services' ports follow it (history +1, matching +2, ...)")
 	if err := parseFlags(fs, args); err != nil {
@@ -71,22 +70,11 @@ func runCluster(args []string) error {
 	}()
 	printCluster(c, logDir, selfCommand(self))
 
-	died := make(chan string, 16)
-	for _, p := range c.Procs() {
-		go func() {
-			<-p.Done()
-			died <- fmt.Sprintf("%s exited (%v)", p.Name, p.Err())
-		}()
+	// A process that dies of the Ctrl-C itself is no failure.
+	if p := awaitExit(ctx, c.Procs()); p != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s exited (%v); stopping the rest (see %s)", p.Name, p.Err(), logDir)
 	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case why := <-died:
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s; stopping the rest (see %s)", why, logDir)
-	}
+	return nil
 }
 
 func printCluster(c *cluster.Cluster, logDir, payflow string) {

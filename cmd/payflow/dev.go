@@ -20,8 +20,7 @@ import (
 // process logs to .payflow/logs/<name>.log (or to the terminal with --verbose).
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	verbose := fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
-	binDir := fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding the temporal CLI and stripe-mock")
+	verbose, binDir := stackFlags(fs, "the temporal CLI and stripe-mock")
 	temporalPort := fs.Int("temporal-port", 7233, "Temporal frontend port")
 	uiPort := fs.Int("ui-port", 8233, "Temporal Web port")
 	cfg, err := loadConfig(fs, args)
@@ -126,19 +125,36 @@ func runDev(args []string) error {
 	printTryIt(cfg, *uiPort, logDir, selfCommand(self))
 
 	// Run until Ctrl-C, or until a process dies (then stop the rest and say so).
+	if p := awaitExit(ctx, procs); p != nil {
+		return fmt.Errorf("%s exited (%v); stopping the rest (see %s)", p.Name, p.Err(), filepath.Join(logDir, p.Name+".log"))
+	}
+	fmt.Println("\npayflow dev: stopping every process...")
+	return nil
+}
+
+// stackFlags defines the flags of make run and make cluster: --verbose and --bin,
+// the directory holding the binaries named by holds.
+func stackFlags(fs *flag.FlagSet, holds string) (verbose *bool, binDir *string) {
+	verbose = fs.Bool("verbose", os.Getenv("PAYFLOW_DEV_VERBOSE") != "", "stream every process's log to the terminal")
+	binDir = fs.String("bin", envOr("PAYFLOW_BIN_DIR", "bin"), "directory holding "+holds)
+	return verbose, binDir
+}
+
+// awaitExit blocks until ctx ends (it returns nil) or one of procs exits (it
+// returns that one).
+func awaitExit(ctx context.Context, procs []*devstack.Proc) *devstack.Proc {
 	died := make(chan *devstack.Proc, len(procs))
 	for _, p := range procs {
-		go func(p *devstack.Proc) {
+		go func() {
 			<-p.Done()
 			died <- p
-		}(p)
+		}()
 	}
 	select {
 	case <-ctx.Done():
-		fmt.Println("\npayflow dev: stopping every process...")
 		return nil
 	case p := <-died:
-		return fmt.Errorf("%s exited (%v); stopping the rest (see %s)", p.Name, p.Err(), filepath.Join(logDir, p.Name+".log"))
+		return p
 	}
 }
 

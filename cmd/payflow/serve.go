@@ -80,40 +80,40 @@ func loadConfig(fs *flag.FlagSet, args []string) (config.Config, error) {
 }
 
 func runAPI(args []string) error {
-	cfg, err := loadConfig(flag.NewFlagSet("api", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, "api")
-	app := fx.New(
-		common(cfg, log),
-		channelModules(),
-		metrics.Module,
-		temporalx.Module,
-		starter.Module,
-		server.Module,
-		profiling.Serve(cfg.PprofAddr),
-	)
-	return runApp(app, log)
+	return runService("api", args, func(cfg config.Config) fx.Option {
+		return fx.Options(
+			metrics.Module,
+			temporalx.Module,
+			starter.Module,
+			server.Module,
+			profiling.Serve(cfg.PprofAddr),
+		)
+	})
 }
 
 func runWorker(args []string) error {
-	cfg, err := loadConfig(flag.NewFlagSet("worker", flag.ContinueOnError), args)
+	return runService("worker", args, func(cfg config.Config) fx.Option {
+		return fx.Options(
+			metrics.Module,
+			metrics.Serve(cfg.WorkerMetricsAddr),
+			temporalx.Module,
+			starter.Module, // the reconciliation schedules and runs it opens
+			worker.Module,
+			profiling.Serve(cfg.PprofAddr),
+		)
+	})
+}
+
+// runService is payflow api and payflow worker: an fx app of what every process
+// has (the configuration, the logger, the store, the channels) and of the role's
+// own modules, run until SIGINT/SIGTERM.
+func runService(role string, args []string, modules func(config.Config) fx.Option) error {
+	cfg, err := loadConfig(flag.NewFlagSet(role, flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, "worker")
-	app := fx.New(
-		common(cfg, log),
-		channelModules(),
-		metrics.Module,
-		metrics.Serve(cfg.WorkerMetricsAddr),
-		temporalx.Module,
-		starter.Module, // the reconciliation schedules and runs it opens
-		worker.Module,
-		profiling.Serve(cfg.PprofAddr),
-	)
-	return runApp(app, log)
+	log := newLogger(cfg, role)
+	return runApp(fx.New(common(cfg, log), channelModules(), modules(cfg)), log)
 }
 
 // runApp starts an fx app, runs it until SIGINT/SIGTERM, and stops it.
