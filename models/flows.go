@@ -12,15 +12,35 @@ type PaymentInput struct {
 	Source     PaymentSource `json:"source"`
 	Channel    string        `json:"channel"`
 	NotifyURL  string        `json:"notify_url,omitempty"`
-	// BankPoll is how long a processing charge waits for the bank's callback before
-	// the first query (then doubling, up to an hour); BankDeadline is when a charge the
-	// bank never decides ends expired. Both come from configuration at start, so that
-	// a change of configuration never changes a running flow's history.
+	BankTiming
+}
+
+// BankTiming is how a flow waits for its bank, in every money flow's input (its
+// fields are the input's own in JSON). The values come from configuration at start,
+// so that a change of configuration never changes a running flow's history.
+type BankTiming struct {
+	// BankPoll is how long a processing transfer waits for the bank's callback before
+	// the first query (then doubling, up to an hour); BankDeadline is when a flow asks
+	// a bank that has not decided to cancel.
 	BankPoll     time.Duration `json:"bank_poll"`
 	BankDeadline time.Duration `json:"bank_deadline"`
 	// BankDeadlines overrides BankDeadline per channel and kind of transfer (key
 	// BankDeadlineKey: a Stripe payout's deadline is days, a card charge's hours).
 	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
+}
+
+// Or returns t with each unset setting taken from def.
+func (t BankTiming) Or(def BankTiming) BankTiming {
+	if t.BankPoll == 0 {
+		t.BankPoll = def.BankPoll
+	}
+	if t.BankDeadline == 0 {
+		t.BankDeadline = def.BankDeadline
+	}
+	if t.BankDeadlines == nil {
+		t.BankDeadlines = def.BankDeadlines
+	}
+	return t
 }
 
 // BankCallback is a bank's signed notice that a transfer changed state, delivered

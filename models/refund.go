@@ -31,18 +31,15 @@ type Refund struct {
 
 // RefundInput starts a refund workflow.
 type RefundInput struct {
-	RefundID     string        `json:"refund_id"`
-	PaymentID    string        `json:"payment_id"`
-	MerchantID   string        `json:"merchant_id"`
-	Amount       int64         `json:"amount"`
-	Currency     Currency      `json:"currency"`
-	Channel      string        `json:"channel"`
-	Source       PaymentSource `json:"source"`
-	NotifyURL    string        `json:"notify_url,omitempty"`
-	BankPoll     time.Duration `json:"bank_poll"`
-	BankDeadline time.Duration `json:"bank_deadline"`
-	// BankDeadlines: see PaymentInput.
-	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
+	RefundID   string        `json:"refund_id"`
+	PaymentID  string        `json:"payment_id"`
+	MerchantID string        `json:"merchant_id"`
+	Amount     int64         `json:"amount"`
+	Currency   Currency      `json:"currency"`
+	Channel    string        `json:"channel"`
+	Source     PaymentSource `json:"source"`
+	NotifyURL  string        `json:"notify_url,omitempty"`
+	BankTiming
 }
 
 // RefundResult is how a refund ended.

@@ -32,18 +32,15 @@ type Topup struct {
 
 // TopupInput starts a top-up workflow.
 type TopupInput struct {
-	TopupID      string        `json:"topup_id"`
-	MerchantID   string        `json:"merchant_id"`
-	AccountID    string        `json:"account_id"`
-	Amount       int64         `json:"amount"`
-	Currency     Currency      `json:"currency"`
-	Token        string        `json:"token"`
-	Channel      string        `json:"channel"`
-	NotifyURL    string        `json:"notify_url,omitempty"`
-	BankPoll     time.Duration `json:"bank_poll"`
-	BankDeadline time.Duration `json:"bank_deadline"`
-	// BankDeadlines: see PaymentInput.
-	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
+	TopupID    string   `json:"topup_id"`
+	MerchantID string   `json:"merchant_id"`
+	AccountID  string   `json:"account_id"`
+	Amount     int64    `json:"amount"`
+	Currency   Currency `json:"currency"`
+	Token      string   `json:"token"`
+	Channel    string   `json:"channel"`
+	NotifyURL  string   `json:"notify_url,omitempty"`
+	BankTiming
 }
 
 // TopupResult is how a top-up ended.

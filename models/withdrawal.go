@@ -51,10 +51,7 @@ type WithdrawalInput struct {
 	// ReviewThreshold: an amount above it waits for an operator's approval (0: never).
 	ReviewThreshold int64         `json:"review_threshold"`
 	ApprovalTimeout time.Duration `json:"approval_timeout"`
-	BankPoll        time.Duration `json:"bank_poll"`
-	BankDeadline    time.Duration `json:"bank_deadline"`
-	// BankDeadlines: see PaymentInput.
-	BankDeadlines map[string]time.Duration `json:"bank_deadlines,omitempty"`
+	BankTiming
 }
 
 // WithdrawalResult is how a withdrawal ended.

@@ -8,13 +8,14 @@ import (
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
 )
 
 // Module provides the Starter and, for the processes that ask for them, the
 // services.
 var Module = fx.Module("starter",
 	fx.Provide(func(c client.Client, cfg config.Config) *Starter {
-		return New(c, Config{TaskQueue: cfg.TaskQueue, BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines, ApprovalTimeout: cfg.ApprovalTimeout})
+		return New(c, Config{TaskQueue: cfg.TaskQueue, Bank: models.BankTiming{BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines}, ApprovalTimeout: cfg.ApprovalTimeout})
 	}),
 	fx.Provide(
 		func(st *store.Store, l *ledger.Ledger, log *logrus.Entry) Deps {

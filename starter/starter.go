@@ -29,10 +29,9 @@ var ErrFlowRunning = errors.New("flow already running")
 
 // Config holds what a start needs from configuration.
 type Config struct {
-	TaskQueue       string
-	BankPoll        time.Duration
-	BankDeadline    time.Duration
-	BankDeadlines   map[string]time.Duration
+	TaskQueue string
+	// Bank is the bank timing a flow input that sets none gets.
+	Bank            models.BankTiming
 	ApprovalTimeout time.Duration
 }
 
@@ -97,24 +96,10 @@ func (s *Starter) start(ctx context.Context, f moneyFlow) error {
 	return startErr(f.id, err)
 }
 
-// bankDefaults fills a flow input's bank polling settings that are unset from
-// configuration.
-func (s *Starter) bankDefaults(poll, deadline *time.Duration, deadlines *map[string]time.Duration) {
-	if *poll == 0 {
-		*poll = s.cfg.BankPoll
-	}
-	if *deadline == 0 {
-		*deadline = s.cfg.BankDeadline
-	}
-	if *deadlines == nil {
-		*deadlines = s.cfg.BankDeadlines
-	}
-}
-
 // StartPayment starts the payment's workflow, or finds it (see start), with the bank
 // polling settings from configuration.
 func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
-	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
 	return s.start(ctx, moneyFlow{
 		id: workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID), workflow: workflows.PaymentWorkflow, input: in,
 		flow: models.FlowPayment, stage: workflows.StageAtStart(models.FlowPayment, in.Source.Type),
@@ -124,7 +109,7 @@ func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) erro
 
 // StartTopup starts the top-up's workflow, or finds it.
 func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
-	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
 	return s.start(ctx, moneyFlow{
 		id: workflows.TopupWorkflowID(in.MerchantID, in.TopupID), workflow: workflows.TopupWorkflow, input: in,
 		flow: models.FlowTopup, stage: models.StageCharging,
@@ -135,7 +120,7 @@ func (s *Starter) StartTopup(ctx context.Context, in models.TopupInput) error {
 // StartWithdrawal starts the withdrawal's workflow, or finds it; the approval
 // timeout comes from configuration too.
 func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error {
-	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
 	if in.ApprovalTimeout == 0 {
 		in.ApprovalTimeout = s.cfg.ApprovalTimeout
 	}
@@ -148,7 +133,7 @@ func (s *Starter) StartWithdrawal(ctx context.Context, in models.WithdrawalInput
 
 // StartRefund starts the refund's workflow, or finds it.
 func (s *Starter) StartRefund(ctx context.Context, in models.RefundInput) error {
-	s.bankDefaults(&in.BankPoll, &in.BankDeadline, &in.BankDeadlines)
+	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
 	return s.start(ctx, moneyFlow{
 		id: workflows.RefundWorkflowID(in.MerchantID, in.RefundID), workflow: workflows.RefundWorkflow, input: in,
 		flow: models.FlowRefund, stage: models.StageValidating,

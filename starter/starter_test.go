@@ -26,7 +26,7 @@ import (
 // start of a flow that ran and closed is a success, any other failure is returned.
 func TestStartsOfMoneyFlows(t *testing.T) {
 	ctx := context.Background()
-	cfg := starter.Config{TaskQueue: "q", BankPoll: 3 * time.Second, BankDeadline: time.Hour, ApprovalTimeout: 48 * time.Hour}
+	cfg := starter.Config{TaskQueue: "q", Bank: models.BankTiming{BankPoll: 3 * time.Second, BankDeadline: time.Hour}, ApprovalTimeout: 48 * time.Hour}
 	moneyOptions := func(id string) any {
 		return mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
 			return o.ID == id && o.TaskQueue == "q" &&
@@ -40,7 +40,7 @@ func TestStartsOfMoneyFlows(t *testing.T) {
 
 	pay := models.PaymentInput{PaymentID: "pay_1", MerchantID: "mch_demo", Amount: 1050, Currency: "CNY", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, Channel: "banksim"}
 	want := pay
-	want.BankPoll, want.BankDeadline = cfg.BankPoll, cfg.BankDeadline
+	want.BankPoll, want.BankDeadline = cfg.Bank.BankPoll, cfg.Bank.BankDeadline
 	c.On("ExecuteWorkflow", mock.Anything, moneyOptions(workflows.PaymentWorkflowID("mch_demo", "pay_1")), mock.Anything, want).Return(nil, nil).Once()
 	require.NoError(t, s.StartPayment(ctx, pay))
 
@@ -52,21 +52,21 @@ func TestStartsOfMoneyFlows(t *testing.T) {
 		Return(nil, errors.New("unavailable")).Once()
 	require.Error(t, s.StartPayment(ctx, pay))
 
-	wd := models.WithdrawalInput{WithdrawalID: "wd_1", MerchantID: "mch_demo", Amount: 10, Currency: "CNY", Channel: "banksim", BankPoll: time.Second}
+	wd := models.WithdrawalInput{WithdrawalID: "wd_1", MerchantID: "mch_demo", Amount: 10, Currency: "CNY", Channel: "banksim", BankTiming: models.BankTiming{BankPoll: time.Second}}
 	wantWd := wd
-	wantWd.BankDeadline, wantWd.ApprovalTimeout = cfg.BankDeadline, cfg.ApprovalTimeout
+	wantWd.BankDeadline, wantWd.ApprovalTimeout = cfg.Bank.BankDeadline, cfg.ApprovalTimeout
 	c.On("ExecuteWorkflow", mock.Anything, moneyOptions(workflows.WithdrawalWorkflowID("mch_demo", "wd_1")), mock.Anything, wantWd).Return(nil, nil).Once()
 	require.NoError(t, s.StartWithdrawal(ctx, wd), "the input's own timing is kept")
 
 	top := models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", Amount: 10, Currency: "CNY", Channel: "banksim"}
 	wantTop := top
-	wantTop.BankPoll, wantTop.BankDeadline = cfg.BankPoll, cfg.BankDeadline
+	wantTop.BankPoll, wantTop.BankDeadline = cfg.Bank.BankPoll, cfg.Bank.BankDeadline
 	c.On("ExecuteWorkflow", mock.Anything, moneyOptions(workflows.TopupWorkflowID("mch_demo", "top_1")), mock.Anything, wantTop).Return(nil, nil).Once()
 	require.NoError(t, s.StartTopup(ctx, top))
 
 	re := models.RefundInput{RefundID: "re_1", PaymentID: "pay_1", MerchantID: "mch_demo", Amount: 10, Currency: "CNY", Channel: "banksim"}
 	wantRe := re
-	wantRe.BankPoll, wantRe.BankDeadline = cfg.BankPoll, cfg.BankDeadline
+	wantRe.BankPoll, wantRe.BankDeadline = cfg.Bank.BankPoll, cfg.Bank.BankDeadline
 	c.On("ExecuteWorkflow", mock.Anything, moneyOptions(workflows.RefundWorkflowID("mch_demo", "re_1")), mock.Anything, wantRe).Return(nil, nil).Once()
 	require.NoError(t, s.StartRefund(ctx, re))
 	c.AssertExpectations(t)

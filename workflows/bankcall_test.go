@@ -127,8 +127,7 @@ func TestRefundDeadlineKeepsTheReservation(t *testing.T) {
 	env := newEnv(t)
 	in := models.RefundInput{RefundID: "re_1", PaymentID: "pay_1", MerchantID: "mch_demo", Amount: 300, Currency: "CNY",
 		Channel: "stripe", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"},
-		BankPoll: time.Minute, BankDeadline: time.Hour,
-		BankDeadlines: map[string]time.Duration{models.BankDeadlineKey("stripe", models.TransferRefund): 72 * time.Hour}}
+		BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: time.Hour, BankDeadlines: map[string]time.Duration{models.BankDeadlineKey("stripe", models.TransferRefund): 72 * time.Hour}}}
 	env.OnActivity(holdActs.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
 	env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankProcessing, Channel: "stripe"}, nil).Once()
 	start := env.Now()

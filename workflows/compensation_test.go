@@ -65,14 +65,14 @@ func TestTopupCompensates(t *testing.T) {
 		return in.Status == models.TopupFailed && in.FailureCode == models.FailureLedgerRejected
 	})).Return(models.TopupResult{Status: models.TopupFailed, FailureCode: models.FailureLedgerRejected}, nil).Once()
 	env.ExecuteWorkflow(TopupWorkflow, models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", AccountID: "acct_1", Amount: 700,
-		Currency: "CNY", Token: "tok_success", Channel: "banksim", BankPoll: 60e9, BankDeadline: 3600e9})
+		Currency: "CNY", Token: "tok_success", Channel: "banksim", BankTiming: models.BankTiming{BankPoll: 60e9, BankDeadline: 3600e9}})
 	res := resultOf[models.TopupResult](t, env)
 	require.Equal(t, models.TopupFailed, res.Status)
 }
 
 func TestRefundFlow(t *testing.T) {
 	in := models.RefundInput{RefundID: "re_1", PaymentID: "pay_1", MerchantID: "mch_demo", Amount: 300, Currency: "CNY",
-		Channel: "banksim", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, BankPoll: 60e9, BankDeadline: 3600e9}
+		Channel: "banksim", Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_success"}, BankTiming: models.BankTiming{BankPoll: 60e9, BankDeadline: 3600e9}}
 	tests := []struct {
 		name     string
 		holdCode models.FailureCode

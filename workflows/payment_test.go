@@ -17,7 +17,7 @@ func paymentInput(token string) models.PaymentInput {
 	return models.PaymentInput{
 		PaymentID: "pay_test1", MerchantID: "mch_demo", Amount: 1050, Currency: "CNY",
 		Source:  models.PaymentSource{Type: models.SourceCard, Token: token},
-		Channel: "banksim", BankPoll: time.Minute, BankDeadline: 24 * time.Hour,
+		Channel: "banksim", BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: 24 * time.Hour},
 	}
 }
 

@@ -16,7 +16,7 @@ func withdrawalInput(amount int64) models.WithdrawalInput {
 	return models.WithdrawalInput{
 		WithdrawalID: "wd_test1", MerchantID: "mch_demo", AccountID: "acct_w", Amount: amount, Currency: "CNY",
 		BankAccount: "ba_success", Channel: "banksim", ReviewThreshold: 100000, ApprovalTimeout: time.Hour,
-		BankPoll: time.Minute, BankDeadline: 24 * time.Hour,
+		BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: 24 * time.Hour},
 	}
 }
 

@@ -266,7 +266,7 @@ func (h *harness) setup() error {
 				return err
 			}
 			in := models.PaymentInput{PaymentID: p.ID, MerchantID: h.merchant, Amount: p.Amount, Currency: "CNY",
-				Source: src, Channel: f.Channel, BankPoll: time.Minute, BankDeadline: f.Deadline.D()}
+				Source: src, Channel: f.Channel, BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: f.Deadline.D()}}
 			o.id, o.workflowID = p.ID, p.WorkflowID
 			o.start = child(o.workflowID, workflows.PaymentWorkflow, in)
 		case kindTopup:
@@ -282,7 +282,7 @@ func (h *harness) setup() error {
 				return err
 			}
 			in := models.TopupInput{TopupID: tp.ID, MerchantID: h.merchant, AccountID: wallet, Amount: f.Amount, Currency: "CNY",
-				Token: "tok_sim", Channel: f.Channel, BankPoll: time.Minute, BankDeadline: f.Deadline.D()}
+				Token: "tok_sim", Channel: f.Channel, BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: f.Deadline.D()}}
 			o.id, o.workflowID = tp.ID, tp.WorkflowID
 			o.start = child(o.workflowID, workflows.TopupWorkflow, in)
 		case kindWithdrawal:
@@ -299,7 +299,7 @@ func (h *harness) setup() error {
 			}
 			in := models.WithdrawalInput{WithdrawalID: w.ID, MerchantID: h.merchant, AccountID: wallet, Amount: f.Amount,
 				Currency: "CNY", BankAccount: "ba_sim", Channel: f.Channel, ReviewThreshold: reviewThreshold,
-				ApprovalTimeout: approvalTimeout, BankPoll: time.Minute, BankDeadline: f.Deadline.D()}
+				ApprovalTimeout: approvalTimeout, BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: f.Deadline.D()}}
 			o.id, o.workflowID = w.ID, w.WorkflowID
 			o.start = child(o.workflowID, workflows.WithdrawalWorkflow, in)
 		case kindRefund:
@@ -335,7 +335,7 @@ func (h *harness) setup() error {
 				return err
 			}
 			in := models.RefundInput{RefundID: rf.ID, PaymentID: pay.ID, MerchantID: h.merchant, Amount: f.Amount, Currency: "CNY",
-				Channel: f.Channel, Source: pay.Source, BankPoll: time.Minute, BankDeadline: f.Deadline.D()}
+				Channel: f.Channel, Source: pay.Source, BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: f.Deadline.D()}}
 			o.id, o.workflowID = rf.ID, rf.WorkflowID
 			o.start = child(o.workflowID, workflows.RefundWorkflow, in)
 		}

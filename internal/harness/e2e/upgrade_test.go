@@ -82,7 +82,7 @@ func TestPaymentStartedOnReleaseOneFinishesOnTheNewWorker(t *testing.T) {
 		ID: wfID, TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.WorkflowPayment, models.PaymentInput{
 		PaymentID: id, MerchantID: "mch_upgrade", Amount: 4200, Currency: "CNY", Channel: "banksim",
-		Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_processing"}, BankPoll: time.Hour, BankDeadline: 24 * time.Hour,
+		Source: models.PaymentSource{Type: models.SourceCard, Token: "tok_processing"}, BankTiming: models.BankTiming{BankPoll: time.Hour, BankDeadline: 24 * time.Hour},
 	})
 	require.NoError(t, err)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
