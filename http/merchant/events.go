@@ -10,6 +10,7 @@ import (
 	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -32,9 +33,8 @@ func (h *Handler) redeliverEvent(c *gin.Context) {
 			return
 		}
 	}
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixEvent, id) {
-		problem.Write(c, problem.NotFound("no such event"))
+	id, ok := resource.PathID(c, "id", models.PrefixEvent, "event")
+	if !ok {
 		return
 	}
 	ev, err := h.Events.Redeliver(c.Request.Context(), middleware.MerchantID(c), id)

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -113,21 +113,11 @@ func fingerprint(c *gin.Context) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// listQuery reads the query every list of the merchant's objects has: limit (1-100,
-// default 10) and starting_after (an id with prefix).
+// listQuery reads the query every list of the merchant's objects has: limit and
+// starting_after (an id with prefix).
 func listQuery(c *gin.Context, prefix string) (starter.ListQuery, *problem.Problem) {
-	q := starter.ListQuery{MerchantID: middleware.MerchantID(c), Limit: 10, StartingAfter: c.Query("starting_after")}
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return q, new(problem.Invalid("limit must be an integer from 1 to 100"))
-		}
-		q.Limit = n
-	}
-	if q.StartingAfter != "" && !models.ValidID(prefix, q.StartingAfter) {
-		return q, new(problem.Invalid("starting_after must be an id of this list"))
-	}
-	return q, nil
+	limit, after, p := resource.Page(c, prefix, "starting_after must be an id of this list")
+	return starter.ListQuery{MerchantID: middleware.MerchantID(c), Limit: limit, StartingAfter: after}, p
 }
 
 // internal logs err once, with the request's ids, and answers a 500 that names
@@ -215,10 +205,4 @@ func isNotFound(err error) bool { return errors.Is(err, starter.ErrNotFound) }
 
 func writeJSON(c *gin.Context, status int, v any) {
 	c.JSON(status, v)
-}
-
-// listResponse is the envelope of every list.
-type listResponse[T any] struct {
-	Data    []T  `json:"data"`
-	HasMore bool `json:"has_more"`
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
-	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/starter"
 )
 
@@ -49,20 +49,9 @@ func create[Req, In, T any](h *Handler, c *gin.Context, msg string,
 // loadObject loads one of the merchant's objects by the id in the path, or answers
 // 404 for a malformed id, an unknown one and another merchant's alike.
 func loadObject[T any](h *Handler, c *gin.Context, prefix, kind string, load func(ctx context.Context, merchantID, id string) (T, error)) (T, bool) {
-	var obj T
-	err := starter.ErrNotFound
-	if id := c.Param("id"); models.ValidID(prefix, id) {
-		obj, err = load(c.Request.Context(), middleware.MerchantID(c), id)
-	}
-	switch {
-	case isNotFound(err):
-		problem.Write(c, problem.NotFound("no such "+kind))
-	case err != nil:
-		h.internal(c, "get "+kind, err)
-	default:
-		return obj, true
-	}
-	return obj, false
+	return resource.Load(c, prefix, kind, func(ctx context.Context, id string) (T, error) {
+		return load(ctx, middleware.MerchantID(c), id)
+	}, h.internal)
 }
 
 // getObject answers GET of one of the merchant's objects by id (loadObject).
@@ -92,6 +81,6 @@ func list[T any](h *Handler, c *gin.Context, prefix, kinds string,
 	case err != nil:
 		h.internal(c, "list "+kinds, err)
 	default:
-		writeJSON(c, http.StatusOK, listResponse[T]{Data: items, HasMore: more})
+		writeJSON(c, http.StatusOK, resource.List[T]{Data: items, HasMore: more})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -19,9 +20,8 @@ type createRefundRequest struct {
 // before anything else is read; the payment is loaded once the body is read, for its
 // currency.
 func (h *Handler) createRefund(c *gin.Context) {
-	paymentID := c.Param("id")
-	if !models.ValidID(models.PrefixPayment, paymentID) {
-		problem.Write(c, problem.NotFound("no such payment"))
+	paymentID, ok := resource.PathID(c, "id", models.PrefixPayment, "payment")
+	if !ok {
 		return
 	}
 	newRefund := func(req createRefundRequest, idem starter.Idempotent) (in starter.NewRefund, p *problem.Problem) {

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -101,7 +102,7 @@ func (h *Handler) listEntries(c *gin.Context) {
 		out[i] = entryJSON{ID: l.EntryID, JournalID: l.JournalID, Amount: l.Amount, Currency: l.Currency,
 			BalanceAfter: l.BalanceAfter, Flow: l.Flow, FlowID: l.FlowID, CreatedAt: l.CreatedAt}
 	}
-	writeJSON(c, http.StatusOK, listResponse[entryJSON]{Data: out, HasMore: more})
+	writeJSON(c, http.StatusOK, resource.List[entryJSON]{Data: out, HasMore: more})
 }
 
 type createTopupRequest struct {
