@@ -239,9 +239,9 @@ func (a *api) opsWithType(t testing.TB, method, path, body, contentType string) 
 	return sendOps(t, a.http, a.srv.URL+path, method, body, contentType)
 }
 
-// sendOps sends an ops request to url with the ops token and client, with a body of
+// sendOps sends an ops request to url with the ops token through hc, with a body of
 // contentType (none when empty); it answers the status, headers and body.
-func sendOps(t testing.TB, client *http.Client, url, method, body, contentType string) (int, http.Header, []byte) {
+func sendOps(t testing.TB, hc *http.Client, url, method, body, contentType string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -249,7 +249,7 @@ func sendOps(t testing.TB, client *http.Client, url, method, body, contentType s
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, b := apitest.Send(t, client, req)
+	resp, b := apitest.Send(t, hc, req)
 	return resp.StatusCode, resp.Header, b
 }
 
