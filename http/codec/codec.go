@@ -15,8 +15,6 @@
 package codec
 
 import (
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -141,14 +139,8 @@ func (h *Handler) serve(c *gin.Context, op string, fn func([]*commonpb.Payload) 
 		"operator":   c.GetString(middleware.KeyOperator),
 		"op":         op,
 	})
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, "the body is over 8 MiB"))
-			return
-		}
-		problem.Write(c, problem.Invalid("the body could not be read"))
+	body, ok := middleware.ReadAtMost(c, MaxBodyBytes, "the body is over 8 MiB")
+	if !ok {
 		return
 	}
 	var in commonpb.Payloads

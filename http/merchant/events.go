@@ -7,8 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -16,30 +18,7 @@ import (
 // listEvents answers GET /v1/events: the merchant's events, newest first, each with
 // the state of its delivery derived from the recorded attempts.
 func (h *Handler) listEvents(c *gin.Context) {
-	limit, after, p := listParams(c, models.PrefixEvent)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	items, more, err := h.Events.List(c.Request.Context(), starter.ListQuery{MerchantID: middleware.MerchantID(c), Limit: limit, StartingAfter: after})
-	switch {
-	case errors.Is(err, starter.ErrUnknownCursor):
-		problem.Write(c, problem.Invalid("starting_after must be one of your events"))
-		return
-	case err != nil:
-		h.internal(c, "list events", err)
-		return
-	}
-	writeJSON(c, http.StatusOK, listResponse[models.Event]{Data: items, HasMore: more})
-}
-
-// getEvent answers GET /v1/events/{id} with the event and its delivery state.
-func (h *Handler) getEvent(c *gin.Context) {
-	ev, ok := h.ownEvent(c)
-	if !ok {
-		return
-	}
-	writeJSON(c, http.StatusOK, ev)
+	list(h, c, models.PrefixEvent, "events", h.Events.List, nil)
 }
 
 // redeliverEvent answers POST /v1/events/{id}/redeliver: the event is delivered
@@ -49,14 +28,13 @@ func (h *Handler) getEvent(c *gin.Context) {
 func (h *Handler) redeliverEvent(c *gin.Context) {
 	if body := bytes.TrimSpace(middleware.Body(c)); len(body) > 0 {
 		var none struct{}
-		if err := decodeStrict(body, &none); err != nil {
+		if err := decode.Strict(body, &none); err != nil {
 			problem.Write(c, problem.Invalid(err.Error()))
 			return
 		}
 	}
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixEvent, id) {
-		problem.Write(c, problem.NotFound("no such event"))
+	id, ok := resource.PathID(c, "id", models.PrefixEvent, "event")
+	if !ok {
 		return
 	}
 	ev, err := h.Events.Redeliver(c.Request.Context(), middleware.MerchantID(c), id)
@@ -75,24 +53,4 @@ func (h *Handler) redeliverEvent(c *gin.Context) {
 	default:
 		writeJSON(c, http.StatusAccepted, ev)
 	}
-}
-
-// ownEvent loads the merchant's event named by the path, with its delivery state, or
-// answers 404 (also for another merchant's event).
-func (h *Handler) ownEvent(c *gin.Context) (models.Event, bool) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixEvent, id) {
-		problem.Write(c, problem.NotFound("no such event"))
-		return models.Event{}, false
-	}
-	ev, err := h.Events.Get(c.Request.Context(), middleware.MerchantID(c), id)
-	switch {
-	case isNotFound(err):
-		problem.Write(c, problem.NotFound("no such event"))
-		return models.Event{}, false
-	case err != nil:
-		h.internal(c, "get event", err)
-		return models.Event{}, false
-	}
-	return ev, true
 }

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -65,22 +65,23 @@ type Handler struct {
 	Log            *logrus.Entry
 }
 
-// Register mounts the merchant routes on a group that already authenticates.
+// Register mounts the merchant routes on a group that already authenticates. A GET of
+// one object answers it as its service loads it (getObject).
 func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/payments", h.createPayment)
 	g.GET("/payments", h.listPayments)
-	g.GET("/payments/:id", h.getPayment)
+	g.GET("/payments/:id", func(c *gin.Context) { getObject(h, c, models.PrefixPayment, "payment", h.Payments.Get) })
 	g.POST("/accounts", h.createAccount)
 	g.GET("/accounts/:id", h.getAccount)
 	g.GET("/accounts/:id/entries", h.listEntries)
 	g.POST("/topups", h.createTopup)
-	g.GET("/topups/:id", h.getTopup)
+	g.GET("/topups/:id", func(c *gin.Context) { getObject(h, c, models.PrefixTopup, "top-up", h.Wallets.Topup) })
 	g.POST("/withdrawals", h.createWithdrawal)
-	g.GET("/withdrawals/:id", h.getWithdrawal)
+	g.GET("/withdrawals/:id", func(c *gin.Context) { getObject(h, c, models.PrefixWithdrawal, "withdrawal", h.Wallets.Withdrawal) })
 	g.POST("/payments/:id/refunds", h.createRefund)
-	g.GET("/refunds/:id", h.getRefund)
+	g.GET("/refunds/:id", func(c *gin.Context) { getObject(h, c, models.PrefixRefund, "refund", h.Refunds.Get) })
 	g.GET("/events", h.listEvents)
-	g.GET("/events/:id", h.getEvent)
+	g.GET("/events/:id", func(c *gin.Context) { getObject(h, c, models.PrefixEvent, "event", h.Events.Get) })
 	g.POST("/events/:id/redeliver", h.redeliverEvent)
 }
 
@@ -88,17 +89,14 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 func idempotencyKey(c *gin.Context) (string, *problem.Problem) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
-		p := problem.Invalid("the Idempotency-Key header is required on every creating POST")
-		return "", &p
+		return "", new(problem.Invalid("the Idempotency-Key header is required on every creating POST"))
 	}
 	if len(key) > 255 {
-		p := problem.Invalid("the Idempotency-Key header must be 1-255 characters")
-		return "", &p
+		return "", new(problem.Invalid("the Idempotency-Key header must be 1-255 characters"))
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
-			p := problem.Invalid("the Idempotency-Key header must be printable ASCII")
-			return "", &p
+			return "", new(problem.Invalid("the Idempotency-Key header must be printable ASCII"))
 		}
 	}
 	return key, nil
@@ -115,33 +113,27 @@ func fingerprint(c *gin.Context) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// listParams reads limit (1-100, default 10) and starting_after.
-func listParams(c *gin.Context, prefix string) (int, string, *problem.Problem) {
-	limit := 10
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			p := problem.Invalid("limit must be an integer from 1 to 100")
-			return 0, "", &p
-		}
-		limit = n
-	}
-	after := c.Query("starting_after")
-	if after != "" && !models.ValidID(prefix, after) {
-		p := problem.Invalid("starting_after must be an id of this list")
-		return 0, "", &p
-	}
-	return limit, after, nil
+// listQuery reads the query every list of the merchant's objects has: limit and
+// starting_after (an id with prefix).
+func listQuery(c *gin.Context, prefix string) (starter.ListQuery, *problem.Problem) {
+	limit, after, p := resource.Page(c, prefix, "starting_after must be an id of this list")
+	return starter.ListQuery{MerchantID: middleware.MerchantID(c), Limit: limit, StartingAfter: after}, p
 }
 
 // internal logs err once, with the request's ids, and answers a 500 that names
 // nothing of it.
 func (h *Handler) internal(c *gin.Context, msg string, err error) {
+	problem.Write(c, h.logInternal(c, msg, err))
+}
+
+// logInternal logs err once, with the request's ids, and returns the 500 that names
+// nothing of it.
+func (h *Handler) logInternal(c *gin.Context, msg string, err error) problem.Problem {
 	h.Log.WithFields(logrus.Fields{
 		"request_id":  c.GetString(middleware.KeyRequestID),
 		"merchant_id": middleware.MerchantID(c),
 	}).WithError(err).Error(msg)
-	problem.Write(c, problem.Internal())
+	return problem.Internal()
 }
 
 // fail answers a service's error: each refusal with its problem, a flow that could not
@@ -176,16 +168,14 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 }
 
 // idempotent reads what every creating request carries besides its fields: the
-// merchant, the Idempotency-Key (written as a problem when missing or malformed), the
-// request's fingerprint and the wait it prefers.
-func idempotent(c *gin.Context) (starter.Idempotent, bool) {
+// merchant, the Idempotency-Key, the request's fingerprint and the wait it prefers.
+func idempotent(c *gin.Context) (starter.Idempotent, *problem.Problem) {
 	key, p := idempotencyKey(c)
 	if p != nil {
-		problem.Write(c, *p)
-		return starter.Idempotent{}, false
+		return starter.Idempotent{}, p
 	}
 	wait, _ := preferredWait(c.Request.Header.Values("Prefer"))
-	return starter.Idempotent{MerchantID: middleware.MerchantID(c), Key: key, Fingerprint: fingerprint(c), Wait: wait}, true
+	return starter.Idempotent{MerchantID: middleware.MerchantID(c), Key: key, Fingerprint: fingerprint(c), Wait: wait}, nil
 }
 
 // channel reads an optional channel field: one of the configured channels, or the
@@ -195,8 +185,7 @@ func (h *Handler) channel(req *string) (string, *problem.Problem) {
 		return h.DefaultChannel, nil
 	}
 	if !slices.Contains(h.Channels, *req) {
-		p := problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels))
-		return "", &p
+		return "", new(problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels)))
 	}
 	return *req, nil
 }
@@ -206,9 +195,8 @@ func notifyURL(req *string) (string, *problem.Problem) {
 	if req == nil {
 		return "", nil
 	}
-	if !validNotifyURL(*req) {
-		p := problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL")
-		return "", &p
+	if !models.ValidNotifyURL(*req) {
+		return "", new(problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL"))
 	}
 	return *req, nil
 }
@@ -217,10 +205,4 @@ func isNotFound(err error) bool { return errors.Is(err, starter.ErrNotFound) }
 
 func writeJSON(c *gin.Context, status int, v any) {
 	c.JSON(status, v)
-}
-
-// listResponse is the envelope of every list.
-type listResponse[T any] struct {
-	Data    []T  `json:"data"`
-	HasMore bool `json:"has_more"`
 }

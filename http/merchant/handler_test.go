@@ -2,19 +2,17 @@ package merchant
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
@@ -73,32 +71,11 @@ func (p *payments) List(context.Context, starter.ListQuery) ([]models.Payment, b
 // serve runs h's routes for mch_demo, with the request bodies read as the router
 // reads them.
 func serve(t *testing.T, h *Handler) *httptest.Server {
-	t.Helper()
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	g := r.Group("/v1", middleware.ReadBody(), func(c *gin.Context) { c.Set(middleware.KeyMerchantID, "mch_demo") })
-	h.Register(g)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return srv
+	return apitest.Serve(t, "/v1", h.Register, middleware.KeyMerchantID, "mch_demo")
 }
 
 func post(t *testing.T, srv *httptest.Server, path, body string, header map[string]string) (*http.Response, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out map[string]any
-	require.NoError(t, json.Unmarshal(b, &out), string(b))
-	return resp, out
+	return apitest.Call(t, srv, http.MethodPost, path, body, header)
 }
 
 const payment = `{"amount":1050,"currency":"CNY","source":{"type":"card","token":"tok_success"}}`

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -16,50 +16,32 @@ type createRefundRequest struct {
 	NotifyURL *string         `json:"notify_url"`
 }
 
+// createRefund refunds the payment in the path: a malformed payment id is not found
+// before anything else is read; the payment is loaded once the body is read, for its
+// currency.
 func (h *Handler) createRefund(c *gin.Context) {
-	merchantID := middleware.MerchantID(c)
-	paymentID := c.Param("id")
-	if !models.ValidID(models.PrefixPayment, paymentID) {
-		problem.Write(c, problem.NotFound("no such payment"))
-		return
-	}
-	idem, ok := idempotent(c)
+	paymentID, ok := resource.PathID(c, "id", models.PrefixPayment, "payment")
 	if !ok {
 		return
 	}
-	var req createRefundRequest
-	if err := decodeStrict(middleware.Body(c), &req); err != nil {
-		problem.Write(c, problem.Invalid(err.Error()))
-		return
+	newRefund := func(req createRefundRequest, idem starter.Idempotent) (in starter.NewRefund, p *problem.Problem) {
+		in.Idempotent = idem
+		pay, err := h.Payments.Get(c.Request.Context(), idem.MerchantID, paymentID)
+		if isNotFound(err) {
+			return in, new(problem.NotFound("no such payment"))
+		}
+		if err != nil {
+			return in, new(h.logInternal(c, "load payment", err))
+		}
+		in.Payment = pay
+		cur := string(pay.Currency)
+		if in.Amount, _, p = parseAmountCurrency(req.Amount, &cur); p != nil {
+			return in, p
+		}
+		in.NotifyURL, p = notifyURL(req.NotifyURL)
+		return in, p
 	}
-	pay, err := h.Payments.Get(c.Request.Context(), merchantID, paymentID)
-	if isNotFound(err) {
-		problem.Write(c, problem.NotFound("no such payment"))
-		return
+	if idem, out, ok := create(h, c, "create refund", newRefund, h.Refunds.Create); ok {
+		writeCreated(c, idem, out)
 	}
-	if err != nil {
-		h.internal(c, "load payment", err)
-		return
-	}
-	cur := string(pay.Currency)
-	amount, _, p := parseAmountCurrency(req.Amount, &cur)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	notify, p := notifyURL(req.NotifyURL)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	out, err := h.Refunds.Create(c.Request.Context(), starter.NewRefund{Idempotent: idem, Payment: pay, Amount: amount, NotifyURL: notify})
-	if err != nil {
-		h.fail(c, "create refund", err)
-		return
-	}
-	writeCreated(c, idem, out)
-}
-
-func (h *Handler) getRefund(c *gin.Context) {
-	getObject(h, c, models.PrefixRefund, "refund", h.Refunds.Get)
 }

@@ -99,25 +99,37 @@ func Recover(log *logrus.Entry) gin.HandlerFunc {
 // 413 payload_too_large: by Content-Length before reading anything, or as soon as
 // the limit is crossed while reading.
 func ReadBody() gin.HandlerFunc {
+	const tooLarge = "the body is over 1 MiB"
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > MaxBodyBytes {
-			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, "the body is over 1 MiB"))
+			problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, tooLarge))
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, "the body is over 1 MiB"))
-				return
-			}
-			problem.Write(c, problem.Invalid("the body could not be read"))
+		body, ok := ReadAtMost(c, MaxBodyBytes, tooLarge)
+		if !ok {
 			return
 		}
 		c.Set(KeyBody, body)
 		c.Request.Body = io.NopCloser(bytes.NewReader(body))
 		c.Next()
 	}
+}
+
+// ReadAtMost reads the whole body, refusing one of more than limit bytes as soon as
+// the limit is crossed with 413 payload_too_large (tooLarge is the problem's detail),
+// and one that cannot be read with 400.
+func ReadAtMost(c *gin.Context, limit int64, tooLarge string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxBytes):
+		problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, problem.CodePayloadTooLarge, tooLarge))
+		return nil, false
+	case err != nil:
+		problem.Write(c, problem.Invalid("the body could not be read"))
+		return nil, false
+	}
+	return body, true
 }
 
 // Body returns the raw body ReadBody stored.

@@ -1,13 +1,22 @@
 package ops
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
 
+	"github.com/payflow/payflow/http/decode"
+	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // merchantJSON is a merchant as the ops API shows it. Secret is set only in the
@@ -22,17 +31,181 @@ func merchantView(m models.Merchant) merchantJSON {
 	return merchantJSON{Object: "merchant", Merchant: m}
 }
 
-// merchantID reads the :id path parameter; a malformed id is not found.
-func merchantID(c *gin.Context) (string, bool) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixMerchant, id) {
-		problem.Write(c, problem.NotFound("no such merchant"))
-		return "", false
-	}
-	return id, true
-}
-
 // validName accepts 1-255 bytes of UTF-8 that are not all spaces.
 func validName(s string) bool {
 	return len(s) <= 255 && utf8.ValidString(s) && strings.TrimSpace(s) != ""
+}
+
+// maxFeeBps is a fee of 100 %.
+const maxFeeBps = 10_000
+
+// createMerchantRequest is the body of POST /v1/ops/merchants.
+type createMerchantRequest struct {
+	Name            *string `json:"name"`
+	ReviewThreshold *int64  `json:"review_threshold"`
+	FeeBps          *int64  `json:"fee_bps"`
+	DefaultCurrency *string `json:"default_currency"`
+	NotifyURL       *string `json:"notify_url"`
+}
+
+func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Problem) {
+	fail := func(p problem.Problem) (models.Merchant, *problem.Problem) { return models.Merchant{}, &p }
+	if req.Name == nil {
+		return fail(problem.Invalid("field \"name\" is required"))
+	}
+	if !validName(*req.Name) {
+		return fail(problem.Invalid("name must be 1-255 bytes of UTF-8, not only spaces"))
+	}
+	m := models.Merchant{
+		Name: *req.Name, DefaultCurrency: "CNY", Status: models.MerchantActive,
+	}
+	if req.ReviewThreshold != nil {
+		if *req.ReviewThreshold < 0 || *req.ReviewThreshold > models.MaxAmount {
+			return fail(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("review_threshold must be from 0 (never review) to %d minor units", models.MaxAmount)))
+		}
+		m.ReviewThreshold = *req.ReviewThreshold
+	}
+	if req.FeeBps != nil {
+		if *req.FeeBps < 0 || *req.FeeBps > maxFeeBps {
+			return fail(problem.Unprocessable(problem.CodeInvalidFee, "fee_bps must be from 0 to 10000 basis points"))
+		}
+		m.FeeBps = *req.FeeBps
+	}
+	if req.DefaultCurrency != nil {
+		cur, err := models.ParseCurrency(*req.DefaultCurrency)
+		if err != nil {
+			return fail(problem.Unprocessable(problem.CodeUnsupportedCurrency, "default_currency must be an ISO 4217 code in uppercase, like CNY"))
+		}
+		m.DefaultCurrency = cur
+	}
+	if req.NotifyURL != nil {
+		if !models.ValidNotifyURL(*req.NotifyURL) {
+			return fail(problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL without credentials"))
+		}
+		m.NotifyURL = *req.NotifyURL
+	}
+	return m, nil
+}
+
+// createMerchant onboards a merchant with a fresh secret, shown in this answer only.
+func (h *Handler) createMerchant(c *gin.Context) {
+	var req createMerchantRequest
+	if err := decode.Strict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	m, p := validateMerchant(req)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	created, secret, err := h.Merchants.Create(c.Request.Context(), m)
+	if err != nil {
+		h.audit(c, "merchant.create", created.ID, "", "error", "")
+		h.internal(c, "create merchant", err)
+		return
+	}
+	m.ID = created.ID
+	h.audit(c, "merchant.create", m.ID, "", "accepted",
+		fmt.Sprintf("name %q, fee_bps %d, review_threshold %d, default_currency %s", m.Name, m.FeeBps, m.ReviewThreshold, m.DefaultCurrency))
+	h.Log.WithFields(logrus.Fields{
+		"merchant_id": m.ID, "operator": c.GetString(middleware.KeyOperator), "request_id": c.GetString(middleware.KeyRequestID),
+	}).Info("merchant created")
+	out := merchantView(created)
+	out.Secret = secret
+	c.JSON(http.StatusCreated, out)
+}
+
+// getMerchant shows a merchant: its settings, status and, while a rotation overlaps,
+// when its previous secret expires. Never a secret.
+func (h *Handler) getMerchant(c *gin.Context) {
+	if m, ok := resource.Load(c, models.PrefixMerchant, "merchant", h.Merchants.Get, h.internal); ok {
+		c.JSON(http.StatusOK, merchantView(m))
+	}
+}
+
+// Overlaps of a secret rotation: how long the previous secret stays valid.
+const (
+	defaultOverlap = 24 * time.Hour
+	maxOverlap     = 30 * 24 * time.Hour
+)
+
+// rotateSecretRequest is the optional body of POST /v1/ops/merchants/{id}/rotate-secret.
+type rotateSecretRequest struct {
+	OverlapSeconds *int64 `json:"overlap_seconds"`
+}
+
+// rotatedSecretJSON is the answer: the new secret, shown once.
+type rotatedSecretJSON struct {
+	ID                 string    `json:"id"`
+	Object             string    `json:"object"`
+	Secret             string    `json:"secret"`
+	OldSecretExpiresAt time.Time `json:"old_secret_expires_at"`
+}
+
+// rotateSecret gives a merchant a new secret; requests signed with the previous one
+// are accepted until the overlap ends, so that the merchant can roll the new one out
+// without refused requests.
+func (h *Handler) rotateSecret(c *gin.Context) {
+	id, ok := resource.PathID(c, "id", models.PrefixMerchant, "merchant")
+	if !ok {
+		return
+	}
+	overlap := defaultOverlap
+	if body := middleware.Body(c); len(body) > 0 {
+		var req rotateSecretRequest
+		if err := decode.Strict(body, &req); err != nil {
+			problem.Write(c, problem.Invalid(err.Error()))
+			return
+		}
+		if req.OverlapSeconds != nil {
+			if *req.OverlapSeconds < 0 || *req.OverlapSeconds > int64(maxOverlap/time.Second) {
+				problem.Write(c, problem.Invalid("overlap_seconds must be from 0 to 2592000 (30 days)"))
+				return
+			}
+			overlap = time.Duration(*req.OverlapSeconds) * time.Second
+		}
+	}
+	secret, expires, err := h.Merchants.RotateSecret(c.Request.Context(), id, overlap)
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such merchant"))
+		return
+	case errors.Is(err, starter.ErrConcurrentRotation):
+		h.audit(c, "merchant.rotate_secret", id, "", "refused", "another rotation of this merchant won the race")
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "another rotation of this merchant's secret happened meanwhile; send the request again"))
+		return
+	case err != nil:
+		h.audit(c, "merchant.rotate_secret", id, "", "error", "")
+		h.internal(c, "rotate merchant secret", err)
+		return
+	}
+	h.audit(c, "merchant.rotate_secret", id, "", "accepted", fmt.Sprintf("previous secret valid until %s", expires.Format(time.RFC3339)))
+	h.Log.WithFields(logrus.Fields{
+		"merchant_id": id, "old_secret_expires_at": expires.Format(time.RFC3339), "operator": c.GetString(middleware.KeyOperator),
+		"request_id": c.GetString(middleware.KeyRequestID),
+	}).Info("merchant secret rotated")
+	c.JSON(http.StatusOK, rotatedSecretJSON{ID: id, Object: "merchant_secret", Secret: secret, OldSecretExpiresAt: expires})
+}
+
+func (h *Handler) setMerchantStatus(c *gin.Context, status models.MerchantStatus) {
+	id := c.Param("id")
+	reason, ok := readReason(c)
+	if !ok {
+		return
+	}
+	action := "merchant.disable"
+	if status == models.MerchantActive {
+		action = "merchant.enable"
+	}
+	err := h.Merchants.SetStatus(c.Request.Context(), id, status)
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such merchant"))
+	case err != nil:
+		h.internal(c, "set merchant status", err)
+	default:
+		h.audit(c, action, id, reason, "accepted", "")
+		c.JSON(http.StatusOK, gin.H{"id": id, "status": status})
+	}
 }

@@ -173,28 +173,6 @@ func (h *Handler) decide(c *gin.Context, approve bool) {
 	}
 }
 
-func (h *Handler) setMerchantStatus(c *gin.Context, status models.MerchantStatus) {
-	id := c.Param("id")
-	reason, ok := readReason(c)
-	if !ok {
-		return
-	}
-	action := "merchant.disable"
-	if status == models.MerchantActive {
-		action = "merchant.enable"
-	}
-	err := h.Merchants.SetStatus(c.Request.Context(), id, status)
-	switch {
-	case errors.Is(err, starter.ErrNotFound):
-		problem.Write(c, problem.NotFound("no such merchant"))
-	case err != nil:
-		h.internal(c, "set merchant status", err)
-	default:
-		h.audit(c, action, id, reason, "accepted", "")
-		c.JSON(http.StatusOK, gin.H{"id": id, "status": status})
-	}
-}
-
 func (h *Handler) auditLog(c *gin.Context) {
 	limit := 50
 	if v := c.Query("limit"); v != "" {
@@ -211,4 +189,14 @@ func (h *Handler) auditLog(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"data": items, "has_more": more})
+}
+
+// internal logs err once, with the request's id, and answers a 500 that names
+// nothing of it.
+func (h *Handler) internal(c *gin.Context, msg string, err error) {
+	h.Log.WithFields(logrus.Fields{
+		"request_id": c.GetString(middleware.KeyRequestID),
+		"operator":   c.GetString(middleware.KeyOperator),
+	}).WithError(err).Error(msg)
+	problem.Write(c, problem.Internal())
 }

@@ -2,20 +2,18 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
@@ -96,28 +94,11 @@ func (m *merchantsSvc) RotateSecret(context.Context, string, time.Duration) (str
 }
 
 func serve(t *testing.T, h *Handler) *httptest.Server {
-	t.Helper()
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	g := r.Group("/v1/ops", middleware.ReadBody(), func(c *gin.Context) { c.Set(middleware.KeyOperator, "alice") })
-	h.Register(g)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return srv
+	return apitest.Serve(t, "/v1/ops", h.Register, middleware.KeyOperator, "alice")
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out map[string]any
-	require.NoError(t, json.Unmarshal(b, &out), string(b))
+	resp, out := apitest.Call(t, srv, method, path, body, nil)
 	return resp.StatusCode, out
 }
 

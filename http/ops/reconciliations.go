@@ -7,14 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"net/http"
+	"slices"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -32,51 +36,6 @@ type Reconciliations interface {
 	// ResolveDifference appends a resolution; starter.ErrNotFound,
 	// starter.ErrDuplicate.
 	ResolveDifference(ctx context.Context, reconciliationID, id string, r models.Resolution) (models.Difference, error)
-}
-
-// listResponse is the envelope of every list.
-type listResponse[T any] struct {
-	Data    []T  `json:"data"`
-	HasMore bool `json:"has_more"`
-}
-
-// reconciliationID reads the :id path parameter; a malformed id is not found.
-func reconciliationID(c *gin.Context) (string, bool) {
-	id := c.Param("id")
-	if !models.ValidID(models.PrefixReconciliation, id) {
-		problem.Write(c, problem.NotFound("no such reconciliation"))
-		return "", false
-	}
-	return id, true
-}
-
-// listParams reads limit (1-100, default 10) and starting_after (a dif_ id).
-func listParams(c *gin.Context) (int, string, bool) {
-	limit := 10
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			problem.Write(c, problem.Invalid("limit must be an integer from 1 to 100"))
-			return 0, "", false
-		}
-		limit = n
-	}
-	after := c.Query("starting_after")
-	if after != "" && !models.ValidID(models.PrefixDifference, after) {
-		problem.Write(c, problem.Invalid("starting_after must be a difference id"))
-		return 0, "", false
-	}
-	return limit, after, true
-}
-
-// internal logs err once, with the request's id, and answers a 500 that names
-// nothing of it.
-func (h *Handler) internal(c *gin.Context, msg string, err error) {
-	h.Log.WithFields(logrus.Fields{
-		"request_id": c.GetString(middleware.KeyRequestID),
-		"operator":   c.GetString(middleware.KeyOperator),
-	}).WithError(err).Error(msg)
-	problem.Write(c, problem.Internal())
 }
 
 // decodeStrict decodes one JSON object into dst: unknown fields, wrong types and
@@ -106,4 +65,175 @@ func decodeStrict(body []byte, dst any) error {
 		return errors.New("the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// createReconciliationRequest is the body of POST /v1/ops/reconciliations.
+type createReconciliationRequest struct {
+	Channel *string `json:"channel"`
+	Date    *string `json:"date"`
+	Rerun   *bool   `json:"rerun"`
+}
+
+// validReconciliation is a create request that passed every check.
+type validReconciliation struct {
+	channel string
+	date    string
+	rerun   bool
+}
+
+func (h *Handler) validateReconciliation(req createReconciliationRequest) (validReconciliation, *problem.Problem) {
+	fail := func(p problem.Problem) (validReconciliation, *problem.Problem) { return validReconciliation{}, &p }
+	if req.Channel == nil {
+		return fail(problem.Invalid("field \"channel\" is required"))
+	}
+	if req.Date == nil {
+		return fail(problem.Invalid("field \"date\" is required"))
+	}
+	if !slices.Contains(h.Channels, *req.Channel) {
+		return fail(problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels)))
+	}
+	day, err := models.ParseDay(*req.Date)
+	if err != nil {
+		return fail(problem.Unprocessable(problem.CodeInvalidDate, "date must be a day, YYYY-MM-DD (UTC)"))
+	}
+	if now := h.now(); day.After(now) {
+		return fail(problem.Unprocessable(problem.CodeInvalidDate, "date must not be after today (UTC)"))
+	}
+	v := validReconciliation{channel: *req.Channel, date: *req.Date}
+	if req.Rerun != nil {
+		v.rerun = *req.Rerun
+	}
+	return v, nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// createReconciliation opens the run of a channel and day: the existing one (200), or
+// a new one (202), which is the first of the day or, with rerun, the next once the
+// latest has finished. A run whose flow is not going is started.
+func (h *Handler) createReconciliation(c *gin.Context) {
+	var req createReconciliationRequest
+	if err := decodeStrict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	v, p := h.validateReconciliation(req)
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	rec, created, err := h.Reconciliations.Open(c.Request.Context(), starter.OpenReconciliation{Channel: v.channel, Date: v.date, Rerun: v.rerun})
+	log := h.Log.WithFields(logrus.Fields{
+		"reconciliation_id": rec.ID, "channel": rec.Channel, "date": rec.Date, "attempt": rec.Attempt,
+		"operator": c.GetString(middleware.KeyOperator), "request_id": c.GetString(middleware.KeyRequestID),
+	})
+	var notStarted *starter.NotStartedError
+	switch {
+	case errors.As(err, &notStarted):
+		log.WithError(err).Error("start reconciliation flow")
+		problem.Write(c, problem.Unavailable("the reconciliation is stored but its flow could not start yet; send the same request again"))
+		return
+	case err != nil:
+		h.internal(c, "open reconciliation", err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusAccepted
+		log.WithField("rerun", v.rerun).Info("reconciliation requested")
+		h.audit(c, "reconciliation.open", rec.ID, fmt.Sprintf("%s %s rerun=%t", rec.Channel, rec.Date, v.rerun), "accepted", "")
+	}
+	c.JSON(status, rec)
+}
+
+// getReconciliation answers a run with its status, its counts (final, or so far while
+// it runs) and its first differences.
+func (h *Handler) getReconciliation(c *gin.Context) {
+	if rec, ok := resource.Load(c, models.PrefixReconciliation, "reconciliation", h.Reconciliations.Get, h.internal); ok {
+		c.JSON(http.StatusOK, rec)
+	}
+}
+
+// listDifferences pages through all of a run's differences, in the order found.
+func (h *Handler) listDifferences(c *gin.Context) {
+	id, ok := resource.PathID(c, "id", models.PrefixReconciliation, "reconciliation")
+	if !ok {
+		return
+	}
+	limit, after, p := resource.Page(c, models.PrefixDifference, "starting_after must be a difference id")
+	if p != nil {
+		problem.Write(c, *p)
+		return
+	}
+	diffs, more, err := h.Reconciliations.ListDifferences(c.Request.Context(), starter.DifferenceQuery{ReconciliationID: id, Limit: limit, StartingAfter: after})
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such reconciliation"))
+		return
+	case errors.Is(err, starter.ErrUnknownCursor):
+		problem.Write(c, problem.Invalid("starting_after must be a difference of this reconciliation"))
+		return
+	case err != nil:
+		h.internal(c, "list differences", err)
+		return
+	}
+	c.JSON(http.StatusOK, resource.List[models.Difference]{Data: diffs, HasMore: more})
+}
+
+// maxNote bounds a resolution's note (bytes).
+const maxNote = 1000
+
+// resolveDifferenceRequest is the body of POST .../differences/{dif_id}/resolve.
+type resolveDifferenceRequest struct {
+	Note *string `json:"note"`
+}
+
+// resolveDifference closes a difference's follow-up with the operator's note: a
+// resolution appended once (a second answers 409), never an edit of the difference.
+func (h *Handler) resolveDifference(c *gin.Context) {
+	id, ok := resource.PathID(c, "id", models.PrefixReconciliation, "reconciliation")
+	if !ok {
+		return
+	}
+	difID, ok := resource.PathID(c, "dif_id", models.PrefixDifference, "difference")
+	if !ok {
+		return
+	}
+	var req resolveDifferenceRequest
+	if err := decodeStrict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	if req.Note == nil || strings.TrimSpace(*req.Note) == "" {
+		problem.Write(c, problem.Invalid("field \"note\" is required: say how the difference was resolved"))
+		return
+	}
+	if len(*req.Note) > maxNote || !utf8.ValidString(*req.Note) {
+		problem.Write(c, problem.Invalid("note must be valid UTF-8 of at most 1000 bytes"))
+		return
+	}
+	operator := c.GetString(middleware.KeyOperator)
+	d, err := h.Reconciliations.ResolveDifference(c.Request.Context(), id, difID, models.Resolution{Note: *req.Note, Operator: operator})
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
+		problem.Write(c, problem.NotFound("no such difference in this reconciliation"))
+		return
+	case errors.Is(err, starter.ErrDuplicate):
+		h.audit(c, "difference.resolve", difID, *req.Note, "refused", "already resolved")
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "this difference is already resolved"))
+		return
+	case err != nil:
+		h.internal(c, "resolve difference", err)
+		return
+	}
+	h.Log.WithFields(logrus.Fields{
+		"reconciliation_id": id, "difference_id": difID, "operator": operator, "request_id": c.GetString(middleware.KeyRequestID),
+	}).Info("difference resolved")
+	h.audit(c, "difference.resolve", difID, *req.Note, "accepted", "")
+	c.JSON(http.StatusOK, d)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/harness/contract"
 	"github.com/payflow/payflow/internal/harness/testenv"
@@ -98,11 +98,7 @@ func (a *api) postCallback(t *testing.T, ctx context.Context, path, header, sig,
 	if sig != "" {
 		req.Header.Set(header, sig)
 	}
-	resp, err := a.http.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, b := apitest.Send(t, a.http, req)
 	code := ""
 	if resp.Header.Get("Content-Type") == "application/problem+json" {
 		var p problemBody

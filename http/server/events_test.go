@@ -29,9 +29,7 @@ func (f *fakeStarter) RedeliverEvent(_ context.Context, in models.WebhookDeliver
 }
 
 func (f *fakeStarter) redelivered() []models.WebhookDeliveryInput {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]models.WebhookDeliveryInput(nil), f.redeliveries...)
+	return recorded(f, &f.redeliveries)
 }
 
 // eventJSON is an event as the API shows it.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payflow/payflow/http/codec"
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/config"
@@ -40,10 +41,7 @@ func TestMetricsAndCodecRoutes(t *testing.T) {
 		for k, v := range headers {
 			req.Header.Set(k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := apitest.Send(t, http.DefaultClient, req)
 		return resp, string(b)
 	}
 	resp, _ := do("GET", "/healthz", nil, nil)

@@ -3,13 +3,13 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
@@ -25,11 +25,7 @@ func (a *api) postPreferring(t *testing.T, target, body, key, prefer string) (in
 	if prefer != "" {
 		req.Header.Set("Prefer", prefer)
 	}
-	resp, err := a.http.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	resp, b := apitest.Send(t, a.http, req)
 	var p models.Payment
 	require.NoError(t, json.Unmarshal(b, &p), string(b))
 	return resp.StatusCode, resp.Header, p

@@ -3,13 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,33 +24,17 @@ import (
 	"github.com/payflow/payflow/starter"
 )
 
-// fakeReconciler records the reconciliation flows the API starts.
-type fakeReconciler struct {
-	mu     sync.Mutex
-	starts []bool
-	fail   bool
+func (f *fakeStarter) StartReconciliation(_ context.Context, _ models.ReconciliationInput, fresh bool) error {
+	return f.start(func() { f.reconciliations = append(f.reconciliations, fresh) })
 }
 
-func (f *fakeReconciler) StartReconciliation(_ context.Context, _ models.ReconciliationInput, fresh bool) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail {
-		return errors.New("temporal down")
-	}
-	f.starts = append(f.starts, fresh)
-	return nil
-}
-
-func (f *fakeReconciler) calls() []bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]bool(nil), f.starts...)
-}
+// reconciliationStarts returns whether each reconciliation started so far was fresh.
+func (f *fakeStarter) reconciliationStarts() []bool { return recorded(f, &f.reconciliations) }
 
 type opsAPI struct {
 	url   string
 	store *store.Store
-	rec   *fakeReconciler
+	rec   *fakeStarter
 }
 
 // today is the API's clock in these tests.
@@ -66,7 +48,7 @@ func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	entry := logrus.NewEntry(log)
-	fr := &fakeReconciler{}
+	fr := &fakeStarter{}
 	r := server.NewRouter(server.Deps{
 		Merchant: &merchant.Handler{},
 		Ops: &ops.Handler{
@@ -82,16 +64,7 @@ func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
 
 func (a *opsAPI) do(t *testing.T, method, path, body string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer ops-demo-token")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, b
+	return sendOps(t, http.DefaultClient, a.url+path, method, body, "application/json")
 }
 
 type recBody struct {
@@ -140,7 +113,7 @@ func TestCreateReconciliation(t *testing.T) {
 		require.Equal(t, first.ID, again.ID)
 		again = a.create(t, `{"channel":"banksim","date":"2026-03-09","rerun":true}`, 200)
 		require.Equal(t, first.ID, again.ID, "a running reconciliation is not rerun")
-		require.Equal(t, []bool{true, false, false}, a.rec.calls())
+		require.Equal(t, []bool{true, false, false}, a.rec.reconciliationStarts())
 
 		_, err := a.store.FinishReconciliation(context.Background(), models.FinishReconciliationInput{
 			ReconciliationID: first.ID, Status: models.ReconciliationCompleted, Counts: models.ReconciliationCounts{Matched: 5},
@@ -150,13 +123,13 @@ func TestCreateReconciliation(t *testing.T) {
 		require.Equal(t, first.ID, done.ID)
 		require.Equal(t, models.ReconciliationCompleted, done.Status)
 		require.Equal(t, int64(5), done.Counts.Matched)
-		require.Len(t, a.rec.calls(), 3, "a finished run is not started again")
+		require.Len(t, a.rec.reconciliationStarts(), 3, "a finished run is not started again")
 
 		rerun := a.create(t, `{"channel":"banksim","date":"2026-03-09","rerun":true}`, 202)
 		require.NotEqual(t, first.ID, rerun.ID)
 		require.Equal(t, 2, rerun.Attempt)
 		require.Equal(t, first.WorkflowID, rerun.WorkflowID, "a rerun is a new run of the day's workflow id")
-		require.Equal(t, []bool{true, false, false, true}, a.rec.calls())
+		require.Equal(t, []bool{true, false, false, true}, a.rec.reconciliationStarts())
 		latest := a.create(t, `{"channel":"banksim","date":"2026-03-09"}`, 200)
 		require.Equal(t, rerun.ID, latest.ID)
 
@@ -197,7 +170,7 @@ func TestCreateReconciliationRefusesBadInput(t *testing.T) {
 			})
 		}
 		require.Zero(t, a.count(t), "a refused request stored a reconciliation")
-		require.Empty(t, a.rec.calls(), "a refused request started a flow")
+		require.Empty(t, a.rec.reconciliationStarts(), "a refused request started a flow")
 
 		// Without an ops token: 401, nothing stored.
 		req, _ := http.NewRequest("POST", a.url+"/v1/ops/reconciliations", strings.NewReader(`{"channel":"banksim","date":"2026-03-09"}`))
@@ -220,7 +193,7 @@ func TestCreateReconciliationRetriesTheStart(t *testing.T) {
 	require.NotEmpty(t, h.Get("Retry-After"))
 	a.rec.fail = false
 	a.create(t, `{"channel":"banksim","date":"2026-03-09"}`, 200)
-	require.Equal(t, []bool{false}, a.rec.calls())
+	require.Equal(t, []bool{false}, a.rec.reconciliationStarts())
 	require.Equal(t, int64(1), a.count(t))
 }
 

@@ -19,6 +19,7 @@ import (
 
 	apispec "github.com/payflow/payflow/api"
 	"github.com/payflow/payflow/http/callbacks"
+	"github.com/payflow/payflow/http/internal/apitest"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/server"
@@ -39,6 +40,8 @@ type fakeStarter struct {
 	mu     sync.Mutex
 	starts []models.PaymentInput
 	fail   bool
+	// Reconciliation starts, each fresh or not (reconciliations_test.go).
+	reconciliations []bool
 	// Event redeliveries (events_test.go).
 	redeliveries    []models.WebhookDeliveryInput
 	deliveryRunning bool
@@ -69,14 +72,20 @@ type signal struct {
 	cb         models.BankCallback
 }
 
-func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) error {
+// start records a flow's start under f's lock, or fails as a Temporal that is down
+// when f.fail is set.
+func (f *fakeStarter) start(record func()) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
 		return fmt.Errorf("temporal down")
 	}
-	f.starts = append(f.starts, in)
+	record()
 	return nil
+}
+
+func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) error {
+	return f.start(func() { f.starts = append(f.starts, in) })
 }
 
 func (f *fakeStarter) StartTopup(context.Context, models.TopupInput) error { return nil }
@@ -108,10 +117,13 @@ func (f *fakeStarter) SignalBankCallback(_ context.Context, workflowID string, c
 }
 
 // signalled returns the bank callbacks delivered so far.
-func (f *fakeStarter) signalled() []signal {
+func (f *fakeStarter) signalled() []signal { return recorded(f, &f.signals) }
+
+// recorded returns a copy of the records s of f, read under f's lock.
+func recorded[T any](f *fakeStarter, s *[]T) []T {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]signal(nil), f.signals...)
+	return append([]T(nil), *s...)
 }
 
 type api struct {
@@ -211,35 +223,33 @@ func (a *api) merchantClient(id, secret string) *client.Client {
 	return client.New(a.srv.URL, id, secret).WithTransport(a.v.RoundTripper)
 }
 
-// ops sends an ops request with the ops token.
+// ops sends an ops request with the ops token (a body as JSON).
 func (a *api) ops(t testing.TB, method, path, body string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer ops-demo-token")
+	contentType := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	resp, err := a.http.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, b
+	return a.opsWithType(t, method, path, body, contentType)
 }
 
 // opsWithType sends an ops request with a body of the given media type.
 func (a *api) opsWithType(t testing.TB, method, path, body, contentType string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	return sendOps(t, a.http, a.srv.URL+path, method, body, contentType)
+}
+
+// sendOps sends an ops request to url with the ops token through hc, with a body of
+// contentType (none when empty); it answers the status, headers and body.
+func sendOps(t testing.TB, hc *http.Client, url, method, body, contentType string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer ops-demo-token")
-	req.Header.Set("Content-Type", contentType)
-	resp, err := a.http.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, b := apitest.Send(t, hc, req)
 	return resp.StatusCode, resp.Header, b
 }
 

@@ -1,0 +1,163 @@
+package merchant
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
+)
+
+// createPaymentRequest is the body of POST /v1/payments, decoded strictly. Amount stays
+// raw so that 10.5 and "1050" are told apart from 0 and -5.
+type createPaymentRequest struct {
+	Amount      json.RawMessage   `json:"amount"`
+	Currency    *string           `json:"currency"`
+	Source      *sourceRequest    `json:"source"`
+	Channel     *string           `json:"channel"`
+	Description *string           `json:"description"`
+	NotifyURL   *string           `json:"notify_url"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// sourceRequest is a payment's or top-up's source. Token and AccountID are pointers
+// so that a field that is present but empty ("account_id": "" beside a card) is told
+// apart from an absent one, and refused.
+type sourceRequest struct {
+	Type      string  `json:"type"`
+	Token     *string `json:"token"`
+	AccountID *string `json:"account_id"`
+}
+
+// card returns the token of a card source that names nothing else.
+func (s *sourceRequest) card() (string, bool) {
+	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil {
+		return "", false
+	}
+	return *s.Token, true
+}
+
+// account returns the account id of a wallet source that names nothing else.
+func (s *sourceRequest) account() (string, bool) {
+	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil {
+		return "", false
+	}
+	return *s.AccountID, true
+}
+
+// parseAmountCurrency checks the amount and currency fields every money request has.
+func parseAmountCurrency(raw json.RawMessage, cur *string) (int64, models.Currency, *problem.Problem) {
+	if raw == nil {
+		return 0, "", new(problem.Invalid("field \"amount\" is required"))
+	}
+	amount, err := models.ParseAmountJSON(raw)
+	if errors.Is(err, models.ErrMalformedAmount) {
+		return 0, "", new(problem.Invalid("field \"amount\" must be an integer number of minor units (1050 is 10.50 CNY)"))
+	}
+	if err != nil {
+		return 0, "", new(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("amount must be from 1 to %d minor units", models.MaxAmount)))
+	}
+	c, p := parseCurrency(cur)
+	return amount, c, p
+}
+
+// parseCurrency checks a required currency field.
+func parseCurrency(cur *string) (models.Currency, *problem.Problem) {
+	if cur == nil {
+		return "", new(problem.Invalid("field \"currency\" is required"))
+	}
+	c, err := models.ParseCurrency(*cur)
+	if err != nil {
+		return "", new(problem.Unprocessable(problem.CodeUnsupportedCurrency, "currency must be an ISO 4217 code in uppercase, like CNY"))
+	}
+	return c, nil
+}
+
+// validToken accepts tok_ followed by 1-60 of [A-Za-z0-9_].
+func validToken(t string) bool {
+	return len(t) >= 5 && len(t) <= 64 && strings.HasPrefix(t, "tok_") && wordChars(t[4:], "")
+}
+
+// wordChars reports whether s is only ASCII letters, digits, _ and the bytes of extra.
+func wordChars(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// newPayment checks a create-payment request, in the order its problems are
+// answered, into the service's request.
+func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) (in starter.NewPayment, p *problem.Problem) {
+	in.Idempotent = idem
+	if in.Amount, in.Currency, p = parseAmountCurrency(req.Amount, req.Currency); p != nil {
+		return in, p
+	}
+	if req.Source == nil {
+		return in, new(problem.Invalid("field \"source\" is required"))
+	}
+	switch models.SourceType(req.Source.Type) {
+	case models.SourceCard:
+		token, ok := req.Source.card()
+		if !ok {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a card source needs a token like tok_success and nothing else"))
+		}
+		in.Source = models.PaymentSource{Type: models.SourceCard, Token: token}
+		if in.Channel, p = h.channel(req.Channel); p != nil {
+			return in, p
+		}
+	case models.SourceAccount:
+		// Whether it is one of the merchant's wallets, in the currency, is the
+		// service's to check.
+		accountID, ok := req.Source.account()
+		if !ok || req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "an account source needs the account_id of one of your wallets, and no channel"))
+		}
+		in.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: accountID}
+	default:
+		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card or account"))
+	}
+	if req.Description != nil {
+		if len(*req.Description) > 1000 {
+			return in, new(problem.Invalid("description must be at most 1000 bytes"))
+		}
+		in.Description = *req.Description
+	}
+	if in.NotifyURL, p = notifyURL(req.NotifyURL); p != nil {
+		return in, p
+	}
+	if len(req.Metadata) > 20 {
+		return in, new(problem.Invalid("metadata holds at most 20 keys"))
+	}
+	for k, val := range req.Metadata {
+		if len(k) == 0 || len(k) > 40 || len(val) > 500 {
+			return in, new(problem.Invalid("metadata keys are 1-40 bytes and values at most 500 bytes"))
+		}
+	}
+	in.Metadata = req.Metadata
+	return in, nil
+}
+
+func (h *Handler) createPayment(c *gin.Context) {
+	if idem, out, ok := create(h, c, "create payment", h.newPayment, h.Payments.Create); ok {
+		writeCreated(c, idem, out)
+	}
+}
+
+func (h *Handler) listPayments(c *gin.Context) {
+	list(h, c, models.PrefixPayment, "payments", h.Payments.List, func(q *starter.ListQuery) *problem.Problem {
+		q.Status = c.Query("status")
+		if q.Status != "" && !models.PaymentStatus(q.Status).Valid() {
+			return new(problem.Invalid("status must be processing, succeeded, failed, partially_refunded or refunded"))
+		}
+		return nil
+	})
+}
