@@ -266,7 +266,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 			}
 			all := strings.Join(pages, "\n")
 			assert.Regexp(c, `(?m)^payflow_payments_total\{channel="banksim",status="succeeded"\} [1-9]`, all)
-			assert.Regexp(c, `(?m)^payflow_flows_total\{flow="payment",status="succeeded"\} [1-9]`, all)
+			assert.Regexp(c, `(?m)^payflow_flows_total\{channel="banksim",flow="payment",status="succeeded"\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^payflow_flow_duration_seconds_count\{flow="payment",status="succeeded"\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^temporal_workflow_task_schedule_to_start_latency_seconds_count\{.*task_queue="`+s.TaskQueue+`".*\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^temporal_activity_execution_latency_seconds_count\{activity_type="Charge".*\} [1-9]`, all)
@@ -281,6 +281,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 			}
 			assert.Regexp(c, `(?m)^temporal_request\{.*operation="StartWorkflowExecution".*\} [1-9]`, api)
 			assert.Regexp(c, `(?m)^payflow_http_requests_total\{method="POST",route="/v1/payments",status="202"\} [1-9]`, api)
+			assert.Regexp(c, `(?m)^payflow_flows_started_total\{channel="banksim",flow="payment"\} [1-9]`, api)
 		}, 20*time.Second, 200*time.Millisecond)
 	})
 }
