@@ -83,7 +83,7 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(req.MerchantID, pay.ID)
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Payment]{
-		kind: "payment", id: pay.ID, obj: pay, load: s.Store.Payment,
+		kind: "payment", flow: models.FlowPayment, channel: pay.Channel, id: pay.ID, obj: pay, load: s.Store.Payment,
 		workflowID: workflows.PaymentWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertPayment(tx, pay) },
 		start: func(ctx context.Context, p models.Payment) error {

@@ -60,7 +60,7 @@ func (s *Refunds) Create(ctx context.Context, req NewRefund) (Created[models.Ref
 	}
 	r.WorkflowID = workflows.RefundWorkflowID(req.MerchantID, r.ID)
 	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Refund]{
-		kind: "refund", id: r.ID, obj: r, load: s.Store.Refund,
+		kind: "refund", flow: models.FlowRefund, channel: r.Channel, id: r.ID, obj: r, load: s.Store.Refund,
 		workflowID: workflows.RefundWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertRefund(tx, r) },
 		start: func(ctx context.Context, r models.Refund) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/payflow/payflow/internal/failpoint"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
 )
 
 // The services below (one file per flow family: payments.go, refunds.go, wallets.go,
@@ -73,6 +74,14 @@ type Deps struct {
 	Log    *logrus.Entry
 	// Now is the clock of the objects' timestamps (time.Now when nil).
 	Now func() time.Time
+	// Started counts the flows of the objects created (nil counts nothing).
+	Started FlowCounter
+}
+
+// FlowCounter counts the flows whose object was created (payflow_flows_started_total;
+// package metrics).
+type FlowCounter interface {
+	FlowStarted(flow, channel string)
 }
 
 func (d Deps) now() time.Time {
@@ -113,8 +122,11 @@ type Awaiter interface {
 type flowObject[T any] struct {
 	// kind names the object in logs and errors ("payment", "top-up").
 	kind string
-	id   string
-	obj  T
+	// flow and channel label the object's count of started flows.
+	flow    models.Flow
+	channel string
+	id      string
+	obj     T
 	// workflowID is the workflow id of a merchant's object's flow (workflows/ids.go).
 	workflowID func(merchantID, objectID string) string
 	// insert stores the new object inside the idempotency transaction.
@@ -140,6 +152,11 @@ func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idemp
 		return Created[T]{}, err
 	}
 	out := Created[T]{Object: f.obj, Replayed: !created}
+	if created && d.Started != nil {
+		// Counted once per object: its flow starts below, or at the client's retry
+		// or the flow sweeper's pass if Temporal refuses it now.
+		d.Started.FlowStarted(string(f.flow), f.channel)
+	}
 	if !created {
 		if out.Object, err = f.load(ctx, req.MerchantID, id); err != nil {
 			return Created[T]{}, fmt.Errorf("load idempotent %s %s: %w", f.kind, id, err)

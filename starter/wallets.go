@@ -106,7 +106,7 @@ func (s *Wallets) CreateTopup(ctx context.Context, req NewTopup) (Created[models
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(req.MerchantID, t.ID)
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Topup]{
-		kind: "top-up", id: t.ID, obj: t, load: s.Store.Topup,
+		kind: "top-up", flow: models.FlowTopup, channel: t.Channel, id: t.ID, obj: t, load: s.Store.Topup,
 		workflowID: workflows.TopupWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertTopup(tx, t) },
 		start: func(ctx context.Context, t models.Topup) error {
@@ -153,7 +153,7 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 	w.WorkflowID = workflows.WithdrawalWorkflowID(req.MerchantID, w.ID)
 	req.Wait = 0
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, flowObject[models.Withdrawal]{
-		kind: "withdrawal", id: w.ID, obj: w, load: s.Store.Withdrawal,
+		kind: "withdrawal", flow: models.FlowWithdrawal, channel: w.Channel, id: w.ID, obj: w, load: s.Store.Withdrawal,
 		workflowID: workflows.WithdrawalWorkflowID,
 		insert:     func(tx *gorm.DB) error { return store.InsertWithdrawal(tx, w) },
 		start: func(ctx context.Context, w models.Withdrawal) error {
