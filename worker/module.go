@@ -74,10 +74,19 @@ func NewDeps(p Params) Deps {
 				CheckpointEvery: p.Config.ReconHeartbeat, MaxRefsPerSecond: p.Config.ReconMaxRefsPerSecond,
 			},
 			HeartbeatEvery: p.Config.ReconHeartbeat,
+			Differences:    differenceCounter(p),
 		},
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
 		Maintenance: maintenance(p),
 	}
+}
+
+// differenceCounter is the worker's metrics, when it has them.
+func differenceCounter(p Params) activities.DifferenceCounter {
+	if p.Metrics == nil {
+		return nil
+	}
+	return p.Metrics
 }
 
 // maintenance builds the purge and ledger-check activities; the ledger check's result
