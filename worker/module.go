@@ -47,6 +47,7 @@ var Module = fx.Module("worker",
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue, MaxHeartbeatThrottleInterval: p.Config.ReconHeartbeat}, NewDeps(p))
 	}),
 	fx.Invoke(Run),
+	fx.Invoke(keepGauges),
 	fx.Invoke(func(lc fx.Lifecycle, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) {
 		lc.Append(fx.StartHook(func(ctx context.Context) error {
 			return EnsureSchedules(ctx, s, channels, cfg, log)

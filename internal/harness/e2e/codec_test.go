@@ -274,6 +274,10 @@ func TestMetricsEndToEnd(t *testing.T) {
 			// The ledger-check schedule runs on the workers (one check at each
 			// worker's start).
 			assert.Regexp(c, `(?m)^payflow_ledger_check_ok 1$`, all)
+			// Each worker counts the flows waiting in a stage from visibility, and the
+			// open reconciliation differences, at its start and every minute.
+			assert.Regexp(c, `(?m)^payflow_flows_in_stage\{stage="waiting_bank"\} [0-9]+$`, all)
+			assert.Regexp(c, `(?m)^payflow_flows_in_stage\{stage="pending_approval"\} [0-9]+$`, all)
 
 			api, err := scrapeMetrics(s.APIURLs[0] + "/metrics")
 			if !assert.NoError(c, err) {
