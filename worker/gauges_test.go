@@ -30,7 +30,9 @@ type openDifferences struct {
 	err  error
 }
 
-func (d openDifferences) OpenDifferences(context.Context) (map[string]int64, error) { return d.open, d.err }
+func (d openDifferences) OpenDifferences(context.Context) (map[string]int64, error) {
+	return d.open, d.err
+}
 
 // A refresh sets payflow_flows_in_stage for each stage counted and
 // payflow_reconciliation_differences_open by channel; a count that fails leaves

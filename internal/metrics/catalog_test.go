@@ -181,9 +181,9 @@ func tagValue(t *testing.T, text, name string) string {
 // Lookup finds a histogram by its samples only, and nothing outside the catalog.
 func TestLookup(t *testing.T) {
 	for sample, want := range map[string]string{
-		"payflow_flows_total":                  metrics.NameFlowsTotal,
-		"payflow_flow_duration_seconds_bucket": metrics.NameFlowDuration,
-		"payflow_flow_duration_seconds_count":  metrics.NameFlowDuration,
+		"payflow_flows_total":                                metrics.NameFlowsTotal,
+		"payflow_flow_duration_seconds_bucket":               metrics.NameFlowDuration,
+		"payflow_flow_duration_seconds_count":                metrics.NameFlowDuration,
 		"temporal_activity_execution_latency_seconds_bucket": "temporal_activity_execution_latency_seconds",
 	} {
 		s, ok := metrics.Lookup(sample)
