@@ -686,7 +686,8 @@ func TestMonitoring(t *testing.T) {
 	wantAlerts := []string{
 		"PayflowFlowsNotFinishing", "PayflowFlowsSlow", "PayflowWebhookBacklogGrowing",
 		"PayflowReconciliationDifferences", "PayflowLedgerCheckFailing", "PayflowWorkerTaskQueueBacklog",
-		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism", "PayflowFlowsNeedAttention",
+		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism", "PayflowFlowsNeedAttention", "PayflowLedgerCheckStale",
+		"PayflowLedgerCheckAbsent",
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
