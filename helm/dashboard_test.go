@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -138,6 +139,32 @@ func TestDashboardQueriesNameExportedSeries(t *testing.T) {
 			t.Errorf("no panel shows %s", want)
 		}
 	}
+}
+
+// Every panel's query is PromQL that Prometheus parses, once Grafana has put in its
+// variables: promtool check rules on the queries as recording rules.
+func TestDashboardQueriesParse(t *testing.T) {
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "2m", "${namespace}", ".*", "$namespace", ".*")
+	var rules []map[string]string
+	var walk func(ps []panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			for i, target := range p.Targets {
+				rules = append(rules, map[string]string{"record": fmt.Sprintf("dashboard:panel_%d_%d", p.ID, i), "expr": vars.Replace(target.Expr)})
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(readDashboard(t, b).Panels)
+	dir := t.TempDir()
+	writeYAML(t, filepath.Join(dir, "dashboard.yaml"), map[string]any{
+		"groups": []any{map[string]any{"name": "dashboard", "rules": rules}},
+	})
+	promtool(t, dir, "check", "rules", "dashboard.yaml")
 }
 
 // The check fails on a panel whose query names a series nothing exports, a label
