@@ -7,6 +7,7 @@ BIN := $(CURDIR)/bin
 TEMPORAL := $(BIN)/temporal
 STRIPE_MOCK := $(BIN)/stripe-mock
 HELM := $(BIN)/helm
+PROMTOOL := $(BIN)/promtool
 PAYFLOW := $(BIN)/payflow
 TEMPORAL_VERSION := v1.5.1
 STRIPE_MOCK_VERSION := v0.203.0
@@ -26,7 +27,7 @@ export MYSQL_ADDR
 
 .PHONY: api-client api-check api-lint
 .PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
-	test-e2e helm-check helm-lint fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
+	test-e2e helm-check helm-lint alerts-check fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
 
 ## run: start Temporal dev server + Web UI, bank simulator, stripe-mock, worker and API on SQLite (Ctrl-C stops all)
 # It builds only what it runs (the Temporal CLI, stripe-mock and payflow, side by side:
@@ -76,7 +77,7 @@ sim:
 	$(GO) run ./bench/sim -seeds $(SEEDS)
 
 # tools: everything make test needs in ./bin (make run needs only the first two).
-tools: $(TEMPORAL) $(STRIPE_MOCK) $(HELM)
+tools: $(TEMPORAL) $(STRIPE_MOCK) $(HELM) $(PROMTOOL)
 
 ## cluster: a real Temporal cluster (frontend, history, matching, worker as separate processes on
 ## PostgreSQL), the bank simulator, two workers and two API replicas (:8080, :8081) on MariaDB (Ctrl-C stops all)
@@ -122,9 +123,28 @@ $(HELM):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-## helm-check: lint and render helm/payflow (defaults and ci/prod-values.yaml), then test the manifests
-helm-check: helm-lint
+# promtool, Prometheus' rule checker, for the chart's alert tests: the binary of
+# Debian's prometheus package (apt-get download and dpkg-deb -x into a temporary
+# directory; nothing is installed and no service starts), on any machine with
+# apt-get, in seconds.
+$(PROMTOOL):
+	@mkdir -p $(BIN)
+	@command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || \
+		{ echo "promtool comes from Debian's prometheus package: this machine has no apt-get/dpkg-deb; put a promtool (2.42 or later) in $(BIN)"; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && chmod 755 "$$tmp" && cd "$$tmp" && \
+		{ apt-get download -q prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get download -q prometheus; }; } && \
+		dpkg-deb -x prometheus_*.deb root && install -m 0755 root/usr/bin/promtool $(PROMTOOL)
+	$(PROMTOOL) --version | head -1
+
+## helm-check: lint and render helm/payflow (defaults and ci/prod-values.yaml), then test the manifests, the alerts
+## (promtool) and the dashboard
+helm-check: helm-lint $(PROMTOOL)
 	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -count=1 ./helm/...
+
+## alerts-check: promtool check rules and promtool test rules (helm/alerts_test.yaml) on the chart's PrometheusRule,
+## and the dashboard's queries against the series the code exports (make test runs them too, in go test ./...)
+alerts-check: $(HELM) $(PROMTOOL)
+	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -count=1 -run 'TestAlert|TestDashboard' -v ./helm/
 
 # make test runs this too; its go test ./... includes helm/payflow_test.go.
 helm-lint: $(HELM)

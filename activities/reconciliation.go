@@ -38,6 +38,15 @@ type Reconciliation struct {
 	// HeartbeatEvery is how often the pass heartbeats its checkpoint; 0 is
 	// DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
+	// Differences counts the differences of every completed run (nil counts
+	// nothing).
+	Differences DifferenceCounter
+}
+
+// DifferenceCounter counts the differences reconciliation found
+// (payflow_reconciliation_differences_total; package metrics).
+type DifferenceCounter interface {
+	AddReconciliationDifferences(channel, kind string, n int)
 }
 
 // ReconcileStatement compares the channel's statement of the day with our bank
@@ -159,8 +168,26 @@ func (r *Reconciliation) FinishReconciliation(ctx context.Context, in models.Fin
 	}
 	if recorded {
 		logger(ctx, r.Log).WithFields(logrus.Fields{"reconciliation_id": in.ReconciliationID, "status": in.Status}).Info("reconciliation finished")
+		r.countDifferences(ctx, in)
 	}
 	return models.FinishReconciliationResult{Recorded: recorded}, nil
+}
+
+// countDifferences counts a run's differences by kind, once: only the call that
+// recorded the run's end counts them. A run whose channel cannot be read is not
+// counted (logged); the database keeps the differences all the same.
+func (r *Reconciliation) countDifferences(ctx context.Context, in models.FinishReconciliationInput) {
+	if r.Differences == nil || in.Counts.Differences() == 0 {
+		return
+	}
+	rec, err := r.Store.Reconciliation(ctx, in.ReconciliationID)
+	if err != nil {
+		logger(ctx, r.Log).WithError(err).WithField("reconciliation_id", in.ReconciliationID).Warn("count the run's differences")
+		return
+	}
+	for _, k := range models.DifferenceKinds {
+		r.Differences.AddReconciliationDifferences(rec.Channel, string(k), int(in.Counts.Of(k)))
+	}
 }
 
 // OpenReconciliation finds or creates the run of a channel and day and makes sure its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/harness/testenv"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
@@ -181,4 +183,33 @@ func TestOpenReconciliation(t *testing.T) {
 
 	_, err = env.ExecuteActivity(acts.OpenReconciliation, models.OpenReconciliationInput{Channel: "nobank", Date: "2026-03-01"})
 	require.Equal(t, models.ErrTypeInvalidInput, appErrType(t, err))
+}
+
+// The run's differences are counted by channel and kind when its end is recorded,
+// and only then: a retried FinishReconciliation that finds the end recorded counts
+// nothing again.
+func TestFinishReconciliationCountsDifferencesOnce(t *testing.T) {
+	acts, _, _ := newReconciliation(t, testenv.SQLite)
+	m := metrics.New()
+	acts.Differences = m
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(acts.OpenReconciliation, models.OpenReconciliationInput{Channel: "testbank", Date: "2026-03-01"})
+	require.NoError(t, err)
+	var opened models.OpenReconciliationResult
+	require.NoError(t, v.Get(&opened))
+
+	in := models.FinishReconciliationInput{ReconciliationID: opened.ReconciliationID, Status: models.ReconciliationCompleted,
+		Counts: models.ReconciliationCounts{Matched: 5, MissingAtBank: 1, AmountMismatch: 2}}
+	for range 2 {
+		_, err := env.ExecuteActivity(acts.FinishReconciliation, in)
+		require.NoError(t, err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	require.Contains(t, out, `payflow_reconciliation_differences_total{channel="testbank",kind="missing_at_bank"} 1`+"\n")
+	require.Contains(t, out, `payflow_reconciliation_differences_total{channel="testbank",kind="amount_mismatch"} 2`+"\n")
+	require.NotContains(t, out, `kind="status_mismatch"`, "no difference of a kind, no series")
 }

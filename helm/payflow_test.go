@@ -240,19 +240,23 @@ func (m manifests) pods(t *testing.T) map[string]podTemplate {
 	return out
 }
 
-// helmBin is the helm that make installs; a missing one fails the test, never skips it.
-func helmBin(t *testing.T) string {
+// helmBin is the helm that make installs.
+func helmBin(t *testing.T) string { return toolBin(t, "helm", "make helm-check (or make tools)") }
+
+// toolBin is a binary that make installs into ./bin (or PAYFLOW_TEST_BIN_DIR); a
+// missing one fails the test, never skips it, naming the make target that installs it.
+func toolBin(t *testing.T, name, install string) string {
 	t.Helper()
 	dir := os.Getenv("PAYFLOW_TEST_BIN_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "bin")
 	}
-	bin, err := filepath.Abs(filepath.Join(dir, "helm"))
+	bin, err := filepath.Abs(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("helm is not installed at %s: run make helm-check (or make tools) first", bin)
+		t.Fatalf("%s is not installed at %s: run %s first", name, bin, install)
 	}
 	return bin
 }
@@ -686,7 +690,8 @@ func TestMonitoring(t *testing.T) {
 	wantAlerts := []string{
 		"PayflowFlowsNotFinishing", "PayflowFlowsSlow", "PayflowWebhookBacklogGrowing",
 		"PayflowReconciliationDifferences", "PayflowLedgerCheckFailing", "PayflowWorkerTaskQueueBacklog",
-		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism", "PayflowFlowsNeedAttention",
+		"PayflowWorkerDown", "PayflowWorkflowNonDeterminism", "PayflowFlowsNeedAttention", "PayflowLedgerCheckStale",
+		"PayflowLedgerCheckAbsent",
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {

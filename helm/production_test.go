@@ -56,17 +56,19 @@ func TestProductionRenderStartsOnlyWithRealSecrets(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var logs bytes.Buffer
+	// The Temporal dev server's output is copied by a goroutine of its own until it
+	// stops (deferred below, so before this runs); payflow's processes' by the test.
+	var temporalLogs, logs bytes.Buffer
 	defer func() {
 		if t.Failed() {
-			t.Logf("processes' output:\n%s", logs.String())
+			t.Logf("processes' output:\n%s%s", temporalLogs.String(), logs.String())
 		}
 	}()
 	bin, err := e2e.Build(root, t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp, err := e2e.StartTemporal(ctx, binDir, "", &logs, "payflow-prod")
+	tp, err := e2e.StartTemporal(ctx, binDir, "", &temporalLogs, "payflow-prod")
 	if err != nil {
 		t.Fatal(err)
 	}

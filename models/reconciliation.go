@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -49,14 +50,15 @@ const (
 	DiffDuplicateReference DifferenceKind = "duplicate_reference"
 )
 
+// DifferenceKinds lists every kind.
+var DifferenceKinds = []DifferenceKind{
+	DiffMissingOnOurSide, DiffMissingAtBank, DiffAmountMismatch, DiffStatusMismatch,
+	DiffMalformed, DiffUnknownCurrency, DiffDuplicateReference,
+}
+
 // Valid reports whether k is a known kind.
 func (k DifferenceKind) Valid() bool {
-	switch k {
-	case DiffMissingOnOurSide, DiffMissingAtBank, DiffAmountMismatch, DiffStatusMismatch,
-		DiffMalformed, DiffUnknownCurrency, DiffDuplicateReference:
-		return true
-	}
-	return false
+	return slices.Contains(DifferenceKinds, k)
 }
 
 // ReconciliationCounts sums up a run: how many statement lines and records it read,
@@ -79,6 +81,14 @@ func (c *ReconciliationCounts) AddDifference(k DifferenceKind) {
 	if p := c.field(k); p != nil {
 		*p++
 	}
+}
+
+// Of is the count of kind k.
+func (c ReconciliationCounts) Of(k DifferenceKind) int64 {
+	if p := c.field(k); p != nil {
+		return *p
+	}
+	return 0
 }
 
 // SetDifferences sets the count of kind k (from a stored tally).

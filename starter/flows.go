@@ -101,3 +101,15 @@ func decodeKeyword(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	return strings.Trim(s, `"`)
 }
+
+// CountOpenFlows counts the running money flows in stage, from Temporal visibility
+// (the query of VisibilityQuery with that stage).
+func (s *Starter) CountOpenFlows(ctx context.Context, stage models.Stage) (int64, error) {
+	resp, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: VisibilityQuery(FlowFilter{Stage: stage}, time.Now()),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count flows in %s: %w", stage, err)
+	}
+	return resp.GetCount(), nil
+}

@@ -7,9 +7,20 @@ import (
 
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
+
+// depsParams are the services' dependencies; the flows started are counted in the
+// process's metrics when it has them.
+type depsParams struct {
+	fx.In
+	Store   *store.Store
+	Ledger  *ledger.Ledger
+	Log     *logrus.Entry
+	Metrics *metrics.Metrics `optional:"true"`
+}
 
 // Module provides the Starter and, for the processes that ask for them, the
 // services.
@@ -18,8 +29,12 @@ var Module = fx.Module("starter",
 		return New(c, Config{TaskQueue: cfg.TaskQueue, Bank: models.BankTiming{BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines}, ApprovalTimeout: cfg.ApprovalTimeout})
 	}),
 	fx.Provide(
-		func(st *store.Store, l *ledger.Ledger, log *logrus.Entry) Deps {
-			return Deps{Store: st, Ledger: l, Log: log.WithField("component", "services")}
+		func(p depsParams) Deps {
+			d := Deps{Store: p.Store, Ledger: p.Ledger, Log: p.Log.WithField("component", "services")}
+			if p.Metrics != nil {
+				d.Started = p.Metrics
+			}
+			return d
 		},
 		func(d Deps, s *Starter) *Payments { return &Payments{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Refunds { return &Refunds{Deps: d, Flows: s} },

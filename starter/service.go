@@ -75,6 +75,14 @@ type Deps struct {
 	Log    *logrus.Entry
 	// Now is the clock of the objects' timestamps (time.Now when nil).
 	Now func() time.Time
+	// Started counts the flows of the objects created (nil counts nothing).
+	Started FlowCounter
+}
+
+// FlowCounter counts the flows whose object was created (payflow_flows_started_total;
+// package metrics).
+type FlowCounter interface {
+	FlowStarted(flow, channel string)
 }
 
 func (d Deps) now() time.Time {
@@ -115,6 +123,9 @@ type Awaiter interface {
 type moneyKind[T any] struct {
 	// name names the object in logs and errors ("payment", "top-up").
 	name string
+	// flow and channel label the object's count of started flows.
+	flow    models.Flow
+	channel func(obj T) string
 	// workflowID is the workflow id of a merchant's object's flow (workflows/ids.go).
 	workflowID func(merchantID, objectID string) string
 	// insert stores a new object inside the idempotency transaction.
@@ -128,19 +139,19 @@ type moneyKind[T any] struct {
 // The kinds of money objects the services create.
 var (
 	paymentKind = moneyKind[models.Payment]{
-		name: "payment", workflowID: workflows.PaymentWorkflowID, insert: store.InsertPayment, load: (*store.Store).Payment,
+		name: "payment", flow: models.FlowPayment, channel: func(p models.Payment) string { return p.Channel }, workflowID: workflows.PaymentWorkflowID, insert: store.InsertPayment, load: (*store.Store).Payment,
 		final: func(p models.Payment) bool { return p.Status != models.PaymentProcessing },
 	}
 	topupKind = moneyKind[models.Topup]{
-		name: "top-up", workflowID: workflows.TopupWorkflowID, insert: store.InsertTopup, load: (*store.Store).Topup,
+		name: "top-up", flow: models.FlowTopup, channel: func(t models.Topup) string { return t.Channel }, workflowID: workflows.TopupWorkflowID, insert: store.InsertTopup, load: (*store.Store).Topup,
 		final: func(t models.Topup) bool { return t.Status != models.TopupProcessing },
 	}
 	withdrawalKind = moneyKind[models.Withdrawal]{
-		name: "withdrawal", workflowID: workflows.WithdrawalWorkflowID, insert: store.InsertWithdrawal, load: (*store.Store).Withdrawal,
+		name: "withdrawal", flow: models.FlowWithdrawal, channel: func(w models.Withdrawal) string { return w.Channel }, workflowID: workflows.WithdrawalWorkflowID, insert: store.InsertWithdrawal, load: (*store.Store).Withdrawal,
 		final: func(w models.Withdrawal) bool { return w.Status != models.WithdrawalProcessing },
 	}
 	refundKind = moneyKind[models.Refund]{
-		name: "refund", workflowID: workflows.RefundWorkflowID, insert: store.InsertRefund, load: (*store.Store).Refund,
+		name: "refund", flow: models.FlowRefund, channel: func(r models.Refund) string { return r.Channel }, workflowID: workflows.RefundWorkflowID, insert: store.InsertRefund, load: (*store.Store).Refund,
 		final: func(r models.Refund) bool { return r.Status != models.RefundProcessing },
 	}
 )
@@ -159,6 +170,11 @@ func createAndStart[T any](ctx context.Context, d Deps, flows Awaiter, req Idemp
 		return Created[T]{}, err
 	}
 	out := Created[T]{Object: obj, Replayed: !created}
+	if created && d.Started != nil {
+		// Counted once per object: its flow starts below, or at the client's retry
+		// or the flow sweeper's pass if Temporal refuses it now.
+		d.Started.FlowStarted(string(k.flow), k.channel(obj))
+	}
 	if !created {
 		if out.Object, err = k.load(d.Store, ctx, req.MerchantID, id); err != nil {
 			return Created[T]{}, fmt.Errorf("load idempotent %s %s: %w", k.name, id, err)

@@ -292,3 +292,62 @@ func TestWalletsTopupsAndWithdrawals(t *testing.T) {
 	require.Equal(t, models.WithdrawalProcessing, wd.Object.Status)
 	require.Equal(t, []models.WithdrawalInput{wd.Object.FlowInput(m.ReviewThreshold)}, e.flows.withdraws)
 }
+
+// started records the flows counted as started (payflow_flows_started_total).
+type started struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (s *started) FlowStarted(flow, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts[flow+"/"+channel]++
+}
+
+// A flow is counted as started once per object created, by flow and channel: a
+// replayed request counts nothing more, and an object whose flow Temporal refused
+// for now is counted (its flow starts at the retry or the sweeper's pass).
+func TestFlowsStartedAreCountedOncePerObject(t *testing.T) {
+	e := newEnv(t)
+	count := &started{counts: map[string]int{}}
+	e.deps.Started = count
+	ctx := context.Background()
+	pays := &starter.Payments{Deps: e.deps, Flows: e.flows}
+
+	out, err := pays.Create(ctx, card("mch_demo", "k1"))
+	require.NoError(t, err)
+	_, err = pays.Create(ctx, card("mch_demo", "k1"))
+	require.NoError(t, err)
+	e.flows.fail = errors.New("temporal down")
+	_, err = pays.Create(ctx, card("mch_demo", "k2"))
+	var ns *starter.NotStartedError
+	require.ErrorAs(t, err, &ns)
+	e.flows.fail = nil
+	_, err = pays.Create(ctx, card("mch_demo", "k2"))
+	require.NoError(t, err)
+	_, err = pays.Create(ctx, card("mch_off", "k3"))
+	require.ErrorIs(t, err, starter.ErrMerchantDisabled)
+	require.Equal(t, map[string]int{"payment/banksim": 2}, count.counts)
+
+	require.NoError(t, store.NewTx(e.db.DB).SetPaymentOutcome(out.Object.ID, store.PaymentOutcome{Status: models.PaymentSucceeded}))
+	pay, err := pays.Get(ctx, "mch_demo", out.Object.ID)
+	require.NoError(t, err)
+	refunds := &starter.Refunds{Deps: e.deps, Flows: e.flows}
+	_, err = refunds.Create(ctx, starter.NewRefund{Idempotent: starter.Idempotent{MerchantID: "mch_demo", Key: "k-re", Fingerprint: "fp"}, Payment: pay, Amount: 400})
+	require.NoError(t, err)
+
+	wallets := &starter.Wallets{Deps: e.deps, Flows: e.flows}
+	idem := func(key string) starter.Idempotent {
+		return starter.Idempotent{MerchantID: "mch_demo", Key: key, Fingerprint: "fp-" + key}
+	}
+	acct, err := wallets.CreateAccount(ctx, starter.NewAccount{Idempotent: idem("k-acct"), Currency: "CNY", Reference: "c-1"})
+	require.NoError(t, err)
+	_, err = wallets.CreateTopup(ctx, starter.NewTopup{Idempotent: idem("k-t"), AccountID: acct.Object.ID, Amount: 100, Currency: "CNY", Token: "tok_success", Channel: "banksim"})
+	require.NoError(t, err)
+	_, err = wallets.CreateWithdrawal(ctx, starter.NewWithdrawal{Idempotent: idem("k-w"), AccountID: acct.Object.ID, Amount: 50, Currency: "CNY", BankAccount: "ba_success", Channel: "banksim"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{
+		"payment/banksim": 2, "refund/banksim": 1, "topup/banksim": 1, "withdrawal/banksim": 1,
+	}, count.counts)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
@@ -104,4 +105,21 @@ func TestAwaitFlow(t *testing.T) {
 	closed, err = s.AwaitFlow(context.Background(), "failed")
 	require.NoError(t, err)
 	require.True(t, closed)
+}
+
+// The flows of a stage are counted with the query an operator types in Temporal Web.
+func TestCountOpenFlows(t *testing.T) {
+	c := &mocks.Client{}
+	s := starter.New(c, starter.Config{})
+	c.On("CountWorkflow", mock.Anything, mock.MatchedBy(func(r *workflowservice.CountWorkflowExecutionsRequest) bool {
+		return r.Query == `ExecutionStatus="Running" AND PayflowFlow IS NOT NULL AND PayflowStage="waiting_bank"`
+	})).Return(&workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil).Once()
+	n, err := s.CountOpenFlows(context.Background(), models.StageWaitingBank)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), n)
+
+	c.On("CountWorkflow", mock.Anything, mock.Anything).Return(nil, errors.New("unavailable")).Once()
+	_, err = s.CountOpenFlows(context.Background(), models.StageNeedsAttention)
+	require.Error(t, err)
+	c.AssertExpectations(t)
 }

@@ -47,6 +47,7 @@ var Module = fx.Module("worker",
 		return New(p.Client, Options{TaskQueue: p.Config.TaskQueue, MaxHeartbeatThrottleInterval: p.Config.ReconHeartbeat}, NewDeps(p))
 	}),
 	fx.Invoke(Run),
+	fx.Invoke(keepGauges),
 	fx.Invoke(func(lc fx.Lifecycle, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) {
 		lc.Append(fx.StartHook(func(ctx context.Context) error {
 			return EnsureSchedules(ctx, s, channels, cfg, log)
@@ -74,10 +75,19 @@ func NewDeps(p Params) Deps {
 				CheckpointEvery: p.Config.ReconHeartbeat, MaxRefsPerSecond: p.Config.ReconMaxRefsPerSecond,
 			},
 			HeartbeatEvery: p.Config.ReconHeartbeat,
+			Differences:    differenceCounter(p),
 		},
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
 		Maintenance: maintenance(p),
 	}
+}
+
+// differenceCounter is the worker's metrics, when it has them.
+func differenceCounter(p Params) activities.DifferenceCounter {
+	if p.Metrics == nil {
+		return nil
+	}
+	return p.Metrics
 }
 
 // maintenance builds the purge and ledger-check activities; the ledger check's result

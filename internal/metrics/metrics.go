@@ -1,7 +1,9 @@
 // Package metrics holds the Prometheus series a payflow process exports on /metrics:
-// payflow's own (flows reaching a terminal status and how long they took, the
-// ledger check, reconciliation differences, webhook backlog, HTTP requests) and the
-// Temporal SDK's, bridged from its MetricsHandler. Each process has one Metrics with
+// payflow's own (flows started, flows reaching a terminal status and how long they
+// took, flows waiting in a stage, the ledger check, reconciliation differences found
+// and still open, webhook backlog, HTTP requests) and the Temporal SDK's, bridged from
+// its MetricsHandler. catalog.go lists every series the alerts and the dashboard may
+// read. Each process has one Metrics with
 // its own registry; a nil *Metrics records nothing, so that code under test needs
 // none.
 package metrics
@@ -23,15 +25,19 @@ import (
 // Names of payflow's series, for the alert rules and for code registering a series
 // it owns (RegisterGaugeFunc).
 const (
-	NamePaymentsTotal             = "payflow_payments_total"
-	NameFlowsTotal                = "payflow_flows_total"
-	NameFlowDuration              = "payflow_flow_duration_seconds"
-	NameLedgerCheckOK             = "payflow_ledger_check_ok"
-	NameLedgerCheckLastRun        = "payflow_ledger_check_last_run_timestamp_seconds"
-	NameReconciliationDifferences = "payflow_reconciliation_differences_total"
-	NameWebhookBacklog            = "payflow_webhook_backlog"
-	NameHTTPRequestsTotal         = "payflow_http_requests_total"
-	NameHTTPRequestDuration       = "payflow_http_request_duration_seconds"
+	NamePaymentsTotal                 = "payflow_payments_total"
+	NameFlowsStartedTotal             = "payflow_flows_started_total"
+	NameFlowsTotal                    = "payflow_flows_total"
+	NameFlowDuration                  = "payflow_flow_duration_seconds"
+	NameFlowsInStage                  = "payflow_flows_in_stage"
+	NameFlowsNeedsAttention           = "payflow_flows_needs_attention_total"
+	NameLedgerCheckOK                 = "payflow_ledger_check_ok"
+	NameLedgerCheckLastRun            = "payflow_ledger_check_last_run_timestamp_seconds"
+	NameReconciliationDifferences     = "payflow_reconciliation_differences_total"
+	NameReconciliationDifferencesOpen = "payflow_reconciliation_differences_open"
+	NameWebhookBacklog                = "payflow_webhook_backlog"
+	NameHTTPRequestsTotal             = "payflow_http_requests_total"
+	NameHTTPRequestDuration           = "payflow_http_request_duration_seconds"
 )
 
 // HelpWebhookBacklog is the help text of NameWebhookBacklog.
@@ -45,11 +51,14 @@ var flowBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 90
 type Metrics struct {
 	reg          *prometheus.Registry
 	payments     *prometheus.CounterVec
+	started      *prometheus.CounterVec
 	flows        *prometheus.CounterVec
 	flowDuration *prometheus.HistogramVec
+	inStage      *prometheus.GaugeVec
 	ledgerOK     *prometheus.GaugeVec
 	ledgerRun    *prometheus.GaugeVec
 	reconDiffs   *prometheus.CounterVec
+	reconOpen    *prometheus.GaugeVec
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	sdk          *sdkCollector
@@ -64,12 +73,18 @@ func New() *Metrics {
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NamePaymentsTotal, Help: "Payments that reached a terminal status, by status and channel.",
 		}, []string{"status", "channel"}),
+		started: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameFlowsStartedTotal, Help: "Flows (payment, topup, withdrawal, refund) whose object was created, by flow and channel.",
+		}, []string{"flow", "channel"}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NameFlowsTotal, Help: "Flows (payment, topup, withdrawal, refund) that reached a terminal status, by flow and status.",
-		}, []string{"flow", "status"}),
+			Name: NameFlowsTotal, Help: "Flows (payment, topup, withdrawal, refund) that reached a terminal status, by flow, status and channel.",
+		}, []string{"flow", "status", "channel"}),
 		flowDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: NameFlowDuration, Help: "Time from an object's creation (its id) to its terminal status, by flow and status.", Buckets: flowBuckets,
 		}, []string{"flow", "status"}),
+		inStage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: NameFlowsInStage, Help: "Running flows in a stage (waiting_bank, needs_attention, pending_approval), as Temporal visibility counted them last.",
+		}, []string{"stage"}),
 		// Label-less vectors export nothing until first set: a process that has not
 		// run the check yet must not look like a failing ledger.
 		ledgerOK:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameLedgerCheckOK, Help: "1 if the last ledger check found every invariant holding, 0 if it found a violation."}, nil),
@@ -77,6 +92,9 @@ func New() *Metrics {
 		reconDiffs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameReconciliationDifferences, Help: "Differences reconciliation found between a bank statement and payflow's records, by channel and kind.",
 		}, []string{"channel", "kind"}),
+		reconOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: NameReconciliationDifferencesOpen, Help: "Reconciliation differences no operator has resolved yet, by channel, as counted last.",
+		}, []string{"channel"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameHTTPRequestsTotal, Help: "HTTP requests served, by method, route and status.",
 		}, []string{"method", "route", "status"}),
@@ -88,7 +106,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.payments, m.flows, m.flowDuration, m.ledgerOK, m.ledgerRun, m.reconDiffs,
+		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen,
 		m.httpRequests, m.httpDuration, m.sdk,
 	)
 	return m
@@ -124,6 +142,16 @@ func (m *Metrics) Temporal() client.MetricsHandler {
 	return newSDKHandler(m.sdk)
 }
 
+// FlowStarted counts a flow whose object (payment, top-up, withdrawal, refund) was
+// just created: its flow starts now, or, if Temporal refused the start, at the
+// client's retry or the flow sweeper's next pass.
+func (m *Metrics) FlowStarted(flow, channel string) {
+	if m == nil {
+		return
+	}
+	m.started.WithLabelValues(flow, channel).Inc()
+}
+
 // FlowFinished counts a flow (payment, topup, withdrawal, refund) that reached a
 // terminal status and observes its age since created (the zero time skips the
 // observation). A payment also counts in payflow_payments_total by channel.
@@ -131,7 +159,7 @@ func (m *Metrics) FlowFinished(flow, status, channel string, created time.Time) 
 	if m == nil {
 		return
 	}
-	m.flows.WithLabelValues(flow, status).Inc()
+	m.flows.WithLabelValues(flow, status, channel).Inc()
 	if flow == "payment" {
 		m.payments.WithLabelValues(status, channel).Inc()
 	}
@@ -165,6 +193,26 @@ func (m *Metrics) AddReconciliationDifferences(channel, kind string, n int) {
 		return
 	}
 	m.reconDiffs.WithLabelValues(channel, kind).Add(float64(n))
+}
+
+// FlowsInStage records how many running flows wait in stage.
+func (m *Metrics) FlowsInStage(stage string, n int64) {
+	if m == nil {
+		return
+	}
+	m.inStage.WithLabelValues(stage).Set(float64(n))
+}
+
+// ReconciliationDifferencesOpen records the differences still unresolved, by
+// channel: the whole set, so that a channel left out is dropped.
+func (m *Metrics) ReconciliationDifferencesOpen(byChannel map[string]int64) {
+	if m == nil {
+		return
+	}
+	m.reconOpen.Reset()
+	for ch, n := range byChannel {
+		m.reconOpen.WithLabelValues(ch).Set(float64(n))
+	}
 }
 
 // ObserveRequest counts one HTTP request and its latency by route (the pattern,

@@ -99,21 +99,30 @@ func TestPayflowSeries(t *testing.T) {
 	m.FlowFinished("payment", "succeeded", "banksim", created)
 	m.FlowFinished("payment", "failed", "stripe", created)
 	m.FlowFinished("withdrawal", "canceled", "banksim", time.Time{})
+	m.FlowStarted("payment", "banksim")
+	m.FlowStarted("payment", "banksim")
+	m.FlowsInStage("waiting_bank", 4)
 	m.LedgerChecked(true, time.Unix(1767225600, 0))
 	m.AddReconciliationDifferences("banksim", "amount_mismatch", 3)
+	m.ReconciliationDifferencesOpen(map[string]int64{"banksim": 2, "stripe": 0})
 	m.ObserveRequest("POST", "/v1/payments", 202, 15*time.Millisecond)
 
 	out = scrape(t, m)
 	for _, line := range []string{
 		`payflow_payments_total{channel="banksim",status="succeeded"} 1`,
 		`payflow_payments_total{channel="stripe",status="failed"} 1`,
-		`payflow_flows_total{flow="payment",status="succeeded"} 1`,
-		`payflow_flows_total{flow="withdrawal",status="canceled"} 1`,
+		`payflow_flows_started_total{channel="banksim",flow="payment"} 2`,
+		`payflow_flows_total{channel="banksim",flow="payment",status="succeeded"} 1`,
+		`payflow_flows_total{channel="stripe",flow="payment",status="failed"} 1`,
+		`payflow_flows_total{channel="banksim",flow="withdrawal",status="canceled"} 1`,
+		`payflow_flows_in_stage{stage="waiting_bank"} 4`,
 		`payflow_flow_duration_seconds_bucket{flow="payment",status="succeeded",le="2.5"} 1`,
 		`payflow_flow_duration_seconds_bucket{flow="payment",status="succeeded",le="1"} 0`,
 		`payflow_ledger_check_ok 1`,
 		`payflow_ledger_check_last_run_timestamp_seconds 1.7672256e+09`,
 		`payflow_reconciliation_differences_total{channel="banksim",kind="amount_mismatch"} 3`,
+		`payflow_reconciliation_differences_open{channel="banksim"} 2`,
+		`payflow_reconciliation_differences_open{channel="stripe"} 0`,
 		`payflow_http_requests_total{method="POST",route="/v1/payments",status="202"} 1`,
 		`payflow_http_request_duration_seconds_count{method="POST",route="/v1/payments"} 1`,
 	} {
@@ -122,7 +131,11 @@ func TestPayflowSeries(t *testing.T) {
 	require.NotContains(t, out, `payflow_flow_duration_seconds_count{flow="withdrawal"`, "no creation time, no observation")
 
 	m.LedgerChecked(false, time.Now())
-	require.Contains(t, scrape(t, m), "payflow_ledger_check_ok 0")
+	m.ReconciliationDifferencesOpen(map[string]int64{"stripe": 1})
+	out = scrape(t, m)
+	require.Contains(t, out, "payflow_ledger_check_ok 0")
+	require.Contains(t, out, `payflow_reconciliation_differences_open{channel="stripe"} 1`)
+	require.NotContains(t, out, `payflow_reconciliation_differences_open{channel="banksim"}`, "each count replaces the last")
 }
 
 // RegisterGaugeFunc is the hook for a series another package owns (the webhook
@@ -144,6 +157,9 @@ func TestNilMetricsRecordsNothing(t *testing.T) {
 	m.FlowFinished("payment", "succeeded", "banksim", time.Now())
 	m.LedgerChecked(true, time.Now())
 	m.AddReconciliationDifferences("banksim", "missing_at_bank", 1)
+	m.ReconciliationDifferencesOpen(map[string]int64{"banksim": 1})
+	m.FlowStarted("payment", "banksim")
+	m.FlowsInStage("waiting_bank", 1)
 	m.ObserveRequest("GET", "/healthz", 200, time.Millisecond)
 	require.NoError(t, m.RegisterGaugeFunc("x", "y", func() float64 { return 0 }))
 	m.Temporal().WithTags(map[string]string{"a": "b"}).Counter("temporal_request").Inc(1)
@@ -159,7 +175,7 @@ func TestServer(t *testing.T) {
 	defer srv.Stop(context.Background())
 
 	for path, want := range map[string]string{
-		"/metrics": `payflow_flows_total{flow="topup",status="succeeded"} 1`,
+		"/metrics": `payflow_flows_total{channel="banksim",flow="topup",status="succeeded"} 1`,
 		"/healthz": `"ok"`,
 	} {
 		resp, err := http.Get("http://" + srv.Addr() + path)

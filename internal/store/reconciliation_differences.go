@@ -186,3 +186,27 @@ func (s *Store) ResolveDifference(ctx context.Context, reconciliationID, id stri
 	}
 	return s.Difference(ctx, reconciliationID, id)
 }
+
+// OpenDifferences counts the differences no operator has resolved, by channel, over
+// every run: each channel with a difference on record is in the answer, at 0 once
+// all of its differences are resolved. It reads every difference (a background
+// count, never one per request or scrape).
+func (s *Store) OpenDifferences(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Channel string
+		Open    int64
+	}
+	err := s.db.WithContext(ctx).Table("reconciliation_differences AS d").
+		Select("r.channel AS channel, COUNT(d.id) - COUNT(x.difference_id) AS open").
+		Joins("JOIN reconciliations AS r ON r.id = d.reconciliation_id").
+		Joins("LEFT JOIN reconciliation_resolutions AS x ON x.difference_id = d.id").
+		Group("r.channel").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count open differences: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Channel] = r.Open
+	}
+	return out, nil
+}

@@ -149,6 +149,38 @@ func TestDifferences(t *testing.T) {
 	})
 }
 
+// The open differences are counted by channel over every run, resolved ones left
+// out; a channel whose differences are all resolved counts 0.
+func TestOpenDifferences(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		open, err := s.OpenDifferences(ctx)
+		require.NoError(t, err)
+		require.Empty(t, open)
+		run := func(channel, day string, n int) []models.Difference {
+			rec, _, err := s.OpenReconciliation(ctx, store.OpenReconciliationRequest{ID: models.NewID(models.PrefixReconciliation), Channel: channel, Day: day})
+			require.NoError(t, err)
+			var diffs []models.Difference
+			for i := range n {
+				diffs = append(diffs, models.Difference{ID: models.NewID(models.PrefixDifference), ReconciliationID: rec.ID,
+					Reference: fmt.Sprintf("pay_%03d", i), Kind: models.DiffMissingAtBank})
+			}
+			require.NoError(t, s.InsertDifferences(ctx, diffs))
+			return diffs
+		}
+		a := run("banksim", "2026-03-01", 3)
+		run("banksim", "2026-03-02", 2)
+		b := run("stripe", "2026-03-01", 1)
+		for _, d := range []models.Difference{a[0], b[0]} {
+			_, err := s.ResolveDifference(ctx, d.ReconciliationID, d.ID, models.Resolution{Note: "handled", Operator: "ops"})
+			require.NoError(t, err)
+		}
+		open, err = s.OpenDifferences(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"banksim": 4, "stripe": 0}, open)
+	})
+}
+
 // Our side of a day is read in reference order, page after page, from the records of
 // that channel and UTC day only.
 func TestBankTransfersOfDay(t *testing.T) {

@@ -266,7 +266,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 			}
 			all := strings.Join(pages, "\n")
 			assert.Regexp(c, `(?m)^payflow_payments_total\{channel="banksim",status="succeeded"\} [1-9]`, all)
-			assert.Regexp(c, `(?m)^payflow_flows_total\{flow="payment",status="succeeded"\} [1-9]`, all)
+			assert.Regexp(c, `(?m)^payflow_flows_total\{channel="banksim",flow="payment",status="succeeded"\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^payflow_flow_duration_seconds_count\{flow="payment",status="succeeded"\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^temporal_workflow_task_schedule_to_start_latency_seconds_count\{.*task_queue="`+s.TaskQueue+`".*\} [1-9]`, all)
 			assert.Regexp(c, `(?m)^temporal_activity_execution_latency_seconds_count\{activity_type="Charge".*\} [1-9]`, all)
@@ -274,6 +274,10 @@ func TestMetricsEndToEnd(t *testing.T) {
 			// The ledger-check schedule runs on the workers (one check at each
 			// worker's start).
 			assert.Regexp(c, `(?m)^payflow_ledger_check_ok 1$`, all)
+			// Each worker counts the flows waiting in a stage from visibility, and the
+			// open reconciliation differences, at its start and every minute.
+			assert.Regexp(c, `(?m)^payflow_flows_in_stage\{stage="waiting_bank"\} [0-9]+$`, all)
+			assert.Regexp(c, `(?m)^payflow_flows_in_stage\{stage="pending_approval"\} [0-9]+$`, all)
 
 			api, err := scrapeMetrics(s.APIURLs[0] + "/metrics")
 			if !assert.NoError(c, err) {
@@ -281,6 +285,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 			}
 			assert.Regexp(c, `(?m)^temporal_request\{.*operation="StartWorkflowExecution".*\} [1-9]`, api)
 			assert.Regexp(c, `(?m)^payflow_http_requests_total\{method="POST",route="/v1/payments",status="202"\} [1-9]`, api)
+			assert.Regexp(c, `(?m)^payflow_flows_started_total\{channel="banksim",flow="payment"\} [1-9]`, api)
 		}, 20*time.Second, 200*time.Millisecond)
 	})
 }
