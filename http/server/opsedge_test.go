@@ -142,7 +142,7 @@ func TestSplitListeners(t *testing.T) {
 	c, err := temporalx.NewCodec([]config.PayloadKey{{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}})
 	require.NoError(t, err)
 	deps := server.Deps{
-		Merchant: merchantHandler(a.store, a.ledger, a.starter, log),
+		Merchant:  merchantHandler(a.store, a.ledger, a.starter, log),
 		Merchants: a.store, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: time.Now, Log: log,
 		Metrics: m.Handler(log), Requests: m,
 		Codec: &codec.Handler{Codec: c, OpsTokens: []string{"ops-demo-token"}, Log: log},
