@@ -17,11 +17,9 @@ import (
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/server"
-	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/internal/temporalx"
 )
 
 const wrongToken = "wrong-token-do-not-store-1234567890"
@@ -38,9 +36,7 @@ func guarded(t testing.TB, proxies ...string) func(*server.Deps) {
 			Attempts: st, Audit: st, Now: time.Now, Budget: store.AttemptBudget{Attempts: 3, Window: 15 * time.Minute},
 		}
 		d.TrustedProxies = proxies
-		c, err := temporalx.NewCodec([]config.PayloadKey{{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}})
-		require.NoError(t, err)
-		d.Codec = &codec.Handler{Codec: c, OpsTokens: d.OpsTokens, OpsGuard: d.OpsGuard, Log: d.Log}
+		d.Codec = &codec.Handler{Codec: testCodec(t), OpsTokens: d.OpsTokens, OpsGuard: d.OpsGuard, Log: d.Log}
 	}
 }
 
@@ -139,13 +135,11 @@ func TestSplitListeners(t *testing.T) {
 	l.SetOutput(io.Discard)
 	log := logrus.NewEntry(l)
 	m := metrics.New()
-	c, err := temporalx.NewCodec([]config.PayloadKey{{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}})
-	require.NoError(t, err)
 	deps := server.Deps{
 		Merchant:  merchantHandler(a.store, a.ledger, a.starter, log),
 		Merchants: a.store, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: time.Now, Log: log,
 		Metrics: m.Handler(log), Requests: m,
-		Codec: &codec.Handler{Codec: c, OpsTokens: []string{"ops-demo-token"}, Log: log},
+		Codec: &codec.Handler{Codec: testCodec(t), OpsTokens: []string{"ops-demo-token"}, Log: log},
 	}
 	deps.Ops = &ops.Handler{Ledger: a.ledger, Store: a.store, Log: log, Now: time.Now}
 	start := func(h http.Handler) string {
