@@ -697,8 +697,14 @@ func TestMonitoring(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := render(t, c.args...)
 			for _, component := range []string{"api", "worker"} {
+				// The API's /metrics is on its operators' listener, apart from
+				// merchant traffic.
+				svc := name(component)
+				if component == "api" {
+					svc = name("api-ops")
+				}
 				var s service
-				m.get(t, "Service", name(component)).decode(t, &s)
+				m.get(t, "Service", svc).decode(t, &s)
 				o, ok := m.find("ServiceMonitor", name(component))
 				enabled := c.monitoring || strings.Contains(strings.Join(c.args, " "), "serviceMonitor.enabled=true")
 				if ok != enabled {
@@ -712,7 +718,7 @@ func TestMonitoring(t *testing.T) {
 				}
 				var sm serviceMonitor
 				o.decode(t, &sm)
-				if !labelsMatch(sm.Spec.Selector.MatchLabels, m.get(t, "Service", name(component)).Metadata.Labels) {
+				if !labelsMatch(sm.Spec.Selector.MatchLabels, m.get(t, "Service", svc).Metadata.Labels) {
 					t.Errorf("%s ServiceMonitor does not select its Service", component)
 				}
 				if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Path != "/metrics" ||
@@ -754,6 +760,56 @@ func TestMonitoring(t *testing.T) {
 			for _, a := range wantAlerts {
 				if !slices.Contains(alerts, a) {
 					t.Errorf("no alert %s (have %v)", a, alerts)
+				}
+			}
+		})
+	}
+}
+
+// The operators' listener (PAYFLOW_OPS_ADDR: the ops API, /codec, /metrics) is a port
+// of its own, exposed by a ClusterIP Service of its own and never by the merchant
+// Service, whatever type that one is.
+func TestOpsListener(t *testing.T) {
+	for _, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
+			for _, args := range [][]string{c.args, append(slices.Clone(c.args), "--set", "api.service.type=LoadBalancer")} {
+				m := render(t, args...)
+				ctr := m.pods(t)["Deployment/"+name("api")].Spec.Containers[0]
+				ports := map[string]int{}
+				for _, p := range ctr.Ports {
+					ports[p.Name] = p.ContainerPort
+				}
+				if ports["ops"] == 0 || ports["ops"] == ports["http"] {
+					t.Fatalf("api container ports %v: want an ops port apart from http", ports)
+				}
+				env := map[string]string{}
+				for _, e := range ctr.Env {
+					if e.Value != nil {
+						env[e.Name] = *e.Value
+					}
+				}
+				if want := fmt.Sprintf("0.0.0.0:%d", ports["ops"]); env["PAYFLOW_OPS_ADDR"] != want || env["PAYFLOW_API_ADDR"] == want {
+					t.Errorf("PAYFLOW_OPS_ADDR %q, PAYFLOW_API_ADDR %q: want the ops port %s apart", env["PAYFLOW_OPS_ADDR"], env["PAYFLOW_API_ADDR"], want)
+				}
+				type svcPorts struct {
+					Spec struct {
+						Type  string `yaml:"type"`
+						Ports []struct {
+							Name       string `yaml:"name"`
+							TargetPort any    `yaml:"targetPort"`
+						} `yaml:"ports"`
+					} `yaml:"spec"`
+				}
+				var merchant, ops svcPorts
+				m.get(t, "Service", name("api")).decode(t, &merchant)
+				m.get(t, "Service", name("api-ops")).decode(t, &ops)
+				for _, p := range merchant.Spec.Ports {
+					if p.TargetPort != "http" {
+						t.Errorf("the merchant Service exposes %v (%s): only the merchant listener", p.TargetPort, p.Name)
+					}
+				}
+				if ops.Spec.Type != "ClusterIP" || len(ops.Spec.Ports) != 1 || ops.Spec.Ports[0].TargetPort != "ops" {
+					t.Errorf("the ops Service is %s with ports %+v: want ClusterIP to the ops port only", ops.Spec.Type, ops.Spec.Ports)
 				}
 			}
 		})

@@ -158,8 +158,14 @@ func awaitExit(ctx context.Context, procs []*devstack.Proc) *devstack.Proc {
 	}
 }
 
-// codecEndpoint is where Temporal Web sends payloads to decode: the API's /codec.
-func codecEndpoint(cfg config.Config) string { return strings.TrimRight(cfg.PublicURL, "/") + "/codec" }
+// codecEndpoint is where Temporal Web sends payloads to decode: the API's /codec, on
+// the operators' listener when PAYFLOW_OPS_ADDR gives them their own.
+func codecEndpoint(cfg config.Config) string {
+	if cfg.OpsAddr != cfg.APIAddr {
+		return "http://" + cfg.OpsAddr + "/codec"
+	}
+	return strings.TrimRight(cfg.PublicURL, "/") + "/codec"
+}
 
 // localUIEnv lets the API's codec endpoint serve the local Temporal Web, which has
 // no login and so sends no ops token: requests from loopback with the Web UI's

@@ -42,6 +42,9 @@ type Handler struct {
 	Codec converter.PayloadCodec
 	// OpsTokens open the endpoint (Authorization: Bearer).
 	OpsTokens []string
+	// OpsGuard limits and audits failed ops-token attempts per client address (nil:
+	// neither).
+	OpsGuard *middleware.OpsGuard
 	// AllowedOrigins are the Web UI origins answered with CORS headers.
 	AllowedOrigins []string
 	// TrustLocalUI accepts a token-less request from a loopback address with an
@@ -102,7 +105,7 @@ func (h *Handler) preflight(c *gin.Context) {
 
 // authenticate accepts an ops token, or the local Web UI when trusted.
 func (h *Handler) authenticate() gin.HandlerFunc {
-	opsAuth := middleware.OpsAuth(h.OpsTokens, h.Log)
+	opsAuth := middleware.OpsAuth(h.OpsTokens, h.OpsGuard, h.Log)
 	return func(c *gin.Context) {
 		if c.GetHeader("Authorization") == "" && h.trustedLocalUI(c.Request) {
 			c.Set(middleware.KeyOperator, OperatorLocalUI)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/signing"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/models"
 )
 
 // MaxBodyBytes is the largest request body payflow reads (1 MiB).
@@ -222,18 +224,100 @@ func SignatureAuth(m Merchants, budget store.TokenBucket, tolerance time.Duratio
 // MerchantID returns the authenticated merchant.
 func MerchantID(c *gin.Context) string { return c.GetString(KeyMerchantID) }
 
+// OpsAuthRefused is the audit action of a refused ops-token attempt: its target is
+// the client's address, its result "refused" (no token or a wrong one) or
+// "rate_limited"; the token presented is never recorded.
+const OpsAuthRefused = "ops.auth_refused"
+
+// OpsAttempts is the shared budget of ops-token attempts per client address
+// (store.Store).
+type OpsAttempts interface {
+	TakeAttempt(ctx context.Context, key string, b store.AttemptBudget, now time.Time) (bool, time.Duration, error)
+	ReturnAttempt(ctx context.Context, key string, b store.AttemptBudget) error
+}
+
+// Auditor appends to the audit log (store.Store).
+type Auditor interface {
+	Audit(ctx context.Context, e models.AuditEntry) (models.AuditEntry, error)
+}
+
+// OpsGuard limits and audits the ops-token attempts of each client address.
+type OpsGuard struct {
+	Attempts OpsAttempts
+	// Budget is the attempts an address may fail: every attempt takes one before its
+	// token is compared, a good token gives it back.
+	Budget store.AttemptBudget
+	Audit  Auditor
+	Now    func() time.Time
+}
+
+// attemptKey is the budget key of a client address: an IPv6 client is counted by its
+// /64, which one subscriber holds whole.
+func attemptKey(clientIP string) string {
+	key := clientIP
+	if a, err := netip.ParseAddr(clientIP); err == nil {
+		a = a.Unmap().WithZone("")
+		key = a.String()
+		if a.Is6() {
+			key = netip.PrefixFrom(a, 64).Masked().String()
+		}
+	}
+	key = "ops-auth:" + key
+	if len(key) > 64 {
+		key = key[:64]
+	}
+	return key
+}
+
 // OpsAuth accepts `Authorization: Bearer <token>` for any configured ops token,
 // compared in constant time (over hashes, so that lengths leak nothing either).
-func OpsAuth(tokens []string, log *logrus.Entry) gin.HandlerFunc {
+// With a guard, each attempt first takes one from its client address's budget: an
+// address that has spent it is answered 429 rate_limited with Retry-After, its token
+// not even compared (a good token included: the lockout is the address's); every
+// refused attempt is audited with the address, never the token.
+func OpsAuth(tokens []string, guard *OpsGuard, log *logrus.Entry) gin.HandlerFunc {
 	hashes := make([][32]byte, len(tokens))
 	for i, t := range tokens {
 		hashes[i] = sha256.Sum256([]byte(t))
 	}
 	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		addr := c.ClientIP()
+		key := attemptKey(addr)
+		refuse := func(p problem.Problem, result, detail string) {
+			log.WithFields(logrus.Fields{"request_id": c.GetString(KeyRequestID), "client_ip": addr, "result": result}).Info("ops authentication refused")
+			if guard != nil && guard.Audit != nil {
+				_, err := guard.Audit.Audit(ctx, models.AuditEntry{
+					Operator: "anonymous", Action: OpsAuthRefused, Target: addr, Result: result,
+					Detail: detail + " (" + c.Request.Method + " " + c.FullPath() + ")",
+				})
+				if err != nil {
+					log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Error("audit log write failed")
+				}
+			}
+			problem.Write(c, p)
+		}
+		if guard != nil {
+			ok, wait, err := guard.Attempts.TakeAttempt(ctx, key, guard.Budget, guard.Now())
+			if err != nil {
+				log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Error("ops attempt budget")
+				problem.Write(c, problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "the ops API is unavailable; retry later"))
+				return
+			}
+			if !ok {
+				p := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed ops-token attempts from this address; retry after Retry-After seconds")
+				p.RetryAfter = int(math.Ceil(wait.Seconds()))
+				if p.RetryAfter < 1 {
+					p.RetryAfter = 1
+				}
+				refuse(p, "rate_limited", "too many failed attempts, token not compared")
+				return
+			}
+		}
 		h := c.GetHeader("Authorization")
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || tok == "" {
-			problem.Write(c, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "an ops bearer token is required"))
+			refuse(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "an ops bearer token is required"), "refused", "no bearer token")
 			return
 		}
 		got := sha256.Sum256([]byte(tok))
@@ -244,9 +328,14 @@ func OpsAuth(tokens []string, log *logrus.Entry) gin.HandlerFunc {
 			}
 		}
 		if match < 0 {
-			log.WithField("request_id", c.GetString(KeyRequestID)).Info("ops authentication refused")
-			problem.Write(c, problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "the ops token is not valid"))
+			refuse(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "the ops token is not valid"), "refused", "wrong token")
 			return
+		}
+		if guard != nil {
+			// A good token is no failure: its attempt goes back.
+			if err := guard.Attempts.ReturnAttempt(ctx, key, guard.Budget); err != nil {
+				log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Warn("ops attempt budget")
+			}
 		}
 		// Operators are known by the index of their token, never by the token.
 		c.Set(KeyOperator, "ops-token-"+hex.EncodeToString(got[:4]))

@@ -26,12 +26,10 @@ func TestMetricsAndCodecRoutes(t *testing.T) {
 	l.SetOutput(io.Discard)
 	log := logrus.NewEntry(l)
 	m := metrics.New()
-	c, err := temporalx.NewCodec([]config.PayloadKey{{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}})
-	require.NoError(t, err)
 	srv := httptest.NewServer(server.NewRouter(server.Deps{
 		Merchant: &merchant.Handler{}, Log: log, OpsTokens: []string{"ops-demo-token"},
 		Metrics: m.Handler(log), Requests: m,
-		Codec: &codec.Handler{Codec: c, OpsTokens: []string{"ops-demo-token"}, AllowedOrigins: []string{"http://127.0.0.1:8233"}, Log: log},
+		Codec: &codec.Handler{Codec: testCodec(t), OpsTokens: []string{"ops-demo-token"}, AllowedOrigins: []string{"http://127.0.0.1:8233"}, Log: log},
 	}))
 	defer srv.Close()
 
@@ -68,4 +66,12 @@ func TestMetricsAndCodecRoutes(t *testing.T) {
 	} {
 		require.Contains(t, body, line)
 	}
+}
+
+// testCodec is a payload codec with a test key.
+func testCodec(t testing.TB) *temporalx.Codec {
+	t.Helper()
+	c, err := temporalx.NewCodec([]config.PayloadKey{{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}})
+	require.NoError(t, err)
+	return c
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/codec"
 	"github.com/payflow/payflow/http/merchant"
+	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/config"
@@ -61,6 +62,13 @@ var Module = fx.Module("http",
 	fx.Provide(func(p Params) *Server {
 		log := p.Log.WithField("component", "api")
 		now := time.Now
+		// Failed ops-token attempts are counted per client address in rate_limits
+		// rows shared by every replica (a per-replica count would multiply an
+		// attacker's guesses by the replicas and reset with each restart).
+		guard := &middleware.OpsGuard{
+			Attempts: p.Store, Audit: p.Store, Now: now,
+			Budget: store.AttemptBudget{Attempts: int64(p.Config.OpsAuthFailures), Window: p.Config.OpsAuthWindow},
+		}
 		deps := Deps{
 			Merchant: &merchant.Handler{
 				Payments: p.Services.Payments, Refunds: p.Services.Refunds, Wallets: p.Services.Wallets, Events: p.Services.Events,
@@ -79,9 +87,11 @@ var Module = fx.Module("http",
 				}),
 				Flows: p.Store, Events: p.Store, Signaler: p.Starter, Log: log, Now: now,
 			},
-			Merchants: p.Store,
-			RateLimit: store.TokenBucket{Rate: int64(p.Config.RateLimitRPS), Burst: int64(p.Config.RateLimitBurst)},
-			OpsTokens: p.Config.OpsTokens,
+			Merchants:      p.Store,
+			RateLimit:      store.TokenBucket{Rate: int64(p.Config.RateLimitRPS), Burst: int64(p.Config.RateLimitBurst)},
+			OpsTokens:      p.Config.OpsTokens,
+			OpsGuard:       guard,
+			TrustedProxies: p.Config.TrustedProxies,
 			Checkers: []Checker{
 				checker{"database", p.Store.DB().Ping},
 				checker{"temporal", p.Starter.CheckHealth},
@@ -90,7 +100,7 @@ var Module = fx.Module("http",
 			Now:       now,
 			Log:       log,
 			Codec: &codec.Handler{
-				Codec: p.Codec, OpsTokens: p.Config.OpsTokens, AllowedOrigins: p.Config.CodecAllowedOrigins,
+				Codec: p.Codec, OpsTokens: p.Config.OpsTokens, OpsGuard: guard, AllowedOrigins: p.Config.CodecAllowedOrigins,
 				TrustLocalUI: p.Config.CodecTrustLocalUI, Log: log.WithField("component", "codec"),
 			},
 			Metrics:  p.Metrics.Handler(log),
@@ -101,7 +111,13 @@ var Module = fx.Module("http",
 			routes = append(routes, v.Channel())
 		}
 		log.WithField("channels", routes).Info("bank callback routes")
-		return New(p.Config.APIAddr, NewRouter(deps), log)
+		if p.Config.OpsAddr == p.Config.APIAddr {
+			return New(p.Config.APIAddr, NewRouter(deps), log)
+		}
+		// The operators' listener, apart from merchant traffic.
+		opsSrv := New(p.Config.OpsAddr, NewOpsRouter(deps), log.WithField("listener", "ops"))
+		p.Lifecycle.Append(fx.StartStopHook(opsSrv.Start, opsSrv.Stop))
+		return New(p.Config.APIAddr, NewMerchantRouter(deps), log)
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, m *metrics.Metrics, log *logrus.Entry) error {
 		// The webhook backlog is read from the events at each scrape.

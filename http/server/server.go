@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -39,10 +40,17 @@ type Deps struct {
 	// RateLimit is each merchant's request budget (the zero value is no limit).
 	RateLimit store.TokenBucket
 	OpsTokens []string
-	Checkers  []Checker
-	Tolerance time.Duration
-	Now       func() time.Time
-	Log       *logrus.Entry
+	// OpsGuard limits and audits failed ops-token attempts per client address, on the
+	// ops API and /codec (nil: neither).
+	OpsGuard *middleware.OpsGuard
+	// TrustedProxies are the proxies (addresses or CIDRs) whose X-Forwarded-For and
+	// X-Real-IP name the client; none by default: the client is the connection's peer,
+	// so that no client can name itself another address.
+	TrustedProxies []string
+	Checkers       []Checker
+	Tolerance      time.Duration
+	Now            func() time.Time
+	Log            *logrus.Entry
 	// Codec serves the Temporal codec endpoints under /codec; nil serves none.
 	Codec *codec.Handler
 	// Metrics serves /metrics; nil serves none.
@@ -52,13 +60,31 @@ type Deps struct {
 	Requests middleware.RequestObserver
 }
 
-// NewRouter builds the engine.
-func NewRouter(d Deps) *gin.Engine {
+// NewRouter builds the engine of one listener that serves everything: the merchant
+// API, the ops API, /codec and /metrics (PAYFLOW_OPS_ADDR unset).
+func NewRouter(d Deps) *gin.Engine { return newRouter(d, true, true) }
+
+// NewMerchantRouter builds the engine of the merchant listener when the operators
+// have their own (PAYFLOW_OPS_ADDR): the merchant API, the bank callbacks, health and
+// readiness; /v1/ops/*, /codec and /metrics answer 404 there.
+func NewMerchantRouter(d Deps) *gin.Engine { return newRouter(d, true, false) }
+
+// NewOpsRouter builds the engine of the operators' listener: the ops API, /codec,
+// /metrics, health and readiness.
+func NewOpsRouter(d Deps) *gin.Engine { return newRouter(d, false, true) }
+
+func newRouter(d Deps, merchants, operators bool) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(middleware.RequestID(), middleware.AccessLog(d.Log), middleware.Recover(d.Log), middleware.LimitQuery(middleware.MaxQueryBytes))
+	// The client's address (ClientIP: the ops-token budget, the audit log) is the
+	// connection's peer unless it is a trusted proxy.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("trusted proxies: %v", err))
+	}
+	r.Use(middleware.RequestID(), middleware.AccessLog(d.Log), middleware.Recover(d.Log), middleware.LimitQuery(middleware.MaxQueryBytes),
+		middleware.LiteralRoute())
 	if d.Requests != nil {
 		r.Use(middleware.Metrics(d.Requests))
 	}
@@ -90,26 +116,28 @@ func NewRouter(d Deps) *gin.Engine {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
 	})
 
-	if d.Metrics != nil {
-		// Public like /healthz: counts and latencies, no amounts, ids or secrets.
-		// Deployments keep it off the merchant-facing ingress.
+	if operators && d.Metrics != nil {
+		// Unauthenticated like /healthz: counts and latencies, no amounts, ids or
+		// secrets. With PAYFLOW_OPS_ADDR it is served on the operators' listener only.
 		r.GET("/metrics", gin.WrapH(d.Metrics))
 	}
-	if d.Codec != nil {
+	if operators && d.Codec != nil {
 		d.Codec.Register(r.Group("/codec"))
 	}
 
-	if d.Callbacks != nil {
+	if merchants && d.Callbacks != nil {
 		cb := r.Group("/", middleware.ReadBody())
 		d.Callbacks.Register(cb)
 	}
 	v1 := r.Group("/v1")
-	if d.Ops != nil {
-		og := v1.Group("/ops", middleware.OpsAuth(d.OpsTokens, d.Log), middleware.ReadBody(), middleware.RequireJSON())
+	if operators && d.Ops != nil {
+		og := v1.Group("/ops", middleware.OpsAuth(d.OpsTokens, d.OpsGuard, d.Log), middleware.ReadBody(), middleware.RequireJSON())
 		d.Ops.Register(og)
 	}
-	mg := v1.Group("", middleware.ReadBody(), middleware.SignatureAuth(d.Merchants, d.RateLimit, d.Tolerance, d.Now, d.Log), middleware.RequireJSON())
-	d.Merchant.Register(mg)
+	if merchants {
+		mg := v1.Group("", middleware.ReadBody(), middleware.SignatureAuth(d.Merchants, d.RateLimit, d.Tolerance, d.Now, d.Log), middleware.RequireJSON())
+		d.Merchant.Register(mg)
+	}
 	return r
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,17 @@ type Config struct {
 	PublicURL string
 	// OpsTokens are the bearer tokens of the ops API; any one of them is accepted.
 	OpsTokens []string
+	// OpsAddr is where the ops API, /codec and /metrics are served; APIAddr (the
+	// default) serves them with the merchant API on one listener.
+	OpsAddr string
+	// OpsAuthFailures ops-token attempts may fail per client address in
+	// OpsAuthWindow (a bucket of that many refilled over the window, shared by every
+	// API replica); 0 is no limit.
+	OpsAuthFailures int
+	OpsAuthWindow   time.Duration
+	// TrustedProxies are the proxies (addresses or CIDRs) whose X-Forwarded-For
+	// names the client; none: the client is the connection's peer.
+	TrustedProxies []string
 
 	// SecretsKey encrypts merchant secrets at rest (AES-256-GCM, 32 bytes).
 	SecretsKey []byte
@@ -265,6 +277,10 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	c.ReconChannels = e.list("PAYFLOW_RECON_CHANNELS", reconDefault)
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)
+	c.OpsAddr = e.str("PAYFLOW_OPS_ADDR", c.APIAddr)
+	c.OpsAuthFailures = e.int("PAYFLOW_OPS_AUTH_FAILURES", 10)
+	c.OpsAuthWindow = e.duration("PAYFLOW_OPS_AUTH_WINDOW", 15*time.Minute)
+	c.TrustedProxies = e.list("PAYFLOW_TRUSTED_PROXIES", "")
 	c.TemporalTLS = TemporalTLS{
 		CertFile:   e.str("PAYFLOW_TEMPORAL_TLS_CERT", ""),
 		KeyFile:    e.str("PAYFLOW_TEMPORAL_TLS_KEY", ""),
@@ -313,6 +329,17 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 || (c.RateLimitRPS > 0) != (c.RateLimitBurst > 0) {
 		return Config{}, fmt.Errorf("PAYFLOW_RATE_LIMIT_RPS and PAYFLOW_RATE_LIMIT_BURST must both be positive (or both 0: no limit)")
+	}
+	// The bounds of store.AttemptBudget's integer arithmetic.
+	if c.OpsAuthFailures < 0 || c.OpsAuthFailures > 1000 || c.OpsAuthWindow < time.Second || c.OpsAuthWindow > 24*time.Hour {
+		return Config{}, fmt.Errorf("PAYFLOW_OPS_AUTH_FAILURES must be from 0 (no limit) to 1000 and PAYFLOW_OPS_AUTH_WINDOW from 1s to 24h")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return Config{}, fmt.Errorf("PAYFLOW_TRUSTED_PROXIES: %q is neither an address nor a CIDR", p)
+			}
+		}
 	}
 	if c.BankPoll <= 0 || c.BankDeadline <= 0 || c.BankTimeout <= 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_BANK_POLL, PAYFLOW_BANK_DEADLINE and PAYFLOW_BANK_TIMEOUT must be positive")

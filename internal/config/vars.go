@@ -40,8 +40,12 @@ var Variables = []Variable{
 	{"PAYFLOW_TEMPORAL_TLS_SERVER_NAME", "", "name checked in Temporal's certificate; any PAYFLOW_TEMPORAL_TLS_* set turns TLS on"},
 	// API.
 	{"PAYFLOW_API_ADDR", "127.0.0.1:8080", "where the API listens"},
-	{"PAYFLOW_PUBLIC_URL", "http://127.0.0.1:8080", "where banks and Temporal Web reach the API (callbacks, /codec); default http:// + PAYFLOW_API_ADDR"},
+	{"PAYFLOW_PUBLIC_URL", "http://127.0.0.1:8080", "where banks and Temporal Web reach the API (callbacks, and /codec while PAYFLOW_OPS_ADDR is the API's own); default http:// + PAYFLOW_API_ADDR"},
 	{"PAYFLOW_OPS_TOKENS", "ops-demo-token", "bearer tokens of the ops API, comma-separated; any one is accepted"},
+	{"PAYFLOW_OPS_ADDR", "127.0.0.1:8080", "where the ops API, /codec and /metrics are served; default PAYFLOW_API_ADDR (one listener); another address serves them there only, and the merchant listener answers 404 for them"},
+	{"PAYFLOW_OPS_AUTH_FAILURES", "10", "ops-token attempts (of the ops API and /codec) that may fail per client address in PAYFLOW_OPS_AUTH_WINDOW, shared by every API replica; past them the address is answered 429, its token not compared (0: no limit)"},
+	{"PAYFLOW_OPS_AUTH_WINDOW", "15m", "the window of PAYFLOW_OPS_AUTH_FAILURES: the budget refills over it (1s to 24h)"},
+	{"PAYFLOW_TRUSTED_PROXIES", "", "proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client; none: the client is the connection's peer"},
 	{"PAYFLOW_SECRETS_KEY", localSecretsKey, "32-byte key (64 hex digits or base64) that encrypts merchant secrets at rest; the default is public (make run only)"},
 	{"PAYFLOW_SIGNATURE_TOLERANCE", "300s", "how far a signed request's timestamp may be from server time"},
 	{"PAYFLOW_RATE_LIMIT_RPS", "200", "each merchant's request budget refill per second, shared by every API replica (0 with _BURST 0: no limit)"},

@@ -123,9 +123,19 @@ func (s *Store) Admit(ctx context.Context, merchantID, nonce string, b TokenBuck
 // with their merchants (and by the migration for older ones); a missing one is
 // errNoBucket.
 func takeToken(tx *gorm.DB, merchantID string, b TokenBucket, now time.Time) (bool, time.Duration, error) {
+	return takeOne(tx, merchantID, bucket{window: b.window(), limit: b.Burst * micro, rate: b.Rate, cost: micro}, now)
+}
+
+// bucket is a rate_limits row's arithmetic, in the row's unit: full at limit,
+// refilled by rate per microsecond (full after window), cost per take.
+type bucket struct{ window, limit, rate, cost int64 }
+
+// takeOne takes cost from key's bucket in tx (takeSQL): false, with how long until it
+// holds cost again, when it does not; errNoBucket when key has no row.
+func takeOne(tx *gorm.DB, key string, b bucket, now time.Time) (bool, time.Duration, error) {
 	nowUs := now.UnixMicro()
 	res := tx.Exec(takeSQL, map[string]any{
-		"now": nowUs, "window": b.window(), "cap": b.Burst * micro, "rate": b.Rate, "cost": int64(micro), "merchant": merchantID,
+		"now": nowUs, "window": b.window, "cap": b.limit, "rate": b.rate, "cost": b.cost, "merchant": key,
 	})
 	if res.Error != nil {
 		return false, 0, fmt.Errorf("take token: %w", res.Error)
@@ -134,36 +144,35 @@ func takeToken(tx *gorm.DB, merchantID string, b TokenBucket, now time.Time) (bo
 		return true, 0, nil
 	}
 	var row rateLimitRow
-	err := tx.Where("merchant_id = ?", merchantID).Take(&row).Error
+	err := tx.Where("merchant_id = ?", key).Take(&row).Error
 	if errors.Is(translate(err), ErrNotFound) {
 		return false, 0, errNoBucket
 	}
 	if err != nil {
 		return false, 0, fmt.Errorf("read token bucket: %w", err)
 	}
-	need := micro - b.refilled(row, nowUs)
+	need := b.cost - b.refilled(row, nowUs)
 	if need <= 0 {
 		need = 1
 	}
-	return false, time.Duration((need+b.Rate-1)/b.Rate) * time.Microsecond, nil
+	return false, time.Duration((need+b.rate-1)/b.rate) * time.Microsecond, nil
 }
 
 // window is how long an empty bucket takes to fill, in microseconds.
 func (b TokenBucket) window() int64 { return (b.Burst*micro + b.Rate - 1) / b.Rate }
 
 // refilled is refilledSQL in Go.
-func (b TokenBucket) refilled(r rateLimitRow, nowUs int64) int64 {
-	limit := b.Burst * micro
+func (b bucket) refilled(r rateLimitRow, nowUs int64) int64 {
 	elapsed := nowUs - r.UpdatedUs
 	switch {
-	case elapsed >= b.window():
-		return limit
+	case elapsed >= b.window:
+		return b.limit
 	case elapsed <= 0:
 		return r.Tokens
-	case r.Tokens+elapsed*b.Rate >= limit:
-		return limit
+	case r.Tokens+elapsed*b.rate >= b.limit:
+		return b.limit
 	}
-	return r.Tokens + elapsed*b.Rate
+	return r.Tokens + elapsed*b.rate
 }
 
 // createBucket creates the merchant's bucket, full, unless it exists.

@@ -203,6 +203,8 @@ never a secret itself.
 {{- if eq $role "api" }}
 - name: PAYFLOW_API_ADDR
   value: {{ printf "0.0.0.0:%v" $v.api.port | quote }}
+- name: PAYFLOW_OPS_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.api.opsPort | quote }}
 {{ include "payflow.secretEnv" (dict "name" "PAYFLOW_OPS_TOKENS" "secret" $secret "key" $v.secrets.keys.opsTokens) }}
 - name: PAYFLOW_SIGNATURE_TOLERANCE
   value: {{ $v.config.signatureTolerance | quote }}
