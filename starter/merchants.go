@@ -68,12 +68,7 @@ func (s *Merchants) SetStatus(ctx context.Context, id string, status models.Merc
 // It answers the new secret and when the previous one expires; ErrNotFound,
 // ErrConcurrentRotation.
 func (s *Merchants) RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error) {
-	secret := s.secret()
-	expires, err := s.Store.RotateMerchantSecret(ctx, id, secret, overlap, s.now())
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	return secret, expires, nil
+	return s.rotate(ctx, id, overlap, s.secret(), s.Store.RotateMerchantSecret)
 }
 
 // RotateWebhookSecret gives a merchant a new webhook signing secret; its webhooks are
@@ -81,8 +76,15 @@ func (s *Merchants) RotateSecret(ctx context.Context, id string, overlap time.Du
 // to its receivers. It answers the new secret and when the previous one expires;
 // ErrNotFound, ErrConcurrentRotation.
 func (s *Merchants) RotateWebhookSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error) {
-	secret := s.webhookSecret()
-	expires, err := s.Store.RotateWebhookSecret(ctx, id, secret, overlap, s.now())
+	return s.rotate(ctx, id, overlap, s.webhookSecret(), s.Store.RotateWebhookSecret)
+}
+
+// rotate stores secret through store's rotation and answers it with when the previous
+// one expires.
+func (s *Merchants) rotate(ctx context.Context, id string, overlap time.Duration, secret string,
+	store func(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error),
+) (string, time.Time, error) {
+	expires, err := store(ctx, id, secret, overlap, s.now())
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -160,31 +160,48 @@ func (s *Store) RotateMerchantSecret(ctx context.Context, id, secret string, ove
 	if err != nil {
 		return time.Time{}, fmt.Errorf("open secret of %s: %w", id, err)
 	}
-	oldSealed, err := s.box.Seal(current, oldSecretAD(id))
+	oldSealed, newSealed, err := s.sealRotation(current, oldSecretAD(id), secret, currentSecretAD(id), "secret", id)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("seal previous secret of %s: %w", id, err)
-	}
-	newSealed, err := s.box.Seal(secret, currentSecretAD(id))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("seal secret of %s: %w", id, err)
+		return time.Time{}, err
 	}
 	expires := now.Add(overlap).UTC()
 	// Compare-and-set on the sealed value read above: of two concurrent rotations,
 	// one wins and the other changes nothing, so that the secret a caller was given is
 	// never silently replaced by another rotation's.
-	res := db.Model(&merchantRow{}).Where("id = ? AND secret_enc = ?", id, row.SecretEnc).Updates(map[string]any{
+	return expires, swapSecrets(db.Model(&merchantRow{}).Where("id = ? AND secret_enc = ?", id, row.SecretEnc), "secret", id, map[string]any{
 		"secret_enc":            newSealed,
 		"old_secret_enc":        oldSealed,
 		"old_secret_expires_at": expires,
 		"updated_at":            now.UTC(),
 	})
+}
+
+// sealRotation seals a rotation's previous secret and its new one, each bound to its
+// role.
+func (s *Store) sealRotation(previous, previousAD, secret, secretAD, what, id string) (string, string, error) {
+	oldSealed, err := s.box.Seal(previous, previousAD)
+	if err != nil {
+		return "", "", fmt.Errorf("seal previous %s of %s: %w", what, id, err)
+	}
+	newSealed, err := s.box.Seal(secret, secretAD)
+	if err != nil {
+		return "", "", fmt.Errorf("seal %s of %s: %w", what, id, err)
+	}
+	return oldSealed, newSealed, nil
+}
+
+// swapSecrets writes a rotation's sealed secrets where q, the compare-and-set on what
+// the rotation read, still matches; ErrConcurrentRotation when another rotation
+// changed them meanwhile.
+func swapSecrets(q *gorm.DB, what, id string, updates map[string]any) error {
+	res := q.Updates(updates)
 	if res.Error != nil {
-		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, translate(res.Error))
+		return fmt.Errorf("rotate %s of %s: %w", what, id, translate(res.Error))
 	}
 	if res.RowsAffected == 0 {
-		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, ErrConcurrentRotation)
+		return fmt.Errorf("rotate %s of %s: %w", what, id, ErrConcurrentRotation)
 	}
-	return expires, nil
+	return nil
 }
 
 // WebhookSecrets returns the secrets the merchant's webhooks are signed with now: its
@@ -245,13 +262,9 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, id, secret string, over
 	if err != nil {
 		return time.Time{}, err
 	}
-	oldSealed, err := s.box.Seal(current, oldWebhookSecretAD(id))
+	oldSealed, newSealed, err := s.sealRotation(current, oldWebhookSecretAD(id), secret, webhookSecretAD(id), "webhook secret", id)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("seal previous webhook secret of %s: %w", id, err)
-	}
-	newSealed, err := s.box.Seal(secret, webhookSecretAD(id))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("seal webhook secret of %s: %w", id, err)
+		return time.Time{}, err
 	}
 	expires := now.Add(overlap).UTC()
 	// Compare-and-set on what was read, as RotateMerchantSecret does (and, for a
@@ -260,19 +273,12 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, id, secret string, over
 	if row.WebhookSecretEnc == "" {
 		q = q.Where("secret_enc = ?", row.SecretEnc)
 	}
-	res := q.Updates(map[string]any{
+	return expires, swapSecrets(q, "webhook secret", id, map[string]any{
 		"webhook_secret_enc":            newSealed,
 		"old_webhook_secret_enc":        oldSealed,
 		"old_webhook_secret_expires_at": expires,
 		"updated_at":                    now.UTC(),
 	})
-	if res.Error != nil {
-		return time.Time{}, fmt.Errorf("rotate webhook secret of %s: %w", id, translate(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return time.Time{}, fmt.Errorf("rotate webhook secret of %s: %w", id, ErrConcurrentRotation)
-	}
-	return expires, nil
 }
 
 // SetWebhookSecretIfNone gives a merchant without a webhook secret this one (the demo

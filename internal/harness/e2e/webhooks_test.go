@@ -101,7 +101,9 @@ func eventOf(c *assert.CollectT, s *Stack, objectID string) (eventView, bool) {
 
 // A payment with a notify_url is POSTed there as one event: refused twice (500), the
 // endpoint accepts the third attempt; every attempt carries the same event id and
-// body with a valid signature, after waits that grow (5 s, then 10 s). The event lists
+// body with a signature that verifies with the demo merchant's webhook secret
+// (whsec_demo_change_me), not with its API secret, after waits that grow (5 s, then
+// 10 s). The event lists
 // as delivered after 3 attempts, and a redelivery sends it once more.
 func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 	rcv := newWebhookReceiver(t)
@@ -131,7 +133,9 @@ func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 		for i, g := range got {
 			require.Equal(t, ev.ID, g.eventID, "attempt %d", i+1)
 			require.Equal(t, got[0].body, g.body, "attempt %d sent other bytes", i+1)
-			require.NoError(t, signing.VerifyWebhook(DemoSecret, g.signature, g.body, g.at, 5*time.Minute), "attempt %d", i+1)
+			require.NoError(t, signing.VerifyWebhook(DemoWebhookSecret, g.signature, g.body, g.at, 5*time.Minute), "attempt %d", i+1)
+			require.ErrorIs(t, signing.VerifyWebhook(DemoSecret, g.signature, g.body, g.at, 5*time.Minute), signing.ErrBadSignature,
+				"attempt %d: the API secret must not verify a webhook", i+1)
 		}
 		require.Equal(t, []int{500, 500, 200}, []int{got[0].answered, got[1].answered, got[2].answered})
 		first, second := got[1].at.Sub(got[0].at), got[2].at.Sub(got[1].at)
@@ -175,7 +179,7 @@ func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 		require.Len(t, got, 4)
 		require.Equal(t, ev.ID, got[3].eventID)
 		require.Equal(t, got[0].body, got[3].body, "a redelivery sends the same event")
-		require.NoError(t, signing.VerifyWebhook(DemoSecret, got[3].signature, got[3].body, got[3].at, 5*time.Minute))
+		require.NoError(t, signing.VerifyWebhook(DemoWebhookSecret, got[3].signature, got[3].body, got[3].at, 5*time.Minute))
 	})
 }
 
