@@ -38,7 +38,7 @@ func newMoneyFixture(t *testing.T, b testenv.Backend) moneyFixture {
 	lg.SetOutput(io.Discard)
 	m := models.Merchant{ID: models.NewID(models.PrefixMerchant), Name: "shop", FeeBps: 100, DefaultCurrency: "CNY",
 		Status: models.MerchantActive, CreatedAt: time.Now().UTC()}
-	require.NoError(t, st.CreateMerchant(ctx, m, "secret_0123456789"))
+	require.NoError(t, st.CreateMerchant(ctx, m, "secret_0123456789", ""))
 	now := time.Now().UTC()
 	p := models.Payment{
 		ID: models.NewID(models.PrefixPayment), Object: "payment", MerchantID: m.ID, Amount: 10000, Currency: "CNY",

@@ -119,7 +119,7 @@ func newSweepFixture(t *testing.T, b testenv.Backend, now time.Time) *sweepFixtu
 	})
 	require.NoError(t, f.st.CreateMerchant(context.Background(), models.Merchant{
 		ID: "mch_sweep", Name: "Sweep", ReviewThreshold: 7000, DefaultCurrency: "CNY", Status: models.MerchantActive,
-	}, "sweep_secret"))
+	}, "sweep_secret", ""))
 	return f
 }
 

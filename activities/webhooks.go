@@ -99,10 +99,12 @@ func invalidEvent(format string, args ...any) error {
 }
 
 // DeliverWebhook POSTs a stored event to its notify_url once: the body built from the
-// stored event (the same bytes on every attempt), signed with the merchant's current
-// secret at the time of sending. Every attempt is recorded before the activity
-// returns, whatever its outcome. A 2xx succeeds; another status or a network error is
-// retried (models.ErrTypeWebhookFailed); a refused address and 410 Gone are not.
+// stored event (the same bytes on every attempt), signed with the merchant's webhook
+// secrets at the time of sending: its current one, and its previous one too while a
+// rotation overlaps (a merchant without a webhook secret: its API secret). Every
+// attempt is recorded before the activity returns, whatever its outcome. A 2xx
+// succeeds; another status or a network error is retried
+// (models.ErrTypeWebhookFailed); a refused address and 410 Gone are not.
 func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookInput) (models.DeliverWebhookResult, error) {
 	log := logger(ctx, w.Log).WithFields(logrus.Fields{"event_id": in.EventID, "merchant_id": in.MerchantID})
 	ev, err := w.Store.Event(ctx, in.MerchantID, in.EventID)
@@ -113,7 +115,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 	case err != nil:
 		return models.DeliverWebhookResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
-	secrets, err := w.Store.MerchantSecrets(ctx, in.MerchantID)
+	secrets, err := w.Store.WebhookSecrets(ctx, in.MerchantID)
 	if err != nil {
 		return models.DeliverWebhookResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
@@ -124,7 +126,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 
 	at := clock(w.Now)
 	started := time.Now()
-	code, sendErr := w.post(ctx, ev, body, secrets[0], at)
+	code, sendErr := w.post(ctx, ev, body, secrets, at)
 	attempt := models.WebhookAttempt{
 		EventID: ev.ID, DeliveryID: in.DeliveryID, At: at, StatusCode: code, Duration: time.Since(started),
 	}
@@ -164,9 +166,10 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in models.DeliverWebhookI
 	return models.DeliverWebhookResult{StatusCode: code, Attempt: n}, nil
 }
 
-// post sends one signed request and answers the status code. Its errors never carry
-// the URL, which may hold the merchant's own secrets in its query.
-func (w *Webhooks) post(ctx context.Context, ev models.Event, body []byte, secret string, at time.Time) (int, error) {
+// post sends one request, signed with each of secrets, and answers the status code.
+// Its errors never carry the URL, which may hold the merchant's own secrets in its
+// query.
+func (w *Webhooks) post(ctx context.Context, ev models.Event, body []byte, secrets []string, at time.Time) (int, error) {
 	if err := safehttp.CheckURL(ev.NotifyURL); err != nil {
 		return 0, err
 	}
@@ -177,7 +180,7 @@ func (w *Webhooks) post(ctx context.Context, ev models.Event, body []byte, secre
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", WebhookUserAgent)
 	req.Header.Set(HeaderEventID, ev.ID)
-	req.Header.Set(signing.HeaderSignature, signing.SignWebhook(secret, at.Unix(), body))
+	req.Header.Set(signing.HeaderSignature, signing.SignWebhookAll(secrets, at.Unix(), body))
 	client := w.HTTP
 	if client == nil {
 		client = safehttp.NewClient(safehttp.Options{})

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +29,11 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-const demoSecret = "demo_secret_change_me"
+// The demo merchant's API secret and its webhook signing secret.
+const (
+	demoSecret        = "demo_secret_change_me"
+	demoWebhookSecret = "whsec_demo_change_me"
+)
 
 type webhookFixture struct {
 	st   *store.Store
@@ -45,9 +51,10 @@ func newWebhookFixture(t *testing.T, b testenv.Backend, allowPrivate bool) *webh
 	require.NoError(t, err)
 	st := store.New(db, box)
 	svc := &merchants.Service{Store: st, Ledger: ledger.New(db)}
-	_, err = svc.SeedDemo(context.Background(), merchants.Demo{ID: "mch_demo", Secret: demoSecret})
+	_, err = svc.SeedDemo(context.Background(), merchants.Demo{ID: "mch_demo", Secret: demoSecret, WebhookSecret: demoWebhookSecret})
 	require.NoError(t, err)
-	require.NoError(t, svc.Create(context.Background(), models.Merchant{ID: "mch_other", Name: "Other", DefaultCurrency: "CNY"}, "other_secret"))
+	// mch_other has no webhook secret, as a merchant created before them.
+	require.NoError(t, svc.Create(context.Background(), models.Merchant{ID: "mch_other", Name: "Other", DefaultCurrency: "CNY"}, "other_secret", ""))
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	f := &webhookFixture{st: st, clock: time.Now().UTC().Truncate(time.Second)}
@@ -192,10 +199,15 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 
 func (f *webhookFixture) storedEvent(t *testing.T, url string) models.Event {
 	t.Helper()
-	p := f.payment(t, "mch_demo", url)
-	res, err := f.acts.CreateEvent(context.Background(), models.CreateEventInput{MerchantID: "mch_demo", ObjectID: p.ID, Type: models.EventPaymentSucceeded, NotifyURL: url})
+	return f.storedEventOf(t, "mch_demo", url)
+}
+
+func (f *webhookFixture) storedEventOf(t *testing.T, merchant, url string) models.Event {
+	t.Helper()
+	p := f.payment(t, merchant, url)
+	res, err := f.acts.CreateEvent(context.Background(), models.CreateEventInput{MerchantID: merchant, ObjectID: p.ID, Type: models.EventPaymentSucceeded, NotifyURL: url})
 	require.NoError(t, err)
-	ev, err := f.st.Event(context.Background(), "mch_demo", res.EventID)
+	ev, err := f.st.Event(context.Background(), merchant, res.EventID)
 	require.NoError(t, err)
 	return ev
 }
@@ -208,8 +220,8 @@ func (f *webhookFixture) attempts(t *testing.T, eventID string) []models.Webhook
 }
 
 // Each attempt POSTs the same bytes with the event id, signed with the merchant's
-// secret at its own time; a receiver verifies it as docs/api.md says, and every
-// attempt is recorded.
+// webhook secret (not its API secret) at its own time; a receiver verifies it as
+// docs/api.md says, and every attempt is recorded.
 func TestDeliverWebhookBodyAndSignature(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		f := newWebhookFixture(t, b, true)
@@ -235,7 +247,9 @@ func TestDeliverWebhookBodyAndSignature(t *testing.T) {
 			require.Equal(t, "payflow-webhooks/1", req.Header.Get("User-Agent"))
 			require.Equal(t, ev.ID, req.Header.Get("X-Payflow-Event-Id"))
 			sig := req.Header.Get("X-Payflow-Signature")
-			require.NoError(t, signing.VerifyWebhook(demoSecret, sig, rcv.bodies[i], f.clock, 5*time.Minute))
+			require.NoError(t, signing.VerifyWebhook(demoWebhookSecret, sig, rcv.bodies[i], f.clock, 5*time.Minute))
+			require.ErrorIs(t, signing.VerifyWebhook(demoSecret, sig, rcv.bodies[i], f.clock, 5*time.Minute), signing.ErrBadSignature,
+				"the API secret must not verify a webhook")
 			require.ErrorIs(t, signing.VerifyWebhook("other_secret", sig, rcv.bodies[i], f.clock, 5*time.Minute), signing.ErrBadSignature)
 			sigs = append(sigs, sig)
 		}
@@ -263,6 +277,73 @@ func TestDeliverWebhookBodyAndSignature(t *testing.T) {
 		require.Equal(t, 200, att[1].StatusCode)
 		require.Equal(t, "run-1", att[1].DeliveryID)
 		require.Empty(t, att[1].Error)
+	})
+}
+
+// A webhook secret rotation: during the overlap each delivery carries two v1= pairs,
+// the new secret's first, and a receiver holding either secret verifies it; after it,
+// only the new one. A merchant without a webhook secret signs with its API secret
+// until its first rotation, whose overlap keeps the API secret's signature.
+func TestDeliverWebhookSecretRotation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newWebhookFixture(t, b, true)
+		ctx := context.Background()
+		rcv := newReceiver(t)
+		deliver := func(merchant string) (string, []byte) {
+			t.Helper()
+			ev := f.storedEventOf(t, merchant, rcv.srv.URL+"/hooks")
+			_, err := f.acts.DeliverWebhook(ctx, models.DeliverWebhookInput{EventID: ev.ID, MerchantID: merchant, DeliveryID: "run-1"})
+			require.NoError(t, err)
+			n := len(rcv.got)
+			return rcv.got[n-1].Header.Get("X-Payflow-Signature"), rcv.bodies[n-1]
+		}
+		verifies := func(secret, sig string, body []byte) bool {
+			return signing.VerifyWebhook(secret, sig, body, f.clock, 5*time.Minute) == nil
+		}
+		pairs := func(sig string) int { return strings.Count(sig, "v1=") }
+
+		// The demo merchant: overlap, then no overlap.
+		expires, err := f.st.RotateWebhookSecret(ctx, "mch_demo", "whsec_new", time.Hour, time.Now())
+		require.NoError(t, err)
+		require.WithinDuration(t, time.Now().Add(time.Hour), expires, 5*time.Second)
+		sig, body := deliver("mch_demo")
+		require.Equal(t, 2, pairs(sig), sig)
+		ts := strings.TrimPrefix(strings.Split(sig, ",")[0], "t=")
+		at, err := strconv.ParseInt(ts, 10, 64)
+		require.NoError(t, err)
+		require.Equal(t, signing.SignWebhookAll([]string{"whsec_new", demoWebhookSecret}, at, body), sig, "newest first")
+		require.True(t, verifies("whsec_new", sig, body))
+		require.True(t, verifies(demoWebhookSecret, sig, body))
+		require.False(t, verifies(demoSecret, sig, body))
+
+		_, err = f.st.RotateWebhookSecret(ctx, "mch_demo", "whsec_newer", 0, time.Now())
+		require.NoError(t, err)
+		sig, body = deliver("mch_demo")
+		require.Equal(t, 1, pairs(sig), sig)
+		require.True(t, verifies("whsec_newer", sig, body))
+		require.False(t, verifies("whsec_new", sig, body), "the overlap ended")
+
+		// A merchant created before webhook secrets.
+		sig, body = deliver("mch_other")
+		require.Equal(t, 1, pairs(sig), sig)
+		require.True(t, verifies("other_secret", sig, body), "signed with its API secret until a webhook rotation")
+		_, err = f.st.RotateWebhookSecret(ctx, "mch_other", "whsec_other", time.Hour, time.Now())
+		require.NoError(t, err)
+		sig, body = deliver("mch_other")
+		require.Equal(t, 2, pairs(sig), sig)
+		require.True(t, verifies("whsec_other", sig, body))
+		require.True(t, verifies("other_secret", sig, body), "receivers with the API secret keep working through the overlap")
+		_, err = f.st.RotateWebhookSecret(ctx, "mch_other", "whsec_other2", 0, time.Now())
+		require.NoError(t, err)
+		sig, body = deliver("mch_other")
+		require.True(t, verifies("whsec_other2", sig, body))
+		require.False(t, verifies("other_secret", sig, body))
+		require.False(t, verifies("whsec_other", sig, body))
+
+		// Expired previous webhook secrets are purged.
+		n, err := f.st.PurgeExpiredSecrets(ctx, time.Now().Add(time.Second))
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
 	})
 }
 

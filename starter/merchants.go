@@ -15,6 +15,16 @@ type Merchants struct {
 	Deps
 	// NewSecret makes signing secrets (merchants.NewSecret when nil).
 	NewSecret func() string
+	// NewWebhookSecret makes webhook signing secrets (merchants.NewWebhookSecret when
+	// nil).
+	NewWebhookSecret func() string
+}
+
+func (s *Merchants) webhookSecret() string {
+	if s.NewWebhookSecret != nil {
+		return s.NewWebhookSecret()
+	}
+	return merchants.NewWebhookSecret()
 }
 
 func (s *Merchants) secret() string {
@@ -25,21 +35,22 @@ func (s *Merchants) secret() string {
 }
 
 // Create onboards a merchant (m's settings; the service gives it its id) with a
-// fresh secret, answered here only: it is never read back.
-func (s *Merchants) Create(ctx context.Context, m models.Merchant) (models.Merchant, string, error) {
+// fresh API secret and a fresh webhook signing secret, answered here only: they are
+// never read back.
+func (s *Merchants) Create(ctx context.Context, m models.Merchant) (models.Merchant, string, string, error) {
 	if m.ID == "" {
 		m.ID = models.NewID(models.PrefixMerchant)
 	}
-	secret := s.secret()
+	secret, webhookSecret := s.secret(), s.webhookSecret()
 	svc := &merchants.Service{Store: s.Store, Ledger: s.Ledger}
-	if err := svc.Create(ctx, m, secret); err != nil {
-		return models.Merchant{ID: m.ID}, "", fmt.Errorf("create merchant: %w", err)
+	if err := svc.Create(ctx, m, secret, webhookSecret); err != nil {
+		return models.Merchant{ID: m.ID}, "", "", fmt.Errorf("create merchant: %w", err)
 	}
 	created, err := s.Store.Merchant(ctx, m.ID)
 	if err != nil {
-		return models.Merchant{ID: m.ID}, "", fmt.Errorf("load created merchant: %w", err)
+		return models.Merchant{ID: m.ID}, "", "", fmt.Errorf("load created merchant: %w", err)
 	}
-	return created, secret, nil
+	return created, secret, webhookSecret, nil
 }
 
 // Get returns a merchant (never a secret); ErrNotFound.
@@ -57,8 +68,23 @@ func (s *Merchants) SetStatus(ctx context.Context, id string, status models.Merc
 // It answers the new secret and when the previous one expires; ErrNotFound,
 // ErrConcurrentRotation.
 func (s *Merchants) RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error) {
-	secret := s.secret()
-	expires, err := s.Store.RotateMerchantSecret(ctx, id, secret, overlap, s.now())
+	return s.rotate(ctx, id, overlap, s.secret(), s.Store.RotateMerchantSecret)
+}
+
+// RotateWebhookSecret gives a merchant a new webhook signing secret; its webhooks are
+// signed with both until overlap ends, so that the merchant can roll the new one out
+// to its receivers. It answers the new secret and when the previous one expires;
+// ErrNotFound, ErrConcurrentRotation.
+func (s *Merchants) RotateWebhookSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error) {
+	return s.rotate(ctx, id, overlap, s.webhookSecret(), s.Store.RotateWebhookSecret)
+}
+
+// rotate stores secret through store's rotation and answers it with when the previous
+// one expires.
+func (s *Merchants) rotate(ctx context.Context, id string, overlap time.Duration, secret string,
+	store func(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error),
+) (string, time.Time, error) {
+	expires, err := store(ctx, id, secret, overlap, s.now())
 	if err != nil {
 		return "", time.Time{}, err
 	}

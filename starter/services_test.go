@@ -87,7 +87,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	_, err = svc.SeedDemo(ctx, merchants.Demo{ID: "mch_demo", Secret: "s"})
 	require.NoError(t, err)
-	require.NoError(t, svc.Create(ctx, models.Merchant{ID: "mch_off", Name: "Off", DefaultCurrency: "CNY"}, "s2"))
+	require.NoError(t, svc.Create(ctx, models.Merchant{ID: "mch_off", Name: "Off", DefaultCurrency: "CNY"}, "s2", ""))
 	require.NoError(t, st.SetMerchantStatus(ctx, "mch_off", models.MerchantDisabled))
 	return &env{db: db, store: st, ledger: l, deps: starter.Deps{Store: st, Ledger: l}, flows: &flows{}}
 }

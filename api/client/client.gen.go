@@ -458,6 +458,21 @@ func (e RotatedSecretObject) Valid() bool {
 	}
 }
 
+// Defines values for RotatedWebhookSecretObject.
+const (
+	MerchantWebhookSecret RotatedWebhookSecretObject = "merchant_webhook_secret"
+)
+
+// Valid indicates whether the value is a known member of the RotatedWebhookSecretObject enum.
+func (e RotatedWebhookSecretObject) Valid() bool {
+	switch e {
+	case MerchantWebhookSecret:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Stage.
 const (
 	StageCharging        Stage = "charging"
@@ -6032,6 +6047,279 @@ func (e OpsRotateMerchantSecret503ApplicationProblemPlusJSONResponseBodyStatus) 
 	}
 }
 
+// Defines values for OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCodeConflict OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode = "conflict"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCodeConflict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatusN409 OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsCreateReconciliation400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsCreateReconciliation400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsCreateReconciliation400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -10640,6 +10928,9 @@ type MerchantWithSecret struct {
 	// Secret The signing secret. Shown once; store it in your secret manager.
 	Secret string         `json:"secret"`
 	Status MerchantStatus `json:"status"`
+
+	// WebhookSecret The webhook signing secret: the merchant's receivers verify `X-Payflow-Signature` with it (they never need the API secret). Shown once.
+	WebhookSecret string `json:"webhook_secret"`
 }
 
 // MerchantWithSecretObject defines model for MerchantWithSecret.Object.
@@ -10868,6 +11159,21 @@ type RotatedSecret struct {
 
 // RotatedSecretObject defines model for RotatedSecret.Object.
 type RotatedSecretObject string
+
+// RotatedWebhookSecret defines model for RotatedWebhookSecret.
+type RotatedWebhookSecret struct {
+	Id     MerchantId                 `json:"id"`
+	Object RotatedWebhookSecretObject `json:"object"`
+
+	// OldWebhookSecretExpiresAt Until when webhooks also carry the previous secret's signature.
+	OldWebhookSecretExpiresAt Timestamp `json:"old_webhook_secret_expires_at"`
+
+	// WebhookSecret The new webhook signing secret. Shown once.
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+// RotatedWebhookSecretObject defines model for RotatedWebhookSecret.Object.
+type RotatedWebhookSecretObject string
 
 // Stage defines model for Stage.
 type Stage string
@@ -12245,6 +12551,60 @@ type OpsRotateMerchantSecret503ApplicationProblemPlusJSONResponseBodyCode string
 // OpsRotateMerchantSecret503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantSecret.
 type OpsRotateMerchantSecret503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantWebhookSecret.
+type OpsRotateMerchantWebhookSecret503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsCreateReconciliation400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateReconciliation.
 type OpsCreateReconciliation400ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -13162,6 +13522,9 @@ type OpsEnableMerchantJSONRequestBody = ReasonRequest
 // OpsRotateMerchantSecretJSONRequestBody defines body for OpsRotateMerchantSecret for application/json ContentType.
 type OpsRotateMerchantSecretJSONRequestBody = RotateSecretRequest
 
+// OpsRotateMerchantWebhookSecretJSONRequestBody defines body for OpsRotateMerchantWebhookSecret for application/json ContentType.
+type OpsRotateMerchantWebhookSecretJSONRequestBody = RotateSecretRequest
+
 // OpsCreateReconciliationJSONRequestBody defines body for OpsCreateReconciliation for application/json ContentType.
 type OpsCreateReconciliationJSONRequestBody = CreateReconciliationRequest
 
@@ -13577,24 +13940,24 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/ops/ledger/check (the `OpsLedgerCheck` operationId).
 	OpsLedgerCheck(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// OpsCreateMerchantWithBody Onboard a merchant; its secret is shown once
+	// OpsCreateMerchantWithBody Onboard a merchant; its secrets are shown once
 	//
-	// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-	// key from configuration, and opens its settlement account. The secret is in this
-	// response only: it is never shown again, logged or stored in clear. Audited as
-	// `merchant.create`.
+	// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+	// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+	// and opens its settlement account. The secrets are in this response only: they are
+	// never shown again, logged or stored in clear. Audited as `merchant.create`.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/ops/merchants (the `OpsCreateMerchant` operationId).
 	OpsCreateMerchantWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// OpsCreateMerchant Onboard a merchant; its secret is shown once
+	// OpsCreateMerchant Onboard a merchant; its secrets are shown once
 	//
-	// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-	// key from configuration, and opens its settlement account. The secret is in this
-	// response only: it is never shown again, logged or stored in clear. Audited as
-	// `merchant.create`.
+	// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+	// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+	// and opens its settlement account. The secrets are in this response only: they are
+	// never shown again, logged or stored in clear. Audited as `merchant.create`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -13667,6 +14030,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/ops/merchants/{id}/rotate-secret (the `OpsRotateMerchantSecret` operationId).
 	OpsRotateMerchantSecret(ctx context.Context, id MerchantId, body OpsRotateMerchantSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsRotateMerchantWebhookSecretWithBody Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+	//
+	// The new `whsec_` secret is in this response only. Until
+	// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+	// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+	// pairs, the new secret's first, so that a receiver holding either one verifies it.
+	// A rotation during an overlap retires the secret that was already old. A merchant
+	// created before webhook secrets has its webhooks signed with its API secret: its
+	// first webhook rotation replaces that one (the API secret itself is unchanged and
+	// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+	OpsRotateMerchantWebhookSecretWithBody(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsRotateMerchantWebhookSecret Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+	//
+	// The new `whsec_` secret is in this response only. Until
+	// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+	// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+	// pairs, the new secret's first, so that a receiver holding either one verifies it.
+	// A rotation during an overlap retires the secret that was already old. A merchant
+	// created before webhook secrets has its webhooks signed with its API secret: its
+	// first webhook rotation replaces that one (the API secret itself is unchanged and
+	// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+	OpsRotateMerchantWebhookSecret(ctx context.Context, id MerchantId, body OpsRotateMerchantWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpsCreateReconciliationWithBody Reconcile a channel's statement of one UTC day
 	//
@@ -14419,12 +14814,12 @@ func (c *Client) OpsLedgerCheck(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// OpsCreateMerchantWithBody Onboard a merchant; its secret is shown once
+// OpsCreateMerchantWithBody Onboard a merchant; its secrets are shown once
 //
-// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-// key from configuration, and opens its settlement account. The secret is in this
-// response only: it is never shown again, logged or stored in clear. Audited as
-// `merchant.create`.
+// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+// and opens its settlement account. The secrets are in this response only: they are
+// never shown again, logged or stored in clear. Audited as `merchant.create`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -14441,12 +14836,12 @@ func (c *Client) OpsCreateMerchantWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// OpsCreateMerchant Onboard a merchant; its secret is shown once
+// OpsCreateMerchant Onboard a merchant; its secrets are shown once
 //
-// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-// key from configuration, and opens its settlement account. The secret is in this
-// response only: it is never shown again, logged or stored in clear. Audited as
-// `merchant.create`.
+// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+// and opens its settlement account. The secrets are in this response only: they are
+// never shown again, logged or stored in clear. Audited as `merchant.create`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -14590,6 +14985,58 @@ func (c *Client) OpsRotateMerchantSecretWithBody(ctx context.Context, id Merchan
 // Corresponds with POST /v1/ops/merchants/{id}/rotate-secret (the `OpsRotateMerchantSecret` operationId).
 func (c *Client) OpsRotateMerchantSecret(ctx context.Context, id MerchantId, body OpsRotateMerchantSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpsRotateMerchantSecretRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsRotateMerchantWebhookSecretWithBody Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+//
+// The new `whsec_` secret is in this response only. Until
+// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+// pairs, the new secret's first, so that a receiver holding either one verifies it.
+// A rotation during an overlap retires the secret that was already old. A merchant
+// created before webhook secrets has its webhooks signed with its API secret: its
+// first webhook rotation replaces that one (the API secret itself is unchanged and
+// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+func (c *Client) OpsRotateMerchantWebhookSecretWithBody(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsRotateMerchantWebhookSecretRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsRotateMerchantWebhookSecret Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+//
+// The new `whsec_` secret is in this response only. Until
+// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+// pairs, the new secret's first, so that a receiver holding either one verifies it.
+// A rotation during an overlap retires the secret that was already old. A merchant
+// created before webhook secrets has its webhooks signed with its API secret: its
+// first webhook rotation replaces that one (the API secret itself is unchanged and
+// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+func (c *Client) OpsRotateMerchantWebhookSecret(ctx context.Context, id MerchantId, body OpsRotateMerchantWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsRotateMerchantWebhookSecretRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -16134,6 +16581,53 @@ func NewOpsRotateMerchantSecretRequestWithBody(server string, id MerchantId, con
 	return req, nil
 }
 
+// NewOpsRotateMerchantWebhookSecretRequest calls the generic OpsRotateMerchantWebhookSecret builder with application/json body
+func NewOpsRotateMerchantWebhookSecretRequest(server string, id MerchantId, body OpsRotateMerchantWebhookSecretJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOpsRotateMerchantWebhookSecretRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewOpsRotateMerchantWebhookSecretRequestWithBody constructs an http.Request for the OpsRotateMerchantWebhookSecret method, with any body, and a specified content type
+func NewOpsRotateMerchantWebhookSecretRequestWithBody(server string, id MerchantId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/merchants/%s/rotate-webhook-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewOpsCreateReconciliationRequest calls the generic OpsCreateReconciliation builder with application/json body
 func NewOpsCreateReconciliationRequest(server string, body OpsCreateReconciliationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -17216,24 +17710,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/ops/ledger/check (the `OpsLedgerCheck` operationId).
 	OpsLedgerCheckWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpsLedgerCheckResponse, error)
 
-	// OpsCreateMerchantWithBodyWithResponse Onboard a merchant; its secret is shown once
+	// OpsCreateMerchantWithBodyWithResponse Onboard a merchant; its secrets are shown once
 	//
-	// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-	// key from configuration, and opens its settlement account. The secret is in this
-	// response only: it is never shown again, logged or stored in clear. Audited as
-	// `merchant.create`.
+	// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+	// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+	// and opens its settlement account. The secrets are in this response only: they are
+	// never shown again, logged or stored in clear. Audited as `merchant.create`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ops/merchants (the `OpsCreateMerchant` operationId).
 	OpsCreateMerchantWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsCreateMerchantResponse, error)
 
-	// OpsCreateMerchantWithResponse Onboard a merchant; its secret is shown once
+	// OpsCreateMerchantWithResponse Onboard a merchant; its secrets are shown once
 	//
-	// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-	// key from configuration, and opens its settlement account. The secret is in this
-	// response only: it is never shown again, logged or stored in clear. Audited as
-	// `merchant.create`.
+	// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+	// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+	// and opens its settlement account. The secrets are in this response only: they are
+	// never shown again, logged or stored in clear. Audited as `merchant.create`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17308,6 +17802,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/ops/merchants/{id}/rotate-secret (the `OpsRotateMerchantSecret` operationId).
 	OpsRotateMerchantSecretWithResponse(ctx context.Context, id MerchantId, body OpsRotateMerchantSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsRotateMerchantSecretResponse, error)
+
+	// OpsRotateMerchantWebhookSecretWithBodyWithResponse Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+	//
+	// The new `whsec_` secret is in this response only. Until
+	// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+	// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+	// pairs, the new secret's first, so that a receiver holding either one verifies it.
+	// A rotation during an overlap retires the secret that was already old. A merchant
+	// created before webhook secrets has its webhooks signed with its API secret: its
+	// first webhook rotation replaces that one (the API secret itself is unchanged and
+	// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+	OpsRotateMerchantWebhookSecretWithBodyWithResponse(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsRotateMerchantWebhookSecretResponse, error)
+
+	// OpsRotateMerchantWebhookSecretWithResponse Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+	//
+	// The new `whsec_` secret is in this response only. Until
+	// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+	// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+	// pairs, the new secret's first, so that a receiver holding either one verifies it.
+	// A rotation during an overlap retires the secret that was already old. A merchant
+	// created before webhook secrets has its webhooks signed with its API secret: its
+	// first webhook rotation replaces that one (the API secret itself is unchanged and
+	// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+	OpsRotateMerchantWebhookSecretWithResponse(ctx context.Context, id MerchantId, body OpsRotateMerchantWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsRotateMerchantWebhookSecretResponse, error)
 
 	// OpsCreateReconciliationWithBodyWithResponse Reconcile a channel's statement of one UTC day
 	//
@@ -20021,6 +20547,133 @@ func (r OpsRotateMerchantSecretResponse) ContentType() string {
 	return ""
 }
 
+// OpsRotateMerchantWebhookSecretResponse503Headers the declared response headers of an HTTP 503 response for OpsRotateMerchantWebhookSecret
+type OpsRotateMerchantWebhookSecretResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsRotateMerchantWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RotatedWebhookSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *struct {
+		Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail    *string                                                                       `json:"detail,omitempty"`
+		Instance  *string                                                                       `json:"instance,omitempty"`
+		RequestId *string                                                                       `json:"request_id,omitempty"`
+		Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                                        `json:"title"`
+		Type      string                                                                        `json:"type"`
+	}
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsRotateMerchantWebhookSecretResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetJSON200() *RotatedWebhookSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON409() *struct {
+	Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail    *string                                                                       `json:"detail,omitempty"`
+	Instance  *string                                                                       `json:"instance,omitempty"`
+	RequestId *string                                                                       `json:"request_id,omitempty"`
+	Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                                        `json:"title"`
+	Type      string                                                                        `json:"type"`
+} {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsRotateMerchantWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsRotateMerchantWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsRotateMerchantWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsRotateMerchantWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // OpsCreateReconciliationResponse503Headers the declared response headers of an HTTP 503 response for OpsCreateReconciliation
 type OpsCreateReconciliationResponse503Headers struct {
 	RetryAfter int
@@ -22371,12 +23024,12 @@ func (c *ClientWithResponses) OpsLedgerCheckWithResponse(ctx context.Context, re
 	return ParseOpsLedgerCheckResponse(rsp)
 }
 
-// OpsCreateMerchantWithBodyWithResponse Onboard a merchant; its secret is shown once
+// OpsCreateMerchantWithBodyWithResponse Onboard a merchant; its secrets are shown once
 //
-// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-// key from configuration, and opens its settlement account. The secret is in this
-// response only: it is never shown again, logged or stored in clear. Audited as
-// `merchant.create`.
+// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+// and opens its settlement account. The secrets are in this response only: they are
+// never shown again, logged or stored in clear. Audited as `merchant.create`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22389,12 +23042,12 @@ func (c *ClientWithResponses) OpsCreateMerchantWithBodyWithResponse(ctx context.
 	return ParseOpsCreateMerchantResponse(rsp)
 }
 
-// OpsCreateMerchantWithResponse Onboard a merchant; its secret is shown once
+// OpsCreateMerchantWithResponse Onboard a merchant; its secrets are shown once
 //
-// Creates the merchant (id `mch_...`) with a fresh signing secret, sealed at rest with the
-// key from configuration, and opens its settlement account. The secret is in this
-// response only: it is never shown again, logged or stored in clear. Audited as
-// `merchant.create`.
+// Creates the merchant (id `mch_...`) with a fresh signing secret and a fresh webhook
+// signing secret (`whsec_...`), both sealed at rest with the key from configuration,
+// and opens its settlement account. The secrets are in this response only: they are
+// never shown again, logged or stored in clear. Audited as `merchant.create`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22516,6 +23169,50 @@ func (c *ClientWithResponses) OpsRotateMerchantSecretWithResponse(ctx context.Co
 		return nil, err
 	}
 	return ParseOpsRotateMerchantSecretResponse(rsp)
+}
+
+// OpsRotateMerchantWebhookSecretWithBodyWithResponse Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+//
+// The new `whsec_` secret is in this response only. Until
+// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+// pairs, the new secret's first, so that a receiver holding either one verifies it.
+// A rotation during an overlap retires the secret that was already old. A merchant
+// created before webhook secrets has its webhooks signed with its API secret: its
+// first webhook rotation replaces that one (the API secret itself is unchanged and
+// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+func (c *ClientWithResponses) OpsRotateMerchantWebhookSecretWithBodyWithResponse(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsRotateMerchantWebhookSecretResponse, error) {
+	rsp, err := c.OpsRotateMerchantWebhookSecretWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsRotateMerchantWebhookSecretResponse(rsp)
+}
+
+// OpsRotateMerchantWebhookSecretWithResponse Give a merchant a new webhook signing secret; webhooks carry both signatures for an overlap
+//
+// The new `whsec_` secret is in this response only. Until
+// `old_webhook_secret_expires_at` (`overlap_seconds` from now, default 86400; 0 ends
+// the old one at once) each webhook's `X-Payflow-Signature` carries two `v1=`
+// pairs, the new secret's first, so that a receiver holding either one verifies it.
+// A rotation during an overlap retires the secret that was already old. A merchant
+// created before webhook secrets has its webhooks signed with its API secret: its
+// first webhook rotation replaces that one (the API secret itself is unchanged and
+// still signs its requests). Audited as `merchant.rotate_webhook_secret`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/merchants/{id}/rotate-webhook-secret (the `OpsRotateMerchantWebhookSecret` operationId).
+func (c *ClientWithResponses) OpsRotateMerchantWebhookSecretWithResponse(ctx context.Context, id MerchantId, body OpsRotateMerchantWebhookSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsRotateMerchantWebhookSecretResponse, error) {
+	rsp, err := c.OpsRotateMerchantWebhookSecret(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsRotateMerchantWebhookSecretResponse(rsp)
 }
 
 // OpsCreateReconciliationWithBodyWithResponse Reconcile a channel's statement of one UTC day
@@ -25123,6 +25820,116 @@ func ParseOpsRotateMerchantSecretResponse(rsp *http.Response) (*OpsRotateMerchan
 	switch {
 	case rsp.StatusCode == 503:
 		var headers OpsRotateMerchantSecretResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsRotateMerchantWebhookSecretResponse parses an HTTP response from a OpsRotateMerchantWebhookSecretWithResponse call
+func ParseOpsRotateMerchantWebhookSecretResponse(rsp *http.Response) (*OpsRotateMerchantWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsRotateMerchantWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RotatedWebhookSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest struct {
+			Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail    *string                                                                       `json:"detail,omitempty"`
+			Instance  *string                                                                       `json:"instance,omitempty"`
+			RequestId *string                                                                       `json:"request_id,omitempty"`
+			Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                                        `json:"title"`
+			Type      string                                                                        `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers OpsRotateMerchantWebhookSecretResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -409,24 +409,28 @@ const reviewThreshold = 30000
 
 // createMerchant onboards one of the run's merchants through the ops API, with the
 // receiver as its webhook endpoint (every object without a notify_url of its own
-// notifies there) and the review threshold.
-func createMerchant(ctx context.Context, pf *cluster.Payflow, name, notifyURL string) (id, secret string, err error) {
+// notifies there) and the review threshold. It answers the merchant's API secret and
+// its webhook secret.
+func createMerchant(ctx context.Context, pf *cluster.Payflow, name, notifyURL string) (id, secret, webhookSecret string, err error) {
 	body, _ := json.Marshal(map[string]any{"name": name, "notify_url": notifyURL, "review_threshold": reviewThreshold})
 	resp, err := pf.Ops(ctx, "POST", "/v1/ops/merchants", string(body))
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if resp.Status != 201 {
-		return "", "", fmt.Errorf("create merchant: HTTP %d: %s", resp.Status, resp.Body)
+		return "", "", "", fmt.Errorf("create merchant: HTTP %d: %s", resp.Status, resp.Body)
 	}
-	var m struct{ ID, Secret string }
+	var m struct {
+		ID, Secret    string
+		WebhookSecret string `json:"webhook_secret"`
+	}
 	if err := resp.JSON(&m); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	if m.ID == "" || m.Secret == "" {
-		return "", "", errors.New("create merchant: no id or secret in the answer")
+	if m.ID == "" || m.Secret == "" || m.WebhookSecret == "" {
+		return "", "", "", errors.New("create merchant: no id, secret or webhook_secret in the answer")
 	}
-	return m.ID, m.Secret, nil
+	return m.ID, m.Secret, m.WebhookSecret, nil
 }
 
 // newParty creates a merchant named merchantName whose webhooks go to a new
@@ -437,12 +441,12 @@ func (r *run) newParty(ctx context.Context, merchantName, keyPrefix string) (p c
 	if err != nil {
 		return chaos.Party{}, "", err
 	}
-	merchant, secret, err := createMerchant(ctx, r.pf, merchantName, rcv.URL())
+	merchant, secret, webhookSecret, err := createMerchant(ctx, r.pf, merchantName, rcv.URL())
 	if err != nil {
 		rcv.Close()
 		return chaos.Party{}, "", err
 	}
-	rcv.SetSecret(secret)
+	rcv.SetSecret(webhookSecret)
 	d := &chaos.Driver{
 		Clients: []*client.Client{client.New(r.pf.APIURLs[0], merchant, secret)},
 		Bank:    r.pf.Bank, Ops: r.pf.Ops, KeyPrefix: keyPrefix,

@@ -231,7 +231,7 @@ func (h *harness) setup() error {
 	h.merchant = models.NewID(models.PrefixMerchant)
 	m := models.Merchant{ID: h.merchant, Name: "sim", FeeBps: 100, ReviewThreshold: reviewThreshold,
 		DefaultCurrency: "CNY", Status: models.MerchantActive, CreatedAt: h.epoch}
-	if err := h.st.CreateMerchant(ctx, m, "sim_secret_0123456789"); err != nil {
+	if err := h.st.CreateMerchant(ctx, m, "sim_secret_0123456789", "whsec_sim_0123456789"); err != nil {
 		return err
 	}
 	if err := h.led.OpenMerchantAccounts(ctx, h.merchant, "CNY"); err != nil {

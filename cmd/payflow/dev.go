@@ -206,7 +206,7 @@ payflow is running:
   stripe-mock    http://%[9]s   (channel "stripe"; "auto" routes by PAYFLOW_AUTO_ROUTES)
   metrics        http://%[1]s/metrics, worker http://%[10]s/metrics
   logs           %[4]s/*.log
-  demo merchant  %[5]s, secret %[6]s; ops token %[7]s
+  demo merchant  %[5]s, secret %[6]s, webhook secret %[13]s; ops token %[7]s
 
 Try it (in another terminal):
   %[12]s pay --amount 1050 --currency CNY --token tok_success
@@ -222,5 +222,5 @@ Payloads are encrypted in Temporal; Temporal Web shows them decrypted through
   ./bin/temporal workflow show -w <workflow id> --codec-endpoint %[11]s --codec-auth 'Bearer %[7]s'
 Ctrl-C stops everything; data stays in %[8]s for the next make run.
 `, cfg.APIAddr, uiPort, cfg.BanksimAddr, logDir, cfg.DemoMerchantID, cfg.DemoMerchantSecret, cfg.OpsTokens[0], cfg.DataDir, cfg.StripeMockAddr,
-		cfg.WorkerMetricsAddr, codecEndpoint(cfg), payflow)
+		cfg.WorkerMetricsAddr, codecEndpoint(cfg), payflow, cfg.DemoWebhookSecret)
 }

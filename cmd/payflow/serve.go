@@ -161,7 +161,7 @@ func migrateAndSeed(ctx context.Context, cfg config.Config, log *logrus.Entry, s
 	log.WithField("applied", applied).Info("migrations up to date")
 	if seed {
 		svc := &merchants.Service{Store: st, Ledger: l}
-		created, err := svc.SeedDemo(ctx, merchants.Demo{ID: cfg.DemoMerchantID, Secret: cfg.DemoMerchantSecret})
+		created, err := svc.SeedDemo(ctx, merchants.Demo{ID: cfg.DemoMerchantID, Secret: cfg.DemoMerchantSecret, WebhookSecret: cfg.DemoWebhookSecret})
 		if err != nil {
 			return fmt.Errorf("seed demo merchant: %w", err)
 		}

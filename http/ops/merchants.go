@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,12 +20,13 @@ import (
 	"github.com/payflow/payflow/starter"
 )
 
-// merchantJSON is a merchant as the ops API shows it. Secret is set only in the
-// answer that creates the merchant: it is never read back.
+// merchantJSON is a merchant as the ops API shows it. Secret and WebhookSecret are
+// set only in the answer that creates the merchant: they are never read back.
 type merchantJSON struct {
 	Object string `json:"object"`
 	models.Merchant
-	Secret string `json:"secret,omitempty"`
+	Secret        string `json:"secret,omitempty"`
+	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
 
 func merchantView(m models.Merchant) merchantJSON {
@@ -87,7 +89,8 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 	return m, nil
 }
 
-// createMerchant onboards a merchant with a fresh secret, shown in this answer only.
+// createMerchant onboards a merchant with a fresh API secret and webhook signing
+// secret, shown in this answer only.
 func (h *Handler) createMerchant(c *gin.Context) {
 	var req createMerchantRequest
 	if err := decode.Strict(middleware.Body(c), &req); err != nil {
@@ -99,7 +102,7 @@ func (h *Handler) createMerchant(c *gin.Context) {
 		problem.Write(c, *p)
 		return
 	}
-	created, secret, err := h.Merchants.Create(c.Request.Context(), m)
+	created, secret, webhookSecret, err := h.Merchants.Create(c.Request.Context(), m)
 	if err != nil {
 		h.audit(c, "merchant.create", created.ID, "", "error", "")
 		h.internal(c, "create merchant", err)
@@ -112,7 +115,7 @@ func (h *Handler) createMerchant(c *gin.Context) {
 		"merchant_id": m.ID, "operator": c.GetString(middleware.KeyOperator), "request_id": c.GetString(middleware.KeyRequestID),
 	}).Info("merchant created")
 	out := merchantView(created)
-	out.Secret = secret
+	out.Secret, out.WebhookSecret = secret, webhookSecret
 	c.JSON(http.StatusCreated, out)
 }
 
@@ -143,49 +146,78 @@ type rotatedSecretJSON struct {
 	OldSecretExpiresAt time.Time `json:"old_secret_expires_at"`
 }
 
+// rotatedWebhookSecretJSON is the answer of a webhook secret rotation: the new
+// webhook secret, shown once.
+type rotatedWebhookSecretJSON struct {
+	ID                        string    `json:"id"`
+	Object                    string    `json:"object"`
+	WebhookSecret             string    `json:"webhook_secret"`
+	OldWebhookSecretExpiresAt time.Time `json:"old_webhook_secret_expires_at"`
+}
+
 // rotateSecret gives a merchant a new secret; requests signed with the previous one
 // are accepted until the overlap ends, so that the merchant can roll the new one out
 // without refused requests.
 func (h *Handler) rotateSecret(c *gin.Context) {
-	id, ok := resource.PathID(c, "id", models.PrefixMerchant, "merchant")
+	if id, secret, expires, ok := h.rotate(c, "merchant.rotate_secret", "secret", h.Merchants.RotateSecret); ok {
+		c.JSON(http.StatusOK, rotatedSecretJSON{ID: id, Object: "merchant_secret", Secret: secret, OldSecretExpiresAt: expires})
+	}
+}
+
+// rotateWebhookSecret gives a merchant a new webhook signing secret; webhooks carry a
+// signature with each of the two until the overlap ends, so that the merchant can
+// roll the new one out to its receivers.
+func (h *Handler) rotateWebhookSecret(c *gin.Context) {
+	if id, secret, expires, ok := h.rotate(c, "merchant.rotate_webhook_secret", "webhook secret", h.Merchants.RotateWebhookSecret); ok {
+		c.JSON(http.StatusOK, rotatedWebhookSecretJSON{ID: id, Object: "merchant_webhook_secret", WebhookSecret: secret, OldWebhookSecretExpiresAt: expires})
+	}
+}
+
+// rotate reads a rotation request (its optional overlap), runs it, audits and logs
+// it (never the secret) and answers problems; ok when the caller is to answer the new
+// secret.
+func (h *Handler) rotate(c *gin.Context, action, what string,
+	rotate func(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error),
+) (id, secret string, expires time.Time, ok bool) {
+	id, ok = resource.PathID(c, "id", models.PrefixMerchant, "merchant")
 	if !ok {
-		return
+		return "", "", time.Time{}, false
 	}
 	overlap := defaultOverlap
 	if body := middleware.Body(c); len(body) > 0 {
 		var req rotateSecretRequest
 		if err := decode.Strict(body, &req); err != nil {
 			problem.Write(c, problem.Invalid(err.Error()))
-			return
+			return "", "", time.Time{}, false
 		}
 		if req.OverlapSeconds != nil {
 			if *req.OverlapSeconds < 0 || *req.OverlapSeconds > int64(maxOverlap/time.Second) {
 				problem.Write(c, problem.Invalid("overlap_seconds must be from 0 to 2592000 (30 days)"))
-				return
+				return "", "", time.Time{}, false
 			}
 			overlap = time.Duration(*req.OverlapSeconds) * time.Second
 		}
 	}
-	secret, expires, err := h.Merchants.RotateSecret(c.Request.Context(), id, overlap)
+	secret, expires, err := rotate(c.Request.Context(), id, overlap)
 	switch {
 	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such merchant"))
-		return
+		return "", "", time.Time{}, false
 	case errors.Is(err, starter.ErrConcurrentRotation):
-		h.audit(c, "merchant.rotate_secret", id, "", "refused", "another rotation of this merchant won the race")
-		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "another rotation of this merchant's secret happened meanwhile; send the request again"))
-		return
+		h.audit(c, action, id, "", "refused", "another rotation of this merchant won the race")
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "another rotation of this merchant's "+what+" happened meanwhile; send the request again"))
+		return "", "", time.Time{}, false
 	case err != nil:
-		h.audit(c, "merchant.rotate_secret", id, "", "error", "")
-		h.internal(c, "rotate merchant secret", err)
-		return
+		h.audit(c, action, id, "", "error", "")
+		h.internal(c, "rotate merchant "+what, err)
+		return "", "", time.Time{}, false
 	}
-	h.audit(c, "merchant.rotate_secret", id, "", "accepted", fmt.Sprintf("previous secret valid until %s", expires.Format(time.RFC3339)))
+	h.audit(c, action, id, "", "accepted", fmt.Sprintf("previous %s valid until %s", what, expires.Format(time.RFC3339)))
 	h.Log.WithFields(logrus.Fields{
 		"merchant_id": id, "old_secret_expires_at": expires.Format(time.RFC3339), "operator": c.GetString(middleware.KeyOperator),
 		"request_id": c.GetString(middleware.KeyRequestID),
-	}).Info("merchant secret rotated")
-	c.JSON(http.StatusOK, rotatedSecretJSON{ID: id, Object: "merchant_secret", Secret: secret, OldSecretExpiresAt: expires})
+	}).Info("merchant " + what + " rotated")
+	return id, secret, expires, true
 }
 
 func (h *Handler) setMerchantStatus(c *gin.Context, status models.MerchantStatus) {

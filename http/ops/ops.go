@@ -35,9 +35,9 @@ type Store interface {
 
 // Merchants is the merchants service (starter.Merchants).
 type Merchants interface {
-	// Create onboards a merchant with a fresh secret, answered once;
-	// starter.ErrDuplicate, models.ErrUnsupportedCurrency.
-	Create(ctx context.Context, m models.Merchant) (models.Merchant, string, error)
+	// Create onboards a merchant with a fresh API secret and webhook signing secret,
+	// answered once; starter.ErrDuplicate, models.ErrUnsupportedCurrency.
+	Create(ctx context.Context, m models.Merchant) (created models.Merchant, secret, webhookSecret string, err error)
 	// Get returns a merchant (never its secret); starter.ErrNotFound.
 	Get(ctx context.Context, id string) (models.Merchant, error)
 	// SetStatus enables or disables a merchant; starter.ErrNotFound.
@@ -45,6 +45,9 @@ type Merchants interface {
 	// RotateSecret makes a new secret current and keeps the previous one valid for
 	// overlap; starter.ErrNotFound, starter.ErrConcurrentRotation.
 	RotateSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error)
+	// RotateWebhookSecret does the same for the webhook signing secret: webhooks are
+	// signed with both until overlap ends.
+	RotateWebhookSecret(ctx context.Context, id string, overlap time.Duration) (string, time.Time, error)
 }
 
 // Flows acts on running flows (package starter).
@@ -79,6 +82,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/merchants", h.createMerchant)
 	g.GET("/merchants/:id", h.getMerchant)
 	g.POST("/merchants/:id/rotate-secret", h.rotateSecret)
+	g.POST("/merchants/:id/rotate-webhook-secret", h.rotateWebhookSecret)
 	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })
 	g.POST("/merchants/:id/enable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantActive) })
 	g.GET("/audit", h.auditLog)

@@ -78,9 +78,9 @@ func (r *recs) ResolveDifference(context.Context, string, string, models.Resolut
 // merchantsSvc answers what the test sets.
 type merchantsSvc struct{ rotateErr error }
 
-func (m *merchantsSvc) Create(_ context.Context, mm models.Merchant) (models.Merchant, string, error) {
+func (m *merchantsSvc) Create(_ context.Context, mm models.Merchant) (models.Merchant, string, string, error) {
 	mm.ID = "mch_new"
-	return mm, "sk_new", nil
+	return mm, "sk_new", "whsec_new", nil
 }
 
 func (m *merchantsSvc) Get(context.Context, string) (models.Merchant, error) {
@@ -90,6 +90,10 @@ func (m *merchantsSvc) Get(context.Context, string) (models.Merchant, error) {
 func (m *merchantsSvc) SetStatus(context.Context, string, models.MerchantStatus) error { return nil }
 
 func (m *merchantsSvc) RotateSecret(context.Context, string, time.Duration) (string, time.Time, error) {
+	return "", time.Time{}, m.rotateErr
+}
+
+func (m *merchantsSvc) RotateWebhookSecret(context.Context, string, time.Duration) (string, time.Time, error) {
 	return "", time.Time{}, m.rotateErr
 }
 

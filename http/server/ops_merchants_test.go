@@ -24,6 +24,7 @@ type createdMerchant struct {
 	DefaultCurrency    string     `json:"default_currency"`
 	NotifyURL          string     `json:"notify_url"`
 	Secret             string     `json:"secret"`
+	WebhookSecret      string     `json:"webhook_secret"`
 	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at"`
 }
 
@@ -63,6 +64,10 @@ func TestOpsCreateMerchant(t *testing.T) {
 		require.Equal(t, int64(5000), m.ReviewThreshold)
 		require.Equal(t, "USD", m.DefaultCurrency)
 		require.Regexp(t, `^pfsk_[0-9a-f]{64}$`, m.Secret)
+		require.Regexp(t, `^whsec_[0-9a-f]{64}$`, m.WebhookSecret, "the webhook signing secret is shown once, here")
+		secrets, err := a.store.WebhookSecrets(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{m.WebhookSecret}, secrets, "its webhooks are signed with it alone")
 
 		c := a.merchantClient(m.ID, m.Secret)
 		r, err := c.Post(ctx, "/v1/payments", map[string]any{"amount": 1050, "currency": "USD", "source": map[string]any{"type": "card", "token": "tok_success"}}, "acme-1")
@@ -81,6 +86,7 @@ func TestOpsCreateMerchant(t *testing.T) {
 		require.Equal(t, 200, status)
 		require.NotContains(t, string(body), "secret")
 		require.NotContains(t, string(body), m.Secret)
+		require.NotContains(t, string(body), m.WebhookSecret)
 		var got createdMerchant
 		require.NoError(t, json.Unmarshal(body, &got))
 		require.Equal(t, "Acme Tea", got.Name)
@@ -93,6 +99,7 @@ func TestOpsCreateMerchant(t *testing.T) {
 		require.Zero(t, d.ReviewThreshold)
 		require.Empty(t, d.NotifyURL)
 		require.NotEqual(t, m.Secret, d.Secret)
+		require.NotEqual(t, m.WebhookSecret, d.WebhookSecret)
 
 		audit := a.auditOf(t, m.ID)
 		require.Len(t, audit, 1)
@@ -100,7 +107,61 @@ func TestOpsCreateMerchant(t *testing.T) {
 		require.Equal(t, "accepted", audit[0].Result)
 		require.True(t, strings.HasPrefix(audit[0].Operator, "ops-token-"))
 
-		a.requireNoSecretAtRest(t, m.Secret, d.Secret)
+		a.requireNoSecretAtRest(t, m.Secret, d.Secret, m.WebhookSecret, d.WebhookSecret)
+	})
+}
+
+// A webhook secret rotation answers the new whsec_ secret once; webhooks are signed
+// with both until the overlap ends, and the API secret is untouched; refusals change
+// nothing; every act is audited, no secret stored or logged in clear.
+func TestOpsRotateWebhookSecret(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		a := newAPI(t, b)
+		ctx := context.Background()
+		m := a.createMerchant(t, `{"name":"Hooks"}`)
+		before := time.Now()
+		status, _, body := a.ops(t, "POST", "/v1/ops/merchants/"+m.ID+"/rotate-webhook-secret", "")
+		require.Equal(t, 200, status, "%s", body)
+		var r struct {
+			ID                        string    `json:"id"`
+			Object                    string    `json:"object"`
+			WebhookSecret             string    `json:"webhook_secret"`
+			OldWebhookSecretExpiresAt time.Time `json:"old_webhook_secret_expires_at"`
+		}
+		require.NoError(t, json.Unmarshal(body, &r))
+		require.Equal(t, m.ID, r.ID)
+		require.Equal(t, "merchant_webhook_secret", r.Object)
+		require.Regexp(t, `^whsec_[0-9a-f]{64}$`, r.WebhookSecret)
+		require.WithinDuration(t, before.Add(24*time.Hour), r.OldWebhookSecretExpiresAt, 5*time.Second, "the default overlap is a day")
+		secrets, err := a.store.WebhookSecrets(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{r.WebhookSecret, m.WebhookSecret}, secrets, "newest first, both during the overlap")
+		got, err := a.merchantClient(m.ID, m.Secret).Get(ctx, "/v1/payments")
+		require.NoError(t, err)
+		require.Equal(t, 200, got.Status, "the API secret is not rotated")
+
+		for _, bad := range []string{`{"overlap_seconds":-1}`, `{"overlap_seconds":2592001}`, `{"secret":"x"}`} {
+			status, _, body := a.ops(t, "POST", "/v1/ops/merchants/"+m.ID+"/rotate-webhook-secret", bad)
+			require.Equal(t, 400, status, "%s: %s", bad, body)
+		}
+		status, _, _ = a.ops(t, "POST", "/v1/ops/merchants/mch_nobody/rotate-webhook-secret", "")
+		require.Equal(t, 404, status)
+
+		status, _, body = a.ops(t, "POST", "/v1/ops/merchants/"+m.ID+"/rotate-webhook-secret", `{"overlap_seconds":0}`)
+		require.Equal(t, 200, status, "%s", body)
+		var r2 struct {
+			WebhookSecret string `json:"webhook_secret"`
+		}
+		require.NoError(t, json.Unmarshal(body, &r2))
+		secrets, err = a.store.WebhookSecrets(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{r2.WebhookSecret}, secrets, "after the overlap only the new one")
+
+		audit := a.auditOf(t, m.ID)
+		require.Len(t, audit, 3)
+		require.Equal(t, "merchant.rotate_webhook_secret", audit[0].Action)
+		require.Equal(t, "accepted", audit[0].Result)
+		a.requireNoSecretAtRest(t, m.Secret, m.WebhookSecret, r.WebhookSecret, r2.WebhookSecret)
 	})
 }
 

@@ -163,7 +163,7 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 	svc := &merchants.Service{Store: st, Ledger: l}
 	_, err = svc.SeedDemo(context.Background(), merchants.Demo{ID: "mch_demo", Secret: secret})
 	require.NoError(t, err)
-	require.NoError(t, svc.Create(context.Background(), models.Merchant{ID: "mch_other", Name: "Other", DefaultCurrency: "CNY"}, "other_secret"))
+	require.NoError(t, svc.Create(context.Background(), models.Merchant{ID: "mch_other", Name: "Other", DefaultCurrency: "CNY"}, "other_secret", ""))
 
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := logrus.New()

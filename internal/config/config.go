@@ -82,9 +82,10 @@ type Config struct {
 	// operator before it is canceled (expired) and its hold released.
 	ApprovalTimeout time.Duration
 
-	// Demo seeding (make run): a merchant with a known secret.
+	// Demo seeding (make run): a merchant with a known secret and webhook secret.
 	DemoMerchantID     string
 	DemoMerchantSecret string
+	DemoWebhookSecret  string
 	DemoSeed           bool
 
 	// SignatureTolerance is how far a request's timestamp may be from server time.
@@ -246,6 +247,7 @@ func load(getenv func(string) string) (Config, error) {
 		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
+		DemoWebhookSecret:     e.str("PAYFLOW_DEMO_WEBHOOK_SECRET", "whsec_demo_change_me"),
 		DemoSeed:              e.bool("PAYFLOW_DEMO_SEED", local),
 		SignatureTolerance:    e.duration("PAYFLOW_SIGNATURE_TOLERANCE", 300*time.Second),
 		RateLimitRPS:          e.int("PAYFLOW_RATE_LIMIT_RPS", 200),

@@ -52,6 +52,7 @@ var Variables = []Variable{
 	{"PAYFLOW_RATE_LIMIT_BURST", "400", "each merchant's token bucket size"},
 	{"PAYFLOW_DEMO_MERCHANT_ID", "mch_demo", "the demo merchant seeded by make run and payflow migrate --seed-demo"},
 	{"PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me", "the demo merchant's signing secret"},
+	{"PAYFLOW_DEMO_WEBHOOK_SECRET", "whsec_demo_change_me", "the demo merchant's webhook signing secret (its receivers verify webhooks with it)"},
 	{"PAYFLOW_DEMO_SEED", "true", "whether payflow dev seeds the demo merchant (default false in production)"},
 	// Bank channels.
 	{"PAYFLOW_CHANNELS", "banksim,stripe", "bank channels in use (only these are offered, registered and given a callback route; auto routes over them); naming banksim requires PAYFLOW_BANKSIM_CALLBACK_SECRET"},

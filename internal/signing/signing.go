@@ -130,7 +130,20 @@ func VerifyRequest(r Request, secrets []string, now time.Time, tolerance time.Du
 // SignWebhook returns the X-Payflow-Signature header of a webhook: t=UNIX,v1=HEX with
 // HEX = HMAC-SHA256(secret, t + "." + body).
 func SignWebhook(secret string, t int64, body []byte) string {
-	return fmt.Sprintf("t=%d,v1=%s", t, webhookMAC(secret, t, body))
+	return SignWebhookAll([]string{secret}, t, body)
+}
+
+// SignWebhookAll returns the header with one v1= pair per secret, in the order given
+// (a merchant's newest webhook secret first, then the previous one while a rotation
+// overlaps): t=UNIX,v1=HEX1,v1=HEX2. A receiver accepts the webhook if any pair
+// verifies with its secret.
+func SignWebhookAll(secrets []string, t int64, body []byte) string {
+	var b strings.Builder
+	b.WriteString("t=" + strconv.FormatInt(t, 10))
+	for _, secret := range secrets {
+		b.WriteString(",v1=" + webhookMAC(secret, t, body))
+	}
+	return b.String()
 }
 
 func webhookMAC(secret string, t int64, body []byte) string {

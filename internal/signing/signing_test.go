@@ -32,21 +32,44 @@ func TestRequestVectors(t *testing.T) {
 	}
 }
 
+// The webhook vector of docs/api.md: a webhook is signed with the merchant's webhook
+// secret (the demo merchant's whsec_demo_change_me), not its API secret.
 func TestWebhookVector(t *testing.T) {
 	body := []byte(`{"id":"evt_1","type":"payment.succeeded"}`)
-	got := SignWebhook("demo_secret_change_me", 1767225600, body)
-	want := "t=1767225600,v1=dacd6b222e6f230a90d8a9d5dbbc9f8cf8f1523164117b3d53d069e4b60f3b47"
+	got := SignWebhook("whsec_demo_change_me", 1767225600, body)
+	want := "t=1767225600,v1=8b25789bc25b193f6b477b0d98970c26f1df316157e3163681a43dd455dce26a"
 	if got != want {
 		t.Fatalf("webhook header = %s, want %s", got, want)
 	}
-	if err := VerifyWebhook("demo_secret_change_me", got, body, time.Unix(1767225600, 0), 5*time.Minute); err != nil {
+	if err := VerifyWebhook("whsec_demo_change_me", got, body, time.Unix(1767225600, 0), 5*time.Minute); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if err := VerifyWebhook("other", got, body, time.Unix(1767225600, 0), 5*time.Minute); !errors.Is(err, ErrBadSignature) {
-		t.Fatalf("wrong secret: %v", err)
+	if err := VerifyWebhook("demo_secret_change_me", got, body, time.Unix(1767225600, 0), 5*time.Minute); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("the API secret: %v", err)
 	}
-	if err := VerifyWebhook("demo_secret_change_me", got, body, time.Unix(1767225600+3600, 0), 5*time.Minute); !errors.Is(err, ErrStale) {
+	if err := VerifyWebhook("whsec_demo_change_me", got, body, time.Unix(1767225600+3600, 0), 5*time.Minute); !errors.Is(err, ErrStale) {
 		t.Fatalf("stale: %v", err)
+	}
+}
+
+// During a webhook secret rotation the header carries one v1= pair per secret, the
+// newest first; a receiver holding either one verifies it.
+func TestWebhookTwoSecrets(t *testing.T) {
+	body := []byte(`{"id":"evt_1","type":"payment.succeeded"}`)
+	got := SignWebhookAll([]string{"whsec_new", "whsec_demo_change_me"}, 1767225600, body)
+	want := "t=1767225600,v1=" + webhookMAC("whsec_new", 1767225600, body) +
+		",v1=8b25789bc25b193f6b477b0d98970c26f1df316157e3163681a43dd455dce26a"
+	if got != want {
+		t.Fatalf("webhook header = %s, want %s", got, want)
+	}
+	now := time.Unix(1767225600, 0)
+	for _, secret := range []string{"whsec_new", "whsec_demo_change_me"} {
+		if err := VerifyWebhook(secret, got, body, now, 5*time.Minute); err != nil {
+			t.Fatalf("verify with %s: %v", secret, err)
+		}
+	}
+	if err := VerifyWebhook("whsec_other", got, body, now, 5*time.Minute); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("another secret: %v", err)
 	}
 }
 

@@ -21,13 +21,18 @@ type merchantRow struct {
 	SecretEnc          string
 	OldSecretEnc       string
 	OldSecretExpiresAt *time.Time
-	NotifyURL          string
-	FeeBps             int64
-	ReviewThreshold    int64
-	DefaultCurrency    string
-	Status             string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// The webhook signing secret ('' for a merchant created before webhook secrets:
+	// its webhooks are signed with its API secret until its first webhook rotation).
+	WebhookSecretEnc          string
+	OldWebhookSecretEnc       string
+	OldWebhookSecretExpiresAt *time.Time
+	NotifyURL                 string
+	FeeBps                    int64
+	ReviewThreshold           int64
+	DefaultCurrency           string
+	Status                    string
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 }
 
 func (merchantRow) TableName() string { return "merchants" }
@@ -57,34 +62,44 @@ func (r merchantRow) oldSecretValid(now time.Time) bool {
 // The associated data a sealed secret is bound to: the merchant and the secret's
 // role, so that a sealed value copied to another row, or from the old column to the
 // current one, does not open.
-func currentSecretAD(id string) string { return id }
-func oldSecretAD(id string) string     { return id + "#old" }
+func currentSecretAD(id string) string    { return id }
+func oldSecretAD(id string) string        { return id + "#old" }
+func webhookSecretAD(id string) string    { return id + "#webhook" }
+func oldWebhookSecretAD(id string) string { return id + "#webhook-old" }
 
-// CreateMerchant stores a merchant with its secret sealed. It returns ErrDuplicate if
-// the id exists.
-func (s *Store) CreateMerchant(ctx context.Context, m models.Merchant, secret string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.CreateMerchantTx(tx, m, secret) })
+// CreateMerchant stores a merchant with its API secret and its webhook signing secret
+// sealed (no webhook secret, "": its webhooks are signed with the API secret). It
+// returns ErrDuplicate if the id exists.
+func (s *Store) CreateMerchant(ctx context.Context, m models.Merchant, secret, webhookSecret string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.CreateMerchantTx(tx, m, secret, webhookSecret) })
 }
 
 // CreateMerchantTx is CreateMerchant inside the caller's transaction (the ledger opens
 // the merchant's chart of accounts in the same one).
-func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret string) error {
+func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhookSecret string) error {
 	sealed, err := s.box.Seal(secret, currentSecretAD(m.ID))
 	if err != nil {
 		return fmt.Errorf("seal secret of %s: %w", m.ID, err)
 	}
+	var webhookSealed string
+	if webhookSecret != "" {
+		if webhookSealed, err = s.box.Seal(webhookSecret, webhookSecretAD(m.ID)); err != nil {
+			return fmt.Errorf("seal webhook secret of %s: %w", m.ID, err)
+		}
+	}
 	now := time.Now().UTC()
 	row := merchantRow{
-		ID:              m.ID,
-		Name:            m.Name,
-		SecretEnc:       sealed,
-		NotifyURL:       m.NotifyURL,
-		FeeBps:          m.FeeBps,
-		ReviewThreshold: m.ReviewThreshold,
-		DefaultCurrency: string(m.DefaultCurrency),
-		Status:          string(m.Status),
-		CreatedAt:       now,
-		UpdatedAt:       now,
+		ID:               m.ID,
+		Name:             m.Name,
+		SecretEnc:        sealed,
+		WebhookSecretEnc: webhookSealed,
+		NotifyURL:        m.NotifyURL,
+		FeeBps:           m.FeeBps,
+		ReviewThreshold:  m.ReviewThreshold,
+		DefaultCurrency:  string(m.DefaultCurrency),
+		Status:           string(m.Status),
+		CreatedAt:        now,
+		UpdatedAt:        now,
 	}
 	if err := tx.Create(&row).Error; err != nil {
 		return fmt.Errorf("create merchant %s: %w", m.ID, translate(err))
@@ -145,40 +160,164 @@ func (s *Store) RotateMerchantSecret(ctx context.Context, id, secret string, ove
 	if err != nil {
 		return time.Time{}, fmt.Errorf("open secret of %s: %w", id, err)
 	}
-	oldSealed, err := s.box.Seal(current, oldSecretAD(id))
+	oldSealed, newSealed, err := s.sealRotation(current, oldSecretAD(id), secret, currentSecretAD(id), "secret", id)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("seal previous secret of %s: %w", id, err)
-	}
-	newSealed, err := s.box.Seal(secret, currentSecretAD(id))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("seal secret of %s: %w", id, err)
+		return time.Time{}, err
 	}
 	expires := now.Add(overlap).UTC()
 	// Compare-and-set on the sealed value read above: of two concurrent rotations,
 	// one wins and the other changes nothing, so that the secret a caller was given is
 	// never silently replaced by another rotation's.
-	res := db.Model(&merchantRow{}).Where("id = ? AND secret_enc = ?", id, row.SecretEnc).Updates(map[string]any{
+	return expires, swapSecrets(db.Model(&merchantRow{}).Where("id = ? AND secret_enc = ?", id, row.SecretEnc), "secret", id, map[string]any{
 		"secret_enc":            newSealed,
 		"old_secret_enc":        oldSealed,
 		"old_secret_expires_at": expires,
 		"updated_at":            now.UTC(),
 	})
-	if res.Error != nil {
-		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, translate(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return time.Time{}, fmt.Errorf("rotate secret of %s: %w", id, ErrConcurrentRotation)
-	}
-	return expires, nil
 }
 
-// PurgeExpiredSecrets clears the previous secrets whose overlap ended before the
-// cutoff, so that a retired secret does not stay in the database, even sealed.
+// sealRotation seals a rotation's previous secret and its new one, each bound to its
+// role.
+func (s *Store) sealRotation(previous, previousAD, secret, secretAD, what, id string) (string, string, error) {
+	oldSealed, err := s.box.Seal(previous, previousAD)
+	if err != nil {
+		return "", "", fmt.Errorf("seal previous %s of %s: %w", what, id, err)
+	}
+	newSealed, err := s.box.Seal(secret, secretAD)
+	if err != nil {
+		return "", "", fmt.Errorf("seal %s of %s: %w", what, id, err)
+	}
+	return oldSealed, newSealed, nil
+}
+
+// swapSecrets writes a rotation's sealed secrets where q, the compare-and-set on what
+// the rotation read, still matches; ErrConcurrentRotation when another rotation
+// changed them meanwhile.
+func swapSecrets(q *gorm.DB, what, id string, updates map[string]any) error {
+	res := q.Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("rotate %s of %s: %w", what, id, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("rotate %s of %s: %w", what, id, ErrConcurrentRotation)
+	}
+	return nil
+}
+
+// WebhookSecrets returns the secrets the merchant's webhooks are signed with now: its
+// current webhook secret first, then the previous one while a rotation overlaps; or
+// ErrNotFound. A merchant without a webhook secret (created before them, and not
+// rotated since) gets its current API secret, as its receivers expect.
+func (s *Store) WebhookSecrets(ctx context.Context, id string) ([]string, error) {
+	var row merchantRow
+	if err := s.db.WithContext(ctx).Select("id", "secret_enc", "webhook_secret_enc", "old_webhook_secret_enc", "old_webhook_secret_expires_at").
+		Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, fmt.Errorf("merchant %s: %w", id, translate(err))
+	}
+	current, err := s.currentWebhookSecret(row)
+	if err != nil {
+		return nil, err
+	}
+	secrets := []string{current}
+	if row.OldWebhookSecretEnc != "" && row.OldWebhookSecretExpiresAt != nil && time.Now().Before(*row.OldWebhookSecretExpiresAt) {
+		old, err := s.box.Open(row.OldWebhookSecretEnc, oldWebhookSecretAD(row.ID))
+		if err != nil {
+			return nil, fmt.Errorf("open previous webhook secret of %s: %w", id, err)
+		}
+		secrets = append(secrets, old)
+	}
+	return secrets, nil
+}
+
+// currentWebhookSecret opens the row's webhook secret, or its API secret when it has
+// none.
+func (s *Store) currentWebhookSecret(row merchantRow) (string, error) {
+	if row.WebhookSecretEnc == "" {
+		secret, err := s.box.Open(row.SecretEnc, currentSecretAD(row.ID))
+		if err != nil {
+			return "", fmt.Errorf("open secret of %s: %w", row.ID, err)
+		}
+		return secret, nil
+	}
+	secret, err := s.box.Open(row.WebhookSecretEnc, webhookSecretAD(row.ID))
+	if err != nil {
+		return "", fmt.Errorf("open webhook secret of %s: %w", row.ID, err)
+	}
+	return secret, nil
+}
+
+// RotateWebhookSecret makes secret the merchant's current webhook secret and keeps
+// signing with the current one too until now+overlap (0 ends it at once), as
+// RotateMerchantSecret does for the API secret. For a merchant without a webhook
+// secret, the one it is replacing is its API secret, so that receivers that verify
+// with it keep working through the overlap. It returns when the previous webhook
+// secret expires; ErrNotFound, ErrConcurrentRotation.
+func (s *Store) RotateWebhookSecret(ctx context.Context, id, secret string, overlap time.Duration, now time.Time) (time.Time, error) {
+	db := s.db.WithContext(ctx)
+	var row merchantRow
+	if err := db.Select("id", "secret_enc", "webhook_secret_enc").Where("id = ?", id).Take(&row).Error; err != nil {
+		return time.Time{}, fmt.Errorf("merchant %s: %w", id, translate(err))
+	}
+	current, err := s.currentWebhookSecret(row)
+	if err != nil {
+		return time.Time{}, err
+	}
+	oldSealed, newSealed, err := s.sealRotation(current, oldWebhookSecretAD(id), secret, webhookSecretAD(id), "webhook secret", id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	expires := now.Add(overlap).UTC()
+	// Compare-and-set on what was read, as RotateMerchantSecret does (and, for a
+	// merchant still signing with its API secret, on that secret too).
+	q := db.Model(&merchantRow{}).Where("id = ? AND webhook_secret_enc = ?", id, row.WebhookSecretEnc)
+	if row.WebhookSecretEnc == "" {
+		q = q.Where("secret_enc = ?", row.SecretEnc)
+	}
+	return expires, swapSecrets(q, "webhook secret", id, map[string]any{
+		"webhook_secret_enc":            newSealed,
+		"old_webhook_secret_enc":        oldSealed,
+		"old_webhook_secret_expires_at": expires,
+		"updated_at":                    now.UTC(),
+	})
+}
+
+// SetWebhookSecretIfNone gives a merchant without a webhook secret this one (the demo
+// merchant of a database seeded before webhook secrets); it changes nothing for a
+// merchant that has one. ErrNotFound for an unknown merchant.
+func (s *Store) SetWebhookSecretIfNone(ctx context.Context, id, secret string) error {
+	sealed, err := s.box.Seal(secret, webhookSecretAD(id))
+	if err != nil {
+		return fmt.Errorf("seal webhook secret of %s: %w", id, err)
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&merchantRow{}).Where("id = ? AND webhook_secret_enc = ''", id).
+		Updates(map[string]any{"webhook_secret_enc": sealed, "updated_at": time.Now().UTC()}).Error; err != nil {
+		return fmt.Errorf("set webhook secret of %s: %w", id, translate(err))
+	}
+	var n int64
+	if err := db.Model(&merchantRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return fmt.Errorf("merchant %s: %w", id, translate(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("merchant %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// PurgeExpiredSecrets clears the previous API and webhook secrets whose overlap ended
+// before the cutoff, so that a retired secret does not stay in the database, even
+// sealed. It answers how many secrets it cleared.
 func (s *Store) PurgeExpiredSecrets(ctx context.Context, before time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Model(&merchantRow{}).
 		Where("old_secret_expires_at IS NOT NULL AND old_secret_expires_at < ?", before.UTC()).
 		Updates(map[string]any{"old_secret_enc": "", "old_secret_expires_at": nil})
-	return res.RowsAffected, translate(res.Error)
+	if res.Error != nil {
+		return 0, translate(res.Error)
+	}
+	webhook := s.db.WithContext(ctx).Model(&merchantRow{}).
+		Where("old_webhook_secret_expires_at IS NOT NULL AND old_webhook_secret_expires_at < ?", before.UTC()).
+		Updates(map[string]any{"old_webhook_secret_enc": "", "old_webhook_secret_expires_at": nil})
+	return res.RowsAffected + webhook.RowsAffected, translate(webhook.Error)
 }
 
 // SetMerchantStatus enables or disables a merchant.

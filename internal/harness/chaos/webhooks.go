@@ -28,9 +28,10 @@ type Delivery struct {
 	Different int
 }
 
-// Receiver is a merchant's webhook endpoint: it verifies every POST's signature as
-// docs/api.md specifies (X-Payflow-Signature: t=UNIX,v1=HEX, HEX =
-// HMAC-SHA256(secret, t + "." + body)), independently of payflow's own code, and
+// Receiver is a merchant's webhook endpoint: it verifies every POST's signature with
+// the merchant's webhook secret as docs/api.md specifies (X-Payflow-Signature:
+// t=UNIX,v1=HEX, HEX = HMAC-SHA256(webhook secret, t + "." + body); one v1= pair per
+// secret during a rotation), independently of payflow's own code, and
 // answers the first attempt of every FailEvery-th event 500 so that retries run too.
 type Receiver struct {
 	secret    string
@@ -54,8 +55,8 @@ func NewReceiver(secret string, failEvery int) (*Receiver, error) {
 	return r, nil
 }
 
-// SetSecret sets the merchant's secret the signatures are checked with (known only
-// once the merchant, whose notify_url is this endpoint, exists).
+// SetSecret sets the merchant's webhook secret the signatures are checked with (known
+// only once the merchant, whose notify_url is this endpoint, exists).
 func (r *Receiver) SetSecret(secret string) {
 	r.mu.Lock()
 	r.secret = secret

@@ -19,8 +19,12 @@ import (
 func TestVerifySignatureProductVector(t *testing.T) {
 	body := []byte(`{"id":"evt_1","type":"payment.succeeded"}`)
 	at := time.Unix(1767225600, 0)
-	header := "t=1767225600,v1=dacd6b222e6f230a90d8a9d5dbbc9f8cf8f1523164117b3d53d069e4b60f3b47"
-	require.NoError(t, VerifySignature("demo_secret_change_me", header, body, at))
+	header := "t=1767225600,v1=8b25789bc25b193f6b477b0d98970c26f1df316157e3163681a43dd455dce26a"
+	require.NoError(t, VerifySignature("whsec_demo_change_me", header, body, at))
+	// During a webhook secret rotation: two v1= pairs, the new secret's first.
+	rotated := sign("whsec_new", 1767225600, string(body)) + ",v1=8b25789bc25b193f6b477b0d98970c26f1df316157e3163681a43dd455dce26a"
+	require.NoError(t, VerifySignature("whsec_demo_change_me", rotated, body, at))
+	require.NoError(t, VerifySignature("whsec_new", rotated, body, at))
 
 	for name, tc := range map[string]struct {
 		secret, header string
@@ -28,12 +32,13 @@ func TestVerifySignatureProductVector(t *testing.T) {
 		now            time.Time
 	}{
 		"other secret":   {"other", header, body, at},
-		"other body":     {"demo_secret_change_me", header, []byte(`{"id":"evt_2","type":"payment.succeeded"}`), at},
-		"other time":     {"demo_secret_change_me", strings.Replace(header, "t=1767225600", "t=1767225601", 1), body, at},
-		"stale":          {"demo_secret_change_me", header, body, at.Add(6 * time.Minute)},
-		"no v1":          {"demo_secret_change_me", "t=1767225600", body, at},
-		"empty":          {"demo_secret_change_me", "", body, at},
-		"t not a number": {"demo_secret_change_me", "t=x,v1=dacd", body, at},
+		"the API secret": {"demo_secret_change_me", header, body, at},
+		"other body":     {"whsec_demo_change_me", header, []byte(`{"id":"evt_2","type":"payment.succeeded"}`), at},
+		"other time":     {"whsec_demo_change_me", strings.Replace(header, "t=1767225600", "t=1767225601", 1), body, at},
+		"stale":          {"whsec_demo_change_me", header, body, at.Add(6 * time.Minute)},
+		"no v1":          {"whsec_demo_change_me", "t=1767225600", body, at},
+		"empty":          {"whsec_demo_change_me", "", body, at},
+		"t not a number": {"whsec_demo_change_me", "t=x,v1=dacd", body, at},
 	} {
 		assert.Error(t, VerifySignature(tc.secret, tc.header, tc.body, tc.now), name)
 	}

@@ -24,12 +24,13 @@ import (
 type opsMerchant struct {
 	ID                 string     `json:"id"`
 	Secret             string     `json:"secret"`
+	WebhookSecret      string     `json:"webhook_secret"`
 	ReviewThreshold    int64      `json:"review_threshold"`
 	FeeBps             int64      `json:"fee_bps"`
 	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at"`
 }
 
-// onboard creates a merchant through the ops API and remembers its secret for the
+// onboard creates a merchant through the ops API and remembers its secrets for the
 // suite's secret check.
 func onboard(t *testing.T, s *Stack, body string) opsMerchant {
 	t.Helper()
@@ -39,6 +40,7 @@ func onboard(t *testing.T, s *Stack, body string) opsMerchant {
 	var m opsMerchant
 	require.NoError(t, json.Unmarshal(r.Body, &m))
 	rememberSecret(m.ID, m.Secret, false)
+	rememberSecret(m.ID, m.WebhookSecret, false)
 	return m
 }
 

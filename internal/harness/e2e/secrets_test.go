@@ -52,12 +52,12 @@ func spellings(secret string) []string {
 
 // checkNoSecretsAtRest searches every process's log (one file for the whole suite)
 // and every table of every stack's database (and of its bank simulator) for the demo
-// secret and every secret the suite was issued. It also checks that it searched
+// merchant's secrets and every secret the suite was issued. It also checks that it searched
 // where the merchants are: a search of an empty log or the wrong database proves
 // nothing.
 func checkNoSecretsAtRest(ctx context.Context, stacks []*Stack, logPath string) error {
 	issued.Lock()
-	secrets := append([]string{DemoSecret}, issued.secrets...)
+	secrets := append([]string{DemoSecret, DemoWebhookSecret}, issued.secrets...)
 	merchantIDs := append([]string{}, issued.merchantIDs...)
 	rotations := issued.rotations
 	issued.Unlock()

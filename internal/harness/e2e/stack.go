@@ -22,8 +22,12 @@ import (
 	"github.com/payflow/payflow/internal/harness/testenv"
 )
 
-// DemoSecret is the demo merchant's secret in every stack.
-const DemoSecret = "demo_secret_change_me"
+// DemoSecret is the demo merchant's secret in every stack, DemoWebhookSecret the
+// secret its webhooks are signed with.
+const (
+	DemoSecret        = "demo_secret_change_me"
+	DemoWebhookSecret = "whsec_demo_change_me"
+)
 
 // OpsToken is the ops token of every stack.
 const OpsToken = "ops-demo-token"
@@ -193,6 +197,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		"PAYFLOW_OPS_TOKENS":           OpsToken,
 		"PAYFLOW_LOG_LEVEL":            "info",
 		"PAYFLOW_DEMO_MERCHANT_SECRET": DemoSecret,
+		"PAYFLOW_DEMO_WEBHOOK_SECRET":  DemoWebhookSecret,
 	}
 	if o.Namespace != "" {
 		env["PAYFLOW_TEMPORAL_NAMESPACE"] = o.Namespace

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ type received struct {
 
 // webhookReceiver is a merchant's endpoint in the test process. Under /flaky/ it
 // answers the first two deliveries of each event 500 and accepts the later ones; under
-// /down/ it always answers 500.
+// /down/ it always answers 500; under /ok/ it accepts every one.
 type webhookReceiver struct {
 	srv *httptest.Server
 	mu  sync.Mutex
@@ -49,7 +50,7 @@ func newWebhookReceiver(t *testing.T) *webhookReceiver {
 			}
 		}
 		code := http.StatusOK
-		if strings.HasPrefix(req.URL.Path, "/down/") || seen < 2 {
+		if strings.HasPrefix(req.URL.Path, "/down/") || seen < 2 && !strings.HasPrefix(req.URL.Path, "/ok/") {
 			code = http.StatusInternalServerError
 		}
 		r.got[req.URL.Path] = append(r.got[req.URL.Path], received{
@@ -101,7 +102,9 @@ func eventOf(c *assert.CollectT, s *Stack, objectID string) (eventView, bool) {
 
 // A payment with a notify_url is POSTed there as one event: refused twice (500), the
 // endpoint accepts the third attempt; every attempt carries the same event id and
-// body with a valid signature, after waits that grow (5 s, then 10 s). The event lists
+// body with a signature that verifies with the demo merchant's webhook secret
+// (whsec_demo_change_me), not with its API secret, after waits that grow (5 s, then
+// 10 s). The event lists
 // as delivered after 3 attempts, and a redelivery sends it once more.
 func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 	rcv := newWebhookReceiver(t)
@@ -131,7 +134,9 @@ func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 		for i, g := range got {
 			require.Equal(t, ev.ID, g.eventID, "attempt %d", i+1)
 			require.Equal(t, got[0].body, g.body, "attempt %d sent other bytes", i+1)
-			require.NoError(t, signing.VerifyWebhook(DemoSecret, g.signature, g.body, g.at, 5*time.Minute), "attempt %d", i+1)
+			require.NoError(t, signing.VerifyWebhook(DemoWebhookSecret, g.signature, g.body, g.at, 5*time.Minute), "attempt %d", i+1)
+			require.ErrorIs(t, signing.VerifyWebhook(DemoSecret, g.signature, g.body, g.at, 5*time.Minute), signing.ErrBadSignature,
+				"attempt %d: the API secret must not verify a webhook", i+1)
 		}
 		require.Equal(t, []int{500, 500, 200}, []int{got[0].answered, got[1].answered, got[2].answered})
 		first, second := got[1].at.Sub(got[0].at), got[2].at.Sub(got[1].at)
@@ -175,7 +180,72 @@ func TestWebhookDeliveredAfterTwoFailures(t *testing.T) {
 		require.Len(t, got, 4)
 		require.Equal(t, ev.ID, got[3].eventID)
 		require.Equal(t, got[0].body, got[3].body, "a redelivery sends the same event")
-		require.NoError(t, signing.VerifyWebhook(DemoSecret, got[3].signature, got[3].body, got[3].at, 5*time.Minute))
+		require.NoError(t, signing.VerifyWebhook(DemoWebhookSecret, got[3].signature, got[3].body, got[3].at, 5*time.Minute))
+	})
+}
+
+// An onboarded merchant's webhooks verify with the webhook_secret its creation
+// answered, not with its API secret. After rotate-webhook-secret with an overlap, a
+// delivery carries two v1= pairs (the new secret's first) and verifies with either
+// secret; after a rotation without overlap, only with the newest.
+func TestWebhookSecretRotationEndToEnd(t *testing.T) {
+	rcv := newWebhookReceiver(t)
+	eachStack(t, func(t *testing.T, s *Stack) {
+		t.Parallel()
+		ctx := context.Background()
+		path := "/ok/" + s.Opts.Name
+		m := onboard(t, s, `{"name":"Hooked","notify_url":"`+rcv.srv.URL+path+`"}`)
+		require.True(t, strings.HasPrefix(m.WebhookSecret, "whsec_"), m.WebhookSecret)
+		c := s.ClientFor(0, m.ID, m.Secret)
+		deliver := func() received {
+			t.Helper()
+			r, err := c.Post(ctx, "/v1/payments", card(1050, "tok_success"), "e2e-"+models.NewID(""))
+			require.NoError(t, err)
+			require.Equal(t, 202, r.Status, "%s", r.Body)
+			n := len(rcv.requests(path))
+			require.EventuallyWithT(t, func(ct *assert.CollectT) {
+				assert.Len(ct, rcv.requests(path), n+1)
+			}, 60*time.Second, 250*time.Millisecond)
+			got := rcv.requests(path)
+			return got[len(got)-1]
+		}
+		verifies := func(secret string, g received) bool {
+			return signing.VerifyWebhook(secret, g.signature, g.body, g.at, 5*time.Minute) == nil
+		}
+		rotate := func(body string) string {
+			t.Helper()
+			r, err := s.Ops(ctx, "POST", "/v1/ops/merchants/"+m.ID+"/rotate-webhook-secret", body)
+			require.NoError(t, err)
+			require.Equal(t, 200, r.Status, "%s", r.Body)
+			var rot struct {
+				WebhookSecret string `json:"webhook_secret"`
+			}
+			require.NoError(t, json.Unmarshal(r.Body, &rot))
+			rememberSecret(m.ID, rot.WebhookSecret, false)
+			return rot.WebhookSecret
+		}
+
+		g := deliver()
+		require.Equal(t, 1, strings.Count(g.signature, "v1="), g.signature)
+		require.True(t, verifies(m.WebhookSecret, g))
+		require.False(t, verifies(m.Secret, g), "the API secret must not verify a webhook")
+
+		w2 := rotate(`{"overlap_seconds":600}`)
+		g = deliver()
+		require.Equal(t, 2, strings.Count(g.signature, "v1="), g.signature)
+		require.True(t, verifies(w2, g), "a receiver that switched")
+		require.True(t, verifies(m.WebhookSecret, g), "a receiver that has not switched yet")
+		tPart, _, _ := strings.Cut(g.signature, ",")
+		ts, err := strconv.ParseInt(strings.TrimPrefix(tPart, "t="), 10, 64)
+		require.NoError(t, err)
+		require.Equal(t, signing.SignWebhookAll([]string{w2, m.WebhookSecret}, ts, g.body), g.signature, "the new secret's pair first")
+
+		w3 := rotate(`{"overlap_seconds":0}`)
+		g = deliver()
+		require.Equal(t, 1, strings.Count(g.signature, "v1="), g.signature)
+		require.True(t, verifies(w3, g))
+		require.False(t, verifies(w2, g), "the overlap ended")
+		require.False(t, verifies(m.WebhookSecret, g))
 	})
 }
 
