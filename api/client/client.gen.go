@@ -10343,8 +10343,14 @@ type CreateMerchantRequest struct {
 	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
 	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
 
-	// ReviewThreshold Withdrawals over this amount wait for an operator's approval (0, the default, never).
+	// ReviewThreshold Withdrawals over this amount wait for an operator's approval. Default: 10000 major units of default_currency (1000000 for CNY, 10000 for JPY). 0 means never review.
 	ReviewThreshold *int64 `json:"review_threshold,omitempty"`
+
+	// WithdrawalLimitDaily The most one wallet's withdrawals may move in one UTC day (those not failed or canceled), in minor units. Leave it out for no limit.
+	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
+
+	// WithdrawalLimitPerTransaction The most one withdrawal may move, in minor units. Leave it out for no limit.
+	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
 }
 
 // CreatePaymentRequest defines model for CreatePaymentRequest.
@@ -10606,6 +10612,12 @@ type Merchant struct {
 	OldSecretExpiresAt *Timestamp     `json:"old_secret_expires_at,omitempty"`
 	ReviewThreshold    int64          `json:"review_threshold"`
 	Status             MerchantStatus `json:"status"`
+
+	// WithdrawalLimitDaily A withdrawal limit in minor units; absent when the merchant has none.
+	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
+
+	// WithdrawalLimitPerTransaction A withdrawal limit in minor units; absent when the merchant has none.
+	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
 }
 
 // MerchantObject defines model for Merchant.Object.
@@ -10640,6 +10652,12 @@ type MerchantWithSecret struct {
 	// Secret The signing secret. Shown once; store it in your secret manager.
 	Secret string         `json:"secret"`
 	Status MerchantStatus `json:"status"`
+
+	// WithdrawalLimitDaily A withdrawal limit in minor units; absent when the merchant has none.
+	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
+
+	// WithdrawalLimitPerTransaction A withdrawal limit in minor units; absent when the merchant has none.
+	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
 }
 
 // MerchantWithSecretObject defines model for MerchantWithSecret.Object.
@@ -10961,6 +10979,9 @@ type WithdrawalStatus string
 
 // WithdrawalId defines model for WithdrawalId.
 type WithdrawalId = string
+
+// WithdrawalLimit A withdrawal limit in minor units; absent when the merchant has none.
+type WithdrawalLimit = int64
 
 // WorkflowId defines model for WorkflowId.
 type WorkflowId = string
