@@ -9813,6 +9813,7 @@ const (
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount        CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_amount"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidDestination   CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_destination"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl     CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeLimitExceeded        CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "limit_exceeded"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedChannel   CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_channel"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency  CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_currency"
 )
@@ -9829,6 +9830,8 @@ func (e CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode) Valid() b
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidDestination:
 		return true
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeLimitExceeded:
 		return true
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedChannel:
 		return true
@@ -10756,7 +10759,7 @@ type PaymentStatus string
 type Problem struct {
 	// Code Stable. One of: invalid_request, invalid_amount, unsupported_currency,
 	// invalid_source, invalid_account, invalid_destination, invalid_notify_url,
-	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable,
+	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable, limit_exceeded,
 	// idempotency_key_reused, signature_invalid, unauthorized, merchant_disabled,
 	// not_found, not_pending_approval, conflict, payload_too_large, uri_too_long,
 	// unsupported_media_type, rate_limited, internal_error, service_unavailable, timeout,
@@ -11027,7 +11030,7 @@ type CallbackReceivedReceived bool
 type ConflictAny struct {
 	// Code Stable. One of: invalid_request, invalid_amount, unsupported_currency,
 	// invalid_source, invalid_account, invalid_destination, invalid_notify_url,
-	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable,
+	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable, limit_exceeded,
 	// idempotency_key_reused, signature_invalid, unauthorized, merchant_disabled,
 	// not_found, not_pending_approval, conflict, payload_too_large, uri_too_long,
 	// unsupported_media_type, rate_limited, internal_error, service_unavailable, timeout,
