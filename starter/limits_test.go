@@ -10,9 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payflow/payflow/internal/harness/testenv"
-	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
-	"github.com/payflow/payflow/internal/secretbox"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
@@ -22,20 +20,16 @@ import (
 // limited to perTx each and daily a day per wallet, and one wallet of it.
 func limitsEnv(t *testing.T, b testenv.Backend, perTx, daily *int64) (*store.DB, *starter.Wallets, string) {
 	t.Helper()
-	db := testenv.Open(t, b)
-	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
-	st := store.New(db, box)
-	l := ledger.New(db)
+	e := newEnvOn(t, b)
 	ctx := context.Background()
-	require.NoError(t, (&merchants.Service{Store: st, Ledger: l}).Create(ctx, models.Merchant{
+	require.NoError(t, (&merchants.Service{Store: e.store, Ledger: e.ledger}).Create(ctx, models.Merchant{
 		ID: "mch_lim", Name: "Limited", DefaultCurrency: "CNY", Status: models.MerchantActive,
 		WithdrawalLimitPerTransaction: perTx, WithdrawalLimitDaily: daily,
 	}, "s"))
-	svc := &starter.Wallets{Deps: starter.Deps{Store: st, Ledger: l}, Flows: &flows{}}
+	svc := &starter.Wallets{Deps: e.deps, Flows: e.flows}
 	acct, err := svc.CreateAccount(ctx, starter.NewAccount{Idempotent: starter.Idempotent{MerchantID: "mch_lim", Key: "k-a", Fingerprint: "fp-a"}, Currency: "CNY"})
 	require.NoError(t, err)
-	return db, svc, acct.Object.ID
+	return e.db, svc, acct.Object.ID
 }
 
 func withdraw(svc *starter.Wallets, wallet, key string, amount int64) (starter.Created[models.Withdrawal], error) {

@@ -24,6 +24,29 @@ func postWithdrawal(t *testing.T, c *client.Client, wallet, key string, amount i
 	return r.Status, out
 }
 
+// fundedWalletOf opens a wallet of the merchant of c and tops it up by card with
+// amount, waiting for the top-up to succeed.
+func fundedWalletOf(t *testing.T, c *client.Client, amount int64) accountView {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := c.Post(ctx, "/v1/accounts", map[string]any{"currency": "CNY"}, "e2e-"+models.NewID(""))
+	require.NoError(t, err)
+	require.Equal(t, 201, r.Status, "%s", r.Body)
+	var wallet accountView
+	require.NoError(t, r.JSON(&wallet))
+	r, err = c.Post(ctx, "/v1/topups", map[string]any{"account_id": wallet.ID, "amount": amount, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, "e2e-"+models.NewID(""))
+	require.NoError(t, err)
+	require.Equal(t, 202, r.Status, "%s", r.Body)
+	var top models.Topup
+	require.NoError(t, r.JSON(&top))
+	_, last, err := c.WaitStatus(ctx, "/v1/topups/"+top.ID, 200*time.Millisecond, "processing")
+	require.NoError(t, err)
+	require.NoError(t, last.JSON(&top))
+	require.Equal(t, models.TopupSucceeded, top.Status)
+	return wallet
+}
+
 // A merchant onboarded with withdrawal limits (3000 a withdrawal, 5000 a wallet and
 // day) and no review threshold gets the default one; a withdrawal over the
 // per-transaction limit is refused 422 limit_exceeded and stores nothing (its
@@ -31,27 +54,11 @@ func postWithdrawal(t *testing.T, c *client.Client, wallet, key string, amount i
 // limit is refused, naming what remains, and what remains still passes.
 func TestWithdrawalLimitsEndToEnd(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
-		ctx := context.Background()
 		m := onboard(t, s, `{"name":"E2E Limits","withdrawal_limit_per_transaction":3000,"withdrawal_limit_daily":5000}`)
 		require.Equal(t, int64(1_000_000), m.ReviewThreshold, "the default review threshold of a CNY merchant")
 		c := s.ClientFor(0, m.ID, m.Secret)
 
-		r, err := c.Post(ctx, "/v1/accounts", map[string]any{"currency": "CNY"}, "e2e-"+models.NewID(""))
-		require.NoError(t, err)
-		require.Equal(t, 201, r.Status, "%s", r.Body)
-		var wallet accountView
-		require.NoError(t, r.JSON(&wallet))
-		r, err = c.Post(ctx, "/v1/topups", map[string]any{"account_id": wallet.ID, "amount": 20000, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, "e2e-"+models.NewID(""))
-		require.NoError(t, err)
-		require.Equal(t, 202, r.Status, "%s", r.Body)
-		var top models.Topup
-		require.NoError(t, r.JSON(&top))
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		_, last, err := c.WaitStatus(wctx, "/v1/topups/"+top.ID, 200*time.Millisecond, "processing")
-		require.NoError(t, err)
-		require.NoError(t, last.JSON(&top))
-		require.Equal(t, models.TopupSucceeded, top.Status)
+		wallet := fundedWalletOf(t, c, 20000)
 
 		key := "e2e-" + models.NewID("")
 		status, out := postWithdrawal(t, c, wallet.ID, key, 3001)
