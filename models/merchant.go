@@ -18,6 +18,11 @@ type Merchant struct {
 	FeeBps          int64    `json:"fee_bps"`
 	ReviewThreshold int64    `json:"review_threshold"`
 	DefaultCurrency Currency `json:"default_currency"`
+	// WithdrawalLimitPerTransaction is the most one withdrawal may move, and
+	// WithdrawalLimitDaily the most a wallet's withdrawals may move in one UTC day
+	// (those not failed or canceled), in minor units; nil: no limit.
+	WithdrawalLimitPerTransaction *int64 `json:"withdrawal_limit_per_transaction,omitempty"`
+	WithdrawalLimitDaily          *int64 `json:"withdrawal_limit_daily,omitempty"`
 	// NotifyURL is where webhooks of the merchant's objects created without a
 	// notify_url go ("" for none).
 	NotifyURL string         `json:"notify_url,omitempty"`

@@ -78,7 +78,13 @@ type env struct {
 // disabled one (mch_off).
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db := testenv.Open(t, testenv.SQLite)
+	return newEnvOn(t, testenv.SQLite)
+}
+
+// newEnvOn is newEnv on the backend b.
+func newEnvOn(t *testing.T, b testenv.Backend) *env {
+	t.Helper()
+	db := testenv.Open(t, b)
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	st := store.New(db, box)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -126,7 +127,8 @@ type NewWithdrawal struct {
 
 // CreateWithdrawal stores the withdrawal under the request's Idempotency-Key and
 // starts its flow, which holds the amount and, above the merchant's review threshold,
-// waits for an operator; ErrInvalidAccount, *WalletCurrencyError, ErrMerchantDisabled.
+// waits for an operator; ErrInvalidAccount, *WalletCurrencyError, ErrMerchantDisabled,
+// *LimitExceededError.
 // A withdrawal is answered as soon as its flow has started (no wait).
 func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Created[models.Withdrawal], error) {
 	acct, m, err := s.walletFlow(ctx, req.MerchantID, req.AccountID, req.Currency)
@@ -140,11 +142,59 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 		Channel: req.Channel, Status: models.WithdrawalProcessing, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	w.WorkflowID = workflows.WithdrawalWorkflowID(req.MerchantID, w.ID)
+	if err := checkLimit(LimitPerTransaction, m.WithdrawalLimitPerTransaction, 0, w.Amount); err != nil {
+		return Created[models.Withdrawal]{}, err
+	}
+	k := withdrawalKind
+	if m.WithdrawalLimitDaily != nil {
+		// The day's sum is read and the withdrawal stored in one transaction, with the
+		// wallet locked, so that concurrent withdrawals cannot both pass.
+		k.insert = func(tx *gorm.DB, w models.Withdrawal) error {
+			done, err := store.LockWalletWithdrawnSince(tx, w.AccountID, utcDay(now))
+			if err != nil {
+				return err
+			}
+			if err := checkLimit(LimitDaily, m.WithdrawalLimitDaily, done, w.Amount); err != nil {
+				return err
+			}
+			return store.InsertWithdrawal(tx, w)
+		}
+	}
 	req.Wait = 0
-	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, withdrawalKind, w.ID, w, func(ctx context.Context, w models.Withdrawal) error {
+	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, k, w.ID, w, func(ctx context.Context, w models.Withdrawal) error {
 		return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
 	})
 }
+
+// The withdrawal limits a merchant may set, by their field names.
+const (
+	LimitPerTransaction = "withdrawal_limit_per_transaction"
+	LimitDaily          = "withdrawal_limit_daily"
+)
+
+// LimitExceededError refuses a withdrawal over one of the merchant's limits; nothing
+// is stored.
+type LimitExceededError struct {
+	// Limit is the field name of the limit, Max its amount and Remaining what is left
+	// of it (the limit itself for the per-transaction one).
+	Limit          string
+	Max, Remaining int64
+}
+
+func (e *LimitExceededError) Error() string {
+	return fmt.Sprintf("over the %s of %d (%d remaining)", e.Limit, e.Max, e.Remaining)
+}
+
+// checkLimit refuses amount if used+amount exceeds the limit (nil: no limit).
+func checkLimit(name string, limit *int64, used, amount int64) error {
+	if limit == nil || used+amount <= *limit {
+		return nil
+	}
+	return &LimitExceededError{Limit: name, Max: *limit, Remaining: max(*limit-used, 0)}
+}
+
+// utcDay is the start of t's UTC day.
+func utcDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // Withdrawal returns one of the merchant's withdrawals; ErrNotFound.
 func (s *Wallets) Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error) {

@@ -143,6 +143,7 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 	var walletCur *starter.WalletCurrencyError
 	var exceeds *starter.ExceedsRefundableError
 	var notStarted *starter.NotStartedError
+	var overLimit *starter.LimitExceededError
 	switch {
 	case errors.Is(err, starter.ErrIdempotencyKeyReused):
 		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
@@ -159,6 +160,9 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 		problem.Write(c, problem.Unprocessable(problem.CodeAmountExceedsRefundable,
 			fmt.Sprintf("the payment is %s with at most %d %s left to refund, counting refunds in flight",
 				pay.Status, pay.Amount-pay.AmountRefunded, pay.Currency)))
+	case errors.As(err, &overLimit):
+		problem.Write(c, problem.Unprocessable(problem.CodeLimitExceeded,
+			fmt.Sprintf("the amount is over the merchant's %s of %d; %d remaining", overLimit.Limit, overLimit.Max, overLimit.Remaining)))
 	case errors.As(err, &notStarted):
 		h.Log.WithFields(logrus.Fields{"object_id": notStarted.ObjectID, "merchant_id": notStarted.MerchantID}).WithError(err).Error("start " + notStarted.Kind + " flow")
 		problem.Write(c, problem.Unavailable("the "+notStarted.Kind+" is stored but its flow could not start yet; retry with the same Idempotency-Key"))

@@ -41,13 +41,30 @@ func validName(s string) bool {
 // maxFeeBps is a fee of 100 %.
 const maxFeeBps = 10_000
 
+// defaultReviewMajorUnits is the review threshold of a merchant created without one,
+// in major units of its default currency: 10000.00 CNY is 1000000 minor units, 10000
+// JPY is 10000. An explicit 0 still means "never review".
+const defaultReviewMajorUnits = 10_000
+
+// defaultReviewThreshold is defaultReviewMajorUnits in minor units of cur.
+func defaultReviewThreshold(cur models.Currency) int64 {
+	t := int64(defaultReviewMajorUnits)
+	for range cur.Exponent() {
+		t *= 10
+	}
+	return t
+}
+
 // createMerchantRequest is the body of POST /v1/ops/merchants.
 type createMerchantRequest struct {
 	Name            *string `json:"name"`
 	ReviewThreshold *int64  `json:"review_threshold"`
-	FeeBps          *int64  `json:"fee_bps"`
-	DefaultCurrency *string `json:"default_currency"`
-	NotifyURL       *string `json:"notify_url"`
+	// Withdrawal limits in minor units; absent: no limit.
+	WithdrawalLimitPerTransaction *int64  `json:"withdrawal_limit_per_transaction"`
+	WithdrawalLimitDaily          *int64  `json:"withdrawal_limit_daily"`
+	FeeBps                        *int64  `json:"fee_bps"`
+	DefaultCurrency               *string `json:"default_currency"`
+	NotifyURL                     *string `json:"notify_url"`
 }
 
 func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Problem) {
@@ -60,12 +77,6 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 	}
 	m := models.Merchant{
 		Name: *req.Name, DefaultCurrency: "CNY", Status: models.MerchantActive,
-	}
-	if req.ReviewThreshold != nil {
-		if *req.ReviewThreshold < 0 || *req.ReviewThreshold > models.MaxAmount {
-			return fail(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("review_threshold must be from 0 (never review) to %d minor units", models.MaxAmount)))
-		}
-		m.ReviewThreshold = *req.ReviewThreshold
 	}
 	if req.FeeBps != nil {
 		if *req.FeeBps < 0 || *req.FeeBps > maxFeeBps {
@@ -85,6 +96,29 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 			return fail(problem.Unprocessable(problem.CodeInvalidNotifyURL, "notify_url must be an absolute http or https URL without credentials"))
 		}
 		m.NotifyURL = *req.NotifyURL
+	}
+	m.ReviewThreshold = defaultReviewThreshold(m.DefaultCurrency)
+	if req.ReviewThreshold != nil {
+		if *req.ReviewThreshold < 0 || *req.ReviewThreshold > models.MaxAmount {
+			return fail(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("review_threshold must be from 0 (never review) to %d minor units", models.MaxAmount)))
+		}
+		m.ReviewThreshold = *req.ReviewThreshold
+	}
+	for _, l := range []struct {
+		name string
+		v    *int64
+		dst  **int64
+	}{
+		{"withdrawal_limit_per_transaction", req.WithdrawalLimitPerTransaction, &m.WithdrawalLimitPerTransaction},
+		{"withdrawal_limit_daily", req.WithdrawalLimitDaily, &m.WithdrawalLimitDaily},
+	} {
+		if l.v == nil {
+			continue
+		}
+		if models.ValidateAmount(*l.v) != nil {
+			return fail(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("%s must be from 1 to %d minor units (leave it out for no limit)", l.name, models.MaxAmount)))
+		}
+		*l.dst = l.v
 	}
 	return m, nil
 }

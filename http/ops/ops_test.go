@@ -172,3 +172,43 @@ func TestMerchantActsAnswers(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status)
 	require.Equal(t, []string{"merchant.create mch_new accepted", "merchant.rotate_secret " + id + " refused"}, a.results())
 }
+
+// A merchant created without a review threshold gets 10000 major units of its
+// currency; an explicit 0 still means never; withdrawal limits are optional and, when
+// given, from 1 to MaxAmount.
+func TestValidateMerchantDefaultsAndLimits(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	s := func(v string) *string { return &v }
+	tests := []struct {
+		name        string
+		req         createMerchantRequest
+		review      int64
+		perTx, day  *int64
+		problemCode string
+	}{
+		{name: "default CNY", req: createMerchantRequest{Name: s("Shop")}, review: 1_000_000},
+		{name: "default JPY", req: createMerchantRequest{Name: s("Shop"), DefaultCurrency: s("JPY")}, review: 10_000},
+		{name: "default BHD", req: createMerchantRequest{Name: s("Shop"), DefaultCurrency: s("BHD")}, review: 10_000_000},
+		{name: "explicit 0 never reviews", req: createMerchantRequest{Name: s("Shop"), ReviewThreshold: i(0)}, review: 0},
+		{name: "explicit", req: createMerchantRequest{Name: s("Shop"), ReviewThreshold: i(500)}, review: 500},
+		{name: "negative threshold", req: createMerchantRequest{Name: s("Shop"), ReviewThreshold: i(-1)}, problemCode: "invalid_amount"},
+		{name: "limits", req: createMerchantRequest{Name: s("Shop"), WithdrawalLimitPerTransaction: i(5000), WithdrawalLimitDaily: i(20000)},
+			review: 1_000_000, perTx: i(5000), day: i(20000)},
+		{name: "zero per-transaction limit", req: createMerchantRequest{Name: s("Shop"), WithdrawalLimitPerTransaction: i(0)}, problemCode: "invalid_amount"},
+		{name: "daily limit too large", req: createMerchantRequest{Name: s("Shop"), WithdrawalLimitDaily: i(models.MaxAmount + 1)}, problemCode: "invalid_amount"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, p := validateMerchant(tc.req)
+			if tc.problemCode != "" {
+				require.NotNil(t, p)
+				require.Equal(t, tc.problemCode, p.Code)
+				return
+			}
+			require.Nil(t, p)
+			require.Equal(t, tc.review, m.ReviewThreshold)
+			require.Equal(t, tc.perTx, m.WithdrawalLimitPerTransaction)
+			require.Equal(t, tc.day, m.WithdrawalLimitDaily)
+		})
+	}
+}

@@ -39,6 +39,7 @@ const (
 	CodeTimeout                 = "timeout"
 	CodeInvalidFee              = "invalid_fee"
 	CodeInvalidDate             = "invalid_date"
+	CodeLimitExceeded           = "limit_exceeded"
 )
 
 // ContentType is the media type of problem responses.

@@ -92,11 +92,11 @@ func TestOpsCreateMerchant(t *testing.T) {
 		require.Equal(t, "Acme Tea", got.Name)
 		require.Nil(t, got.OldSecretExpiresAt)
 
-		// Defaults: CNY, no fee, no review.
+		// Defaults: CNY, no fee, review above 10000.00 CNY.
 		d := a.createMerchant(t, `{"name":"Plain"}`)
 		require.Equal(t, "CNY", d.DefaultCurrency)
 		require.Zero(t, d.FeeBps)
-		require.Zero(t, d.ReviewThreshold)
+		require.Equal(t, int64(1_000_000), d.ReviewThreshold)
 		require.Empty(t, d.NotifyURL)
 		require.NotEqual(t, m.Secret, d.Secret)
 		require.NotEqual(t, m.WebhookSecret, d.WebhookSecret)

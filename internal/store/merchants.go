@@ -29,24 +29,29 @@ type merchantRow struct {
 	NotifyURL                 string
 	FeeBps                    int64
 	ReviewThreshold           int64
-	DefaultCurrency           string
-	Status                    string
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
+	// NULL: no limit.
+	WithdrawalLimitPerTransaction *int64
+	WithdrawalLimitDaily          *int64
+	DefaultCurrency               string
+	Status                        string
+	CreatedAt                     time.Time
+	UpdatedAt                     time.Time
 }
 
 func (merchantRow) TableName() string { return "merchants" }
 
 func (r merchantRow) model(now time.Time) models.Merchant {
 	m := models.Merchant{
-		ID:              r.ID,
-		Name:            r.Name,
-		FeeBps:          r.FeeBps,
-		ReviewThreshold: r.ReviewThreshold,
-		DefaultCurrency: models.Currency(r.DefaultCurrency),
-		NotifyURL:       r.NotifyURL,
-		Status:          models.MerchantStatus(r.Status),
-		CreatedAt:       r.CreatedAt.UTC(),
+		ID:                            r.ID,
+		Name:                          r.Name,
+		FeeBps:                        r.FeeBps,
+		ReviewThreshold:               r.ReviewThreshold,
+		DefaultCurrency:               models.Currency(r.DefaultCurrency),
+		WithdrawalLimitPerTransaction: r.WithdrawalLimitPerTransaction,
+		WithdrawalLimitDaily:          r.WithdrawalLimitDaily,
+		NotifyURL:                     r.NotifyURL,
+		Status:                        models.MerchantStatus(r.Status),
+		CreatedAt:                     r.CreatedAt.UTC(),
 	}
 	if r.oldSecretValid(now) {
 		t := r.OldSecretExpiresAt.UTC()
@@ -89,17 +94,19 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 	}
 	now := time.Now().UTC()
 	row := merchantRow{
-		ID:               m.ID,
-		Name:             m.Name,
-		SecretEnc:        sealed,
-		WebhookSecretEnc: webhookSealed,
-		NotifyURL:        m.NotifyURL,
-		FeeBps:           m.FeeBps,
-		ReviewThreshold:  m.ReviewThreshold,
-		DefaultCurrency:  string(m.DefaultCurrency),
-		Status:           string(m.Status),
-		CreatedAt:        now,
-		UpdatedAt:        now,
+		ID:                            m.ID,
+		Name:                          m.Name,
+		SecretEnc:                     sealed,
+		WebhookSecretEnc:              webhookSealed,
+		NotifyURL:                     m.NotifyURL,
+		FeeBps:                        m.FeeBps,
+		ReviewThreshold:               m.ReviewThreshold,
+		DefaultCurrency:               string(m.DefaultCurrency),
+		WithdrawalLimitPerTransaction: m.WithdrawalLimitPerTransaction,
+		WithdrawalLimitDaily:          m.WithdrawalLimitDaily,
+		Status:                        string(m.Status),
+		CreatedAt:                     now,
+		UpdatedAt:                     now,
 	}
 	if err := tx.Create(&row).Error; err != nil {
 		return fmt.Errorf("create merchant %s: %w", m.ID, translate(err))

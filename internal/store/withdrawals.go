@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/payflow/payflow/models"
 )
@@ -46,6 +47,27 @@ func InsertWithdrawal(tx *gorm.DB, w models.Withdrawal) error {
 		NotifyURL: w.NotifyURL, WorkflowID: w.WorkflowID, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
 	}
 	return insertRow(tx, &row, "withdrawal", w.ID)
+}
+
+// LockWalletWithdrawnSince locks the wallet's account row until the caller's
+// transaction ends (SELECT ... FOR UPDATE on MySQL; on SQLite the transaction, which
+// has written already, holds the database's one write lock) and returns what the
+// wallet's withdrawals created at or after since, not failed or canceled, move. Two
+// transactions that lock the same wallet first cannot both pass a check of the sum.
+func LockWalletWithdrawnSince(tx *gorm.DB, accountID string, since time.Time) (int64, error) {
+	var ids []string
+	if err := tx.Table("accounts").Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("id = ?", accountID).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("lock account %s: %w", accountID, translate(err))
+	}
+	var sum int64
+	if err := tx.Model(&withdrawalRow{}).Select("COALESCE(SUM(amount), 0)").
+		Where("account_id = ? AND created_at >= ? AND status NOT IN ?", accountID, since.UTC(),
+			[]string{string(models.WithdrawalFailed), string(models.WithdrawalCanceled)}).
+		Scan(&sum).Error; err != nil {
+		return 0, fmt.Errorf("sum withdrawals of %s: %w", accountID, translate(err))
+	}
+	return sum, nil
 }
 
 // Withdrawal returns the merchant's withdrawal ("" merchant: anyone's), or ErrNotFound.

@@ -72,27 +72,14 @@ func TestOpsMerchantsEndToEnd(t *testing.T) {
 		require.Equal(t, 404, r.Status, "another merchant's payment")
 
 		// The review threshold applies to its withdrawals.
-		r, err = c.Post(ctx, "/v1/accounts", map[string]any{"currency": "CNY"}, "e2e-"+models.NewID(""))
-		require.NoError(t, err)
-		require.Equal(t, 201, r.Status, "%s", r.Body)
-		var wallet accountView
-		require.NoError(t, r.JSON(&wallet))
-		r, err = c.Post(ctx, "/v1/topups", map[string]any{"account_id": wallet.ID, "amount": 5000, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"}}, "e2e-"+models.NewID(""))
-		require.NoError(t, err)
-		require.Equal(t, 202, r.Status, "%s", r.Body)
-		var top models.Topup
-		require.NoError(t, r.JSON(&top))
-		_, _, err = c.WaitStatus(wctx, "/v1/topups/"+top.ID, 200*time.Millisecond, "processing")
-		require.NoError(t, err)
-		r, err = c.Post(ctx, "/v1/withdrawals", map[string]any{"account_id": wallet.ID, "amount": 2000, "currency": "CNY", "destination": map[string]any{"bank_account": "ba_success"}}, "e2e-"+models.NewID(""))
-		require.NoError(t, err)
-		require.Equal(t, 202, r.Status, "%s", r.Body)
-		var wd models.Withdrawal
-		require.NoError(t, r.JSON(&wd))
-		o, _, err := c.WaitStatus(wctx, "/v1/withdrawals/"+wd.ID, 200*time.Millisecond, "processing")
+		wallet := fundedWalletOf(t, c, 5000)
+		wdStatus, wd := postWithdrawal(t, c, wallet.ID, "e2e-"+models.NewID(""), 2000)
+		require.Equal(t, 202, wdStatus, "%v", wd)
+		wdID, _ := wd["id"].(string)
+		o, _, err := c.WaitStatus(wctx, "/v1/withdrawals/"+wdID, 200*time.Millisecond, "processing")
 		require.NoError(t, err)
 		require.Equal(t, "pending_approval", o.Status, "2000 is over the merchant's review threshold of 1000")
-		r, err = s.Ops(ctx, "POST", "/v1/ops/withdrawals/"+wd.ID+"/reject", `{"reason":"e2e: not needed"}`)
+		r, err = s.Ops(ctx, "POST", "/v1/ops/withdrawals/"+wdID+"/reject", `{"reason":"e2e: not needed"}`)
 		require.NoError(t, err)
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 
