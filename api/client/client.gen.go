@@ -3440,6 +3440,36 @@ func (e RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus) Valid() b
 	}
 }
 
+// Defines values for RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatusN403 RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCodeNotFound RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
@@ -12020,6 +12050,12 @@ type RedeliverEvent401ApplicationProblemPlusJSONResponseBodyCode string
 // RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RedeliverEvent.
 type RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus int
 
+// RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode defines parameters for RedeliverEvent.
+type RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode string
+
+// RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RedeliverEvent.
+type RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus int
+
 // RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RedeliverEvent.
 type RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -13867,7 +13903,7 @@ type ClientInterface interface {
 
 	// RedeliverEventWithBody Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -13876,7 +13912,7 @@ type ClientInterface interface {
 
 	// RedeliverEvent Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -14651,7 +14687,7 @@ func (c *Client) GetEvent(ctx context.Context, id EventId, reqEditors ...Request
 
 // RedeliverEventWithBody Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes any type of body and a specified content type.
 //
@@ -14670,7 +14706,7 @@ func (c *Client) RedeliverEventWithBody(ctx context.Context, id EventId, content
 
 // RedeliverEvent Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -17631,7 +17667,7 @@ type ClientWithResponsesInterface interface {
 
 	// RedeliverEventWithBodyWithResponse Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17640,7 +17676,7 @@ type ClientWithResponsesInterface interface {
 
 	// RedeliverEventWithResponse Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -19341,6 +19377,8 @@ type RedeliverEventResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -19376,6 +19414,11 @@ func (r RedeliverEventResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r RedeliverEventResponse) GetApplicationproblemJSON401() *SignatureInvalid {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -22891,7 +22934,7 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, id Event
 
 // RedeliverEventWithBodyWithResponse Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22906,7 +22949,7 @@ func (c *ClientWithResponses) RedeliverEventWithBodyWithResponse(ctx context.Con
 
 // RedeliverEventWithResponse Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24754,6 +24797,13 @@ func ParseRedeliverEventResponse(rsp *http.Response) (*RedeliverEventResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
