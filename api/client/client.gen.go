@@ -773,6 +773,36 @@ func (e NotPendingApprovalStatus) Valid() bool {
 	}
 }
 
+// Defines values for OpsRateLimitedCode.
+const (
+	OpsRateLimitedCodeRateLimited OpsRateLimitedCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsRateLimitedCode enum.
+func (e OpsRateLimitedCode) Valid() bool {
+	switch e {
+	case OpsRateLimitedCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRateLimitedStatus.
+const (
+	OpsRateLimitedStatusN429 OpsRateLimitedStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsRateLimitedStatus enum.
+func (e OpsRateLimitedStatus) Valid() bool {
+	switch e {
+	case OpsRateLimitedStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsUnauthorizedCode.
 const (
 	OpsUnauthorizedCodeUnauthorized OpsUnauthorizedCode = "unauthorized"
@@ -1106,6 +1136,36 @@ func (e CodecDecode414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool
 	}
 }
 
+// Defines values for CodecDecode429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CodecDecode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CodecDecode429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CodecDecode429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CodecDecode429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CodecDecode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CodecDecode429ApplicationProblemPlusJSONResponseBodyStatusN429 CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CodecDecode429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CodecDecode500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	CodecDecode500ApplicationProblemPlusJSONResponseBodyCodeInternalError CodecDecode500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -1283,6 +1343,36 @@ const (
 func (e CodecEncode414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case CodecEncode414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CodecEncode429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CodecEncode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CodecEncode429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CodecEncode429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CodecEncode429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CodecEncode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CodecEncode429ApplicationProblemPlusJSONResponseBodyStatusN429 CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CodecEncode429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -3848,6 +3938,36 @@ func (e OpsAuditLog415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool
 	}
 }
 
+// Defines values for OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsAuditLog500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsAuditLog500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsAuditLog500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -4055,6 +4175,36 @@ const (
 func (e OpsListFlows415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsListFlows415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListFlows429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListFlows429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -4319,6 +4469,36 @@ func (e OpsCancelFlow415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bo
 	}
 }
 
+// Defines values for OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsCancelFlow500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsCancelFlow500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsCancelFlow500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -4577,6 +4757,36 @@ func (e OpsRetryFlow415ApplicationProblemPlusJSONResponseBodyStatus) Valid() boo
 	}
 }
 
+// Defines values for OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsRetryFlow500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsRetryFlow500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsRetryFlow500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -4754,6 +4964,36 @@ const (
 func (e OpsLedgerCheck415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsLedgerCheck415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -5012,6 +5252,36 @@ func (e OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus) Valid(
 	}
 }
 
+// Defines values for OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsCreateMerchant500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsCreateMerchant500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsCreateMerchant500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -5249,6 +5519,36 @@ const (
 func (e OpsGetMerchant415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsGetMerchant415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -5498,6 +5798,36 @@ func (e OpsDisableMerchant415ApplicationProblemPlusJSONResponseBodyStatus) Valid
 	}
 }
 
+// Defines values for OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsDisableMerchant500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsDisableMerchant500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsDisableMerchant500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -5735,6 +6065,36 @@ const (
 func (e OpsEnableMerchant415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsEnableMerchant415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -6008,6 +6368,36 @@ const (
 func (e OpsRotateMerchantSecret415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsRotateMerchantSecret415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -6533,6 +6923,36 @@ func (e OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus) 
 	}
 }
 
+// Defines values for OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsCreateReconciliation500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsCreateReconciliation500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsCreateReconciliation500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -6776,6 +7196,36 @@ func (e OpsGetReconciliation415ApplicationProblemPlusJSONResponseBodyStatus) Val
 	}
 }
 
+// Defines values for OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsGetReconciliation500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsGetReconciliation500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsGetReconciliation500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -7013,6 +7463,36 @@ const (
 func (e OpsListDifferences415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsListDifferences415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -7292,6 +7772,36 @@ func (e OpsResolveDifference415ApplicationProblemPlusJSONResponseBodyStatus) Val
 	}
 }
 
+// Defines values for OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsResolveDifference500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsResolveDifference500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsResolveDifference500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -7565,6 +8075,36 @@ func (e OpsApproveWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus) Val
 	}
 }
 
+// Defines values for OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsApproveWithdrawal500ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsApproveWithdrawal500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsApproveWithdrawal500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
@@ -7832,6 +8372,36 @@ const (
 func (e OpsRejectWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case OpsRejectWithdrawal415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -11427,6 +11997,23 @@ type NotPendingApprovalCode string
 // NotPendingApprovalStatus defines model for NotPendingApproval.Status.
 type NotPendingApprovalStatus int
 
+// OpsRateLimited defines model for OpsRateLimited.
+type OpsRateLimited struct {
+	Code      OpsRateLimitedCode   `json:"code"`
+	Detail    *string              `json:"detail,omitempty"`
+	Instance  *string              `json:"instance,omitempty"`
+	RequestId *string              `json:"request_id,omitempty"`
+	Status    OpsRateLimitedStatus `json:"status"`
+	Title     string               `json:"title"`
+	Type      string               `json:"type"`
+}
+
+// OpsRateLimitedCode defines model for OpsRateLimited.Code.
+type OpsRateLimitedCode string
+
+// OpsRateLimitedStatus defines model for OpsRateLimited.Status.
+type OpsRateLimitedStatus int
+
 // OpsUnauthorized defines model for OpsUnauthorized.
 type OpsUnauthorized struct {
 	Code      OpsUnauthorizedCode   `json:"code"`
@@ -11570,6 +12157,12 @@ type CodecDecode414ApplicationProblemPlusJSONResponseBodyCode string
 // CodecDecode414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CodecDecode.
 type CodecDecode414ApplicationProblemPlusJSONResponseBodyStatus int
 
+// CodecDecode429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CodecDecode.
+type CodecDecode429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CodecDecode.
+type CodecDecode429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // CodecDecode500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CodecDecode.
 type CodecDecode500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -11605,6 +12198,12 @@ type CodecEncode414ApplicationProblemPlusJSONResponseBodyCode string
 
 // CodecEncode414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CodecEncode.
 type CodecEncode414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CodecEncode429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CodecEncode.
+type CodecEncode429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CodecEncode.
+type CodecEncode429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // CodecEncode500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CodecEncode.
 type CodecEncode500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12139,6 +12738,12 @@ type OpsAuditLog415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsAuditLog415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsAuditLog.
 type OpsAuditLog415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsAuditLog.
+type OpsAuditLog429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsAuditLog.
+type OpsAuditLog429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsAuditLog500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsAuditLog.
 type OpsAuditLog500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12191,6 +12796,12 @@ type OpsListFlows415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsListFlows415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListFlows.
 type OpsListFlows415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListFlows.
+type OpsListFlows429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListFlows.
+type OpsListFlows429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsListFlows500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListFlows.
 type OpsListFlows500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12241,6 +12852,12 @@ type OpsCancelFlow415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsCancelFlow415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCancelFlow.
 type OpsCancelFlow415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCancelFlow.
+type OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCancelFlow.
+type OpsCancelFlow429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsCancelFlow500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCancelFlow.
 type OpsCancelFlow500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12293,6 +12910,12 @@ type OpsRetryFlow415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsRetryFlow415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRetryFlow.
 type OpsRetryFlow415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRetryFlow.
+type OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRetryFlow.
+type OpsRetryFlow429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsRetryFlow500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRetryFlow.
 type OpsRetryFlow500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12328,6 +12951,12 @@ type OpsLedgerCheck415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsLedgerCheck415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsLedgerCheck.
 type OpsLedgerCheck415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsLedgerCheck.
+type OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsLedgerCheck.
+type OpsLedgerCheck429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsLedgerCheck500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsLedgerCheck.
 type OpsLedgerCheck500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12377,6 +13006,12 @@ type OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode string
 // OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateMerchant.
 type OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateMerchant.
+type OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateMerchant.
+type OpsCreateMerchant429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsCreateMerchant500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateMerchant.
 type OpsCreateMerchant500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12424,6 +13059,12 @@ type OpsGetMerchant415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsGetMerchant415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetMerchant.
 type OpsGetMerchant415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetMerchant.
+type OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetMerchant.
+type OpsGetMerchant429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsGetMerchant500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetMerchant.
 type OpsGetMerchant500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12473,6 +13114,12 @@ type OpsDisableMerchant415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsDisableMerchant415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDisableMerchant.
 type OpsDisableMerchant415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDisableMerchant.
+type OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDisableMerchant.
+type OpsDisableMerchant429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsDisableMerchant500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDisableMerchant.
 type OpsDisableMerchant500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12520,6 +13167,12 @@ type OpsEnableMerchant415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsEnableMerchant415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsEnableMerchant.
 type OpsEnableMerchant415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsEnableMerchant.
+type OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsEnableMerchant.
+type OpsEnableMerchant429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsEnableMerchant500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsEnableMerchant.
 type OpsEnableMerchant500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12574,6 +13227,12 @@ type OpsRotateMerchantSecret415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsRotateMerchantSecret415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantSecret.
 type OpsRotateMerchantSecret415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantSecret.
+type OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRotateMerchantSecret.
+type OpsRotateMerchantSecret429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsRotateMerchantSecret500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRotateMerchantSecret.
 type OpsRotateMerchantSecret500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12677,6 +13336,12 @@ type OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode string
 // OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateReconciliation.
 type OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateReconciliation.
+type OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateReconciliation.
+type OpsCreateReconciliation429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsCreateReconciliation500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateReconciliation.
 type OpsCreateReconciliation500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12724,6 +13389,12 @@ type OpsGetReconciliation415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsGetReconciliation415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetReconciliation.
 type OpsGetReconciliation415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetReconciliation.
+type OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetReconciliation.
+type OpsGetReconciliation429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsGetReconciliation500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetReconciliation.
 type OpsGetReconciliation500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12779,6 +13450,12 @@ type OpsListDifferences415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsListDifferences415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListDifferences.
 type OpsListDifferences415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListDifferences.
+type OpsListDifferences429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListDifferences.
+type OpsListDifferences429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsListDifferences500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListDifferences.
 type OpsListDifferences500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12833,6 +13510,12 @@ type OpsResolveDifference415ApplicationProblemPlusJSONResponseBodyCode string
 // OpsResolveDifference415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsResolveDifference.
 type OpsResolveDifference415ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsResolveDifference.
+type OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsResolveDifference.
+type OpsResolveDifference429ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsResolveDifference500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsResolveDifference.
 type OpsResolveDifference500ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -12886,6 +13569,12 @@ type OpsApproveWithdrawal415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsApproveWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsApproveWithdrawal.
 type OpsApproveWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsApproveWithdrawal.
+type OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsApproveWithdrawal.
+type OpsApproveWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsApproveWithdrawal500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsApproveWithdrawal.
 type OpsApproveWithdrawal500ApplicationProblemPlusJSONResponseBodyCode string
@@ -12945,6 +13634,12 @@ type OpsRejectWithdrawal415ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsRejectWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRejectWithdrawal.
 type OpsRejectWithdrawal415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRejectWithdrawal.
+type OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRejectWithdrawal.
+type OpsRejectWithdrawal429ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsRejectWithdrawal500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsRejectWithdrawal.
 type OpsRejectWithdrawal500ApplicationProblemPlusJSONResponseBodyCode string
@@ -14009,7 +14704,22 @@ type ClientInterface interface {
 
 	// OpsDisableMerchantWithBody Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -14018,7 +14728,22 @@ type ClientInterface interface {
 
 	// OpsDisableMerchant Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -14913,7 +15638,22 @@ func (c *Client) OpsGetMerchant(ctx context.Context, id MerchantId, reqEditors .
 
 // OpsDisableMerchantWithBody Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes any type of body and a specified content type.
 //
@@ -14932,7 +15672,22 @@ func (c *Client) OpsDisableMerchantWithBody(ctx context.Context, id MerchantId, 
 
 // OpsDisableMerchant Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -17781,7 +18536,22 @@ type ClientWithResponsesInterface interface {
 
 	// OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17790,7 +18560,22 @@ type ClientWithResponsesInterface interface {
 
 	// OpsDisableMerchantWithResponse Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18111,6 +18896,11 @@ type ClientWithResponsesInterface interface {
 	GetWithdrawalWithResponse(ctx context.Context, id WithdrawalId, reqEditors ...RequestEditorFn) (*GetWithdrawalResponse, error)
 }
 
+// CodecDecodeResponse429Headers the declared response headers of an HTTP 429 response for CodecDecode
+type CodecDecodeResponse429Headers struct {
+	RetryAfter int
+}
+
 // CodecDecodeResponse503Headers the declared response headers of an HTTP 503 response for CodecDecode
 type CodecDecodeResponse503Headers struct {
 	RetryAfter int
@@ -18129,12 +18919,16 @@ type CodecDecodeResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
 	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *AnyProblem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CodecDecodeResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CodecDecodeResponse503Headers
 }
@@ -18162,6 +18956,11 @@ func (r CodecDecodeResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
 func (r CodecDecodeResponse) GetApplicationproblemJSON414() *URITooLong {
 	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CodecDecodeResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -18208,6 +19007,11 @@ func (r CodecDecodeResponse) ContentType() string {
 	return ""
 }
 
+// CodecEncodeResponse429Headers the declared response headers of an HTTP 429 response for CodecEncode
+type CodecEncodeResponse429Headers struct {
+	RetryAfter int
+}
+
 // CodecEncodeResponse503Headers the declared response headers of an HTTP 503 response for CodecEncode
 type CodecEncodeResponse503Headers struct {
 	RetryAfter int
@@ -18226,12 +19030,16 @@ type CodecEncodeResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
 	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *AnyProblem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CodecEncodeResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CodecEncodeResponse503Headers
 }
@@ -18259,6 +19067,11 @@ func (r CodecEncodeResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
 func (r CodecEncodeResponse) GetApplicationproblemJSON414() *URITooLong {
 	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CodecEncodeResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19490,6 +20303,11 @@ func (r RedeliverEventResponse) ContentType() string {
 	return ""
 }
 
+// OpsAuditLogResponse429Headers the declared response headers of an HTTP 429 response for OpsAuditLog
+type OpsAuditLogResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsAuditLogResponse503Headers the declared response headers of an HTTP 503 response for OpsAuditLog
 type OpsAuditLogResponse503Headers struct {
 	RetryAfter int
@@ -19510,10 +20328,14 @@ type OpsAuditLogResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsAuditLogResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsAuditLogResponse503Headers
 }
@@ -19546,6 +20368,11 @@ func (r OpsAuditLogResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsAuditLogResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsAuditLogResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19587,6 +20414,11 @@ func (r OpsAuditLogResponse) ContentType() string {
 	return ""
 }
 
+// OpsListFlowsResponse429Headers the declared response headers of an HTTP 429 response for OpsListFlows
+type OpsListFlowsResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsListFlowsResponse503Headers the declared response headers of an HTTP 503 response for OpsListFlows
 type OpsListFlowsResponse503Headers struct {
 	RetryAfter int
@@ -19607,12 +20439,16 @@ type OpsListFlowsResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *AnyProblem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsListFlowsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsListFlowsResponse503Headers
 }
@@ -19645,6 +20481,11 @@ func (r OpsListFlowsResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsListFlowsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsListFlowsResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19691,6 +20532,11 @@ func (r OpsListFlowsResponse) ContentType() string {
 	return ""
 }
 
+// OpsCancelFlowResponse429Headers the declared response headers of an HTTP 429 response for OpsCancelFlow
+type OpsCancelFlowResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsCancelFlowResponse503Headers the declared response headers of an HTTP 503 response for OpsCancelFlow
 type OpsCancelFlowResponse503Headers struct {
 	RetryAfter int
@@ -19717,12 +20563,16 @@ type OpsCancelFlowResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *AnyProblem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsCancelFlowResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsCancelFlowResponse503Headers
 }
@@ -19772,6 +20622,11 @@ func (r OpsCancelFlowResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 	return r.ApplicationproblemJSON415
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsCancelFlowResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsCancelFlowResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -19816,6 +20671,11 @@ func (r OpsCancelFlowResponse) ContentType() string {
 	return ""
 }
 
+// OpsRetryFlowResponse429Headers the declared response headers of an HTTP 429 response for OpsRetryFlow
+type OpsRetryFlowResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsRetryFlowResponse503Headers the declared response headers of an HTTP 503 response for OpsRetryFlow
 type OpsRetryFlowResponse503Headers struct {
 	RetryAfter int
@@ -19842,12 +20702,16 @@ type OpsRetryFlowResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *AnyProblem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsRetryFlowResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsRetryFlowResponse503Headers
 }
@@ -19897,6 +20761,11 @@ func (r OpsRetryFlowResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 	return r.ApplicationproblemJSON415
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsRetryFlowResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsRetryFlowResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -19941,6 +20810,11 @@ func (r OpsRetryFlowResponse) ContentType() string {
 	return ""
 }
 
+// OpsLedgerCheckResponse429Headers the declared response headers of an HTTP 429 response for OpsLedgerCheck
+type OpsLedgerCheckResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsLedgerCheckResponse503Headers the declared response headers of an HTTP 503 response for OpsLedgerCheck
 type OpsLedgerCheckResponse503Headers struct {
 	RetryAfter int
@@ -19959,10 +20833,14 @@ type OpsLedgerCheckResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsLedgerCheckResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsLedgerCheckResponse503Headers
 }
@@ -19990,6 +20868,11 @@ func (r OpsLedgerCheckResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsLedgerCheckResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsLedgerCheckResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20031,6 +20914,11 @@ func (r OpsLedgerCheckResponse) ContentType() string {
 	return ""
 }
 
+// OpsCreateMerchantResponse429Headers the declared response headers of an HTTP 429 response for OpsCreateMerchant
+type OpsCreateMerchantResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsCreateMerchantResponse503Headers the declared response headers of an HTTP 503 response for OpsCreateMerchant
 type OpsCreateMerchantResponse503Headers struct {
 	RetryAfter int
@@ -20061,10 +20949,14 @@ type OpsCreateMerchantResponse struct {
 		Title     string                                                           `json:"title"`
 		Type      string                                                           `json:"type"`
 	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsCreateMerchantResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsCreateMerchantResponse503Headers
 }
@@ -20112,6 +21004,11 @@ func (r OpsCreateMerchantResponse) GetApplicationproblemJSON422() *struct {
 	return r.ApplicationproblemJSON422
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsCreateMerchantResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsCreateMerchantResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -20151,6 +21048,11 @@ func (r OpsCreateMerchantResponse) ContentType() string {
 	return ""
 }
 
+// OpsGetMerchantResponse429Headers the declared response headers of an HTTP 429 response for OpsGetMerchant
+type OpsGetMerchantResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsGetMerchantResponse503Headers the declared response headers of an HTTP 503 response for OpsGetMerchant
 type OpsGetMerchantResponse503Headers struct {
 	RetryAfter int
@@ -20173,10 +21075,14 @@ type OpsGetMerchantResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsGetMerchantResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsGetMerchantResponse503Headers
 }
@@ -20214,6 +21120,11 @@ func (r OpsGetMerchantResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsGetMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsGetMerchantResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20255,6 +21166,11 @@ func (r OpsGetMerchantResponse) ContentType() string {
 	return ""
 }
 
+// OpsDisableMerchantResponse429Headers the declared response headers of an HTTP 429 response for OpsDisableMerchant
+type OpsDisableMerchantResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsDisableMerchantResponse503Headers the declared response headers of an HTTP 503 response for OpsDisableMerchant
 type OpsDisableMerchantResponse503Headers struct {
 	RetryAfter int
@@ -20277,10 +21193,14 @@ type OpsDisableMerchantResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsDisableMerchantResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsDisableMerchantResponse503Headers
 }
@@ -20318,6 +21238,11 @@ func (r OpsDisableMerchantResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsDisableMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsDisableMerchantResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20359,6 +21284,11 @@ func (r OpsDisableMerchantResponse) ContentType() string {
 	return ""
 }
 
+// OpsEnableMerchantResponse429Headers the declared response headers of an HTTP 429 response for OpsEnableMerchant
+type OpsEnableMerchantResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsEnableMerchantResponse503Headers the declared response headers of an HTTP 503 response for OpsEnableMerchant
 type OpsEnableMerchantResponse503Headers struct {
 	RetryAfter int
@@ -20381,10 +21311,14 @@ type OpsEnableMerchantResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsEnableMerchantResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsEnableMerchantResponse503Headers
 }
@@ -20422,6 +21356,11 @@ func (r OpsEnableMerchantResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsEnableMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsEnableMerchantResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20463,6 +21402,11 @@ func (r OpsEnableMerchantResponse) ContentType() string {
 	return ""
 }
 
+// OpsRotateMerchantSecretResponse429Headers the declared response headers of an HTTP 429 response for OpsRotateMerchantSecret
+type OpsRotateMerchantSecretResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsRotateMerchantSecretResponse503Headers the declared response headers of an HTTP 503 response for OpsRotateMerchantSecret
 type OpsRotateMerchantSecretResponse503Headers struct {
 	RetryAfter int
@@ -20495,10 +21439,14 @@ type OpsRotateMerchantSecretResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsRotateMerchantSecretResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsRotateMerchantSecretResponse503Headers
 }
@@ -20549,6 +21497,11 @@ func (r OpsRotateMerchantSecretResponse) GetApplicationproblemJSON414() *URITooL
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsRotateMerchantSecretResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsRotateMerchantSecretResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20717,6 +21670,11 @@ func (r OpsRotateMerchantWebhookSecretResponse) ContentType() string {
 	return ""
 }
 
+// OpsCreateReconciliationResponse429Headers the declared response headers of an HTTP 429 response for OpsCreateReconciliation
+type OpsCreateReconciliationResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsCreateReconciliationResponse503Headers the declared response headers of an HTTP 503 response for OpsCreateReconciliation
 type OpsCreateReconciliationResponse503Headers struct {
 	RetryAfter int
@@ -20749,10 +21707,14 @@ type OpsCreateReconciliationResponse struct {
 		Title     string                                                                 `json:"title"`
 		Type      string                                                                 `json:"type"`
 	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsCreateReconciliationResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsCreateReconciliationResponse503Headers
 }
@@ -20805,6 +21767,11 @@ func (r OpsCreateReconciliationResponse) GetApplicationproblemJSON422() *struct 
 	return r.ApplicationproblemJSON422
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsCreateReconciliationResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsCreateReconciliationResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -20844,6 +21811,11 @@ func (r OpsCreateReconciliationResponse) ContentType() string {
 	return ""
 }
 
+// OpsGetReconciliationResponse429Headers the declared response headers of an HTTP 429 response for OpsGetReconciliation
+type OpsGetReconciliationResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsGetReconciliationResponse503Headers the declared response headers of an HTTP 503 response for OpsGetReconciliation
 type OpsGetReconciliationResponse503Headers struct {
 	RetryAfter int
@@ -20866,10 +21838,14 @@ type OpsGetReconciliationResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsGetReconciliationResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsGetReconciliationResponse503Headers
 }
@@ -20907,6 +21883,11 @@ func (r OpsGetReconciliationResponse) GetApplicationproblemJSON414() *URITooLong
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsGetReconciliationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsGetReconciliationResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20948,6 +21929,11 @@ func (r OpsGetReconciliationResponse) ContentType() string {
 	return ""
 }
 
+// OpsListDifferencesResponse429Headers the declared response headers of an HTTP 429 response for OpsListDifferences
+type OpsListDifferencesResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsListDifferencesResponse503Headers the declared response headers of an HTTP 503 response for OpsListDifferences
 type OpsListDifferencesResponse503Headers struct {
 	RetryAfter int
@@ -20970,10 +21956,14 @@ type OpsListDifferencesResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsListDifferencesResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsListDifferencesResponse503Headers
 }
@@ -21011,6 +22001,11 @@ func (r OpsListDifferencesResponse) GetApplicationproblemJSON414() *URITooLong {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsListDifferencesResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsListDifferencesResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -21052,6 +22047,11 @@ func (r OpsListDifferencesResponse) ContentType() string {
 	return ""
 }
 
+// OpsResolveDifferenceResponse429Headers the declared response headers of an HTTP 429 response for OpsResolveDifference
+type OpsResolveDifferenceResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsResolveDifferenceResponse503Headers the declared response headers of an HTTP 503 response for OpsResolveDifference
 type OpsResolveDifferenceResponse503Headers struct {
 	RetryAfter int
@@ -21084,10 +22084,14 @@ type OpsResolveDifferenceResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsResolveDifferenceResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsResolveDifferenceResponse503Headers
 }
@@ -21140,6 +22144,11 @@ func (r OpsResolveDifferenceResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsResolveDifferenceResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsResolveDifferenceResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -21179,6 +22188,11 @@ func (r OpsResolveDifferenceResponse) ContentType() string {
 	return ""
 }
 
+// OpsApproveWithdrawalResponse429Headers the declared response headers of an HTTP 429 response for OpsApproveWithdrawal
+type OpsApproveWithdrawalResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsApproveWithdrawalResponse503Headers the declared response headers of an HTTP 503 response for OpsApproveWithdrawal
 type OpsApproveWithdrawalResponse503Headers struct {
 	RetryAfter int
@@ -21203,10 +22217,14 @@ type OpsApproveWithdrawalResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsApproveWithdrawalResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsApproveWithdrawalResponse503Headers
 }
@@ -21251,6 +22269,11 @@ func (r OpsApproveWithdrawalResponse) GetApplicationproblemJSON415() *Unsupporte
 	return r.ApplicationproblemJSON415
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsApproveWithdrawalResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r OpsApproveWithdrawalResponse) GetApplicationproblemJSON500() *Internal {
 	return r.ApplicationproblemJSON500
@@ -21290,6 +22313,11 @@ func (r OpsApproveWithdrawalResponse) ContentType() string {
 	return ""
 }
 
+// OpsRejectWithdrawalResponse429Headers the declared response headers of an HTTP 429 response for OpsRejectWithdrawal
+type OpsRejectWithdrawalResponse429Headers struct {
+	RetryAfter int
+}
+
 // OpsRejectWithdrawalResponse503Headers the declared response headers of an HTTP 503 response for OpsRejectWithdrawal
 type OpsRejectWithdrawalResponse503Headers struct {
 	RetryAfter int
@@ -21314,10 +22342,14 @@ type OpsRejectWithdrawalResponse struct {
 	ApplicationproblemJSON414 *URITooLong
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsRejectWithdrawalResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *OpsRejectWithdrawalResponse503Headers
 }
@@ -21360,6 +22392,11 @@ func (r OpsRejectWithdrawalResponse) GetApplicationproblemJSON414() *URITooLong 
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpsRejectWithdrawalResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsRejectWithdrawalResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -23120,7 +24157,22 @@ func (c *ClientWithResponses) OpsGetMerchantWithResponse(ctx context.Context, id
 
 // OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23135,7 +24187,22 @@ func (c *ClientWithResponses) OpsDisableMerchantWithBodyWithResponse(ctx context
 
 // OpsDisableMerchantWithResponse Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23684,6 +24751,13 @@ func ParseCodecDecodeResponse(rsp *http.Response) (*CodecDecodeResponse, error) 
 		}
 		response.ApplicationproblemJSON414 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23708,6 +24782,16 @@ func ParseCodecDecodeResponse(rsp *http.Response) (*CodecDecodeResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers CodecDecodeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CodecDecodeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -23772,6 +24856,13 @@ func ParseCodecEncodeResponse(rsp *http.Response) (*CodecEncodeResponse, error) 
 		}
 		response.ApplicationproblemJSON414 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23796,6 +24887,16 @@ func ParseCodecEncodeResponse(rsp *http.Response) (*CodecEncodeResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers CodecEncodeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CodecEncodeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -24945,6 +26046,13 @@ func ParseOpsAuditLogResponse(rsp *http.Response) (*OpsAuditLogResponse, error) 
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24962,6 +26070,16 @@ func ParseOpsAuditLogResponse(rsp *http.Response) (*OpsAuditLogResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsAuditLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsAuditLogResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25033,6 +26151,13 @@ func ParseOpsListFlowsResponse(rsp *http.Response) (*OpsListFlowsResponse, error
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25057,6 +26182,16 @@ func ParseOpsListFlowsResponse(rsp *http.Response) (*OpsListFlowsResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsListFlowsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsListFlowsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25149,6 +26284,13 @@ func ParseOpsCancelFlowResponse(rsp *http.Response) (*OpsCancelFlowResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25173,6 +26315,16 @@ func ParseOpsCancelFlowResponse(rsp *http.Response) (*OpsCancelFlowResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsCancelFlowResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsCancelFlowResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25265,6 +26417,13 @@ func ParseOpsRetryFlowResponse(rsp *http.Response) (*OpsRetryFlowResponse, error
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25289,6 +26448,16 @@ func ParseOpsRetryFlowResponse(rsp *http.Response) (*OpsRetryFlowResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsRetryFlowResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsRetryFlowResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25353,6 +26522,13 @@ func ParseOpsLedgerCheckResponse(rsp *http.Response) (*OpsLedgerCheckResponse, e
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25370,6 +26546,16 @@ func ParseOpsLedgerCheckResponse(rsp *http.Response) (*OpsLedgerCheckResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsLedgerCheckResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsLedgerCheckResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25456,6 +26642,13 @@ func ParseOpsCreateMerchantResponse(rsp *http.Response) (*OpsCreateMerchantRespo
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25473,6 +26666,16 @@ func ParseOpsCreateMerchantResponse(rsp *http.Response) (*OpsCreateMerchantRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsCreateMerchantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsCreateMerchantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25551,6 +26754,13 @@ func ParseOpsGetMerchantResponse(rsp *http.Response) (*OpsGetMerchantResponse, e
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25568,6 +26778,16 @@ func ParseOpsGetMerchantResponse(rsp *http.Response) (*OpsGetMerchantResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsGetMerchantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsGetMerchantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25646,6 +26866,13 @@ func ParseOpsDisableMerchantResponse(rsp *http.Response) (*OpsDisableMerchantRes
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25663,6 +26890,16 @@ func ParseOpsDisableMerchantResponse(rsp *http.Response) (*OpsDisableMerchantRes
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsDisableMerchantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsDisableMerchantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25741,6 +26978,13 @@ func ParseOpsEnableMerchantResponse(rsp *http.Response) (*OpsEnableMerchantRespo
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25758,6 +27002,16 @@ func ParseOpsEnableMerchantResponse(rsp *http.Response) (*OpsEnableMerchantRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsEnableMerchantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsEnableMerchantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -25851,6 +27105,13 @@ func ParseOpsRotateMerchantSecretResponse(rsp *http.Response) (*OpsRotateMerchan
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25868,6 +27129,16 @@ func ParseOpsRotateMerchantSecretResponse(rsp *http.Response) (*OpsRotateMerchan
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsRotateMerchantSecretResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsRotateMerchantSecretResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26071,6 +27342,13 @@ func ParseOpsCreateReconciliationResponse(rsp *http.Response) (*OpsCreateReconci
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26088,6 +27366,16 @@ func ParseOpsCreateReconciliationResponse(rsp *http.Response) (*OpsCreateReconci
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsCreateReconciliationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsCreateReconciliationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26166,6 +27454,13 @@ func ParseOpsGetReconciliationResponse(rsp *http.Response) (*OpsGetReconciliatio
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26183,6 +27478,16 @@ func ParseOpsGetReconciliationResponse(rsp *http.Response) (*OpsGetReconciliatio
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsGetReconciliationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsGetReconciliationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26261,6 +27566,13 @@ func ParseOpsListDifferencesResponse(rsp *http.Response) (*OpsListDifferencesRes
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26278,6 +27590,16 @@ func ParseOpsListDifferencesResponse(rsp *http.Response) (*OpsListDifferencesRes
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsListDifferencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsListDifferencesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26371,6 +27693,13 @@ func ParseOpsResolveDifferenceResponse(rsp *http.Response) (*OpsResolveDifferenc
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26388,6 +27717,16 @@ func ParseOpsResolveDifferenceResponse(rsp *http.Response) (*OpsResolveDifferenc
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsResolveDifferenceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsResolveDifferenceResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26473,6 +27812,13 @@ func ParseOpsApproveWithdrawalResponse(rsp *http.Response) (*OpsApproveWithdrawa
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26490,6 +27836,16 @@ func ParseOpsApproveWithdrawalResponse(rsp *http.Response) (*OpsApproveWithdrawa
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsApproveWithdrawalResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsApproveWithdrawalResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -26575,6 +27931,13 @@ func ParseOpsRejectWithdrawalResponse(rsp *http.Response) (*OpsRejectWithdrawalR
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26592,6 +27955,16 @@ func ParseOpsRejectWithdrawalResponse(rsp *http.Response) (*OpsRejectWithdrawalR
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsRejectWithdrawalResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsRejectWithdrawalResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
