@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
@@ -36,6 +37,30 @@ func ledgerError(log *logrus.Entry, err error, what string) error {
 		return businessError(models.FailureLedgerRejected, fmt.Sprintf("%s: %v", what, err))
 	}
 	return retryableError(models.ErrTypeDatabase, err)
+}
+
+// loadMerchant reads a flow's merchant; a failed read is a retried database error.
+func loadMerchant(ctx context.Context, st *store.Store, merchantID string) (models.Merchant, error) {
+	m, err := st.Merchant(ctx, merchantID)
+	if err != nil {
+		return models.Merchant{}, retryableError(models.ErrTypeDatabase, err)
+	}
+	return m, nil
+}
+
+// activeMerchant loads the merchant of a step that would move its money (what): a
+// disabled merchant is the business error merchant_disabled (the flow stops and gives
+// back what it did).
+func activeMerchant(ctx context.Context, st *store.Store, log *logrus.Entry, merchantID, what string) (models.Merchant, error) {
+	m, err := loadMerchant(ctx, st, merchantID)
+	if err != nil {
+		return models.Merchant{}, err
+	}
+	if m.Status != models.MerchantActive {
+		log.Warn("merchant disabled: refusing to " + what)
+		return models.Merchant{}, businessError(models.FailureMerchantDisabled, fmt.Sprintf("merchant %s is disabled", merchantID))
+	}
+	return m, nil
 }
 
 // heartbeatEvery records details() as the activity's heartbeat at once and then

@@ -7,37 +7,58 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
 // Holds holds the activities that reserve money before it leaves (withdrawals from a
 // wallet, refunds from a merchant's settlement account).
 type Holds struct {
+	Store  *store.Store
 	Ledger *ledger.Ledger
 	Log    *logrus.Entry
 }
 
-// PlaceHold reserves money under the flow's key (a second run finds the first hold).
-// Not enough available money is an answer (failure code insufficient_funds, nothing
-// held), not an error.
+// errMerchantDisabled stops PlaceHold's transaction before it holds anything.
+var errMerchantDisabled = errors.New("merchant disabled")
+
+// PlaceHold reserves money under the flow's key (a second run finds the first hold,
+// whatever changed since). Not enough available money, or a disabled merchant, is an
+// answer (failure code insufficient_funds or merchant_disabled, nothing held), not an
+// error: the flow then ends failed before any money moved.
 func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models.PlaceHoldResult, error) {
+	log := logger(ctx, h.Log)
 	account := in.AccountID
 	if account == "" {
 		var err error
 		if account, err = h.Ledger.EnsureAccount(ctx, ledger.SettlementSpec(in.MerchantID, in.Currency)); err != nil {
-			return models.PlaceHoldResult{}, ledgerError(logger(ctx, h.Log), err, "the hold's account")
+			return models.PlaceHoldResult{}, ledgerError(log, err, "the hold's account")
 		}
 	}
+	merchant, err := loadMerchant(ctx, h.Store, in.MerchantID)
+	if err != nil {
+		return models.PlaceHoldResult{}, err
+	}
 	var hold ledger.Hold
-	err := h.Ledger.Run(ctx, func(tx *ledger.Tx) error {
-		var err error
+	err = h.Ledger.Run(ctx, func(tx *ledger.Tx) error {
+		placed, ok, err := tx.HoldByKey(in.Key)
+		if err != nil || ok {
+			hold = placed
+			return err
+		}
+		if merchant.Status != models.MerchantActive {
+			return errMerchantDisabled
+		}
 		hold, err = tx.PlaceHold(ledger.HoldRequest{Key: in.Key, AccountID: account, Amount: in.Amount, Currency: in.Currency, Flow: in.Flow, FlowID: in.FlowID})
 		return err
 	})
 	switch {
 	case err == nil:
-		logger(ctx, h.Log).WithFields(logrus.Fields{"hold_id": hold.ID, "account_id": account, "replayed": hold.Existing}).Info("hold placed")
+		log.WithFields(logrus.Fields{"hold_id": hold.ID, "account_id": account, "replayed": hold.Existing}).Info("hold placed")
 		return models.PlaceHoldResult{HoldID: hold.ID}, nil
+	case errors.Is(err, errMerchantDisabled):
+		log.WithField("merchant_id", in.MerchantID).Warn("merchant disabled: nothing held")
+		return models.PlaceHoldResult{FailureCode: models.FailureMerchantDisabled}, nil
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return models.PlaceHoldResult{FailureCode: models.FailureInsufficientFunds}, nil
 	case errors.Is(err, ledger.ErrRejected):

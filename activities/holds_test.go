@@ -19,7 +19,7 @@ func TestPlaceHoldOnSettlement(t *testing.T) {
 	f := newMoneyFixture(t, testenv.SQLite)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	holds := &activities.Holds{Ledger: f.l, Log: f.log}
+	holds := &activities.Holds{Store: f.st, Ledger: f.l, Log: f.log}
 	payments := &activities.Payments{Store: f.st, Ledger: f.l, Log: f.log}
 	env.RegisterActivity(holds)
 	env.RegisterActivity(payments)

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/sirupsen/logrus"
 
@@ -46,14 +45,10 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 		return models.FinalizePaymentResult{Status: in.Status}, nil
 	}
 
-	merchant, err := p.Store.Merchant(ctx, in.MerchantID)
+	// Disabled mid-flight: its money must not be credited; the flow compensates.
+	merchant, err := activeMerchant(ctx, p.Store, log, in.MerchantID, "post the payment")
 	if err != nil {
-		return models.FinalizePaymentResult{}, retryableError(models.ErrTypeDatabase, err)
-	}
-	if merchant.Status != models.MerchantActive {
-		// Disabled mid-flight: its money must not be credited; the flow compensates.
-		log.Warn("merchant disabled: refusing to post the payment")
-		return models.FinalizePaymentResult{}, businessError(models.FailureMerchantDisabled, fmt.Sprintf("merchant %s is disabled", in.MerchantID))
+		return models.FinalizePaymentResult{}, err
 	}
 	fee, err := models.FeeFor(in.Amount, merchant.FeeBps)
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
 // Topups holds the activities that record top-ups.
 type Topups struct {
+	Store    *store.Store
 	Ledger   *ledger.Ledger
 	Log      *logrus.Entry
 	Outcomes Outcomes
@@ -18,7 +20,9 @@ type Topups struct {
 
 // FinalizeTopup records the end of a top-up. On success it posts the journal that
 // moves the charged money from the channel's clearing account into the wallet, under
-// the flow's posting key, and sets the status, in one transaction.
+// the flow's posting key, and sets the status, in one transaction. A disabled
+// merchant's credit is refused (merchant_disabled): the flow reverses the charge and
+// records the top-up failed.
 func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput) (models.TopupResult, error) {
 	log := logger(ctx, t.Log).WithFields(logrus.Fields{"topup_id": in.TopupID, "merchant_id": in.MerchantID})
 	// The key first: a run after a committed credit answers it (see FinalizePayment).
@@ -27,6 +31,11 @@ func (t *Topups) FinalizeTopup(ctx context.Context, in models.FinalizeTopupInput
 	} else if ok {
 		log.WithField("journal_id", j.ID).Info("top-up was posted by an earlier run")
 		return models.TopupResult{Status: models.TopupSucceeded, Channel: in.Channel, JournalID: j.ID}, nil
+	}
+	if in.Status == models.TopupSucceeded {
+		if _, err := activeMerchant(ctx, t.Store, log, in.MerchantID, "credit the top-up"); err != nil {
+			return models.TopupResult{}, err
+		}
 	}
 	j, err := t.Ledger.FinishTopup(ctx, in)
 	if err != nil {

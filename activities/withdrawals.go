@@ -6,18 +6,29 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/payflow/payflow/internal/ledger"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 )
 
 // Withdrawals holds the activities that record withdrawals.
 type Withdrawals struct {
+	Store    *store.Store
 	Ledger   *ledger.Ledger
 	Log      *logrus.Entry
 	Outcomes Outcomes
 }
 
-// SetWithdrawalStatus records a withdrawal's status while it runs (pending_approval).
+// SetWithdrawalStatus records a withdrawal's status while it runs (pending_approval,
+// then processing once approved). When the input names the merchant, a disabled
+// merchant's status is not recorded: the business error merchant_disabled, on which
+// the flow releases the hold and ends failed (its money has not left).
 func (w *Withdrawals) SetWithdrawalStatus(ctx context.Context, in models.SetWithdrawalStatusInput) error {
+	if in.MerchantID != "" {
+		log := logger(ctx, w.Log).WithFields(logrus.Fields{"withdrawal_id": in.WithdrawalID, "merchant_id": in.MerchantID})
+		if _, err := activeMerchant(ctx, w.Store, log, in.MerchantID, "go on with the withdrawal"); err != nil {
+			return err
+		}
+	}
 	err := w.Ledger.Run(ctx, func(tx *ledger.Tx) error {
 		return tx.SetWithdrawalStatus(in.WithdrawalID, in.Status, models.FailureNone, "")
 	})

@@ -106,6 +106,10 @@ type PayoutInput struct {
 type SetWithdrawalStatusInput struct {
 	WithdrawalID string           `json:"withdrawal_id"`
 	Status       WithdrawalStatus `json:"status"`
+	// MerchantID, when set, refuses the status of a disabled merchant's withdrawal
+	// (merchant_disabled). Flows that predate the stop of disabled merchants' flows
+	// leave it empty.
+	MerchantID string `json:"merchant_id,omitempty"`
 }
 
 // FinalizeWithdrawalInput ends a withdrawal: on success the hold is settled with the

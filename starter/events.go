@@ -66,12 +66,15 @@ func (s *Events) Get(ctx context.Context, merchantID, id string) (models.Event, 
 
 // Redeliver delivers one of the merchant's events again by a new delivery (same id,
 // same body), whatever became of the earlier ones, and answers the event as the new
-// delivery starts. ErrNotFound; ErrFlowRunning while a delivery of the event runs (one
-// event never has two deliveries at once); *NotStartedError when the delivery could
-// not start.
+// delivery starts. ErrNotFound; ErrMerchantDisabled (a disabled merchant's events are
+// not sent again); ErrFlowRunning while a delivery of the event runs (one event never
+// has two deliveries at once); *NotStartedError when the delivery could not start.
 func (s *Events) Redeliver(ctx context.Context, merchantID, id string) (models.Event, error) {
 	ev, err := s.Get(ctx, merchantID, id)
 	if err != nil {
+		return models.Event{}, err
+	}
+	if _, err := activeMerchant(ctx, s.Store, merchantID); err != nil {
 		return models.Event{}, err
 	}
 	err = s.Flows.RedeliverEvent(ctx, models.WebhookDeliveryInput{EventID: ev.ID, MerchantID: ev.MerchantID})

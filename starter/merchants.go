@@ -1,12 +1,15 @@
 package starter
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/payflow/payflow/internal/merchants"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/workflows"
 )
 
 // Merchants is the merchants service: onboarding, settings and status, and secret
@@ -18,6 +21,15 @@ type Merchants struct {
 	// NewWebhookSecret makes webhook signing secrets (merchants.NewWebhookSecret when
 	// nil).
 	NewWebhookSecret func() string
+	// Flows wakes a disabled merchant's waiting flows (nil: none is woken).
+	Flows MerchantFlows
+}
+
+// MerchantFlows signals the flows of a merchant (the Starter).
+type MerchantFlows interface {
+	// SignalMerchantDisabled tells a flow that its merchant was disabled;
+	// ErrFlowNotFound when it has ended.
+	SignalMerchantDisabled(ctx context.Context, workflowID string) error
 }
 
 func (s *Merchants) webhookSecret() string {
@@ -58,9 +70,51 @@ func (s *Merchants) Get(ctx context.Context, id string) (models.Merchant, error)
 	return s.Store.Merchant(ctx, id)
 }
 
-// SetStatus enables or disables a merchant; ErrNotFound.
+// SetStatus enables or disables a merchant; ErrNotFound. From the disable on, every
+// flow of the merchant that has not moved money stops at its next step; a disable
+// also wakes the merchant's withdrawals waiting for approval (wakeWithdrawals), which
+// then stop at once. Disabling twice wakes them again and changes nothing else.
 func (s *Merchants) SetStatus(ctx context.Context, id string, status models.MerchantStatus) error {
-	return s.Store.SetMerchantStatus(ctx, id, status)
+	if err := s.Store.SetMerchantStatus(ctx, id, status); err != nil {
+		return err
+	}
+	if status == models.MerchantDisabled && s.Flows != nil {
+		s.wakeWithdrawals(ctx, id)
+	}
+	return nil
+}
+
+// wakeWithdrawals signals the flow of each of the merchant's withdrawals pending
+// approval (one read of the merchant's withdrawals in that status, a page at a time,
+// and one signal each). It is best effort, logged, and never fails the disable: a
+// withdrawal it does not wake (a signal that failed, one that began waiting as the
+// merchant was disabled) is stopped when an operator approves it, or expires.
+func (s *Merchants) wakeWithdrawals(ctx context.Context, merchantID string) {
+	log := s.log().WithField("merchant_id", merchantID)
+	q := ListQuery{MerchantID: merchantID, Status: string(models.WithdrawalPendingApproval), Limit: 100}
+	woken := 0
+	for {
+		page, more, err := s.Store.ListWithdrawals(ctx, q)
+		if err != nil {
+			log.WithError(err).Warn("merchant disabled: could not list its withdrawals pending approval")
+			return
+		}
+		for _, w := range page {
+			id := cmp.Or(w.WorkflowID, workflows.WithdrawalWorkflowID(merchantID, w.ID))
+			err := s.Flows.SignalMerchantDisabled(ctx, id)
+			switch {
+			case err == nil:
+				woken++
+			case !errors.Is(err, ErrFlowNotFound):
+				log.WithError(err).WithField("withdrawal_id", w.ID).Warn("merchant disabled: could not wake a withdrawal pending approval")
+			}
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		q.StartingAfter = page[len(page)-1].ID
+	}
+	log.WithField("woken", woken).Info("merchant disabled: woke its withdrawals pending approval")
 }
 
 // RotateSecret gives a merchant a new secret and keeps the previous one valid for

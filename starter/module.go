@@ -41,6 +41,6 @@ var Module = fx.Module("starter",
 		func(d Deps, s *Starter) *Wallets { return &Wallets{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Events { return &Events{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Reconciliations { return &Reconciliations{Deps: d, Flows: s} },
-		func(d Deps) *Merchants { return &Merchants{Deps: d} },
+		func(d Deps, s *Starter) *Merchants { return &Merchants{Deps: d, Flows: s} },
 	),
 )

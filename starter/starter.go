@@ -231,7 +231,18 @@ func startErr(id string, err error) error {
 
 // SignalBankCallback delivers a bank's callback to the flow waiting on it.
 func (s *Starter) SignalBankCallback(ctx context.Context, workflowID string, cb models.BankCallback) error {
-	err := s.client.SignalWorkflow(ctx, workflowID, "", workflows.SignalBankCallback, cb)
+	return s.signal(ctx, workflowID, workflows.SignalBankCallback, cb)
+}
+
+// SignalMerchantDisabled tells a flow that its merchant was disabled (a withdrawal
+// waiting for approval then stops); ErrFlowNotFound when it has ended.
+func (s *Starter) SignalMerchantDisabled(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalMerchantDisabled, nil)
+}
+
+// signal sends the signal name with arg to a running flow; ErrFlowNotFound.
+func (s *Starter) signal(ctx context.Context, workflowID, name string, arg any) error {
+	err := s.client.SignalWorkflow(ctx, workflowID, "", name, arg)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return fmt.Errorf("signal %s: %w", workflowID, ErrFlowNotFound)

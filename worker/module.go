@@ -60,9 +60,9 @@ func NewDeps(p Params) Deps {
 	return Deps{
 		Bank:        &activities.Bank{Channels: p.Channels, Store: p.Store, Log: p.Log},
 		Payments:    &activities.Payments{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-		Topups:      &activities.Topups{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
-		Holds:       &activities.Holds{Ledger: p.Ledger, Log: p.Log},
-		Withdrawals: &activities.Withdrawals{Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Topups:      &activities.Topups{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
+		Holds:       &activities.Holds{Store: p.Store, Ledger: p.Ledger, Log: p.Log},
+		Withdrawals: &activities.Withdrawals{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
 		Refunds:     &activities.Refunds{Store: p.Store, Ledger: p.Ledger, Log: p.Log, Outcomes: p.Metrics},
 		Webhooks: &activities.Webhooks{
 			Store: p.Store, Log: p.Log,

@@ -52,22 +52,29 @@ func TestPaymentSagaFailsEachStep(t *testing.T) {
 	}
 }
 
-// A top-up whose wallet credit is refused refunds the card exactly once.
+// A top-up whose wallet credit is refused (by the ledger, or for a merchant disabled
+// while the bank charged the card) refunds the card exactly once and ends failed with
+// the refusal's code.
 func TestTopupCompensates(t *testing.T) {
-	env := newEnv(t)
-	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil).Once()
-	env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
-		Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", models.ErrTypeLedgerRejected, nil)).Once()
-	env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
-		return in.Reference == "rev_top_1" && in.ChargeReference == "top_1" && in.Amount == 700
-	})).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
-	env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
-		return in.Status == models.TopupFailed && in.FailureCode == models.FailureLedgerRejected
-	})).Return(models.TopupResult{Status: models.TopupFailed, FailureCode: models.FailureLedgerRejected}, nil).Once()
-	env.ExecuteWorkflow(TopupWorkflow, models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", AccountID: "acct_1", Amount: 700,
-		Currency: "CNY", Token: "tok_success", Channel: "banksim", BankTiming: models.BankTiming{BankPoll: 60e9, BankDeadline: 3600e9}})
-	res := resultOf[models.TopupResult](t, env)
-	require.Equal(t, models.TopupFailed, res.Status)
+	for _, code := range []models.FailureCode{models.FailureLedgerRejected, models.FailureMerchantDisabled} {
+		t.Run(string(code), func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded, Channel: "banksim"}, nil).Once()
+			env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
+				Return(models.TopupResult{}, temporal.NewNonRetryableApplicationError("refused", string(code), nil)).Once()
+			env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.MatchedBy(func(in models.RefundAtBankInput) bool {
+				return in.Reference == "rev_top_1" && in.ChargeReference == "top_1" && in.Amount == 700
+			})).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
+			env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
+				return in.Status == models.TopupFailed && in.FailureCode == code
+			})).Return(models.TopupResult{Status: models.TopupFailed, FailureCode: code}, nil).Once()
+			env.ExecuteWorkflow(TopupWorkflow, models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", AccountID: "acct_1", Amount: 700,
+				Currency: "CNY", Token: "tok_success", Channel: "banksim", BankTiming: models.BankTiming{BankPoll: 60e9, BankDeadline: 3600e9}})
+			res := resultOf[models.TopupResult](t, env)
+			require.Equal(t, models.TopupFailed, res.Status)
+			require.Equal(t, code, res.FailureCode)
+		})
+	}
 }
 
 func TestRefundFlow(t *testing.T) {

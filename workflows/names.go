@@ -81,6 +81,10 @@ const (
 	UpdateReject       = "reject"
 	UpdateRetry        = "retry"
 	UpdateCancel       = "cancel"
+
+	// SignalMerchantDisabled wakes a withdrawal waiting for approval whose merchant
+	// was disabled (the ops API's disable sends it, with no payload).
+	SignalMerchantDisabled = "merchant-disabled"
 )
 
 // AllWorkflowNames lists every workflow type the worker registers.

@@ -44,3 +44,18 @@ const changeBankCallPinned = "bank-call-pinned"
 func pinsBankCalls(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeBankCallPinned, workflow.DefaultVersion, 1) >= 1
 }
+
+// changeDisabledStops: a withdrawal that waits for approval stops when its merchant is
+// disabled, before its payout is sent (version 1): the wait ends on the
+// merchant-disabled signal, and recording pending_approval or the approval refuses a
+// disabled merchant (SetWithdrawalStatus names the merchant); the hold is released and
+// the withdrawal ends failed merchant_disabled. Before, it waited for an operator's
+// decision or the expiry, and an approval paid out.
+const changeDisabledStops = "disabled-merchant-stops-withdrawal"
+
+// stopsWhenDisabled reports whether this withdrawal's approval wait stops for a
+// disabled merchant. A withdrawal asks once, as its approval wait starts; one under
+// the review threshold never waits and records no marker.
+func stopsWhenDisabled(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeDisabledStops, workflow.DefaultVersion, 1) >= 1
+}

@@ -14,7 +14,9 @@ import (
 // is over the merchant's review threshold (approve and reject are Updates; an
 // approval that never comes expires), pay out at the bank (waiting for a processing
 // payout's callback or a timer), then settle the hold (the balance goes down) or
-// release it (available goes back up).
+// release it (available goes back up). A withdrawal whose merchant is disabled before
+// its payout is sent releases the hold and ends failed merchant_disabled; once the
+// payout is at the bank, it finishes as the bank decides.
 func WithdrawalWorkflow(ctx workflow.Context, in models.WithdrawalInput) (models.WithdrawalResult, error) {
 	return runFlow(moneyFlowContext(ctx), in, newWithdrawalFlow)
 }
@@ -28,6 +30,10 @@ type withdrawalFlow struct {
 	awaiting bool
 	decision string
 	reason   string
+	// signaledDisabled is set by the merchant-disabled signal; disabled once the flow
+	// stops for it (changeDisabledStops), before its payout.
+	signaledDisabled bool
+	disabled         bool
 }
 
 // newWithdrawalFlow validates the input, sets up the tracker and registers the
@@ -78,6 +84,13 @@ func newWithdrawalFlow(ctx workflow.Context, in models.WithdrawalInput) (*withdr
 			return nil, fmt.Errorf("register %s update: %w", name, err)
 		}
 	}
+	// The ops API's disable of the merchant wakes a withdrawal waiting for approval.
+	disabledCh := workflow.GetSignalChannel(ctx, SignalMerchantDisabled)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for disabledCh.Receive(ctx, nil) {
+			w.signaledDisabled = true
+		}
+	})
 	return w, nil
 }
 
@@ -110,6 +123,9 @@ func (w *withdrawalFlow) move(ctx workflow.Context) (models.WithdrawalResult, er
 			return models.WithdrawalResult{}, err
 		}
 		if !approved {
+			if w.disabled {
+				return w.finalize(ctx, models.WithdrawalFailed, models.FailureMerchantDisabled, "")
+			}
 			code := models.FailureRejected
 			switch {
 			case w.decision == "" && w.cancelReq != nil:
@@ -154,21 +170,25 @@ func (w *withdrawalFlow) move(ctx workflow.Context) (models.WithdrawalResult, er
 	return w.finalize(ctx, models.WithdrawalSucceeded, models.FailureNone, "")
 }
 
-// awaitApproval records pending_approval and waits for an operator's Update or the
-// approval timeout, whichever first.
+// awaitApproval records pending_approval and waits for an operator's Update, the
+// approval timeout or (changeDisabledStops) the merchant's disable, whichever first.
+// A disabled merchant stops the flow (w.disabled) before the wait, during it or at
+// the approval.
 func (w *withdrawalFlow) awaitApproval(ctx workflow.Context) (bool, error) {
+	stops := stopsWhenDisabled(ctx)
 	w.setStage(ctx, models.StagePendingApproval)
 	w.state.Status = string(models.WithdrawalPendingApproval)
-	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.SetWithdrawalStatus,
-		models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: models.WithdrawalPendingApproval}).Get(ctx, nil); err != nil {
-		return false, fmt.Errorf("record pending approval: %w", err)
+	if ok, err := w.recordStatus(ctx, models.WithdrawalPendingApproval, stops, "record pending approval"); !ok {
+		return false, err
 	}
 	w.awaiting, w.cancelable = true, true
 	timeout := w.in.ApprovalTimeout
 	if timeout <= 0 {
 		timeout = 72 * time.Hour
 	}
-	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return w.decision != "" || w.cancelReq != nil })
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+		return w.decision != "" || w.cancelReq != nil || stops && w.signaledDisabled
+	})
 	w.awaiting, w.cancelable = false, false
 	if err != nil {
 		return false, err
@@ -180,13 +200,34 @@ func (w *withdrawalFlow) awaitApproval(ctx workflow.Context) (bool, error) {
 	if w.cancelReq != nil && w.decision == "" {
 		return false, nil
 	}
+	if w.decision == "" {
+		w.logger.Warn("merchant disabled while the withdrawal waited for approval")
+		w.disabled = true
+		return false, nil
+	}
 	if w.decision != "approve" {
 		return false, nil
 	}
 	w.state.Status = string(models.WithdrawalProcessing)
-	if err := workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.SetWithdrawalStatus,
-		models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: models.WithdrawalProcessing}).Get(ctx, nil); err != nil {
-		return false, fmt.Errorf("record approval: %w", err)
+	return w.recordStatus(ctx, models.WithdrawalProcessing, stops, "record approval")
+}
+
+// recordStatus records the withdrawal's status while it runs (what names the step in
+// an error). With stops, the activity refuses a disabled merchant's: the flow stops
+// (w.disabled) and ok is false.
+func (w *withdrawalFlow) recordStatus(ctx workflow.Context, status models.WithdrawalStatus, stops bool, what string) (ok bool, err error) {
+	in := models.SetWithdrawalStatusInput{WithdrawalID: w.in.WithdrawalID, Status: status}
+	if stops {
+		in.MerchantID = w.in.MerchantID
+	}
+	err = workflow.ExecuteLocalActivity(ledgerLocalOptions(ctx), withdrawalActs.SetWithdrawalStatus, in).Get(ctx, nil)
+	if code, refused := postingRefused(err); stops && refused && code == models.FailureMerchantDisabled {
+		w.logger.Warn("merchant disabled: the withdrawal stops before its payout", "status", status)
+		w.disabled = true
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
 }

@@ -91,8 +91,9 @@ func TestWithdrawalOutcomes(t *testing.T) {
 func TestWithdrawalApproval(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(holdActs.PlaceHold, mock.Anything, mock.Anything).Return(models.PlaceHoldResult{HoldID: "hold_1"}, nil).Once()
-	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalPendingApproval}).Return(nil).Once()
-	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalProcessing}).Return(nil).Once()
+	// Each status names the merchant, whose disable stops the flow (changeDisabledStops).
+	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalPendingApproval, MerchantID: "mch_demo"}).Return(nil).Once()
+	env.OnActivity(withdrawalActs.SetWithdrawalStatus, mock.Anything, models.SetWithdrawalStatusInput{WithdrawalID: "wd_test1", Status: models.WithdrawalProcessing, MerchantID: "mch_demo"}).Return(nil).Once()
 	env.OnActivity(bankActs.Payout, mock.Anything, mock.Anything).Return(models.ChargeResult{Status: models.BankSucceeded}, nil).Once()
 	env.OnActivity(withdrawalActs.FinalizeWithdrawal, mock.Anything, mock.MatchedBy(finalizedWithdrawal(models.WithdrawalSucceeded, "", "hold_1"))).
 		Return(models.WithdrawalResult{Status: models.WithdrawalSucceeded}, nil).Once()

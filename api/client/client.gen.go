@@ -3530,6 +3530,36 @@ func (e RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus) Valid() b
 	}
 }
 
+// Defines values for RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatusN403 RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCodeNotFound RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
@@ -12643,6 +12673,12 @@ type RedeliverEvent401ApplicationProblemPlusJSONResponseBodyCode string
 // RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RedeliverEvent.
 type RedeliverEvent401ApplicationProblemPlusJSONResponseBodyStatus int
 
+// RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode defines parameters for RedeliverEvent.
+type RedeliverEvent403ApplicationProblemPlusJSONResponseBodyCode string
+
+// RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RedeliverEvent.
+type RedeliverEvent403ApplicationProblemPlusJSONResponseBodyStatus int
+
 // RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RedeliverEvent.
 type RedeliverEvent404ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -14586,7 +14622,7 @@ type ClientInterface interface {
 
 	// RedeliverEventWithBody Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -14595,7 +14631,7 @@ type ClientInterface interface {
 
 	// RedeliverEvent Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -14692,7 +14728,22 @@ type ClientInterface interface {
 
 	// OpsDisableMerchantWithBody Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -14701,7 +14752,22 @@ type ClientInterface interface {
 
 	// OpsDisableMerchant Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -15370,7 +15436,7 @@ func (c *Client) GetEvent(ctx context.Context, id EventId, reqEditors ...Request
 
 // RedeliverEventWithBody Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes any type of body and a specified content type.
 //
@@ -15389,7 +15455,7 @@ func (c *Client) RedeliverEventWithBody(ctx context.Context, id EventId, content
 
 // RedeliverEvent Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -15596,7 +15662,22 @@ func (c *Client) OpsGetMerchant(ctx context.Context, id MerchantId, reqEditors .
 
 // OpsDisableMerchantWithBody Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes any type of body and a specified content type.
 //
@@ -15615,7 +15696,22 @@ func (c *Client) OpsDisableMerchantWithBody(ctx context.Context, id MerchantId, 
 
 // OpsDisableMerchant Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -18350,7 +18446,7 @@ type ClientWithResponsesInterface interface {
 
 	// RedeliverEventWithBodyWithResponse Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18359,7 +18455,7 @@ type ClientWithResponsesInterface interface {
 
 	// RedeliverEventWithResponse Deliver an event to its notify_url again
 	//
-	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+	// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18464,7 +18560,22 @@ type ClientWithResponsesInterface interface {
 
 	// OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18473,7 +18584,22 @@ type ClientWithResponsesInterface interface {
 
 	// OpsDisableMerchantWithResponse Stop a merchant from moving money
 	//
-	// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+	// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+	// the merchant's requests that would move money (payments, refunds, top-ups,
+	// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+	// Its flows in flight stop where no money has left yet, give back what they held, and
+	// end `failed` with `merchant_disabled`:
+	//
+	// - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+	//   waits for approval, or stopped at an approval given after the disable; its hold is
+	//   released;
+	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+	//   amount is given back;
+	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+	//   refunded at the bank; a wallet payment is not booked.
+	//
+	// A payout or refund already sent to the bank finishes as the bank decides and is
+	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -20088,6 +20214,8 @@ type RedeliverEventResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -20123,6 +20251,11 @@ func (r RedeliverEventResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r RedeliverEventResponse) GetApplicationproblemJSON401() *SignatureInvalid {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -23862,7 +23995,7 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, id Event
 
 // RedeliverEventWithBodyWithResponse Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23877,7 +24010,7 @@ func (c *ClientWithResponses) RedeliverEventWithBodyWithResponse(ctx context.Con
 
 // RedeliverEventWithResponse Deliver an event to its notify_url again
 //
-// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`.
+// Schedules one more delivery of the event to its notify_url. Answers 202; the outcome shows in the event's `delivery`. A disabled merchant's redelivery is refused (403 `merchant_disabled`) and no delivery starts.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24048,7 +24181,22 @@ func (c *ClientWithResponses) OpsGetMerchantWithResponse(ctx context.Context, id
 
 // OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24063,7 +24211,22 @@ func (c *ClientWithResponses) OpsDisableMerchantWithBodyWithResponse(ctx context
 
 // OpsDisableMerchantWithResponse Stop a merchant from moving money
 //
-// Audited as `merchant.disable`. Flows in flight that have not posted yet are compensated.
+// Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
+// the merchant's requests that would move money (payments, refunds, top-ups,
+// withdrawals, event redeliveries) answer 403 `merchant_disabled` and store nothing.
+// Its flows in flight stop where no money has left yet, give back what they held, and
+// end `failed` with `merchant_disabled`:
+//
+//   - a withdrawal not yet sent to the bank: refused at its hold, woken at once while it
+//     waits for approval, or stopped at an approval given after the disable; its hold is
+//     released;
+//   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
+//     amount is given back;
+//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
+//     refunded at the bank; a wallet payment is not booked.
+//
+// A payout or refund already sent to the bank finishes as the bank decides and is
+// booked. `enable` lets the merchant move money again; flows that ended stay ended.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -25759,6 +25922,13 @@ func ParseRedeliverEventResponse(rsp *http.Response) (*RedeliverEventResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound

@@ -501,9 +501,9 @@ func (h *harness) register() {
 	reg.Add(router)
 	b := &activities.Bank{Channels: reg, Store: h.st, Log: le}
 	pay := &activities.Payments{Store: h.st, Ledger: h.led, Log: le}
-	top := &activities.Topups{Ledger: h.led, Log: le}
-	holds := &activities.Holds{Ledger: h.led, Log: le}
-	wd := &activities.Withdrawals{Ledger: h.led, Log: le}
+	top := &activities.Topups{Store: h.st, Ledger: h.led, Log: le}
+	holds := &activities.Holds{Store: h.st, Ledger: h.led, Log: le}
+	wd := &activities.Withdrawals{Store: h.st, Ledger: h.led, Log: le}
 	ref := &activities.Refunds{Store: h.st, Ledger: h.led, Log: le}
 	for _, wf := range []any{workflows.PaymentWorkflow, workflows.TopupWorkflow, workflows.WithdrawalWorkflow, workflows.RefundWorkflow} {
 		h.env.RegisterWorkflow(wf)

@@ -42,6 +42,8 @@ func (h *Handler) redeliverEvent(c *gin.Context) {
 	switch {
 	case isNotFound(err):
 		problem.Write(c, problem.NotFound("no such event"))
+	case errors.Is(err, starter.ErrMerchantDisabled):
+		h.fail(c, "redeliver event", err)
 	case errors.Is(err, starter.ErrFlowRunning):
 		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict,
 			"a delivery of this event is in progress (it retries for up to 24 hours); redeliver it once that delivery has ended"))

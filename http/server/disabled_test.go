@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
@@ -15,8 +16,9 @@ import (
 )
 
 // Disabled means disabled: every request of a disabled merchant that would move
-// money (a payment, a refund, a top-up, a withdrawal) answers 403 merchant_disabled
-// and stores nothing (so no flow starts). Before, a refund was accepted.
+// money (a payment, a refund, a top-up, a withdrawal, a webhook event's redelivery)
+// answers 403 merchant_disabled and stores nothing (so no flow starts). Before, a
+// refund and a redelivery were accepted.
 func TestDisabledMerchantMovesNoMoney(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
 		a := newAPI(t, b)
@@ -34,6 +36,9 @@ func TestDisabledMerchantMovesNoMoney(t *testing.T) {
 		require.NoError(t, a.ledger.Run(ctx, func(tx *ledger.Tx) error {
 			return tx.SetPaymentOutcome(pay.ID, store.PaymentOutcome{Status: models.PaymentSucceeded, Channel: "banksim"})
 		}))
+		// An event delivered once, to deliver again.
+		ev := a.storeEvent(t, "mch_demo", pay.ID)
+		a.attempt(t, ev.ID, 200)
 		code, _, body := a.ops(t, "POST", "/v1/ops/merchants/mch_demo/disable", `{"reason":"compliance hold"}`)
 		require.Equal(t, 200, code, "%s", body)
 
@@ -62,6 +67,13 @@ func TestDisabledMerchantMovesNoMoney(t *testing.T) {
 			require.NoError(t, a.db.WithContext(ctx).Table(table).Count(&n).Error)
 			require.Zero(t, n, "%s stored", table)
 		}
+		t.Run("redelivery", func(t *testing.T) {
+			r, err := a.c.Do(ctx, client.Request{Method: "POST", Target: "/v1/events/" + ev.ID + "/redeliver"})
+			require.NoError(t, err)
+			require.Equal(t, 403, r.Status, "%s", r.Body)
+			require.Equal(t, "merchant_disabled", decodeProblem(t, r).Code)
+			require.Empty(t, a.starter.redelivered(), "a delivery started")
+		})
 		require.Equal(t, 1, a.paymentCount(t))
 		var reserved int64
 		require.NoError(t, a.db.WithContext(ctx).Raw(`SELECT refund_reserved FROM payments WHERE id = ?`, pay.ID).Scan(&reserved).Error)

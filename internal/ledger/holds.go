@@ -68,13 +68,8 @@ func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 	if r.Key == "" {
 		return Hold{}, fmt.Errorf("%w: hold without idempotency key", ErrRejected)
 	}
-	var existing holdRow
-	err := t.db.Where("idempotency_key = ?", r.Key).Take(&existing).Error
-	if err == nil {
-		return t.holdWithClosure(existing)
-	}
-	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return Hold{}, fmt.Errorf("hold %s: %w", r.Key, err)
+	if existing, ok, err := t.HoldByKey(r.Key); err != nil || ok {
+		return existing, err
 	}
 	if err := models.ValidateAmount(r.Amount); err != nil {
 		return Hold{}, fmt.Errorf("%w: %w", ErrRejected, err)
@@ -117,6 +112,21 @@ func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 		return Hold{}, fmt.Errorf("insert hold %s: %w", r.Key, err)
 	}
 	return Hold{ID: row.ID, AccountID: row.AccountID, Amount: row.Amount, Currency: r.Currency}, nil
+}
+
+// HoldByKey returns the hold placed under key (Existing, with its closure), and
+// whether there is one.
+func (t *Tx) HoldByKey(key string) (Hold, bool, error) {
+	var existing holdRow
+	err := t.db.Where("idempotency_key = ?", key).Take(&existing).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return Hold{}, false, nil
+	case err != nil:
+		return Hold{}, false, fmt.Errorf("hold %s: %w", key, err)
+	}
+	h, err := t.holdWithClosure(existing)
+	return h, err == nil, err
 }
 
 func (t *Tx) holdWithClosure(h holdRow) (Hold, error) {

@@ -79,6 +79,12 @@ func (s *Store) Withdrawal(ctx context.Context, merchantID, id string) (models.W
 	return takeModel[withdrawalRow](q, "withdrawal", id)
 }
 
+// ListWithdrawals returns up to q.Limit of the merchant's withdrawals (in q.Status
+// when set) older than q.StartingAfter, newest first, and whether more follow.
+func (s *Store) ListWithdrawals(ctx context.Context, q ListQuery) ([]models.Withdrawal, bool, error) {
+	return newestOfMerchant[withdrawalRow](ctx, s.db, q, "list withdrawals")
+}
+
 // SetWithdrawalStatus records a withdrawal's status in the transaction. A terminal status is
 // never overwritten, so that a replayed activity cannot move a finished withdrawal.
 func (t *Tx) SetWithdrawalStatus(id string, status models.WithdrawalStatus, code models.FailureCode, reason string) error {
