@@ -25,7 +25,7 @@ MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
 .PHONY: api-client api-check api-lint
-.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
+.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-retention bench-cluster clean \
 	test-e2e helm-check helm-lint fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
 
 ## run: start Temporal dev server + Web UI, bank simulator, stripe-mock, worker and API on SQLite (Ctrl-C stops all)
@@ -224,6 +224,11 @@ chaos: $(TEMPORAL) $(STRIPE_MOCK) build check-mysql
 ## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json
 bench-recon: check-mysql
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json
+
+## bench-retention: rows and bytes per row of the records with a retention (events, webhook attempts, nonces, ...) for
+## 100k payments on MariaDB at $(MYSQL_ADDR), scaled to a million; table to bench/results/retention.md (docs/capacity.md)
+bench-retention: check-mysql
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/retention -out bench/results/retention.md
 
 clean:
 	rm -rf .payflow

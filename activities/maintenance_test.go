@@ -32,6 +32,21 @@ func newMaintenance(t *testing.T, m *metrics.Metrics) (*activities.Maintenance, 
 	return acts, st
 }
 
+// execute runs one of acts' activities with in, as a worker would, and returns its
+// result.
+func execute[R any](t *testing.T, acts *activities.Maintenance, activity, in any) (R, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	var res R
+	v, err := env.ExecuteActivity(activity, in)
+	if err == nil {
+		require.NoError(t, v.Get(&res))
+	}
+	return res, err
+}
+
 // The purge deletes the nonces older than its window and keeps the younger ones
 // (a replay inside the window is still refused); every other kind with an age is
 // purged too, a kind without one is kept.
@@ -49,14 +64,9 @@ func TestPurge(t *testing.T) {
 	acts.Now = func() time.Time { return t0.Add(11 * time.Minute) }
 	acts.PurgeBatchRows = 1
 
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
 	in := models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour, BankCallbackMaxAge: time.Hour}
-	v, err := env.ExecuteActivity(acts.Purge, in)
+	res, err := execute[models.PurgeResult](t, acts, acts.Purge, in)
 	require.NoError(t, err)
-	var res models.PurgeResult
-	require.NoError(t, v.Get(&res))
 	require.Equal(t, models.PurgeResult{Nonces: 1, BankCallbacks: 1}, res, "the audit log has no age: kept")
 	require.NoError(t, st.UseNonce(ctx, "mch_a", "nonce_old_0000000001", t0), "the expired nonce is gone")
 	require.ErrorIs(t, st.UseNonce(ctx, "mch_a", "nonce_new_0000000001", t0), store.ErrNonceReused, "a nonce inside the window is kept")
@@ -66,12 +76,11 @@ func TestPurge(t *testing.T) {
 
 	// In batches of one row, the three entries take three turns.
 	in.AuditMaxAge = time.Minute
-	v, err = env.ExecuteActivity(acts.Purge, in)
+	res, err = execute[models.PurgeResult](t, acts, acts.Purge, in)
 	require.NoError(t, err)
-	require.NoError(t, v.Get(&res))
 	require.Equal(t, int64(3), res.Audit)
 
-	_, err = env.ExecuteActivity(acts.Purge, models.PurgeInput{})
+	_, err = execute[models.PurgeResult](t, acts, acts.Purge, models.PurgeInput{})
 	require.Error(t, err, "a purge without ages would delete everything")
 }
 
@@ -85,13 +94,8 @@ func TestPurgeStopsAtItsBudget(t *testing.T) {
 		require.NoError(t, st.UseNonce(ctx, "mch_a", fmt.Sprintf("nonce_%020d", i), t0))
 	}
 	acts.PurgeBatchRows, acts.PurgeBudget = 1, time.Nanosecond
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.Purge, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour})
+	res, err := execute[models.PurgeResult](t, acts, acts.Purge, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour})
 	require.NoError(t, err)
-	var res models.PurgeResult
-	require.NoError(t, v.Get(&res))
 	require.Less(t, res.Nonces, int64(3))
 	require.Contains(t, res.More, "nonces")
 }
@@ -106,13 +110,8 @@ func TestMeasureStoresTheWebhookBacklog(t *testing.T) {
 		NotifyURL: "https://merchant.example/hooks", Data: []byte(`{}`), CreatedAt: time.Now(),
 	})
 	require.NoError(t, err)
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.Measure, models.MeasureInput{})
+	res, err := execute[models.MeasureResult](t, acts, acts.Measure, models.MeasureInput{})
 	require.NoError(t, err)
-	var res models.MeasureResult
-	require.NoError(t, v.Get(&res))
 	require.Equal(t, int64(1), res.WebhookBacklog)
 	n, at, ok, err := st.StoredWebhookBacklog(ctx)
 	require.NoError(t, err)
@@ -126,13 +125,8 @@ func TestMeasureStoresTheWebhookBacklog(t *testing.T) {
 func TestCheckLedgerSetsTheGauge(t *testing.T) {
 	m := metrics.New()
 	acts, _ := newMaintenance(t, m)
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.CheckLedger, models.LedgerCheckInput{})
+	res, err := execute[models.LedgerCheckResult](t, acts, acts.CheckLedger, models.LedgerCheckInput{})
 	require.NoError(t, err)
-	var res models.LedgerCheckResult
-	require.NoError(t, v.Get(&res))
 	require.True(t, res.OK)
 	rec := httptest.NewRecorder()
 	m.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
