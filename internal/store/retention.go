@@ -39,12 +39,6 @@ const (
 	PurgeKindBankCallbacks PurgeKind = "bank_callbacks"
 )
 
-// PurgeKinds lists every kind, in the order a purge takes its turns.
-var PurgeKinds = []PurgeKind{
-	PurgeKindNonces, PurgeKindIdempotencyKeys, PurgeKindRateLimits, PurgeKindBankCallbacks,
-	PurgeKindEvents, PurgeKindWebhookAttempts, PurgeKindAudit,
-}
-
 // purgeSpec is how a kind's batch is selected and deleted: the oldest rows by the
 // indexed column age whose age is before the cutoff and that meet cond, by their
 // primary key; the delete checks age and cond again, so that a row changed between
