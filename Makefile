@@ -225,10 +225,11 @@ chaos: $(TEMPORAL) $(STRIPE_MOCK) build check-mysql
 bench-recon: check-mysql
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json
 
-## bench-retention: rows and bytes per row of the records with a retention (events, webhook attempts, nonces, ...) for
-## 100k payments on MariaDB at $(MYSQL_ADDR), scaled to a million; table to bench/results/retention.md (docs/capacity.md)
+## bench-retention: rows and bytes of the records with a retention (events, webhook attempts, nonces, ...) that a million
+## payments leave, on MariaDB at $(MYSQL_ADDR), and how fast the purge deletes them; table to bench/results/retention.md
+## (docs/capacity.md; about 15 minutes on 2 shared cores; BENCH_RETENTION_FLAGS=-payments=100000 for a quick look)
 bench-retention: check-mysql
-	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/retention -out bench/results/retention.md
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/retention -out bench/results/retention.md $(BENCH_RETENTION_FLAGS)
 
 clean:
 	rm -rf .payflow

@@ -57,7 +57,7 @@ const (
 )
 
 func main() {
-	payments := flag.Int("payments", 100_000, "payments whose rows are inserted; the report scales them to a million")
+	payments := flag.Int("payments", 1_000_000, "payments whose rows are inserted; the report scales them to a million")
 	out := flag.String("out", "bench/results/retention.md", "where to write the report")
 	flag.Parse()
 	if err := run(*payments, *out); err != nil {
@@ -125,13 +125,28 @@ func run(payments int, out string) error {
 		fmt.Fprintf(os.Stderr, "%s (%s): %d rows, %d + %d bytes\n", t.name, t.what, t.rows, t.data, t.idx)
 	}
 	took := time.Since(started)
-	purged, err := purgeAll(ctx, store.New(db, nil))
+	st := store.New(db, nil)
+	// The measure schedule's count: every event above is of the last day.
+	countStart := time.Now()
+	backlog, err := st.WebhookBacklog(ctx, time.Now())
 	if err != nil {
 		return err
 	}
-	report := render(tables, purged, payments, took)
+	count := measured{events: int64(events), backlog: backlog, took: time.Since(countStart)}
+	purged, err := purgeAll(ctx, st)
+	if err != nil {
+		return err
+	}
+	report := render(tables, count, purged, payments, took)
 	fmt.Print(report)
 	return os.WriteFile(out, []byte(report), 0o644)
+}
+
+// measured is how long the measure schedule's count of the webhook backlog took
+// over the day's events.
+type measured struct {
+	events, backlog int64
+	took            time.Duration
 }
 
 // purgeRate is how fast the purge deleted one kind: everything inserted, in the
@@ -181,7 +196,7 @@ func measure(ctx context.Context, db *store.DB, name string) (rows, data, idx in
 	return rows, size.Data, size.Idx, err
 }
 
-func render(tables []*table, purged []purgeRate, payments int, took time.Duration) string {
+func render(tables []*table, count measured, purged []purgeRate, payments int, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Rows and bytes of the records with a retention\n\n")
 	fmt.Fprintf(&b, "Measured by `make bench-retention` on %s (%d cores, %s), %s, in %s: the rows %d card payments\n",
@@ -203,6 +218,9 @@ func render(tables []*table, purged []purgeRate, payments int, took time.Duratio
 		fmt.Fprintf(&b, "| %s | %d | %g | %d + %d | %.0f | %.0f | %.1f |\n", name, t.rows, t.perPayment, t.data, t.idx, perRow,
 			perMillion, perMillion*perRow/1e6)
 	}
+	fmt.Fprintf(&b, "\nThe measure schedule's count of the webhook backlog over these %d events, all of the last day: %.2f s (backlog %d, the\n",
+		count.events, count.took.Seconds(), count.backlog)
+	b.WriteString("dead endpoints' events, whose delivery has not given up).\n")
 	b.WriteString("\nThe purge of all of it, kind after kind, in the purge's batches of 1000 rows (the events' attempts go with\n")
 	b.WriteString("them; the webhook attempts purge deletes the dead endpoints' non-deciding attempts):\n\n")
 	b.WriteString("| kind | rows deleted | batches | seconds | rows per second |\n|---|---|---|---|---|\n")
