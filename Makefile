@@ -26,7 +26,7 @@ MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
 
 .PHONY: api-client api-check api-lint
-.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-cluster clean \
+.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-retention bench-cluster clean \
 	test-e2e helm-check helm-lint alerts-check fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
 
 ## run: start Temporal dev server + Web UI, bank simulator, stripe-mock, worker and API on SQLite (Ctrl-C stops all)
@@ -244,6 +244,12 @@ chaos: $(TEMPORAL) $(STRIPE_MOCK) build check-mysql
 ## bench-recon: reconcile 100k and 1M statement lines against as many records on MariaDB at $(MYSQL_ADDR), in bounded memory; figures to bench/results/recon.json
 bench-recon: check-mysql
 	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/recon -out bench/results/recon.json
+
+## bench-retention: rows and bytes of the records with a retention (events, webhook attempts, nonces, ...) that a million
+## payments leave, on MariaDB at $(MYSQL_ADDR), and how fast the purge deletes them; table to bench/results/retention.md
+## (docs/capacity.md; about 15 minutes on 2 shared cores; BENCH_RETENTION_FLAGS=-payments=100000 for a quick look)
+bench-retention: check-mysql
+	MYSQL_ADDR=$(MYSQL_ADDR) $(GO) run ./bench/retention -out bench/results/retention.md $(BENCH_RETENTION_FLAGS)
 
 clean:
 	rm -rf .payflow

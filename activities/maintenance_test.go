@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"testing"
@@ -31,29 +32,92 @@ func newMaintenance(t *testing.T, m *metrics.Metrics) (*activities.Maintenance, 
 	return acts, st
 }
 
+// execute runs one of acts' activities with in, as a worker would, and returns its
+// result.
+func execute[R any](t *testing.T, acts *activities.Maintenance, activity, in any) (R, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	var res R
+	v, err := env.ExecuteActivity(activity, in)
+	if err == nil {
+		require.NoError(t, v.Get(&res))
+	}
+	return res, err
+}
+
 // The purge deletes the nonces older than its window and keeps the younger ones
-// (a replay inside the window is still refused).
+// (a replay inside the window is still refused); every other kind with an age is
+// purged too, a kind without one is kept.
 func TestPurge(t *testing.T) {
 	acts, st := newMaintenance(t, nil)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	require.NoError(t, st.UseNonce(ctx, "mch_a", "nonce_old_0000000001", t0))
 	require.NoError(t, st.UseNonce(ctx, "mch_a", "nonce_new_0000000001", t0.Add(5*time.Minute)))
+	require.NoError(t, st.ClaimBankCallbackEvent(ctx, "stripe", "evt_old", "pay_1", t0.Add(-time.Hour)))
+	for _, id := range []string{"aud_1", "aud_2", "aud_3"} {
+		_, err := st.Audit(ctx, models.AuditEntry{ID: id, Operator: "ops", Action: "disable", Target: "mch_a", Result: "ok", CreatedAt: t0})
+		require.NoError(t, err)
+	}
 	acts.Now = func() time.Time { return t0.Add(11 * time.Minute) }
+	acts.PurgeBatchRows = 1
 
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.Purge, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour})
+	in := models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour, BankCallbackMaxAge: time.Hour}
+	res, err := execute[models.PurgeResult](t, acts, acts.Purge, in)
 	require.NoError(t, err)
-	var res models.PurgeResult
-	require.NoError(t, v.Get(&res))
-	require.Equal(t, int64(1), res.Nonces)
+	require.Equal(t, models.PurgeResult{Nonces: 1, BankCallbacks: 1}, res, "the audit log has no age: kept")
 	require.NoError(t, st.UseNonce(ctx, "mch_a", "nonce_old_0000000001", t0), "the expired nonce is gone")
 	require.ErrorIs(t, st.UseNonce(ctx, "mch_a", "nonce_new_0000000001", t0), store.ErrNonceReused, "a nonce inside the window is kept")
+	entries, _, err := st.AuditLog(ctx, "", 10, "")
+	require.NoError(t, err)
+	require.Len(t, entries, 3)
 
-	_, err = env.ExecuteActivity(acts.Purge, models.PurgeInput{})
+	// In batches of one row, the three entries take three turns.
+	in.AuditMaxAge = time.Minute
+	res, err = execute[models.PurgeResult](t, acts, acts.Purge, in)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), res.Audit)
+
+	_, err = execute[models.PurgeResult](t, acts, acts.Purge, models.PurgeInput{})
 	require.Error(t, err, "a purge without ages would delete everything")
+}
+
+// A purge whose time is up leaves what is left to the next firing and says which
+// kinds had more.
+func TestPurgeStopsAtItsBudget(t *testing.T) {
+	acts, st := newMaintenance(t, nil)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 3 {
+		require.NoError(t, st.UseNonce(ctx, "mch_a", fmt.Sprintf("nonce_%020d", i), t0))
+	}
+	acts.PurgeBatchRows, acts.PurgeBudget = 1, time.Nanosecond
+	res, err := execute[models.PurgeResult](t, acts, acts.Purge, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour})
+	require.NoError(t, err)
+	require.Less(t, res.Nonces, int64(3))
+	require.Contains(t, res.More, "nonces")
+}
+
+// The measure schedule's activity counts the webhook backlog and stores it, which
+// is what the API's /metrics then shows.
+func TestMeasureStoresTheWebhookBacklog(t *testing.T) {
+	acts, st := newMaintenance(t, nil)
+	ctx := context.Background()
+	_, _, err := st.CreateEvent(ctx, models.Event{
+		ID: models.NewID(models.PrefixEvent), MerchantID: "mch_a", Type: models.EventPaymentSucceeded, ObjectID: "pay_1",
+		NotifyURL: "https://merchant.example/hooks", Data: []byte(`{}`), CreatedAt: time.Now(),
+	})
+	require.NoError(t, err)
+	res, err := execute[models.MeasureResult](t, acts, acts.Measure, models.MeasureInput{})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), res.WebhookBacklog)
+	n, at, ok, err := st.StoredWebhookBacklog(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(1), n)
+	require.WithinDuration(t, res.MeasuredAt, at, time.Millisecond)
 }
 
 // The ledger-check schedule's activity sets payflow_ledger_check_ok and its last-run
@@ -61,13 +125,8 @@ func TestPurge(t *testing.T) {
 func TestCheckLedgerSetsTheGauge(t *testing.T) {
 	m := metrics.New()
 	acts, _ := newMaintenance(t, m)
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.CheckLedger, models.LedgerCheckInput{})
+	res, err := execute[models.LedgerCheckResult](t, acts, acts.CheckLedger, models.LedgerCheckInput{})
 	require.NoError(t, err)
-	var res models.LedgerCheckResult
-	require.NoError(t, v.Get(&res))
 	require.True(t, res.OK)
 	rec := httptest.NewRecorder()
 	m.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -29,6 +29,20 @@ func (s *Starter) EnsurePurgeSchedule(ctx context.Context, in models.PurgeInput)
 	return s.ensureBackgroundSchedule(ctx, workflows.PurgeScheduleID, PurgeEvery, workflows.WorkflowPurge, in)
 }
 
+// MeasureEvery is how often the measure schedule counts the webhook backlog.
+const MeasureEvery = time.Minute
+
+// EnsureMeasureSchedule creates (or updates) the Temporal Schedule measure, which runs
+// MeasureWorkflow every MeasureEvery, and triggers one run at once, so that
+// payflow_webhook_backlog is fresh from the worker's start.
+func (s *Starter) EnsureMeasureSchedule(ctx context.Context) error {
+	id := workflows.MeasureScheduleID
+	if err := s.ensureBackgroundSchedule(ctx, id, MeasureEvery, workflows.WorkflowMeasure, models.MeasureInput{}); err != nil {
+		return err
+	}
+	return s.triggerNow(ctx, id)
+}
+
 // EnsureLedgerCheckSchedule creates (or updates) the Temporal Schedule ledger-check,
 // which runs LedgerCheckWorkflow every `every`, and triggers one check at once, so that
 // payflow_ledger_check_ok is fresh from the worker's start (the schedule's first
@@ -51,6 +65,11 @@ func (s *Starter) EnsureLedgerCheckSchedule(ctx context.Context, every time.Dura
 	if err := s.ensureBackgroundSchedule(ctx, id, every, workflows.WorkflowLedgerCheck, models.LedgerCheckInput{}); err != nil {
 		return err
 	}
+	return s.triggerNow(ctx, id)
+}
+
+// triggerNow runs schedule id once now, unless a run of it is going on.
+func (s *Starter) triggerNow(ctx context.Context, id string) error {
 	err := s.client.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})

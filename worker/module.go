@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -138,15 +137,20 @@ func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Reg
 	return nil
 }
 
-// PurgeInput is what the purge schedule deletes: nonces older than the signature
-// window (a nonce recorded at T may come back with a timestamp up to T+tolerance,
-// itself accepted until T+2*tolerance) and idempotency keys older than 24 hours.
+// PurgeInput is what the purge schedule deletes: what is past its retention
+// (PAYFLOW_RETENTION_*, config.Retention).
 func PurgeInput(cfg config.Config) models.PurgeInput {
-	return models.PurgeInput{NonceMaxAge: 2 * cfg.SignatureTolerance, IdempotencyMaxAge: 24 * time.Hour}
+	r := cfg.Retention
+	return models.PurgeInput{
+		NonceMaxAge: r.Nonces, IdempotencyMaxAge: r.IdempotencyKeys, EventMaxAge: r.Events,
+		WebhookAttemptMaxAge: r.WebhookAttempts, AuditMaxAge: r.Audit, RateLimitMaxAge: r.RateLimits,
+		BankCallbackMaxAge: r.BankCallbacks,
+	}
 }
 
-// ensureMaintenanceSchedules keeps the purge schedule and the ledger-check schedule
-// (PAYFLOW_LEDGER_CHECK_INTERVAL; 0: none), which the API processes ran as loops
+// ensureMaintenanceSchedules keeps the purge schedule, the measure schedule and the
+// ledger-check schedule (PAYFLOW_LEDGER_CHECK_INTERVAL; 0: none), which the API
+// processes ran as loops (and the webhook backlog as a count at every scrape)
 // before.
 func ensureMaintenanceSchedules(ctx context.Context, s *starter.Starter, cfg config.Config, log *logrus.Entry) error {
 	in := PurgeInput(cfg)
@@ -154,7 +158,15 @@ func ensureMaintenanceSchedules(ctx context.Context, s *starter.Starter, cfg con
 		return err
 	}
 	log.WithFields(logrus.Fields{"schedule_id": workflows.PurgeScheduleID, "every": starter.PurgeEvery.String(),
-		"nonce_max_age": in.NonceMaxAge.String()}).Info("purge schedule ready")
+		"nonce_max_age": in.NonceMaxAge.String(), "idempotency_max_age": in.IdempotencyMaxAge.String(),
+		"event_max_age": in.EventMaxAge.String(), "webhook_attempt_max_age": in.WebhookAttemptMaxAge.String(),
+		"audit_max_age": in.AuditMaxAge.String(), "rate_limit_max_age": in.RateLimitMaxAge.String(),
+		"bank_callback_max_age": in.BankCallbackMaxAge.String()}).Info("purge schedule ready")
+	if err := s.EnsureMeasureSchedule(ctx); err != nil {
+		return err
+	}
+	log.WithFields(logrus.Fields{"schedule_id": workflows.MeasureScheduleID, "every": starter.MeasureEvery.String()}).
+		Info("measure schedule ready")
 	if err := s.EnsureLedgerCheckSchedule(ctx, cfg.LedgerCheckInterval); err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ func Workflows() []Registration {
 		{workflows.WorkflowFlowSweep, workflows.FlowSweepWorkflow},
 		{workflows.WorkflowPurge, workflows.PurgeWorkflow},
 		{workflows.WorkflowLedgerCheck, workflows.LedgerCheckWorkflow},
+		{workflows.WorkflowMeasure, workflows.MeasureWorkflow},
 	}
 }
 
@@ -74,6 +75,7 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivitySweepFlows, d.Sweeper.SweepFlows},
 		{workflows.ActivityPurge, d.Maintenance.Purge},
 		{workflows.ActivityCheckLedger, d.Maintenance.CheckLedger},
+		{workflows.ActivityMeasure, d.Maintenance.Measure},
 	}
 }
 

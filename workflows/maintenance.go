@@ -18,19 +18,35 @@ const (
 	// LedgerCheckScheduleID runs LedgerCheckWorkflow every
 	// PAYFLOW_LEDGER_CHECK_INTERVAL (no schedule when it is 0).
 	LedgerCheckScheduleID = "ledger-check"
+	// MeasureScheduleID runs MeasureWorkflow every minute.
+	MeasureScheduleID = "measure"
 )
 
 // PurgeWorkflow is the action of the purge Temporal Schedule: one Purge activity
-// deletes the expired nonces and idempotency keys and the merchants' previous secrets
-// past their rotation overlap. A purge that fails for good fails the run; the next
-// firing purges everything expired by then.
+// deletes, in batches, what is past its retention (events, webhook attempts, audit
+// entries, nonces, idempotency keys, rate-limit buckets, bank callback ids) and the
+// merchants' previous secrets past their rotation overlap. A purge that fails for
+// good fails the run; the next firing purges everything expired by then.
 func PurgeWorkflow(ctx workflow.Context, in models.PurgeInput) (models.PurgeResult, error) {
 	var res models.PurgeResult
 	if err := workflow.ExecuteActivity(purgeActivityOptions(ctx), maintenanceActs.Purge, in).Get(ctx, &res); err != nil {
 		return models.PurgeResult{}, fmt.Errorf("purge: %w", err)
 	}
 	workflow.GetLogger(ctx).Info("purge done", "nonces", res.Nonces, "idempotency_keys", res.IdempotencyKeys,
-		"expired_secrets", res.ExpiredSecrets)
+		"expired_secrets", res.ExpiredSecrets, "events", res.Events, "webhook_attempts", res.WebhookAttempts,
+		"audit", res.Audit, "rate_limits", res.RateLimits, "bank_callbacks", res.BankCallbacks, "more", res.More)
+	return res, nil
+}
+
+// MeasureWorkflow is the action of the measure Temporal Schedule: one Measure
+// activity counts the webhook backlog and stores it, which the API's /metrics shows
+// as payflow_webhook_backlog (a scrape reads that one row, not the events). A count
+// that fails for good fails the run; the stored value stays until the next.
+func MeasureWorkflow(ctx workflow.Context, in models.MeasureInput) (models.MeasureResult, error) {
+	var res models.MeasureResult
+	if err := workflow.ExecuteActivity(measureActivityOptions(ctx), maintenanceActs.Measure, in).Get(ctx, &res); err != nil {
+		return models.MeasureResult{}, fmt.Errorf("measure: %w", err)
+	}
 	return res, nil
 }
 
@@ -56,8 +72,9 @@ func LedgerCheckWorkflow(ctx workflow.Context, in models.LedgerCheckInput) (mode
 	return res, nil
 }
 
-// purgeActivityOptions: a purge is three deletes; it is retried for a few minutes
-// (the database restarting), then the run fails and the next firing starts over.
+// purgeActivityOptions: a purge is batches of deletes for at most 40 s; it is
+// retried for a few minutes (the database restarting), then the run fails and the
+// next firing starts over.
 func purgeActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, retried(time.Minute, 5*time.Minute, 30*time.Second, models.ErrTypeInvalidInput))
 }
@@ -67,4 +84,10 @@ func purgeActivityOptions(ctx workflow.Context) workflow.Context {
 // HeartbeatTimeout and the check runs again elsewhere.
 func ledgerCheckActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, heartbeating(30*time.Minute, time.Hour, 30*time.Second))
+}
+
+// measureActivityOptions: a count over the last day's events; retried for as long
+// as the schedule's interval, after which the next firing counts again.
+func measureActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, retried(30*time.Second, time.Minute, 10*time.Second))
 }

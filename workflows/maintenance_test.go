@@ -52,3 +52,20 @@ func TestLedgerCheckWorkflow(t *testing.T) {
 	env.ExecuteWorkflow(LedgerCheckWorkflow, models.LedgerCheckInput{})
 	require.ErrorContains(t, env.GetWorkflowError(), "ledger check")
 }
+
+// A measure runs the Measure activity and returns what it stored; one that cannot
+// count, after its retries, fails the run (the stored value stays as it was).
+func TestMeasureWorkflow(t *testing.T) {
+	counted := models.MeasureResult{WebhookBacklog: 4, MeasuredAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	env := newEnv(t)
+	env.OnActivity(maintenanceActs.Measure, mock.Anything, models.MeasureInput{}).Return(models.MeasureResult{}, temporal.NewApplicationError("database down", "database")).Once()
+	env.OnActivity(maintenanceActs.Measure, mock.Anything, models.MeasureInput{}).Return(counted, nil).Once()
+	env.ExecuteWorkflow(MeasureWorkflow, models.MeasureInput{})
+	require.Equal(t, counted, resultOf[models.MeasureResult](t, env))
+
+	env = newEnv(t)
+	env.OnActivity(maintenanceActs.Measure, mock.Anything, models.MeasureInput{}).Return(models.MeasureResult{},
+		temporal.NewNonRetryableApplicationError("no database", "database", nil)).Once()
+	env.ExecuteWorkflow(MeasureWorkflow, models.MeasureInput{})
+	require.ErrorContains(t, env.GetWorkflowError(), "measure")
+}

@@ -38,10 +38,11 @@ const (
 // objects the API stored without starting their flow.
 const WorkflowFlowSweep = "FlowSweepWorkflow"
 
-// The actions of the purge and ledger-check schedules.
+// The actions of the purge, ledger-check and measure schedules.
 const (
 	WorkflowPurge       = "PurgeWorkflow"
 	WorkflowLedgerCheck = "LedgerCheckWorkflow"
+	WorkflowMeasure     = "MeasureWorkflow"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
@@ -71,6 +72,7 @@ const (
 
 	ActivityPurge       = "Purge"
 	ActivityCheckLedger = "CheckLedger"
+	ActivityMeasure     = "Measure"
 )
 
 // Query, signal and update names.
@@ -89,7 +91,8 @@ const (
 
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
-	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck}
+	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck,
+	WorkflowMeasure}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -97,5 +100,5 @@ var AllActivityNames = []string{
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
-	ActivitySweepFlows, ActivityPurge, ActivityCheckLedger,
+	ActivitySweepFlows, ActivityPurge, ActivityCheckLedger, ActivityMeasure,
 }

@@ -11422,6 +11422,7 @@ type Event struct {
 	// Data The object as it was when the event happened.
 	Data     map[string]interface{} `json:"data"`
 	Delivery *struct {
+		// Attempts Attempts of every delivery of the event still kept. Failed attempts older than the attempts' retention (30 days by default) that decide nothing are dropped; the latest, a 2xx and a given-up attempt are kept as long as the event, so that status, last_attempt_at and last_status_code never change.
 		Attempts       int                 `json:"attempts"`
 		LastAttemptAt  *time.Time          `json:"last_attempt_at,omitempty"`
 		LastStatusCode *int                `json:"last_status_code,omitempty"`
@@ -14615,7 +14616,7 @@ type ClientInterface interface {
 
 	// GetEvent Get an event with its delivery state
 	//
-	// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state.
+	// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state. An event is kept 90 days (PAYFLOW_RETENTION_EVENTS) after its last delivery attempt, then answers 404; one still being delivered is kept.
 	//
 	// Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, id EventId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -15419,7 +15420,7 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 
 // GetEvent Get an event with its delivery state
 //
-// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state.
+// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state. An event is kept 90 days (PAYFLOW_RETENTION_EVENTS) after its last delivery attempt, then answers 404; one still being delivered is kept.
 //
 // Corresponds with GET /v1/events/{id} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, id EventId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -18437,7 +18438,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetEventWithResponse Get an event with its delivery state
 	//
-	// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state.
+	// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state. An event is kept 90 days (PAYFLOW_RETENTION_EVENTS) after its last delivery attempt, then answers 404; one still being delivered is kept.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -23980,7 +23981,7 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 
 // GetEventWithResponse Get an event with its delivery state
 //
-// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state.
+// One of the merchant's webhook events, with the object as it was when the event happened and its delivery state. An event is kept 90 days (PAYFLOW_RETENTION_EVENTS) after its last delivery attempt, then answers 404; one still being delivered is kept.
 //
 // Returns a wrapper object for the known response body format(s).
 //

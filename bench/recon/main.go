@@ -129,19 +129,11 @@ func run(sizeList string, out string, repeat int) error {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 
-	dsn, drop, err := testenv.CreateMySQLDatabase("payflow_bench")
+	dsn, db, drop, err := testenv.OpenMySQL(ctx, "payflow_bench", 4)
 	if err != nil {
 		return err
 	}
 	defer drop()
-	db, err := store.Open(dsn, 4)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 
 	work, err := os.MkdirTemp("", "payflow-bench-recon-")
 	if err != nil {

@@ -120,20 +120,27 @@ var Module = fx.Module("http",
 		return New(p.Config.APIAddr, NewMerchantRouter(deps), log)
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server, st *store.Store, m *metrics.Metrics, log *logrus.Entry) error {
-		// The webhook backlog is read from the events at each scrape.
-		if err := m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := st.WebhookBacklog(ctx, time.Now())
-			if err != nil {
-				log.WithError(err).Warn("webhook backlog gauge")
-				return 0
-			}
-			return float64(n)
-		}); err != nil {
+		if err := ExportWebhookBacklog(m, st, log); err != nil {
 			return err
 		}
 		lc.Append(fx.StartStopHook(s.Start, s.Stop))
 		return nil
 	}),
 )
+
+// ExportWebhookBacklog exports payflow_webhook_backlog on m: at each scrape, the
+// backlog the worker's measure schedule counted last (one row read by its key, never
+// a count over the events; 0 before the first count), so that a scrape costs the
+// same whatever the events table holds and every replica shows the same value.
+func ExportWebhookBacklog(m *metrics.Metrics, st *store.Store, log *logrus.Entry) error {
+	return m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, _, _, err := st.StoredWebhookBacklog(ctx)
+		if err != nil {
+			log.WithError(err).Warn("webhook backlog gauge")
+			return 0
+		}
+		return float64(n)
+	})
+}

@@ -186,6 +186,10 @@ type Config struct {
 	SweepEvery time.Duration
 	SweepGrace time.Duration
 
+	// Retention is how long each kind of record is kept before the worker's purge
+	// schedule deletes it (PAYFLOW_RETENTION_*).
+	Retention Retention
+
 	// banksimURLSet is whether PAYFLOW_BANKSIM_URL was set explicitly: production
 	// never reaches the simulator through the local default address.
 	banksimURLSet bool
@@ -314,6 +318,17 @@ func load(getenv func(string) string) (Config, error) {
 	c.WorkerMetricsAddr = e.str("PAYFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9091")
 	c.PprofAddr = e.str("PAYFLOW_PPROF_ADDR", "")
 	c.LedgerCheckInterval = e.duration("PAYFLOW_LEDGER_CHECK_INTERVAL", 5*time.Minute)
+	c.Retention = Retention{
+		Events:          e.duration("PAYFLOW_RETENTION_EVENTS", DefaultRetention.Events),
+		WebhookAttempts: e.duration("PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS", DefaultRetention.WebhookAttempts),
+		Audit:           e.duration("PAYFLOW_RETENTION_AUDIT", DefaultRetention.Audit),
+		// A nonce must outlive every request that could replay it, with a minute
+		// for the clocks of the API and worker hosts.
+		Nonces:          e.duration("PAYFLOW_RETENTION_NONCES", 2*c.SignatureTolerance+time.Minute),
+		IdempotencyKeys: e.duration("PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", DefaultRetention.IdempotencyKeys),
+		RateLimits:      e.duration("PAYFLOW_RETENTION_RATE_LIMITS", DefaultRetention.RateLimits),
+		BankCallbacks:   e.duration("PAYFLOW_RETENTION_BANK_CALLBACKS", DefaultRetention.BankCallbacks),
+	}
 	if e.err != nil {
 		return Config{}, e.err
 	}
@@ -356,7 +371,96 @@ func load(getenv func(string) string) (Config, error) {
 		// StartToClose timeout, so that its outcome is recorded.
 		return Config{}, fmt.Errorf("PAYFLOW_WEBHOOK_TIMEOUT must be positive and at most 45s")
 	}
+	if err := c.Retention.validate(c); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// Retention is how long each kind of record is kept (PAYFLOW_RETENTION_*; the
+// reasons for the defaults are in docs/configuration.md#retention). For events,
+// webhook attempts, audit entries and bank callback ids 0 keeps them forever; nonces,
+// idempotency keys and rate-limit buckets are always purged.
+type Retention struct {
+	// Events: a webhook event is deleted, with its attempts, this long after its
+	// last delivery attempt; one still being delivered, or never attempted, is kept.
+	Events time.Duration
+	// WebhookAttempts: the failed attempts older than this that decide nothing are
+	// deleted (an event keeps its latest, 2xx and given-up attempts).
+	WebhookAttempts time.Duration
+	// Audit: operators' acts in the audit log.
+	Audit time.Duration
+	// Nonces: at least twice PAYFLOW_SIGNATURE_TOLERANCE (a request signed at T is
+	// accepted, and may come back, until T+tolerance; it may reach us at
+	// T-tolerance).
+	Nonces time.Duration
+	// IdempotencyKeys: at least 24 hours, what docs/api.md promises merchants.
+	IdempotencyKeys time.Duration
+	// RateLimits: a merchant's token bucket untouched this long; at least the
+	// time it takes to refill (PAYFLOW_RATE_LIMIT_BURST / _RPS seconds).
+	RateLimits time.Duration
+	// BankCallbacks: the ids of bank callback events already delivered to a flow
+	// (a bank's redelivery within this time is recognised).
+	BankCallbacks time.Duration
+}
+
+// DefaultRetention is the retention of a deployment that sets none, but for the
+// nonces', which follows PAYFLOW_SIGNATURE_TOLERANCE: twice it, plus a minute. The
+// audit log is kept forever.
+var DefaultRetention = Retention{
+	Events:          90 * 24 * time.Hour,
+	WebhookAttempts: 30 * 24 * time.Hour,
+	IdempotencyKeys: 24 * time.Hour,
+	RateLimits:      time.Hour,
+	BankCallbacks:   7 * 24 * time.Hour,
+}
+
+// The shortest retention of the kinds with a floor.
+const (
+	// MinRetentionEvents: a delivery retries for a day, and a merchant whose
+	// endpoint was down redelivers within days.
+	MinRetentionEvents = 7 * 24 * time.Hour
+	// MinRetentionAudit: PCI DSS v4.0 requirement 10.5.1 keeps audit logs at least
+	// twelve months.
+	MinRetentionAudit = 365 * 24 * time.Hour
+	// MinRetentionIdempotencyKeys: docs/api.md promises merchants 24 hours.
+	MinRetentionIdempotencyKeys = 24 * time.Hour
+	// MinRetentionBankCallbacks: Stripe resends an event for up to three days.
+	MinRetentionBankCallbacks = 72 * time.Hour
+)
+
+// validate refuses a retention that would purge what is still needed.
+func (r Retention) validate(c Config) error {
+	atLeast := func(name string, d, floor time.Duration, why string) error {
+		if d < floor {
+			return fmt.Errorf("%s is %s: it must be at least %s (%s)", name, d, floor, why)
+		}
+		return nil
+	}
+	orForever := func(name string, d, floor time.Duration, why string) error {
+		if d == 0 {
+			return nil
+		}
+		return atLeast(name, d, floor, why+"; 0 keeps them forever")
+	}
+	refill := time.Second
+	if c.RateLimitRPS > 0 {
+		refill = time.Duration((int64(c.RateLimitBurst)*int64(time.Second) + int64(c.RateLimitRPS) - 1) / int64(c.RateLimitRPS))
+	}
+	for _, err := range []error{
+		orForever("PAYFLOW_RETENTION_EVENTS", r.Events, MinRetentionEvents, "a delivery retries for a day and merchants redeliver within days"),
+		orForever("PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS", r.WebhookAttempts, MinRetentionEvents, "a delivery retries for a day and merchants redeliver within days"),
+		orForever("PAYFLOW_RETENTION_AUDIT", r.Audit, MinRetentionAudit, "PCI DSS keeps audit logs a year"),
+		atLeast("PAYFLOW_RETENTION_NONCES", r.Nonces, 2*c.SignatureTolerance, "twice PAYFLOW_SIGNATURE_TOLERANCE, or a request could be replayed"),
+		atLeast("PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys, MinRetentionIdempotencyKeys, "merchants are promised 24 hours"),
+		atLeast("PAYFLOW_RETENTION_RATE_LIMITS", r.RateLimits, refill, "the time a bucket takes to refill, or a purge would refill it early"),
+		orForever("PAYFLOW_RETENTION_BANK_CALLBACKS", r.BankCallbacks, MinRetentionBankCallbacks, "banks resend a callback for up to three days"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // validateChannels refuses an unknown or repeated channel, a default channel that is

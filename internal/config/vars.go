@@ -87,6 +87,14 @@ var Variables = []Variable{
 	// Background schedules on the worker.
 	{"PAYFLOW_SWEEP_EVERY", "1m", "how often the flow-sweeper schedule fires (at least 1s)"},
 	{"PAYFLOW_SWEEP_GRACE", "1m", "how old an object still processing must be before a sweep starts its flow"},
+	// Retention.
+	{"PAYFLOW_RETENTION_EVENTS", "2160h", "webhook events (with their attempts) this long after their last delivery attempt; one still retrying or never attempted is kept (at least 168h; 0: forever)"},
+	{"PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS", "720h", "failed webhook attempts that decide nothing (an event keeps its latest, 2xx and given-up ones) (at least 168h; 0: until their event goes)"},
+	{"PAYFLOW_RETENTION_AUDIT", "0", "the audit log of operators' acts (0: forever; else at least 8760h)"},
+	{"PAYFLOW_RETENTION_NONCES", "11m", "request nonces; default 2 x PAYFLOW_SIGNATURE_TOLERANCE + 1m, at least 2 x the tolerance"},
+	{"PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", "24h", "idempotency keys (at least 24h)"},
+	{"PAYFLOW_RETENTION_RATE_LIMITS", "1h", "a merchant's rate-limit bucket untouched this long (at least its refill time, _BURST / _RPS)"},
+	{"PAYFLOW_RETENTION_BANK_CALLBACKS", "168h", "ids of bank callback events already delivered, to recognise a bank's resend (at least 72h; 0: forever)"},
 	// Reconciliation.
 	{"PAYFLOW_RECON_AT", "02:00", "when (HH:MM UTC) each channel's daily reconciliation schedule fires"},
 	{"PAYFLOW_RECON_CHANNELS", "banksim", "channels reconciled every day; default banksim when it is configured, else none"},

@@ -68,8 +68,8 @@ func (s *Store) CreateOnce(ctx context.Context, req IdempotentRequest, insert fu
 	return first.ObjectID, false, nil
 }
 
-// PurgeIdempotencyKeys deletes keys older than the cutoff (kept at least 24 hours).
+// PurgeIdempotencyKeys deletes keys older than the cutoff (kept at least 24 hours),
+// in batches.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Where("created_at < ?", before.UTC()).Delete(&idempotencyRow{})
-	return res.RowsAffected, translate(res.Error)
+	return s.purgeAll(ctx, PurgeKindIdempotencyKeys, before)
 }

@@ -32,9 +32,8 @@ func (s *Store) UseNonce(ctx context.Context, merchantID, nonce string, now time
 	return nil
 }
 
-// PurgeNonces deletes nonces older than the cutoff: a request that old is refused by
-// its timestamp before its nonce is looked at.
+// PurgeNonces deletes nonces older than the cutoff, in batches: a request that old is
+// refused by its timestamp before its nonce is looked at.
 func (s *Store) PurgeNonces(ctx context.Context, before time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Where("created_at < ?", before.UTC()).Delete(&nonceRow{})
-	return res.RowsAffected, translate(res.Error)
+	return s.purgeAll(ctx, PurgeKindNonces, before)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,15 +14,18 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/workflows"
 )
 
-// Every worker keeps the purge schedule (every minute; nonces kept for twice
-// PAYFLOW_SIGNATURE_TOLERANCE, idempotency keys for a day) and the ledger-check
+// Every worker keeps the purge schedule (every minute; each kind of record kept
+// for its PAYFLOW_RETENTION_*, here the defaults), the measure schedule (every
+// minute: the webhook backlog the API's /metrics shows) and the ledger-check
 // schedule (PAYFLOW_LEDGER_CHECK_INTERVAL, default 5m), which the API processes ran
-// as loops before: `temporal schedule list` shows both, and a firing of each runs
-// its workflow to completion (a ledger check of the suite's ledger finds it whole).
+// as loops, and as a count at every scrape, before: `temporal schedule list` shows
+// them, and a firing of each runs its workflow to completion (a ledger check of the
+// suite's ledger finds it whole).
 func TestMaintenanceSchedules(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
 		c := temporalClient(t, s)
@@ -29,15 +33,40 @@ func TestMaintenanceSchedules(t *testing.T) {
 		purge := describeSchedule(t, c, workflows.PurgeScheduleID, workflows.WorkflowPurge, s.TaskQueue, time.Minute)
 		var in models.PurgeInput
 		scheduleArg(t, purge, &in)
-		require.Equal(t, models.PurgeInput{NonceMaxAge: 10 * time.Minute, IdempotencyMaxAge: 24 * time.Hour}, in,
-			"nonces kept twice the default tolerance of 300 s, idempotency keys a day")
+		day := 24 * time.Hour
+		require.Equal(t, models.PurgeInput{
+			NonceMaxAge: 11 * time.Minute, IdempotencyMaxAge: day, EventMaxAge: 90 * day, WebhookAttemptMaxAge: 30 * day,
+			RateLimitMaxAge: time.Hour, BankCallbackMaxAge: 7 * day,
+		}, in, "nonces kept twice the default tolerance of 300 s and a minute, idempotency keys a day, the audit log forever, ...")
+		describeSchedule(t, c, workflows.MeasureScheduleID, workflows.WorkflowMeasure, s.TaskQueue, time.Minute)
 		describeSchedule(t, c, workflows.LedgerCheckScheduleID, workflows.WorkflowLedgerCheck, s.TaskQueue, 5*time.Minute)
-		requireListed(t, s, workflows.PurgeScheduleID, workflows.LedgerCheckScheduleID)
+		requireListed(t, s, workflows.PurgeScheduleID, workflows.MeasureScheduleID, workflows.LedgerCheckScheduleID)
 
-		// The run completes: its three deletes ran (what they delete is
-		// activities' TestPurge).
+		// The run completes: its deletes ran (what they delete is the store's
+		// TestPurgeBatchKeepsWhatIsStillNeeded and activities' TestPurge).
 		var purged models.PurgeResult
 		triggerAndWait(t, c, workflows.PurgeScheduleID, &purged)
+		require.Empty(t, purged.More)
+
+		// The worker's count is stored, and the API shows the stored count (read
+		// together: a scheduled run may count again in between).
+		var measured models.MeasureResult
+		triggerAndWait(t, c, workflows.MeasureScheduleID, &measured)
+		db, err := store.Open(s.DSN, 2)
+		require.NoError(t, err)
+		defer db.Close()
+		st := store.New(db, nil)
+		require.EventuallyWithT(t, func(ct *assert.CollectT) {
+			n, at, ok, err := st.StoredWebhookBacklog(context.Background())
+			if !assert.NoError(ct, err) || !assert.True(ct, ok) {
+				return
+			}
+			assert.False(ct, at.Before(measured.MeasuredAt.Truncate(time.Microsecond)), "stored at %s, measured at %s", at, measured.MeasuredAt)
+			api, err := scrapeMetrics(s.APIURLs[0] + "/metrics")
+			if assert.NoError(ct, err) {
+				assert.Regexp(ct, fmt.Sprintf(`(?m)^payflow_webhook_backlog %d$`, n), api)
+			}
+		}, 20*time.Second, 250*time.Millisecond)
 
 		var checked models.LedgerCheckResult
 		triggerAndWait(t, c, workflows.LedgerCheckScheduleID, &checked)

@@ -78,6 +78,30 @@ func CreateMySQLDatabase(prefix string) (dsn string, drop func(), err error) {
 	return fmt.Sprintf("mysql://%s:%s@tcp(%s)/%s", user, pass, MySQLAddr(), name), drop, nil
 }
 
+// OpenMySQL creates a fresh MariaDB/MySQL database and migrates it, for a program
+// that is not a test (the benchmarks): its DSN, the handle, and a function that
+// closes the handle and drops the database.
+func OpenMySQL(ctx context.Context, prefix string, maxOpen int) (string, *store.DB, func(), error) {
+	dsn, drop, err := CreateMySQLDatabase(prefix)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	db, err := store.Open(dsn, maxOpen)
+	if err != nil {
+		drop()
+		return "", nil, nil, err
+	}
+	closeAndDrop := func() {
+		db.Close()
+		drop()
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		closeAndDrop()
+		return "", nil, nil, err
+	}
+	return dsn, db, closeAndDrop, nil
+}
+
 // DSN returns a fresh, empty database of the backend for the test, dropped or removed
 // when it ends.
 func DSN(t testing.TB, b Backend) string {
