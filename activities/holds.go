@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -24,7 +25,8 @@ var errMerchantDisabled = errors.New("merchant disabled")
 
 // PlaceHold reserves money under the flow's key (a second run finds the first hold,
 // whatever changed since). Not enough available money, or a disabled merchant, is an
-// answer (failure code insufficient_funds or merchant_disabled, nothing held), not an
+// answer (failure code insufficient_funds, insufficient_withdrawable_funds or
+// merchant_disabled, nothing held), not an
 // error: the flow then ends failed before any money moved.
 func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models.PlaceHoldResult, error) {
 	log := logger(ctx, h.Log)
@@ -49,7 +51,14 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 		if merchant.Status != models.MerchantActive {
 			return errMerchantDisabled
 		}
-		hold, err = tx.PlaceHold(ledger.HoldRequest{Key: in.Key, AccountID: account, Amount: in.Amount, Currency: in.Currency, Flow: in.Flow, FlowID: in.FlowID})
+		req := ledger.HoldRequest{Key: in.Key, AccountID: account, Amount: in.Amount, Currency: in.Currency, Flow: in.Flow, FlowID: in.FlowID}
+		if in.Flow == models.FlowWithdrawal && merchant.WithdrawalDelaySeconds > 0 {
+			// Money topped up within the merchant's delay stays in the wallet,
+			// counted back from now, when the hold is placed (the flow's first step,
+			// before any approval).
+			req.RecentSince = time.Now().Add(-time.Duration(merchant.WithdrawalDelaySeconds) * time.Second)
+		}
+		hold, err = tx.PlaceHold(req)
 		return err
 	})
 	switch {
@@ -61,6 +70,9 @@ func (h *Holds) PlaceHold(ctx context.Context, in models.PlaceHoldInput) (models
 		return models.PlaceHoldResult{FailureCode: models.FailureMerchantDisabled}, nil
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return models.PlaceHoldResult{FailureCode: models.FailureInsufficientFunds}, nil
+	case errors.Is(err, ledger.ErrNotYetWithdrawable):
+		log.WithField("account_id", account).Info("withdrawal refused: part of the available money was topped up within the withdrawal delay")
+		return models.PlaceHoldResult{FailureCode: models.FailureInsufficientWithdrawable}, nil
 	case errors.Is(err, ledger.ErrRejected):
 		return models.PlaceHoldResult{}, businessError(models.FailureLedgerRejected, err.Error())
 	default:

@@ -19,13 +19,16 @@ const (
 	FailureNone              FailureCode = ""
 	FailureCardDeclined      FailureCode = "card_declined"
 	FailureInsufficientFunds FailureCode = "insufficient_funds"
-	FailureAccountClosed     FailureCode = "account_closed"
-	FailureBankUnavailable   FailureCode = "bank_unavailable"
-	FailureExpired           FailureCode = "expired"
-	FailureLedgerRejected    FailureCode = "ledger_rejected"
-	FailureMerchantDisabled  FailureCode = "merchant_disabled"
-	FailureCanceled          FailureCode = "canceled"
-	FailureRejected          FailureCode = "rejected"
+	// FailureInsufficientWithdrawable: the wallet has the money, but part of it was
+	// topped up within the merchant's withdrawal delay.
+	FailureInsufficientWithdrawable FailureCode = "insufficient_withdrawable_funds"
+	FailureAccountClosed            FailureCode = "account_closed"
+	FailureBankUnavailable          FailureCode = "bank_unavailable"
+	FailureExpired                  FailureCode = "expired"
+	FailureLedgerRejected           FailureCode = "ledger_rejected"
+	FailureMerchantDisabled         FailureCode = "merchant_disabled"
+	FailureCanceled                 FailureCode = "canceled"
+	FailureRejected                 FailureCode = "rejected"
 )
 
 // BusinessErrorTypes are the types of the business failures a bank or ledger step

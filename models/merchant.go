@@ -2,6 +2,13 @@ package models
 
 import "time"
 
+// DefaultWithdrawalDelay is a new merchant's withdrawal delay, MaxWithdrawalDelay the
+// longest one may set.
+const (
+	DefaultWithdrawalDelay = 24 * time.Hour
+	MaxWithdrawalDelay     = 30 * 24 * time.Hour
+)
+
 // MerchantStatus says whether a merchant may move money.
 type MerchantStatus string
 
@@ -23,6 +30,9 @@ type Merchant struct {
 	// (those not failed or canceled), in minor units; nil: no limit.
 	WithdrawalLimitPerTransaction *int64 `json:"withdrawal_limit_per_transaction,omitempty"`
 	WithdrawalLimitDaily          *int64 `json:"withdrawal_limit_daily,omitempty"`
+	// WithdrawalDelaySeconds is how long money topped up by card into a wallet stays
+	// out of what the wallet may withdraw (0: withdrawable at once).
+	WithdrawalDelaySeconds int64 `json:"withdrawal_delay"`
 	// NotifyURL is where webhooks of the merchant's objects created without a
 	// notify_url go ("" for none).
 	NotifyURL string         `json:"notify_url,omitempty"`

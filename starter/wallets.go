@@ -60,7 +60,8 @@ func (s *Wallets) CreateAccount(ctx context.Context, req NewAccount) (Created[Ac
 	return Created[Account]{Object: a, Replayed: !created, Final: true}, nil
 }
 
-// Account returns one of the merchant's wallets; ErrNotFound (also for an account
+// Account returns one of the merchant's wallets, with what top-ups credited to it
+// within the merchant's withdrawal delay (Recent); ErrNotFound (also for an account
 // that is not a customer wallet).
 func (s *Wallets) Account(ctx context.Context, merchantID, id string) (Account, error) {
 	a, err := s.Ledger.Account(ctx, merchantID, id)
@@ -69,6 +70,16 @@ func (s *Wallets) Account(ctx context.Context, merchantID, id string) (Account, 
 		return Account{}, ErrNotFound
 	case err != nil:
 		return Account{}, fmt.Errorf("get account %s: %w", id, err)
+	}
+	m, err := s.Store.Merchant(ctx, merchantID)
+	if err != nil {
+		return Account{}, fmt.Errorf("load merchant: %w", err)
+	}
+	if m.WithdrawalDelaySeconds > 0 {
+		since := s.now().Add(-time.Duration(m.WithdrawalDelaySeconds) * time.Second)
+		if a.Recent, err = s.Ledger.RecentTopups(ctx, a.ID, since); err != nil {
+			return Account{}, err
+		}
 	}
 	return a, nil
 }

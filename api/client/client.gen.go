@@ -181,15 +181,16 @@ func (e EventObject) Valid() bool {
 
 // Defines values for FailureCode.
 const (
-	FailureCodeAccountClosed     FailureCode = "account_closed"
-	FailureCodeBankUnavailable   FailureCode = "bank_unavailable"
-	FailureCodeCanceled          FailureCode = "canceled"
-	FailureCodeCardDeclined      FailureCode = "card_declined"
-	FailureCodeExpired           FailureCode = "expired"
-	FailureCodeInsufficientFunds FailureCode = "insufficient_funds"
-	FailureCodeLedgerRejected    FailureCode = "ledger_rejected"
-	FailureCodeMerchantDisabled  FailureCode = "merchant_disabled"
-	FailureCodeRejected          FailureCode = "rejected"
+	FailureCodeAccountClosed                 FailureCode = "account_closed"
+	FailureCodeBankUnavailable               FailureCode = "bank_unavailable"
+	FailureCodeCanceled                      FailureCode = "canceled"
+	FailureCodeCardDeclined                  FailureCode = "card_declined"
+	FailureCodeExpired                       FailureCode = "expired"
+	FailureCodeInsufficientFunds             FailureCode = "insufficient_funds"
+	FailureCodeInsufficientWithdrawableFunds FailureCode = "insufficient_withdrawable_funds"
+	FailureCodeLedgerRejected                FailureCode = "ledger_rejected"
+	FailureCodeMerchantDisabled              FailureCode = "merchant_disabled"
+	FailureCodeRejected                      FailureCode = "rejected"
 )
 
 // Valid indicates whether the value is a known member of the FailureCode enum.
@@ -206,6 +207,8 @@ func (e FailureCode) Valid() bool {
 	case FailureCodeExpired:
 		return true
 	case FailureCodeInsufficientFunds:
+		return true
+	case FailureCodeInsufficientWithdrawableFunds:
 		return true
 	case FailureCodeLedgerRejected:
 		return true
@@ -11126,6 +11129,9 @@ type Account struct {
 	Id        AccountId     `json:"id"`
 	Object    AccountObject `json:"object"`
 	Reference *string       `json:"reference,omitempty"`
+
+	// Withdrawable What a withdrawal may take now: available less the money top-ups credited within the merchant's withdrawal delay (counted as still there even if spent since).
+	Withdrawable int64 `json:"withdrawable"`
 }
 
 // AccountObject defines model for Account.Object.
@@ -11236,6 +11242,9 @@ type CreateMerchantRequest struct {
 
 	// ReviewThreshold Withdrawals over this amount wait for an operator's approval. Default: 10000 major units of default_currency (1000000 for CNY, 10000 for JPY). 0 means never review.
 	ReviewThreshold *int64 `json:"review_threshold,omitempty"`
+
+	// WithdrawalDelay How long, in seconds, money topped up by card stays out of what a wallet may withdraw: the defence against a stolen card topped up and cashed out at once. Default 86400 (24 h); 0 makes top-ups withdrawable at once; at most 2592000 (30 days).
+	WithdrawalDelay *WithdrawalDelay `json:"withdrawal_delay,omitempty"`
 
 	// WithdrawalLimitDaily The most one wallet's withdrawals may move in one UTC day (those not failed or canceled), in minor units. Leave it out for no limit.
 	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
@@ -11505,6 +11514,9 @@ type Merchant struct {
 	ReviewThreshold    int64          `json:"review_threshold"`
 	Status             MerchantStatus `json:"status"`
 
+	// WithdrawalDelay Seconds that money topped up by card into a wallet stays out of what the wallet may withdraw (withdrawals that would take it end failed `insufficient_withdrawable_funds`); 0 makes it withdrawable at once.
+	WithdrawalDelay WithdrawalDelay `json:"withdrawal_delay"`
+
 	// WithdrawalLimitDaily A withdrawal limit in minor units; absent when the merchant has none.
 	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
 
@@ -11547,6 +11559,9 @@ type MerchantWithSecret struct {
 
 	// WebhookSecret The webhook signing secret: the merchant's receivers verify `X-Payflow-Signature` with it (they never need the API secret). Shown once.
 	WebhookSecret string `json:"webhook_secret"`
+
+	// WithdrawalDelay Seconds that money topped up by card into a wallet stays out of what the wallet may withdraw (withdrawals that would take it end failed `insufficient_withdrawable_funds`); 0 makes it withdrawable at once.
+	WithdrawalDelay WithdrawalDelay `json:"withdrawal_delay"`
 
 	// WithdrawalLimitDaily A withdrawal limit in minor units; absent when the merchant has none.
 	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
@@ -11886,6 +11901,9 @@ type WithdrawalObject string
 
 // WithdrawalStatus defines model for Withdrawal.Status.
 type WithdrawalStatus string
+
+// WithdrawalDelay Seconds that money topped up by card into a wallet stays out of what the wallet may withdraw (withdrawals that would take it end failed `insufficient_withdrawable_funds`); 0 makes it withdrawable at once.
+type WithdrawalDelay = int64
 
 // WithdrawalId defines model for WithdrawalId.
 type WithdrawalId = string

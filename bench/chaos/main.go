@@ -412,7 +412,8 @@ const reviewThreshold = 30000
 // notifies there) and the review threshold. It answers the merchant's API secret and
 // its webhook secret.
 func createMerchant(ctx context.Context, pf *cluster.Payflow, name, notifyURL string) (id, secret, webhookSecret string, err error) {
-	body, _ := json.Marshal(map[string]any{"name": name, "notify_url": notifyURL, "review_threshold": reviewThreshold})
+	// No withdrawal delay: the run withdraws what it has just topped up.
+	body, _ := json.Marshal(map[string]any{"name": name, "notify_url": notifyURL, "review_threshold": reviewThreshold, "withdrawal_delay": 0})
 	resp, err := pf.Ops(ctx, "POST", "/v1/ops/merchants", string(body))
 	if err != nil {
 		return "", "", "", err

@@ -26,14 +26,17 @@ type accountJSON struct {
 	Balance   int64           `json:"balance"`
 	Available int64           `json:"available"`
 	Held      int64           `json:"held"`
-	Reference string          `json:"reference,omitempty"`
-	CreatedAt time.Time       `json:"created"`
+	// Withdrawable is what a withdrawal may take now: available less what top-ups
+	// credited within the merchant's withdrawal delay.
+	Withdrawable int64     `json:"withdrawable"`
+	Reference    string    `json:"reference,omitempty"`
+	CreatedAt    time.Time `json:"created"`
 }
 
 func accountView(a starter.Account) accountJSON {
 	return accountJSON{
 		ID: a.ID, Object: "account", Currency: a.Currency, Balance: a.Balance, Available: a.Available(),
-		Held: a.Held, Reference: a.Reference, CreatedAt: a.CreatedAt.UTC(),
+		Held: a.Held, Withdrawable: a.Withdrawable(), Reference: a.Reference, CreatedAt: a.CreatedAt.UTC(),
 	}
 }
 

@@ -60,11 +60,13 @@ type createMerchantRequest struct {
 	Name            *string `json:"name"`
 	ReviewThreshold *int64  `json:"review_threshold"`
 	// Withdrawal limits in minor units; absent: no limit.
-	WithdrawalLimitPerTransaction *int64  `json:"withdrawal_limit_per_transaction"`
-	WithdrawalLimitDaily          *int64  `json:"withdrawal_limit_daily"`
-	FeeBps                        *int64  `json:"fee_bps"`
-	DefaultCurrency               *string `json:"default_currency"`
-	NotifyURL                     *string `json:"notify_url"`
+	WithdrawalLimitPerTransaction *int64 `json:"withdrawal_limit_per_transaction"`
+	WithdrawalLimitDaily          *int64 `json:"withdrawal_limit_daily"`
+	// WithdrawalDelay is in seconds; absent: the default (24 h).
+	WithdrawalDelay *int64  `json:"withdrawal_delay"`
+	FeeBps          *int64  `json:"fee_bps"`
+	DefaultCurrency *string `json:"default_currency"`
+	NotifyURL       *string `json:"notify_url"`
 }
 
 func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Problem) {
@@ -103,6 +105,13 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 			return fail(problem.Unprocessable(problem.CodeInvalidAmount, fmt.Sprintf("review_threshold must be from 0 (never review) to %d minor units", models.MaxAmount)))
 		}
 		m.ReviewThreshold = *req.ReviewThreshold
+	}
+	m.WithdrawalDelaySeconds = int64(models.DefaultWithdrawalDelay / time.Second)
+	if d := req.WithdrawalDelay; d != nil {
+		if maxDelay := int64(models.MaxWithdrawalDelay / time.Second); *d < 0 || *d > maxDelay {
+			return fail(problem.Invalid(fmt.Sprintf("withdrawal_delay must be a whole number of seconds from 0 (withdrawable at once) to %d (30 days); 86400 is 24 h", maxDelay)))
+		}
+		m.WithdrawalDelaySeconds = *d
 	}
 	for _, l := range []struct {
 		name string

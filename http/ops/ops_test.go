@@ -180,10 +180,12 @@ func TestValidateMerchantDefaultsAndLimits(t *testing.T) {
 	i := func(v int64) *int64 { return &v }
 	s := func(v string) *string { return &v }
 	tests := []struct {
-		name        string
-		req         createMerchantRequest
-		review      int64
-		perTx, day  *int64
+		name       string
+		req        createMerchantRequest
+		review     int64
+		perTx, day *int64
+		// delay is the withdrawal delay in seconds; nil: the default (24 h).
+		delay       *int64
 		problemCode string
 	}{
 		{name: "default CNY", req: createMerchantRequest{Name: s("Shop")}, review: 1_000_000},
@@ -196,6 +198,10 @@ func TestValidateMerchantDefaultsAndLimits(t *testing.T) {
 			review: 1_000_000, perTx: i(5000), day: i(20000)},
 		{name: "zero per-transaction limit", req: createMerchantRequest{Name: s("Shop"), WithdrawalLimitPerTransaction: i(0)}, problemCode: "invalid_amount"},
 		{name: "daily limit too large", req: createMerchantRequest{Name: s("Shop"), WithdrawalLimitDaily: i(models.MaxAmount + 1)}, problemCode: "invalid_amount"},
+		{name: "no withdrawal delay", req: createMerchantRequest{Name: s("Shop"), WithdrawalDelay: i(0)}, review: 1_000_000, delay: i(0)},
+		{name: "30 days of delay", req: createMerchantRequest{Name: s("Shop"), WithdrawalDelay: i(2_592_000)}, review: 1_000_000, delay: i(2_592_000)},
+		{name: "negative delay", req: createMerchantRequest{Name: s("Shop"), WithdrawalDelay: i(-1)}, problemCode: "invalid_request"},
+		{name: "delay over 30 days", req: createMerchantRequest{Name: s("Shop"), WithdrawalDelay: i(2_592_001)}, problemCode: "invalid_request"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +215,11 @@ func TestValidateMerchantDefaultsAndLimits(t *testing.T) {
 			require.Equal(t, tc.review, m.ReviewThreshold)
 			require.Equal(t, tc.perTx, m.WithdrawalLimitPerTransaction)
 			require.Equal(t, tc.day, m.WithdrawalLimitDaily)
+			wantDelay := int64(86400)
+			if tc.delay != nil {
+				wantDelay = *tc.delay
+			}
+			require.Equal(t, wantDelay, m.WithdrawalDelaySeconds)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -59,11 +60,16 @@ type HoldRequest struct {
 	Currency  models.Currency
 	Flow      models.Flow
 	FlowID    string
+	// RecentSince, when set, holds only money that is not recent: the account's
+	// top-up credits since then stay out of what the hold may take (a withdrawal
+	// under the merchant's withdrawal delay).
+	RecentSince time.Time
 }
 
 // PlaceHold reserves amount of the account's available balance, or returns the hold
 // placed before under the same key. Not enough available money fails with
-// ErrInsufficientFunds (wrapped in ErrRejected) and holds nothing.
+// ErrInsufficientFunds (wrapped in ErrRejected) and holds nothing; enough available
+// money of which too much is recent (RecentSince) fails with ErrNotYetWithdrawable.
 func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 	if r.Key == "" {
 		return Hold{}, fmt.Errorf("%w: hold without idempotency key", ErrRejected)
@@ -87,6 +93,19 @@ func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 	if st.row.Balance-st.row.Held < r.Amount {
 		return Hold{}, fmt.Errorf("%w: %w: account %s has %d available, hold needs %d",
 			ErrRejected, ErrInsufficientFunds, r.AccountID, st.row.Balance-st.row.Held, r.Amount)
+	}
+	if !r.RecentSince.IsZero() {
+		// Read after the account row, in this transaction: a top-up committed since
+		// changed the row's version, and this transaction's write of it conflicts
+		// and runs again.
+		recent, err := recentTopups(t.db, r.AccountID, r.RecentSince)
+		if err != nil {
+			return Hold{}, err
+		}
+		if a := (Account{Balance: st.row.Balance, Held: st.row.Held, Recent: recent}); a.Withdrawable() < r.Amount {
+			return Hold{}, fmt.Errorf("%w: %w: account %s has %d available, of which %d was topped up since %s; hold needs %d",
+				ErrRejected, ErrNotYetWithdrawable, r.AccountID, a.Available(), recent, r.RecentSince.UTC().Format(time.RFC3339), r.Amount)
+		}
 	}
 	held, err := models.AddChecked(st.row.Held, r.Amount)
 	if err != nil {
@@ -235,4 +254,22 @@ func (t *Tx) close(holdID, kind, journalID string) error {
 		return fmt.Errorf("close hold %s: %w", holdID, err)
 	}
 	return nil
+}
+
+// recentTopups sums the top-up credits to account since a time.
+func recentTopups(db *gorm.DB, account string, since time.Time) (int64, error) {
+	var sum struct{ Total int64 }
+	err := db.Table("entries AS e").Select("COALESCE(SUM(e.amount), 0) AS total").
+		Joins("JOIN journals AS j ON j.id = e.journal_id").
+		Where("e.account_id = ? AND e.created_at >= ? AND e.amount > 0 AND j.flow = ?", account, since.UTC(), string(models.FlowTopup)).
+		Scan(&sum).Error
+	if err != nil {
+		return 0, fmt.Errorf("recent top-ups of %s: %w", account, err)
+	}
+	return sum.Total, nil
+}
+
+// RecentTopups is what top-ups credited to account since a time.
+func (l *Ledger) RecentTopups(ctx context.Context, account string, since time.Time) (int64, error) {
+	return recentTopups(l.db.WithContext(ctx), account, since)
 }

@@ -50,11 +50,14 @@ func (k AccountKind) tracked() bool {
 // the others are bugs or missing data.
 var (
 	ErrInsufficientFunds = errors.New("insufficient available funds")
-	ErrUnbalanced        = errors.New("journal does not sum to zero")
-	ErrCurrencyMismatch  = errors.New("account currency differs from the posting's")
-	ErrAccountNotFound   = errors.New("account not found")
-	ErrHoldNotFound      = errors.New("hold not found")
-	ErrHoldClosed        = errors.New("hold already closed differently")
+	// ErrNotYetWithdrawable: enough money is available, but part of it was topped up
+	// too recently to leave the wallet (the merchant's withdrawal delay).
+	ErrNotYetWithdrawable = errors.New("available funds not yet withdrawable")
+	ErrUnbalanced         = errors.New("journal does not sum to zero")
+	ErrCurrencyMismatch   = errors.New("account currency differs from the posting's")
+	ErrAccountNotFound    = errors.New("account not found")
+	ErrHoldNotFound       = errors.New("hold not found")
+	ErrHoldClosed         = errors.New("hold already closed differently")
 	// ErrRejected wraps every refusal of a posting by a ledger rule.
 	ErrRejected = errors.New("posting rejected")
 )
@@ -71,10 +74,18 @@ type Account struct {
 	Held       int64
 	Version    int64
 	CreatedAt  time.Time
+	// Recent is what top-ups credited to the account within the merchant's withdrawal
+	// delay; only the wallets service fills it in (see Ledger.RecentTopups).
+	Recent int64
 }
 
 // Available is the balance less open holds.
 func (a Account) Available() int64 { return a.Balance - a.Held }
+
+// Withdrawable is what may leave the account now: the available balance less
+// recent top-ups (never below zero). The recent money is counted as still there even
+// if the wallet has spent since, so that spending old money first cannot free new.
+func (a Account) Withdrawable() int64 { return max(a.Available()-a.Recent, 0) }
 
 // Ledger posts journals and answers balances.
 type Ledger struct {

@@ -382,3 +382,57 @@ func TestClearingAccountOfARouterIsRefused(t *testing.T) {
 		require.Equal(t, "acct_legacyauto", r.RouterClearing[0].AccountID)
 	})
 }
+
+// TestRecentTopupsAreNotWithdrawable: a hold under a withdrawal delay takes only the
+// money top-ups credited before the cut-off; recent top-ups stay counted even when the
+// wallet spent since, money that is not a top-up (a refund, say) is not recent, and a
+// hold without a cut-off takes all that is available.
+func TestRecentTopupsAreNotWithdrawable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		w := f.wallet(t, 1000) // an old top-up, before the cut-off
+		cutoff := time.Now()
+		f.topup(t, w, 500, "topup/top_new/credit")
+		// Another flow's credit (a refund of a wallet payment, out of the settlement
+		// account a card payment funded) is not a top-up.
+		require.NoError(t, f.l.Run(ctx, func(tx *ledger.Tx) error {
+			if _, err := tx.Post(ledger.Posting{Key: "payment/pay_card/capture", Flow: models.FlowPayment, FlowID: "pay_card", Currency: "CNY",
+				Legs: []ledger.Leg{{AccountID: f.clearing, Amount: -100}, {AccountID: f.settlement, Amount: 100}}}); err != nil {
+				return err
+			}
+			_, err := tx.Post(ledger.Posting{Key: "refund/re_1/reverse", Flow: models.FlowRefund, FlowID: "re_1", Currency: "CNY",
+				Legs: []ledger.Leg{{AccountID: f.settlement, Amount: -100}, {AccountID: w, Amount: 100}}})
+			return err
+		}))
+		hold := func(key string, amount int64, since time.Time) error {
+			return f.l.Run(ctx, func(tx *ledger.Tx) error {
+				_, err := tx.PlaceHold(ledger.HoldRequest{Key: key, AccountID: w, Amount: amount, Currency: "CNY",
+					Flow: models.FlowWithdrawal, FlowID: key, RecentSince: since})
+				return err
+			})
+		}
+		recent, err := f.l.RecentTopups(ctx, w, cutoff)
+		require.NoError(t, err)
+		require.Equal(t, int64(500), recent)
+
+		err = hold("withdrawal/wd_over/hold", 1101, cutoff)
+		require.ErrorIs(t, err, ledger.ErrNotYetWithdrawable, "1600 available, 500 of it recent: 1101 is too much")
+		require.ErrorIs(t, err, ledger.ErrRejected)
+		require.NotErrorIs(t, err, ledger.ErrInsufficientFunds)
+		require.ErrorIs(t, hold("withdrawal/wd_all/hold", 1601, cutoff), ledger.ErrInsufficientFunds, "more than available is plain insufficient funds")
+		a, err := f.l.Account(ctx, "", w)
+		require.NoError(t, err)
+		require.Equal(t, int64(0), a.Held, "a refused hold holds nothing")
+
+		require.NoError(t, hold("withdrawal/wd_ok/hold", 1100, cutoff))
+		// Spending the rest does not free the recent money: 500 left, all of it recent.
+		require.NoError(t, f.pay(ctx, w, 400, "payment/pay_spend/capture"))
+		require.ErrorIs(t, hold("withdrawal/wd_more/hold", 1, cutoff), ledger.ErrNotYetWithdrawable)
+		// Once the delay has passed (a cut-off after the top-up), it may leave.
+		require.NoError(t, hold("withdrawal/wd_later/hold", 50, time.Now()))
+		// No cut-off: no delay.
+		require.NoError(t, hold("withdrawal/wd_nodelay/hold", 50, time.Time{}))
+		f.requireOK(t)
+	})
+}

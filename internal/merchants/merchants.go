@@ -60,13 +60,14 @@ type Demo struct {
 	WebhookSecret string
 }
 
-// SeedDemo creates the demo merchant (review threshold 100000, CNY) unless it exists,
+// SeedDemo creates the demo merchant (review threshold 100000, CNY, no withdrawal delay:
+// a local demo withdraws what it just topped up) unless it exists,
 // and makes sure its accounts are open. An existing demo merchant without a webhook
 // secret (seeded before them) is given d.WebhookSecret. It returns whether it created
 // it.
 func (s *Service) SeedDemo(ctx context.Context, d Demo) (bool, error) {
 	err := s.Create(ctx, models.Merchant{
-		ID: d.ID, Name: "Demo merchant", ReviewThreshold: 100000, DefaultCurrency: "CNY", Status: models.MerchantActive,
+		ID: d.ID, Name: "Demo merchant", ReviewThreshold: 100000, DefaultCurrency: "CNY", Status: models.MerchantActive, WithdrawalDelaySeconds: 0,
 	}, d.Secret, d.WebhookSecret)
 	if errors.Is(err, store.ErrDuplicate) {
 		if d.WebhookSecret != "" {

@@ -32,6 +32,7 @@ type merchantRow struct {
 	// NULL: no limit.
 	WithdrawalLimitPerTransaction *int64
 	WithdrawalLimitDaily          *int64
+	WithdrawalDelaySeconds        int64
 	DefaultCurrency               string
 	Status                        string
 	CreatedAt                     time.Time
@@ -49,6 +50,7 @@ func (r merchantRow) model(now time.Time) models.Merchant {
 		DefaultCurrency:               models.Currency(r.DefaultCurrency),
 		WithdrawalLimitPerTransaction: r.WithdrawalLimitPerTransaction,
 		WithdrawalLimitDaily:          r.WithdrawalLimitDaily,
+		WithdrawalDelaySeconds:        r.WithdrawalDelaySeconds,
 		NotifyURL:                     r.NotifyURL,
 		Status:                        models.MerchantStatus(r.Status),
 		CreatedAt:                     r.CreatedAt.UTC(),
@@ -104,6 +106,7 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 		DefaultCurrency:               string(m.DefaultCurrency),
 		WithdrawalLimitPerTransaction: m.WithdrawalLimitPerTransaction,
 		WithdrawalLimitDaily:          m.WithdrawalLimitDaily,
+		WithdrawalDelaySeconds:        m.WithdrawalDelaySeconds,
 		Status:                        string(m.Status),
 		CreatedAt:                     now,
 		UpdatedAt:                     now,

@@ -22,7 +22,7 @@ import (
 func TestDisabledMerchantStopsFlowsInFlight(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
 		ctx := context.Background()
-		m := onboard(t, s, `{"name":"E2E Disabled","review_threshold":100000}`)
+		m := onboard(t, s, `{"name":"E2E Disabled","review_threshold":100000,"withdrawal_delay":0}`)
 		c := s.ClientFor(0, m.ID, m.Secret)
 		post := func(path string, body map[string]any, want int, out any) {
 			t.Helper()

@@ -54,7 +54,7 @@ func fundedWalletOf(t *testing.T, c *client.Client, amount int64) accountView {
 // limit is refused, naming what remains, and what remains still passes.
 func TestWithdrawalLimitsEndToEnd(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
-		m := onboard(t, s, `{"name":"E2E Limits","withdrawal_limit_per_transaction":3000,"withdrawal_limit_daily":5000}`)
+		m := onboard(t, s, `{"name":"E2E Limits","withdrawal_limit_per_transaction":3000,"withdrawal_limit_daily":5000,"withdrawal_delay":0}`)
 		require.Equal(t, int64(1_000_000), m.ReviewThreshold, "the default review threshold of a CNY merchant")
 		c := s.ClientFor(0, m.ID, m.Secret)
 
@@ -76,5 +76,67 @@ func TestWithdrawalLimitsEndToEnd(t *testing.T) {
 
 		status, out = postWithdrawal(t, c, wallet.ID, "e2e-"+models.NewID(""), 2000)
 		require.Equal(t, 202, status, "%v", out)
+	})
+}
+
+// Money topped up by card is withdrawable only after the merchant's withdrawal delay
+// (24 h unless onboarded otherwise): a withdrawal of a freshly topped-up wallet ends
+// failed insufficient_withdrawable_funds with nothing held or paid out, the wallet
+// says it has nothing withdrawable yet; a merchant onboarded with a delay of 0 pays
+// the same withdrawal out. A delay out of range onboards nobody.
+func TestWithdrawalDelayEndToEnd(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *Stack) {
+		ctx := context.Background()
+		for _, body := range []string{`{"name":"E2E Bad Delay","withdrawal_delay":-1}`, `{"name":"E2E Bad Delay","withdrawal_delay":2592001}`, `{"name":"E2E Bad Delay","withdrawal_delay":"24h"}`} {
+			r, err := s.Ops(ctx, "POST", "/v1/ops/merchants", body)
+			require.NoError(t, err)
+			require.Equal(t, 400, r.Status, "%s: %s", body, r.Body)
+			require.Contains(t, string(r.Body), "withdrawal_delay")
+		}
+
+		withdraw := func(c *client.Client, wallet string) models.Withdrawal {
+			t.Helper()
+			status, out := postWithdrawal(t, c, wallet, "e2e-"+models.NewID(""), 5000)
+			require.Equal(t, 202, status, "%v", out)
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			_, last, err := c.WaitStatus(wctx, "/v1/withdrawals/"+out["id"].(string), 200*time.Millisecond, "processing")
+			require.NoError(t, err)
+			var w models.Withdrawal
+			require.NoError(t, last.JSON(&w))
+			return w
+		}
+		account := func(c *client.Client, id string) accountView {
+			t.Helper()
+			r, err := c.Get(ctx, "/v1/accounts/"+id)
+			require.NoError(t, err)
+			require.Equal(t, 200, r.Status, "%s", r.Body)
+			var a accountView
+			require.NoError(t, r.JSON(&a))
+			return a
+		}
+
+		m := onboard(t, s, `{"name":"E2E Delay"}`)
+		require.Equal(t, int64(86400), m.WithdrawalDelay, "the default delay is 24 h")
+		c := s.ClientFor(0, m.ID, m.Secret)
+		wallet := fundedWalletOf(t, c, 20000)
+		a := account(c, wallet.ID)
+		require.Equal(t, int64(20000), a.Available)
+		require.Equal(t, int64(0), a.Withdrawable, "all of it was topped up within the delay")
+		w := withdraw(c, wallet.ID)
+		require.Equal(t, models.WithdrawalFailed, w.Status)
+		require.Equal(t, models.FailureInsufficientWithdrawable, w.FailureCode)
+		a = account(c, wallet.ID)
+		require.Equal(t, int64(20000), a.Balance, "nothing paid out")
+		require.Equal(t, int64(0), a.Held, "nothing held")
+
+		m0 := onboard(t, s, `{"name":"E2E No Delay","withdrawal_delay":0}`)
+		require.Equal(t, int64(0), m0.WithdrawalDelay)
+		c0 := s.ClientFor(0, m0.ID, m0.Secret)
+		wallet0 := fundedWalletOf(t, c0, 20000)
+		require.Equal(t, int64(20000), account(c0, wallet0.ID).Withdrawable)
+		w = withdraw(c0, wallet0.ID)
+		require.Equal(t, models.WithdrawalSucceeded, w.Status, "%+v", w)
+		require.Equal(t, int64(15000), account(c0, wallet0.ID).Balance)
 	})
 }

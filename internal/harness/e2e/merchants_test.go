@@ -27,6 +27,7 @@ type opsMerchant struct {
 	WebhookSecret      string     `json:"webhook_secret"`
 	ReviewThreshold    int64      `json:"review_threshold"`
 	FeeBps             int64      `json:"fee_bps"`
+	WithdrawalDelay    int64      `json:"withdrawal_delay"`
 	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at"`
 }
 
@@ -51,7 +52,7 @@ func onboard(t *testing.T, s *Stack, body string) opsMerchant {
 func TestOpsMerchantsEndToEnd(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
 		ctx := context.Background()
-		m := onboard(t, s, `{"name":"E2E Tea","review_threshold":1000,"fee_bps":100}`)
+		m := onboard(t, s, `{"name":"E2E Tea","review_threshold":1000,"fee_bps":100,"withdrawal_delay":0}`)
 		c := s.ClientFor(0, m.ID, m.Secret)
 
 		r, err := c.Post(ctx, "/v1/payments", card(1050, "tok_success"), "e2e-"+models.NewID(""))

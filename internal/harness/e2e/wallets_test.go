@@ -17,6 +17,8 @@ type accountView struct {
 	Balance   int64  `json:"balance"`
 	Available int64  `json:"available"`
 	Held      int64  `json:"held"`
+	// Withdrawable is available less the top-ups within the withdrawal delay.
+	Withdrawable int64 `json:"withdrawable"`
 }
 
 func createWallet(t *testing.T, s *Stack) accountView {
