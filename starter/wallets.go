@@ -84,8 +84,19 @@ func (s *Wallets) Account(ctx context.Context, merchantID, id string) (Account, 
 	return a, nil
 }
 
-// Statement pages through a wallet's lines, oldest first.
+// Statement pages through a wallet's lines, newest first; ErrUnknownCursor when
+// startingAfter is not an entry of this wallet (another merchant's, another wallet's,
+// or none).
 func (s *Wallets) Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]StatementLine, bool, error) {
+	if startingAfter != "" {
+		ok, err := s.Ledger.HasEntry(ctx, accountID, startingAfter)
+		if err != nil {
+			return nil, false, fmt.Errorf("check starting_after: %w", err)
+		}
+		if !ok {
+			return nil, false, ErrUnknownCursor
+		}
+	}
 	return s.Ledger.Statement(ctx, accountID, limit, startingAfter)
 }
 

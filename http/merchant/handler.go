@@ -39,6 +39,8 @@ type Refunds interface {
 type Wallets interface {
 	CreateAccount(ctx context.Context, req starter.NewAccount) (starter.Created[starter.Account], error)
 	Account(ctx context.Context, merchantID, id string) (starter.Account, error)
+	// Statement returns starter.ErrUnknownCursor when startingAfter is not an entry
+	// of the account.
 	Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]starter.StatementLine, bool, error)
 	CreateTopup(ctx context.Context, req starter.NewTopup) (starter.Created[models.Topup], error)
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)

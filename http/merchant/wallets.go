@@ -2,6 +2,7 @@ package merchant
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -96,7 +97,11 @@ func (h *Handler) listEntries(c *gin.Context) {
 		return
 	}
 	lines, more, err := h.Wallets.Statement(c.Request.Context(), a.ID, q.Limit, q.StartingAfter)
-	if err != nil {
+	switch {
+	case errors.Is(err, starter.ErrUnknownCursor):
+		problem.Write(c, problem.Invalid("starting_after must be an entry of this account"))
+		return
+	case err != nil:
 		h.internal(c, "account statement", err)
 		return
 	}

@@ -220,6 +220,16 @@ type StatementLine struct {
 	CreatedAt    time.Time
 }
 
+// HasEntry reports whether entryID is an entry of the account (a statement's
+// cursor must be one).
+func (l *Ledger) HasEntry(ctx context.Context, accountID, entryID string) (bool, error) {
+	var n int64
+	if err := l.db.WithContext(ctx).Table("entries").Where("id = ? AND account_id = ?", entryID, accountID).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("entry %s of %s: %w", entryID, accountID, err)
+	}
+	return n > 0, nil
+}
+
 // Statement returns up to limit entries of an account, newest first, older than the
 // entry startingAfter, and whether more follow.
 func (l *Ledger) Statement(ctx context.Context, accountID string, limit int, startingAfter string) ([]StatementLine, bool, error) {
