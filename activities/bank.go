@@ -43,9 +43,15 @@ func (p chargeProgress) mayHaveActed(attempt int32) bool {
 }
 
 // Charge charges a card at the bank with the payment (or top-up) id as the bank's
-// idempotency key. See transfer for the rules every bank call follows.
+// idempotency key. See transfer for the rules every bank call follows. A charge the
+// flow sends for the first time (FirstSend) is not sent for a disabled merchant when
+// no attempt of this activity can have reached the bank either: the business error
+// merchant_disabled, with nothing at the bank to give back. Once a request of the
+// reference may be at a bank, the charge goes on as for any merchant (queried, sent
+// again): the flow's posting then refuses the merchant and reverses what the bank
+// took.
 func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.ChargeResult, error) {
-	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureCardDeclined,
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureCardDeclined, in.FirstSend,
 		func(ch bank.Channel) (bank.Transfer, error) {
 			return ch.Charge(ctx, bank.ChargeRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency, Token: in.Token})
 		})
@@ -54,7 +60,7 @@ func (b *Bank) Charge(ctx context.Context, in models.ChargeInput) (models.Charge
 // Payout pays a withdrawal out to a bank account, with the withdrawal id as the
 // bank's idempotency key.
 func (b *Bank) Payout(ctx context.Context, in models.PayoutInput) (models.ChargeResult, error) {
-	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureAccountClosed,
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureAccountClosed, false,
 		func(ch bank.Channel) (bank.Transfer, error) {
 			return ch.Payout(ctx, bank.PayoutRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency, BankAccount: in.BankAccount})
 		})
@@ -63,7 +69,7 @@ func (b *Bank) Payout(ctx context.Context, in models.PayoutInput) (models.Charge
 // RefundAtBank refunds part of a charge at the channel that took it, with the refund
 // id as the bank's idempotency key.
 func (b *Bank) RefundAtBank(ctx context.Context, in models.RefundAtBankInput) (models.ChargeResult, error) {
-	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureBankUnavailable,
+	return b.transfer(ctx, in.Channel, in.Reference, in.MerchantID, models.FailureBankUnavailable, false,
 		func(ch bank.Channel) (bank.Transfer, error) {
 			return ch.Refund(ctx, bank.RefundRequest{Reference: in.Reference, ChargeReference: in.ChargeReference, Amount: in.Amount, Currency: in.Currency})
 		})
@@ -78,9 +84,10 @@ func (b *Bank) RefundAtBank(ctx context.Context, in models.RefundAtBankInput) (m
 // of this activity can have acted (each was refused before acting), the only answer
 // that lets a flow try another channel; once an attempt may have acted, every later
 // failure is unknown_outcome, whatever the bank says, because a request of ours may
-// still be on its way.
+// still be on its way. firstSend (see models.ChargeInput) lets an attempt that nothing
+// can have preceded at a bank refuse a disabled merchant before sending.
 func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID string, defaultCode models.FailureCode,
-	send func(bank.Channel) (bank.Transfer, error)) (models.ChargeResult, error) {
+	firstSend bool, send func(bank.Channel) (bank.Transfer, error)) (models.ChargeResult, error) {
 	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": reference, "merchant_id": merchantID, "channel": channel})
 	ch, err := b.Channels.Get(channel)
 	if err != nil {
@@ -95,6 +102,16 @@ func (b *Bank) transfer(ctx context.Context, channel, reference, merchantID stri
 		attempt = activity.GetInfo(ctx).Attempt
 	}
 	acted := prev.mayHaveActed(attempt)
+	if firstSend && !acted {
+		// No request of this reference can be at a bank: the durable attempt number
+		// and the proven refusals say so for this activity, the flow for the ones
+		// before it.
+		if _, err := activeMerchant(ctx, b.Store, log, merchantID, "send the charge to the bank"); err != nil {
+			// Nothing was sent: the next attempt may still check before sending.
+			activity.RecordHeartbeat(ctx, chargeProgress{Channel: channel, RefusedThrough: attempt})
+			return models.ChargeResult{}, err
+		}
+	}
 	if acted {
 		t, err := ch.Query(ctx, reference)
 		switch {

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/activities"
+	"github.com/payflow/payflow/internal/bank"
 	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
@@ -124,4 +126,93 @@ func TestDisabledMerchantStepsRefuse(t *testing.T) {
 			require.True(t, rep.OK)
 		})
 	}
+}
+
+// A disabled merchant's charge is not sent to the bank when no request of its
+// reference can be there: the flow's first send (FirstSend) on an attempt that no
+// other can have preceded at the bank (the first, or one after refusals proved before
+// acting) answers the business error merchant_disabled, and the bank sees nothing. Once
+// a request may be at the bank (an earlier attempt that may have acted, a worker that
+// died without a word, a resend of the flow after an unknown outcome), the charge goes
+// on as before: asked for, or sent again with the same reference, never given up into
+// a failure while the bank may still move the money.
+func TestDisabledMerchantChargeNotSent(t *testing.T) {
+	tests := []struct {
+		name      string
+		active    bool
+		firstSend bool
+		attempt   int32
+		prev      *progress
+		// atBank: an earlier request of the reference was executed at the bank.
+		atBank bool
+		// errType is the answer's error type ("": it succeeded).
+		errType string
+		// charges, queries: requests the bank received.
+		charges, queries int
+		// heartbeat is what the attempt left for the next one.
+		heartbeat *progress
+	}{
+		{name: "first send, first attempt: not sent", firstSend: true, attempt: 1,
+			errType: string(models.FailureMerchantDisabled), heartbeat: &progress{Channel: "b", RefusedThrough: 1}},
+		{name: "first send, earlier attempts refused before acting: not sent", firstSend: true, attempt: 3,
+			prev:    &progress{Channel: "b", RefusedThrough: 2},
+			errType: string(models.FailureMerchantDisabled), heartbeat: &progress{Channel: "b", RefusedThrough: 3}},
+		{name: "an earlier attempt may have acted: found at the bank", firstSend: true, attempt: 2,
+			prev: &progress{MayHaveActed: true, Channel: "b"}, atBank: true, queries: 1},
+		{name: "an earlier attempt may have acted: asked, then sent again", firstSend: true, attempt: 2,
+			prev: &progress{MayHaveActed: true, Channel: "b"}, queries: 1, charges: 1},
+		{name: "a worker died mid-call without details: asked, then sent again", firstSend: true, attempt: 2,
+			queries: 1, charges: 1},
+		{name: "refusals proved only through an earlier attempt: asked, then sent again", firstSend: true, attempt: 3,
+			prev: &progress{Channel: "b", RefusedThrough: 1}, queries: 1, charges: 1},
+		{name: "a resend of the flow after an unknown outcome: sent", attempt: 1, charges: 1},
+		{name: "active merchant, first send: sent", active: true, firstSend: true, attempt: 1, charges: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newMoneyFixture(t, testenv.SQLite)
+			b := newModelBank("b")
+			acts := &activities.Bank{Channels: bank.NewRegistry(b), Store: f.st, Log: f.log}
+			if !tc.active {
+				require.NoError(t, f.st.SetMerchantStatus(context.Background(), f.pay.MerchantID, models.MerchantDisabled))
+			}
+			in := models.ChargeInput{Reference: f.pay.ID, MerchantID: f.pay.MerchantID, Amount: f.pay.Amount, Currency: f.pay.Currency,
+				Token: "tok_success", Channel: "b", FirstSend: tc.firstSend}
+			if tc.atBank {
+				b.executed[in.Reference] = models.BankSucceeded
+			}
+			env := newAttemptEnv(t, acts, tc.attempt, tc.prev)
+			res, err := env.charge(t, acts, in)
+			if tc.errType != "" {
+				require.Equal(t, tc.errType, appErrType(t, err))
+				var appErr *temporal.ApplicationError
+				require.ErrorAs(t, err, &appErr)
+				require.True(t, appErr.NonRetryable(), "a definitive answer: the flow ends failed merchant_disabled")
+				require.Equal(t, tc.heartbeat, env.heartbeat())
+				_, err := f.st.BankTransferByReference(context.Background(), in.Reference)
+				require.ErrorIs(t, err, store.ErrNotFound, "nothing at the bank, nothing to reconcile")
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, models.BankSucceeded, res.Status)
+			}
+			require.Equal(t, tc.charges, b.charges, "charges sent to the bank")
+			require.Equal(t, tc.queries, b.queries, "queries of the bank")
+			require.LessOrEqual(t, len(b.executed), 1, "the reference executed at most once")
+		})
+	}
+}
+
+// A charge whose merchant cannot be read is retried, and the attempt proves it sent
+// nothing: the next attempt checks the merchant again instead of asking the bank.
+func TestChargeMerchantUnreadableIsRetriedWithoutSending(t *testing.T) {
+	f := newMoneyFixture(t, testenv.SQLite)
+	b := newModelBank("b")
+	acts := &activities.Bank{Channels: bank.NewRegistry(b), Store: f.st, Log: f.log}
+	in := models.ChargeInput{Reference: f.pay.ID, MerchantID: "mch_unknown", Amount: f.pay.Amount, Currency: f.pay.Currency,
+		Token: "tok_success", Channel: "b", FirstSend: true}
+	env := newAttemptEnv(t, acts, 1, nil)
+	_, err := env.charge(t, acts, in)
+	require.Equal(t, models.ErrTypeDatabase, appErrType(t, err))
+	require.Equal(t, &progress{Channel: "b", RefusedThrough: 1}, env.heartbeat())
+	require.Zero(t, b.charges+b.queries)
 }

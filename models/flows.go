@@ -75,7 +75,10 @@ type FlowState struct {
 }
 
 // ChargeInput asks a bank channel to charge a card. Reference is the payment id: the
-// bank's idempotency key.
+// bank's idempotency key. FirstSend is set by the flow when no earlier request of the
+// reference can be at any bank (this is its first send, or every earlier one was
+// refused before acting): only then may the activity refuse a disabled merchant's
+// charge without calling the bank. Flows that predate it leave it false.
 type ChargeInput struct {
 	Reference  string   `json:"reference"`
 	MerchantID string   `json:"merchant_id"`
@@ -83,6 +86,7 @@ type ChargeInput struct {
 	Currency   Currency `json:"currency"`
 	Token      string   `json:"token"`
 	Channel    string   `json:"channel"`
+	FirstSend  bool     `json:"first_send,omitempty"`
 }
 
 // ChargeResult is the bank's answer to a charge (or to a query about it, or to a

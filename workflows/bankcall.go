@@ -109,6 +109,9 @@ type bankCall struct {
 	at string
 	// more: channels of the route remain after at.
 	more bool
+	// sent: a request of the reference may be at a bank (a send answered anything
+	// but a refusal before acting).
+	sent bool
 	// cause is why the flow asked the bank to cancel: the deadline (expired) or an
 	// operator (canceled).
 	cause models.FailureCode
@@ -175,6 +178,10 @@ func (c *bankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, outcome)
 		opts = failoverActivityOptions(ctx)
 	}
 	err := c.send(opts, c.at).Get(ctx, &res)
+	var refusal *temporal.ApplicationError
+	if !errors.As(err, &refusal) || refusal.Type() != models.ErrTypeBankUnavailable {
+		c.sent = true
+	}
 	if err == nil {
 		if res.Channel == "" {
 			res.Channel = c.at
@@ -396,11 +403,14 @@ func chargeCall(t *tracker, timing bankTiming, in models.ChargeInput, callbacks 
 		tracker: t, bankTiming: timing, kind: models.TransferCharge, reference: in.Reference, merchant: in.MerchantID,
 		amount: in.Amount, currency: in.Currency, channel: in.Channel, routes: true, stage: models.StageCharging,
 		owned: true, callbacks: callbacks,
-		send: func(ctx workflow.Context, channel string) workflow.Future {
-			in := in
-			in.Channel = channel
-			return workflow.ExecuteActivity(ctx, bankActs.Charge, in)
-		},
+	}
+	c.send = func(ctx workflow.Context, channel string) workflow.Future {
+		in := in
+		in.Channel = channel
+		// Only a send that nothing of the reference can have preceded at a bank lets
+		// the activity stop a disabled merchant's charge before it leaves.
+		in.FirstSend = !c.sent && stopsUnsentCharge(ctx)
+		return workflow.ExecuteActivity(ctx, bankActs.Charge, in)
 	}
 	c.compensate = func(ctx workflow.Context) error {
 		return reverseCharge(ctx, t, timing, in.Reference, in.MerchantID, c.at, in.Amount, in.Currency, callbacks)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -162,4 +163,118 @@ func TestDisabledMerchantWithdrawalEarlierShape(t *testing.T) {
 	}, 10*time.Minute)
 	env.ExecuteWorkflow(WithdrawalWorkflow, withdrawalInput(200000))
 	require.Equal(t, models.WithdrawalSucceeded, resultOf[models.WithdrawalResult](t, env).Status)
+}
+
+// disabledCardBank stands for the Charge activity and its bank while the flow's
+// merchant is disabled (activities' TestDisabledMerchantChargeNotSent proves the
+// activity's side): a send the flow marks as its first (FirstSend) is refused
+// merchant_disabled before the bank; any other is sent and charged. The first lost
+// sends left while the merchant was still active and their answers were lost (the
+// bank never received them); sends to refuse are refused before acting.
+type disabledCardBank struct {
+	lost   int
+	refuse string
+	// firstSends is the FirstSend of every send, in order.
+	firstSends []bool
+	charged    int
+	reversals  int
+}
+
+func (b *disabledCardBank) expect(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(bankActs.Charge, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, c models.ChargeInput) (models.ChargeResult, error) {
+			b.firstSends = append(b.firstSends, c.FirstSend)
+			switch {
+			case c.Channel == b.refuse:
+				return models.ChargeResult{}, refusedBeforeActing()
+			case len(b.firstSends) <= b.lost:
+				return models.ChargeResult{}, unknownOutcome()
+			case c.FirstSend:
+				return models.ChargeResult{}, disabledErr()
+			}
+			b.charged++
+			return models.ChargeResult{Status: models.BankSucceeded, Channel: c.Channel, Amount: c.Amount, Currency: c.Currency}, nil
+		})
+	env.OnActivity(bankActs.QueryTransfer, mock.Anything, mock.Anything).
+		Return(models.ChargeResult{Status: models.BankNotFound}, nil).Maybe()
+	env.OnActivity(bankActs.RefundAtBank, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r models.RefundAtBankInput) (models.ChargeResult, error) {
+			b.reversals++
+			return models.ChargeResult{Status: models.BankSucceeded, Channel: r.Channel, Amount: r.Amount, Currency: r.Currency}, nil
+		}).Maybe()
+}
+
+// A payment or top-up whose merchant was disabled before its charge left: the charge
+// is not sent (no charge, no reversal: the customer sees nothing) and the flow ends
+// failed merchant_disabled. A charge that may already be at the bank (its first
+// answer lost) is sent again as it was, with the reference the bank deduplicates: the
+// posting refuses the merchant and the charge is reversed once. A route whose first
+// channel refused before acting still sends nothing. Flows of the earlier shape (no
+// changeUnsentChargeStops marker) charge and reverse, as their histories say.
+func TestDisabledMerchantCardFlowsBeforeTheCharge(t *testing.T) {
+	tests := []struct {
+		name    string
+		topup   bool
+		earlier bool
+		bank    disabledCardBank
+		route   []string
+		// firstSends, charged, reversals: what the flow sent, and what the bank did.
+		firstSends         []bool
+		charged, reversals int
+	}{
+		{name: "payment not sent", firstSends: []bool{true}},
+		{name: "top-up not sent", topup: true, firstSends: []bool{true}},
+		{name: "payment whose first answer was lost: sent again, reversed", bank: disabledCardBank{lost: 1},
+			firstSends: []bool{true, false}, charged: 1, reversals: 1},
+		{name: "top-up whose first answer was lost: sent again, reversed", topup: true, bank: disabledCardBank{lost: 1},
+			firstSends: []bool{true, false}, charged: 1, reversals: 1},
+		{name: "payment routed past a channel that refused before acting: not sent", bank: disabledCardBank{refuse: "banksim"},
+			route: []string{"banksim", "stripe"}, firstSends: []bool{true, true}},
+		{name: "payment of the earlier shape: charged, reversed", earlier: true, firstSends: []bool{false}, charged: 1, reversals: 1},
+		{name: "top-up of the earlier shape: charged, reversed", topup: true, earlier: true, firstSends: []bool{false}, charged: 1, reversals: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			if tc.earlier {
+				env.OnGetVersion(changeUnsentChargeStops, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			b := tc.bank
+			b.expect(env)
+			channel := "banksim"
+			if tc.route != nil {
+				channel = models.ChannelAuto
+				env.OnActivity(bankActs.RouteTransfer, mock.Anything, models.ChannelAuto, mock.Anything).
+					Return(models.RouteResult{Channels: tc.route}, nil).Once()
+			}
+			var status string
+			var code models.FailureCode
+			if tc.topup {
+				env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool { return in.Status == models.TopupSucceeded })).
+					Return(models.TopupResult{}, disabledErr()).Maybe()
+				env.OnActivity(topupActs.FinalizeTopup, mock.Anything, mock.MatchedBy(func(in models.FinalizeTopupInput) bool {
+					return in.Status == models.TopupFailed && in.FailureCode == models.FailureMerchantDisabled
+				})).Return(models.TopupResult{Status: models.TopupFailed, FailureCode: models.FailureMerchantDisabled}, nil).Once()
+				env.ExecuteWorkflow(TopupWorkflow, models.TopupInput{TopupID: "top_1", MerchantID: "mch_demo", AccountID: "acct_1", Amount: 700,
+					Currency: "CNY", Token: "tok_success", Channel: channel, BankTiming: models.BankTiming{BankPoll: time.Minute, BankDeadline: time.Hour}})
+				res := resultOf[models.TopupResult](t, env)
+				status, code = string(res.Status), res.FailureCode
+			} else {
+				env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentSucceeded, ""))).
+					Return(models.FinalizePaymentResult{}, disabledErr()).Maybe()
+				env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(models.PaymentFailed, models.FailureMerchantDisabled))).
+					Return(models.FinalizePaymentResult{Status: models.PaymentFailed}, nil).Once()
+				in := paymentInput("tok_success")
+				in.Channel = channel
+				env.ExecuteWorkflow(PaymentWorkflow, in)
+				res := resultOf[models.PaymentResult](t, env)
+				status, code = string(res.Status), res.FailureCode
+			}
+			require.Equal(t, "failed", status)
+			require.Equal(t, models.FailureMerchantDisabled, code)
+			require.Equal(t, tc.firstSends, b.firstSends, "the sends the flow marked as its first")
+			require.Equal(t, tc.charged, b.charged, "charges the bank made")
+			require.Equal(t, tc.reversals, b.reversals, "reversals the bank made")
+		})
+	}
 }

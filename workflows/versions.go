@@ -59,3 +59,18 @@ const changeDisabledStops = "disabled-merchant-stops-withdrawal"
 func stopsWhenDisabled(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeDisabledStops, workflow.DefaultVersion, 1) >= 1
 }
+
+// changeUnsentChargeStops: a payment's or top-up's charge tells the Charge activity
+// when no earlier request of its reference can be at a bank (ChargeInput.FirstSend:
+// the flow's first send, or one after every earlier channel refused before acting),
+// so that a merchant disabled before the charge left is refused there
+// (merchant_disabled) without a charge and its reversal (version 1). Before, every
+// charge was sent, and a disabled merchant's was reversed once the posting refused it.
+const changeUnsentChargeStops = "disabled-merchant-unsent-charge"
+
+// stopsUnsentCharge reports whether this flow marks its first send. A flow asks
+// where its first send starts; a resend after an outcome that may have acted never
+// asks, and a flow that never charges records no marker.
+func stopsUnsentCharge(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeUnsentChargeStops, workflow.DefaultVersion, 1) >= 1
+}

@@ -14758,8 +14758,11 @@ type ClientInterface interface {
 	//   released;
 	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 	//   amount is given back;
-	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-	//   refunded at the bank; a wallet payment is not booked.
+	// - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+	//   never sees it);
+	// - a top-up or card payment whose charge may already be at the bank (its answer lost)
+	//   or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+	//   a wallet payment is not booked.
 	//
 	// A payout or refund already sent to the bank finishes as the bank decides and is
 	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -14782,8 +14785,11 @@ type ClientInterface interface {
 	//   released;
 	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 	//   amount is given back;
-	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-	//   refunded at the bank; a wallet payment is not booked.
+	// - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+	//   never sees it);
+	// - a top-up or card payment whose charge may already be at the bank (its answer lost)
+	//   or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+	//   a wallet payment is not booked.
 	//
 	// A payout or refund already sent to the bank finishes as the bank decides and is
 	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -15692,8 +15698,11 @@ func (c *Client) OpsGetMerchant(ctx context.Context, id MerchantId, reqEditors .
 //     released;
 //   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 //     amount is given back;
-//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-//     refunded at the bank; a wallet payment is not booked.
+//   - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+//     never sees it);
+//   - a top-up or card payment whose charge may already be at the bank (its answer lost)
+//     or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+//     a wallet payment is not booked.
 //
 // A payout or refund already sent to the bank finishes as the bank decides and is
 // booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -15726,8 +15735,11 @@ func (c *Client) OpsDisableMerchantWithBody(ctx context.Context, id MerchantId, 
 //     released;
 //   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 //     amount is given back;
-//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-//     refunded at the bank; a wallet payment is not booked.
+//   - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+//     never sees it);
+//   - a top-up or card payment whose charge may already be at the bank (its answer lost)
+//     or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+//     a wallet payment is not booked.
 //
 // A payout or refund already sent to the bank finishes as the bank decides and is
 // booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -18590,8 +18602,11 @@ type ClientWithResponsesInterface interface {
 	//   released;
 	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 	//   amount is given back;
-	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-	//   refunded at the bank; a wallet payment is not booked.
+	// - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+	//   never sees it);
+	// - a top-up or card payment whose charge may already be at the bank (its answer lost)
+	//   or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+	//   a wallet payment is not booked.
 	//
 	// A payout or refund already sent to the bank finishes as the bank decides and is
 	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -18614,8 +18629,11 @@ type ClientWithResponsesInterface interface {
 	//   released;
 	// - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 	//   amount is given back;
-	// - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-	//   refunded at the bank; a wallet payment is not booked.
+	// - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+	//   never sees it);
+	// - a top-up or card payment whose charge may already be at the bank (its answer lost)
+	//   or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+	//   a wallet payment is not booked.
 	//
 	// A payout or refund already sent to the bank finishes as the bank decides and is
 	// booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -24211,8 +24229,11 @@ func (c *ClientWithResponses) OpsGetMerchantWithResponse(ctx context.Context, id
 //     released;
 //   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 //     amount is given back;
-//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-//     refunded at the bank; a wallet payment is not booked.
+//   - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+//     never sees it);
+//   - a top-up or card payment whose charge may already be at the bank (its answer lost)
+//     or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+//     a wallet payment is not booked.
 //
 // A payout or refund already sent to the bank finishes as the bank decides and is
 // booked. `enable` lets the merchant move money again; flows that ended stay ended.
@@ -24241,8 +24262,11 @@ func (c *ClientWithResponses) OpsDisableMerchantWithBodyWithResponse(ctx context
 //     released;
 //   - a refund not yet sent to the bank: nothing is held, and the payment's refundable
 //     amount is given back;
-//   - a top-up or card payment whose charge succeeds: it is not booked, and the charge is
-//     refunded at the bank; a wallet payment is not booked.
+//   - a top-up or card payment whose charge has not been sent: it is not sent (the bank
+//     never sees it);
+//   - a top-up or card payment whose charge may already be at the bank (its answer lost)
+//     or succeeded: it is not booked, and a charge the bank made is refunded at the bank;
+//     a wallet payment is not booked.
 //
 // A payout or refund already sent to the bank finishes as the bank decides and is
 // booked. `enable` lets the merchant move money again; flows that ended stay ended.

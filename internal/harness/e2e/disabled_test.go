@@ -73,6 +73,7 @@ func TestDisabledMerchantStopsFlowsInFlight(t *testing.T) {
 		defer s.Bank(context.Background(), "POST", "/sim/faults", `{}`)
 		var top models.Topup
 		post("/v1/topups", topup(w.ID, 5000, "tok_processing"), 202, &top)
+		waitAtBank(t, s, top.ID)
 
 		start := time.Now()
 		status, body := opsAct(t, s, "/v1/ops/merchants/"+m.ID+"/disable", `{"reason":"compliance hold"}`)
@@ -114,5 +115,62 @@ func TestDisabledMerchantStopsFlowsInFlight(t *testing.T) {
 		post("/v1/topups", topup(w.ID, 1000, "tok_success"), 202, &after)
 		wait("/v1/topups/"+after.ID, &after, "processing")
 		require.Equal(t, models.TopupSucceeded, after.Status)
+	})
+}
+
+// A merchant disabled while the bank is down, with a card payment and a top-up of its
+// own posted before the disable and not yet charged (the bank refused every request
+// before acting): once the bank is back, neither charge is sent (the customer sees no
+// charge and no refund), both end failed merchant_disabled, and the wallet and the
+// ledger are as before.
+func TestDisabledMerchantChargesNeverSent(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *Stack) {
+		ctx := context.Background()
+		m := onboard(t, s, `{"name":"E2E Not Charged"}`)
+		c := s.ClientFor(0, m.ID, m.Secret)
+		post := func(path string, body map[string]any, out any) {
+			t.Helper()
+			r, err := c.Post(ctx, path, body, "e2e-"+models.NewID(""))
+			require.NoError(t, err)
+			require.Contains(t, []int{201, 202}, r.Status, "%s", r.Body)
+			require.NoError(t, r.JSON(out))
+		}
+		wait := func(path string, out any) {
+			t.Helper()
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			_, last, err := c.WaitStatus(wctx, path, 200*time.Millisecond, "processing")
+			require.NoError(t, err)
+			require.NoError(t, last.JSON(out))
+		}
+		var w accountView
+		post("/v1/accounts", map[string]any{"currency": "CNY"}, &w)
+
+		setBankFaults(t, s, `{"down":true}`)
+		defer s.Bank(context.Background(), "POST", "/sim/faults", `{}`)
+		var p models.Payment
+		post("/v1/payments", card(2500, "tok_success"), &p)
+		var top models.Topup
+		post("/v1/topups", map[string]any{"account_id": w.ID, "amount": 3000, "currency": "CNY",
+			"source": map[string]any{"type": "card", "token": "tok_success"}}, &top)
+		status, body := opsAct(t, s, "/v1/ops/merchants/"+m.ID+"/disable", `{"reason":"compliance hold"}`)
+		require.Equal(t, 200, status, "%v", body)
+		setBankFaults(t, s, `{}`)
+
+		wait("/v1/payments/"+p.ID, &p)
+		require.Equal(t, models.PaymentFailed, p.Status)
+		require.Equal(t, models.FailureMerchantDisabled, p.FailureCode)
+		wait("/v1/topups/"+top.ID, &top)
+		require.Equal(t, models.TopupFailed, top.Status)
+		require.Equal(t, models.FailureMerchantDisabled, top.FailureCode)
+		for _, ref := range []string{p.ID, top.ID, models.ReversalReference(p.ID), models.ReversalReference(top.ID)} {
+			require.Zero(t, executions(t, s, ref), "%s reached the bank", ref)
+		}
+		r, err := c.Get(ctx, "/v1/accounts/"+w.ID)
+		require.NoError(t, err)
+		var a accountView
+		require.NoError(t, r.JSON(&a))
+		require.Zero(t, a.Balance)
+		require.True(t, ledgerCheck(t, s).OK)
 	})
 }

@@ -51,6 +51,18 @@ func executions(t *testing.T, s *Stack, ref string) int {
 	return e.Count
 }
 
+// waitAtBank polls until the bank has accepted the reference for execution: a flow
+// whose charge is at the bank (disabling its merchant before that stops the charge
+// from leaving at all).
+func waitAtBank(t *testing.T, s *Stack, ref string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for executions(t, s, ref) == 0 {
+		require.True(t, time.Now().Before(deadline), "%s never reached the bank", ref)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func ledgerCheck(t *testing.T, s *Stack) ledger.CheckReport {
 	t.Helper()
 	r, err := s.Ops(context.Background(), "GET", "/v1/ops/ledger/check", "")

@@ -247,6 +247,7 @@ func TestCompensationWhenMerchantDisabledMidFlight(t *testing.T) {
 		require.NoError(t, err)
 		defer s.Bank(context.Background(), "POST", "/sim/faults", `{}`)
 		p := createPayment(t, s, card(1200, "tok_processing"))
+		waitAtBank(t, s, p.ID)
 		status, body := opsAct(t, s, "/v1/ops/merchants/mch_demo/disable", `{"reason":"compliance hold"}`)
 		require.Equal(t, 200, status, "%v", body)
 		enabled := false
