@@ -51,7 +51,11 @@ func (r merchantRow) model(now time.Time) models.Merchant {
 		WithdrawalLimitDaily:          r.WithdrawalLimitDaily,
 		NotifyURL:                     r.NotifyURL,
 		Status:                        models.MerchantStatus(r.Status),
+		WebhookSigning:                models.WebhookSigningWebhookSecret,
 		CreatedAt:                     r.CreatedAt.UTC(),
+	}
+	if r.WebhookSecretEnc == "" {
+		m.WebhookSigning = models.WebhookSigningAPISecret
 	}
 	if r.oldSecretValid(now) {
 		t := r.OldSecretExpiresAt.UTC()
