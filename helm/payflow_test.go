@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -848,4 +849,119 @@ func envValue(c container, key string) string {
 		}
 	}
 	return ""
+}
+
+// retentionVars are the PAYFLOW_RETENTION_* variables by their key under retention.
+var retentionVars = map[string]string{
+	"events": "PAYFLOW_RETENTION_EVENTS", "webhookAttempts": "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS",
+	"audit": "PAYFLOW_RETENTION_AUDIT", "nonces": "PAYFLOW_RETENTION_NONCES",
+	"idempotencyKeys": "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", "rateLimits": "PAYFLOW_RETENTION_RATE_LIMITS",
+	"bankCallbacks": "PAYFLOW_RETENTION_BANK_CALLBACKS",
+}
+
+// TestRetentionAndTrustedProxies: retention.* reaches the worker, whose purge schedule
+// deletes what is past it, as PAYFLOW_RETENTION_*, and api.trustedProxies the API as
+// PAYFLOW_TRUSTED_PROXIES; what is left empty sets nothing (the binary's defaults
+// apply), and no other role gets them. The worker gets the API's signature tolerance,
+// which the nonces' default retention and floor follow.
+func TestRetentionAndTrustedProxies(t *testing.T) {
+	cases := []struct {
+		name      string
+		args      []string
+		retention map[string]string // the worker's PAYFLOW_RETENTION_*, exactly
+		proxies   string            // the API's PAYFLOW_TRUSTED_PROXIES; "": unset
+		tolerance string
+	}{
+		{name: "defaults set nothing", retention: map[string]string{}, tolerance: "300s"},
+		{name: "every kind and a list of proxies", args: []string{
+			"--set", "retention.events=2400h", "--set", "retention.webhookAttempts=336h",
+			"--set", "retention.audit=8760h", "--set", "retention.nonces=30m",
+			"--set", "retention.idempotencyKeys=48h", "--set", "retention.rateLimits=2h",
+			"--set", "retention.bankCallbacks=72h", "--set", "config.signatureTolerance=600s",
+			"--set", "api.trustedProxies={10.0.0.0/8,192.168.4.1}",
+		}, retention: map[string]string{
+			"PAYFLOW_RETENTION_EVENTS": "2400h", "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS": "336h",
+			"PAYFLOW_RETENTION_AUDIT": "8760h", "PAYFLOW_RETENTION_NONCES": "30m",
+			"PAYFLOW_RETENTION_IDEMPOTENCY_KEYS": "48h", "PAYFLOW_RETENTION_RATE_LIMITS": "2h",
+			"PAYFLOW_RETENTION_BANK_CALLBACKS": "72h",
+		}, proxies: "10.0.0.0/8,192.168.4.1", tolerance: "600s"},
+		{name: "0 is a value, empty is none, proxies as one string", args: []string{
+			"--set", "retention.audit=0", "--set", "retention.events=", "--set-string", "retention.bankCallbacks=0",
+			"--set-string", "api.trustedProxies=10.1.0.0/16\\,10.2.0.7",
+		}, retention: map[string]string{"PAYFLOW_RETENTION_AUDIT": "0", "PAYFLOW_RETENTION_BANK_CALLBACKS": "0"},
+			proxies: "10.1.0.0/16,10.2.0.7", tolerance: "300s"},
+		{name: "a values file", args: []string{"-f", "testdata/retention-values.yaml"}, retention: map[string]string{
+			"PAYFLOW_RETENTION_AUDIT": "0", "PAYFLOW_RETENTION_NONCES": "15m",
+		}, proxies: "10.0.0.0/8", tolerance: "300s"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pods := render(t, tc.args...).pods(t)
+			for _, role := range []string{"Deployment/" + name("api"), "Deployment/" + name("worker"), "Job/" + name("migrate")} {
+				ctr := pods[role].Spec.Containers[0]
+				got := map[string]string{}
+				for _, e := range ctr.Env {
+					if strings.HasPrefix(e.Name, "PAYFLOW_RETENTION_") {
+						if e.Value == nil {
+							t.Errorf("%s: %s is not a plain value", role, e.Name)
+							continue
+						}
+						got[e.Name] = *e.Value
+					}
+				}
+				want := map[string]string{}
+				if strings.HasSuffix(role, "-worker") {
+					want = tc.retention
+					if v := envValue(ctr, "PAYFLOW_SIGNATURE_TOLERANCE"); v != tc.tolerance {
+						t.Errorf("worker: PAYFLOW_SIGNATURE_TOLERANCE=%q, want the API's %q (the nonces' retention follows it)", v, tc.tolerance)
+					}
+				}
+				if !maps.Equal(got, want) {
+					t.Errorf("%s: retention %v, want %v", role, got, want)
+				}
+				wantProxies := ""
+				if strings.HasSuffix(role, "-api") {
+					wantProxies = tc.proxies
+					if v := envValue(ctr, "PAYFLOW_SIGNATURE_TOLERANCE"); v != tc.tolerance {
+						t.Errorf("api: PAYFLOW_SIGNATURE_TOLERANCE=%q, want %q", v, tc.tolerance)
+					}
+				}
+				if hasEnv(ctr, "PAYFLOW_TRUSTED_PROXIES") != (wantProxies != "") || envValue(ctr, "PAYFLOW_TRUSTED_PROXIES") != wantProxies {
+					t.Errorf("%s: PAYFLOW_TRUSTED_PROXIES=%q (set: %v), want %q", role, envValue(ctr, "PAYFLOW_TRUSTED_PROXIES"), hasEnv(ctr, "PAYFLOW_TRUSTED_PROXIES"), wantProxies)
+				}
+			}
+		})
+	}
+	// The keys the chart maps are exactly the variables internal/config reads.
+	known := configKeys(t)
+	for key, v := range retentionVars {
+		if !known[v] {
+			t.Errorf("retention.%s sets %s, which internal/config does not read", key, v)
+		}
+	}
+	for k := range known {
+		if strings.HasPrefix(k, "PAYFLOW_RETENTION_") && !slices.Contains(slices.Collect(maps.Values(retentionVars)), k) {
+			t.Errorf("internal/config reads %s, which no retention key sets", k)
+		}
+	}
+}
+
+// A typo in a retention key or a value that is not a duration fails the render: the
+// worker would otherwise run with the default, or not start.
+func TestRetentionRefused(t *testing.T) {
+	for _, tc := range []struct {
+		set, want string
+	}{
+		{"retention.event=720h", "retention.event: no such kind"},
+		{"retention.events=90d", `retention.events: "90d" is not a duration`},
+		{"retention.nonces=-1h", `retention.nonces: "-1h" is not a duration`},
+		{"retention.audit=forever", `retention.audit: "forever" is not a duration`},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			_, err := helmTemplate(t, "--set", tc.set)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("helm template --set %s: %v, want an error naming %q", tc.set, err, tc.want)
+			}
+		})
+	}
 }

@@ -158,6 +158,45 @@ func TestProductionRenderStartsOnlyWithRealSecrets(t *testing.T) {
 	}
 }
 
+// TestProductionRenderRefusesShortRetention: the worker, which purges, starts with
+// the retention the chart gives it and refuses one under its kind's floor, naming
+// it; the floor of nonces follows the API's signature tolerance, which the chart
+// gives the worker too.
+func TestProductionRenderRefusesShortRetention(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := e2e.Build(root, t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// The worker checks its configuration before it dials anything.
+	base := []string{"-f", prodValues, "--set", "temporal.address=127.0.0.1:1", "--set", "temporal.tls.enabled=false"}
+	secrets := realSecrets("payflow:payflow@tcp(127.0.0.1:1)/payflow?parseTime=true")
+	for _, tc := range []struct {
+		name, variable string
+		set            []string
+	}{
+		{name: "events under a week", variable: "PAYFLOW_RETENTION_EVENTS is 24h0m0s: it must be at least 168h0m0s", set: []string{"retention.events=24h"}},
+		{name: "nonces under twice the raised tolerance", variable: "PAYFLOW_RETENTION_NONCES is 15m0s: it must be at least 20m0s", set: []string{"config.signatureTolerance=600s", "retention.nonces=15m"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{}, base...)
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			worker := process(t, render(t, args...).pods(t)["Deployment/"+name("worker")], secrets)
+			out, err := worker.run(ctx, bin, 30*time.Second)
+			if err == nil || !strings.Contains(out, tc.variable) {
+				t.Errorf("the worker did not refuse with %q: %v\n%s", tc.variable, err, out)
+			}
+		})
+	}
+}
+
 // proc is what a container would run: its arguments and its environment, each
 // secretKeyRef resolved from the operator's Secrets (by key), plus PATH and HOME.
 type proc struct {

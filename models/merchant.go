@@ -40,5 +40,20 @@ type Merchant struct {
 	// OldSecretExpiresAt is, while a secret rotation overlaps, when the previous
 	// secret stops being accepted.
 	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at,omitempty"`
-	CreatedAt          time.Time  `json:"created"`
+	// WebhookSigning says which secret signs the merchant's webhooks (read only).
+	WebhookSigning WebhookSigning `json:"webhook_signing"`
+	CreatedAt      time.Time      `json:"created"`
 }
+
+// WebhookSigning is the secret a merchant's webhooks are signed with.
+type WebhookSigning string
+
+// The secrets a merchant's webhooks may be signed with.
+const (
+	// WebhookSigningWebhookSecret: its own webhook signing secret (whsec_...), what
+	// every merchant created since webhook secrets has.
+	WebhookSigningWebhookSecret WebhookSigning = "webhook_secret"
+	// WebhookSigningAPISecret: its API secret, for a merchant created before webhook
+	// secrets, until an operator first rotates its webhook secret.
+	WebhookSigningAPISecret WebhookSigning = "api_secret"
+)

@@ -554,6 +554,24 @@ func (e TopupStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookSigning.
+const (
+	ApiSecret     WebhookSigning = "api_secret"
+	WebhookSecret WebhookSigning = "webhook_secret"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSigning enum.
+func (e WebhookSigning) Valid() bool {
+	switch e {
+	case ApiSecret:
+		return true
+	case WebhookSecret:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WithdrawalObject.
 const (
 	WithdrawalObjectWithdrawal WithdrawalObject = "withdrawal"
@@ -11514,6 +11532,9 @@ type Merchant struct {
 	ReviewThreshold    int64          `json:"review_threshold"`
 	Status             MerchantStatus `json:"status"`
 
+	// WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
+	WebhookSigning *WebhookSigning `json:"webhook_signing,omitempty"`
+
 	// WithdrawalDelay Seconds that money topped up by card into a wallet stays out of what the wallet may withdraw (withdrawals that would take it end failed `insufficient_withdrawable_funds`); 0 makes it withdrawable at once.
 	WithdrawalDelay WithdrawalDelay `json:"withdrawal_delay"`
 
@@ -11559,6 +11580,9 @@ type MerchantWithSecret struct {
 
 	// WebhookSecret The webhook signing secret: the merchant's receivers verify `X-Payflow-Signature` with it (they never need the API secret). Shown once.
 	WebhookSecret string `json:"webhook_secret"`
+
+	// WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
+	WebhookSigning *WebhookSigning `json:"webhook_signing,omitempty"`
 
 	// WithdrawalDelay Seconds that money topped up by card into a wallet stays out of what the wallet may withdraw (withdrawals that would take it end failed `insufficient_withdrawable_funds`); 0 makes it withdrawable at once.
 	WithdrawalDelay WithdrawalDelay `json:"withdrawal_delay"`
@@ -11864,6 +11888,9 @@ type TopupStatus string
 
 // TopupId defines model for TopupId.
 type TopupId = string
+
+// WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
+type WebhookSigning string
 
 // Withdrawal defines model for Withdrawal.
 type Withdrawal struct {

@@ -84,7 +84,11 @@ func TestOpsCreateMerchant(t *testing.T) {
 
 		status, _, body := a.ops(t, "GET", "/v1/ops/merchants/"+m.ID, "")
 		require.Equal(t, 200, status)
-		require.NotContains(t, string(body), "secret")
+		var fields map[string]any
+		require.NoError(t, json.Unmarshal(body, &fields))
+		for k := range fields {
+			require.NotContains(t, k, "secret", "GET shows no secret (webhook_signing only names which one signs)")
+		}
 		require.NotContains(t, string(body), m.Secret)
 		require.NotContains(t, string(body), m.WebhookSecret)
 		var got createdMerchant
@@ -162,6 +166,45 @@ func TestOpsRotateWebhookSecret(t *testing.T) {
 		require.Equal(t, "merchant.rotate_webhook_secret", audit[0].Action)
 		require.Equal(t, "accepted", audit[0].Result)
 		a.requireNoSecretAtRest(t, m.Secret, m.WebhookSecret, r.WebhookSecret, r2.WebhookSecret)
+	})
+}
+
+// GET merchant says which secret signs its webhooks: a merchant created before webhook
+// secrets (none stored) still has them signed with its API secret until its first
+// webhook-secret rotation; a merchant created now has its own webhook secret.
+func TestOpsMerchantWebhookSigning(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		a := newAPI(t, b)
+		ctx := context.Background()
+		signing := func(id string) string {
+			t.Helper()
+			status, _, body := a.ops(t, "GET", "/v1/ops/merchants/"+id, "")
+			require.Equal(t, 200, status, "%s", body)
+			var m struct {
+				WebhookSigning *string `json:"webhook_signing"`
+			}
+			require.NoError(t, json.Unmarshal(body, &m))
+			require.NotNil(t, m.WebhookSigning, "no webhook_signing in %s", body)
+			return *m.WebhookSigning
+		}
+
+		// As migration 00045 left the merchants that existed before it: no webhook secret.
+		old := models.Merchant{ID: "mch_before_webhook_secrets", Name: "Old Tea", DefaultCurrency: "CNY", Status: models.MerchantActive}
+		require.NoError(t, a.store.CreateMerchant(ctx, old, "pfsk_"+strings.Repeat("0", 64), ""))
+		secrets, err := a.store.WebhookSecrets(ctx, old.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{"pfsk_" + strings.Repeat("0", 64)}, secrets, "its webhooks are signed with its API secret")
+		require.Equal(t, "api_secret", signing(old.ID))
+
+		status, _, body := a.ops(t, "POST", "/v1/ops/merchants/"+old.ID+"/rotate-webhook-secret", "")
+		require.Equal(t, 200, status, "%s", body)
+		require.Equal(t, "webhook_secret", signing(old.ID), "after its first webhook-secret rotation")
+
+		m := a.createMerchant(t, `{"name":"New Tea"}`)
+		require.Equal(t, "webhook_secret", signing(m.ID))
+		status, _, body = a.ops(t, "POST", "/v1/ops/merchants", `{"name":"Shown at creation"}`)
+		require.Equal(t, 201, status, "%s", body)
+		require.Contains(t, string(body), `"webhook_signing":"webhook_secret"`, "the creation answer says it too")
 	})
 }
 

@@ -53,7 +53,11 @@ func (r merchantRow) model(now time.Time) models.Merchant {
 		WithdrawalDelaySeconds:        r.WithdrawalDelaySeconds,
 		NotifyURL:                     r.NotifyURL,
 		Status:                        models.MerchantStatus(r.Status),
+		WebhookSigning:                models.WebhookSigningWebhookSecret,
 		CreatedAt:                     r.CreatedAt.UTC(),
+	}
+	if r.WebhookSecretEnc == "" {
+		m.WebhookSigning = models.WebhookSigningAPISecret
 	}
 	if r.oldSecretValid(now) {
 		t := r.OldSecretExpiresAt.UTC()

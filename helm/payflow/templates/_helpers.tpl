@@ -208,6 +208,10 @@ never a secret itself.
 {{ include "payflow.secretEnv" (dict "name" "PAYFLOW_OPS_TOKENS" "secret" $secret "key" $v.secrets.keys.opsTokens) }}
 - name: PAYFLOW_SIGNATURE_TOLERANCE
   value: {{ $v.config.signatureTolerance | quote }}
+{{- with $v.api.trustedProxies }}
+- name: PAYFLOW_TRUSTED_PROXIES
+  value: {{ include "payflow.trustedProxies" $v | quote }}
+{{- end }}
 {{- end }}
 {{- if eq $role "worker" }}
 {{- /* Bound to all interfaces in the pod so that probes and Prometheus reach it. */}}
@@ -215,6 +219,10 @@ never a secret itself.
   value: {{ printf "0.0.0.0:%v" $v.worker.metricsPort | quote }}
 - name: PAYFLOW_WEBHOOK_ALLOW_PRIVATE
   value: {{ $v.config.webhookAllowPrivate | quote }}
+{{- /* The worker's purge schedule: the nonces' default retention, and its floor, follow the tolerance the API accepts. */}}
+- name: PAYFLOW_SIGNATURE_TOLERANCE
+  value: {{ $v.config.signatureTolerance | quote }}
+{{- include "payflow.retentionEnv" $v }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
@@ -243,5 +251,43 @@ never a secret itself.
 - name: temporal-tls
   mountPath: {{ $v.temporal.tls.mountPath }}
   readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+PAYFLOW_TRUSTED_PROXIES from api.trustedProxies: a list of addresses or CIDRs, or one
+comma-separated string. The binary refuses an entry that is neither.
+*/}}
+{{- define "payflow.trustedProxies" -}}
+{{- $p := .api.trustedProxies -}}
+{{- if kindIs "slice" $p -}}
+{{- join "," $p -}}
+{{- else if kindIs "string" $p -}}
+{{- $p -}}
+{{- else -}}
+{{- fail (printf "api.trustedProxies: a list of addresses or CIDRs (or one comma-separated string), not %v" $p) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+PAYFLOW_RETENTION_* from the retention map, for the worker (its purge schedule deletes
+what is past them). A key left empty (or null) sets nothing: the binary's default
+applies. 0 is a value (keep forever, for the kinds that allow it). An unknown key or
+a value that is not a duration fails the render instead of being ignored.
+*/}}
+{{- define "payflow.retentionEnv" -}}
+{{- $vars := dict "events" "PAYFLOW_RETENTION_EVENTS" "webhookAttempts" "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS" "audit" "PAYFLOW_RETENTION_AUDIT" "nonces" "PAYFLOW_RETENTION_NONCES" "idempotencyKeys" "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS" "rateLimits" "PAYFLOW_RETENTION_RATE_LIMITS" "bankCallbacks" "PAYFLOW_RETENTION_BANK_CALLBACKS" -}}
+{{- range $key, $val := (.retention | default dict) }}
+{{- if not (hasKey $vars $key) }}
+{{- fail (printf "retention.%s: no such kind (%s)" $key (keys $vars | sortAlpha | join ", ")) }}
+{{- end }}
+{{- if not (or (kindIs "invalid" $val) (and (kindIs "string" $val) (eq $val ""))) }}
+{{- $d := toString $val }}
+{{- if not (regexMatch "^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$" $d) }}
+{{- fail (printf "retention.%s: %q is not a duration (like 2160h or 30m; 0 keeps forever where the kind allows it)" $key $d) }}
+{{- end }}
+- name: {{ index $vars $key }}
+  value: {{ $d | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
