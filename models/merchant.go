@@ -57,3 +57,48 @@ const (
 	// secrets, until an operator first rotates its webhook secret.
 	WebhookSigningAPISecret WebhookSigning = "api_secret"
 )
+
+// MerchantUpdate is a change of a merchant's settings after onboarding: a nil field
+// keeps its value. A withdrawal limit changes when its Set flag is on, to its value
+// (nil: no limit).
+type MerchantUpdate struct {
+	FeeBps                 *int64
+	ReviewThreshold        *int64
+	WithdrawalDelaySeconds *int64
+	// NotifyURL "" removes it.
+	NotifyURL *string
+
+	SetWithdrawalLimitPerTransaction bool
+	WithdrawalLimitPerTransaction    *int64
+	SetWithdrawalLimitDaily          bool
+	WithdrawalLimitDaily             *int64
+}
+
+// Empty says the update changes nothing.
+func (u MerchantUpdate) Empty() bool {
+	return u.FeeBps == nil && u.ReviewThreshold == nil && u.WithdrawalDelaySeconds == nil && u.NotifyURL == nil &&
+		!u.SetWithdrawalLimitPerTransaction && !u.SetWithdrawalLimitDaily
+}
+
+// Apply answers m with the update's settings.
+func (u MerchantUpdate) Apply(m Merchant) Merchant {
+	if u.FeeBps != nil {
+		m.FeeBps = *u.FeeBps
+	}
+	if u.ReviewThreshold != nil {
+		m.ReviewThreshold = *u.ReviewThreshold
+	}
+	if u.WithdrawalDelaySeconds != nil {
+		m.WithdrawalDelaySeconds = *u.WithdrawalDelaySeconds
+	}
+	if u.NotifyURL != nil {
+		m.NotifyURL = *u.NotifyURL
+	}
+	if u.SetWithdrawalLimitPerTransaction {
+		m.WithdrawalLimitPerTransaction = u.WithdrawalLimitPerTransaction
+	}
+	if u.SetWithdrawalLimitDaily {
+		m.WithdrawalLimitDaily = u.WithdrawalLimitDaily
+	}
+	return m
+}

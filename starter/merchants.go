@@ -70,6 +70,13 @@ func (s *Merchants) Get(ctx context.Context, id string) (models.Merchant, error)
 	return s.Store.Merchant(ctx, id)
 }
 
+// Update changes a merchant's settings (a disabled merchant's too) and answers it
+// before and after the change; ErrNotFound. The new settings apply to the flows that
+// start after it: a withdrawal's review threshold, for one, is fixed at its start.
+func (s *Merchants) Update(ctx context.Context, id string, u models.MerchantUpdate) (before, after models.Merchant, err error) {
+	return s.Store.UpdateMerchant(ctx, id, u, s.now())
+}
+
 // SetStatus enables or disables a merchant; ErrNotFound. From the disable on, every
 // flow of the merchant that has not moved money stops at its next step; a disable
 // also wakes the merchant's withdrawals waiting for approval (wakeWithdrawals), which

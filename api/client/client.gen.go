@@ -5639,6 +5639,315 @@ func (e OpsGetMerchant503ApplicationProblemPlusJSONResponseBodyStatus) Valid() b
 	}
 }
 
+// Defines values for OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode = "invalid_amount"
+	OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidFee       OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode = "invalid_fee"
+	OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount:
+		return true
+	case OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidFee:
+		return true
+	case OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatusN422 OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsDisableMerchant400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsDisableMerchant400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsDisableMerchant400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -11889,6 +12198,27 @@ type TopupStatus string
 // TopupId defines model for TopupId.
 type TopupId = string
 
+// UpdateMerchantRequest The settings to change, at least one; a setting left out keeps its value.
+type UpdateMerchantRequest struct {
+	// FeeBps The fee, in basis points, on the payments booked from now on (those still in flight too).
+	FeeBps *int `json:"fee_bps,omitempty"`
+
+	// NotifyUrl Where webhooks of objects created without a notify_url go (an absolute http(s) URL with a host and no credentials); "" removes it.
+	NotifyUrl *string `json:"notify_url,omitempty"`
+
+	// ReviewThreshold Withdrawals over this amount started from now on wait for an operator's approval; 0 means never review.
+	ReviewThreshold *int64 `json:"review_threshold,omitempty"`
+
+	// WithdrawalDelay How long, in seconds, money topped up by card stays out of what a wallet may withdraw; 0 makes every top-up withdrawable at once (those made before the change too).
+	WithdrawalDelay *WithdrawalDelay `json:"withdrawal_delay,omitempty"`
+
+	// WithdrawalLimitDaily The most one wallet's withdrawals may move in one UTC day (those not failed or canceled), in minor units; null removes the limit.
+	WithdrawalLimitDaily *WithdrawalLimit `json:"withdrawal_limit_daily,omitempty"`
+
+	// WithdrawalLimitPerTransaction The most one withdrawal may move, in minor units; null removes the limit.
+	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
+}
+
 // WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
 type WebhookSigning string
 
@@ -13148,6 +13478,66 @@ type OpsGetMerchant503ApplicationProblemPlusJSONResponseBodyCode string
 // OpsGetMerchant503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetMerchant.
 type OpsGetMerchant503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsUpdateMerchant.
+type OpsUpdateMerchant503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsDisableMerchant400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDisableMerchant.
 type OpsDisableMerchant400ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -14314,6 +14704,9 @@ type OpsRetryFlowJSONRequestBody = ReasonRequest
 // OpsCreateMerchantJSONRequestBody defines body for OpsCreateMerchant for application/json ContentType.
 type OpsCreateMerchantJSONRequestBody = CreateMerchantRequest
 
+// OpsUpdateMerchantJSONRequestBody defines body for OpsUpdateMerchant for application/json ContentType.
+type OpsUpdateMerchantJSONRequestBody = UpdateMerchantRequest
+
 // OpsDisableMerchantJSONRequestBody defines body for OpsDisableMerchant for application/json ContentType.
 type OpsDisableMerchantJSONRequestBody = ReasonRequest
 
@@ -14771,6 +15164,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/ops/merchants/{id} (the `OpsGetMerchant` operationId).
 	OpsGetMerchant(ctx context.Context, id MerchantId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsUpdateMerchantWithBody Change a merchant's settings after onboarding
+	//
+	// Changes any of the settings in the body, each checked as onboarding checks it, and
+	// leaves the others as they are; a disabled merchant may be updated too (it stays
+	// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+	// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+	// `null` anywhere else answers 400, and nothing is stored.
+	//
+	// The new settings apply to what starts after the change: a withdrawal's review
+	// threshold and an object's default `notify_url` are fixed when it is created (a
+	// withdrawal already waiting for approval still waits), a withdrawal's limits are
+	// checked when it is created and its withdrawal delay when its flow holds the money,
+	// its first step. The fee is taken when a payment is booked: a payment still in
+	// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+	// `merchant.update`, with each setting the body names, old→new.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+	OpsUpdateMerchantWithBody(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsUpdateMerchant Change a merchant's settings after onboarding
+	//
+	// Changes any of the settings in the body, each checked as onboarding checks it, and
+	// leaves the others as they are; a disabled merchant may be updated too (it stays
+	// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+	// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+	// `null` anywhere else answers 400, and nothing is stored.
+	//
+	// The new settings apply to what starts after the change: a withdrawal's review
+	// threshold and an object's default `notify_url` are fixed when it is created (a
+	// withdrawal already waiting for approval still waits), a withdrawal's limits are
+	// checked when it is created and its withdrawal delay when its flow holds the money,
+	// its first step. The fee is taken when a payment is booked: a payment still in
+	// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+	// `merchant.update`, with each setting the body names, old→new.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+	OpsUpdateMerchant(ctx context.Context, id MerchantId, body OpsUpdateMerchantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpsDisableMerchantWithBody Stop a merchant from moving money
 	//
@@ -15702,6 +16137,68 @@ func (c *Client) OpsCreateMerchant(ctx context.Context, body OpsCreateMerchantJS
 // Corresponds with GET /v1/ops/merchants/{id} (the `OpsGetMerchant` operationId).
 func (c *Client) OpsGetMerchant(ctx context.Context, id MerchantId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpsGetMerchantRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsUpdateMerchantWithBody Change a merchant's settings after onboarding
+//
+// Changes any of the settings in the body, each checked as onboarding checks it, and
+// leaves the others as they are; a disabled merchant may be updated too (it stays
+// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+// `null` anywhere else answers 400, and nothing is stored.
+//
+// The new settings apply to what starts after the change: a withdrawal's review
+// threshold and an object's default `notify_url` are fixed when it is created (a
+// withdrawal already waiting for approval still waits), a withdrawal's limits are
+// checked when it is created and its withdrawal delay when its flow holds the money,
+// its first step. The fee is taken when a payment is booked: a payment still in
+// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+// `merchant.update`, with each setting the body names, old→new.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+func (c *Client) OpsUpdateMerchantWithBody(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsUpdateMerchantRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsUpdateMerchant Change a merchant's settings after onboarding
+//
+// Changes any of the settings in the body, each checked as onboarding checks it, and
+// leaves the others as they are; a disabled merchant may be updated too (it stays
+// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+// `null` anywhere else answers 400, and nothing is stored.
+//
+// The new settings apply to what starts after the change: a withdrawal's review
+// threshold and an object's default `notify_url` are fixed when it is created (a
+// withdrawal already waiting for approval still waits), a withdrawal's limits are
+// checked when it is created and its withdrawal delay when its flow holds the money,
+// its first step. The fee is taken when a payment is booked: a payment still in
+// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+// `merchant.update`, with each setting the body names, old→new.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+func (c *Client) OpsUpdateMerchant(ctx context.Context, id MerchantId, body OpsUpdateMerchantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsUpdateMerchantRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -17313,6 +17810,53 @@ func NewOpsGetMerchantRequest(server string, id MerchantId) (*http.Request, erro
 	return req, nil
 }
 
+// NewOpsUpdateMerchantRequest calls the generic OpsUpdateMerchant builder with application/json body
+func NewOpsUpdateMerchantRequest(server string, id MerchantId, body OpsUpdateMerchantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOpsUpdateMerchantRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewOpsUpdateMerchantRequestWithBody constructs an http.Request for the OpsUpdateMerchant method, with any body, and a specified content type
+func NewOpsUpdateMerchantRequestWithBody(server string, id MerchantId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/merchants/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewOpsDisableMerchantRequest calls the generic OpsDisableMerchant builder with application/json body
 func NewOpsDisableMerchantRequest(server string, id MerchantId, body OpsDisableMerchantJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -18615,6 +19159,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/ops/merchants/{id} (the `OpsGetMerchant` operationId).
 	OpsGetMerchantWithResponse(ctx context.Context, id MerchantId, reqEditors ...RequestEditorFn) (*OpsGetMerchantResponse, error)
+
+	// OpsUpdateMerchantWithBodyWithResponse Change a merchant's settings after onboarding
+	//
+	// Changes any of the settings in the body, each checked as onboarding checks it, and
+	// leaves the others as they are; a disabled merchant may be updated too (it stays
+	// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+	// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+	// `null` anywhere else answers 400, and nothing is stored.
+	//
+	// The new settings apply to what starts after the change: a withdrawal's review
+	// threshold and an object's default `notify_url` are fixed when it is created (a
+	// withdrawal already waiting for approval still waits), a withdrawal's limits are
+	// checked when it is created and its withdrawal delay when its flow holds the money,
+	// its first step. The fee is taken when a payment is booked: a payment still in
+	// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+	// `merchant.update`, with each setting the body names, old→new.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+	OpsUpdateMerchantWithBodyWithResponse(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsUpdateMerchantResponse, error)
+
+	// OpsUpdateMerchantWithResponse Change a merchant's settings after onboarding
+	//
+	// Changes any of the settings in the body, each checked as onboarding checks it, and
+	// leaves the others as they are; a disabled merchant may be updated too (it stays
+	// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+	// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+	// `null` anywhere else answers 400, and nothing is stored.
+	//
+	// The new settings apply to what starts after the change: a withdrawal's review
+	// threshold and an object's default `notify_url` are fixed when it is created (a
+	// withdrawal already waiting for approval still waits), a withdrawal's limits are
+	// checked when it is created and its withdrawal delay when its flow holds the money,
+	// its first step. The fee is taken when a payment is booked: a payment still in
+	// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+	// `merchant.update`, with each setting the body names, old→new.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+	OpsUpdateMerchantWithResponse(ctx context.Context, id MerchantId, body OpsUpdateMerchantJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsUpdateMerchantResponse, error)
 
 	// OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 	//
@@ -21248,6 +21834,147 @@ func (r OpsGetMerchantResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r OpsGetMerchantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpsUpdateMerchantResponse429Headers the declared response headers of an HTTP 429 response for OpsUpdateMerchant
+type OpsUpdateMerchantResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsUpdateMerchantResponse503Headers the declared response headers of an HTTP 503 response for OpsUpdateMerchant
+type OpsUpdateMerchantResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsUpdateMerchantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Merchant
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail    *string                                                          `json:"detail,omitempty"`
+		Instance  *string                                                          `json:"instance,omitempty"`
+		RequestId *string                                                          `json:"request_id,omitempty"`
+		Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                           `json:"title"`
+		Type      string                                                           `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsUpdateMerchantResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsUpdateMerchantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsUpdateMerchantResponse) GetJSON200() *Merchant {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON422() *struct {
+	Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail    *string                                                          `json:"detail,omitempty"`
+	Instance  *string                                                          `json:"instance,omitempty"`
+	RequestId *string                                                          `json:"request_id,omitempty"`
+	Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                           `json:"title"`
+	Type      string                                                           `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsUpdateMerchantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsUpdateMerchantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsUpdateMerchantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsUpdateMerchantResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24243,6 +24970,60 @@ func (c *ClientWithResponses) OpsGetMerchantWithResponse(ctx context.Context, id
 	return ParseOpsGetMerchantResponse(rsp)
 }
 
+// OpsUpdateMerchantWithBodyWithResponse Change a merchant's settings after onboarding
+//
+// Changes any of the settings in the body, each checked as onboarding checks it, and
+// leaves the others as they are; a disabled merchant may be updated too (it stays
+// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+// `null` anywhere else answers 400, and nothing is stored.
+//
+// The new settings apply to what starts after the change: a withdrawal's review
+// threshold and an object's default `notify_url` are fixed when it is created (a
+// withdrawal already waiting for approval still waits), a withdrawal's limits are
+// checked when it is created and its withdrawal delay when its flow holds the money,
+// its first step. The fee is taken when a payment is booked: a payment still in
+// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+// `merchant.update`, with each setting the body names, old→new.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+func (c *ClientWithResponses) OpsUpdateMerchantWithBodyWithResponse(ctx context.Context, id MerchantId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsUpdateMerchantResponse, error) {
+	rsp, err := c.OpsUpdateMerchantWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsUpdateMerchantResponse(rsp)
+}
+
+// OpsUpdateMerchantWithResponse Change a merchant's settings after onboarding
+//
+// Changes any of the settings in the body, each checked as onboarding checks it, and
+// leaves the others as they are; a disabled merchant may be updated too (it stays
+// disabled). `null` removes a withdrawal limit; `""` removes the `notify_url`. An
+// empty object, an unknown field (`name` and `default_currency` cannot change) or a
+// `null` anywhere else answers 400, and nothing is stored.
+//
+// The new settings apply to what starts after the change: a withdrawal's review
+// threshold and an object's default `notify_url` are fixed when it is created (a
+// withdrawal already waiting for approval still waits), a withdrawal's limits are
+// checked when it is created and its withdrawal delay when its flow holds the money,
+// its first step. The fee is taken when a payment is booked: a payment still in
+// flight at the change is charged the new `fee_bps` if it succeeds. Audited as
+// `merchant.update`, with each setting the body names, old→new.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/ops/merchants/{id} (the `OpsUpdateMerchant` operationId).
+func (c *ClientWithResponses) OpsUpdateMerchantWithResponse(ctx context.Context, id MerchantId, body OpsUpdateMerchantJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsUpdateMerchantResponse, error) {
+	rsp, err := c.OpsUpdateMerchant(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsUpdateMerchantResponse(rsp)
+}
+
 // OpsDisableMerchantWithBodyWithResponse Stop a merchant from moving money
 //
 // Audited as `merchant.disable`; it answers at once and may be repeated. From then on,
@@ -26884,6 +27665,133 @@ func ParseOpsGetMerchantResponse(rsp *http.Response) (*OpsGetMerchantResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsGetMerchantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsUpdateMerchantResponse parses an HTTP response from a OpsUpdateMerchantWithResponse call
+func ParseOpsUpdateMerchantResponse(rsp *http.Response) (*OpsUpdateMerchantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsUpdateMerchantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Merchant
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail    *string                                                          `json:"detail,omitempty"`
+			Instance  *string                                                          `json:"instance,omitempty"`
+			RequestId *string                                                          `json:"request_id,omitempty"`
+			Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                           `json:"title"`
+			Type      string                                                           `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsUpdateMerchantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsUpdateMerchantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -1,10 +1,11 @@
 // Package decode reads JSON request bodies strictly, the same way for the merchant and
 // the ops API: exactly one JSON object whose keys are the exact (case-sensitive) names
-// of the request type's fields, each at most once, none of them null, and nothing
-// after it. Go's encoding/json alone is laxer on three points a client, a proxy or a
-// WAF may read differently from us (a parser differential): it matches names
-// case-insensitively ("AMOUNT" fills Amount), lets the last of duplicate keys win, and
-// takes null for "absent". Every refusal is a message worded for a client.
+// of the request type's fields, each at most once, none of them null (but a field of
+// type Nullable), and nothing after it. Go's encoding/json alone is laxer on three
+// points a client, a proxy or a WAF may read differently from us (a parser
+// differential): it matches names case-insensitively ("AMOUNT" fills Amount), lets the
+// last of duplicate keys win, and takes null for "absent". Every refusal is a message
+// worded for a client.
 package decode
 
 import (
@@ -105,6 +106,9 @@ func walkValue(dec *json.Decoder, t reflect.Type, name string, depth int) error 
 	tok, err := dec.Token()
 	if err != nil {
 		return describe(err)
+	}
+	if vt, ok := nullableValue(t); ok {
+		return checkNullable(tok, vt, name)
 	}
 	if tok == nil {
 		return fmt.Errorf("field %q must not be null: leave it out instead", name)

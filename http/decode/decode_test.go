@@ -79,3 +79,47 @@ func FuzzStrict(f *testing.F) {
 		}
 	})
 }
+
+type update struct {
+	Limit decode.Nullable[int64]  `json:"limit"`
+	URL   decode.Nullable[string] `json:"url"`
+	Fee   *int64                  `json:"fee"`
+}
+
+// A Nullable field tells absent from null from a value; it is the only field that may
+// be null, and it takes a scalar of its type only.
+func TestStrictNullable(t *testing.T) {
+	tests := []struct {
+		name, body, err string
+		limit           *int64
+		set, null       bool
+	}{
+		{name: "absent", body: `{"fee":1}`},
+		{name: "null", body: `{"limit":null}`, set: true, null: true},
+		{name: "value", body: `{"limit":5000}`, set: true, limit: ptr(int64(5000))},
+		{name: "zero", body: `{"limit":0}`, set: true, limit: ptr(int64(0))},
+		{name: "other fields still refuse null", body: `{"limit":1,"fee":null}`, err: `field "fee" must not be null: leave it out instead`},
+		{name: "string for an integer", body: `{"limit":"5000"}`, err: `field "limit" must be an integer or null`},
+		{name: "fraction", body: `{"limit":1.5}`, err: `field "limit" must be an integer or null`},
+		{name: "object", body: `{"limit":{"value":1}}`, err: `field "limit" must be an integer or null`},
+		{name: "array", body: `{"limit":[1]}`, err: `field "limit" must be an integer or null`},
+		{name: "integer for a string", body: `{"url":1}`, err: `field "url" must be a string or null`},
+		{name: "duplicate", body: `{"limit":null,"limit":1}`, err: `field "limit" appears twice`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var u update
+			err := decode.Strict([]byte(tc.body), &u)
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.set, u.Limit.Set)
+			require.Equal(t, tc.null, u.Limit.Null)
+			require.Equal(t, tc.limit, u.Limit.Ptr())
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

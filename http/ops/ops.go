@@ -40,6 +40,9 @@ type Merchants interface {
 	Create(ctx context.Context, m models.Merchant) (created models.Merchant, secret, webhookSecret string, err error)
 	// Get returns a merchant (never its secret); starter.ErrNotFound.
 	Get(ctx context.Context, id string) (models.Merchant, error)
+	// Update changes a merchant's settings and answers it before and after;
+	// starter.ErrNotFound.
+	Update(ctx context.Context, id string, u models.MerchantUpdate) (before, after models.Merchant, err error)
 	// SetStatus enables or disables a merchant; starter.ErrNotFound.
 	SetStatus(ctx context.Context, id string, status models.MerchantStatus) error
 	// RotateSecret makes a new secret current and keeps the previous one valid for
@@ -81,6 +84,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/withdrawals/:id/reject", func(c *gin.Context) { h.decide(c, false) })
 	g.POST("/merchants", h.createMerchant)
 	g.GET("/merchants/:id", h.getMerchant)
+	g.PATCH("/merchants/:id", h.updateMerchant)
 	g.POST("/merchants/:id/rotate-secret", h.rotateSecret)
 	g.POST("/merchants/:id/rotate-webhook-secret", h.rotateWebhookSecret)
 	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })

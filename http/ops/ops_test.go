@@ -75,8 +75,24 @@ func (r *recs) ResolveDifference(context.Context, string, string, models.Resolut
 	return models.Difference{}, starter.ErrDuplicate
 }
 
-// merchantsSvc answers what the test sets.
-type merchantsSvc struct{ rotateErr error }
+// merchantsSvc answers what the test sets. Its merchants are current (only mch_known
+// exists for Update, with the settings in it) and updates, the last one Update was
+// given.
+type merchantsSvc struct {
+	rotateErr error
+	current   models.Merchant
+	updates   []models.MerchantUpdate
+}
+
+func (m *merchantsSvc) Update(_ context.Context, id string, u models.MerchantUpdate) (models.Merchant, models.Merchant, error) {
+	m.updates = append(m.updates, u)
+	if id != m.current.ID {
+		return models.Merchant{}, models.Merchant{}, starter.ErrNotFound
+	}
+	before := m.current
+	m.current = u.Apply(before)
+	return before, m.current, nil
+}
 
 func (m *merchantsSvc) Create(_ context.Context, mm models.Merchant) (models.Merchant, string, string, error) {
 	mm.ID = "mch_new"
@@ -222,4 +238,106 @@ func TestValidateMerchantDefaultsAndLimits(t *testing.T) {
 			require.Equal(t, wantDelay, m.WithdrawalDelaySeconds)
 		})
 	}
+}
+
+// PATCH /v1/ops/merchants/{id} takes any subset of the money-out settings, fee_bps
+// and notify_url, checked as onboarding checks them; null removes a withdrawal limit
+// (absent keeps it), "" the notify_url; a body that is not strict JSON, names nothing,
+// or a setting out of range changes nothing.
+func TestUpdateMerchantRequests(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	s := func(v string) *string { return &v }
+	tests := []struct {
+		name, body string
+		// status and code of the answer; update is what the service was given (for a
+		// 200 only).
+		status int
+		code   string
+		update models.MerchantUpdate
+	}{
+		{name: "delay off", body: `{"withdrawal_delay":0}`, status: 200, update: models.MerchantUpdate{WithdrawalDelaySeconds: i(0)}},
+		{name: "30 days of delay", body: `{"withdrawal_delay":2592000}`, status: 200, update: models.MerchantUpdate{WithdrawalDelaySeconds: i(2_592_000)}},
+		{name: "daily limit", body: `{"withdrawal_limit_daily":20000}`, status: 200,
+			update: models.MerchantUpdate{SetWithdrawalLimitDaily: true, WithdrawalLimitDaily: i(20000)}},
+		{name: "null clears a limit", body: `{"withdrawal_limit_per_transaction":null}`, status: 200,
+			update: models.MerchantUpdate{SetWithdrawalLimitPerTransaction: true}},
+		{name: "every field", body: `{"review_threshold":0,"withdrawal_limit_per_transaction":3000,"withdrawal_limit_daily":null,"withdrawal_delay":3600,"fee_bps":10000,"notify_url":"https://shop.example/hooks"}`,
+			status: 200, update: models.MerchantUpdate{
+				ReviewThreshold: i(0), SetWithdrawalLimitPerTransaction: true, WithdrawalLimitPerTransaction: i(3000), SetWithdrawalLimitDaily: true,
+				WithdrawalDelaySeconds: i(3600), FeeBps: i(10000), NotifyURL: s("https://shop.example/hooks"),
+			}},
+		{name: "empty notify_url clears it", body: `{"notify_url":""}`, status: 200, update: models.MerchantUpdate{NotifyURL: s("")}},
+		{name: "nothing to change", body: `{}`, status: 400, code: "invalid_request"},
+		{name: "no body", body: ``, status: 400, code: "invalid_request"},
+		{name: "unknown field", body: `{"withdrawal_delay":0,"name":"Renamed"}`, status: 400, code: "invalid_request"},
+		{name: "default_currency is not a setting to change", body: `{"default_currency":"JPY"}`, status: 400, code: "invalid_request"},
+		{name: "null delay", body: `{"withdrawal_delay":null}`, status: 400, code: "invalid_request"},
+		{name: "null review threshold", body: `{"review_threshold":null}`, status: 400, code: "invalid_request"},
+		{name: "null notify_url", body: `{"notify_url":null}`, status: 400, code: "invalid_request"},
+		{name: "string limit", body: `{"withdrawal_limit_daily":"20000"}`, status: 400, code: "invalid_request"},
+		{name: "duplicate field", body: `{"withdrawal_delay":0,"withdrawal_delay":60}`, status: 400, code: "invalid_request"},
+		{name: "negative delay", body: `{"withdrawal_delay":-1}`, status: 400, code: "invalid_request"},
+		{name: "delay over 30 days", body: `{"withdrawal_delay":2592001}`, status: 400, code: "invalid_request"},
+		{name: "zero limit", body: `{"withdrawal_limit_daily":0}`, status: 422, code: "invalid_amount"},
+		{name: "limit too large", body: `{"withdrawal_limit_per_transaction":10000000000001}`, status: 422, code: "invalid_amount"},
+		{name: "negative threshold", body: `{"review_threshold":-1}`, status: 422, code: "invalid_amount"},
+		{name: "fee over 100 %", body: `{"fee_bps":10001}`, status: 422, code: "invalid_fee"},
+		{name: "bad notify_url", body: `{"notify_url":"ftp://shop.example"}`, status: 422, code: "invalid_notify_url"},
+		{name: "one bad field changes none", body: `{"withdrawal_delay":0,"fee_bps":-1}`, status: 422, code: "invalid_fee"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, a, _, m := newHandler()
+			m.current = models.Merchant{ID: models.NewID(models.PrefixMerchant), Status: models.MerchantDisabled, WithdrawalDelaySeconds: 86400}
+			srv := serve(t, h)
+			status, out := call(t, srv, http.MethodPatch, "/v1/ops/merchants/"+m.current.ID, tc.body)
+			require.Equal(t, tc.status, status, "%v", out)
+			if tc.status != http.StatusOK {
+				require.Equal(t, tc.code, out["code"])
+				require.Empty(t, m.updates, "nothing reaches the store")
+				require.Empty(t, a.results(), "nothing was changed")
+				return
+			}
+			require.Equal(t, []models.MerchantUpdate{tc.update}, m.updates)
+			require.Equal(t, "merchant", out["object"])
+			require.Equal(t, "disabled", out["status"], "a disabled merchant is updated too")
+			require.Equal(t, []string{"merchant.update " + m.current.ID + " accepted"}, a.results())
+		})
+	}
+}
+
+// An update answers the merchant as GET shows it, and is audited with each setting it
+// names, old→new (a notify_url without its query); an unknown merchant is 404.
+func TestUpdateMerchantAnswersAndAudits(t *testing.T) {
+	h, a, _, m := newHandler()
+	limit := int64(3000)
+	m.current = models.Merchant{
+		ID: models.NewID(models.PrefixMerchant), Name: "Shop", DefaultCurrency: "CNY", Status: models.MerchantActive, FeeBps: 120,
+		ReviewThreshold: 1_000_000, WithdrawalLimitPerTransaction: &limit, WithdrawalDelaySeconds: 86400,
+		NotifyURL: "https://shop.example/old?token=t0p", CreatedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+	}
+	srv := serve(t, h)
+
+	status, out := call(t, srv, http.MethodPatch, "/v1/ops/merchants/"+m.current.ID,
+		`{"withdrawal_delay":0,"withdrawal_limit_daily":20000,"withdrawal_limit_per_transaction":null,"notify_url":"https://shop.example/new?token=s3cret"}`)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	require.Equal(t, map[string]any{
+		"object": "merchant", "id": m.current.ID, "name": "Shop", "default_currency": "CNY", "status": "active", "fee_bps": float64(120),
+		"review_threshold": float64(1_000_000), "withdrawal_limit_daily": float64(20000), "withdrawal_delay": float64(0),
+		"notify_url": "https://shop.example/new?token=s3cret", "created": "2026-03-01T00:00:00Z",
+	}, out, "no per-transaction limit any more")
+	require.Len(t, a.entries, 1)
+	e := a.entries[0]
+	require.Equal(t, "merchant.update", e.Action)
+	require.Equal(t, "alice", e.Operator)
+	require.Equal(t, "withdrawal_limit_per_transaction 3000→none, withdrawal_limit_daily none→20000, withdrawal_delay 86400→0, "+
+		"notify_url https://shop.example/old?…→https://shop.example/new?…", e.Detail)
+	require.NotContains(t, e.Detail, "s3cret")
+
+	status, out = call(t, srv, http.MethodPatch, "/v1/ops/merchants/"+models.NewID(models.PrefixMerchant), `{"fee_bps":0}`)
+	require.Equal(t, http.StatusNotFound, status)
+	require.Equal(t, "not_found", out["code"])
+	status, _ = call(t, srv, http.MethodPatch, "/v1/ops/merchants/not-a-merchant", `{"fee_bps":0}`)
+	require.Equal(t, http.StatusNotFound, status)
+	require.Len(t, a.entries, 1, "a 404 changed nothing")
 }

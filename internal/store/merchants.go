@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/payflow/payflow/models"
 )
@@ -345,4 +346,46 @@ func (s *Store) SetMerchantStatus(ctx context.Context, id string, status models.
 		return fmt.Errorf("merchant %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// UpdateMerchant changes a merchant's settings in one UPDATE (and its updated_at),
+// whatever its status. It answers the merchant before and after the change, read in
+// the same transaction with the row locked, so that the "before" of two concurrent
+// updates is each what the other left; ErrNotFound for an unknown merchant.
+func (s *Store) UpdateMerchant(ctx context.Context, id string, u models.MerchantUpdate, now time.Time) (before, after models.Merchant, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row merchantRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error; err != nil {
+			return fmt.Errorf("merchant %s: %w", id, translate(err))
+		}
+		before = row.model(now)
+		after = u.Apply(before)
+		updates := map[string]any{"updated_at": now.UTC()}
+		if u.FeeBps != nil {
+			updates["fee_bps"] = after.FeeBps
+		}
+		if u.ReviewThreshold != nil {
+			updates["review_threshold"] = after.ReviewThreshold
+		}
+		if u.WithdrawalDelaySeconds != nil {
+			updates["withdrawal_delay_seconds"] = after.WithdrawalDelaySeconds
+		}
+		if u.NotifyURL != nil {
+			updates["notify_url"] = after.NotifyURL
+		}
+		if u.SetWithdrawalLimitPerTransaction {
+			updates["withdrawal_limit_per_transaction"] = after.WithdrawalLimitPerTransaction
+		}
+		if u.SetWithdrawalLimitDaily {
+			updates["withdrawal_limit_daily"] = after.WithdrawalLimitDaily
+		}
+		if err := tx.Model(&merchantRow{}).Where("id = ?", id).Updates(updates).Error; err != nil {
+			return fmt.Errorf("update merchant %s: %w", id, translate(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return models.Merchant{}, models.Merchant{}, err
+	}
+	return before, after, nil
 }
