@@ -315,6 +315,7 @@ func TestUpdateMerchantAnswersAndAudits(t *testing.T) {
 		ID: models.NewID(models.PrefixMerchant), Name: "Shop", DefaultCurrency: "CNY", Status: models.MerchantActive, FeeBps: 120,
 		ReviewThreshold: 1_000_000, WithdrawalLimitPerTransaction: &limit, WithdrawalDelaySeconds: 86400,
 		NotifyURL: "https://shop.example/old?token=t0p", CreatedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		WebhookSigning: models.WebhookSigningWebhookSecret,
 	}
 	srv := serve(t, h)
 
@@ -324,7 +325,7 @@ func TestUpdateMerchantAnswersAndAudits(t *testing.T) {
 	require.Equal(t, map[string]any{
 		"object": "merchant", "id": m.current.ID, "name": "Shop", "default_currency": "CNY", "status": "active", "fee_bps": float64(120),
 		"review_threshold": float64(1_000_000), "withdrawal_limit_daily": float64(20000), "withdrawal_delay": float64(0),
-		"notify_url": "https://shop.example/new?token=s3cret", "created": "2026-03-01T00:00:00Z",
+		"notify_url": "https://shop.example/new?token=s3cret", "created": "2026-03-01T00:00:00Z", "webhook_signing": "webhook_secret",
 	}, out, "no per-transaction limit any more")
 	require.Len(t, a.entries, 1)
 	e := a.entries[0]
