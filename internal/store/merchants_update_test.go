@@ -30,6 +30,8 @@ func TestUpdateMerchant(t *testing.T) {
 		require.NoError(t, st.DB().Exec("UPDATE merchants SET updated_at = ? WHERE id = ?", created, m.ID).Error)
 		require.NoError(t, st.SetMerchantStatus(ctx, m.ID, models.MerchantDisabled))
 		m.Status = models.MerchantDisabled
+		// The merchant has its own webhook secret, so its webhooks are signed with it.
+		m.WebhookSigning = models.WebhookSigningWebhookSecret
 
 		steps := []struct {
 			name   string
