@@ -38,27 +38,43 @@ func (s ReconciliationStatus) Finished() bool {
 // reference (or why a statement line could not be compared at all).
 type DifferenceKind string
 
-// Difference kinds. The first four are the API's (docs/reconciliation.md); the last three report a bad
-// statement line, with its line number, without stopping the run.
+// Difference kinds (docs/reconciliation.md says what each means and what to do).
+// The three sides of a reference are the bank's statement line, our intent (the
+// payment, refund, top-up, withdrawal or reversal) and the ledger (the journal that
+// moved the channel's bank clearing account). malformed and unknown_currency report
+// a bad statement line, with its line number, without stopping the run;
+// balance_gap is a day's closing balance that the line differences do not explain.
 const (
 	DiffMissingOnOurSide   DifferenceKind = "missing_on_our_side"
 	DiffMissingAtBank      DifferenceKind = "missing_at_bank"
 	DiffAmountMismatch     DifferenceKind = "amount_mismatch"
+	DiffCurrencyMismatch   DifferenceKind = "currency_mismatch"
 	DiffStatusMismatch     DifferenceKind = "status_mismatch"
+	DiffNotBooked          DifferenceKind = "not_booked"
 	DiffMalformed          DifferenceKind = "malformed"
 	DiffUnknownCurrency    DifferenceKind = "unknown_currency"
 	DiffDuplicateReference DifferenceKind = "duplicate_reference"
+	DiffBalanceGap         DifferenceKind = "balance_gap"
 )
 
-// DifferenceKinds lists every kind.
+// DiffInTransit is not a difference: an item unmatched only because its two sides
+// may book it on either side of midnight. It is stored (with the day it was first
+// carried) so that the next days' runs look for it again, and becomes the
+// difference it is when still unmatched after the carry days.
+const DiffInTransit DifferenceKind = "in_transit"
+
+// DifferenceKinds lists every kind of difference (in_transit is not one).
 var DifferenceKinds = []DifferenceKind{
-	DiffMissingOnOurSide, DiffMissingAtBank, DiffAmountMismatch, DiffStatusMismatch,
-	DiffMalformed, DiffUnknownCurrency, DiffDuplicateReference,
+	DiffMissingOnOurSide, DiffMissingAtBank, DiffAmountMismatch, DiffCurrencyMismatch, DiffStatusMismatch,
+	DiffNotBooked, DiffMalformed, DiffUnknownCurrency, DiffDuplicateReference, DiffBalanceGap,
 }
 
-// Valid reports whether k is a known kind.
+// StoredKinds lists every kind a run stores: the differences and in_transit.
+var StoredKinds = append(slices.Clone(DifferenceKinds), DiffInTransit)
+
+// Valid reports whether k is a known kind (in_transit included).
 func (k DifferenceKind) Valid() bool {
-	return slices.Contains(DifferenceKinds, k)
+	return slices.Contains(StoredKinds, k)
 }
 
 // ReconciliationCounts sums up a run: how many statement lines and records it read,
@@ -70,10 +86,15 @@ type ReconciliationCounts struct {
 	MissingOnOurSide   int64 `json:"missing_on_our_side"`
 	MissingAtBank      int64 `json:"missing_at_bank"`
 	AmountMismatch     int64 `json:"amount_mismatch"`
+	CurrencyMismatch   int64 `json:"currency_mismatch"`
 	StatusMismatch     int64 `json:"status_mismatch"`
+	NotBooked          int64 `json:"not_booked"`
 	Malformed          int64 `json:"malformed"`
 	UnknownCurrency    int64 `json:"unknown_currency"`
 	DuplicateReference int64 `json:"duplicate_reference"`
+	BalanceGap         int64 `json:"balance_gap"`
+	// InTransit counts the items carried to the next day's run (not differences).
+	InTransit int64 `json:"in_transit"`
 }
 
 // AddDifference counts one difference of kind k.
@@ -106,8 +127,16 @@ func (c *ReconciliationCounts) field(k DifferenceKind) *int64 {
 		return &c.MissingAtBank
 	case DiffAmountMismatch:
 		return &c.AmountMismatch
+	case DiffCurrencyMismatch:
+		return &c.CurrencyMismatch
 	case DiffStatusMismatch:
 		return &c.StatusMismatch
+	case DiffNotBooked:
+		return &c.NotBooked
+	case DiffBalanceGap:
+		return &c.BalanceGap
+	case DiffInTransit:
+		return &c.InTransit
 	case DiffMalformed:
 		return &c.Malformed
 	case DiffUnknownCurrency:
@@ -127,17 +156,22 @@ func (c ReconciliationCounts) Plus(o ReconciliationCounts) ReconciliationCounts 
 		MissingOnOurSide:   c.MissingOnOurSide + o.MissingOnOurSide,
 		MissingAtBank:      c.MissingAtBank + o.MissingAtBank,
 		AmountMismatch:     c.AmountMismatch + o.AmountMismatch,
+		CurrencyMismatch:   c.CurrencyMismatch + o.CurrencyMismatch,
 		StatusMismatch:     c.StatusMismatch + o.StatusMismatch,
+		NotBooked:          c.NotBooked + o.NotBooked,
 		Malformed:          c.Malformed + o.Malformed,
 		UnknownCurrency:    c.UnknownCurrency + o.UnknownCurrency,
 		DuplicateReference: c.DuplicateReference + o.DuplicateReference,
+		BalanceGap:         c.BalanceGap + o.BalanceGap,
+		InTransit:          c.InTransit + o.InTransit,
 	}
 }
 
-// Differences is the number of differences of every kind.
+// Differences is the number of differences of every kind (in_transit items are not
+// differences).
 func (c ReconciliationCounts) Differences() int64 {
-	return c.MissingOnOurSide + c.MissingAtBank + c.AmountMismatch + c.StatusMismatch +
-		c.Malformed + c.UnknownCurrency + c.DuplicateReference
+	return c.MissingOnOurSide + c.MissingAtBank + c.AmountMismatch + c.CurrencyMismatch + c.StatusMismatch +
+		c.NotBooked + c.Malformed + c.UnknownCurrency + c.DuplicateReference + c.BalanceGap
 }
 
 // Reconciliation is one run comparing a channel's statement of one UTC day with our
@@ -157,7 +191,9 @@ type Reconciliation struct {
 	FinishedAt *time.Time           `json:"finished,omitempty"`
 }
 
-// DifferenceSide is one side's view of a reference: our record or the bank's line.
+// DifferenceSide is one side's view of a reference: our intent (the object), the
+// bank's line, or the ledger (Kind "journal", Status "booked" with the clearing
+// amount it moved, or "not_booked").
 // Currency is a plain string because a statement may carry a code we do not know.
 type DifferenceSide struct {
 	Kind     string `json:"kind"`
@@ -169,6 +205,9 @@ type DifferenceSide struct {
 // Resolution is an operator's note closing the follow-up of a difference. It is a
 // fact of its own, appended; the difference is never edited.
 type Resolution struct {
+	// Action is what the operator did: explained, retried, refunded or journal
+	// (ResolutionActions).
+	Action     string    `json:"action"`
 	Note       string    `json:"note"`
 	Operator   string    `json:"operator"`
 	ResolvedAt time.Time `json:"resolved"`
@@ -186,6 +225,10 @@ type Difference struct {
 	Line             int64           `json:"line,omitempty"`
 	Ours             *DifferenceSide `json:"ours"`
 	Bank             *DifferenceSide `json:"bank"`
+	Ledger           *DifferenceSide `json:"ledger"`
+	// Since is, for an in_transit item and for the difference it becomes, the day
+	// it was first carried.
+	Since string `json:"since,omitempty"`
 	Raw              string          `json:"raw,omitempty"`
 	Resolution       *Resolution     `json:"resolution"`
 	CreatedAt        time.Time       `json:"created"`
@@ -274,3 +317,20 @@ type FinishReconciliationInput struct {
 type FinishReconciliationResult struct {
 	Recorded bool `json:"recorded"`
 }
+
+// Resolution actions: what an operator did about a difference.
+const (
+	// ResolutionExplained: nothing to move; the note says why (a bank's own
+	// correction, a known timing difference).
+	ResolutionExplained = "explained"
+	// ResolutionRetried: the object's flow was retried (reset) and ended right.
+	ResolutionRetried = "retried"
+	// ResolutionRefunded: the money the bank moved was given back by a refund.
+	ResolutionRefunded = "refunded"
+	// ResolutionJournal: a correcting journal was booked through an approved ops
+	// call.
+	ResolutionJournal = "journal"
+)
+
+// ResolutionActions lists every action.
+var ResolutionActions = []string{ResolutionExplained, ResolutionRetried, ResolutionRefunded, ResolutionJournal}

@@ -128,6 +128,51 @@ func (e DecisionResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for DifferenceKind.
+const (
+	AmountMismatch     DifferenceKind = "amount_mismatch"
+	BalanceGap         DifferenceKind = "balance_gap"
+	CurrencyMismatch   DifferenceKind = "currency_mismatch"
+	DuplicateReference DifferenceKind = "duplicate_reference"
+	InTransit          DifferenceKind = "in_transit"
+	Malformed          DifferenceKind = "malformed"
+	MissingAtBank      DifferenceKind = "missing_at_bank"
+	MissingOnOurSide   DifferenceKind = "missing_on_our_side"
+	NotBooked          DifferenceKind = "not_booked"
+	StatusMismatch     DifferenceKind = "status_mismatch"
+	UnknownCurrency    DifferenceKind = "unknown_currency"
+)
+
+// Valid indicates whether the value is a known member of the DifferenceKind enum.
+func (e DifferenceKind) Valid() bool {
+	switch e {
+	case AmountMismatch:
+		return true
+	case BalanceGap:
+		return true
+	case CurrencyMismatch:
+		return true
+	case DuplicateReference:
+		return true
+	case InTransit:
+		return true
+	case Malformed:
+		return true
+	case MissingAtBank:
+		return true
+	case MissingOnOurSide:
+		return true
+	case NotBooked:
+		return true
+	case StatusMismatch:
+		return true
+	case UnknownCurrency:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DifferenceObject.
 const (
 	ReconciliationDifference DifferenceObject = "reconciliation_difference"
@@ -137,6 +182,30 @@ const (
 func (e DifferenceObject) Valid() bool {
 	switch e {
 	case ReconciliationDifference:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DifferenceResolutionAction.
+const (
+	DifferenceResolutionActionExplained DifferenceResolutionAction = "explained"
+	DifferenceResolutionActionJournal   DifferenceResolutionAction = "journal"
+	DifferenceResolutionActionRefunded  DifferenceResolutionAction = "refunded"
+	DifferenceResolutionActionRetried   DifferenceResolutionAction = "retried"
+)
+
+// Valid indicates whether the value is a known member of the DifferenceResolutionAction enum.
+func (e DifferenceResolutionAction) Valid() bool {
+	switch e {
+	case DifferenceResolutionActionExplained:
+		return true
+	case DifferenceResolutionActionJournal:
+		return true
+	case DifferenceResolutionActionRefunded:
+		return true
+	case DifferenceResolutionActionRetried:
 		return true
 	default:
 		return false
@@ -11687,9 +11756,10 @@ type Difference struct {
 	Bank    *DifferenceSide `json:"bank,omitempty"`
 	Created *time.Time      `json:"created,omitempty"`
 	Id      DifferenceId    `json:"id"`
+	Kind    DifferenceKind  `json:"kind"`
 
-	// Kind missing_on_our_side, missing_at_bank, amount_mismatch, status_mismatch, malformed, ...
-	Kind             string            `json:"kind"`
+	// Ledger The ledger's side: kind journal, status booked (with the bank clearing amount the journals of the reference moved) or not_booked.
+	Ledger           *DifferenceSide   `json:"ledger,omitempty"`
 	Line             *int              `json:"line,omitempty"`
 	Object           *DifferenceObject `json:"object,omitempty"`
 	Ours             *DifferenceSide   `json:"ours,omitempty"`
@@ -11697,14 +11767,24 @@ type Difference struct {
 	ReconciliationId *ReconciliationId `json:"reconciliation_id,omitempty"`
 	Reference        string            `json:"reference"`
 	Resolution       *struct {
-		Note     *string    `json:"note,omitempty"`
-		Operator *string    `json:"operator,omitempty"`
-		Resolved *time.Time `json:"resolved,omitempty"`
+		Action   *DifferenceResolutionAction `json:"action,omitempty"`
+		Note     *string                     `json:"note,omitempty"`
+		Operator *string                     `json:"operator,omitempty"`
+		Resolved *time.Time                  `json:"resolved,omitempty"`
 	} `json:"resolution,omitempty"`
+
+	// Since For an in_transit item and the difference it becomes: the day it was first carried.
+	Since *string `json:"since,omitempty"`
 }
+
+// DifferenceKind defines model for Difference.Kind.
+type DifferenceKind string
 
 // DifferenceObject defines model for Difference.Object.
 type DifferenceObject string
+
+// DifferenceResolutionAction defines model for Difference.Resolution.Action.
+type DifferenceResolutionAction string
 
 // DifferenceId defines model for DifferenceId.
 type DifferenceId = string
@@ -12056,14 +12136,22 @@ type ReconciliationObject string
 
 // ReconciliationCounts defines model for ReconciliationCounts.
 type ReconciliationCounts struct {
-	AmountMismatch   int  `json:"amount_mismatch"`
+	AmountMismatch     int  `json:"amount_mismatch"`
+	BalanceGap         *int `json:"balance_gap,omitempty"`
+	CurrencyMismatch   *int `json:"currency_mismatch,omitempty"`
+	DuplicateReference *int `json:"duplicate_reference,omitempty"`
+
+	// InTransit Items carried to the next days' runs because their two sides may book them on either side of midnight; not differences.
+	InTransit        *int `json:"in_transit,omitempty"`
 	Malformed        int  `json:"malformed"`
 	Matched          int  `json:"matched"`
 	MissingAtBank    int  `json:"missing_at_bank"`
 	MissingOnOurSide int  `json:"missing_on_our_side"`
+	NotBooked        *int `json:"not_booked,omitempty"`
 	OurRecords       *int `json:"our_records,omitempty"`
 	StatementLines   *int `json:"statement_lines,omitempty"`
 	StatusMismatch   int  `json:"status_mismatch"`
+	UnknownCurrency  *int `json:"unknown_currency,omitempty"`
 }
 
 // ReconciliationId defines model for ReconciliationId.

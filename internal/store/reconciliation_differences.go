@@ -27,6 +27,11 @@ type differenceRow struct {
 	BankAmount       int64
 	BankCurrency     string
 	BankStatus       string
+	HasLedger        int
+	LedgerAmount     int64
+	LedgerCurrency   string
+	LedgerStatus     string
+	Since            string
 	Raw              string
 	CreatedAt        time.Time
 }
@@ -36,6 +41,7 @@ func (differenceRow) TableName() string { return "reconciliation_differences" }
 type resolutionRow struct {
 	DifferenceID     string `gorm:"primaryKey"`
 	ReconciliationID string
+	Action           string
 	Note             string
 	Operator         string
 	CreatedAt        time.Time
@@ -55,7 +61,7 @@ func differenceRowOf(d models.Difference, now time.Time) differenceRow {
 	r := differenceRow{
 		ID: d.ID, ReconciliationID: d.ReconciliationID, Kind: string(d.Kind),
 		Reference: truncate(d.Reference, maxDiffReference), Line: d.Line,
-		Raw: truncate(d.Raw, maxDiffRaw), CreatedAt: now,
+		Raw: truncate(d.Raw, maxDiffRaw), Since: d.Since, CreatedAt: now,
 	}
 	if r.ID == "" {
 		r.ID = models.NewID(models.PrefixDifference)
@@ -68,6 +74,10 @@ func differenceRowOf(d models.Difference, now time.Time) differenceRow {
 		r.HasBank, r.BankKind, r.BankAmount = 1, truncate(b.Kind, maxDiffField), b.Amount
 		r.BankCurrency, r.BankStatus = truncate(b.Currency, maxDiffField), truncate(b.Status, maxDiffField)
 	}
+	if l := d.Ledger; l != nil {
+		r.HasLedger, r.LedgerAmount = 1, l.Amount
+		r.LedgerCurrency, r.LedgerStatus = truncate(l.Currency, maxDiffField), truncate(l.Status, maxDiffField)
+	}
 	return r
 }
 
@@ -75,13 +85,16 @@ func (r differenceRow) model() models.Difference {
 	d := models.Difference{
 		ID: r.ID, Object: "reconciliation_difference", ReconciliationID: r.ReconciliationID,
 		Reference: r.Reference, Kind: models.DifferenceKind(r.Kind), Line: r.Line, Raw: r.Raw,
-		CreatedAt: r.CreatedAt.UTC(),
+		Since: r.Since, CreatedAt: r.CreatedAt.UTC(),
 	}
 	if r.HasOurs == 1 {
 		d.Ours = &models.DifferenceSide{Kind: r.OursKind, Amount: r.OursAmount, Currency: r.OursCurrency, Status: r.OursStatus}
 	}
 	if r.HasBank == 1 {
 		d.Bank = &models.DifferenceSide{Kind: r.BankKind, Amount: r.BankAmount, Currency: r.BankCurrency, Status: r.BankStatus}
+	}
+	if r.HasLedger == 1 {
+		d.Ledger = &models.DifferenceSide{Kind: "journal", Amount: r.LedgerAmount, Currency: r.LedgerCurrency, Status: r.LedgerStatus}
 	}
 	return d
 }
@@ -149,7 +162,7 @@ func (s *Store) ListDifferences(ctx context.Context, q DifferenceQuery) ([]model
 }
 
 func (r resolutionRow) model() *models.Resolution {
-	return &models.Resolution{Note: r.Note, Operator: r.Operator, ResolvedAt: r.CreatedAt.UTC()}
+	return &models.Resolution{Action: r.Action, Note: r.Note, Operator: r.Operator, ResolvedAt: r.CreatedAt.UTC()}
 }
 
 // Difference returns one difference of a run with its resolution; ErrNotFound (also
@@ -177,8 +190,11 @@ func (s *Store) ResolveDifference(ctx context.Context, reconciliationID, id stri
 	if _, err := s.Difference(ctx, reconciliationID, id); err != nil {
 		return models.Difference{}, err
 	}
+	if r.Action == "" {
+		r.Action = models.ResolutionExplained
+	}
 	row := resolutionRow{
-		DifferenceID: id, ReconciliationID: reconciliationID, Note: r.Note, Operator: r.Operator,
+		DifferenceID: id, ReconciliationID: reconciliationID, Action: r.Action, Note: r.Note, Operator: r.Operator,
 		CreatedAt: time.Now().UTC(),
 	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {

@@ -28,10 +28,14 @@ type reconciliationResultRow struct {
 	MissingOnOurSide   int64
 	MissingAtBank      int64
 	AmountMismatch     int64
+	CurrencyMismatch   int64
 	StatusMismatch     int64
+	NotBooked          int64
 	Malformed          int64
 	UnknownCurrency    int64
 	DuplicateReference int64
+	BalanceGap         int64
+	InTransit          int64
 	Error              string
 	CreatedAt          time.Time
 }
@@ -42,8 +46,9 @@ func (r reconciliationResultRow) counts() models.ReconciliationCounts {
 	return models.ReconciliationCounts{
 		StatementLines: r.StatementLines, OurRecords: r.OurRecords, Matched: r.Matched,
 		MissingOnOurSide: r.MissingOnOurSide, MissingAtBank: r.MissingAtBank,
-		AmountMismatch: r.AmountMismatch, StatusMismatch: r.StatusMismatch,
-		Malformed: r.Malformed, UnknownCurrency: r.UnknownCurrency, DuplicateReference: r.DuplicateReference,
+		AmountMismatch: r.AmountMismatch, CurrencyMismatch: r.CurrencyMismatch, StatusMismatch: r.StatusMismatch,
+		NotBooked: r.NotBooked, Malformed: r.Malformed, UnknownCurrency: r.UnknownCurrency,
+		DuplicateReference: r.DuplicateReference, BalanceGap: r.BalanceGap, InTransit: r.InTransit,
 	}
 }
 
@@ -145,8 +150,9 @@ func (s *Store) FinishReconciliation(ctx context.Context, in models.FinishReconc
 		ReconciliationID: in.ReconciliationID, Status: string(in.Status),
 		StatementLines: c.StatementLines, OurRecords: c.OurRecords, Matched: c.Matched,
 		MissingOnOurSide: c.MissingOnOurSide, MissingAtBank: c.MissingAtBank,
-		AmountMismatch: c.AmountMismatch, StatusMismatch: c.StatusMismatch,
-		Malformed: c.Malformed, UnknownCurrency: c.UnknownCurrency, DuplicateReference: c.DuplicateReference,
+		AmountMismatch: c.AmountMismatch, CurrencyMismatch: c.CurrencyMismatch, StatusMismatch: c.StatusMismatch,
+		NotBooked: c.NotBooked, Malformed: c.Malformed, UnknownCurrency: c.UnknownCurrency,
+		DuplicateReference: c.DuplicateReference, BalanceGap: c.BalanceGap, InTransit: c.InTransit,
 		Error: truncate(in.Error, 1000), CreatedAt: time.Now().UTC(),
 	}
 	err := s.db.WithContext(ctx).Create(&row).Error
