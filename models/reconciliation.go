@@ -228,10 +228,10 @@ type Difference struct {
 	Ledger           *DifferenceSide `json:"ledger"`
 	// Since is, for an in_transit item and for the difference it becomes, the day
 	// it was first carried.
-	Since string `json:"since,omitempty"`
-	Raw              string          `json:"raw,omitempty"`
-	Resolution       *Resolution     `json:"resolution"`
-	CreatedAt        time.Time       `json:"created"`
+	Since      string      `json:"since,omitempty"`
+	Raw        string      `json:"raw,omitempty"`
+	Resolution *Resolution `json:"resolution"`
+	CreatedAt  time.Time   `json:"created"`
 }
 
 // ReconciliationInput starts the reconciliation workflow of one run.
