@@ -38,6 +38,9 @@ type Reconciliation struct {
 	// HeartbeatEvery is how often the pass heartbeats its checkpoint; 0 is
 	// DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
+	// CarryDays is how many days an item stays in transit before it is reported
+	// (PAYFLOW_RECON_CARRY_DAYS); 0 is recon.DefaultCarryDays.
+	CarryDays int
 	// Differences counts the differences of every completed run (nil counts
 	// nothing).
 	Differences DifferenceCounter
@@ -87,6 +90,11 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 	}
 	defer body.Close()
 
+	// The run of the day before: its in-transit items are looked for again.
+	prev, err := r.Store.PreviousRun(ctx, in.Channel, in.Date)
+	if err != nil {
+		return models.ReconcileStatementResult{}, retryableError(models.ErrTypeDatabase, err)
+	}
 	hb := &heartbeat{}
 	if resume != nil {
 		hb.set(*resume)
@@ -104,19 +112,14 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 		ReconciliationID: in.ReconciliationID,
 		Statement:        body,
 		Ours: func(ctx context.Context, after string, limit int) ([]recon.Record, error) {
-			ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]recon.Record, len(ts))
-			for i, t := range ts {
-				out[i] = recon.Record{Reference: t.Reference, Kind: t.Kind, Amount: t.Amount, Currency: string(t.Currency), Status: string(t.Status)}
-			}
-			return out, nil
+			return r.ours(ctx, in, prev, after, limit)
 		},
-		Sink:     r.Store.InsertDifferences,
-		Resume:   resume,
-		Progress: hb.set,
+		Lookup:    r.Store.ReconSides,
+		Day:       day,
+		CarryDays: r.carryDays(),
+		Sink:      r.Store.InsertDifferences,
+		Resume:    resume,
+		Progress:  hb.set,
 	})
 	switch {
 	case errors.Is(err, recon.ErrStatementFormat) || errors.Is(err, recon.ErrRecordOrder):
@@ -134,6 +137,67 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 		"resumed": res.Resumed, "skipped_lines": res.SkippedLines, "chunks": res.Chunks, "duration_ms": time.Since(start).Milliseconds(),
 	}).Info("statement reconciled")
 	return models.ReconcileStatementResult{Counts: c, Resumed: res.Resumed, ResumedAfter: res.ResumedAfter, SkippedLines: res.SkippedLines}, nil
+}
+
+func (r *Reconciliation) carryDays() int {
+	if r.CarryDays <= 0 {
+		return recon.DefaultCarryDays
+	}
+	return r.CarryDays
+}
+
+// ours is one keyset page of our side of a run: the references our bank layer
+// recorded on the channel that day, and the items the day before left in transit
+// (prev's), merged in reference order, each with our intent and the ledger.
+func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementInput, prev, after string, limit int) ([]recon.Record, error) {
+	ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	carried, err := r.Store.CarriedItems(ctx, prev, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	// Merge the two sorted pages, and keep the first limit references: the next
+	// page starts after the last one kept, so nothing is lost or read twice.
+	recs := make([]recon.Record, 0, min(limit, len(ts)+len(carried)))
+	i, j := 0, 0
+	for len(recs) < limit && (i < len(ts) || j < len(carried)) {
+		switch {
+		case j == len(carried) || (i < len(ts) && ts[i].Reference < carried[j].Reference):
+			recs = append(recs, recon.Record{Reference: ts[i].Reference})
+			i++
+		case i == len(ts) || carried[j].Reference < ts[i].Reference:
+			recs = append(recs, carriedRecord(carried[j]))
+			j++
+		default: // recorded today and carried: the carried item, with today's record
+			recs = append(recs, carriedRecord(carried[j]))
+			i++
+			j++
+		}
+	}
+	refs := make([]string, len(recs))
+	for k := range recs {
+		refs[k] = recs[k].Reference
+	}
+	sides, err := r.Store.ReconSides(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	for k := range recs {
+		if s, ok := sides[recs[k].Reference]; ok {
+			recs[k].Intent, recs[k].Ledger = s.Intent, s.Ledger
+		}
+	}
+	return recs, nil
+}
+
+func carriedRecord(c store.CarriedItem) recon.Record {
+	rec := recon.Record{Reference: c.Reference, Carried: &recon.Carried{Since: c.Since}}
+	if b := c.Bank; b != nil {
+		rec.Carried.Bank = &recon.Line{Reference: c.Reference, Kind: b.Kind, Amount: b.Amount, Currency: b.Currency, Status: b.Status, No: c.Line}
+	}
+	return rec
 }
 
 // heartbeat holds the pass's latest checkpoint and heartbeats it on its own

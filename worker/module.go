@@ -74,6 +74,7 @@ func NewDeps(p Params) Deps {
 				CheckpointEvery: p.Config.ReconHeartbeat, MaxRefsPerSecond: p.Config.ReconMaxRefsPerSecond,
 			},
 			HeartbeatEvery: p.Config.ReconHeartbeat,
+			CarryDays:      p.Config.ReconCarryDays,
 			Differences:    differenceCounter(p),
 		},
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},

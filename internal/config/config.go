@@ -177,6 +177,9 @@ type Config struct {
 	ReconPageSize         int
 	ReconHeartbeat        time.Duration
 	ReconMaxRefsPerSecond int
+	// ReconCarryDays is how many days a reconciliation carries an item in transit
+	// before it reports it as a difference.
+	ReconCarryDays int
 
 	// SweepEvery is how often the flow sweeper's schedule fires (PAYFLOW_SWEEP_EVERY),
 	// SweepGrace how old an object must be before a sweep starts its flow
@@ -265,6 +268,7 @@ func load(getenv func(string) string) (Config, error) {
 		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),
 		ReconHeartbeat:        e.duration("PAYFLOW_RECON_HEARTBEAT", 2*time.Second),
 		ReconMaxRefsPerSecond: e.int("PAYFLOW_RECON_MAX_REFS_PER_S", 0),
+		ReconCarryDays:        e.int("PAYFLOW_RECON_CARRY_DAYS", 2),
 		SweepEvery:            e.duration("PAYFLOW_SWEEP_EVERY", time.Minute),
 		SweepGrace:            e.duration("PAYFLOW_SWEEP_GRACE", time.Minute),
 	}

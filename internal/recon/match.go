@@ -2,6 +2,7 @@ package recon
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/payflow/payflow/models"
@@ -34,35 +35,22 @@ func (p *pass) match(ctx context.Context, bank *merger, ours *spoolReader) error
 		var ref string
 		switch {
 		case bok && (!ook || b.Reference < o.Reference):
+			// A line only the statement has: whether it is ours is looked up in
+			// batches (most such lines in a day are differences, but a day can
+			// have many).
 			ref = b.Reference
-			c.MissingOnOurSide++
-			if err := p.batch.add(ctx, p.difference(models.Difference{
-				Kind: models.DiffMissingOnOurSide, Reference: ref, Line: b.No, Bank: bankSide(b),
-			})); err != nil {
+			if err := p.pend(ctx, b); err != nil {
 				return err
 			}
 		case ook && (!bok || o.Reference < b.Reference):
 			ref = o.Reference
-			c.OurRecords++
-			c.MissingAtBank++
-			if err := p.batch.add(ctx, p.difference(models.Difference{
-				Kind: models.DiffMissingAtBank, Reference: ref, Ours: ourSide(o),
-			})); err != nil {
+			if err := p.classify(ctx, nil, &o, true); err != nil {
 				return err
 			}
 		default:
 			ref = b.Reference
-			c.OurRecords++
-			kind, differs := compare(b, o)
-			if !differs {
-				c.Matched++
-			} else {
-				c.AddDifference(kind)
-				if err := p.batch.add(ctx, p.difference(models.Difference{
-					Kind: kind, Reference: ref, Line: b.No, Ours: ourSide(o), Bank: bankSide(b),
-				})); err != nil {
-					return err
-				}
+			if err := p.classify(ctx, &b, &o, true); err != nil {
+				return err
 			}
 		}
 		// Consume the reference on both sides: our side has it at most once (it is
@@ -104,6 +92,80 @@ func (p *pass) match(ctx context.Context, bank *merger, ours *spoolReader) error
 	return p.checkpoint(ctx, true)
 }
 
+// lookupBatch is how many statement-only lines one Lookup resolves.
+const lookupBatch = 1000
+
+// pend keeps a statement-only line until its batch is looked up.
+func (p *pass) pend(ctx context.Context, b Line) error {
+	p.pending = append(p.pending, b)
+	if len(p.pending) < lookupBatch {
+		return nil
+	}
+	return p.resolve(ctx)
+}
+
+// resolve looks up the pending statement-only lines and classifies them.
+func (p *pass) resolve(ctx context.Context) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	var found map[string]Record
+	if p.job.Lookup != nil {
+		refs := make([]string, len(p.pending))
+		for i, b := range p.pending {
+			refs[i] = b.Reference
+		}
+		var err error
+		if found, err = p.job.Lookup(ctx, refs); err != nil {
+			return fmt.Errorf("look up %d statement references: %w", len(refs), err)
+		}
+	}
+	for i := range p.pending {
+		b := &p.pending[i]
+		o, ok := found[b.Reference]
+		var err error
+		if ok {
+			err = p.classify(ctx, b, &o, false)
+		} else {
+			err = p.classify(ctx, b, nil, false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.pending = p.pending[:0]
+	return nil
+}
+
+// classify judges one reference from its statement line (nil: none) and our record
+// (nil: none), counts it and stores its difference. spooled says our record came
+// from Ours (it is then one of our records whatever the verdict).
+func (p *pass) classify(ctx context.Context, b *Line, o *Record, spooled bool) error {
+	c := &p.cp.Counts
+	if o != nil && (spooled || o.Intent != nil) {
+		c.OurRecords++
+	}
+	v := judge(b, o, p.job.Day, p.job.CarryDays)
+	if v.matched() {
+		c.Matched++
+		return nil
+	}
+	c.AddDifference(v.kind)
+	d := models.Difference{Kind: v.kind, Since: v.since}
+	switch {
+	case b != nil:
+		d.Reference, d.Line, d.Bank = b.Reference, b.No, bankSide(*b)
+	case o.Carried != nil && o.Carried.Bank != nil:
+		d.Reference, d.Bank = o.Reference, bankSide(*o.Carried.Bank)
+	default:
+		d.Reference = o.Reference
+	}
+	if o != nil {
+		d.Ours, d.Ledger = intentSide(o.Intent), ledgerSide(o.Ledger)
+	}
+	return p.batch.add(ctx, p.difference(d))
+}
+
 // checkpoint makes the position durable, when CheckpointEvery has passed (or always,
 // with force): the differences up to LastReference are flushed first, so that a pass
 // resumed from this checkpoint loses none.
@@ -113,6 +175,9 @@ func (p *pass) checkpoint(ctx context.Context, force bool) error {
 	}
 	if !force && time.Since(p.lastCP) < p.cfg.CheckpointEvery {
 		return nil
+	}
+	if err := p.resolve(ctx); err != nil {
+		return err
 	}
 	if err := p.batch.flush(ctx); err != nil {
 		return err
@@ -141,23 +206,6 @@ func (p *pass) pace(ctx context.Context, started time.Time, refs int) error {
 	}
 }
 
-// compare classifies a reference both sides have. An amount (or currency) difference
-// wins over a status difference: each reference ends in one class. Kinds are not
-// compared: our references carry their kind in their prefix (pay_, re_, wd_).
-func compare(b Line, o Record) (models.DifferenceKind, bool) {
-	switch {
-	case b.Amount != o.Amount || b.Currency != o.Currency:
-		return models.DiffAmountMismatch, true
-	case b.Status != o.Status:
-		return models.DiffStatusMismatch, true
-	}
-	return "", false
-}
-
 func bankSide(b Line) *models.DifferenceSide {
 	return &models.DifferenceSide{Kind: b.Kind, Amount: b.Amount, Currency: b.Currency, Status: b.Status}
-}
-
-func ourSide(o Record) *models.DifferenceSide {
-	return &models.DifferenceSide{Kind: o.Kind, Amount: o.Amount, Currency: o.Currency, Status: o.Status}
 }

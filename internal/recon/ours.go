@@ -30,8 +30,18 @@ func startSpool(ctx context.Context, ours Ours, after string, size int, dir stri
 	return sp
 }
 
-// Spool file format, per record: uvarint length and bytes of the reference, kind,
-// currency and status, then the varint amount.
+// Spool file format, per record: the reference (uvarint length and bytes), a flags
+// byte, then what the flags say is there: the intent (kind, currency, status,
+// varint amount, expect and books bytes), the ledger (varint amount, currency), the
+// carried item (since, then its bank line: kind, currency, status, varint amount
+// and line number).
+const (
+	spoolIntent = 1 << iota
+	spoolLedger
+	spoolCarried
+	spoolCarriedBank
+)
+
 func (sp *spool) fill(ctx context.Context, ours Ours, after string, size int) (err error) {
 	w, err := createTemp(sp.path, "spool")
 	if err != nil {
@@ -50,14 +60,54 @@ func (sp *spool) fill(ctx context.Context, ours Ours, after string, size int) (e
 				return fmt.Errorf("%w: %q after %q", ErrRecordOrder, r.Reference, after)
 			}
 			after = r.Reference
-			w.str(r.Reference)
-			w.str(r.Kind)
-			w.str(r.Currency)
-			w.str(r.Status)
-			w.varint(r.Amount)
+			writeRecord(w, r)
 		}
 		if len(recs) < size {
 			return nil
+		}
+	}
+}
+
+func writeRecord(w *tempWriter, r *Record) {
+	w.str(r.Reference)
+	var flags byte
+	if r.Intent != nil {
+		flags |= spoolIntent
+	}
+	if r.Ledger.Booked {
+		flags |= spoolLedger
+	}
+	if r.Carried != nil {
+		flags |= spoolCarried
+		if r.Carried.Bank != nil {
+			flags |= spoolCarriedBank
+		}
+	}
+	w.w.WriteByte(flags)
+	if in := r.Intent; in != nil {
+		w.str(in.Kind)
+		w.str(in.Currency)
+		w.str(in.Status)
+		w.varint(in.Amount)
+		books := byte(0)
+		if in.Books {
+			books = 1
+		}
+		w.w.WriteByte(byte(in.Expect))
+		w.w.WriteByte(books)
+	}
+	if r.Ledger.Booked {
+		w.varint(r.Ledger.Amount)
+		w.str(r.Ledger.Currency)
+	}
+	if c := r.Carried; c != nil {
+		w.str(c.Since)
+		if b := c.Bank; b != nil {
+			w.str(b.Kind)
+			w.str(b.Currency)
+			w.str(b.Status)
+			w.varint(b.Amount)
+			w.varint(b.No)
 		}
 	}
 }
@@ -91,15 +141,78 @@ func (s *spoolReader) next() (Record, bool, error) {
 	} else if err != nil {
 		return Record{}, false, err
 	}
-	for _, dst := range []*string{&rec.Kind, &rec.Currency, &rec.Status} {
-		if *dst, err = s.str(); err != nil {
-			return Record{}, false, fmt.Errorf("read spool: %w", noEOF(err))
-		}
-	}
-	if rec.Amount, err = binary.ReadVarint(s.r); err != nil {
+	if err := s.rest(&rec); err != nil {
 		return Record{}, false, fmt.Errorf("read spool: %w", noEOF(err))
 	}
 	return rec, true, nil
+}
+
+// rest reads a record after its reference.
+func (s *spoolReader) rest(rec *Record) error {
+	flags, err := s.r.ReadByte()
+	if err != nil {
+		return err
+	}
+	if flags&spoolIntent != 0 {
+		in := &Intent{}
+		if err := s.strs(&in.Kind, &in.Currency, &in.Status); err != nil {
+			return err
+		}
+		if in.Amount, err = binary.ReadVarint(s.r); err != nil {
+			return err
+		}
+		expect, err := s.r.ReadByte()
+		if err != nil {
+			return err
+		}
+		books, err := s.r.ReadByte()
+		if err != nil {
+			return err
+		}
+		in.Expect, in.Books = Expect(expect), books == 1
+		rec.Intent = in
+	}
+	if flags&spoolLedger != 0 {
+		rec.Ledger.Booked = true
+		if rec.Ledger.Amount, err = binary.ReadVarint(s.r); err != nil {
+			return err
+		}
+		if rec.Ledger.Currency, err = s.str(); err != nil {
+			return err
+		}
+	}
+	if flags&spoolCarried != 0 {
+		c := &Carried{}
+		if c.Since, err = s.str(); err != nil {
+			return err
+		}
+		if flags&spoolCarriedBank != 0 {
+			b := &Line{Reference: rec.Reference}
+			if err := s.strs(&b.Kind, &b.Currency, &b.Status); err != nil {
+				return err
+			}
+			if b.Amount, err = binary.ReadVarint(s.r); err != nil {
+				return err
+			}
+			if b.No, err = binary.ReadVarint(s.r); err != nil {
+				return err
+			}
+			c.Bank = b
+		}
+		rec.Carried = c
+	}
+	return nil
+}
+
+func (s *spoolReader) strs(dst ...*string) error {
+	for _, d := range dst {
+		v, err := s.str()
+		if err != nil {
+			return err
+		}
+		*d = v
+	}
+	return nil
 }
 
 func (s *spoolReader) str() (string, error) {

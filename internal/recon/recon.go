@@ -63,6 +63,9 @@ const (
 	DefaultPageSize        = 10_000
 	DefaultBatchSize       = 500
 	DefaultCheckpointEvery = time.Second
+	// DefaultCarryDays is how many days an item stays in transit before it is
+	// reported (PAYFLOW_RECON_CARRY_DAYS).
+	DefaultCarryDays = 2
 )
 
 func (c Config) withDefaults() Config {
@@ -107,18 +110,18 @@ type Checkpoint struct {
 	Resumes int `json:"resumes"`
 }
 
-// Record is one of our bank transfer records.
-type Record struct {
-	Reference string
-	Kind      string
-	Amount    int64
-	Currency  string
-	Status    string
-}
-
 // Ours returns up to limit of our records after the reference after, in byte order
-// of reference; fewer than limit means there are no more.
+// of reference; fewer than limit means there are no more. They are the references
+// our side says moved on the channel that day (the bank layer's records of the
+// bank's answers) and the items an earlier day carried, each with its intent and
+// ledger.
 type Ours func(ctx context.Context, after string, limit int) ([]Record, error)
+
+// Lookup finds our intent and ledger of references the statement has and Ours did
+// not return (a charge the bank made while our flow failed or stopped before it
+// recorded the bank's answer): a record per reference we have an object for, none
+// for the others.
+type Lookup func(ctx context.Context, refs []string) (map[string]Record, error)
 
 // Sink stores a batch of differences. Storing one again must be a no-op.
 type Sink func(ctx context.Context, diffs []models.Difference) error
@@ -129,7 +132,14 @@ type Job struct {
 	// Statement is the CSV: reference,kind,amount,currency,status,time.
 	Statement io.Reader
 	Ours      Ours
-	Sink      Sink
+	// Lookup finds our side of the statement's references Ours lacks (nil: none is
+	// ours).
+	Lookup Lookup
+	Sink   Sink
+	// Day is the run's UTC day, and CarryDays how many days an item stays in
+	// transit before it is reported as the difference it is.
+	Day       time.Time
+	CarryDays int
 	// Resume is the checkpoint of an earlier attempt, or nil.
 	Resume *Checkpoint
 	// Progress receives each checkpoint (may be nil). It runs on the pass's
@@ -205,6 +215,8 @@ type pass struct {
 	// lineCounts are the sort phase's counts: lines read, malformed, unknown currency.
 	lineCounts models.ReconciliationCounts
 	lastCP     time.Time
+	// pending are statement-only lines waiting for their batch's Lookup.
+	pending []Line
 }
 
 func (p *pass) progress() {

@@ -67,8 +67,19 @@ func oursOf(recs []Record) Ours {
 	}
 }
 
+// rec is a card payment of ours with the status; a succeeded one has its journal.
 func rec(ref string, amount int64, status string) Record {
-	return Record{Reference: ref, Kind: "charge", Amount: amount, Currency: "CNY", Status: status}
+	r := Record{Reference: ref, Intent: &Intent{Kind: "payment", Amount: amount, Currency: "CNY", Status: status, Books: true}}
+	switch status {
+	case "succeeded":
+		r.Intent.Expect = ExpectMoved
+		r.Ledger = Ledger{Booked: true, Amount: amount, Currency: "CNY"}
+	case "failed", "canceled":
+		r.Intent.Expect = ExpectNotMoved
+	default:
+		r.Intent.Expect = ExpectOpen
+	}
+	return r
 }
 
 func run(t *testing.T, cfg Config, statement string, ours []Record, tb *table) Result {

@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/payflow/payflow/internal/recon"
+	"github.com/payflow/payflow/models"
+)
+
+// The account kind of a channel's bank clearing account (internal/ledger's
+// KindBankClearing; the store does not import the ledger).
+const bankClearingKind = "bank_clearing"
+
+// ReconSides returns our intent and the ledger of each reference we have an object
+// for: payments (pay_), refunds (re_), top-ups (top_), withdrawals (wd_) and the
+// reversals of payments (rev_<payment>, or <payment>.reversal in flows started
+// before rev_ references). A reference of no object of ours is not in the answer.
+//
+// What each object expects of the bank: a succeeded (or refunded) object moved
+// money; a failed or canceled one did not, unless it is a payment whose charge the
+// bank made and the compensation reversed (its reversal's bank record says so): the
+// charge moved, and nothing is booked for it; an object still processing or pending
+// approval is open. A reversal moved money when its bank record says it succeeded.
+func (s *Store) ReconSides(ctx context.Context, refs []string) (map[string]recon.Record, error) {
+	byTable := map[string][]string{}
+	var reversals []string
+	for _, ref := range refs {
+		if charge, ok := reversedCharge(ref); ok {
+			reversals = append(reversals, ref)
+			byTable["payments"] = append(byTable["payments"], charge)
+			continue
+		}
+		if t := objectTable(ref); t != "" {
+			byTable[t] = append(byTable[t], ref)
+		}
+	}
+	objects := map[string]objectRow{}
+	for _, table := range []string{"payments", "refunds", "topups", "withdrawals"} {
+		ids := byTable[table]
+		if len(ids) == 0 {
+			continue
+		}
+		cols := "id, amount, currency, status"
+		if table == "payments" {
+			cols += ", source_type"
+		}
+		var rows []objectRow
+		if err := s.db.WithContext(ctx).Table(table).Select(cols).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("reconciliation: read %s: %w", table, err)
+		}
+		for _, r := range rows {
+			r.table = table
+			objects[r.ID] = r
+		}
+	}
+	// The reversal records of the payments that may have one: the reversals asked
+	// about, and every payment that did not succeed.
+	var revRefs []string
+	for id, o := range objects {
+		if o.table == "payments" && !movedStatus(o.Status) {
+			revRefs = append(revRefs, models.ReversalReference(id), id+".reversal")
+		}
+	}
+	revRefs = append(revRefs, reversals...)
+	slices.Sort(revRefs)
+	revRefs = slices.Compact(revRefs)
+	reversalStatus := map[string]string{} // charge id -> the reversal's bank status
+	if len(revRefs) > 0 {
+		var rows []struct{ Reference, Status string }
+		if err := s.db.WithContext(ctx).Table("bank_transfers").Select("reference, status").Where("reference IN ?", revRefs).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("reconciliation: read reversals: %w", err)
+		}
+		for _, r := range rows {
+			if charge, ok := reversedCharge(r.Reference); ok {
+				reversalStatus[charge] = r.Status
+			}
+		}
+	}
+	ledger, err := s.clearingOf(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make(map[string]recon.Record, len(refs))
+	for _, ref := range refs {
+		rec := recon.Record{Reference: ref, Ledger: ledger[ref]}
+		if charge, ok := reversedCharge(ref); ok {
+			p, ok := objects[charge]
+			if !ok {
+				continue
+			}
+			status, recorded := reversalStatus[charge]
+			in := &recon.Intent{Kind: "reversal", Amount: p.Amount, Currency: p.Currency, Status: status, Expect: recon.ExpectOpen}
+			switch {
+			case !recorded:
+				in.Status = "not_ordered"
+				in.Expect = recon.ExpectNotMoved
+			case status == string(models.BankSucceeded):
+				in.Expect = recon.ExpectMoved
+			case status == string(models.BankFailed) || status == string(models.BankCanceled):
+				in.Expect = recon.ExpectNotMoved
+			}
+			rec.Intent = in
+			out[ref] = rec
+			continue
+		}
+		o, ok := objects[ref]
+		if !ok {
+			continue
+		}
+		in := &recon.Intent{Kind: kindOfTable(o.table), Amount: o.Amount, Currency: o.Currency, Status: o.Status, Books: true}
+		switch {
+		case movedStatus(o.Status):
+			in.Expect = recon.ExpectMoved
+		case o.Status == "failed" || o.Status == "canceled":
+			in.Expect = recon.ExpectNotMoved
+			if rs, reversed := reversalStatus[ref]; reversed && rs != string(models.BankFailed) && rs != string(models.BankCanceled) {
+				// The bank charged it and the compensation gave it back: the
+				// charge moved, and no journal books it.
+				in.Expect, in.Books = recon.ExpectMoved, false
+			}
+		default:
+			in.Expect = recon.ExpectOpen
+		}
+		if o.table == "payments" && o.SourceType == string(models.SourceAccount) {
+			in.Books = false // a wallet payment never reaches a bank
+		}
+		rec.Intent = in
+		out[ref] = rec
+	}
+	return out, nil
+}
+
+type objectRow struct {
+	ID         string
+	Amount     int64
+	Currency   string
+	Status     string
+	SourceType string
+	table      string
+}
+
+// movedStatus: the object's money moved at the bank.
+func movedStatus(status string) bool {
+	switch status {
+	case "succeeded", string(models.PaymentPartiallyRefunded), string(models.PaymentRefunded):
+		return true
+	}
+	return false
+}
+
+func reversedCharge(ref string) (string, bool) {
+	if charge, ok := models.ReversedCharge(ref); ok {
+		return charge, true
+	}
+	if charge, ok := strings.CutSuffix(ref, ".reversal"); ok && charge != "" {
+		return charge, true
+	}
+	return "", false
+}
+
+func objectTable(ref string) string {
+	switch {
+	case strings.HasPrefix(ref, models.PrefixPayment):
+		return "payments"
+	case strings.HasPrefix(ref, models.PrefixRefund):
+		return "refunds"
+	case strings.HasPrefix(ref, models.PrefixTopup):
+		return "topups"
+	case strings.HasPrefix(ref, models.PrefixWithdrawal):
+		return "withdrawals"
+	}
+	return ""
+}
+
+func kindOfTable(table string) string {
+	switch table {
+	case "payments":
+		return "payment"
+	case "refunds":
+		return "refund"
+	case "topups":
+		return "topup"
+	}
+	return "withdrawal"
+}
+
+// clearingOf is what the journals of each reference's object moved on bank
+// clearing accounts (absolute; a reference none of whose journals touched one is
+// not in the answer).
+func (s *Store) clearingOf(ctx context.Context, refs []string) (map[string]recon.Ledger, error) {
+	var rows []struct {
+		FlowID   string
+		Currency string
+		Total    int64
+	}
+	err := s.db.WithContext(ctx).Table("journals AS j").
+		Select("j.flow_id AS flow_id, e.currency AS currency, SUM(e.amount) AS total").
+		Joins("JOIN entries AS e ON e.journal_id = j.id").
+		Joins("JOIN accounts AS a ON a.id = e.account_id").
+		Where("j.flow_id IN ? AND a.kind = ?", refs, bankClearingKind).
+		Group("j.flow_id, e.currency").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reconciliation: read clearing journals: %w", err)
+	}
+	out := make(map[string]recon.Ledger, len(rows))
+	for _, r := range rows {
+		amount := r.Total
+		if amount < 0 {
+			amount = -amount
+		}
+		out[r.FlowID] = recon.Ledger{Booked: true, Amount: amount, Currency: r.Currency}
+	}
+	return out, nil
+}
+
+// CarriedItem is an item the run of the day before left in transit.
+type CarriedItem struct {
+	Reference string
+	Since     string
+	// Bank is the bank's line of that day, if it had one.
+	Bank *models.DifferenceSide
+	Line int64
+}
+
+// PreviousRun returns the id of the latest completed run of the channel for the day
+// before day (YYYY-MM-DD), or "" when there is none: the run whose in-transit items
+// a run of day carries.
+func (s *Store) PreviousRun(ctx context.Context, channel, day string) (string, error) {
+	d, err := models.ParseDay(day)
+	if err != nil {
+		return "", err
+	}
+	prev := d.AddDate(0, 0, -1).Format(models.DayLayout)
+	var id string
+	err = s.db.WithContext(ctx).Raw(`SELECT r.id FROM reconciliations r
+		JOIN reconciliation_results x ON x.reconciliation_id = r.id AND x.status = ?
+		WHERE r.channel = ? AND r.day = ? ORDER BY r.attempt DESC LIMIT 1`,
+		string(models.ReconciliationCompleted), channel, prev).Scan(&id).Error
+	if err != nil {
+		return "", fmt.Errorf("previous reconciliation of %s %s: %w", channel, day, err)
+	}
+	return id, nil
+}
+
+// CarriedItems returns up to limit of a run's in-transit items after the reference
+// after, in reference order.
+func (s *Store) CarriedItems(ctx context.Context, runID, after string, limit int) ([]CarriedItem, error) {
+	if runID == "" {
+		return nil, nil
+	}
+	var rows []differenceRow
+	err := s.db.WithContext(ctx).Where("reconciliation_id = ? AND kind = ? AND reference > ?", runID, string(models.DiffInTransit), after).
+		Order("reference").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("in-transit items of %s: %w", runID, err)
+	}
+	out := make([]CarriedItem, 0, len(rows))
+	for _, r := range rows {
+		d := r.model()
+		out = append(out, CarriedItem{Reference: d.Reference, Since: d.Since, Bank: d.Bank, Line: d.Line})
+	}
+	return out, nil
+}
