@@ -357,10 +357,10 @@ func seed(ctx context.Context, db *store.DB, bankURL, day string, n int) (models
 		amount := int64(100 + i%99_900)
 		am := strconv.FormatInt(amount, 10)
 		switch i % 1000 {
-		case 1: // ours only
+		case 1: // ours only: in transit (the bank may book it tomorrow)
 			ins.add(ref, amount, "succeeded")
 			want.OurRecords++
-			want.MissingAtBank++
+			want.InTransit++
 		case 2: // the bank's only
 			line(ref, am, "CNY", "succeeded")
 			want.MissingOnOurSide++
@@ -414,31 +414,75 @@ func seed(ctx context.Context, db *store.DB, bankURL, day string, n int) (models
 	return want, <-injected
 }
 
-// inserter bulk-inserts bank transfer records, a thousand per statement.
+// inserter bulk-inserts, per reference, our three sides' rows: the bank layer's
+// record (bank_transfers), the payment, and its capture journal with its two
+// entries (bank clearing debited, the merchant's settlement credited, both
+// untracked accounts), a thousand references per statement.
 type inserter struct {
 	ctx     context.Context
 	db      *store.DB
 	created time.Time
-	sql     strings.Builder
-	args    []any
+	tables  []*bulk
 	rows    int
 	err     error
 }
 
+// bulk is one table's pending multi-row INSERT.
+type bulk struct {
+	head, row string
+	sql       strings.Builder
+	args      []any
+	n         int
+}
+
+func (b *bulk) add(args ...any) {
+	if b.n == 0 {
+		b.sql.Reset()
+		b.sql.WriteString(b.head)
+		b.args = b.args[:0]
+	} else {
+		b.sql.WriteByte(',')
+	}
+	b.sql.WriteString(b.row)
+	b.args = append(b.args, args...)
+	b.n++
+}
+
+const (
+	benchClearing   = "acct_bench_clearing"
+	benchSettlement = "acct_bench_settlement"
+)
+
 func newInserter(ctx context.Context, db *store.DB, created time.Time) *inserter {
-	return &inserter{ctx: ctx, db: db, created: created}
+	in := &inserter{ctx: ctx, db: db, created: created, tables: []*bulk{
+		{head: "INSERT INTO bank_transfers (reference, channel, kind, merchant_id, amount, currency, status, created_at) VALUES ",
+			row: "(?,'banksim','charge','mch_bench',?,'CNY',?,?)"},
+		{head: "INSERT INTO payments (id, merchant_id, amount, currency, source_type, channel, status, workflow_id, created_at, updated_at) VALUES ",
+			row: "(?,'mch_bench',?,'CNY','card','banksim',?,?,?,?)"},
+		{head: "INSERT INTO journals (id, idempotency_key, flow, flow_id, merchant_id, created_at) VALUES ",
+			row: "(?,?,'payment',?,'mch_bench',?)"},
+		{head: "INSERT INTO entries (id, journal_id, account_id, amount, currency, created_at) VALUES ",
+			row: "(?,?,?,?,'CNY',?)"},
+	}}
+	for _, a := range [][2]string{{benchClearing, "bank_clearing"}, {benchSettlement, "merchant_settlement"}} {
+		err := db.WithContext(ctx).Exec(`INSERT INTO accounts (id, system_key, kind, currency, channel, track_balance, created_at)
+			SELECT ?, ?, ?, 'CNY', 'banksim', 0, ? WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = ?)`, a[0], a[0], a[1], created, a[0]).Error
+		if err != nil && in.err == nil {
+			in.err = fmt.Errorf("create bench account: %w", err)
+		}
+	}
+	return in
 }
 
 func (in *inserter) add(ref string, amount int64, status string) {
-	if in.rows == 0 {
-		in.sql.Reset()
-		in.sql.WriteString("INSERT INTO bank_transfers (reference, channel, kind, merchant_id, amount, currency, status, created_at) VALUES ")
-		in.args = in.args[:0]
-	} else {
-		in.sql.WriteByte(',')
+	in.tables[0].add(ref, amount, status, in.created)
+	in.tables[1].add(ref, amount, status, "payment-"+ref, in.created, in.created)
+	if status == "succeeded" {
+		jnl := "jnl_" + ref
+		in.tables[2].add(jnl, jnl, ref, in.created)
+		in.tables[3].add("ent_c"+ref, jnl, benchClearing, -amount, in.created)
+		in.tables[3].add("ent_s"+ref, jnl, benchSettlement, amount, in.created)
 	}
-	in.sql.WriteString("(?,'banksim','charge','mch_bench',?,'CNY',?,?)")
-	in.args = append(in.args, ref, amount, status, in.created)
 	in.rows++
 	if in.rows == 1000 && in.err == nil {
 		in.err = in.flush()
@@ -446,12 +490,15 @@ func (in *inserter) add(ref string, amount int64, status string) {
 }
 
 func (in *inserter) flush() error {
-	if in.rows == 0 {
-		return nil
-	}
 	in.rows = 0
-	if err := in.db.WithContext(in.ctx).Exec(in.sql.String(), in.args...).Error; err != nil {
-		return fmt.Errorf("insert records: %w", err)
+	for _, b := range in.tables {
+		if b.n == 0 {
+			continue
+		}
+		b.n = 0
+		if err := in.db.WithContext(in.ctx).Exec(b.sql.String(), b.args...).Error; err != nil {
+			return fmt.Errorf("insert records: %w", err)
+		}
 	}
 	return nil
 }
