@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/models"
 )
@@ -48,40 +50,51 @@ func (s *Store) ReconSides(ctx context.Context, refs []string) (map[string]recon
 			cols += ", source_type"
 		}
 		var rows []objectRow
-		if err := s.db.WithContext(ctx).Table(table).Select(cols).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		if err := idsWhere(s.db.WithContext(ctx).Table(table).Select(cols), "id", ids).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("reconciliation: read %s: %w", table, err)
 		}
+		want := set(ids)
 		for _, r := range rows {
-			r.table = table
-			objects[r.ID] = r
+			if want[r.ID] {
+				r.table = table
+				objects[r.ID] = r
+			}
 		}
 	}
-	// The reversal records of the payments that may have one: the reversals asked
-	// about, and every payment that did not succeed.
+	// The reversal records (rev_<payment>) of the payments that may have one: the
+	// reversals asked about, and every payment that did not succeed. They are read
+	// as one range of references, which holds the few reversals there are, rather
+	// than as a list of every failed payment's would-be reversal.
 	var revRefs []string
 	for id, o := range objects {
 		if o.table == "payments" && !movedStatus(o.Status) {
-			revRefs = append(revRefs, models.ReversalReference(id), id+".reversal")
+			revRefs = append(revRefs, models.ReversalReference(id))
 		}
 	}
 	revRefs = append(revRefs, reversals...)
-	slices.Sort(revRefs)
-	revRefs = slices.Compact(revRefs)
 	reversalStatus := map[string]string{} // charge id -> the reversal's bank status
 	if len(revRefs) > 0 {
 		var rows []struct{ Reference, Status string }
-		if err := s.db.WithContext(ctx).Table("bank_transfers").Select("reference, status").Where("reference IN ?", revRefs).Find(&rows).Error; err != nil {
+		q := s.db.WithContext(ctx).Table("bank_transfers").Select("reference, status")
+		if err := idsWhere(q, "reference", revRefs).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("reconciliation: read reversals: %w", err)
 		}
+		want := set(revRefs)
 		for _, r := range rows {
-			if charge, ok := reversedCharge(r.Reference); ok {
+			if charge, ok := reversedCharge(r.Reference); ok && want[r.Reference] {
 				reversalStatus[charge] = r.Status
 			}
 		}
 	}
-	ledger, err := s.clearingOf(ctx, refs)
-	if err != nil {
-		return nil, err
+	ledger := map[string]recon.Ledger{}
+	for _, table := range []string{"payments", "refunds", "topups", "withdrawals"} {
+		ids := byTable[table]
+		if len(ids) == 0 {
+			continue
+		}
+		if err := s.clearingOf(ctx, ids, ledger); err != nil {
+			return nil, err
+		}
 	}
 
 	out := make(map[string]recon.Record, len(refs))
@@ -188,33 +201,59 @@ func kindOfTable(table string) string {
 	return "withdrawal"
 }
 
-// clearingOf is what the journals of each reference's object moved on bank
-// clearing accounts (absolute; a reference none of whose journals touched one is
-// not in the answer).
-func (s *Store) clearingOf(ctx context.Context, refs []string) (map[string]recon.Ledger, error) {
+// clearingOf adds to out what the journals of each of the objects ids moved on
+// bank clearing accounts (absolute; an object none of whose journals touched one
+// is not added). ids are of one object table (one id prefix), so that a range of
+// them holds no other kind's journals.
+func (s *Store) clearingOf(ctx context.Context, ids []string, out map[string]recon.Ledger) error {
 	var rows []struct {
 		FlowID   string
 		Currency string
 		Total    int64
 	}
-	err := s.db.WithContext(ctx).Table("journals AS j").
+	q := s.db.WithContext(ctx).Table("journals AS j").
 		Select("j.flow_id AS flow_id, e.currency AS currency, SUM(e.amount) AS total").
 		Joins("JOIN entries AS e ON e.journal_id = j.id").
 		Joins("JOIN accounts AS a ON a.id = e.account_id").
-		Where("j.flow_id IN ? AND a.kind = ?", refs, bankClearingKind).
-		Group("j.flow_id, e.currency").Scan(&rows).Error
+		Where("a.kind = ?", bankClearingKind)
+	err := idsWhere(q, "j.flow_id", ids).Group("j.flow_id, e.currency").Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("reconciliation: read clearing journals: %w", err)
+		return fmt.Errorf("reconciliation: read clearing journals: %w", err)
 	}
-	out := make(map[string]recon.Ledger, len(rows))
+	want := set(ids)
 	for _, r := range rows {
+		if !want[r.FlowID] {
+			continue
+		}
 		amount := r.Total
 		if amount < 0 {
 			amount = -amount
 		}
 		out[r.FlowID] = recon.Ledger{Booked: true, Amount: amount, Currency: r.Currency}
 	}
-	return out, nil
+	return nil
+}
+
+// rangeFrom is how many ids a query reads as the range from the least to the
+// greatest rather than as a list: a page of a day's references is a dense range of
+// ids (they grow with time), where a list of ten thousand bound values costs SQLite
+// more than the rows themselves. The caller drops the rows it did not ask for.
+const rangeFrom = 1000
+
+// idsWhere restricts q to the ids: a list, or, for many, their range.
+func idsWhere(q *gorm.DB, col string, ids []string) *gorm.DB {
+	if len(ids) <= rangeFrom {
+		return q.Where(col+" IN ?", ids)
+	}
+	return q.Where(col+" >= ? AND "+col+" <= ?", slices.Min(ids), slices.Max(ids))
+}
+
+func set(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }
 
 // CarriedItem is an item the run of the day before left in transit.

@@ -343,7 +343,7 @@ func TestReconciliationResumesAfterWorkerKill(t *testing.T) {
 		got := waitReconciliation(t, s, rec.ID, 3*time.Minute)
 		require.Equal(t, want, got.Counts)
 		diffs := allDifferences(t, s, rec.ID)
-		require.Len(t, diffs, int(want.Differences()), "every difference stored once")
+		require.Len(t, diffs, int(want.Differences()+want.InTransit), "every difference and in-transit item stored once")
 		seenKeys := map[string]bool{}
 		for _, d := range diffs {
 			k := fmt.Sprintf("%s|%s|%d", d.Kind, d.Reference, d.Line)
