@@ -117,3 +117,32 @@ func TestLookupAndTransit(t *testing.T) {
 		}
 	}
 }
+
+// Our records go through the spool file and come back whole: intent, ledger and a
+// carried item with its bank line.
+func TestSpoolKeepsEverySide(t *testing.T) {
+	recs := []Record{
+		{Reference: "pay_1", Intent: &Intent{Kind: "payment", Amount: 100, Currency: "CNY", Status: "succeeded", Expect: ExpectMoved, Books: true},
+			Ledger: Ledger{Booked: true, Amount: 100, Currency: "CNY"}},
+		{Reference: "pay_2"},
+		{Reference: "rev_pay_3", Intent: &Intent{Kind: "reversal", Amount: 5, Currency: "USD", Status: "processing", Expect: ExpectOpen}},
+		{Reference: "wd_4", Intent: &Intent{Kind: "withdrawal", Amount: 7, Currency: "EUR", Status: "pending_approval", Expect: ExpectOpen, Books: true},
+			Carried: &Carried{Since: "2026-03-01", Bank: &Line{Reference: "wd_4", Kind: "payout", Amount: 7, Currency: "EUR", Status: "succeeded", No: 12}}},
+		{Reference: "wd_5", Carried: &Carried{Since: "2026-03-02"}},
+	}
+	dir := t.TempDir()
+	sp := startSpool(context.Background(), oursOf(recs), "", 2, dir)
+	r, err := sp.open()
+	require.NoError(t, err)
+	defer r.close()
+	var got []Record
+	for {
+		rec, ok, err := r.next()
+		require.NoError(t, err)
+		if !ok {
+			break
+		}
+		got = append(got, rec)
+	}
+	require.Equal(t, recs, got)
+}
