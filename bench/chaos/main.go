@@ -395,6 +395,15 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		rep.Extra = append(rep.Extra, erep.Lines()...)
 		erep.Coverage(&rep)
 	}
+	// The backstop: a reconciliation of the run's days on every channel it used
+	// finds no difference.
+	channels := []string{"banksim"}
+	if edges {
+		channels = append(channels, "stripe")
+	}
+	reconProblems, reconLines := d.ReconcileDays(ctx, channels, r.start, time.Now())
+	rep.Extra = append(rep.Extra, reconLines...)
+	rep.Problems = append(rep.Problems, reconProblems...)
 	if o.forgeEvery > 0 {
 		rep.Extra = append(rep.Extra, forger.Summary())
 		rep.Problems = append(rep.Problems, forger.Problems()...)
