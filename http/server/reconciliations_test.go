@@ -40,7 +40,7 @@ type opsAPI struct {
 // today is the API's clock in these tests.
 var today = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 
-func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
+func newOpsAPI(t *testing.T, b testenv.Backend, opts ...func(*ops.Handler)) *opsAPI {
 	t.Helper()
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
@@ -49,12 +49,16 @@ func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
 	log.SetOutput(io.Discard)
 	entry := logrus.NewEntry(log)
 	fr := &fakeStarter{}
+	h := &ops.Handler{
+		Log: entry, Store: st, Reconciliations: &starter.Reconciliations{Deps: starter.Deps{Store: st, Log: entry}, Flows: fr}, Channels: []string{"banksim"},
+		Now: func() time.Time { return today },
+	}
+	for _, o := range opts {
+		o(h)
+	}
 	r := server.NewRouter(server.Deps{
-		Merchant: &merchant.Handler{},
-		Ops: &ops.Handler{
-			Log: entry, Store: st, Reconciliations: &starter.Reconciliations{Deps: starter.Deps{Store: st, Log: entry}, Flows: fr}, Channels: []string{"banksim"},
-			Now: func() time.Time { return today },
-		},
+		Merchant:  &merchant.Handler{},
+		Ops:       h,
 		OpsTokens: []string{"ops-demo-token"}, Log: entry,
 	})
 	srv := httptest.NewServer(r)
