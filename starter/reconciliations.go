@@ -27,9 +27,13 @@ type Reconciliations struct {
 // FirstDifferences is how many differences Get answers with a run.
 const FirstDifferences = 100
 
-// ReconciliationView is a run with its first differences.
+// ReconciliationView is a run with its first differences and how many of its
+// differences are open.
 type ReconciliationView struct {
 	models.Reconciliation
+	// OpenDifferences counts the run's differences no operator has resolved
+	// (in_transit items are not differences).
+	OpenDifferences    int64               `json:"open_differences"`
 	Differences        []models.Difference `json:"differences"`
 	HasMoreDifferences bool                `json:"has_more_differences"`
 }
@@ -67,8 +71,8 @@ func (s *Reconciliations) Open(ctx context.Context, req OpenReconciliation) (mod
 	return rec, created, nil
 }
 
-// Get returns a run with its status, its counts (final, or so far while it runs) and
-// its first differences; ErrNotFound.
+// Get returns a run with its status, its counts (final, or so far while it runs),
+// how many of its differences are open and its first differences; ErrNotFound.
 func (s *Reconciliations) Get(ctx context.Context, id string) (ReconciliationView, error) {
 	rec, err := s.Store.Reconciliation(ctx, id)
 	if err != nil {
@@ -81,8 +85,12 @@ func (s *Reconciliations) Get(ctx context.Context, id string) (ReconciliationVie
 	if diffs == nil {
 		diffs = []models.Difference{}
 	}
+	open, err := s.Store.OpenDifferencesOf(ctx, id)
+	if err != nil {
+		return ReconciliationView{}, err
+	}
 	rec.WorkflowID = workflows.ReconciliationWorkflowID(rec.Channel, rec.Date)
-	return ReconciliationView{Reconciliation: rec, Differences: diffs, HasMoreDifferences: more}, nil
+	return ReconciliationView{Reconciliation: rec, OpenDifferences: open, Differences: diffs, HasMoreDifferences: more}, nil
 }
 
 // ListDifferences pages through a run's differences in the order found;

@@ -73,6 +73,7 @@ func (a *opsAPI) do(t *testing.T, method, path, body string) (int, http.Header, 
 
 type recBody struct {
 	models.Reconciliation
+	OpenDifferences    int64               `json:"open_differences"`
 	Differences        []models.Difference `json:"differences"`
 	HasMoreDifferences bool                `json:"has_more_differences"`
 }
@@ -224,6 +225,7 @@ func TestReconciliationDifferences(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &got))
 		require.Equal(t, models.ReconciliationRunning, got.Status)
 		require.Equal(t, int64(150), got.Counts.MissingOnOurSide, "counts so far while it runs")
+		require.Equal(t, int64(150), got.OpenDifferences)
 		require.Len(t, got.Differences, 100)
 		require.True(t, got.HasMoreDifferences)
 		require.Equal(t, "pay_000", got.Differences[0].Reference)
@@ -273,6 +275,15 @@ func TestReconciliationDifferences(t *testing.T) {
 		status, _, body = a.do(t, "GET", "/v1/ops/reconciliations/"+rec.ID+"/differences?limit=10", "")
 		require.Equal(t, 200, status)
 		require.Contains(t, string(body), "refunded the customer by hand")
+
+		// The report counts what is still open: one resolved, and an in_transit
+		// item, which is not a difference, left out.
+		require.NoError(t, a.store.InsertDifferences(context.Background(), []models.Difference{{ReconciliationID: rec.ID, Reference: "pay_transit", Kind: models.DiffInTransit, Since: "2026-03-09"}}))
+		status, _, body = a.do(t, "GET", "/v1/ops/reconciliations/"+rec.ID, "")
+		require.Equal(t, 200, status, "%s", body)
+		got = recBody{}
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, int64(149), got.OpenDifferences)
 
 		for _, tc := range []struct {
 			method, path string
