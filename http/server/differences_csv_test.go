@@ -5,17 +5,22 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/ops"
 	"github.com/payflow/payflow/http/server"
 	"github.com/payflow/payflow/internal/harness/testenv"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
+	"github.com/payflow/payflow/starter"
 )
 
 // The CSV download has every difference of the run, in the order found, across
@@ -131,4 +136,43 @@ func TestTimeoutHandlerStreamsCSV(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.False(t, server.Streamed(httptest.NewRequest("POST", "/v1/ops/x.csv", nil)))
 	require.False(t, server.Streamed(httptest.NewRequest("GET", "/v1/payments/x.csv", nil)))
+}
+
+// slowRecs answers pages of differences, each after a pause: a long download.
+type slowRecs struct {
+	ops.Reconciliations
+	pages int
+	pause time.Duration
+}
+
+func (s slowRecs) ListDifferences(_ context.Context, q starter.DifferenceQuery) ([]models.Difference, bool, error) {
+	time.Sleep(s.pause)
+	page := 0
+	if q.StartingAfter != "" {
+		_, _ = fmt.Sscanf(q.StartingAfter, "dif_%d", &page)
+	}
+	page++
+	return []models.Difference{{ID: fmt.Sprintf("dif_%d", page), Reference: "pay_1", Kind: models.DiffMissingAtBank}}, page < s.pages, nil
+}
+
+// On the real server a download may last longer than the handler timeout and the
+// write timeout: it keeps going as long as every page is read and written in time.
+func TestDifferencesCSVOutlastsTheServerTimeouts(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	entry := logrus.NewEntry(log)
+	r := server.NewRouter(server.Deps{
+		Merchant:  &merchant.Handler{},
+		Ops:       &ops.Handler{Log: entry, Store: &store.Store{}, Reconciliations: slowRecs{pages: 6, pause: 100 * time.Millisecond}, CSVPage: 1},
+		OpsTokens: []string{"ops-demo-token"}, Log: entry,
+	})
+	l := server.DefaultLimits
+	l.HandlerTimeout, l.WriteTimeout = 200*time.Millisecond, 300*time.Millisecond
+	addr := startServer(t, r, l)
+	status, _, body := sendOps(t, http.DefaultClient, "http://"+addr+"/v1/ops/reconciliations/rec_1/differences.csv", "GET", "", "")
+	require.Equal(t, 200, status)
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 7, "the header and six pages of one row, over 600ms")
+	require.Equal(t, "dif_6", rows[6][0])
 }
