@@ -207,7 +207,10 @@ type DifferenceSide struct {
 type Resolution struct {
 	// Action is what the operator did: explained, retried, refunded or journal
 	// (ResolutionActions).
-	Action     string    `json:"action"`
+	Action string `json:"action"`
+	// ObjectID is what the action acted on: the refund (refunded), the journal
+	// (journal) or the retried flow's workflow id (retried); empty for explained.
+	ObjectID   string    `json:"object_id,omitempty"`
 	Note       string    `json:"note"`
 	Operator   string    `json:"operator"`
 	ResolvedAt time.Time `json:"resolved"`

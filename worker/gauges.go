@@ -13,8 +13,8 @@ import (
 
 // GaugesEvery is how often each worker counts the flows waiting in a stage and the
 // open reconciliation differences for its gauges (payflow_flows_in_stage,
-// payflow_reconciliation_differences_open): a few visibility counts and one query a
-// minute, never one per scrape. Every worker exports the same counts; read them with
+// payflow_reconciliation_differences_open and _open_over_1d): a few visibility
+// counts and two queries a minute, never one per scrape. Every worker exports the same counts; read them with
 // max().
 const GaugesEvery = time.Minute
 
@@ -28,16 +28,27 @@ type GaugeSources struct {
 	Flows interface {
 		CountOpenFlows(ctx context.Context, stage models.Stage) (int64, error)
 	}
-	// Differences counts the unresolved differences by channel (the Store).
+	// Differences counts the unresolved differences by channel, all of them and
+	// those stored before a cut-off (the Store).
 	Differences interface {
 		OpenDifferences(ctx context.Context) (map[string]int64, error)
+		OpenDifferencesOlderThan(ctx context.Context, cutoff time.Time) (map[string]int64, error)
 	}
+	// Now is the clock of the cut-off; nil is time.Now.
+	Now func() time.Time
 }
+
+// OpenDifferenceAge is the age past which an unresolved difference counts in
+// payflow_reconciliation_differences_open_over_1d (and raises
+// PayflowReconciliationDifferencesOpen): a day, the time a finance team has to work
+// a run's differences before the next run.
+const OpenDifferenceAge = 24 * time.Hour
 
 // GaugeSink receives the counts (package metrics).
 type GaugeSink interface {
 	FlowsInStage(stage string, n int64)
 	ReconciliationDifferencesOpen(byChannel map[string]int64)
+	ReconciliationDifferencesOpenOver1d(byChannel map[string]int64)
 }
 
 // RefreshGauges counts once and sets the gauges. A count that fails is logged
@@ -57,12 +68,21 @@ func RefreshGauges(ctx context.Context, src GaugeSources, sink GaugeSink, log *l
 		}
 		sink.FlowsInStage(string(stage), n)
 	}
-	open, err := src.Differences.OpenDifferences(ctx)
-	if err != nil {
+	if open, err := src.Differences.OpenDifferences(ctx); err != nil {
 		failed(err, "count open reconciliation differences")
+	} else {
+		sink.ReconciliationDifferencesOpen(open)
+	}
+	now := time.Now
+	if src.Now != nil {
+		now = src.Now
+	}
+	old, err := src.Differences.OpenDifferencesOlderThan(ctx, now().Add(-OpenDifferenceAge))
+	if err != nil {
+		failed(err, "count open reconciliation differences older than a day")
 		return
 	}
-	sink.ReconciliationDifferencesOpen(open)
+	sink.ReconciliationDifferencesOpenOver1d(old)
 }
 
 // keepGauges refreshes the gauges at the worker's start and every GaugesEvery

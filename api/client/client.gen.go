@@ -515,6 +515,30 @@ func (e RefundStatus) Valid() bool {
 	}
 }
 
+// Defines values for ResolveDifferenceRequestAction.
+const (
+	ResolveDifferenceRequestActionExplained ResolveDifferenceRequestAction = "explained"
+	ResolveDifferenceRequestActionJournal   ResolveDifferenceRequestAction = "journal"
+	ResolveDifferenceRequestActionRefunded  ResolveDifferenceRequestAction = "refunded"
+	ResolveDifferenceRequestActionRetried   ResolveDifferenceRequestAction = "retried"
+)
+
+// Valid indicates whether the value is a known member of the ResolveDifferenceRequestAction enum.
+func (e ResolveDifferenceRequestAction) Valid() bool {
+	switch e {
+	case ResolveDifferenceRequestActionExplained:
+		return true
+	case ResolveDifferenceRequestActionJournal:
+		return true
+	case ResolveDifferenceRequestActionRefunded:
+		return true
+	case ResolveDifferenceRequestActionRetried:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RotatedSecretObject.
 const (
 	MerchantSecret RotatedSecretObject = "merchant_secret"
@@ -7961,6 +7985,279 @@ func (e OpsListDifferences503ApplicationProblemPlusJSONResponseBodyStatus) Valid
 	}
 }
 
+// Defines values for OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsResolveDifference400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsResolveDifference400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsResolveDifference400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -11767,10 +12064,13 @@ type Difference struct {
 	ReconciliationId *ReconciliationId `json:"reconciliation_id,omitempty"`
 	Reference        string            `json:"reference"`
 	Resolution       *struct {
-		Action   *DifferenceResolutionAction `json:"action,omitempty"`
-		Note     *string                     `json:"note,omitempty"`
-		Operator *string                     `json:"operator,omitempty"`
-		Resolved *time.Time                  `json:"resolved,omitempty"`
+		Action *DifferenceResolutionAction `json:"action,omitempty"`
+		Note   *string                     `json:"note,omitempty"`
+
+		// ObjectId What the action acted on: the refund (refunded), the journal (journal) or the retried flow's workflow id (retried); absent for explained.
+		ObjectId *string    `json:"object_id,omitempty"`
+		Operator *string    `json:"operator,omitempty"`
+		Resolved *time.Time `json:"resolved,omitempty"`
 	} `json:"resolution,omitempty"`
 
 	// Since For an in_transit item and the difference it becomes: the day it was first carried.
@@ -12126,6 +12426,9 @@ type Reconciliation struct {
 	Id                 ReconciliationId     `json:"id"`
 	Object             ReconciliationObject `json:"object"`
 
+	// OpenDifferences (on GET) The run's differences no operator has resolved; in_transit items are not differences and are not counted.
+	OpenDifferences *int `json:"open_differences,omitempty"`
+
 	// Status running, completed or failed
 	Status     string  `json:"status"`
 	WorkflowId *string `json:"workflow_id,omitempty"`
@@ -12194,8 +12497,18 @@ type RefundId = string
 
 // ResolveDifferenceRequest defines model for ResolveDifferenceRequest.
 type ResolveDifferenceRequest struct {
-	Note string `json:"note"`
+	Action *ResolveDifferenceRequestAction `json:"action,omitempty"`
+
+	// JournalId With action journal only (and required by it): the correcting journal.
+	JournalId *string `json:"journal_id,omitempty"`
+	Note      string  `json:"note"`
+
+	// RefundId With action refunded only (and required by it): the refund that gave the money back.
+	RefundId *string `json:"refund_id,omitempty"`
 }
+
+// ResolveDifferenceRequestAction defines model for ResolveDifferenceRequest.Action.
+type ResolveDifferenceRequestAction string
 
 // RotateSecretRequest defines model for RotateSecretRequest.
 type RotateSecretRequest struct {
@@ -14016,6 +14329,60 @@ type OpsListDifferences503ApplicationProblemPlusJSONResponseBodyCode string
 // OpsListDifferences503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListDifferences.
 type OpsListDifferences503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsDifferencesCSV.
+type OpsDifferencesCSV503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // OpsResolveDifference400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsResolveDifference.
 type OpsResolveDifference400ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -15457,18 +15824,25 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/ops/reconciliations/{id}/differences (the `OpsListDifferences` operationId).
 	OpsListDifferences(ctx context.Context, id ReconciliationId, params *OpsListDifferencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// OpsResolveDifferenceWithBody Close a difference's follow-up with a note (once)
+	// OpsDifferencesCSV Download every difference of a run as CSV
 	//
-	// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+	// Every difference of a reconciliation run (in_transit items included, with their kind), in the order found, as CSV with a header line, streamed: the rows are written as they are read, a page at a time, never the whole run held. Amounts are integers in minor units; times RFC 3339 UTC; the cells of a side that is absent are empty. A text cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a single quote. A download whose later read fails is cut (the connection closes before the end of the body), never ended short.
+	//
+	// Corresponds with GET /v1/ops/reconciliations/{id}/differences.csv (the `OpsDifferencesCSV` operationId).
+	OpsDifferencesCSV(ctx context.Context, id ReconciliationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsResolveDifferenceWithBody Close a difference's follow-up with an action and a note (once)
+	//
+	// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/ops/reconciliations/{id}/differences/{dif_id}/resolve (the `OpsResolveDifference` operationId).
 	OpsResolveDifferenceWithBody(ctx context.Context, id ReconciliationId, difId DifferenceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// OpsResolveDifference Close a difference's follow-up with a note (once)
+	// OpsResolveDifference Close a difference's follow-up with an action and a note (once)
 	//
-	// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+	// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -16579,9 +16953,26 @@ func (c *Client) OpsListDifferences(ctx context.Context, id ReconciliationId, pa
 	return c.Client.Do(req)
 }
 
-// OpsResolveDifferenceWithBody Close a difference's follow-up with a note (once)
+// OpsDifferencesCSV Download every difference of a run as CSV
 //
-// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+// Every difference of a reconciliation run (in_transit items included, with their kind), in the order found, as CSV with a header line, streamed: the rows are written as they are read, a page at a time, never the whole run held. Amounts are integers in minor units; times RFC 3339 UTC; the cells of a side that is absent are empty. A text cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a single quote. A download whose later read fails is cut (the connection closes before the end of the body), never ended short.
+//
+// Corresponds with GET /v1/ops/reconciliations/{id}/differences.csv (the `OpsDifferencesCSV` operationId).
+func (c *Client) OpsDifferencesCSV(ctx context.Context, id ReconciliationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsDifferencesCSVRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsResolveDifferenceWithBody Close a difference's follow-up with an action and a note (once)
+//
+// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 //
 // Takes any type of body and a specified content type.
 //
@@ -16598,9 +16989,9 @@ func (c *Client) OpsResolveDifferenceWithBody(ctx context.Context, id Reconcilia
 	return c.Client.Do(req)
 }
 
-// OpsResolveDifference Close a difference's follow-up with a note (once)
+// OpsResolveDifference Close a difference's follow-up with an action and a note (once)
 //
-// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -18280,6 +18671,40 @@ func NewOpsListDifferencesRequest(server string, id ReconciliationId, params *Op
 	return req, nil
 }
 
+// NewOpsDifferencesCSVRequest constructs an http.Request for the OpsDifferencesCSV method
+func NewOpsDifferencesCSVRequest(server string, id ReconciliationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/reconciliations/%s/differences.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOpsResolveDifferenceRequest calls the generic OpsResolveDifference builder with application/json body
 func NewOpsResolveDifferenceRequest(server string, id ReconciliationId, difId DifferenceId, body OpsResolveDifferenceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -19456,18 +19881,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/ops/reconciliations/{id}/differences (the `OpsListDifferences` operationId).
 	OpsListDifferencesWithResponse(ctx context.Context, id ReconciliationId, params *OpsListDifferencesParams, reqEditors ...RequestEditorFn) (*OpsListDifferencesResponse, error)
 
-	// OpsResolveDifferenceWithBodyWithResponse Close a difference's follow-up with a note (once)
+	// OpsDifferencesCSVWithResponse Download every difference of a run as CSV
 	//
-	// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+	// Every difference of a reconciliation run (in_transit items included, with their kind), in the order found, as CSV with a header line, streamed: the rows are written as they are read, a page at a time, never the whole run held. Amounts are integers in minor units; times RFC 3339 UTC; the cells of a side that is absent are empty. A text cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a single quote. A download whose later read fails is cut (the connection closes before the end of the body), never ended short.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ops/reconciliations/{id}/differences.csv (the `OpsDifferencesCSV` operationId).
+	OpsDifferencesCSVWithResponse(ctx context.Context, id ReconciliationId, reqEditors ...RequestEditorFn) (*OpsDifferencesCSVResponse, error)
+
+	// OpsResolveDifferenceWithBodyWithResponse Close a difference's follow-up with an action and a note (once)
+	//
+	// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ops/reconciliations/{id}/differences/{dif_id}/resolve (the `OpsResolveDifference` operationId).
 	OpsResolveDifferenceWithBodyWithResponse(ctx context.Context, id ReconciliationId, difId DifferenceId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsResolveDifferenceResponse, error)
 
-	// OpsResolveDifferenceWithResponse Close a difference's follow-up with a note (once)
+	// OpsResolveDifferenceWithResponse Close a difference's follow-up with an action and a note (once)
 	//
-	// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+	// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22950,6 +23384,117 @@ func (r OpsListDifferencesResponse) ContentType() string {
 	return ""
 }
 
+// OpsDifferencesCSVResponse429Headers the declared response headers of an HTTP 429 response for OpsDifferencesCSV
+type OpsDifferencesCSVResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsDifferencesCSVResponse503Headers the declared response headers of an HTTP 503 response for OpsDifferencesCSV
+type OpsDifferencesCSVResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsDifferencesCSVResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsDifferencesCSVResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsDifferencesCSVResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsDifferencesCSVResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsDifferencesCSVResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsDifferencesCSVResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsDifferencesCSVResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsDifferencesCSVResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // OpsResolveDifferenceResponse429Headers the declared response headers of an HTTP 429 response for OpsResolveDifference
 type OpsResolveDifferenceResponse429Headers struct {
 	RetryAfter int
@@ -25350,9 +25895,24 @@ func (c *ClientWithResponses) OpsListDifferencesWithResponse(ctx context.Context
 	return ParseOpsListDifferencesResponse(rsp)
 }
 
-// OpsResolveDifferenceWithBodyWithResponse Close a difference's follow-up with a note (once)
+// OpsDifferencesCSVWithResponse Download every difference of a run as CSV
 //
-// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+// Every difference of a reconciliation run (in_transit items included, with their kind), in the order found, as CSV with a header line, streamed: the rows are written as they are read, a page at a time, never the whole run held. Amounts are integers in minor units; times RFC 3339 UTC; the cells of a side that is absent are empty. A text cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a single quote. A download whose later read fails is cut (the connection closes before the end of the body), never ended short.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ops/reconciliations/{id}/differences.csv (the `OpsDifferencesCSV` operationId).
+func (c *ClientWithResponses) OpsDifferencesCSVWithResponse(ctx context.Context, id ReconciliationId, reqEditors ...RequestEditorFn) (*OpsDifferencesCSVResponse, error) {
+	rsp, err := c.OpsDifferencesCSV(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsDifferencesCSVResponse(rsp)
+}
+
+// OpsResolveDifferenceWithBodyWithResponse Close a difference's follow-up with an action and a note (once)
+//
+// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -25365,9 +25925,9 @@ func (c *ClientWithResponses) OpsResolveDifferenceWithBodyWithResponse(ctx conte
 	return ParseOpsResolveDifferenceResponse(rsp)
 }
 
-// OpsResolveDifferenceWithResponse Close a difference's follow-up with a note (once)
+// OpsResolveDifferenceWithResponse Close a difference's follow-up with an action and a note (once)
 //
-// Records an operator's note closing the follow-up of one difference. A difference is resolved once: a second resolve answers 409. Audited.
+// Records what an operator did about one difference: an action (explained, the default; retried; refunded; journal) and a note. The action's object is checked before anything is stored: refunded needs refund_id, a succeeded refund of the payment the reference names; journal needs journal_id, an existing ledger journal whose flow id is the reference or whose description names it (payflow has no ops call that books a correcting journal); retried needs the reference to name an object with a flow, whose workflow id is recorded (retry it first with POST /v1/ops/flows/{id}/retry or reset it in Temporal Web: resolving does not retry). A difference is resolved once: a second resolve answers 409. Audited as reconciliation.resolve with the action and ids, not the note.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28692,6 +29252,111 @@ func ParseOpsListDifferencesResponse(rsp *http.Response) (*OpsListDifferencesRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsListDifferencesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsDifferencesCSVResponse parses an HTTP response from a OpsDifferencesCSVWithResponse call
+func ParseOpsDifferencesCSVResponse(rsp *http.Response) (*OpsDifferencesCSVResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsDifferencesCSVResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsDifferencesCSVResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsDifferencesCSVResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

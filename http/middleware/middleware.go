@@ -84,11 +84,18 @@ func AccessLog(log *logrus.Entry) gin.HandlerFunc {
 	}
 }
 
-// Recover turns a panic into a logged 500 problem.
+// Recover turns a panic into a logged 500 problem; http.ErrAbortHandler goes on
+// to net/http, which aborts the response.
 func Recover(log *logrus.Entry) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					// A handler cutting a response it has begun (a stream whose
+					// source failed): net/http closes the connection, so that the
+					// client sees a broken response rather than a short one.
+					panic(r)
+				}
 				log.WithFields(logrus.Fields{"panic": r, "request_id": c.GetString(KeyRequestID)}).Error("handler panicked")
 				problem.Write(c, problem.Internal())
 			}

@@ -75,6 +75,9 @@ type Handler struct {
 	Reconciliations Reconciliations
 	Channels        []string
 	Now             func() time.Time
+	// CSVPage is how many differences the CSV download reads per page; 0 is
+	// DefaultCSVPage.
+	CSVPage int
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -96,6 +99,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/reconciliations", h.createReconciliation)
 	g.GET("/reconciliations/:id", h.getReconciliation)
 	g.GET("/reconciliations/:id/differences", h.listDifferences)
+	g.GET("/reconciliations/:id/differences.csv", h.differencesCSV)
 	g.POST("/reconciliations/:id/differences/:dif_id/resolve", h.resolveDifference)
 }
 

@@ -190,11 +190,57 @@ const maxNote = 1000
 
 // resolveDifferenceRequest is the body of POST .../differences/{dif_id}/resolve.
 type resolveDifferenceRequest struct {
-	Note *string `json:"note"`
+	Action    *string `json:"action"`
+	Note      *string `json:"note"`
+	RefundID  *string `json:"refund_id"`
+	JournalID *string `json:"journal_id"`
 }
 
-// resolveDifference closes a difference's follow-up with the operator's note: a
-// resolution appended once (a second answers 409), never an edit of the difference.
+// resolution checks a resolve request's fields and answers the resolution it asks
+// for: an action (explained when left out), a note, and the object the action names
+// (refund_id for refunded, journal_id for journal, nothing else for the others).
+func (req resolveDifferenceRequest) resolution() (models.Resolution, *problem.Problem) {
+	fail := func(detail string) (models.Resolution, *problem.Problem) {
+		p := problem.Invalid(detail)
+		return models.Resolution{}, &p
+	}
+	r := models.Resolution{Action: models.ResolutionExplained}
+	if req.Action != nil {
+		if !slices.Contains(models.ResolutionActions, *req.Action) {
+			return fail(fmt.Sprintf("action must be one of %s", strings.Join(models.ResolutionActions, ", ")))
+		}
+		r.Action = *req.Action
+	}
+	if req.Note == nil || strings.TrimSpace(*req.Note) == "" {
+		return fail("field \"note\" is required: say how the difference was resolved")
+	}
+	if len(*req.Note) > maxNote || !utf8.ValidString(*req.Note) {
+		return fail("note must be valid UTF-8 of at most 1000 bytes")
+	}
+	r.Note = *req.Note
+	switch {
+	case r.Action == models.ResolutionRefunded && (req.RefundID == nil || !models.ValidID(models.PrefixRefund, *req.RefundID)):
+		return fail("action refunded needs \"refund_id\": the id (re_...) of the refund that gave the money back")
+	case r.Action == models.ResolutionJournal && (req.JournalID == nil || !models.ValidID(models.PrefixJournal, *req.JournalID)):
+		return fail("action journal needs \"journal_id\": the id (jnl_...) of the correcting journal")
+	case r.Action != models.ResolutionRefunded && req.RefundID != nil:
+		return fail("refund_id goes only with action refunded")
+	case r.Action != models.ResolutionJournal && req.JournalID != nil:
+		return fail("journal_id goes only with action journal")
+	case req.RefundID != nil:
+		r.ObjectID = *req.RefundID
+	case req.JournalID != nil:
+		r.ObjectID = *req.JournalID
+	}
+	return r, nil
+}
+
+// resolveDifference closes a difference's follow-up with the operator's action and
+// note: a resolution appended once (a second answers 409), never an edit of the
+// difference. The action's object must exist (400) and fit the difference (409).
+// Every attempt past the body's checks is audited as reconciliation.resolve with
+// the action and the ids; the note, operator text that may name a customer, is
+// stored with the resolution and kept out of the audit log.
 func (h *Handler) resolveDifference(c *gin.Context) {
 	id, ok := resource.PathID(c, "id", models.PrefixReconciliation, "reconciliation")
 	if !ok {
@@ -209,31 +255,64 @@ func (h *Handler) resolveDifference(c *gin.Context) {
 		problem.Write(c, problem.Invalid(err.Error()))
 		return
 	}
-	if req.Note == nil || strings.TrimSpace(*req.Note) == "" {
-		problem.Write(c, problem.Invalid("field \"note\" is required: say how the difference was resolved"))
+	r, p := req.resolution()
+	if p != nil {
+		problem.Write(c, *p)
 		return
 	}
-	if len(*req.Note) > maxNote || !utf8.ValidString(*req.Note) {
-		problem.Write(c, problem.Invalid("note must be valid UTF-8 of at most 1000 bytes"))
-		return
+	r.Operator = c.GetString(middleware.KeyOperator)
+	d, err := h.Reconciliations.ResolveDifference(c.Request.Context(), id, difID, r)
+	audit := func(result, detail string) {
+		h.audit(c, "reconciliation.resolve", difID, resolveReason(id, r), result, detail)
 	}
-	operator := c.GetString(middleware.KeyOperator)
-	d, err := h.Reconciliations.ResolveDifference(c.Request.Context(), id, difID, models.Resolution{Note: *req.Note, Operator: operator})
+	var refused *starter.ResolutionRefusedError
 	switch {
 	case errors.Is(err, starter.ErrNotFound):
 		problem.Write(c, problem.NotFound("no such difference in this reconciliation"))
 		return
 	case errors.Is(err, starter.ErrDuplicate):
-		h.audit(c, "difference.resolve", difID, *req.Note, "refused", "already resolved")
+		audit("refused", "already resolved")
 		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "this difference is already resolved"))
 		return
+	case errors.Is(err, starter.ErrResolutionObjectNotFound):
+		audit("refused", "no such "+objectKind(r.Action))
+		problem.Write(c, problem.Invalid(fmt.Sprintf("%s %s does not exist", objectKind(r.Action), r.ObjectID)))
+		return
+	case errors.As(err, &refused):
+		audit("refused", refused.Reason)
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, refused.Reason))
+		return
 	case err != nil:
+		audit("error", "")
 		h.internal(c, "resolve difference", err)
 		return
 	}
 	h.Log.WithFields(logrus.Fields{
-		"reconciliation_id": id, "difference_id": difID, "operator": operator, "request_id": c.GetString(middleware.KeyRequestID),
+		"reconciliation_id": id, "difference_id": difID, "action": d.Resolution.Action, "object_id": d.Resolution.ObjectID,
+		"operator": r.Operator, "request_id": c.GetString(middleware.KeyRequestID),
 	}).Info("difference resolved")
-	h.audit(c, "difference.resolve", difID, *req.Note, "accepted", "")
+	r.ObjectID = d.Resolution.ObjectID
+	audit("accepted", "")
 	c.JSON(http.StatusOK, d)
+}
+
+// resolveReason is what the audit log keeps of a resolution: the run, the action
+// and the object it names, never the note.
+func resolveReason(reconciliationID string, r models.Resolution) string {
+	s := "reconciliation_id=" + reconciliationID + " action=" + r.Action
+	if r.ObjectID != "" {
+		s += " object_id=" + r.ObjectID
+	}
+	return s
+}
+
+// objectKind names what an action's object is.
+func objectKind(action string) string {
+	switch action {
+	case models.ResolutionRefunded:
+		return "refund"
+	case models.ResolutionJournal:
+		return "journal"
+	}
+	return "object"
 }

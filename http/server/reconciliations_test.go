@@ -40,7 +40,7 @@ type opsAPI struct {
 // today is the API's clock in these tests.
 var today = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 
-func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
+func newOpsAPI(t *testing.T, b testenv.Backend, opts ...func(*ops.Handler)) *opsAPI {
 	t.Helper()
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
@@ -49,12 +49,16 @@ func newOpsAPI(t *testing.T, b testenv.Backend) *opsAPI {
 	log.SetOutput(io.Discard)
 	entry := logrus.NewEntry(log)
 	fr := &fakeStarter{}
+	h := &ops.Handler{
+		Log: entry, Store: st, Reconciliations: &starter.Reconciliations{Deps: starter.Deps{Store: st, Log: entry}, Flows: fr}, Channels: []string{"banksim"},
+		Now: func() time.Time { return today },
+	}
+	for _, o := range opts {
+		o(h)
+	}
 	r := server.NewRouter(server.Deps{
-		Merchant: &merchant.Handler{},
-		Ops: &ops.Handler{
-			Log: entry, Store: st, Reconciliations: &starter.Reconciliations{Deps: starter.Deps{Store: st, Log: entry}, Flows: fr}, Channels: []string{"banksim"},
-			Now: func() time.Time { return today },
-		},
+		Merchant:  &merchant.Handler{},
+		Ops:       h,
 		OpsTokens: []string{"ops-demo-token"}, Log: entry,
 	})
 	srv := httptest.NewServer(r)
@@ -69,6 +73,7 @@ func (a *opsAPI) do(t *testing.T, method, path, body string) (int, http.Header, 
 
 type recBody struct {
 	models.Reconciliation
+	OpenDifferences    int64               `json:"open_differences"`
 	Differences        []models.Difference `json:"differences"`
 	HasMoreDifferences bool                `json:"has_more_differences"`
 }
@@ -220,6 +225,7 @@ func TestReconciliationDifferences(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &got))
 		require.Equal(t, models.ReconciliationRunning, got.Status)
 		require.Equal(t, int64(150), got.Counts.MissingOnOurSide, "counts so far while it runs")
+		require.Equal(t, int64(150), got.OpenDifferences)
 		require.Len(t, got.Differences, 100)
 		require.True(t, got.HasMoreDifferences)
 		require.Equal(t, "pay_000", got.Differences[0].Reference)
@@ -269,6 +275,15 @@ func TestReconciliationDifferences(t *testing.T) {
 		status, _, body = a.do(t, "GET", "/v1/ops/reconciliations/"+rec.ID+"/differences?limit=10", "")
 		require.Equal(t, 200, status)
 		require.Contains(t, string(body), "refunded the customer by hand")
+
+		// The report counts what is still open: one resolved, and an in_transit
+		// item, which is not a difference, left out.
+		require.NoError(t, a.store.InsertDifferences(context.Background(), []models.Difference{{ReconciliationID: rec.ID, Reference: "pay_transit", Kind: models.DiffInTransit, Since: "2026-03-09"}}))
+		status, _, body = a.do(t, "GET", "/v1/ops/reconciliations/"+rec.ID, "")
+		require.Equal(t, 200, status, "%s", body)
+		got = recBody{}
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, int64(149), got.OpenDifferences)
 
 		for _, tc := range []struct {
 			method, path string

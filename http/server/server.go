@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -202,12 +203,26 @@ func NewWithLimits(addr string, h http.Handler, log *logrus.Entry, l Limits) *Se
 }
 
 // TimeoutHandler is http.TimeoutHandler answering a problem: 503 timeout, as
-// application/problem+json with Retry-After, instead of its text/plain body.
+// application/problem+json with Retry-After, instead of its text/plain body. A
+// streamed download (Streamed) is left out: http.TimeoutHandler buffers the whole
+// response until the handler returns, and such a handler bounds its own time page
+// by page.
 func TimeoutHandler(h http.Handler, d time.Duration) http.Handler {
 	th := http.TimeoutHandler(h, d, timeoutBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Streamed(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		th.ServeHTTP(timeoutWriter{w}, r)
 	})
+}
+
+// Streamed reports whether r asks for a response written as it is read: the ops
+// API's CSV downloads (GET /v1/ops/....csv), which move their write deadline on
+// with every page.
+func Streamed(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/ops/") && strings.HasSuffix(r.URL.Path, ".csv")
 }
 
 // timeoutWriter gives http.TimeoutHandler's own 503 its problem headers. A handler's

@@ -50,6 +50,7 @@ var Payflow = []Series{
 	{NameLedgerCheckLastRun, Gauge, nil},
 	{NameReconciliationDifferences, Counter, []string{"channel", "kind"}},
 	{NameReconciliationDifferencesOpen, Gauge, []string{"channel"}},
+	{NameReconciliationDifferencesOpenOver1d, Gauge, []string{"channel"}},
 	{NameWebhookBacklog, Gauge, nil},
 	{NameHTTPRequestsTotal, Counter, []string{"method", "route", "status"}},
 	{NameHTTPRequestDuration, Histogram, []string{"method", "route"}},

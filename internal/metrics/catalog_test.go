@@ -27,6 +27,7 @@ func TestCatalogIsWhatTheRegistryExports(t *testing.T) {
 	m.LedgerChecked(true, time.Now())
 	m.AddReconciliationDifferences("banksim", "missing_at_bank", 1)
 	m.ReconciliationDifferencesOpen(map[string]int64{"banksim": 1})
+	m.ReconciliationDifferencesOpenOver1d(map[string]int64{"banksim": 1})
 	m.ObserveRequest("GET", "/healthz", 200, time.Millisecond)
 	require.NoError(t, m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 { return 0 }))
 	// The workflows' counter, through the SDK's workflow metrics handler, which

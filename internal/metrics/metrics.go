@@ -35,9 +35,12 @@ const (
 	NameLedgerCheckLastRun            = "payflow_ledger_check_last_run_timestamp_seconds"
 	NameReconciliationDifferences     = "payflow_reconciliation_differences_total"
 	NameReconciliationDifferencesOpen = "payflow_reconciliation_differences_open"
-	NameWebhookBacklog                = "payflow_webhook_backlog"
-	NameHTTPRequestsTotal             = "payflow_http_requests_total"
-	NameHTTPRequestDuration           = "payflow_http_request_duration_seconds"
+	// NameReconciliationDifferencesOpenOver1d is what PayflowReconciliationDifferencesOpen
+	// alerts on.
+	NameReconciliationDifferencesOpenOver1d = "payflow_reconciliation_differences_open_over_1d"
+	NameWebhookBacklog                      = "payflow_webhook_backlog"
+	NameHTTPRequestsTotal                   = "payflow_http_requests_total"
+	NameHTTPRequestDuration                 = "payflow_http_request_duration_seconds"
 )
 
 // HelpWebhookBacklog is the help text of NameWebhookBacklog.
@@ -59,6 +62,7 @@ type Metrics struct {
 	ledgerRun    *prometheus.GaugeVec
 	reconDiffs   *prometheus.CounterVec
 	reconOpen    *prometheus.GaugeVec
+	reconStale   *prometheus.GaugeVec
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	sdk          *sdkCollector
@@ -95,6 +99,9 @@ func New() *Metrics {
 		reconOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: NameReconciliationDifferencesOpen, Help: "Reconciliation differences no operator has resolved yet, by channel, as counted last.",
 		}, []string{"channel"}),
+		reconStale: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: NameReconciliationDifferencesOpenOver1d, Help: "Reconciliation differences no operator has resolved, found more than a day ago, by channel, as counted last.",
+		}, []string{"channel"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameHTTPRequestsTotal, Help: "HTTP requests served, by method, route and status.",
 		}, []string{"method", "route", "status"}),
@@ -106,7 +113,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen,
+		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen, m.reconStale,
 		m.httpRequests, m.httpDuration, m.sdk,
 	)
 	return m
@@ -212,6 +219,18 @@ func (m *Metrics) ReconciliationDifferencesOpen(byChannel map[string]int64) {
 	m.reconOpen.Reset()
 	for ch, n := range byChannel {
 		m.reconOpen.WithLabelValues(ch).Set(float64(n))
+	}
+}
+
+// ReconciliationDifferencesOpenOver1d records the unresolved differences found more
+// than a day ago, by channel: the whole set, so that a channel left out is dropped.
+func (m *Metrics) ReconciliationDifferencesOpenOver1d(byChannel map[string]int64) {
+	if m == nil {
+		return
+	}
+	m.reconStale.Reset()
+	for ch, n := range byChannel {
+		m.reconStale.WithLabelValues(ch).Set(float64(n))
 	}
 }
 

@@ -105,6 +105,7 @@ func TestPayflowSeries(t *testing.T) {
 	m.LedgerChecked(true, time.Unix(1767225600, 0))
 	m.AddReconciliationDifferences("banksim", "amount_mismatch", 3)
 	m.ReconciliationDifferencesOpen(map[string]int64{"banksim": 2, "stripe": 0})
+	m.ReconciliationDifferencesOpenOver1d(map[string]int64{"banksim": 1, "stripe": 0})
 	m.ObserveRequest("POST", "/v1/payments", 202, 15*time.Millisecond)
 
 	out = scrape(t, m)
@@ -123,6 +124,8 @@ func TestPayflowSeries(t *testing.T) {
 		`payflow_reconciliation_differences_total{channel="banksim",kind="amount_mismatch"} 3`,
 		`payflow_reconciliation_differences_open{channel="banksim"} 2`,
 		`payflow_reconciliation_differences_open{channel="stripe"} 0`,
+		`payflow_reconciliation_differences_open_over_1d{channel="banksim"} 1`,
+		`payflow_reconciliation_differences_open_over_1d{channel="stripe"} 0`,
 		`payflow_http_requests_total{method="POST",route="/v1/payments",status="202"} 1`,
 		`payflow_http_request_duration_seconds_count{method="POST",route="/v1/payments"} 1`,
 	} {
@@ -132,10 +135,12 @@ func TestPayflowSeries(t *testing.T) {
 
 	m.LedgerChecked(false, time.Now())
 	m.ReconciliationDifferencesOpen(map[string]int64{"stripe": 1})
+	m.ReconciliationDifferencesOpenOver1d(map[string]int64{"stripe": 0})
 	out = scrape(t, m)
 	require.Contains(t, out, "payflow_ledger_check_ok 0")
 	require.Contains(t, out, `payflow_reconciliation_differences_open{channel="stripe"} 1`)
 	require.NotContains(t, out, `payflow_reconciliation_differences_open{channel="banksim"}`, "each count replaces the last")
+	require.NotContains(t, out, `payflow_reconciliation_differences_open_over_1d{channel="banksim"}`, "each count replaces the last")
 }
 
 // RegisterGaugeFunc is the hook for a series another package owns (the webhook
@@ -158,6 +163,7 @@ func TestNilMetricsRecordsNothing(t *testing.T) {
 	m.LedgerChecked(true, time.Now())
 	m.AddReconciliationDifferences("banksim", "missing_at_bank", 1)
 	m.ReconciliationDifferencesOpen(map[string]int64{"banksim": 1})
+	m.ReconciliationDifferencesOpenOver1d(map[string]int64{"banksim": 1})
 	m.FlowStarted("payment", "banksim")
 	m.FlowsInStage("waiting_bank", 1)
 	m.ObserveRequest("GET", "/healthz", 200, time.Millisecond)

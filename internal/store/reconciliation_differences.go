@@ -42,6 +42,7 @@ type resolutionRow struct {
 	DifferenceID     string `gorm:"primaryKey"`
 	ReconciliationID string
 	Action           string
+	ObjectID         string
 	Note             string
 	Operator         string
 	CreatedAt        time.Time
@@ -55,6 +56,8 @@ const (
 	maxDiffReference = 255
 	maxDiffField     = 16
 	maxDiffRaw       = 1000
+	// maxResolutionObject is the width of reconciliation_resolutions.object_id.
+	maxResolutionObject = 255
 )
 
 func differenceRowOf(d models.Difference, now time.Time) differenceRow {
@@ -162,7 +165,7 @@ func (s *Store) ListDifferences(ctx context.Context, q DifferenceQuery) ([]model
 }
 
 func (r resolutionRow) model() *models.Resolution {
-	return &models.Resolution{Action: r.Action, Note: r.Note, Operator: r.Operator, ResolvedAt: r.CreatedAt.UTC()}
+	return &models.Resolution{Action: r.Action, ObjectID: r.ObjectID, Note: r.Note, Operator: r.Operator, ResolvedAt: r.CreatedAt.UTC()}
 }
 
 // Difference returns one difference of a run with its resolution; ErrNotFound (also
@@ -194,8 +197,8 @@ func (s *Store) ResolveDifference(ctx context.Context, reconciliationID, id stri
 		r.Action = models.ResolutionExplained
 	}
 	row := resolutionRow{
-		DifferenceID: id, ReconciliationID: reconciliationID, Action: r.Action, Note: r.Note, Operator: r.Operator,
-		CreatedAt: time.Now().UTC(),
+		DifferenceID: id, ReconciliationID: reconciliationID, Action: r.Action, ObjectID: truncate(r.ObjectID, maxResolutionObject), Note: r.Note,
+		Operator: r.Operator, CreatedAt: time.Now().UTC(),
 	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return models.Difference{}, fmt.Errorf("resolve difference %s: %w", id, translate(err))
@@ -204,18 +207,40 @@ func (s *Store) ResolveDifference(ctx context.Context, reconciliationID, id stri
 }
 
 // OpenDifferences counts the differences no operator has resolved, by channel, over
-// every run: each channel with a difference on record is in the answer, at 0 once
-// all of its differences are resolved. It reads every difference (a background
-// count, never one per request or scrape).
+// every run (in_transit items are not differences and are not counted): each
+// channel with a difference on record is in the answer, at 0 once all of its
+// differences are resolved. It reads every difference (a background count, never
+// one per request or scrape).
 func (s *Store) OpenDifferences(ctx context.Context) (map[string]int64, error) {
+	return s.openDifferences(ctx, time.Time{})
+}
+
+// OpenDifferencesOlderThan counts, like OpenDifferences, the unresolved differences
+// stored before cutoff (their created time), by channel: each channel with a
+// difference on record is in the answer, at 0 when none of its open ones is that
+// old.
+func (s *Store) OpenDifferencesOlderThan(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
+	return s.openDifferences(ctx, cutoff.UTC())
+}
+
+// openDifferences counts the open differences by channel, those stored before
+// cutoff only unless it is zero.
+func (s *Store) openDifferences(ctx context.Context, cutoff time.Time) (map[string]int64, error) {
 	var rows []struct {
 		Channel string
 		Open    int64
 	}
+	open := "CASE WHEN x.difference_id IS NULL THEN 1 ELSE 0 END"
+	args := []any{}
+	if !cutoff.IsZero() {
+		open = "CASE WHEN x.difference_id IS NULL AND d.created_at < ? THEN 1 ELSE 0 END"
+		args = append(args, cutoff)
+	}
 	err := s.db.WithContext(ctx).Table("reconciliation_differences AS d").
-		Select("r.channel AS channel, COUNT(d.id) - COUNT(x.difference_id) AS open").
+		Select("r.channel AS channel, SUM("+open+") AS open", args...).
 		Joins("JOIN reconciliations AS r ON r.id = d.reconciliation_id").
 		Joins("LEFT JOIN reconciliation_resolutions AS x ON x.difference_id = d.id").
+		Where("d.kind <> ?", string(models.DiffInTransit)).
 		Group("r.channel").Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("count open differences: %w", err)
@@ -225,4 +250,18 @@ func (s *Store) OpenDifferences(ctx context.Context) (map[string]int64, error) {
 		out[r.Channel] = r.Open
 	}
 	return out, nil
+}
+
+// OpenDifferencesOf counts the differences of one run that no operator has resolved
+// (in_transit items are not differences and are not counted).
+func (s *Store) OpenDifferencesOf(ctx context.Context, reconciliationID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Table("reconciliation_differences AS d").
+		Joins("LEFT JOIN reconciliation_resolutions AS x ON x.difference_id = d.id").
+		Where("d.reconciliation_id = ? AND d.kind <> ? AND x.difference_id IS NULL", reconciliationID, string(models.DiffInTransit)).
+		Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count open differences of %s: %w", reconciliationID, err)
+	}
+	return n, nil
 }

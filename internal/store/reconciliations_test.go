@@ -178,6 +178,58 @@ func TestOpenDifferences(t *testing.T) {
 		open, err = s.OpenDifferences(ctx)
 		require.NoError(t, err)
 		require.Equal(t, map[string]int64{"banksim": 4, "stripe": 0}, open)
+
+		// An in_transit item is not a difference: it is never counted open.
+		require.NoError(t, s.InsertDifferences(ctx, []models.Difference{{ReconciliationID: a[0].ReconciliationID, Reference: "pay_transit", Kind: models.DiffInTransit, Since: "2026-03-01"}}))
+		open, err = s.OpenDifferences(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"banksim": 4, "stripe": 0}, open)
+		n, err := s.OpenDifferencesOf(ctx, a[0].ReconciliationID)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "three differences, one resolved, in_transit left out")
+
+		// Older than a cut-off: by the time each was stored.
+		now := time.Now().UTC()
+		older, err := s.OpenDifferencesOlderThan(ctx, now.Add(-24*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"banksim": 0, "stripe": 0}, older)
+		old := now.Add(-25 * time.Hour)
+		require.NoError(t, s.DB().Exec("UPDATE reconciliation_differences SET created_at = ? WHERE id IN ?", old, []string{a[0].ID, a[1].ID}).Error)
+		require.NoError(t, s.DB().Exec("UPDATE reconciliation_differences SET created_at = ? WHERE kind = ?", old, models.DiffInTransit).Error)
+		older, err = s.OpenDifferencesOlderThan(ctx, now.Add(-24*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"banksim": 1, "stripe": 0}, older, "a[0] is resolved, a[1] is open and old")
+	})
+}
+
+// A resolution keeps the object its action acted on; an empty action is explained.
+func TestResolutionObject(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rec, _, err := s.OpenReconciliation(ctx, store.OpenReconciliationRequest{ID: models.NewID(models.PrefixReconciliation), Channel: "banksim", Day: "2026-03-01"})
+		require.NoError(t, err)
+		diffs := []models.Difference{
+			{ID: models.NewID(models.PrefixDifference), ReconciliationID: rec.ID, Reference: "pay_1", Kind: models.DiffMissingAtBank},
+			{ID: models.NewID(models.PrefixDifference), ReconciliationID: rec.ID, Reference: "pay_2", Kind: models.DiffMissingAtBank},
+		}
+		require.NoError(t, s.InsertDifferences(ctx, diffs))
+		d, err := s.ResolveDifference(ctx, rec.ID, diffs[0].ID, models.Resolution{Action: models.ResolutionRefunded, ObjectID: "re_1", Note: "given back", Operator: "ops"})
+		require.NoError(t, err)
+		require.Equal(t, models.ResolutionRefunded, d.Resolution.Action)
+		require.Equal(t, "re_1", d.Resolution.ObjectID)
+		d, err = s.ResolveDifference(ctx, rec.ID, diffs[1].ID, models.Resolution{Note: "bank's own fix", Operator: "ops"})
+		require.NoError(t, err)
+		require.Equal(t, models.ResolutionExplained, d.Resolution.Action)
+		require.Empty(t, d.Resolution.ObjectID)
+
+		_, err = s.Journal(ctx, "jr_none")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		require.NoError(t, s.DB().Exec(`INSERT INTO journals (id, idempotency_key, flow, flow_id, description, created_at) VALUES ('jr_1', 'k1', 'payment', 'pay_1', 'capture pay_1', ?)`, time.Now().UTC()).Error)
+		j, err := s.Journal(ctx, "jr_1")
+		require.NoError(t, err)
+		require.Equal(t, store.JournalHeader{ID: "jr_1", Flow: "payment", FlowID: "pay_1", Description: "capture pay_1"}, j)
+		_, err = s.RefundByID(ctx, "re_none")
+		require.ErrorIs(t, err, store.ErrNotFound)
 	})
 }
 

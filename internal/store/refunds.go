@@ -98,3 +98,8 @@ func (t *Tx) SetRefundOutcome(r models.Refund, status models.RefundStatus, code 
 		WHERE id = ?`,
 		r.Amount, string(models.PaymentRefunded), string(models.PaymentPartiallyRefunded), r.Amount, r.Amount, now, r.PaymentID).Error)
 }
+
+// RefundByID returns a refund whoever owns it (for operators), or ErrNotFound.
+func (s *Store) RefundByID(ctx context.Context, id string) (models.Refund, error) {
+	return takeModel[refundRow](s.db.WithContext(ctx).Where("id = ?", id), "refund", id)
+}
