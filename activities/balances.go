@@ -127,16 +127,18 @@ func lineDifferenceNet(d models.Difference, net map[string]int64) {
 	}
 }
 
-// signedByKind is amount as it moves our balance at the bank: a charge adds, a
-// refund or payout takes away, anything else moves nothing.
+// signedByKind is amount as it moves our balance at the bank: a charge (a
+// payment's or a top-up's) adds, a refund (a reversal's too) or a payout (a
+// withdrawal's) takes away, anything else moves nothing. Our side may name the
+// transfer's kind or its object's.
 func signedByKind(kind string, amount int64) int64 {
 	if amount < 0 {
 		amount = -amount
 	}
-	switch bank.Kind(kind) {
-	case bank.KindCharge:
+	switch kind {
+	case string(bank.KindCharge), "payment", "topup":
 		return amount
-	case bank.KindRefund, bank.KindPayout:
+	case string(bank.KindRefund), string(bank.KindPayout), "reversal", "withdrawal":
 		return -amount
 	}
 	return 0
