@@ -59,7 +59,7 @@ func (r *Reconciliation) CheckBalances(ctx context.Context, in models.CheckBalan
 	if err != nil {
 		return models.CheckBalancesResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
-	explained, err := r.explainedByLines(ctx, in.ReconciliationID)
+	explained, err := r.explainedByLines(ctx, in)
 	if err != nil {
 		return models.CheckBalancesResult{}, retryableError(models.ErrTypeDatabase, err)
 	}
@@ -77,29 +77,58 @@ func (r *Reconciliation) CheckBalances(ctx context.Context, in models.CheckBalan
 	return models.CheckBalancesResult{Checked: true, BalanceGap: int64(len(gaps))}, nil
 }
 
-// explainedByLines sums lineDifferenceNet over the run's stored differences, per
-// currency; balance_gap differences (of an earlier attempt) explain nothing.
-func (r *Reconciliation) explainedByLines(ctx context.Context, reconciliationID string) (map[string]int64, error) {
+// explainedByLines is, per currency, how much of the gap the line differences
+// explain on the run's day. A difference's sides are cumulative (the bank's line of
+// an earlier day, the ledger's journals of any day), so the day's share is the sum of
+// lineDifferenceNet over the run's differences minus the same sum over the items the
+// run of the day before left in transit, which that run already counted (the run
+// carries exactly those, see Store.PreviousRun): an item carried and matched today
+// explains the opposite of what it explained yesterday. balance_gap differences
+// explain nothing.
+func (r *Reconciliation) explainedByLines(ctx context.Context, in models.CheckBalancesInput) (map[string]int64, error) {
 	out := map[string]int64{}
+	err := r.eachDifference(ctx, in.ReconciliationID, func(d models.Difference) {
+		if d.Kind != models.DiffBalanceGap {
+			lineDifferenceNet(d, out, 1)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	prev, err := r.Store.PreviousRun(ctx, in.Channel, in.Date)
+	if err != nil || prev == "" {
+		return out, err
+	}
+	err = r.eachDifference(ctx, prev, func(d models.Difference) {
+		if d.Kind == models.DiffInTransit {
+			lineDifferenceNet(d, out, -1)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachDifference calls fn with every stored difference of a run, page by page.
+func (r *Reconciliation) eachDifference(ctx context.Context, reconciliationID string, fn func(models.Difference)) error {
 	q := store.DifferenceQuery{ReconciliationID: reconciliationID, Limit: differencesPage}
 	for {
 		page, more, err := r.Store.ListDifferences(ctx, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, d := range page {
-			if d.Kind != models.DiffBalanceGap {
-				lineDifferenceNet(d, out)
-			}
+			fn(d)
 		}
 		if !more || len(page) == 0 {
-			return out, nil
+			return nil
 		}
 		q.StartingAfter = page[len(page)-1].ID
 	}
 }
 
-// lineDifferenceNet adds to net, per currency, how much one line difference makes
+// lineDifferenceNet adds to net (times sign), per currency, how much one line difference makes
 // the bank's movement exceed the ledger's: the bank side's signed amount minus the
 // ledger side's, each in its own currency, charge positive and refund or payout
 // negative. The bank side counts when succeeded. The ledger side counts when
@@ -107,9 +136,9 @@ func (r *Reconciliation) explainedByLines(ctx context.Context, reconciliationID 
 // ledger side (a comparison of the statement with our records only) counts our side
 // in its place when succeeded, since the flows book every succeeded transfer on the
 // clearing account.
-func lineDifferenceNet(d models.Difference, net map[string]int64) {
+func lineDifferenceNet(d models.Difference, net map[string]int64, sign int64) {
 	if b := d.Bank; b != nil && b.Status == string(models.BankSucceeded) {
-		net[b.Currency] += signedByKind(b.Kind, b.Amount)
+		net[b.Currency] += sign * signedByKind(b.Kind, b.Amount)
 	}
 	switch l, o := d.Ledger, d.Ours; {
 	case l != nil:
@@ -120,10 +149,10 @@ func lineDifferenceNet(d models.Difference, net map[string]int64) {
 			kind = d.Bank.Kind
 		}
 		if l.Status == ledgerBookedStatus {
-			net[l.Currency] -= signedByKind(kind, l.Amount)
+			net[l.Currency] -= sign * signedByKind(kind, l.Amount)
 		}
 	case o != nil && o.Status == string(models.BankSucceeded):
-		net[o.Currency] -= signedByKind(o.Kind, o.Amount)
+		net[o.Currency] -= sign * signedByKind(o.Kind, o.Amount)
 	}
 }
 

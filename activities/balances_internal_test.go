@@ -42,7 +42,7 @@ func TestLineDifferenceNet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := map[string]int64{}
-			lineDifferenceNet(tt.d, got)
+			lineDifferenceNet(tt.d, got, 1)
 			require.Equal(t, tt.want, got)
 		})
 	}
