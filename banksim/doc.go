@@ -96,11 +96,19 @@
 //	GET  /sim/statements/{channel}-{YYYY-MM-DD}.csv
 //	POST /sim/statement/inject                  {date, reference, kind, amount, currency, status, time?} or {lines: [...]}
 //	POST /sim/statement/alter                   {reference, amount?, status?, remove?}
+//	GET  /sim/statements/{YYYY-MM-DD}/balances  [{currency, opening, closing}]
+//	POST /sim/balances/adjust                   {day, currency, amount}
 //	GET  /healthz
 //
 // The executions count is how many times the bank accepted the reference for
 // execution (never more than 1): a processing transfer canceled afterwards
 // counts 1, a tombstone 0. Only a succeeded transfer moved money.
+//
+// The balances of a day are ours at the bank per currency, in minor units: the
+// statement's succeeded lines as served (alterations and injected lines
+// included; charges in, refunds and payouts out) plus the adjustments planted
+// for that day, which no statement line lists. A day opens at the close of the
+// day before; the first day opens at 0.
 //
 // POST /sim/faults sets the given knobs and resets every other one ({} resets
 // all): down and error_rate refuse channel requests (cancels included) with

@@ -86,6 +86,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
 	mux.HandleFunc("GET /sim/accounts", s.handleAccounts)
 	mux.HandleFunc("GET /sim/statements/{file}", s.handleStatement)
+	mux.HandleFunc("GET /sim/statements/{day}/balances", s.handleBalances)
+	mux.HandleFunc("POST /sim/balances/adjust", s.handleAdjustBalance)
 	mux.HandleFunc("POST /sim/statement/inject", s.handleInject)
 	mux.HandleFunc("POST /sim/statement/alter", s.handleAlter)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -70,6 +70,7 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityCreateEvent, d.Webhooks.CreateEvent},
 		{workflows.ActivityDeliverWebhook, d.Webhooks.DeliverWebhook},
 		{workflows.ActivityReconcileStatement, d.Reconciliation.ReconcileStatement},
+		{workflows.ActivityCheckBalances, d.Reconciliation.CheckBalances},
 		{workflows.ActivityFinishReconciliation, d.Reconciliation.FinishReconciliation},
 		{workflows.ActivityOpenReconciliation, d.Reconciliation.OpenReconciliation},
 		{workflows.ActivitySweepFlows, d.Sweeper.SweepFlows},

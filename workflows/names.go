@@ -65,6 +65,7 @@ const (
 	ActivityDeliverWebhook      = "DeliverWebhook"
 
 	ActivityReconcileStatement   = "ReconcileStatement"
+	ActivityCheckBalances        = "CheckBalances"
 	ActivityFinishReconciliation = "FinishReconciliation"
 	ActivityOpenReconciliation   = "OpenReconciliation"
 
@@ -99,6 +100,6 @@ var AllActivityNames = []string{
 	ActivityCharge, ActivityQueryTransfer, ActivityCancelTransfer, ActivityRouteTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
-	ActivityReconcileStatement, ActivityFinishReconciliation, ActivityOpenReconciliation,
+	ActivityReconcileStatement, ActivityCheckBalances, ActivityFinishReconciliation, ActivityOpenReconciliation,
 	ActivitySweepFlows, ActivityPurge, ActivityCheckLedger, ActivityMeasure,
 }

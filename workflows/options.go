@@ -116,6 +116,13 @@ func reconcileActivityOptions(ctx workflow.Context) workflow.Context {
 		models.ErrTypeInvalidInput, models.ErrTypeStatementUnreadable))
 }
 
+// balancesActivityOptions are for a run's balance check: one request to the bank and
+// a few queries, retried through a bank's outage for as long as the statement's pass
+// would be.
+func balancesActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, retried(5*time.Minute, 24*time.Hour, time.Minute, models.ErrTypeInvalidInput))
+}
+
 // openActivityOptions are for short steps that talk to the database and Temporal.
 func openActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, retried(30*time.Second, time.Hour, time.Minute, models.ErrTypeInvalidInput))

@@ -12,7 +12,8 @@ import (
 
 // ReconciliationWorkflow reconciles one channel's statement of one UTC day with our
 // bank transfer records: one long, heartbeating activity streams the comparison and
-// stores the differences, then the run's end is recorded. A run that cannot finish
+// stores the differences, a short one compares the day's balances at the bank with
+// the ledger's clearing account (balance gaps), then the run's end is recorded. A run that cannot finish
 // (an unreadable statement, a day of retries) records that it failed, and fails.
 func ReconciliationWorkflow(ctx workflow.Context, in models.ReconciliationInput) (models.ReconciliationResult, error) {
 	return runFlow(ctx, in, newReconciliationFlow)
@@ -57,6 +58,9 @@ func (r *reconciliationFlow) run(ctx workflow.Context) (models.ReconciliationRes
 	err := workflow.ExecuteActivity(reconcileActivityOptions(ctx), reconActs.ReconcileStatement, models.ReconcileStatementInput{
 		ReconciliationID: r.in.ReconciliationID, Channel: r.in.Channel, Date: r.in.Date,
 	}).Get(ctx, &res)
+	if err == nil && checksBalances(ctx) {
+		err = r.checkBalances(ctx, &res.Counts)
+	}
 	r.setStage(ctx, models.StageReporting)
 	if err != nil {
 		r.state.LastError = err.Error()
@@ -86,6 +90,23 @@ func (r *reconciliationFlow) run(ctx workflow.Context) (models.ReconciliationRes
 		ReconciliationID: r.in.ReconciliationID, Status: models.ReconciliationCompleted, Counts: res.Counts,
 		Resumed: res.Resumed, SkippedLines: res.SkippedLines,
 	}, nil
+}
+
+// checkBalances compares the day's balances at the bank with the ledger's clearing
+// account and adds the balance gaps the line differences do not explain to counts.
+func (r *reconciliationFlow) checkBalances(ctx workflow.Context, counts *models.ReconciliationCounts) error {
+	var res models.CheckBalancesResult
+	err := workflow.ExecuteActivity(balancesActivityOptions(ctx), reconActs.CheckBalances, models.CheckBalancesInput{
+		ReconciliationID: r.in.ReconciliationID, Channel: r.in.Channel, Date: r.in.Date,
+	}).Get(ctx, &res)
+	if err != nil {
+		return err
+	}
+	counts.BalanceGap += res.BalanceGap
+	if !res.Checked {
+		r.logger.Info("the channel reports no balances: no balance check")
+	}
+	return nil
 }
 
 // finish records the run's end (a short database step, as a local activity).

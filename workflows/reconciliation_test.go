@@ -29,12 +29,19 @@ func TestReconciliationCompletes(t *testing.T) {
 			require.Equal(t, "rec_test1", st.ObjectID)
 		}).
 		Return(models.ReconcileStatementResult{Counts: counts, Resumed: true, SkippedLines: 7}, nil).Once()
+	env.OnActivity(reconActs.CheckBalances, mock.Anything, models.CheckBalancesInput{ReconciliationID: "rec_test1", Channel: "banksim", Date: "2026-03-01"}).
+		Run(func(mock.Arguments) {
+			require.Equal(t, models.StageMatching, queryState[models.ReconciliationState](t, env).Stage)
+		}).
+		Return(models.CheckBalancesResult{Checked: true, BalanceGap: 1}, nil).Once()
+	counts.BalanceGap = 1 // the balance check's gap is one of the run's differences
 	env.OnActivity(reconActs.FinishReconciliation, mock.Anything, models.FinishReconciliationInput{
 		ReconciliationID: "rec_test1", Status: models.ReconciliationCompleted, Counts: counts,
 	}).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 
 	env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
 	res := resultOf[models.ReconciliationResult](t, env)
+	require.Equal(t, int64(4), res.Counts.Differences(), "three line differences and the balance gap")
 	require.Equal(t, models.ReconciliationResult{
 		ReconciliationID: "rec_test1", Status: models.ReconciliationCompleted, Counts: counts, Resumed: true, SkippedLines: 7,
 	}, res)
@@ -70,11 +77,56 @@ func TestReconciliationRetriesOutages(t *testing.T) {
 		Return(models.ReconcileStatementResult{}, temporal.NewApplicationError("statement: connection refused", models.ErrTypeBankUnavailable)).Twice()
 	env.OnActivity(reconActs.ReconcileStatement, mock.Anything, mock.Anything).
 		Return(models.ReconcileStatementResult{Counts: models.ReconciliationCounts{Matched: 1}}, nil).Once()
+	env.OnActivity(reconActs.CheckBalances, mock.Anything, mock.Anything).
+		Return(models.CheckBalancesResult{}, temporal.NewApplicationError("balances: connection refused", models.ErrTypeBankUnavailable)).Once()
+	env.OnActivity(reconActs.CheckBalances, mock.Anything, mock.Anything).Return(models.CheckBalancesResult{Checked: true}, nil).Once()
 	env.OnActivity(reconActs.FinishReconciliation, mock.Anything, mock.MatchedBy(func(in models.FinishReconciliationInput) bool {
 		return in.Status == models.ReconciliationCompleted && in.Counts.Matched == 1
 	})).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
 	env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
 	require.NoError(t, env.GetWorkflowError())
+}
+
+// A balance check that cannot be done fails the run as a statement that cannot be
+// read does; a channel without balances (not checked) completes with no balance gap.
+func TestReconciliationBalanceCheck(t *testing.T) {
+	tests := []struct {
+		name       string
+		res        models.CheckBalancesResult
+		err        error
+		wantStatus models.ReconciliationStatus
+		wantError  string
+	}{
+		{"not checked", models.CheckBalancesResult{}, nil, models.ReconciliationCompleted, ""},
+		{"two gaps", models.CheckBalancesResult{Checked: true, BalanceGap: 2}, nil, models.ReconciliationCompleted, ""},
+		{"refused", models.CheckBalancesResult{}, temporal.NewNonRetryableApplicationError("unknown channel", models.ErrTypeInvalidInput, nil),
+			models.ReconciliationFailed, models.ErrTypeInvalidInput},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			counts := models.ReconciliationCounts{StatementLines: 1, OurRecords: 1, Matched: 1}
+			env.OnActivity(reconActs.ReconcileStatement, mock.Anything, mock.Anything).
+				Return(models.ReconcileStatementResult{Counts: counts}, nil).Once()
+			env.OnActivity(reconActs.CheckBalances, mock.Anything, mock.Anything).Return(tc.res, tc.err).Once()
+			want := models.FinishReconciliationInput{ReconciliationID: "rec_test1", Status: tc.wantStatus, Error: tc.wantError}
+			if tc.wantStatus == models.ReconciliationCompleted {
+				want.Counts = counts
+				want.Counts.BalanceGap = tc.res.BalanceGap
+			}
+			env.OnActivity(reconActs.FinishReconciliation, mock.Anything, want).Return(models.FinishReconciliationResult{Recorded: true}, nil).Once()
+			env.ExecuteWorkflow(ReconciliationWorkflow, reconciliationInput())
+			if tc.wantError != "" {
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(env.GetWorkflowError(), &appErr))
+				require.Equal(t, tc.wantError, appErr.Type())
+				return
+			}
+			res := resultOf[models.ReconciliationResult](t, env)
+			require.Equal(t, tc.res.BalanceGap, res.Counts.BalanceGap)
+			env.AssertExpectations(t)
+		})
+	}
 }
 
 func TestReconciliationRejectsBadInput(t *testing.T) {

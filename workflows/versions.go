@@ -74,3 +74,14 @@ const changeUnsentChargeStops = "disabled-merchant-unsent-charge"
 func stopsUnsentCharge(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeUnsentChargeStops, workflow.DefaultVersion, 1) >= 1
 }
+
+// changeReconciliationBalances: a reconciliation run whose statement was reconciled
+// also checks the day's balances (CheckBalances) and adds the balance gaps it found to
+// the counts it records (version 1). Before, a run compared the statement's lines only.
+const changeReconciliationBalances = "reconciliation-balances"
+
+// checksBalances reports whether this run checks the day's balances. A run asks once,
+// after its statement was reconciled; a run whose statement failed records no marker.
+func checksBalances(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeReconciliationBalances, workflow.DefaultVersion, 1) >= 1
+}

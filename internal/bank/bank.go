@@ -120,6 +120,28 @@ type Channel interface {
 	Statement(ctx context.Context, day time.Time) (io.ReadCloser, error)
 }
 
+// DayBalance is our balance at a bank in one currency over one UTC day, in minor
+// units: Opening at the day's start, Closing at its end. A bank that reports only
+// the day's movement answers it as Closing with Opening 0.
+type DayBalance struct {
+	Currency string
+	Opening  int64
+	Closing  int64
+}
+
+// Movement is how much the day added to our balance at the bank (negative when
+// more went out than came in).
+func (b DayBalance) Movement() int64 { return b.Closing - b.Opening }
+
+// Balancer is a channel that reports our balance at the bank per day, which lets
+// reconciliation compare it with the ledger's clearing account. It is optional: a
+// channel without it gets no balance check.
+type Balancer interface {
+	// Balances returns the balances of one UTC day, one per currency the bank
+	// moved money in for us (sorted by currency); ErrUnavailable.
+	Balances(ctx context.Context, day time.Time) ([]DayBalance, error)
+}
+
 // Registry holds the configured channels by name.
 type Registry struct {
 	channels map[string]Channel

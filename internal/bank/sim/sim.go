@@ -215,3 +215,38 @@ func (c *Channel) Cancel(ctx context.Context, reference string) (bank.Transfer, 
 	}
 	return c.do(req, reference, false)
 }
+
+// Balances implements bank.Balancer: the simulator's opening and closing balances
+// of the day (GET /sim/statements/{day}/balances).
+func (c *Channel) Balances(ctx context.Context, day time.Time) ([]bank.DayBalance, error) {
+	d := day.UTC().Format("2006-01-02")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/sim/statements/"+d+"/balances", nil)
+	if err != nil {
+		return nil, fmt.Errorf("balances %s: %w: %w", d, bank.ErrInvalid, err)
+	}
+	// The bank sums every statement line up to the day: like a statement, no client
+	// timeout beyond the context's.
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("balances %s: %w: %w", d, bank.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("balances %s: %w: HTTP %d", d, bank.ErrUnavailable, resp.StatusCode)
+	}
+	var body []struct {
+		Currency string `json:"currency"`
+		Opening  int64  `json:"opening"`
+		Closing  int64  `json:"closing"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return nil, fmt.Errorf("balances %s: unreadable answer: %w: %w", d, bank.ErrUnavailable, err)
+	}
+	out := make([]bank.DayBalance, len(body))
+	for i, b := range body {
+		out[i] = bank.DayBalance{Currency: b.Currency, Opening: b.Opening, Closing: b.Closing}
+	}
+	return out, nil
+}
+
+var _ bank.Balancer = (*Channel)(nil)
