@@ -211,10 +211,17 @@ func (s *Store) clearingOf(ctx context.Context, ids []string, out map[string]rec
 		Currency string
 		Total    int64
 	}
-	q := s.db.WithContext(ctx).Table("journals AS j").
-		Select("j.flow_id AS flow_id, e.currency AS currency, SUM(e.amount) AS total").
-		Joins("JOIN entries AS e ON e.journal_id = j.id").
-		Joins("JOIN accounts AS a ON a.id = e.account_id").
+	// The journals of the ids first, then their entries, then the account of each:
+	// a planner that starts from the (one) clearing account reads every entry it
+	// ever had on every page. STRAIGHT_JOIN (MySQL) and CROSS JOIN (SQLite) keep
+	// the order as written.
+	sel, join := "j.flow_id AS flow_id, e.currency AS currency, SUM(e.amount) AS total", "CROSS JOIN"
+	if s.db.Dialect == DialectMySQL {
+		sel, join = "STRAIGHT_JOIN "+sel, "JOIN"
+	}
+	q := s.db.WithContext(ctx).Table("journals AS j").Select(sel).
+		Joins(join+" entries AS e ON e.journal_id = j.id").
+		Joins(join+" accounts AS a ON a.id = e.account_id").
 		Where("a.kind = ?", bankClearingKind)
 	err := idsWhere(q, "j.flow_id", ids).Group("j.flow_id, e.currency").Scan(&rows).Error
 	if err != nil {
