@@ -114,6 +114,9 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 		Ours: func(ctx context.Context, after string, limit int) ([]recon.Record, error) {
 			return r.ours(ctx, in, prev, after, limit)
 		},
+		Enrich: func(ctx context.Context, recs []recon.Record) error {
+			return r.enrich(ctx, recs)
+		},
 		Lookup:    r.Store.ReconSides,
 		Day:       day,
 		CarryDays: r.carryDays(),
@@ -148,7 +151,7 @@ func (r *Reconciliation) carryDays() int {
 
 // ours is one keyset page of our side of a run: the references our bank layer
 // recorded on the channel that day, and the items the day before left in transit
-// (prev's), merged in reference order, each with our intent and the ledger.
+// (prev's), merged in reference order (enrich adds our intent and the ledger).
 func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementInput, prev, after string, limit int) ([]recon.Record, error) {
 	ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
 	if err != nil {
@@ -176,20 +179,26 @@ func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementI
 			j++
 		}
 	}
+	return recs, nil
+}
+
+// enrich fills in a page's intents and ledger (the engine enriches several pages
+// at once while it reads the next).
+func (r *Reconciliation) enrich(ctx context.Context, recs []recon.Record) error {
 	refs := make([]string, len(recs))
 	for k := range recs {
 		refs[k] = recs[k].Reference
 	}
 	sides, err := r.Store.ReconSides(ctx, refs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for k := range recs {
 		if s, ok := sides[recs[k].Reference]; ok {
 			recs[k].Intent, recs[k].Ledger = s.Intent, s.Ledger
 		}
 	}
-	return recs, nil
+	return nil
 }
 
 func carriedRecord(c store.CarriedItem) recon.Record {

@@ -242,7 +242,7 @@ func runChild(dsn, bankURL, day string) error {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	log.SetOutput(os.Stderr)
-	db, err := store.Open(dsn, 4)
+	db, err := store.Open(dsn, 8)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,10 @@ package recon
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +135,7 @@ func TestSpoolKeepsEverySide(t *testing.T) {
 		{Reference: "wd_5", Carried: &Carried{Since: "2026-03-02"}},
 	}
 	dir := t.TempDir()
-	sp := startSpool(context.Background(), oursOf(recs), "", 2, dir)
+	sp := startSpool(context.Background(), oursOf(recs), nil, "", 2, 1, dir)
 	r, err := sp.open()
 	require.NoError(t, err)
 	defer r.close()
@@ -145,4 +149,46 @@ func TestSpoolKeepsEverySide(t *testing.T) {
 		got = append(got, rec)
 	}
 	require.Equal(t, recs, got)
+}
+
+// Pages enriched at once come out of the spool in reference order, each enriched;
+// an enrichment that fails fails the spool.
+func TestSpoolEnrichesPagesConcurrently(t *testing.T) {
+	var recs []Record
+	for i := range 50 {
+		recs = append(recs, Record{Reference: fmt.Sprintf("pay_%03d", i)})
+	}
+	enrich := func(_ context.Context, page []Record) error {
+		time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
+		for i := range page {
+			page[i].Intent = &Intent{Kind: "payment", Amount: int64(len(page[i].Reference)), Currency: "CNY", Status: "succeeded", Expect: ExpectMoved}
+		}
+		return nil
+	}
+	sp := startSpool(context.Background(), oursOf(recs), enrich, "", 3, 4, t.TempDir())
+	r, err := sp.open()
+	require.NoError(t, err)
+	defer r.close()
+	var got []string
+	for {
+		rec, ok, err := r.next()
+		require.NoError(t, err)
+		if !ok {
+			break
+		}
+		require.NotNil(t, rec.Intent, rec.Reference)
+		got = append(got, rec.Reference)
+	}
+	require.Len(t, got, 50)
+	require.True(t, slices.IsSorted(got))
+
+	boom := errors.New("database down")
+	sp = startSpool(context.Background(), oursOf(recs), func(_ context.Context, page []Record) error {
+		if page[0].Reference == "pay_030" {
+			return boom
+		}
+		return nil
+	}, "", 3, 4, t.TempDir())
+	_, err = sp.open()
+	require.ErrorIs(t, err, boom)
 }

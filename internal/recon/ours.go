@@ -21,11 +21,11 @@ type spool struct {
 	err  error
 }
 
-func startSpool(ctx context.Context, ours Ours, after string, size int, dir string) *spool {
+func startSpool(ctx context.Context, ours Ours, enrich Enrich, after string, size, workers int, dir string) *spool {
 	sp := &spool{path: filepath.Join(dir, "ours"), done: make(chan struct{})}
 	go func() {
 		defer close(sp.done)
-		sp.err = sp.fill(ctx, ours, after, size)
+		sp.err = sp.fill(ctx, ours, enrich, after, size, max(workers, 1))
 	}()
 	return sp
 }
@@ -42,30 +42,82 @@ const (
 	spoolCarriedBank
 )
 
-func (sp *spool) fill(ctx context.Context, ours Ours, after string, size int) (err error) {
+// page is one keyset page of our records on its way to the spool: enriched on its
+// own goroutine, written in its turn.
+type page struct {
+	recs []Record
+	done chan error
+}
+
+// fill reads our records page after page (the keyset needs each page's last
+// reference before the next), has up to workers pages enriched at once, and writes
+// them to the spool in order. Memory holds at most workers+1 pages.
+func (sp *spool) fill(ctx context.Context, ours Ours, enrich Enrich, after string, size, workers int) (err error) {
 	w, err := createTemp(sp.path, "spool")
 	if err != nil {
 		return err
 	}
 	defer func() { err = w.close(err) }()
-	for {
-		recs, err := ours(ctx, after, size)
-		if err != nil {
-			return fmt.Errorf("read our records after %q: %w", after, err)
-		}
-		for i := range recs {
-			r := &recs[i]
-			// The merge is only right if both sides are sorted the same way.
-			if r.Reference <= after {
-				return fmt.Errorf("%w: %q after %q", ErrRecordOrder, r.Reference, after)
+	ctx, cancel := context.WithCancel(ctx)
+	pending := make(chan *page, workers)
+	go func() {
+		defer close(pending)
+		for {
+			p := &page{done: make(chan error, 1)}
+			recs, err := ours(ctx, after, size)
+			switch {
+			case err != nil:
+				p.done <- fmt.Errorf("read our records after %q: %w", after, err)
+			case len(recs) > 0 && recs[0].Reference <= after:
+				// The merge is only right if both sides are sorted the same way.
+				p.done <- fmt.Errorf("%w: %q after %q", ErrRecordOrder, recs[0].Reference, after)
+			default:
+				for i := 1; i < len(recs); i++ {
+					if recs[i].Reference <= recs[i-1].Reference {
+						err = fmt.Errorf("%w: %q after %q", ErrRecordOrder, recs[i].Reference, recs[i-1].Reference)
+						break
+					}
+				}
+				if err != nil {
+					p.done <- err
+					break
+				}
+				p.recs = recs
+				if enrich == nil || len(recs) == 0 {
+					p.done <- nil
+				} else {
+					go func() { p.done <- enrich(ctx, p.recs) }()
+				}
 			}
-			after = r.Reference
-			writeRecord(w, r)
+			select {
+			case pending <- p:
+			case <-ctx.Done():
+				<-p.done
+				return
+			}
+			if p.recs == nil || len(recs) < size {
+				return
+			}
+			after = recs[len(recs)-1].Reference
 		}
-		if len(recs) < size {
-			return nil
+	}()
+	// Every page handed over is waited for before fill returns, so that no
+	// enrichment outlives the pass.
+	defer func() {
+		cancel()
+		for p := range pending {
+			<-p.done
+		}
+	}()
+	for p := range pending {
+		if err := <-p.done; err != nil {
+			return err
+		}
+		for i := range p.recs {
+			writeRecord(w, &p.recs[i])
 		}
 	}
+	return nil
 }
 
 func writeRecord(w *tempWriter, r *Record) {

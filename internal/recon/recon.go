@@ -52,6 +52,8 @@ type Config struct {
 	CheckpointEvery time.Duration
 	// TempDir holds the sorted chunks ("" is the system's).
 	TempDir string
+	// EnrichWorkers is how many pages of our records are enriched at once.
+	EnrichWorkers int
 	// MaxRefsPerSecond paces the matching (0: as fast as it goes), so that a huge
 	// statement can be kept from starving the worker's other activities.
 	MaxRefsPerSecond int
@@ -63,6 +65,8 @@ const (
 	DefaultPageSize        = 10_000
 	DefaultBatchSize       = 500
 	DefaultCheckpointEvery = time.Second
+	// DefaultEnrichWorkers pages of our records are enriched at once.
+	DefaultEnrichWorkers = 4
 	// DefaultCarryDays is how many days an item stays in transit before it is
 	// reported (PAYFLOW_RECON_CARRY_DAYS).
 	DefaultCarryDays = 2
@@ -80,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckpointEvery <= 0 {
 		c.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if c.EnrichWorkers <= 0 {
+		c.EnrichWorkers = DefaultEnrichWorkers
 	}
 	return c
 }
@@ -117,6 +124,11 @@ type Checkpoint struct {
 // ledger.
 type Ours func(ctx context.Context, after string, limit int) ([]Record, error)
 
+// Enrich fills in our intent and ledger of a page of Ours' records, in place
+// (nil: Ours returns them whole). Pages are enriched concurrently
+// (Config.EnrichWorkers), each by one call.
+type Enrich func(ctx context.Context, recs []Record) error
+
 // Lookup finds our intent and ledger of references the statement has and Ours did
 // not return (a charge the bank made while our flow failed or stopped before it
 // recorded the bank's answer): a record per reference we have an object for, none
@@ -132,6 +144,7 @@ type Job struct {
 	// Statement is the CSV: reference,kind,amount,currency,status,time.
 	Statement io.Reader
 	Ours      Ours
+	Enrich    Enrich
 	// Lookup finds our side of the statement's references Ours lacks (nil: none is
 	// ours).
 	Lookup Lookup
@@ -183,7 +196,7 @@ func Reconcile(ctx context.Context, cfg Config, job Job) (Result, error) {
 	// Our records are read (into a spool file) while the statement is read and
 	// sorted: the database and the bank work at the same time.
 	spoolCtx, stopSpool := context.WithCancel(ctx)
-	sp := startSpool(spoolCtx, job.Ours, p.cp.LastReference, cfg.PageSize, dir)
+	sp := startSpool(spoolCtx, job.Ours, job.Enrich, p.cp.LastReference, cfg.PageSize, cfg.EnrichWorkers, dir)
 	defer func() {
 		stopSpool()
 		sp.wait() // before the directory is removed
