@@ -100,16 +100,16 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
 		ctx := context.Background()
 		today := time.Now().UTC().Format(models.DayLayout)
-		var matchedSuccess, altered, removed, declined, flowFailed models.Payment
+		var matchedSuccess, altered, removed, declined, flowFailed, otherCurrency models.Payment
 		for _, p := range []struct {
 			into   *models.Payment
 			amount int64
 			token  string
 		}{{&matchedSuccess, 1111, "tok_success"}, {&altered, 2222, "tok_success"}, {&removed, 3333, "tok_success"},
-			{&declined, 4444, "tok_decline"}, {&flowFailed, 5555, "tok_decline"}} {
+			{&declined, 4444, "tok_decline"}, {&flowFailed, 5555, "tok_decline"}, {&otherCurrency, 6666, "tok_success"}} {
 			*p.into = createPayment(t, s, card(p.amount, p.token))
 		}
-		for _, p := range []*models.Payment{&matchedSuccess, &altered, &removed, &declined, &flowFailed} {
+		for _, p := range []*models.Payment{&matchedSuccess, &altered, &removed, &declined, &flowFailed, &otherCurrency} {
 			*p = waitPayment(t, s, p.ID, 60*time.Second)
 		}
 		require.Equal(t, models.PaymentFailed, declined.Status)
@@ -123,7 +123,18 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 		bankAdmin(t, s, "/sim/statement/alter", map[string]any{"reference": removed.ID, "remove": true})
 		// The bank's statement says it charged a payment our flow recorded as failed.
 		bankAdmin(t, s, "/sim/statement/alter", map[string]any{"reference": flowFailed.ID, "status": "succeeded"})
-		planted := map[string]bool{matchedSuccess.ID: true, altered.ID: true, removed.ID: true, declined.ID: true, flowFailed.ID: true, ghost: true}
+		// The bank lists a charge twice, and another in USD where we charged CNY.
+		bankAdmin(t, s, "/sim/statement/inject", map[string]any{
+			"date": today, "reference": matchedSuccess.ID, "kind": "charge", "amount": 1111, "currency": "CNY", "status": "succeeded",
+		})
+		bankAdmin(t, s, "/sim/statement/alter", map[string]any{"reference": otherCurrency.ID, "remove": true})
+		bankAdmin(t, s, "/sim/statement/inject", map[string]any{
+			"date": today, "reference": otherCurrency.ID, "kind": "charge", "amount": 6666, "currency": "USD", "status": "succeeded",
+		})
+		// And its balance moved by 7 more than any line says.
+		bankAdmin(t, s, "/sim/balances/adjust", map[string]any{"day": today, "currency": "CNY", "amount": 7})
+		planted := map[string]bool{matchedSuccess.ID: true, altered.ID: true, removed.ID: true, declined.ID: true, flowFailed.ID: true,
+			otherCurrency.ID: true, ghost: true, "balance/CNY": true}
 
 		rec := openReconciliation(t, s, fmt.Sprintf(`{"channel":"banksim","date":%q,"rerun":true}`, today), 202)
 		require.Equal(t, workflows.ReconciliationWorkflowID("banksim", today), rec.WorkflowID)
@@ -140,6 +151,9 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 		// the stack's own business: only the planted references are checked.
 		want := []diff{
 			{models.DiffAmountMismatch, altered.ID},
+			{models.DiffBalanceGap, "balance/CNY"},
+			{models.DiffCurrencyMismatch, otherCurrency.ID},
+			{models.DiffDuplicateReference, matchedSuccess.ID},
 			{models.DiffInTransit, removed.ID},
 			{models.DiffMissingOnOurSide, ghost},
 			{models.DiffStatusMismatch, flowFailed.ID},
@@ -159,6 +173,9 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 			require.GreaterOrEqual(t, counts.InTransit, int64(1))
 			require.GreaterOrEqual(t, counts.MissingOnOurSide, int64(1))
 			require.GreaterOrEqual(t, counts.StatusMismatch, int64(1))
+			require.GreaterOrEqual(t, counts.CurrencyMismatch, int64(1))
+			require.GreaterOrEqual(t, counts.DuplicateReference, int64(1))
+			require.GreaterOrEqual(t, counts.BalanceGap, int64(1))
 			require.GreaterOrEqual(t, counts.Matched, int64(2), "the success and the decline match")
 			return diffs
 		}
