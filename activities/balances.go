@@ -16,9 +16,8 @@ import (
 // Sides of a balance_gap difference: the bank side is the bank's movement of the
 // day, the ledger side the clearing account's.
 const (
-	balanceSideKind    = "balance"
-	balanceSideStatus  = "moved"
-	ledgerBookedStatus = "booked"
+	balanceSideKind   = "balance"
+	balanceSideStatus = "moved"
 )
 
 // differencesPage is how many stored differences CheckBalances reads at a time.
@@ -148,7 +147,7 @@ func lineDifferenceNet(d models.Difference, net map[string]int64, sign int64) {
 		} else if d.Bank != nil {
 			kind = d.Bank.Kind
 		}
-		if l.Status == ledgerBookedStatus {
+		if l.Status == models.LedgerBooked {
 			net[l.Currency] -= sign * signedByKind(kind, l.Amount)
 		}
 	case o != nil && o.Status == string(models.BankSucceeded):
@@ -201,7 +200,7 @@ func balanceGaps(reconciliationID string, balances []bank.DayBalance, ledger []s
 			Reference:        models.BalanceGapReferencePrefix + c,
 			Kind:             models.DiffBalanceGap,
 			Bank:             &models.DifferenceSide{Kind: balanceSideKind, Amount: bankMoved[c], Currency: c, Status: balanceSideStatus},
-			Ledger:           &models.DifferenceSide{Amount: ledgerMoved[c], Currency: c, Status: ledgerBookedStatus},
+			Ledger:           &models.DifferenceSide{Amount: ledgerMoved[c], Currency: c, Status: models.LedgerBooked},
 		})
 	}
 	return out

@@ -192,8 +192,8 @@ type Reconciliation struct {
 }
 
 // DifferenceSide is one side's view of a reference: our intent (the object), the
-// bank's line, or the ledger (Kind "journal", Status "booked" with the clearing
-// amount it moved, or "not_booked").
+// bank's line, or the ledger (Kind LedgerSideKind, Status LedgerBooked with the
+// clearing amount it moved, or LedgerNotBooked).
 // Currency is a plain string because a statement may carry a code we do not know.
 type DifferenceSide struct {
 	Kind     string `json:"kind"`
@@ -201,6 +201,14 @@ type DifferenceSide struct {
 	Currency string `json:"currency"`
 	Status   string `json:"status"`
 }
+
+// The ledger's side of a difference: its kind, and whether the journals of the
+// reference booked the channel's bank clearing account.
+const (
+	LedgerSideKind  = "journal"
+	LedgerBooked    = "booked"
+	LedgerNotBooked = "not_booked"
+)
 
 // Resolution is an operator's note closing the follow-up of a difference. It is a
 // fact of its own, appended; the difference is never edited.

@@ -162,7 +162,7 @@ func intentSide(in *Intent) *models.DifferenceSide {
 // ledgerSide is the ledger as a difference shows it.
 func ledgerSide(l Ledger) *models.DifferenceSide {
 	if !l.Booked {
-		return &models.DifferenceSide{Kind: "journal", Status: "not_booked"}
+		return &models.DifferenceSide{Kind: models.LedgerSideKind, Status: models.LedgerNotBooked}
 	}
-	return &models.DifferenceSide{Kind: "journal", Amount: l.Amount, Currency: l.Currency, Status: "booked"}
+	return &models.DifferenceSide{Kind: models.LedgerSideKind, Amount: l.Amount, Currency: l.Currency, Status: models.LedgerBooked}
 }

@@ -28,8 +28,8 @@ func (s *Store) ClearingMovementOfDay(ctx context.Context, channel, day string) 
 	// One range scan of entries(account_id, created_at) per clearing account.
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT a.currency, SUM(e.amount) FROM accounts a
 		JOIN entries e ON e.account_id = a.id AND e.created_at >= ? AND e.created_at < ?
-		WHERE a.kind = 'bank_clearing' AND a.channel = ?
-		GROUP BY a.currency ORDER BY a.currency`, start, start.AddDate(0, 0, 1), channel).Rows()
+		WHERE a.kind = ? AND a.channel = ?
+		GROUP BY a.currency ORDER BY a.currency`, start, start.AddDate(0, 0, 1), bankClearingKind, channel).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("clearing movement of %s %s: %w", channel, day, err)
 	}

@@ -97,7 +97,7 @@ func (r differenceRow) model() models.Difference {
 		d.Bank = &models.DifferenceSide{Kind: r.BankKind, Amount: r.BankAmount, Currency: r.BankCurrency, Status: r.BankStatus}
 	}
 	if r.HasLedger == 1 {
-		d.Ledger = &models.DifferenceSide{Kind: "journal", Amount: r.LedgerAmount, Currency: r.LedgerCurrency, Status: r.LedgerStatus}
+		d.Ledger = &models.DifferenceSide{Kind: models.LedgerSideKind, Amount: r.LedgerAmount, Currency: r.LedgerCurrency, Status: r.LedgerStatus}
 	}
 	return d
 }

@@ -27,14 +27,7 @@ var feeTypes = []stripego.BalanceTransactionType{
 // Stripe's amounts. A page that fails is the error: a partial sum would pass for
 // a gap.
 func (c *Channel) Balances(ctx context.Context, day time.Time) ([]bank.DayBalance, error) {
-	y, m, d := day.UTC().Date()
-	start := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	op := "balances " + start.Format(time.DateOnly)
-	p := &stripego.BalanceTransactionListParams{CreatedRange: &stripego.RangeQueryParams{
-		GreaterThanOrEqual: start.Unix(),
-		LesserThan:         start.AddDate(0, 0, 1).Unix(),
-	}}
-	p.Limit = stripego.Int64(c.pageSize)
+	p, op := c.dayTransactions("balances", day)
 	sums := map[stripego.Currency]int64{}
 	for bt, err := range c.sc.V1BalanceTransactions.List(ctx, p) {
 		if err != nil {

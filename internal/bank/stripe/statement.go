@@ -39,14 +39,7 @@ var statementHeader = []string{"reference", "kind", "amount", "currency", "statu
 // Statement's error; a later page that fails ends the stream with that error,
 // never with a short statement that would pass for complete.
 func (c *Channel) Statement(ctx context.Context, day time.Time) (io.ReadCloser, error) {
-	y, m, d := day.UTC().Date()
-	start := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	op := "statement " + start.Format(time.DateOnly)
-	p := &stripego.BalanceTransactionListParams{CreatedRange: &stripego.RangeQueryParams{
-		GreaterThanOrEqual: start.Unix(),
-		LesserThan:         start.AddDate(0, 0, 1).Unix(),
-	}}
-	p.Limit = stripego.Int64(c.pageSize)
+	p, op := c.dayTransactions("statement", day)
 	p.AddExpand("data.source")
 	next, stop := iter.Pull2(iter.Seq2[*stripego.BalanceTransaction, error](c.sc.V1BalanceTransactions.List(ctx, p)))
 	first, err, more := next()
@@ -60,6 +53,20 @@ func (c *Channel) Statement(ctx context.Context, day time.Time) (io.ReadCloser, 
 		pw.CloseWithError(writeStatement(pw, op, first, more, next))
 	}()
 	return pr, nil
+}
+
+// dayTransactions are the list parameters of the balance transactions Stripe
+// created in day's UTC day, c.pageSize a page, and the operation's name for errors
+// (what, then the day).
+func (c *Channel) dayTransactions(what string, day time.Time) (*stripego.BalanceTransactionListParams, string) {
+	y, m, d := day.UTC().Date()
+	start := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	p := &stripego.BalanceTransactionListParams{CreatedRange: &stripego.RangeQueryParams{
+		GreaterThanOrEqual: start.Unix(),
+		LesserThan:         start.AddDate(0, 0, 1).Unix(),
+	}}
+	p.Limit = stripego.Int64(c.pageSize)
+	return p, what + " " + start.Format(time.DateOnly)
 }
 
 // writeStatement writes the header and a line per movement, from first on (more
