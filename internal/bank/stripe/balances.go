@@ -9,6 +9,7 @@ import (
 	stripego "github.com/stripe/stripe-go/v82"
 
 	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/models"
 )
 
 // feeTypes are the balance transactions of Stripe's own fees, which the ledger
@@ -36,7 +37,11 @@ func (c *Channel) Balances(ctx context.Context, day time.Time) ([]bank.DayBalanc
 		if slices.Contains(feeTypes, bt.Type) {
 			continue
 		}
-		sums[bt.Currency] += bt.Amount
+		sum, err := models.AddChecked(sums[bt.Currency], bt.Amount)
+		if err != nil {
+			return nil, unreadable(op, err.Error())
+		}
+		sums[bt.Currency] = sum
 	}
 	out := make([]bank.DayBalance, 0, len(sums))
 	for cur, sum := range sums {
