@@ -3,9 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/payflow/payflow/models"
 )
 
 // WorkflowIDForReference returns the workflow id of the object a bank reference
@@ -46,21 +43,11 @@ type referencedObject struct {
 func (s *Store) objectForReference(ctx context.Context, ref string) (referencedObject, error) {
 	// A compensation's reference belongs to its charge's flow: rev_<charge>, or
 	// <charge>.reversal in flows started before rev_ references.
-	if charge, ok := models.ReversedCharge(ref); ok {
+	if charge, ok := reversedCharge(ref); ok {
 		ref = charge
 	}
-	ref = strings.TrimSuffix(ref, ".reversal")
-	var table string
-	switch {
-	case strings.HasPrefix(ref, models.PrefixPayment):
-		table = "payments"
-	case strings.HasPrefix(ref, models.PrefixTopup):
-		table = "topups"
-	case strings.HasPrefix(ref, models.PrefixRefund):
-		table = "refunds"
-	case strings.HasPrefix(ref, models.PrefixWithdrawal):
-		table = "withdrawals"
-	default:
+	table := objectTable(ref)
+	if table == "" {
 		return referencedObject{}, fmt.Errorf("reference %s: %w", ref, ErrNotFound)
 	}
 	var row referencedObject
