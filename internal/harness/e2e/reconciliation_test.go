@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -17,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/payflow/payflow/banksim"
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
@@ -100,20 +103,38 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 	eachStack(t, func(t *testing.T, s *Stack) {
 		ctx := context.Background()
 		today := time.Now().UTC().Format(models.DayLayout)
-		var matchedSuccess, altered, removed, declined, flowFailed, otherCurrency models.Payment
+		var matchedSuccess, altered, removed, declined, flowFailed, otherCurrency, late, unbooked models.Payment
 		for _, p := range []struct {
 			into   *models.Payment
 			amount int64
 			token  string
 		}{{&matchedSuccess, 1111, "tok_success"}, {&altered, 2222, "tok_success"}, {&removed, 3333, "tok_success"},
-			{&declined, 4444, "tok_decline"}, {&flowFailed, 5555, "tok_decline"}, {&otherCurrency, 6666, "tok_success"}} {
+			{&declined, 4444, "tok_decline"}, {&flowFailed, 5555, "tok_decline"}, {&otherCurrency, 6666, "tok_success"},
+			{&late, 7171, "tok_decline"}, {&unbooked, 8181, "tok_success"}} {
 			*p.into = createPayment(t, s, card(p.amount, p.token))
 		}
-		for _, p := range []*models.Payment{&matchedSuccess, &altered, &removed, &declined, &flowFailed, &otherCurrency} {
+		for _, p := range []*models.Payment{&matchedSuccess, &altered, &removed, &declined, &flowFailed, &otherCurrency, &late, &unbooked} {
 			*p = waitPayment(t, s, p.ID, 60*time.Second)
 		}
 		require.Equal(t, models.PaymentFailed, declined.Status)
 		require.Equal(t, models.PaymentFailed, flowFailed.Status)
+		require.Equal(t, models.PaymentFailed, late.Status)
+		require.Equal(t, models.PaymentSucceeded, unbooked.Status)
+
+		// The bank finished the declined charge after all and says so in a callback
+		// that arrives after our flow closed: the callback is acknowledged (the bank
+		// stops resending), the payment stays failed, and only reconciliation, which
+		// does not take the callback's word, can tell.
+		bankAdmin(t, s, "/sim/statement/alter", map[string]any{"reference": late.ID, "status": "succeeded"})
+		lateCallback(t, s, late, 7171)
+		require.Equal(t, models.PaymentFailed, waitPayment(t, s, late.ID, 10*time.Second).Status, "a late callback moves nothing")
+
+		// A copy of the database that lost a payment's journal: the run sees the
+		// charge at the bank and our succeeded payment, and no booking.
+		db, err := store.Open(s.DSN, 2)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		t.Cleanup(deleteJournals(t, db, unbooked.ID))
 
 		ghost := models.NewID(models.PrefixPayment) // the bank has it; we never made it
 		bankAdmin(t, s, "/sim/statement/inject", map[string]any{
@@ -134,7 +155,7 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 		// And its balance moved by 7 more than any line says.
 		bankAdmin(t, s, "/sim/balances/adjust", map[string]any{"day": today, "currency": "CNY", "amount": 7})
 		planted := map[string]bool{matchedSuccess.ID: true, altered.ID: true, removed.ID: true, declined.ID: true, flowFailed.ID: true,
-			otherCurrency.ID: true, ghost: true, "balance/CNY": true}
+			otherCurrency.ID: true, ghost: true, "balance/CNY": true, late.ID: true, unbooked.ID: true}
 
 		rec := openReconciliation(t, s, fmt.Sprintf(`{"channel":"banksim","date":%q,"rerun":true}`, today), 202)
 		require.Equal(t, workflows.ReconciliationWorkflowID("banksim", today), rec.WorkflowID)
@@ -156,8 +177,19 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 			{models.DiffDuplicateReference, matchedSuccess.ID},
 			{models.DiffInTransit, removed.ID},
 			{models.DiffMissingOnOurSide, ghost},
+			{models.DiffNotBooked, unbooked.ID},
 			{models.DiffStatusMismatch, flowFailed.ID},
+			{models.DiffStatusMismatch, late.ID},
 		}
+		byKindAndReference := func(d []diff) func(i, j int) bool {
+			return func(i, j int) bool {
+				if d[i].kind != d[j].kind {
+					return d[i].kind < d[j].kind
+				}
+				return d[i].ref < d[j].ref
+			}
+		}
+		sort.Slice(want, byKindAndReference(want))
 		check := func(id string, counts models.ReconciliationCounts) []models.Difference {
 			var diffs []models.Difference
 			var found []diff
@@ -167,7 +199,7 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 					found = append(found, diff{d.Kind, d.Reference})
 				}
 			}
-			sort.Slice(found, func(i, j int) bool { return found[i].kind < found[j].kind })
+			sort.Slice(found, byKindAndReference(found))
 			require.Equal(t, want, found, "exactly the planted differences")
 			require.GreaterOrEqual(t, counts.AmountMismatch, int64(1))
 			require.GreaterOrEqual(t, counts.InTransit, int64(1))
@@ -176,6 +208,7 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 			require.GreaterOrEqual(t, counts.CurrencyMismatch, int64(1))
 			require.GreaterOrEqual(t, counts.DuplicateReference, int64(1))
 			require.GreaterOrEqual(t, counts.BalanceGap, int64(1))
+			require.GreaterOrEqual(t, counts.NotBooked, int64(1))
 			require.GreaterOrEqual(t, counts.Matched, int64(2), "the success and the decline match")
 			return diffs
 		}
@@ -198,6 +231,10 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 			case models.DiffMissingOnOurSide:
 				require.Equal(t, int64(999), d.Bank.Amount)
 				require.Nil(t, d.Ours)
+			case models.DiffNotBooked:
+				require.Equal(t, "succeeded", d.Ours.Status)
+				require.Equal(t, "succeeded", d.Bank.Status)
+				require.Equal(t, "not_booked", d.Ledger.Status)
 			}
 		}
 
@@ -244,6 +281,100 @@ func TestReconciliationFindsPlantedDifferences(t *testing.T) {
 		desc2, err := c.DescribeWorkflowExecution(ctx, rec.WorkflowID, "")
 		require.NoError(t, err)
 		require.NotEqual(t, desc.WorkflowExecutionInfo.Execution.RunId, desc2.WorkflowExecutionInfo.Execution.RunId, "a new workflow run")
+	})
+}
+
+// lateCallback posts, as the bank signs it, a callback saying payment p's charge of
+// amount succeeded, after its flow closed; payflow acknowledges it with 200.
+func lateCallback(t *testing.T, s *Stack, p models.Payment, amount int64) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"reference": p.ID, "kind": "charge", "amount": amount, "currency": "CNY", "status": "succeeded",
+		"bank_id": "sim_late_" + p.ID, "created_at": time.Now().UTC(), "event_id": "evt_late_" + p.ID,
+	})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, s.APIURLs[0]+"/v1/callbacks/banksim", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	// The stacks run with the local default callback secret.
+	req.Header.Set(banksim.SignatureHeader, banksim.SignCallback("banksim_callback_secret", time.Now().Unix(), body))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a late callback is acknowledged")
+}
+
+// deleteJournals deletes the journals of a flow and their entries, as a copy of
+// the database that lost them would be, and returns what puts them back (the
+// stack's ledger is checked after the suite).
+func deleteJournals(t *testing.T, db *store.DB, flowID string) (restore func()) {
+	t.Helper()
+	var journals, entries []map[string]any
+	require.NoError(t, db.Table("journals").Where("flow_id = ?", flowID).Find(&journals).Error)
+	require.NotEmpty(t, journals, "the flow booked journals")
+	ids := make([]any, 0, len(journals))
+	for _, j := range journals {
+		ids = append(ids, j["id"])
+	}
+	require.NoError(t, db.Table("entries").Where("journal_id IN ?", ids).Find(&entries).Error)
+	require.NotEmpty(t, entries)
+	require.NoError(t, db.Exec("DELETE FROM entries WHERE journal_id IN ?", ids).Error)
+	require.NoError(t, db.Exec("DELETE FROM journals WHERE flow_id = ?", flowID).Error)
+	return func() {
+		require.NoError(t, db.Table("journals").Create(&journals).Error)
+		require.NoError(t, db.Table("entries").Create(&entries).Error)
+	}
+}
+
+// midnightDay and midnightNext are the days the midnight test's pair crosses
+// between (no other test touches them).
+const (
+	midnightDay  = "2025-07-01"
+	midnightNext = "2025-07-02"
+)
+
+// A payment we recorded and booked at 23:59:59.6 that the bank executed 0.4 s
+// later, on the next day: the first day's run carries it as in transit (not two
+// differences), and the next day's run finds its line and reports nothing.
+func TestReconciliationCarriesAPairAcrossMidnight(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *Stack) {
+		p := waitPayment(t, s, createPayment(t, s, card(7777, "tok_success")).ID, 60*time.Second)
+		require.Equal(t, models.PaymentSucceeded, p.Status)
+		booked := time.Date(2025, 7, 1, 23, 59, 59, 600_000_000, time.UTC)
+		db, err := store.Open(s.DSN, 2)
+		require.NoError(t, err)
+		defer db.Close()
+		// Our bank layer's record and the journals move to the evening of the day;
+		// the bank's line to just after midnight.
+		require.NoError(t, db.Exec("UPDATE bank_transfers SET created_at = ? WHERE reference = ?", booked, p.ID).Error)
+		require.NoError(t, db.Exec("UPDATE entries SET created_at = ? WHERE journal_id IN (SELECT id FROM journals WHERE flow_id = ?)", booked, p.ID).Error)
+		require.NoError(t, db.Exec("UPDATE journals SET created_at = ? WHERE flow_id = ?", booked, p.ID).Error)
+		bankAdmin(t, s, "/sim/statement/alter", map[string]any{"reference": p.ID, "remove": true})
+		bankAdmin(t, s, "/sim/statement/inject", map[string]any{
+			"date": midnightNext, "reference": p.ID, "kind": "charge", "amount": 7777, "currency": "CNY", "status": "succeeded",
+			"time": midnightNext + "T00:00:00.4Z",
+		})
+
+		first := openReconciliation(t, s, fmt.Sprintf(`{"channel":"banksim","date":%q}`, midnightDay), 202)
+		got := waitReconciliation(t, s, first.ID, 90*time.Second)
+		require.Zero(t, got.Counts.Differences(), "%+v", got.Counts)
+		require.Equal(t, int64(1), got.Counts.InTransit)
+		diffs := allDifferences(t, s, first.ID)
+		require.Len(t, diffs, 1, "%+v", diffs)
+		d := diffs[0]
+		require.Equal(t, models.DiffInTransit, d.Kind)
+		require.Equal(t, p.ID, d.Reference)
+		require.Equal(t, midnightDay, d.Since)
+		require.Nil(t, d.Bank)
+		require.Equal(t, int64(7777), d.Ours.Amount)
+		require.Equal(t, "booked", d.Ledger.Status)
+
+		next := openReconciliation(t, s, fmt.Sprintf(`{"channel":"banksim","date":%q}`, midnightNext), 202)
+		got = waitReconciliation(t, s, next.ID, 90*time.Second)
+		require.Empty(t, allDifferences(t, s, next.ID), "the pair matched: nothing to report, no balance gap")
+		require.Equal(t, int64(1), got.Counts.Matched)
+		require.Zero(t, got.Counts.InTransit)
+		require.Zero(t, got.Counts.Differences())
 	})
 }
 
