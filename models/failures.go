@@ -29,6 +29,13 @@ const (
 	FailureMerchantDisabled         FailureCode = "merchant_disabled"
 	FailureCanceled                 FailureCode = "canceled"
 	FailureRejected                 FailureCode = "rejected"
+	// FailureCustomerNotConfirmed: a payment that needed the customer's
+	// confirmation did not get it in time; nothing moved.
+	FailureCustomerNotConfirmed FailureCode = "customer_not_confirmed"
+	// FailureCodeUsed and FailureCodeExpired: a wallet provider refused the
+	// customer's payment code as used or expired.
+	FailureCodeUsed    FailureCode = "code_used"
+	FailureCodeExpired FailureCode = "code_expired"
 )
 
 // BusinessErrorTypes are the types of the business failures a bank or ledger step

@@ -17,6 +17,8 @@ func (p Payment) FlowInput() PaymentInput {
 		Source:     p.Source,
 		Channel:    p.Channel,
 		NotifyURL:  p.NotifyURL,
+
+		ConfirmationRequired: p.ConfirmationRequired,
 	}
 }
 

@@ -12,6 +12,11 @@ type PaymentInput struct {
 	Source     PaymentSource `json:"source"`
 	Channel    string        `json:"channel"`
 	NotifyURL  string        `json:"notify_url,omitempty"`
+	// ConfirmationRequired: the flow waits up to ConfirmWithin for the wallet
+	// owner's confirmation before it moves money (the starter sets ConfirmWithin
+	// from configuration).
+	ConfirmationRequired bool          `json:"confirmation_required,omitempty"`
+	ConfirmWithin        time.Duration `json:"confirm_within,omitempty"`
 	BankTiming
 }
 

@@ -33,6 +33,9 @@ type Merchant struct {
 	// WithdrawalDelaySeconds is how long money topped up by card into a wallet stays
 	// out of what the wallet may withdraw (0: withdrawable at once).
 	WithdrawalDelaySeconds int64 `json:"withdrawal_delay"`
+	// NoPasswordLimit is the largest wallet code payment that needs no confirmation
+	// by the wallet's owner (minor units; DefaultNoPasswordLimit when created with 0).
+	NoPasswordLimit int64 `json:"no_password_limit"`
 	// NotifyURL is where webhooks of the merchant's objects created without a
 	// notify_url go ("" for none).
 	NotifyURL string         `json:"notify_url,omitempty"`
@@ -65,6 +68,7 @@ type MerchantUpdate struct {
 	FeeBps                 *int64
 	ReviewThreshold        *int64
 	WithdrawalDelaySeconds *int64
+	NoPasswordLimit        *int64
 	// NotifyURL "" removes it.
 	NotifyURL *string
 
@@ -76,7 +80,7 @@ type MerchantUpdate struct {
 
 // Empty says the update changes nothing.
 func (u MerchantUpdate) Empty() bool {
-	return u.FeeBps == nil && u.ReviewThreshold == nil && u.WithdrawalDelaySeconds == nil && u.NotifyURL == nil &&
+	return u.FeeBps == nil && u.ReviewThreshold == nil && u.WithdrawalDelaySeconds == nil && u.NotifyURL == nil && u.NoPasswordLimit == nil &&
 		!u.SetWithdrawalLimitPerTransaction && !u.SetWithdrawalLimitDaily
 }
 
@@ -90,6 +94,9 @@ func (u MerchantUpdate) Apply(m Merchant) Merchant {
 	}
 	if u.WithdrawalDelaySeconds != nil {
 		m.WithdrawalDelaySeconds = *u.WithdrawalDelaySeconds
+	}
+	if u.NoPasswordLimit != nil {
+		m.NoPasswordLimit = *u.NoPasswordLimit
 	}
 	if u.NotifyURL != nil {
 		m.NotifyURL = *u.NotifyURL

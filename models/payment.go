@@ -8,25 +8,37 @@ type PaymentSource struct {
 	Type      SourceType `json:"type"`
 	Token     string     `json:"token,omitempty"`
 	AccountID string     `json:"account_id,omitempty"`
+	// Code is a payment code as the API shows it once used: masked
+	// (MaskPaymentCode), never the whole code.
+	Code string `json:"code,omitempty"`
+}
+
+// Wallet says whether the source pays from one of payflow's wallets (an account
+// source, or a wallet's payment code): the payment moves money inside the ledger.
+func (s PaymentSource) Wallet() bool {
+	return s.AccountID != "" && (s.Type == SourceAccount || s.Type == SourcePaymentCode)
 }
 
 // Payment is a merchant's request to collect money, as the API shows it.
 type Payment struct {
-	ID             string            `json:"id"`
-	Object         string            `json:"object"`
-	MerchantID     string            `json:"merchant_id"`
-	Amount         int64             `json:"amount"`
-	Currency       Currency          `json:"currency"`
-	Source         PaymentSource     `json:"source"`
-	Channel        string            `json:"channel,omitempty"`
-	Status         PaymentStatus     `json:"status"`
-	FailureCode    FailureCode       `json:"failure_code,omitempty"`
-	Fee            int64             `json:"fee"`
-	AmountRefunded int64             `json:"amount_refunded"`
-	Description    string            `json:"description,omitempty"`
-	NotifyURL      string            `json:"notify_url,omitempty"`
-	Metadata       map[string]string `json:"metadata,omitempty"`
-	WorkflowID     string            `json:"workflow_id"`
-	CreatedAt      time.Time         `json:"created"`
-	UpdatedAt      time.Time         `json:"updated"`
+	ID         string        `json:"id"`
+	Object     string        `json:"object"`
+	MerchantID string        `json:"merchant_id"`
+	Amount     int64         `json:"amount"`
+	Currency   Currency      `json:"currency"`
+	Source     PaymentSource `json:"source"`
+	Channel    string        `json:"channel,omitempty"`
+	Status     PaymentStatus `json:"status"`
+	// ConfirmationRequired: a wallet code payment over the merchant's
+	// no_password_limit, which moves money only once the wallet's owner confirms it.
+	ConfirmationRequired bool              `json:"confirmation_required,omitempty"`
+	FailureCode          FailureCode       `json:"failure_code,omitempty"`
+	Fee                  int64             `json:"fee"`
+	AmountRefunded       int64             `json:"amount_refunded"`
+	Description          string            `json:"description,omitempty"`
+	NotifyURL            string            `json:"notify_url,omitempty"`
+	Metadata             map[string]string `json:"metadata,omitempty"`
+	WorkflowID           string            `json:"workflow_id"`
+	CreatedAt            time.Time         `json:"created"`
+	UpdatedAt            time.Time         `json:"updated"`
 }

@@ -28,9 +28,12 @@ type Stage string
 
 // Stages of a flow, as operators see them (docs/operations.md).
 const (
-	StageValidating      Stage = "validating"
-	StageCharging        Stage = "charging"
-	StageWaitingBank     Stage = "waiting_bank"
+	StageValidating  Stage = "validating"
+	StageCharging    Stage = "charging"
+	StageWaitingBank Stage = "waiting_bank"
+	// StageWaitingCustomer: the flow waits for the customer to confirm (a wallet
+	// code payment over the merchant's no_password_limit).
+	StageWaitingCustomer Stage = "waiting_customer"
 	StagePosting         Stage = "posting"
 	StagePendingApproval Stage = "pending_approval"
 	StagePayingOut       Stage = "paying_out"
@@ -69,6 +72,10 @@ type SourceType string
 const (
 	SourceCard    SourceType = "card"
 	SourceAccount SourceType = "account"
+	// SourcePaymentCode is a code the customer's app shows and the merchant's
+	// point of sale scans: 18 digits whose prefix names who holds the money
+	// (PaymentCodeIssuer). A payflow wallet code pays from a wallet (AccountID).
+	SourcePaymentCode SourceType = "payment_code"
 )
 
 // ChannelAuto is the routing channel: it picks a real channel per transfer and moves

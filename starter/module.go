@@ -26,7 +26,7 @@ type depsParams struct {
 // services.
 var Module = fx.Module("starter",
 	fx.Provide(func(c client.Client, cfg config.Config) *Starter {
-		return New(c, Config{TaskQueue: cfg.TaskQueue, Bank: models.BankTiming{BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines}, ApprovalTimeout: cfg.ApprovalTimeout})
+		return New(c, Config{TaskQueue: cfg.TaskQueue, Bank: models.BankTiming{BankPoll: cfg.BankPoll, BankDeadline: cfg.BankDeadline, BankDeadlines: cfg.BankDeadlines}, ApprovalTimeout: cfg.ApprovalTimeout, CodeConfirmTimeout: cfg.CodeConfirmTimeout})
 	}),
 	fx.Provide(
 		func(p depsParams) Deps {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"gorm.io/gorm"
+
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
@@ -18,6 +20,9 @@ type ListQuery = store.ListQuery
 // PaymentFlows starts payments' flows and waits for them (the Starter).
 type PaymentFlows interface {
 	StartPayment(ctx context.Context, in models.PaymentInput) error
+	// ConfirmPayment sends the wallet owner's confirmation to a payment's flow (an
+	// Update); ErrUpdateRejected when the flow is not waiting for it.
+	ConfirmPayment(ctx context.Context, workflowID string, c models.ConfirmPayment) error
 	Awaiter
 }
 
@@ -46,7 +51,14 @@ type NewPayment struct {
 // (see createAndStart). It refuses a wallet source that is not the merchant's wallet
 // in the currency (ErrInvalidSource) and a disabled merchant (ErrMerchantDisabled).
 func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.Payment], error) {
-	if req.Source.Type == models.SourceAccount {
+	kind := paymentKind
+	switch req.Source.Type {
+	case models.SourcePaymentCode:
+		var err error
+		if kind, err = s.walletCode(ctx, &req); err != nil {
+			return Created[models.Payment]{}, err
+		}
+	case models.SourceAccount:
 		acct, err := s.Ledger.Account(ctx, req.MerchantID, req.Source.AccountID)
 		if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
 			return Created[models.Payment]{}, fmt.Errorf("look up source account: %w", err)
@@ -63,24 +75,101 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	}
 	now := s.now()
 	pay := models.Payment{
-		ID:          models.NewID(models.PrefixPayment),
-		Object:      "payment",
-		MerchantID:  req.MerchantID,
-		Amount:      req.Amount,
-		Currency:    req.Currency,
-		Source:      req.Source,
-		Channel:     req.Channel,
-		Status:      models.PaymentProcessing,
-		Description: req.Description,
-		NotifyURL:   cmp.Or(req.NotifyURL, m.NotifyURL),
-		Metadata:    req.Metadata,
-		CreatedAt:   now,
-		UpdatedAt:   now,
+		ConfirmationRequired: req.Source.Type == models.SourcePaymentCode && req.Amount > m.NoPasswordLimit,
+		ID:                   models.NewID(models.PrefixPayment),
+		Object:               "payment",
+		MerchantID:           req.MerchantID,
+		Amount:               req.Amount,
+		Currency:             req.Currency,
+		Source:               req.Source,
+		Channel:              req.Channel,
+		Status:               models.PaymentProcessing,
+		Description:          req.Description,
+		NotifyURL:            cmp.Or(req.NotifyURL, m.NotifyURL),
+		Metadata:             req.Metadata,
+		CreatedAt:            now,
+		UpdatedAt:            now,
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(req.MerchantID, pay.ID)
-	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, paymentKind, pay.ID, pay, func(ctx context.Context, p models.Payment) error {
+	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, kind, pay.ID, pay, func(ctx context.Context, p models.Payment) error {
 		return s.Flows.StartPayment(ctx, p.FlowInput())
 	})
+	if errors.Is(err, store.ErrPaymentCodeUnusable) {
+		return out, ErrInvalidSource
+	}
+	return out, err
+}
+
+// walletCode resolves a payment code source: a payflow wallet code of the merchant
+// names the wallet it pays from (its currency must be the payment's). The code is
+// marked used in the payment's own transaction (the kind's insert), so that an
+// expired, voided or used code, or two payments racing for one, store nothing but
+// the one payment; a retry of the request that used it replays that payment.
+// Wallet providers' codes are refused until their channels exist.
+func (s *Payments) walletCode(ctx context.Context, req *NewPayment) (moneyKind[models.Payment], error) {
+	code := req.Source.Code
+	issuer, err := models.ParsePaymentCode(code)
+	if err != nil || issuer != models.IssuerWallet {
+		return moneyKind[models.Payment]{}, ErrInvalidSource
+	}
+	rec, err := s.Store.PaymentCode(ctx, code)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return moneyKind[models.Payment]{}, ErrInvalidSource
+	case err != nil:
+		return moneyKind[models.Payment]{}, err
+	case rec.MerchantID != req.MerchantID:
+		return moneyKind[models.Payment]{}, ErrInvalidSource
+	}
+	acct, err := s.Ledger.Account(ctx, req.MerchantID, rec.AccountID)
+	if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
+		return moneyKind[models.Payment]{}, fmt.Errorf("look up the code's wallet: %w", err)
+	}
+	if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != req.Currency {
+		return moneyKind[models.Payment]{}, ErrInvalidSource
+	}
+	req.Source = models.PaymentSource{Type: models.SourcePaymentCode, AccountID: acct.ID, Code: models.MaskPaymentCode(code)}
+	req.Channel = "ledger"
+	kind := paymentKind
+	now := s.now()
+	kind.insert = func(tx *gorm.DB, p models.Payment) error {
+		if err := store.UsePaymentCode(tx, code, p.MerchantID, p.ID, now); err != nil {
+			return err
+		}
+		return store.InsertPayment(tx, p)
+	}
+	return kind, nil
+}
+
+// ErrNotAwaitingConfirmation: the payment does not wait for its customer's
+// confirmation (it never needed one, or its flow already decided).
+var ErrNotAwaitingConfirmation = errors.New("the payment is not waiting for a confirmation")
+
+// ErrNotTheWalletOwner: the confirmation names another wallet than the one the
+// payment's code belongs to.
+var ErrNotTheWalletOwner = errors.New("the confirmation names another wallet")
+
+// Confirm is the wallet owner's confirmation of a wallet code payment over the
+// merchant's no_password_limit: the flow moves the money once it accepts it. It
+// answers the payment as stored after the flow accepted.
+func (s *Payments) Confirm(ctx context.Context, merchantID, id string, c models.ConfirmPayment) (models.Payment, error) {
+	p, err := s.Store.Payment(ctx, merchantID, id)
+	if err != nil {
+		return models.Payment{}, err
+	}
+	switch {
+	case !p.ConfirmationRequired || p.Status != models.PaymentProcessing:
+		return models.Payment{}, ErrNotAwaitingConfirmation
+	case c.AccountID != p.Source.AccountID:
+		return models.Payment{}, ErrNotTheWalletOwner
+	}
+	if err := s.Flows.ConfirmPayment(ctx, p.WorkflowID, c); err != nil {
+		if errors.Is(err, ErrUpdateRejected) || errors.Is(err, ErrFlowNotFound) {
+			return models.Payment{}, fmt.Errorf("%w: %v", ErrNotAwaitingConfirmation, err)
+		}
+		return models.Payment{}, err
+	}
+	return s.Store.Payment(ctx, merchantID, id)
 }
 
 // Get returns one of the merchant's payments; ErrNotFound.

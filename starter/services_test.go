@@ -27,12 +27,17 @@ type flows struct {
 	refunds   []models.RefundInput
 	topups    []models.TopupInput
 	withdraws []models.WithdrawalInput
+	confirms  []models.ConfirmPayment
 	fail      error
 	closes    func(workflowID string) error
 }
 
 func (f *flows) StartPayment(_ context.Context, in models.PaymentInput) error {
 	return record(f, &f.payments, in)
+}
+
+func (f *flows) ConfirmPayment(_ context.Context, _ string, c models.ConfirmPayment) error {
+	return record(f, &f.confirms, c)
 }
 
 func (f *flows) StartRefund(_ context.Context, in models.RefundInput) error {

@@ -7,6 +7,7 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Config struct {
 	// Bank is the bank timing a flow input that sets none gets.
 	Bank            models.BankTiming
 	ApprovalTimeout time.Duration
+	// CodeConfirmTimeout is how long a payment that needs its customer's
+	// confirmation waits for it (models.DefaultCodeConfirmTimeout when 0).
+	CodeConfirmTimeout time.Duration
 }
 
 // Starter starts and talks to flows.
@@ -100,9 +104,12 @@ func (s *Starter) start(ctx context.Context, f moneyFlow) error {
 // polling settings from configuration.
 func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
 	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
+	if in.ConfirmationRequired && in.ConfirmWithin == 0 {
+		in.ConfirmWithin = cmp.Or(s.cfg.CodeConfirmTimeout, models.DefaultCodeConfirmTimeout)
+	}
 	return s.start(ctx, moneyFlow{
 		id: workflows.PaymentWorkflowID(in.MerchantID, in.PaymentID), workflow: workflows.PaymentWorkflow, input: in,
-		flow: models.FlowPayment, stage: workflows.StageAtStart(models.FlowPayment, in.Source.Type),
+		flow: models.FlowPayment, stage: workflows.PaymentStageAtStart(in),
 		merchant: in.MerchantID, channel: in.Channel, currency: in.Currency, amount: in.Amount,
 	})
 }
@@ -299,6 +306,21 @@ func (s *Starter) DecideWithdrawal(ctx context.Context, workflowID string, appro
 		return models.DecisionResult{}, updateErr(workflowID, err)
 	}
 	return res, nil
+}
+
+// ConfirmPayment sends the wallet owner's confirmation to a payment's flow and
+// waits until the flow accepted it.
+func (s *Starter) ConfirmPayment(ctx context.Context, workflowID string, c models.ConfirmPayment) error {
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: workflows.UpdateConfirm, Args: []any{c}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return updateErr(workflowID, err)
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		return updateErr(workflowID, err)
+	}
+	return nil
 }
 
 // RetryFlow asks a flow waiting on the bank to query it now (an Update, answered

@@ -84,6 +84,9 @@ const (
 	UpdateReject       = "reject"
 	UpdateRetry        = "retry"
 	UpdateCancel       = "cancel"
+	// UpdateConfirm is the wallet owner's confirmation of a payment waiting for it
+	// (models.ConfirmPayment; POST /v1/payments/{id}/confirm).
+	UpdateConfirm = "confirm"
 
 	// SignalMerchantDisabled wakes a withdrawal waiting for approval whose merchant
 	// was disabled (the ops API's disable sends it, with no payload).

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/payflow/payflow/models"
@@ -17,6 +19,8 @@ func PaymentWorkflow(ctx workflow.Context, in models.PaymentInput) (models.Payme
 type paymentFlow struct {
 	charging
 	in models.PaymentInput
+	// confirmed is the wallet owner's accepted confirmation.
+	confirmed bool
 }
 
 // newPaymentFlow validates the input and sets up the tracker.
@@ -27,14 +31,49 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	t, err := newTracker(ctx, models.FlowState{
 		Flow:     models.FlowPayment,
 		ObjectID: in.PaymentID,
-		Stage:    StageAtStart(models.FlowPayment, in.Source.Type),
+		Stage:    PaymentStageAtStart(in),
 		Status:   string(models.PaymentProcessing),
 		Channel:  in.Channel,
 	}, opsUpdates, "payment_id", in.PaymentID, "merchant_id", in.MerchantID)
 	if err != nil {
 		return nil, err
 	}
-	return &paymentFlow{charging: charging{tracker: t}, in: in}, nil
+	p := &paymentFlow{charging: charging{tracker: t}, in: in}
+	// Every payment answers the confirm Update; its validator refuses it unless
+	// the flow waits for that confirmation, so a refused one never enters the
+	// history (and a registration adds nothing to it either).
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateConfirm,
+		func(ctx workflow.Context, c models.ConfirmPayment) error {
+			p.confirmed = true
+			p.logger.Info("the wallet owner confirmed the payment")
+			return nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c models.ConfirmPayment) error {
+			switch {
+			case p.state.Stage != models.StageWaitingCustomer || p.confirmed || p.cancelReq != nil:
+				return fmt.Errorf("the payment is not waiting for a confirmation (stage %s)", p.state.Stage)
+			case c.AccountID != p.in.Source.AccountID:
+				return fmt.Errorf("the confirmation names another wallet than the payment's")
+			}
+			return nil
+		}},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("register confirm update: %w", err)
+	}
+	return p, nil
+}
+
+// PaymentStageAtStart is the stage a payment's flow starts in: a wallet code payment
+// that needs its customer's confirmation waits for it first.
+func PaymentStageAtStart(in models.PaymentInput) models.Stage {
+	if in.Source.Type == models.SourcePaymentCode && in.Source.Wallet() {
+		if in.ConfirmationRequired {
+			return models.StageWaitingCustomer
+		}
+		return models.StagePosting
+	}
+	return StageAtStart(models.FlowPayment, in.Source.Type)
 }
 
 // StageAtStart is the stage a flow is created in; the starter sets it as the initial
@@ -47,9 +86,16 @@ func StageAtStart(flow models.Flow, source models.SourceType) models.Stage {
 }
 
 func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
-	if p.in.Source.Type == models.SourceAccount {
+	if p.in.Source.Wallet() {
 		// A wallet payment moves money inside the ledger only: the posting itself
-		// checks the wallet's available balance.
+		// checks the wallet's available balance. One over the merchant's
+		// no_password_limit waits for the wallet owner first; without a
+		// confirmation nothing is debited.
+		if p.in.ConfirmationRequired {
+			if code := p.awaitConfirmation(ctx); code != models.FailureNone {
+				return p.finalize(ctx, models.PaymentFailed, code)
+			}
+		}
 		return p.finalize(ctx, models.PaymentSucceeded, models.FailureNone)
 	}
 	charge := models.ChargeInput{
@@ -61,6 +107,28 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		res.FailureCode = models.FailureCardDeclined
 	}
 	return settle(ctx, res, err, p.finalize, models.PaymentSucceeded, models.PaymentFailed)
+}
+
+// awaitConfirmation waits up to ConfirmWithin for the wallet owner's confirmation
+// (the confirm Update) or an operator's cancel; it answers the failure code of the
+// payment when there is none.
+func (p *paymentFlow) awaitConfirmation(ctx workflow.Context) models.FailureCode {
+	p.setStage(ctx, models.StageWaitingCustomer)
+	p.cancelable = true
+	defer func() { p.cancelable = false }()
+	within := p.in.ConfirmWithin
+	if within <= 0 {
+		within = models.DefaultCodeConfirmTimeout
+	}
+	ok, err := workflow.AwaitWithTimeout(ctx, within, func() bool { return p.confirmed || p.cancelReq != nil })
+	switch {
+	case p.cancelReq != nil:
+		return models.FailureCanceled
+	case err != nil || !ok:
+		p.logger.Info("no confirmation in time", "within", within)
+		return models.FailureCustomerNotConfirmed
+	}
+	return models.FailureNone
 }
 
 // finalize records the outcome: for a success the balanced journal and the status in

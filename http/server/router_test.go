@@ -90,6 +90,11 @@ func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) er
 
 func (f *fakeStarter) StartTopup(context.Context, models.TopupInput) error { return nil }
 
+// ConfirmPayment: the router's tests run no flow that waits for a confirmation.
+func (f *fakeStarter) ConfirmPayment(context.Context, string, models.ConfirmPayment) error {
+	return starter.ErrUpdateRejected
+}
+
 func (f *fakeStarter) StartWithdrawal(context.Context, models.WithdrawalInput) error { return nil }
 
 func (f *fakeStarter) StartRefund(context.Context, models.RefundInput) error { return nil }

@@ -81,6 +81,9 @@ type Config struct {
 	// ApprovalTimeout is how long a withdrawal over the review threshold waits for an
 	// operator before it is canceled (expired) and its hold released.
 	ApprovalTimeout time.Duration
+	// CodeConfirmTimeout is how long a payment waits for its customer's
+	// confirmation (a wallet code payment over the merchant's no_password_limit).
+	CodeConfirmTimeout time.Duration
 
 	// Demo seeding (make run): a merchant with a known secret and webhook secret.
 	DemoMerchantID     string
@@ -252,6 +255,7 @@ func load(getenv func(string) string) (Config, error) {
 		BankDeadlines:         e.deadlines("PAYFLOW_BANK_DEADLINES", DefaultBankDeadlines),
 		DefaultChannel:        e.str("PAYFLOW_DEFAULT_CHANNEL", "banksim"),
 		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
+		CodeConfirmTimeout:    e.duration("PAYFLOW_CODE_CONFIRM_TIMEOUT", 30*time.Second),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
 		DemoWebhookSecret:     e.str("PAYFLOW_DEMO_WEBHOOK_SECRET", "whsec_demo_change_me"),

@@ -63,6 +63,7 @@ var Variables = []Variable{
 	{"PAYFLOW_BANK_DEADLINE", "24h", "when a flow whose bank has not decided asks it to cancel (it ends only on the bank's answer)"},
 	{"PAYFLOW_BANK_DEADLINES", DefaultBankDeadlines, "deadlines per channel.kind (charge, refund, payout) that differ from PAYFLOW_BANK_DEADLINE"},
 	{"PAYFLOW_APPROVAL_TIMEOUT", "72h", "how long a withdrawal over the review threshold waits for an operator before it expires"},
+	{"PAYFLOW_CODE_CONFIRM_TIMEOUT", "30s", "how long a payment waits for its customer's confirmation (a wallet code payment over the merchant's no_password_limit) before it fails customer_not_confirmed"},
 	{"PAYFLOW_BANKSIM_ADDR", "127.0.0.1:8090", "where the bank simulator listens"},
 	{"PAYFLOW_BANKSIM_URL", "http://127.0.0.1:8090", "where payflow reaches the bank simulator; default http:// + PAYFLOW_BANKSIM_ADDR"},
 	{"PAYFLOW_BANKSIM_DB", ".payflow/banksim.db", "the bank simulator's SQLite file"},

@@ -34,6 +34,7 @@ type merchantRow struct {
 	WithdrawalLimitPerTransaction *int64
 	WithdrawalLimitDaily          *int64
 	WithdrawalDelaySeconds        int64
+	NoPasswordLimit               int64
 	DefaultCurrency               string
 	Status                        string
 	CreatedAt                     time.Time
@@ -52,6 +53,7 @@ func (r merchantRow) model(now time.Time) models.Merchant {
 		WithdrawalLimitPerTransaction: r.WithdrawalLimitPerTransaction,
 		WithdrawalLimitDaily:          r.WithdrawalLimitDaily,
 		WithdrawalDelaySeconds:        r.WithdrawalDelaySeconds,
+		NoPasswordLimit:               r.NoPasswordLimit,
 		NotifyURL:                     r.NotifyURL,
 		Status:                        models.MerchantStatus(r.Status),
 		WebhookSigning:                models.WebhookSigningWebhookSecret,
@@ -100,6 +102,9 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 		}
 	}
 	now := time.Now().UTC()
+	if m.NoPasswordLimit <= 0 {
+		m.NoPasswordLimit = models.DefaultNoPasswordLimit
+	}
 	row := merchantRow{
 		ID:                            m.ID,
 		Name:                          m.Name,
@@ -112,6 +117,7 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 		WithdrawalLimitPerTransaction: m.WithdrawalLimitPerTransaction,
 		WithdrawalLimitDaily:          m.WithdrawalLimitDaily,
 		WithdrawalDelaySeconds:        m.WithdrawalDelaySeconds,
+		NoPasswordLimit:               m.NoPasswordLimit,
 		Status:                        string(m.Status),
 		CreatedAt:                     now,
 		UpdatedAt:                     now,
@@ -372,6 +378,9 @@ func (s *Store) UpdateMerchant(ctx context.Context, id string, u models.Merchant
 		}
 		if u.NotifyURL != nil {
 			updates["notify_url"] = after.NotifyURL
+		}
+		if u.NoPasswordLimit != nil {
+			updates["no_password_limit"] = after.NoPasswordLimit
 		}
 		if u.SetWithdrawalLimitPerTransaction {
 			updates["withdrawal_limit_per_transaction"] = after.WithdrawalLimitPerTransaction

@@ -19,17 +19,20 @@ type paymentRow struct {
 	SourceType      string
 	SourceToken     string
 	SourceAccountID string
-	Channel         string
-	Status          string
-	FailureCode     string
-	Fee             int64
-	AmountRefunded  int64
-	Description     string
-	NotifyURL       string
-	Metadata        *string
-	WorkflowID      string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// SourceCode is a payment code, masked.
+	SourceCode           string
+	ConfirmationRequired bool
+	Channel              string
+	Status               string
+	FailureCode          string
+	Fee                  int64
+	AmountRefunded       int64
+	Description          string
+	NotifyURL            string
+	Metadata             *string
+	WorkflowID           string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 func (paymentRow) TableName() string { return "payments" }
@@ -45,24 +48,26 @@ func paymentRowOf(p models.Payment) (paymentRow, error) {
 		meta = &s
 	}
 	return paymentRow{
-		ID:              p.ID,
-		MerchantID:      p.MerchantID,
-		Amount:          p.Amount,
-		Currency:        string(p.Currency),
-		SourceType:      string(p.Source.Type),
-		SourceToken:     p.Source.Token,
-		SourceAccountID: p.Source.AccountID,
-		Channel:         p.Channel,
-		Status:          string(p.Status),
-		FailureCode:     string(p.FailureCode),
-		Fee:             p.Fee,
-		AmountRefunded:  p.AmountRefunded,
-		Description:     p.Description,
-		NotifyURL:       p.NotifyURL,
-		Metadata:        meta,
-		WorkflowID:      p.WorkflowID,
-		CreatedAt:       p.CreatedAt.UTC(),
-		UpdatedAt:       p.UpdatedAt.UTC(),
+		ID:                   p.ID,
+		MerchantID:           p.MerchantID,
+		Amount:               p.Amount,
+		Currency:             string(p.Currency),
+		SourceType:           string(p.Source.Type),
+		SourceToken:          p.Source.Token,
+		SourceAccountID:      p.Source.AccountID,
+		SourceCode:           p.Source.Code,
+		ConfirmationRequired: p.ConfirmationRequired,
+		Channel:              p.Channel,
+		Status:               string(p.Status),
+		FailureCode:          string(p.FailureCode),
+		Fee:                  p.Fee,
+		AmountRefunded:       p.AmountRefunded,
+		Description:          p.Description,
+		NotifyURL:            p.NotifyURL,
+		Metadata:             meta,
+		WorkflowID:           p.WorkflowID,
+		CreatedAt:            p.CreatedAt.UTC(),
+		UpdatedAt:            p.UpdatedAt.UTC(),
 	}, nil
 }
 
@@ -77,17 +82,19 @@ func (r paymentRow) model() models.Payment {
 			Type:      models.SourceType(r.SourceType),
 			Token:     r.SourceToken,
 			AccountID: r.SourceAccountID,
+			Code:      r.SourceCode,
 		},
-		Channel:        r.Channel,
-		Status:         models.PaymentStatus(r.Status),
-		FailureCode:    models.FailureCode(r.FailureCode),
-		Fee:            r.Fee,
-		AmountRefunded: r.AmountRefunded,
-		Description:    r.Description,
-		NotifyURL:      r.NotifyURL,
-		WorkflowID:     r.WorkflowID,
-		CreatedAt:      r.CreatedAt.UTC(),
-		UpdatedAt:      r.UpdatedAt.UTC(),
+		ConfirmationRequired: r.ConfirmationRequired,
+		Channel:              r.Channel,
+		Status:               models.PaymentStatus(r.Status),
+		FailureCode:          models.FailureCode(r.FailureCode),
+		Fee:                  r.Fee,
+		AmountRefunded:       r.AmountRefunded,
+		Description:          r.Description,
+		NotifyURL:            r.NotifyURL,
+		WorkflowID:           r.WorkflowID,
+		CreatedAt:            r.CreatedAt.UTC(),
+		UpdatedAt:            r.UpdatedAt.UTC(),
 	}
 	if r.Metadata != nil && *r.Metadata != "" {
 		_ = json.Unmarshal([]byte(*r.Metadata), &p.Metadata)

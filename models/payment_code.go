@@ -1,0 +1,102 @@
+package models
+
+import (
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"time"
+)
+
+// PaymentCodeLength is the length of every payment code, in digits.
+const PaymentCodeLength = 18
+
+// PaymentCodeTTL is how long a wallet's payment code may be used.
+const PaymentCodeTTL = 60 * time.Second
+
+// DefaultNoPasswordLimit is a merchant's no_password_limit unless set: a wallet code
+// payment above it waits for the wallet owner's confirmation.
+const DefaultNoPasswordLimit = 20000
+
+// DefaultCodeConfirmTimeout is how long a payment waits for the customer's
+// confirmation (PAYFLOW_CODE_CONFIRM_TIMEOUT).
+const DefaultCodeConfirmTimeout = 30 * time.Second
+
+// PaymentCodeIssuer is who issued a payment code, by its first two digits.
+type PaymentCodeIssuer string
+
+// The issuers of payment codes.
+const (
+	IssuerNone      PaymentCodeIssuer = ""
+	IssuerWallet    PaymentCodeIssuer = "payflow_wallet"
+	IssuerAlipaySim PaymentCodeIssuer = "alipaysim"
+	IssuerWxpaySim  PaymentCodeIssuer = "wxpaysim"
+)
+
+// walletCodePrefix starts every payflow wallet code.
+const walletCodePrefix = "99"
+
+// ErrMalformedPaymentCode: not 18 ASCII digits.
+var ErrMalformedPaymentCode = errors.New("a payment code is 18 digits")
+
+// ParsePaymentCode checks a payment code's form and answers its issuer: prefixes
+// 25-30 are alipaysim's, 10-15 wxpaysim's, 99 payflow's own wallets; any other
+// prefix is IssuerNone with no error (a well-formed code nobody here issues).
+func ParsePaymentCode(code string) (PaymentCodeIssuer, error) {
+	if len(code) != PaymentCodeLength {
+		return IssuerNone, ErrMalformedPaymentCode
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return IssuerNone, ErrMalformedPaymentCode
+		}
+	}
+	switch p := int(code[0]-'0')*10 + int(code[1]-'0'); {
+	case p == 99:
+		return IssuerWallet, nil
+	case p >= 25 && p <= 30:
+		return IssuerAlipaySim, nil
+	case p >= 10 && p <= 15:
+		return IssuerWxpaySim, nil
+	}
+	return IssuerNone, nil
+}
+
+// NewWalletCode draws a payflow wallet code: "99" and 16 random digits.
+func NewWalletCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e16))
+	if err != nil {
+		return "", err
+	}
+	s := n.String()
+	for len(s) < 16 {
+		s = "0" + s
+	}
+	return walletCodePrefix + s, nil
+}
+
+// MaskPaymentCode shows a code's first two and last four digits only.
+func MaskPaymentCode(code string) string {
+	if len(code) < 6 {
+		return ""
+	}
+	b := []byte(code)
+	for i := 2; i < len(b)-4; i++ {
+		b[i] = '*'
+	}
+	return string(b)
+}
+
+// PaymentCode is a wallet's payment code as POST /v1/accounts/{id}/payment_codes
+// answers it: the code is shown this once.
+type PaymentCode struct {
+	Object    string    `json:"object"`
+	Code      string    `json:"code"`
+	AccountID string    `json:"account_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ConfirmPayment is the wallet owner's confirmation of a payment waiting for it
+// (POST /v1/payments/{id}/confirm, the payment flow's confirm Update).
+type ConfirmPayment struct {
+	AccountID string `json:"account_id"`
+}
