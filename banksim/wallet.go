@@ -261,8 +261,10 @@ func (s *Server) markPaid(ctx context.Context, tx *sql.Tx, t *tradeRow, now time
 	if err := insertExecution(ctx, tx, t.OutTradeNo, KindCharge, now); err != nil {
 		return err
 	}
+	nt := t.WalletTrade
+	nt.CheckoutURL = checkoutURL(s.cfg.PublicURL, nt)
 	return s.notify(ctx, tx, t.Provider, t.NotifyURL, t.OutTradeNo,
-		WalletNotification{EventType: EventTradePaid, Provider: t.Provider, Trade: &t.WalletTrade}, now)
+		WalletNotification{EventType: EventTradePaid, Provider: t.Provider, Trade: &nt}, now)
 }
 
 // ReversalReference is the statement reference of the money a cancel gave

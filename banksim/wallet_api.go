@@ -78,8 +78,10 @@ func (s *Server) wallet(p walletProvider, h walletHandler) http.HandlerFunc {
 			writeInternal(w, log, err)
 			return
 		}
-		kick(s.wakeComplete)
-		kick(s.wakeDeliver)
+		if ans.event != "" {
+			kick(s.wakeComplete) // a confirmation may be due
+			kick(s.wakeDeliver)  // a notification may be queued
+		}
 		if ans.trade != nil {
 			t := s.withCheckout(r, *ans.trade)
 			ans.trade = &t
@@ -484,8 +486,10 @@ func (s *Server) refundTrade(ctx context.Context, p walletProvider, r *http.Requ
 		if err := insertExecution(ctx, tx, rf.OutRequestNo, KindRefund, now); err != nil {
 			return walletAnswer{}, err
 		}
+		nt := t.WalletTrade
+		nt.CheckoutURL = checkoutURL(s.cfg.PublicURL, nt)
 		err = s.notify(ctx, tx, p.name, t.NotifyURL, rf.OutRequestNo,
-			WalletNotification{EventType: EventRefundSucceeded, Provider: p.name, Trade: &t.WalletTrade, Refund: &rf}, now)
+			WalletNotification{EventType: EventRefundSucceeded, Provider: p.name, Trade: &nt, Refund: &rf}, now)
 		return walletAnswer{refund: &rf, event: "refunded"}, err
 	})
 	return ans, log, wrapErr("refund trade", ref, err)

@@ -344,6 +344,28 @@ func TestCloseTrade(t *testing.T) {
 	}
 }
 
+// TestCloseBeforeConfirmation: a payment code closed while USERPAYING is not
+// paid when its confirmation comes due.
+func TestCloseBeforeConfirmation(t *testing.T) {
+	clock := &fakeClock{}
+	clock.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	e := newEnv(t, Config{}, func(s *Server) { s.now = clock.Now })
+	e.okTrade(http.MethodPost, "/alipaysim/trades/pay", payBody("pay_late", walletCode(29, 1, 1), 100))
+	if got := e.okTrade(http.MethodPost, "/alipaysim/trades/pay_late/close", nil); got.Status != TradeClosed {
+		t.Fatalf("close: %+v", got)
+	}
+	clock.Set(clock.Now().Add(time.Minute))
+	if err := e.srv.completeDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.queryTrade(ProviderAlipay, "pay_late"); q.Status != TradeClosed || q.PaidAmount != 0 {
+		t.Fatalf("after the confirmation was due: %+v", q)
+	}
+	if n := e.executions("pay_late"); n != 0 {
+		t.Fatalf("executions = %d", n)
+	}
+}
+
 // TestCloseRacesPay: a close and a payment of one trade at the same time end
 // in exactly one of two consistent outcomes, never both or neither.
 func TestCloseRacesPay(t *testing.T) {
@@ -676,6 +698,16 @@ func TestWalletStatement(t *testing.T) {
 	}
 	if _, lines := e.statement("banksim-2026-12-03.csv"); len(lines) != 1 {
 		t.Fatalf("banksim statement after inject: %v", lines)
+	}
+	// A provider's line can be misreported like the bank's.
+	if code, raw := e.do(http.MethodPost, "/sim/statement/alter", `{"reference":"rev_pay_a3","amount":299}`); code != 200 {
+		t.Fatalf("alter: %d %s", code, raw)
+	}
+	if _, lines := e.statement("alipaysim-2026-12-03.csv"); lines[4][0] != "rev_pay_a3" || lines[4][2] != "299" {
+		t.Fatalf("altered line: %v", lines[4])
+	}
+	if code, _ := e.do(http.MethodPost, "/sim/statement/alter", `{"reference":"pay_a4","amount":1}`); code != 404 {
+		t.Fatalf("alter of a trade never paid: %d", code)
 	}
 	if code, _ := e.do(http.MethodPost, "/sim/statement/inject", `{"date":"2026-12-03","reference":"x","channel":"paypal"}`); code != 400 {
 		t.Fatalf("inject into an unknown channel: %d", code)
