@@ -39,7 +39,7 @@ const balanceMovementsSQL = `SELECT l.day AS day, l.currency AS currency,
 
 // balancesSQL sums the movements into each currency's opening and closing
 // balance of a day (the arguments: day, then day and channel twice). Planted
-// adjustments belong to the bank's own channel (”).
+// adjustments belong to the bank's own channel (the empty string).
 const balancesSQL = `SELECT currency,
 		COALESCE(SUM(CASE WHEN day < ? THEN amount ELSE 0 END), 0), COALESCE(SUM(amount), 0)
 	FROM (` + balanceMovementsSQL + `)

@@ -73,7 +73,7 @@ type outboxRow struct {
 	id        int64
 	eventID   string
 	reference string
-	channel   string // '' for the bank's callbacks, else a wallet provider
+	channel   string // empty for the bank's callbacks, else a wallet provider
 	url       string
 	body      []byte
 	attempts  int

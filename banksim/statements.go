@@ -34,8 +34,8 @@ func insertStatementLine(ctx context.Context, tx *sql.Tx, t Transfer) error {
 }
 
 // lineChannel maps a channel name to the channel column of its statement
-// lines: ” for the bank's own (Config.Channel), the provider's name for a
-// wallet provider. known is false for any other name.
+// lines: the empty string for the bank's own (Config.Channel), the provider's
+// name for a wallet provider. known is false for any other name.
 func (s *Server) lineChannel(channel string) (string, bool) {
 	if channel == s.cfg.Channel {
 		return "", true
