@@ -19,10 +19,11 @@ type DayBalance struct {
 	Closing  int64  `json:"closing"`
 }
 
-// balanceMovementsSQL lists every movement of our balance up to a day (the
-// argument, twice): each succeeded statement line as the statement serves it
-// (alterations applied, injected lines included) signed by its kind, charges
-// in, refunds and payouts out, and every planted adjustment. A line whose
+// balanceMovementsSQL lists every movement of our balance at one channel up
+// to a day (the arguments: day and the lines' channel, twice): each succeeded
+// statement line as the statement serves it (alterations applied, injected
+// lines included) signed by its kind, charges in, refunds and payouts out,
+// and every planted adjustment. A line whose
 // amount is not a whole number of minor units moves nothing (the statement
 // reports it as malformed). The statement and the balances thus agree with
 // each other, as a bank's do.
@@ -30,14 +31,15 @@ const balanceMovementsSQL = `SELECT l.day AS day, l.currency AS currency,
 		CASE l.kind WHEN 'charge' THEN 1 ELSE -1 END * COALESCE(a.amount, CAST(l.amount AS INTEGER)) AS amount
 	FROM statement_lines l
 	LEFT JOIN statement_alterations a ON l.injected = 0 AND a.reference = l.reference
-	WHERE l.day <= ? AND COALESCE(a.removed, 0) = 0 AND COALESCE(a.status, l.status) = 'succeeded'
+	WHERE l.day <= ? AND l.channel = ? AND COALESCE(a.removed, 0) = 0 AND COALESCE(a.status, l.status) = 'succeeded'
 		AND l.kind IN ('charge', 'refund', 'payout')
 		AND (a.amount IS NOT NULL OR (l.amount GLOB '[0-9]*' AND l.amount NOT GLOB '*[^0-9]*'))
 	UNION ALL
-	SELECT day, currency, amount FROM balance_adjustments WHERE day <= ?`
+	SELECT day, currency, amount FROM balance_adjustments WHERE day <= ? AND ? = ''`
 
 // balancesSQL sums the movements into each currency's opening and closing
-// balance of a day (the argument, three times).
+// balance of a day (the arguments: day, then day and channel twice). Planted
+// adjustments belong to the bank's own channel (the empty string).
 const balancesSQL = `SELECT currency,
 		COALESCE(SUM(CASE WHEN day < ? THEN amount ELSE 0 END), 0), COALESCE(SUM(amount), 0)
 	FROM (` + balanceMovementsSQL + `)
@@ -54,12 +56,21 @@ func parseDay(s string) bool {
 // to that day, sorted by currency.
 func (s *Server) handleBalances(w http.ResponseWriter, r *http.Request) {
 	day := r.PathValue("day")
+	channel := r.URL.Query().Get("channel")
+	if channel == "" {
+		channel = s.cfg.Channel
+	}
+	lineChannel, known := s.lineChannel(channel)
+	if !known {
+		writeError(w, http.StatusNotFound, ErrCodeNotFound, "no balances of channel "+channel)
+		return
+	}
 	if !parseDay(day) {
 		writeError(w, http.StatusNotFound, ErrCodeNotFound, "no balances of "+day+": the day must be YYYY-MM-DD")
 		return
 	}
 	log := s.log.WithField("balances", day)
-	rows, err := s.db.QueryContext(r.Context(), balancesSQL, day, day, day)
+	rows, err := s.db.QueryContext(r.Context(), balancesSQL, day, day, lineChannel, day, lineChannel)
 	if err != nil {
 		writeInternal(w, log, fmt.Errorf("query balances: %w", err))
 		return

@@ -73,6 +73,7 @@ type outboxRow struct {
 	id        int64
 	eventID   string
 	reference string
+	channel   string // empty for the bank's callbacks, else a wallet provider
 	url       string
 	body      []byte
 	attempts  int
@@ -88,7 +89,7 @@ const dueCallbacks = `FROM callbacks c WHERE c.state = 'pending' AND c.next_at <
 // delivery's outcome could not be recorded, so the loop backs off rather than
 // resending at once.
 func (s *Server) deliverDue(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.event_id, c.reference, c.url, c.body, c.attempts, c.first_at `+
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.event_id, c.reference, c.channel, c.url, c.body, c.attempts, c.first_at `+
 		dueCallbacks+` ORDER BY c.next_at, c.id LIMIT ?`, s.now().UnixNano(), deliverBatch)
 	if err != nil {
 		return fmt.Errorf("list due callbacks: %w", err)
@@ -97,7 +98,7 @@ func (s *Server) deliverDue(ctx context.Context) error {
 	for rows.Next() {
 		var cb outboxRow
 		var firstAt int64
-		if err := rows.Scan(&cb.id, &cb.eventID, &cb.reference, &cb.url, &cb.body, &cb.attempts, &firstAt); err != nil {
+		if err := rows.Scan(&cb.id, &cb.eventID, &cb.reference, &cb.channel, &cb.url, &cb.body, &cb.attempts, &firstAt); err != nil {
 			rows.Close()
 			return fmt.Errorf("scan due callback: %w", err)
 		}
@@ -172,14 +173,15 @@ func (s *Server) deliver(ctx context.Context, cb outboxRow) error {
 	return nil
 }
 
-// post sends the callback, signed at the current time.
+// post sends the callback, signed at the current time with its channel's
+// secret.
 func (s *Server) post(ctx context.Context, cb outboxRow) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cb.url, bytes.NewReader(cb.body))
 	if err != nil {
 		return 0, fmt.Errorf("build callback request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, SignCallback(s.cfg.CallbackSecret, s.now().Unix(), cb.body))
+	req.Header.Set(SignatureHeader, SignCallback(s.callbackSecret(cb.channel), s.now().Unix(), cb.body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("post callback: %w", err)
@@ -188,6 +190,15 @@ func (s *Server) post(ctx context.Context, cb outboxRow) (int, error) {
 	// Drain a little so the connection can be reused.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, nil
+}
+
+// callbackSecret is the signing secret of a channel's callbacks: the bank's
+// or a wallet provider's.
+func (s *Server) callbackSecret(channel string) string {
+	if channel == "" {
+		return s.cfg.CallbackSecret
+	}
+	return s.cfg.Wallets[channel].NotifySecret
 }
 
 // backoff is the wait after the n-th failed attempt: base doubling, capped.

@@ -1,6 +1,7 @@
 package banksim
 
 import (
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -29,9 +30,36 @@ type Config struct {
 	// Channel names the channel in statement file names
 	// ("{channel}-{YYYY-MM-DD}.csv"); default DefaultChannel.
 	Channel string
+	// Wallets configures the wallet providers by name (ProviderAlipay,
+	// ProviderWxpay); a provider missing here, or a zero field, takes the
+	// defaults (DefaultWalletNotifySecret, no default notify URL).
+	Wallets map[string]WalletConfig
+	// ConfirmDelay is how long after a payment code ending in 1 the customer
+	// confirms in the app; default DefaultConfirmDelay.
+	ConfirmDelay time.Duration
+	// PublicURL is the simulator's base URL as the customer's browser reaches
+	// it, for checkout URLs; empty means the scheme and Host of the request.
+	PublicURL string
 	// Logger receives structured logs; nil means logrus' standard logger.
 	Logger *logrus.Entry
 }
+
+// WalletConfig configures one wallet provider.
+type WalletConfig struct {
+	// NotifySecret signs the provider's notifications (the channel secret
+	// shared with payflow); default DefaultWalletNotifySecret(provider).
+	NotifySecret string
+	// DefaultNotifyURL receives the notifications of trades created without
+	// a notify_url. Empty means such trades are not notified.
+	DefaultNotifyURL string
+}
+
+// DefaultConfirmDelay is when a customer confirms a USERPAYING code (ending in 1).
+const DefaultConfirmDelay = 5 * time.Second
+
+// DefaultWalletNotifySecret is a provider's notification secret by default:
+// "<provider>_notify_secret".
+func DefaultWalletNotifySecret(provider string) string { return provider + "_notify_secret" }
 
 // Timing defaults of processing transfers and callback delivery.
 const (
@@ -54,6 +82,19 @@ func (c Config) withDefaults() Config {
 	if c.Channel == "" {
 		c.Channel = DefaultChannel
 	}
+	if c.ConfirmDelay <= 0 {
+		c.ConfirmDelay = DefaultConfirmDelay
+	}
+	wallets := make(map[string]WalletConfig, len(walletProviders))
+	for _, p := range walletProviders {
+		w := c.Wallets[p.name]
+		if w.NotifySecret == "" {
+			w.NotifySecret = DefaultWalletNotifySecret(p.name)
+		}
+		wallets[p.name] = w
+	}
+	c.Wallets = wallets
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.Logger == nil {
 		c.Logger = logrus.NewEntry(logrus.StandardLogger())
 	}

@@ -110,6 +110,18 @@
 // for that day, which no statement line lists. A day opens at the close of the
 // day before; the first day opens at 0.
 //
+// # Wallet providers
+//
+// The same process plays two wallet providers, [ProviderAlipay] and
+// [ProviderWxpay], under /alipaysim/... and /wxpaysim/...: trades created for
+// a QR code (POST /{provider}/trades) and paid at the checkout page
+// (GET/POST /{provider}/checkout/{trade_no}, or POST /sim/wallet/pay
+// {provider, trade_no}), payments by code (POST /{provider}/trades/pay, the
+// code's last digit choosing the outcome), query, cancel, close and refund,
+// notifications signed like callbacks with each provider's secret, and a
+// statement each (/sim/statements/{provider}-{YYYY-MM-DD}.csv, balances with
+// ?channel={provider}). docs/wallet-providers.md is the reference.
+//
 // POST /sim/faults sets the given knobs and resets every other one ({} resets
 // all): down and error_rate refuse channel requests (cancels included) with
 // 503, latency_ms delays them, processing_ms and callback_delay_ms time

@@ -33,6 +33,8 @@ type Server struct {
 	retryMax  time.Duration
 	giveUp    time.Duration
 	hangLimit time.Duration
+	// confirmDelay is when a payment code ending in 1 is confirmed.
+	confirmDelay time.Duration
 
 	// wakeComplete and wakeDeliver wake the background loops early.
 	wakeComplete chan struct{}
@@ -63,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 		retryMax:     callbackRetryMax,
 		giveUp:       callbackGiveUp,
 		hangLimit:    hangLimit,
+		confirmDelay: cfg.ConfirmDelay,
 		wakeComplete: make(chan struct{}, 1),
 		wakeDeliver:  make(chan struct{}, 1),
 		stopping:     make(chan struct{}),
@@ -80,6 +83,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v1/payouts", s.channel(s.handlePayout))
 	mux.HandleFunc("GET /v1/transfers/{reference}", s.channel(s.handleGetTransfer))
 	mux.HandleFunc("POST /v1/transfers/{reference}/cancel", s.channel(s.handleCancel))
+
+	s.walletRoutes(mux)
 
 	mux.HandleFunc("GET /sim/executions", s.handleExecutions)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)

@@ -48,7 +48,16 @@ func (s *Server) handleAlter(w http.ResponseWriter, r *http.Request) {
 		if _, found, err := getTransfer(r.Context(), tx, req.Reference); err != nil {
 			return err
 		} else if !found {
-			return errUnknownReference
+			// A wallet provider's movement (a trade, refund or reversal) is
+			// known by its statement line.
+			var n int
+			if err := tx.QueryRowContext(r.Context(), `SELECT COUNT(*) FROM statement_lines
+				WHERE reference = ? AND injected = 0 AND channel <> ''`, req.Reference).Scan(&n); err != nil {
+				return fmt.Errorf("look up wallet line: %w", err)
+			}
+			if n == 0 {
+				return errUnknownReference
+			}
 		}
 		var amount sql.NullInt64
 		var status sql.NullString

@@ -25,6 +25,9 @@ type injectLine struct {
 	Status    string      `json:"status"`
 	// Time is optional; it defaults to the day's midnight UTC.
 	Time string `json:"time"`
+	// Channel is optional: the statement the line goes to, the bank's by
+	// default, or a wallet provider's (alipaysim, wxpaysim).
+	Channel string `json:"channel"`
 }
 
 func (l *injectLine) validate() error {
@@ -59,7 +62,7 @@ func (s *Server) handleInject(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r.Body, 256<<10))
 	var n int64
 	err := s.inTx(r.Context(), func(tx *sql.Tx) error {
-		ins := &lineInserter{ctx: r.Context(), tx: tx}
+		ins := &lineInserter{ctx: r.Context(), tx: tx, channel: s.lineChannel}
 		defer ins.close()
 		var err error
 		if n, err = decodeInject(dec, ins.add); err != nil {
@@ -92,7 +95,7 @@ func decodeInject(dec *json.Decoder, add func(injectLine) error) (int64, error) 
 	)
 	singleFields := map[string]any{
 		"date": &single.Date, "reference": &single.Reference, "kind": &single.Kind, "amount": &single.Amount,
-		"currency": &single.Currency, "status": &single.Status, "time": &single.Time,
+		"currency": &single.Currency, "status": &single.Status, "time": &single.Time, "channel": &single.Channel,
 	}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -169,23 +172,32 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 // slower than this by far.
 const injectBatchRows = 1000
 
-// insertLinesSQL inserts the lines of a JSON array of 7-string arrays, in
+// insertLinesSQL inserts the lines of a JSON array of 8-string arrays, in
 // array order.
-const insertLinesSQL = `INSERT INTO statement_lines (day, reference, kind, amount, currency, status, time, injected)
-	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, 1
+const insertLinesSQL = `INSERT INTO statement_lines (day, reference, kind, amount, currency, status, time, channel, injected)
+	SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, 1
 	FROM json_each(?) ORDER BY key`
 
 // lineInserter buffers injected lines into batches.
 type lineInserter struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmt  *sql.Stmt
-	batch bytes.Buffer
-	enc   *json.Encoder
-	rows  int
+	ctx context.Context
+	tx  *sql.Tx
+	// channel maps a line's channel to its statement_lines column.
+	channel func(string) (string, bool)
+	stmt    *sql.Stmt
+	batch   bytes.Buffer
+	enc     *json.Encoder
+	rows    int
 }
 
 func (ins *lineInserter) add(l injectLine) error {
+	channel := ""
+	if l.Channel != "" {
+		var ok bool
+		if channel, ok = ins.channel(l.Channel); !ok {
+			return invalidf("unknown channel %q", l.Channel)
+		}
+	}
 	if ins.enc == nil {
 		ins.enc = json.NewEncoder(&ins.batch)
 		ins.enc.SetEscapeHTML(false)
@@ -196,7 +208,7 @@ func (ins *lineInserter) add(l injectLine) error {
 		ins.batch.WriteByte(',')
 	}
 	// Amount goes as a string: the statement shows it exactly as sent.
-	err := ins.enc.Encode([7]string{l.Date, l.Reference, l.Kind, l.Amount.String(), l.Currency, l.Status, l.Time})
+	err := ins.enc.Encode([8]string{l.Date, l.Reference, l.Kind, l.Amount.String(), l.Currency, l.Status, l.Time, channel})
 	if err != nil {
 		return fmt.Errorf("encode line: %w", err)
 	}

@@ -33,6 +33,19 @@ func insertStatementLine(ctx context.Context, tx *sql.Tx, t Transfer) error {
 	return nil
 }
 
+// lineChannel maps a channel name to the channel column of its statement
+// lines: the empty string for the bank's own (Config.Channel), the provider's
+// name for a wallet provider. known is false for any other name.
+func (s *Server) lineChannel(channel string) (string, bool) {
+	if channel == s.cfg.Channel {
+		return "", true
+	}
+	if _, ok := findProvider(channel); ok {
+		return channel, true
+	}
+	return "", false
+}
+
 // parseStatementFile splits "{channel}-{YYYY-MM-DD}.csv".
 func parseStatementFile(name string) (channel, day string, ok bool) {
 	base, found := strings.CutSuffix(name, ".csv")
@@ -56,7 +69,8 @@ func parseStatementFile(name string) (channel, day string, ok bool) {
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	channel, day, ok := parseStatementFile(file)
-	if !ok || channel != s.cfg.Channel {
+	lineChannel, known := s.lineChannel(channel)
+	if !ok || !known {
 		writeError(w, http.StatusNotFound, ErrCodeNotFound, "no statement "+file)
 		return
 	}
@@ -65,8 +79,8 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 			COALESCE(CAST(a.amount AS TEXT), l.amount), l.currency, COALESCE(a.status, l.status), l.time
 		FROM statement_lines l
 		LEFT JOIN statement_alterations a ON l.injected = 0 AND a.reference = l.reference
-		WHERE l.day = ? AND COALESCE(a.removed, 0) = 0
-		ORDER BY l.id`, day)
+		WHERE l.day = ? AND l.channel = ? AND COALESCE(a.removed, 0) = 0
+		ORDER BY l.id`, day, lineChannel)
 	if err != nil {
 		writeInternal(w, log, fmt.Errorf("query statement: %w", err))
 		return

@@ -102,6 +102,57 @@ var migrations = []string{
 		amount   INTEGER NOT NULL
 	);
 	CREATE INDEX balance_adjustments_day ON balance_adjustments (day);`,
+	`-- The wallet providers (alipaysim, wxpaysim): their trades, the payment codes
+	-- they have seen and their refunds. A statement line and a callback name the
+	-- channel they belong to: '' is the bank's own.
+	CREATE TABLE wallet_trades (
+		seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+		provider        TEXT    NOT NULL,
+		out_trade_no    TEXT    NOT NULL,
+		trade_no        TEXT    NOT NULL UNIQUE,
+		mode            TEXT    NOT NULL,
+		amount          INTEGER NOT NULL,
+		currency        TEXT    NOT NULL,
+		auth_code       TEXT    NOT NULL DEFAULT '',
+		status          TEXT    NOT NULL,
+		failure_code    TEXT    NOT NULL DEFAULT '',
+		paid_amount     INTEGER NOT NULL DEFAULT 0,
+		refunded_amount INTEGER NOT NULL DEFAULT 0,
+		reversed_amount INTEGER NOT NULL DEFAULT 0,
+		notify_url      TEXT    NOT NULL DEFAULT '',
+		created_at      INTEGER NOT NULL,
+		paid_at         INTEGER,
+		ended_at        INTEGER,
+		confirm_at      INTEGER,
+		UNIQUE (provider, out_trade_no)
+	);
+	CREATE INDEX wallet_trades_confirm ON wallet_trades (status, confirm_at);
+
+	-- Every payment code a provider was shown: each is single use.
+	CREATE TABLE wallet_codes (
+		provider     TEXT    NOT NULL,
+		code         TEXT    NOT NULL,
+		out_trade_no TEXT    NOT NULL,
+		used_at      INTEGER NOT NULL,
+		PRIMARY KEY (provider, code)
+	);
+
+	CREATE TABLE wallet_refunds (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		provider       TEXT    NOT NULL,
+		out_request_no TEXT    NOT NULL,
+		out_trade_no   TEXT    NOT NULL,
+		refund_id      TEXT    NOT NULL UNIQUE,
+		amount         INTEGER NOT NULL,
+		currency       TEXT    NOT NULL,
+		status         TEXT    NOT NULL,
+		failure_code   TEXT    NOT NULL DEFAULT '',
+		created_at     INTEGER NOT NULL,
+		UNIQUE (provider, out_request_no)
+	);
+
+	ALTER TABLE statement_lines ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+	ALTER TABLE callbacks ADD COLUMN channel TEXT NOT NULL DEFAULT '';`,
 }
 
 // openDB opens (creating when missing) and migrates the SQLite file at path.

@@ -92,10 +92,14 @@ func (s *Server) untilDue(next sql.NullInt64, err error) time.Duration {
 	return min(max(fromNanos(next.Int64).Sub(s.now()), 0), maxIdle)
 }
 
-// nextCompletion is how long until the next processing transfer is due.
+// nextCompletion is how long until the next processing transfer or customer
+// confirmation of a payment code is due.
 func (s *Server) nextCompletion(ctx context.Context) time.Duration {
 	var next sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(complete_at) FROM transfers WHERE status = 'processing'`).Scan(&next)
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(at) FROM (
+		SELECT MIN(complete_at) AS at FROM transfers WHERE status = 'processing'
+		UNION ALL
+		SELECT MIN(confirm_at) FROM wallet_trades WHERE status = 'USERPAYING')`).Scan(&next)
 	return s.untilDue(next, err)
 }
 
@@ -106,8 +110,12 @@ func (s *Server) nextCallback(ctx context.Context) time.Duration {
 	return s.untilDue(next, err)
 }
 
-// completeDue completes every processing transfer whose time has come.
+// completeDue completes every processing transfer, and confirms every
+// payment code, whose time has come.
 func (s *Server) completeDue(ctx context.Context) error {
+	if err := s.confirmDue(ctx); err != nil {
+		return err
+	}
 	for {
 		now := s.now().UTC()
 		rows, err := s.db.QueryContext(ctx, `SELECT reference FROM transfers
@@ -176,6 +184,67 @@ func (s *Server) complete(ctx context.Context, ref string) error {
 			"reference": done.Reference, "kind": done.Kind, "status": done.Status,
 			"failure_code": done.FailureCode, "bank_id": done.BankID, "callback": done.CallbackURL != "",
 		}).Info("completed processing transfer")
+	}
+	return nil
+}
+
+// confirmDue pays every USERPAYING trade whose customer confirms now (codes
+// ending in 1), each in its own transaction with the lookup, so that a cancel
+// or close racing it either comes first or finds the trade paid.
+func (s *Server) confirmDue(ctx context.Context) error {
+	for {
+		rows, err := s.db.QueryContext(ctx, `SELECT provider, out_trade_no FROM wallet_trades
+			WHERE status = 'USERPAYING' AND confirm_at <= ? ORDER BY confirm_at, seq LIMIT ?`,
+			s.now().UnixNano(), completeBatch)
+		if err != nil {
+			return fmt.Errorf("list due confirmations: %w", err)
+		}
+		var due [][2]string
+		for rows.Next() {
+			var d [2]string
+			if err := rows.Scan(&d[0], &d[1]); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan due confirmation: %w", err)
+			}
+			due = append(due, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("list due confirmations: %w", err)
+		}
+		for _, d := range due {
+			if err := s.confirm(ctx, d[0], d[1]); err != nil {
+				return err
+			}
+		}
+		if len(due) < completeBatch {
+			return nil
+		}
+	}
+}
+
+// confirm pays a USERPAYING trade whose confirmation is due; a trade that
+// changed meanwhile is left alone.
+func (s *Server) confirm(ctx context.Context, provider, outTradeNo string) error {
+	var paid *tradeRow
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		paid = nil
+		t, found, err := getTrade(ctx, tx, provider, outTradeNo)
+		now := s.now().UTC()
+		if err != nil || !found || t.Status != TradeUserPaying || t.ConfirmAt == nil || t.ConfirmAt.After(now) {
+			return err
+		}
+		paid = &t
+		return s.markPaid(ctx, tx, &t, now)
+	})
+	if err != nil {
+		return fmt.Errorf("confirm %s trade %s: %w", provider, outTradeNo, err)
+	}
+	if paid != nil {
+		kick(s.wakeDeliver)
+		s.log.WithFields(logrus.Fields{
+			"provider": provider, "out_trade_no": outTradeNo, "trade_no": paid.TradeNo, "status": paid.Status,
+		}).Info("customer confirmed the payment code")
 	}
 	return nil
 }
