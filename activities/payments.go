@@ -62,7 +62,7 @@ func (p *Payments) FinalizePayment(ctx context.Context, in models.FinalizePaymen
 			finished(p.Outcomes, models.FlowPayment, in.PaymentID, string(models.PaymentSucceeded), in.Channel)
 		}
 		return models.FinalizePaymentResult{JournalID: journal.ID, Fee: fee, Status: models.PaymentSucceeded}, nil
-	case errors.Is(err, ledger.ErrInsufficientFunds) && in.Source.Type == models.SourceAccount:
+	case errors.Is(err, ledger.ErrInsufficientFunds) && in.Source.Wallet():
 		// The wallet cannot pay: a business outcome, recorded as such.
 		refused := models.FinalizePaymentInput{PaymentID: in.PaymentID, Status: models.PaymentFailed, FailureCode: models.FailureInsufficientFunds}
 		if _, err := p.Ledger.FinishPayment(ctx, refused, 0); err != nil {

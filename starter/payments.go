@@ -95,7 +95,7 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 		return s.Flows.StartPayment(ctx, p.FlowInput())
 	})
 	if errors.Is(err, store.ErrPaymentCodeUnusable) {
-		return out, ErrInvalidSource
+		return out, ErrInvalidPaymentCode
 	}
 	return out, err
 }
@@ -110,23 +110,23 @@ func (s *Payments) walletCode(ctx context.Context, req *NewPayment) (moneyKind[m
 	code := req.Source.Code
 	issuer, err := models.ParsePaymentCode(code)
 	if err != nil || issuer != models.IssuerWallet {
-		return moneyKind[models.Payment]{}, ErrInvalidSource
+		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	}
 	rec, err := s.Store.PaymentCode(ctx, code)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return moneyKind[models.Payment]{}, ErrInvalidSource
+		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	case err != nil:
 		return moneyKind[models.Payment]{}, err
 	case rec.MerchantID != req.MerchantID:
-		return moneyKind[models.Payment]{}, ErrInvalidSource
+		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	}
 	acct, err := s.Ledger.Account(ctx, req.MerchantID, rec.AccountID)
 	if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
 		return moneyKind[models.Payment]{}, fmt.Errorf("look up the code's wallet: %w", err)
 	}
 	if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != req.Currency {
-		return moneyKind[models.Payment]{}, ErrInvalidSource
+		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	}
 	req.Source = models.PaymentSource{Type: models.SourcePaymentCode, AccountID: acct.ID, Code: models.MaskPaymentCode(code)}
 	req.Channel = "ledger"
@@ -140,6 +140,10 @@ func (s *Payments) walletCode(ctx context.Context, req *NewPayment) (moneyKind[m
 	}
 	return kind, nil
 }
+
+// ErrInvalidPaymentCode: a payment code source that is not a live, unused code of
+// one of the merchant's wallets in the payment's currency.
+var ErrInvalidPaymentCode = fmt.Errorf("%w: payment code unknown, expired or used", ErrInvalidSource)
 
 // ErrNotAwaitingConfirmation: the payment does not wait for its customer's
 // confirmation (it never needed one, or its flow already decided).

@@ -84,6 +84,33 @@ func (s *Wallets) Account(ctx context.Context, merchantID, id string) (Account, 
 	return a, nil
 }
 
+// CreatePaymentCode draws a payment code for one of the merchant's wallets, live
+// for models.PaymentCodeTTL and good for one payment; the wallet's earlier code
+// not used yet is voided. ErrNotFound for anything but the merchant's wallet;
+// ErrMerchantDisabled.
+func (s *Wallets) CreatePaymentCode(ctx context.Context, merchantID, accountID string) (models.PaymentCode, error) {
+	a, err := s.Ledger.Account(ctx, merchantID, accountID)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotFound) || errors.Is(err, store.ErrNotFound) || err == nil && a.Kind != ledger.KindCustomerWallet:
+		return models.PaymentCode{}, ErrNotFound
+	case err != nil:
+		return models.PaymentCode{}, fmt.Errorf("get account %s: %w", accountID, err)
+	}
+	if _, err := activeMerchant(ctx, s.Store, merchantID); err != nil {
+		return models.PaymentCode{}, err
+	}
+	code, err := models.NewWalletCode()
+	if err != nil {
+		return models.PaymentCode{}, fmt.Errorf("draw payment code: %w", err)
+	}
+	now := s.now()
+	expires := now.Add(models.PaymentCodeTTL)
+	if err := s.Store.CreatePaymentCode(ctx, merchantID, a.ID, code, expires, now); err != nil {
+		return models.PaymentCode{}, err
+	}
+	return models.PaymentCode{Object: "payment_code", Code: code, AccountID: a.ID, ExpiresAt: expires}, nil
+}
+
 // Statement pages through a wallet's lines, newest first; ErrUnknownCursor when
 // startingAfter is not an entry of this wallet (another merchant's, another wallet's,
 // or none).

@@ -52,7 +52,7 @@ func (r *refundFlow) run(ctx workflow.Context) (models.RefundResult, error) {
 		return r.finalize(ctx, models.RefundFailed, hold.FailureCode)
 	}
 	r.holdID = hold.HoldID
-	if in.Source.Type != models.SourceAccount {
+	if !in.Source.Wallet() {
 		// The refund goes to the channel that took the charge (the payment records the
 		// real one); it is not routed again.
 		call := &bankCall{

@@ -27,6 +27,7 @@ type Payments interface {
 	Create(ctx context.Context, req starter.NewPayment) (starter.Created[models.Payment], error)
 	Get(ctx context.Context, merchantID, id string) (models.Payment, error)
 	List(ctx context.Context, q starter.ListQuery) ([]models.Payment, bool, error)
+	Confirm(ctx context.Context, merchantID, id string, c models.ConfirmPayment) (models.Payment, error)
 }
 
 // Refunds is the refunds service (starter.Refunds).
@@ -46,6 +47,7 @@ type Wallets interface {
 	Topup(ctx context.Context, merchantID, id string) (models.Topup, error)
 	CreateWithdrawal(ctx context.Context, req starter.NewWithdrawal) (starter.Created[models.Withdrawal], error)
 	Withdrawal(ctx context.Context, merchantID, id string) (models.Withdrawal, error)
+	CreatePaymentCode(ctx context.Context, merchantID, accountID string) (models.PaymentCode, error)
 }
 
 // Events is the webhook events service (starter.Events).
@@ -81,6 +83,8 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/withdrawals", h.createWithdrawal)
 	g.GET("/withdrawals/:id", func(c *gin.Context) { getObject(h, c, models.PrefixWithdrawal, "withdrawal", h.Wallets.Withdrawal) })
 	g.POST("/payments/:id/refunds", h.createRefund)
+	g.POST("/payments/:id/confirm", h.confirmPayment)
+	g.POST("/accounts/:id/payment_codes", h.createPaymentCode)
 	g.GET("/refunds/:id", func(c *gin.Context) { getObject(h, c, models.PrefixRefund, "refund", h.Refunds.Get) })
 	g.GET("/events", h.listEvents)
 	g.GET("/events/:id", func(c *gin.Context) { getObject(h, c, models.PrefixEvent, "event", h.Events.Get) })
@@ -151,6 +155,9 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
 	case errors.Is(err, starter.ErrMerchantDisabled):
 		problem.Write(c, problem.New(http.StatusForbidden, problem.CodeMerchantDisabled, "this merchant is disabled and cannot move money"))
+	case errors.Is(err, starter.ErrInvalidPaymentCode):
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource,
+			"the payment code is unknown, expired, replaced by a newer one or used (a wallet's code lives 60 s, pays once, for this merchant only, in its wallet's currency)"))
 	case errors.Is(err, starter.ErrInvalidSource):
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "account_id must be one of your wallets, in the payment's currency"))
 	case errors.Is(err, starter.ErrInvalidAccount):

@@ -68,6 +68,55 @@ func (p *payments) List(context.Context, starter.ListQuery) ([]models.Payment, b
 	return nil, false, starter.ErrUnknownCursor
 }
 
+func (p *payments) Confirm(_ context.Context, _, id string, c models.ConfirmPayment) (models.Payment, error) {
+	return models.Payment{ID: id, Source: models.PaymentSource{AccountID: c.AccountID}}, p.err
+}
+
+// A payment code source: a payflow wallet code reaches the service (which checks
+// whose it is); anything else is refused before, with what is wrong, and nothing
+// is called.
+func TestPaymentCodeSource(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	svc := &payments{created: starter.Created[models.Payment]{Object: models.Payment{ID: "pay_1", Status: models.PaymentProcessing}}}
+	h := &Handler{Payments: svc, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: logrus.NewEntry(log)}
+	srv := serve(t, h)
+	for _, tc := range []struct {
+		name, source string
+		status       int
+		detail       string
+	}{
+		{"wallet code", `{"type":"payment_code","code":"991234567890123456"}`, 202, ""},
+		{"short", `{"type":"payment_code","code":"99123456789012345"}`, 422, "18 digits"},
+		{"letters", `{"type":"payment_code","code":"99123456789012345x"}`, 422, "18 digits"},
+		{"no code", `{"type":"payment_code"}`, 422, "needs the code"},
+		{"code and token", `{"type":"payment_code","code":"991234567890123456","token":"tok_success"}`, 422, "nothing else"},
+		{"unknown prefix", `{"type":"payment_code","code":"501234567890123456"}`, 422, "no wallet issues"},
+		{"alipaysim", `{"type":"payment_code","code":"281234567890123450"}`, 422, "alipaysim"},
+		{"wxpaysim", `{"type":"payment_code","code":"131234567890123450"}`, 422, "wxpaysim"},
+		{"code on a card", `{"type":"card","token":"tok_success","code":"991234567890123456"}`, 422, "token"},
+		{"unknown type", `{"type":"qr_code"}`, 422, "payment_code"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc.got = starter.NewPayment{}
+			resp, body := post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","source":`+tc.source+`}`, map[string]string{"Idempotency-Key": tc.name})
+			require.Equal(t, tc.status, resp.StatusCode, "%v", body)
+			if tc.status != 202 {
+				require.Equal(t, "invalid_source", body["code"])
+				require.Contains(t, body["detail"], tc.detail)
+				require.Empty(t, svc.got.Key, "the service is not called")
+				return
+			}
+			require.Equal(t, models.SourcePaymentCode, svc.got.Source.Type)
+			require.Equal(t, "991234567890123456", svc.got.Source.Code)
+			require.Empty(t, svc.got.Channel)
+		})
+	}
+	resp, body := post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","channel":"banksim","source":{"type":"payment_code","code":"991234567890123456"}}`, map[string]string{"Idempotency-Key": "ch"})
+	require.Equal(t, 422, resp.StatusCode)
+	require.Contains(t, body["detail"], "no channel")
+}
+
 // serve runs h's routes for mch_demo, with the request bodies read as the router
 // reads them.
 func serve(t *testing.T, h *Handler) *httptest.Server {

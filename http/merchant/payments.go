@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/payflow/payflow/http/decode"
+	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
+	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -32,11 +36,12 @@ type sourceRequest struct {
 	Type      string  `json:"type"`
 	Token     *string `json:"token"`
 	AccountID *string `json:"account_id"`
+	Code      *string `json:"code"`
 }
 
 // card returns the token of a card source that names nothing else.
 func (s *sourceRequest) card() (string, bool) {
-	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil {
+	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil || s.Code != nil {
 		return "", false
 	}
 	return *s.Token, true
@@ -44,10 +49,29 @@ func (s *sourceRequest) card() (string, bool) {
 
 // account returns the account id of a wallet source that names nothing else.
 func (s *sourceRequest) account() (string, bool) {
-	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil {
+	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil || s.Code != nil {
 		return "", false
 	}
 	return *s.AccountID, true
+}
+
+// paymentCode checks a payment code source that names nothing else: its problem
+// when the code is malformed, of no issuer, or of a wallet provider (whose
+// channels payflow does not have yet).
+func (s *sourceRequest) paymentCode() (string, *problem.Problem) {
+	if s.Code == nil || s.Token != nil || s.AccountID != nil {
+		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment_code source needs the code the customer's app shows (18 digits) and nothing else"))
+	}
+	issuer, err := models.ParsePaymentCode(*s.Code)
+	switch {
+	case err != nil:
+		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment code is 18 digits"))
+	case issuer == models.IssuerWallet:
+		return *s.Code, nil
+	case issuer == models.IssuerNone:
+		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "no wallet issues payment codes with this prefix (99: payflow wallets)"))
+	}
+	return "", new(problem.Unprocessable(problem.CodeInvalidSource, "payment codes of "+string(issuer)+" are not accepted: its channel is not enabled"))
 }
 
 // parseAmountCurrency checks the amount and currency fields every money request has.
@@ -122,8 +146,19 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "an account source needs the account_id of one of your wallets, and no channel"))
 		}
 		in.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: accountID}
+	case models.SourcePaymentCode:
+		// Whose code it is (a wallet of this merchant's, live and unused) is the
+		// service's to check.
+		code, p := req.Source.paymentCode()
+		if p != nil {
+			return in, p
+		}
+		if req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a payment code names who pays: give no channel"))
+		}
+		in.Source = models.PaymentSource{Type: models.SourcePaymentCode, Code: code}
 	default:
-		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card or account"))
+		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account or payment_code"))
 	}
 	if req.Description != nil {
 		if len(*req.Description) > 1000 {
@@ -149,6 +184,42 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 func (h *Handler) createPayment(c *gin.Context) {
 	if idem, out, ok := create(h, c, "create payment", h.newPayment, h.Payments.Create); ok {
 		writeCreated(c, idem, out)
+	}
+}
+
+// confirmPayment answers POST /v1/payments/{id}/confirm: the wallet owner's
+// confirmation of a wallet code payment over the merchant's no_password_limit,
+// sent by the merchant's backend. 200 with the payment once its flow accepted it;
+// 409 when the payment does not wait for a confirmation (any more).
+func (h *Handler) confirmPayment(c *gin.Context) {
+	var req struct {
+		AccountID *string `json:"account_id"`
+	}
+	if err := decode.Strict(middleware.Body(c), &req); err != nil {
+		problem.Write(c, problem.Invalid(err.Error()))
+		return
+	}
+	if req.AccountID == nil || !models.ValidID(models.PrefixAccount, *req.AccountID) {
+		problem.Write(c, problem.Invalid("field \"account_id\" is required: the wallet whose owner confirms"))
+		return
+	}
+	id, ok := resource.PathID(c, "id", models.PrefixPayment, "payment")
+	if !ok {
+		return
+	}
+	p, err := h.Payments.Confirm(c.Request.Context(), middleware.MerchantID(c), id, models.ConfirmPayment{AccountID: *req.AccountID})
+	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such payment"))
+	case errors.Is(err, starter.ErrNotAwaitingConfirmation):
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict,
+			"the payment is not waiting for a confirmation: it needed none, or it already succeeded or failed"))
+	case errors.Is(err, starter.ErrNotTheWalletOwner):
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAccount, "account_id must be the wallet the payment code belongs to"))
+	case err != nil:
+		h.internal(c, "confirm payment", err)
+	default:
+		writeJSON(c, http.StatusOK, p)
 	}
 }
 

@@ -1,6 +1,7 @@
 package merchant
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/payflow/payflow/http/decode"
+	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/http/resource"
 	"github.com/payflow/payflow/models"
@@ -200,4 +203,34 @@ func (h *Handler) createWithdrawal(c *gin.Context) {
 	// days, so it takes no Prefer: wait.
 	idem.Wait = 0
 	writeCreated(c, idem, out)
+}
+
+// createPaymentCode answers POST /v1/accounts/{id}/payment_codes: a new payment code
+// of one of the merchant's wallets (201; shown this once), live for 60 s and good
+// for one payment; it voids the wallet's earlier code. The body is empty or {}.
+func (h *Handler) createPaymentCode(c *gin.Context) {
+	if body := bytes.TrimSpace(middleware.Body(c)); len(body) > 0 {
+		var none struct{}
+		if err := decode.Strict(body, &none); err != nil {
+			problem.Write(c, problem.Invalid(err.Error()))
+			return
+		}
+	}
+	id, ok := resource.PathID(c, "id", models.PrefixAccount, "account")
+	if !ok {
+		return
+	}
+	code, err := h.Wallets.CreatePaymentCode(c.Request.Context(), middleware.MerchantID(c), id)
+	switch {
+	case isNotFound(err):
+		problem.Write(c, problem.NotFound("no such account"))
+	case errors.Is(err, starter.ErrMerchantDisabled):
+		h.fail(c, "create payment code", err)
+	case err != nil:
+		h.internal(c, "create payment code", err)
+	default:
+		// The code is a bearer credential for its minute: no cache may keep it.
+		c.Header("Cache-Control", "no-store")
+		writeJSON(c, http.StatusCreated, code)
+	}
 }

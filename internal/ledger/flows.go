@@ -148,7 +148,7 @@ func (l *Ledger) paymentAccounts(ctx context.Context, merchantID string, src mod
 	if settlement, err = l.EnsureAccount(ctx, SettlementSpec(merchantID, c)); err != nil {
 		return "", "", err
 	}
-	if src.Type == models.SourceAccount {
+	if src.Wallet() {
 		return settlement, src.AccountID, nil
 	}
 	if source, err = l.EnsureAccount(ctx, ClearingSpec(channel, c)); err != nil {
