@@ -254,6 +254,9 @@ const (
 	FailureCodeBankUnavailable               FailureCode = "bank_unavailable"
 	FailureCodeCanceled                      FailureCode = "canceled"
 	FailureCodeCardDeclined                  FailureCode = "card_declined"
+	FailureCodeCodeExpired                   FailureCode = "code_expired"
+	FailureCodeCodeUsed                      FailureCode = "code_used"
+	FailureCodeCustomerNotConfirmed          FailureCode = "customer_not_confirmed"
 	FailureCodeExpired                       FailureCode = "expired"
 	FailureCodeInsufficientFunds             FailureCode = "insufficient_funds"
 	FailureCodeInsufficientWithdrawableFunds FailureCode = "insufficient_withdrawable_funds"
@@ -272,6 +275,12 @@ func (e FailureCode) Valid() bool {
 	case FailureCodeCanceled:
 		return true
 	case FailureCodeCardDeclined:
+		return true
+	case FailureCodeCodeExpired:
+		return true
+	case FailureCodeCodeUsed:
+		return true
+	case FailureCodeCustomerNotConfirmed:
 		return true
 	case FailureCodeExpired:
 		return true
@@ -383,10 +392,41 @@ func (e PaymentObject) Valid() bool {
 	}
 }
 
+// Defines values for PaymentCodeObject.
+const (
+	PaymentCodeObjectPaymentCode PaymentCodeObject = "payment_code"
+)
+
+// Valid indicates whether the value is a known member of the PaymentCodeObject enum.
+func (e PaymentCodeObject) Valid() bool {
+	switch e {
+	case PaymentCodeObjectPaymentCode:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentCodeSourceType.
+const (
+	PaymentCodeSourceTypePaymentCode PaymentCodeSourceType = "payment_code"
+)
+
+// Valid indicates whether the value is a known member of the PaymentCodeSourceType enum.
+func (e PaymentCodeSourceType) Valid() bool {
+	switch e {
+	case PaymentCodeSourceTypePaymentCode:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentSourceType.
 const (
-	PaymentSourceTypeAccount PaymentSourceType = "account"
-	PaymentSourceTypeCard    PaymentSourceType = "card"
+	PaymentSourceTypeAccount     PaymentSourceType = "account"
+	PaymentSourceTypeCard        PaymentSourceType = "card"
+	PaymentSourceTypePaymentCode PaymentSourceType = "payment_code"
 )
 
 // Valid indicates whether the value is a known member of the PaymentSourceType enum.
@@ -395,6 +435,8 @@ func (e PaymentSourceType) Valid() bool {
 	case PaymentSourceTypeAccount:
 		return true
 	case PaymentSourceTypeCard:
+		return true
+	case PaymentSourceTypePaymentCode:
 		return true
 	default:
 		return false
@@ -581,6 +623,7 @@ const (
 	StagePosting         Stage = "posting"
 	StageValidating      Stage = "validating"
 	StageWaitingBank     Stage = "waiting_bank"
+	StageWaitingCustomer Stage = "waiting_customer"
 )
 
 // Valid indicates whether the value is a known member of the Stage enum.
@@ -605,6 +648,8 @@ func (e Stage) Valid() bool {
 	case StageValidating:
 		return true
 	case StageWaitingBank:
+		return true
+	case StageWaitingCustomer:
 		return true
 	default:
 		return false
@@ -2606,6 +2651,309 @@ const (
 func (e ListAccountEntries503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case ListAccountEntries503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatusN400 CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatusN401 CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatusN403 CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCodeNotFound CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatusN404 CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatusN413 CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatusN414 CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatusN415 CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatusN429 CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCodeInternalError CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatusN500 CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCodeTimeout            CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatusN503 CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -10001,6 +10349,324 @@ func (e GetPayment503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool 
 	}
 }
 
+// Defines values for ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatusN400 ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatusN401 ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCodeNotFound ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatusN404 ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatusN409 ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatusN413 ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatusN414 ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatusN415 ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode = "invalid_account"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatusN422 ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatusN429 ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCodeInternalError ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatusN500 ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatusN503 ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateRefund400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	CreateRefund400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateRefund400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -11912,6 +12578,12 @@ type CodecPayloadsResponse struct {
 	Payloads []map[string]interface{} `json:"payloads"`
 }
 
+// ConfirmPaymentRequest defines model for ConfirmPaymentRequest.
+type ConfirmPaymentRequest struct {
+	// AccountId The wallet whose owner confirms (the wallet the payment code belongs to).
+	AccountId AccountId `json:"account_id"`
+}
+
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
 	// Currency An active ISO 4217 code, uppercase.
@@ -11929,6 +12601,9 @@ type CreateMerchantRequest struct {
 	// FeeBps The fee on payments in basis points (120 is 1.2 %); default 0.
 	FeeBps *int   `json:"fee_bps,omitempty"`
 	Name   string `json:"name"`
+
+	// NoPasswordLimit The largest wallet code payment that needs no confirmation by the wallet owner, in minor units; default 20000. 0: every one is confirmed.
+	NoPasswordLimit *int64 `json:"no_password_limit,omitempty"`
 
 	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
 	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
@@ -12212,6 +12887,9 @@ type Merchant struct {
 	Id              MerchantId `json:"id"`
 	Name            string     `json:"name"`
 
+	// NoPasswordLimit The largest wallet code payment that needs no confirmation by the wallet owner (minor units).
+	NoPasswordLimit *int64 `json:"no_password_limit,omitempty"`
+
 	// NotifyUrl Where webhooks of objects created without a notify_url go.
 	NotifyUrl *string        `json:"notify_url,omitempty"`
 	Object    MerchantObject `json:"object"`
@@ -12255,10 +12933,13 @@ type MerchantWithSecret struct {
 	Created Timestamp `json:"created"`
 
 	// DefaultCurrency An active ISO 4217 code, uppercase.
-	DefaultCurrency Currency                 `json:"default_currency"`
-	FeeBps          int                      `json:"fee_bps"`
-	Id              MerchantId               `json:"id"`
-	Name            string                   `json:"name"`
+	DefaultCurrency Currency   `json:"default_currency"`
+	FeeBps          int        `json:"fee_bps"`
+	Id              MerchantId `json:"id"`
+	Name            string     `json:"name"`
+
+	// NoPasswordLimit The largest wallet code payment that needs no confirmation by the wallet owner (minor units).
+	NoPasswordLimit *int64                   `json:"no_password_limit,omitempty"`
 	NotifyUrl       *string                  `json:"notify_url,omitempty"`
 	Object          MerchantWithSecretObject `json:"object"`
 	ReviewThreshold int64                    `json:"review_threshold"`
@@ -12325,6 +13006,11 @@ type Payment struct {
 	// Channel The channel that took the charge (`ledger` for a wallet payment).
 	Channel *string `json:"channel,omitempty"`
 
+	// ConfirmationRequired A wallet code payment over the merchant's `no_password_limit`: it waits (stage
+	// `waiting_customer`) for `POST /v1/payments/{id}/confirm`, and fails
+	// `customer_not_confirmed` with nothing debited when none comes in 30 s.
+	ConfirmationRequired *bool `json:"confirmation_required,omitempty"`
+
 	// Created RFC 3339 in UTC.
 	Created Timestamp `json:"created"`
 
@@ -12351,6 +13037,35 @@ type Payment struct {
 // PaymentObject defines model for Payment.Object.
 type PaymentObject string
 
+// PaymentCode defines model for PaymentCode.
+type PaymentCode struct {
+	AccountId AccountId `json:"account_id"`
+
+	// Code Shown this once; never stored.
+	Code string `json:"code"`
+
+	// ExpiresAt RFC 3339 in UTC.
+	ExpiresAt Timestamp         `json:"expires_at"`
+	Object    PaymentCodeObject `json:"object"`
+}
+
+// PaymentCodeObject defines model for PaymentCode.Object.
+type PaymentCodeObject string
+
+// PaymentCodeSource defines model for PaymentCodeSource.
+type PaymentCodeSource struct {
+	// Code The code the customer's app shows, scanned by the point of sale. `99...`: a payflow
+	// wallet's code (`POST /v1/accounts/{id}/payment_codes`), which pays from that wallet;
+	// an unknown, expired, replaced or used one is refused (422 `invalid_source`) with
+	// nothing stored. Wallet providers' prefixes (25-30, 10-15) are refused while their
+	// channels are not enabled.
+	Code string                `json:"code"`
+	Type PaymentCodeSourceType `json:"type"`
+}
+
+// PaymentCodeSourceType defines model for PaymentCodeSource.Type.
+type PaymentCodeSourceType string
+
 // PaymentId defines model for PaymentId.
 type PaymentId = string
 
@@ -12363,6 +13078,9 @@ type PaymentList struct {
 // PaymentSource defines model for PaymentSource.
 type PaymentSource struct {
 	AccountId *AccountId `json:"account_id,omitempty"`
+
+	// Code A payment code, masked: its first two and last four digits.
+	Code *string `json:"code,omitempty"`
 
 	// Token A card token (`tok_success`, `tok_decline`, ... at the simulator).
 	Token *CardToken        `json:"token,omitempty"`
@@ -12603,6 +13321,9 @@ type TopupId = string
 type UpdateMerchantRequest struct {
 	// FeeBps The fee, in basis points, on the payments booked from now on (those still in flight too).
 	FeeBps *int `json:"fee_bps,omitempty"`
+
+	// NoPasswordLimit The largest wallet code payment that needs no confirmation by the wallet owner, for payments made from now on.
+	NoPasswordLimit *int64 `json:"no_password_limit,omitempty"`
 
 	// NotifyUrl Where webhooks of objects created without a notify_url go (an absolute http(s) URL with a host and no credentials); "" removes it.
 	NotifyUrl *string `json:"notify_url,omitempty"`
@@ -13236,6 +13957,69 @@ type ListAccountEntries503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListAccountEntries503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListAccountEntries.
 type ListAccountEntries503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCodeJSONBody defines parameters for CreatePaymentCode.
+type CreatePaymentCodeJSONBody = map[string]interface{}
+
+// CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePaymentCode.
+type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
+type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // BanksimCallback200JSONResponseBodyReceived defines parameters for BanksimCallback.
 type BanksimCallback200JSONResponseBodyReceived bool
@@ -14752,6 +15536,69 @@ type GetPayment503ApplicationProblemPlusJSONResponseBodyCode string
 // GetPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
 type GetPayment503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment404ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment409ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmPayment.
+type ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
+type ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // CreateRefundParams defines parameters for CreateRefund.
 type CreateRefundParams struct {
 	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
@@ -15141,6 +15988,9 @@ type CodecEncodeJSONRequestBody = CodecPayloads
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// CreatePaymentCodeJSONRequestBody defines body for CreatePaymentCode for application/json ContentType.
+type CreatePaymentCodeJSONRequestBody = CreatePaymentCodeJSONBody
+
 // BanksimCallbackJSONRequestBody defines body for BanksimCallback for application/json ContentType.
 type BanksimCallbackJSONRequestBody = BankCallback
 
@@ -15188,6 +16038,9 @@ type OpsRejectWithdrawalJSONRequestBody OpsRejectWithdrawalJSONBody
 
 // CreatePaymentJSONRequestBody defines body for CreatePayment for application/json ContentType.
 type CreatePaymentJSONRequestBody = CreatePaymentRequest
+
+// ConfirmPaymentJSONRequestBody defines body for ConfirmPayment for application/json ContentType.
+type ConfirmPaymentJSONRequestBody = ConfirmPaymentRequest
 
 // CreateRefundJSONRequestBody defines body for CreateRefund for application/json ContentType.
 type CreateRefundJSONRequestBody = CreateRefundRequest
@@ -15240,6 +16093,32 @@ func (t *CreatePaymentRequest_Source) FromAccountSource(v AccountSource) error {
 
 // MergeAccountSource performs a merge with any union data inside the CreatePaymentRequest_Source, using the provided AccountSource
 func (t *CreatePaymentRequest_Source) MergeAccountSource(v AccountSource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPaymentCodeSource returns the union data inside the CreatePaymentRequest_Source as a PaymentCodeSource
+func (t CreatePaymentRequest_Source) AsPaymentCodeSource() (PaymentCodeSource, error) {
+	var body PaymentCodeSource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPaymentCodeSource overwrites any union data inside the CreatePaymentRequest_Source as the provided PaymentCodeSource
+func (t *CreatePaymentRequest_Source) FromPaymentCodeSource(v PaymentCodeSource) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePaymentCodeSource performs a merge with any union data inside the CreatePaymentRequest_Source, using the provided PaymentCodeSource
+func (t *CreatePaymentRequest_Source) MergePaymentCodeSource(v PaymentCodeSource) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -15429,6 +16308,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/accounts/{id}/entries (the `ListAccountEntries` operationId).
 	ListAccountEntries(ctx context.Context, id AccountId, params *ListAccountEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePaymentCodeWithBody A payment code of a wallet, for its owner's app to show
+	//
+	// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+	// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+	// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+	// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+	// wallet's currency; a new code of the wallet voids the one before. No
+	// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+	CreatePaymentCodeWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePaymentCode A payment code of a wallet, for its owner's app to show
+	//
+	// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+	// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+	// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+	// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+	// wallet's currency; a new code of the wallet voids the one before. No
+	// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+	CreatePaymentCode(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BanksimCallbackWithBody The bank simulator's signed callback about a transfer (for the bank, not merchants)
 	//
@@ -15927,6 +16834,38 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/payments/{id} (the `GetPayment` operationId).
 	GetPayment(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConfirmPaymentWithBody The wallet owner confirms a wallet code payment
+	//
+	// A payment made with a payflow wallet's payment code over the merchant's
+	// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+	// for its wallet owner's confirmation, sent by the merchant's backend from the
+	// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+	// (it then posts the payment); 409 when the payment does not wait for one (it needed
+	// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+	// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+	// sent twice is refused the second time, and the payment says what happened.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+	ConfirmPaymentWithBody(ctx context.Context, id PaymentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPayment The wallet owner confirms a wallet code payment
+	//
+	// A payment made with a payflow wallet's payment code over the merchant's
+	// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+	// for its wallet owner's confirmation, sent by the merchant's backend from the
+	// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+	// (it then posts the payment); 409 when the payment does not wait for one (it needed
+	// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+	// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+	// sent twice is refused the second time, and the payment says what happened.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+	ConfirmPayment(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateRefundWithBody Refund part or all of a payment
 	//
 	// Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -16229,6 +17168,54 @@ func (c *Client) GetAccount(ctx context.Context, id AccountId, reqEditors ...Req
 // Corresponds with GET /v1/accounts/{id}/entries (the `ListAccountEntries` operationId).
 func (c *Client) ListAccountEntries(ctx context.Context, id AccountId, params *ListAccountEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAccountEntriesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePaymentCodeWithBody A payment code of a wallet, for its owner's app to show
+//
+// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+// wallet's currency; a new code of the wallet voids the one before. No
+// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+func (c *Client) CreatePaymentCodeWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentCodeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePaymentCode A payment code of a wallet, for its owner's app to show
+//
+// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+// wallet's currency; a new code of the wallet voids the one before. No
+// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+func (c *Client) CreatePaymentCode(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentCodeRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -17166,6 +18153,58 @@ func (c *Client) GetPayment(ctx context.Context, id PaymentId, reqEditors ...Req
 	return c.Client.Do(req)
 }
 
+// ConfirmPaymentWithBody The wallet owner confirms a wallet code payment
+//
+// A payment made with a payflow wallet's payment code over the merchant's
+// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+// for its wallet owner's confirmation, sent by the merchant's backend from the
+// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+// (it then posts the payment); 409 when the payment does not wait for one (it needed
+// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+// sent twice is refused the second time, and the payment says what happened.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+func (c *Client) ConfirmPaymentWithBody(ctx context.Context, id PaymentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPaymentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPayment The wallet owner confirms a wallet code payment
+//
+// A payment made with a payflow wallet's payment code over the merchant's
+// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+// for its wallet owner's confirmation, sent by the merchant's backend from the
+// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+// (it then posts the payment); 409 when the payment does not wait for one (it needed
+// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+// sent twice is refused the second time, and the payment says what happened.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+func (c *Client) ConfirmPayment(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPaymentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateRefundWithBody Refund part or all of a payment
 //
 // Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -17695,6 +18734,53 @@ func NewListAccountEntriesRequest(server string, id AccountId, params *ListAccou
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewCreatePaymentCodeRequest calls the generic CreatePaymentCode builder with application/json body
+func NewCreatePaymentCodeRequest(server string, id AccountId, body CreatePaymentCodeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePaymentCodeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreatePaymentCodeRequestWithBody constructs an http.Request for the CreatePaymentCode method, with any body, and a specified content type
+func NewCreatePaymentCodeRequestWithBody(server string, id AccountId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/payment_codes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -19029,6 +20115,53 @@ func NewGetPaymentRequest(server string, id PaymentId) (*http.Request, error) {
 	return req, nil
 }
 
+// NewConfirmPaymentRequest calls the generic ConfirmPayment builder with application/json body
+func NewConfirmPaymentRequest(server string, id PaymentId, body ConfirmPaymentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmPaymentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewConfirmPaymentRequestWithBody constructs an http.Request for the ConfirmPayment method, with any body, and a specified content type
+func NewConfirmPaymentRequestWithBody(server string, id PaymentId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payments/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateRefundRequest calls the generic CreateRefund builder with application/json body
 func NewCreateRefundRequest(server string, id PaymentId, params *CreateRefundParams, body CreateRefundJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -19470,6 +20603,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/accounts/{id}/entries (the `ListAccountEntries` operationId).
 	ListAccountEntriesWithResponse(ctx context.Context, id AccountId, params *ListAccountEntriesParams, reqEditors ...RequestEditorFn) (*ListAccountEntriesResponse, error)
+
+	// CreatePaymentCodeWithBodyWithResponse A payment code of a wallet, for its owner's app to show
+	//
+	// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+	// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+	// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+	// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+	// wallet's currency; a new code of the wallet voids the one before. No
+	// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+	CreatePaymentCodeWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error)
+
+	// CreatePaymentCodeWithResponse A payment code of a wallet, for its owner's app to show
+	//
+	// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+	// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+	// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+	// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+	// wallet's currency; a new code of the wallet voids the one before. No
+	// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+	CreatePaymentCodeWithResponse(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error)
 
 	// BanksimCallbackWithBodyWithResponse The bank simulator's signed callback about a transfer (for the bank, not merchants)
 	//
@@ -19989,6 +21150,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/payments/{id} (the `GetPayment` operationId).
 	GetPaymentWithResponse(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*GetPaymentResponse, error)
+
+	// ConfirmPaymentWithBodyWithResponse The wallet owner confirms a wallet code payment
+	//
+	// A payment made with a payflow wallet's payment code over the merchant's
+	// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+	// for its wallet owner's confirmation, sent by the merchant's backend from the
+	// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+	// (it then posts the payment); 409 when the payment does not wait for one (it needed
+	// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+	// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+	// sent twice is refused the second time, and the payment says what happened.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+	ConfirmPaymentWithBodyWithResponse(ctx context.Context, id PaymentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPaymentResponse, error)
+
+	// ConfirmPaymentWithResponse The wallet owner confirms a wallet code payment
+	//
+	// A payment made with a payflow wallet's payment code over the merchant's
+	// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+	// for its wallet owner's confirmation, sent by the merchant's backend from the
+	// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+	// (it then posts the payment); 409 when the payment does not wait for one (it needed
+	// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+	// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+	// sent twice is refused the second time, and the payment says what happened.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+	ConfirmPaymentWithResponse(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPaymentResponse, error)
 
 	// CreateRefundWithBodyWithResponse Refund part or all of a payment
 	//
@@ -20938,6 +22131,131 @@ func (r ListAccountEntriesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAccountEntriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePaymentCodeResponse429Headers the declared response headers of an HTTP 429 response for CreatePaymentCode
+type CreatePaymentCodeResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreatePaymentCodeResponse503Headers the declared response headers of an HTTP 503 response for CreatePaymentCode
+type CreatePaymentCodeResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreatePaymentCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PaymentCode
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreatePaymentCodeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePaymentCodeResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePaymentCodeResponse) GetJSON201() *PaymentCode {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePaymentCodeResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePaymentCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePaymentCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePaymentCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePaymentCodeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24278,6 +25596,154 @@ func (r GetPaymentResponse) ContentType() string {
 	return ""
 }
 
+// ConfirmPaymentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmPayment
+type ConfirmPaymentResponse429Headers struct {
+	RetryAfter int
+}
+
+// ConfirmPaymentResponse503Headers the declared response headers of an HTTP 503 response for ConfirmPayment
+type ConfirmPaymentResponse503Headers struct {
+	RetryAfter int
+}
+
+type ConfirmPaymentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Payment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ConflictAny
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail    *string                                                       `json:"detail,omitempty"`
+		Instance  *string                                                       `json:"instance,omitempty"`
+		RequestId *string                                                       `json:"request_id,omitempty"`
+		Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title     string                                                        `json:"title"`
+		Type      string                                                        `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmPaymentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmPaymentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmPaymentResponse) GetJSON200() *Payment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON409() *ConflictAny {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON422() *struct {
+	Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail    *string                                                       `json:"detail,omitempty"`
+	Instance  *string                                                       `json:"instance,omitempty"`
+	RequestId *string                                                       `json:"request_id,omitempty"`
+	Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title     string                                                        `json:"title"`
+	Type      string                                                        `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmPaymentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmPaymentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmPaymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmPaymentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateRefundResponse200Headers the declared response headers of an HTTP 200 response for CreateRefund
 type CreateRefundResponse200Headers struct {
 	IdempotentReplayed *string
@@ -25293,6 +26759,46 @@ func (c *ClientWithResponses) ListAccountEntriesWithResponse(ctx context.Context
 	return ParseListAccountEntriesResponse(rsp)
 }
 
+// CreatePaymentCodeWithBodyWithResponse A payment code of a wallet, for its owner's app to show
+//
+// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+// wallet's currency; a new code of the wallet voids the one before. No
+// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+func (c *ClientWithResponses) CreatePaymentCodeWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error) {
+	rsp, err := c.CreatePaymentCodeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentCodeResponse(rsp)
+}
+
+// CreatePaymentCodeWithResponse A payment code of a wallet, for its owner's app to show
+//
+// Draws a payment code (`99` and 16 random digits) of one of the merchant's wallets:
+// the wallet owner's app shows it, the merchant's point of sale scans it and pays with
+// `source: {"type": "payment_code", "code": ...}`. It is shown in this answer only
+// (`Cache-Control: no-store`), lives 60 s, pays once, for this merchant, in the
+// wallet's currency; a new code of the wallet voids the one before. No
+// Idempotency-Key: a retry draws a new code, which voids the earlier one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
+func (c *ClientWithResponses) CreatePaymentCodeWithResponse(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error) {
+	rsp, err := c.CreatePaymentCode(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentCodeResponse(rsp)
+}
+
 // BanksimCallbackWithBodyWithResponse The bank simulator's signed callback about a transfer (for the bank, not merchants)
 //
 // Served only when the banksim channel is configured. Signed with the banksim
@@ -26068,6 +27574,50 @@ func (c *ClientWithResponses) GetPaymentWithResponse(ctx context.Context, id Pay
 		return nil, err
 	}
 	return ParseGetPaymentResponse(rsp)
+}
+
+// ConfirmPaymentWithBodyWithResponse The wallet owner confirms a wallet code payment
+//
+// A payment made with a payflow wallet's payment code over the merchant's
+// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+// for its wallet owner's confirmation, sent by the merchant's backend from the
+// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+// (it then posts the payment); 409 when the payment does not wait for one (it needed
+// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+// sent twice is refused the second time, and the payment says what happened.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+func (c *ClientWithResponses) ConfirmPaymentWithBodyWithResponse(ctx context.Context, id PaymentId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPaymentResponse, error) {
+	rsp, err := c.ConfirmPaymentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPaymentResponse(rsp)
+}
+
+// ConfirmPaymentWithResponse The wallet owner confirms a wallet code payment
+//
+// A payment made with a payflow wallet's payment code over the merchant's
+// `no_password_limit` (`confirmation_required: true`) waits in stage `waiting_customer`
+// for its wallet owner's confirmation, sent by the merchant's backend from the
+// owner's side. Answers 200 with the payment once its flow accepted the confirmation
+// (it then posts the payment); 409 when the payment does not wait for one (it needed
+// none, or it already succeeded or failed: after 30 s without a confirmation it fails
+// `customer_not_confirmed` and nothing is debited). No Idempotency-Key: a confirmation
+// sent twice is refused the second time, and the payment says what happened.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
+func (c *ClientWithResponses) ConfirmPaymentWithResponse(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPaymentResponse, error) {
+	rsp, err := c.ConfirmPayment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPaymentResponse(rsp)
 }
 
 // CreateRefundWithBodyWithResponse Refund part or all of a payment
@@ -26981,6 +28531,125 @@ func ParseListAccountEntriesResponse(rsp *http.Response) (*ListAccountEntriesRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListAccountEntriesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePaymentCodeResponse parses an HTTP response from a CreatePaymentCodeWithResponse call
+func ParseCreatePaymentCodeResponse(rsp *http.Response) (*CreatePaymentCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePaymentCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PaymentCode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreatePaymentCodeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePaymentCodeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -30100,6 +31769,140 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPaymentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmPaymentResponse parses an HTTP response from a ConfirmPaymentWithResponse call
+func ParseConfirmPaymentResponse(rsp *http.Response) (*ConfirmPaymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmPaymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Payment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictAny
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail    *string                                                       `json:"detail,omitempty"`
+			Instance  *string                                                       `json:"instance,omitempty"`
+			RequestId *string                                                       `json:"request_id,omitempty"`
+			Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title     string                                                        `json:"title"`
+			Type      string                                                        `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmPaymentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmPaymentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

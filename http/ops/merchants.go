@@ -68,6 +68,17 @@ type createMerchantRequest struct {
 	FeeBps          *int64  `json:"fee_bps"`
 	DefaultCurrency *string `json:"default_currency"`
 	NotifyURL       *string `json:"notify_url"`
+	// NoPasswordLimit in minor units; absent: the default (20000).
+	NoPasswordLimit *int64 `json:"no_password_limit"`
+}
+
+// checkNoPasswordLimit: a wallet code payment above it waits for the wallet owner;
+// 0 makes every one wait.
+func checkNoPasswordLimit(v int64) *problem.Problem {
+	if v < 0 || v > models.MaxAmount {
+		return ptr(problem.Invalid(fmt.Sprintf("no_password_limit must be from 0 to %d minor units", models.MaxAmount)))
+	}
+	return nil
 }
 
 // The checks of the settings a merchant is onboarded with and may be updated to, one
@@ -129,6 +140,13 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 		}
 		m.FeeBps = *req.FeeBps
 	}
+	m.NoPasswordLimit = models.DefaultNoPasswordLimit
+	if req.NoPasswordLimit != nil {
+		if p := checkNoPasswordLimit(*req.NoPasswordLimit); p != nil {
+			return fail(p)
+		}
+		m.NoPasswordLimit = *req.NoPasswordLimit
+	}
 	if req.DefaultCurrency != nil {
 		cur, err := models.ParseCurrency(*req.DefaultCurrency)
 		if err != nil {
@@ -185,6 +203,7 @@ type updateMerchantRequest struct {
 	WithdrawalDelay               *int64                 `json:"withdrawal_delay"`
 	FeeBps                        *int64                 `json:"fee_bps"`
 	NotifyURL                     *string                `json:"notify_url"`
+	NoPasswordLimit               *int64                 `json:"no_password_limit"`
 }
 
 // validateUpdate checks an update with create's checks of each field; an update that
@@ -192,11 +211,12 @@ type updateMerchantRequest struct {
 func validateUpdate(req updateMerchantRequest) (models.MerchantUpdate, *problem.Problem) {
 	u := models.MerchantUpdate{
 		ReviewThreshold: req.ReviewThreshold, WithdrawalDelaySeconds: req.WithdrawalDelay, FeeBps: req.FeeBps, NotifyURL: req.NotifyURL,
+		NoPasswordLimit:                  req.NoPasswordLimit,
 		SetWithdrawalLimitPerTransaction: req.WithdrawalLimitPerTransaction.Set, WithdrawalLimitPerTransaction: req.WithdrawalLimitPerTransaction.Ptr(),
 		SetWithdrawalLimitDaily: req.WithdrawalLimitDaily.Set, WithdrawalLimitDaily: req.WithdrawalLimitDaily.Ptr(),
 	}
 	if u.Empty() {
-		return u, ptr(problem.Invalid("nothing to change: name at least one of review_threshold, withdrawal_limit_per_transaction, withdrawal_limit_daily, withdrawal_delay, fee_bps, notify_url"))
+		return u, ptr(problem.Invalid("nothing to change: name at least one of review_threshold, withdrawal_limit_per_transaction, withdrawal_limit_daily, withdrawal_delay, fee_bps, notify_url, no_password_limit"))
 	}
 	var checks []*problem.Problem
 	if u.ReviewThreshold != nil {
@@ -213,6 +233,9 @@ func validateUpdate(req updateMerchantRequest) (models.MerchantUpdate, *problem.
 	}
 	if u.FeeBps != nil {
 		checks = append(checks, checkFeeBps(*u.FeeBps))
+	}
+	if u.NoPasswordLimit != nil {
+		checks = append(checks, checkNoPasswordLimit(*u.NoPasswordLimit))
 	}
 	if u.NotifyURL != nil && *u.NotifyURL != "" {
 		checks = append(checks, checkNotifyURL(*u.NotifyURL))
@@ -312,6 +335,7 @@ func settingChanges(u models.MerchantUpdate, before, after models.Merchant) stri
 	add(u.SetWithdrawalLimitDaily, "withdrawal_limit_daily", limit(before.WithdrawalLimitDaily), limit(after.WithdrawalLimitDaily))
 	add(u.WithdrawalDelaySeconds != nil, "withdrawal_delay", before.WithdrawalDelaySeconds, after.WithdrawalDelaySeconds)
 	add(u.FeeBps != nil, "fee_bps", before.FeeBps, after.FeeBps)
+	add(u.NoPasswordLimit != nil, "no_password_limit", before.NoPasswordLimit, after.NoPasswordLimit)
 	add(u.NotifyURL != nil, "notify_url", auditURL(before.NotifyURL), auditURL(after.NotifyURL))
 	return strings.Join(out, ", ")
 }

@@ -326,6 +326,7 @@ func TestUpdateMerchantAnswersAndAudits(t *testing.T) {
 		"object": "merchant", "id": m.current.ID, "name": "Shop", "default_currency": "CNY", "status": "active", "fee_bps": float64(120),
 		"review_threshold": float64(1_000_000), "withdrawal_limit_daily": float64(20000), "withdrawal_delay": float64(0),
 		"notify_url": "https://shop.example/new?token=s3cret", "created": "2026-03-01T00:00:00Z", "webhook_signing": "webhook_secret",
+		"no_password_limit": float64(0),
 	}, out, "no per-transaction limit any more")
 	require.Len(t, a.entries, 1)
 	e := a.entries[0]

@@ -54,6 +54,13 @@ func TestFactsAreNeverUpdatedOrDeleted(t *testing.T) {
 		if path == filepath.Join(root, "internal", "ledger", "appendonly_test.go") {
 			return nil
 		}
+		// The reconciliation's end-to-end test tampers with its stack's database on
+		// purpose, as a damaged copy would be (a journal deleted, a pair moved
+		// across midnight): that is what reconciliation must find. It puts the
+		// journal back before the suite's ledger check.
+		if path == filepath.Join(root, "internal", "harness", "e2e", "reconciliation_test.go") {
+			return nil
+		}
 		ext := filepath.Ext(path)
 		if ext != ".go" && ext != ".sql" {
 			return nil

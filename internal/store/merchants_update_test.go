@@ -27,6 +27,7 @@ func TestUpdateMerchant(t *testing.T) {
 			NotifyURL: "https://upd.example/hooks",
 		}
 		require.NoError(t, st.CreateMerchant(ctx, m, "api_secret", "whsec_x"))
+		m.NoPasswordLimit = models.DefaultNoPasswordLimit // created with none: the default
 		require.NoError(t, st.DB().Exec("UPDATE merchants SET updated_at = ? WHERE id = ?", created, m.ID).Error)
 		require.NoError(t, st.SetMerchantStatus(ctx, m.ID, models.MerchantDisabled))
 		m.Status = models.MerchantDisabled
@@ -45,6 +46,7 @@ func TestUpdateMerchant(t *testing.T) {
 				func(m *models.Merchant) { m.WithdrawalLimitDaily, m.WithdrawalLimitPerTransaction = nil, nil }},
 			{"fee, threshold and notify_url cleared", models.MerchantUpdate{FeeBps: i(0), ReviewThreshold: i(500), NotifyURL: s("")},
 				func(m *models.Merchant) { m.FeeBps, m.ReviewThreshold, m.NotifyURL = 0, 500, "" }},
+			{"every wallet code payment confirmed", models.MerchantUpdate{NoPasswordLimit: i(0)}, func(m *models.Merchant) { m.NoPasswordLimit = 0 }},
 		}
 		for _, step := range steps {
 			wantBefore := m
