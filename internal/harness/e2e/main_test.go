@@ -111,6 +111,8 @@ func run(m *testing.M) int {
 				"PAYFLOW_BANK_TIMEOUT": "3s",
 				// Long enough for a test to approve, short enough to watch one expire.
 				"PAYFLOW_APPROVAL_TIMEOUT": "10s",
+				// A customer's confirmation is waited for 8 s instead of 30.
+				"PAYFLOW_CODE_CONFIRM_TIMEOUT": "8s",
 				// Reconciliation checkpoints (and heartbeats them) four times a
 				// second, and matches at most 20000 references a second, so that
 				// the kill test sees a pass's progress before it ends, on any machine.
