@@ -52,11 +52,22 @@ type NewPayment struct {
 // in the currency (ErrInvalidSource) and a disabled merchant (ErrMerchantDisabled).
 func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.Payment], error) {
 	kind := paymentKind
+	// providerCode is a wallet provider's payment code, whole: the flow sends it
+	// to the provider; the payment keeps it masked only.
+	var providerCode string
 	switch req.Source.Type {
 	case models.SourcePaymentCode:
-		var err error
-		if kind, err = s.walletCode(ctx, &req); err != nil {
-			return Created[models.Payment]{}, err
+		issuer, err := models.ParsePaymentCode(req.Source.Code)
+		switch {
+		case err != nil || issuer == models.IssuerNone:
+			return Created[models.Payment]{}, ErrInvalidPaymentCode
+		case issuer == models.IssuerWallet:
+			if kind, err = s.walletCode(ctx, &req); err != nil {
+				return Created[models.Payment]{}, err
+			}
+		default:
+			providerCode = req.Source.Code
+			req.Source = models.PaymentSource{Type: models.SourcePaymentCode, Code: models.MaskPaymentCode(providerCode)}
 		}
 	case models.SourceAccount:
 		acct, err := s.Ledger.Account(ctx, req.MerchantID, req.Source.AccountID)
@@ -92,7 +103,13 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(req.MerchantID, pay.ID)
 	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, kind, pay.ID, pay, func(ctx context.Context, p models.Payment) error {
-		return s.Flows.StartPayment(ctx, p.FlowInput())
+		in := p.FlowInput()
+		if providerCode != "" {
+			// The code lives a minute at its provider: a flow started later from
+			// the stored payment (the sweeper's) sends the masked code and fails.
+			in.Source.Code = providerCode
+		}
+		return s.Flows.StartPayment(ctx, in)
 	})
 	if errors.Is(err, store.ErrPaymentCodeUnusable) {
 		return out, ErrInvalidPaymentCode

@@ -104,7 +104,7 @@ func (s *Starter) start(ctx context.Context, f moneyFlow) error {
 // polling settings from configuration.
 func (s *Starter) StartPayment(ctx context.Context, in models.PaymentInput) error {
 	in.BankTiming = in.BankTiming.Or(s.cfg.Bank)
-	if in.ConfirmationRequired && in.ConfirmWithin == 0 {
+	if (in.ConfirmationRequired || in.Source.Type == models.SourcePaymentCode) && in.ConfirmWithin == 0 {
 		in.ConfirmWithin = cmp.Or(s.cfg.CodeConfirmTimeout, models.DefaultCodeConfirmTimeout)
 	}
 	return s.start(ctx, moneyFlow{

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -26,6 +27,12 @@ type bankTiming struct {
 	poll      time.Duration
 	deadline  time.Duration
 	deadlines map[string]time.Duration
+	// waitStage is the stage while the flow waits for the bank's decision
+	// (waiting_bank unless set: a wallet provider's trade waits for its customer,
+	// waiting_customer), and onDeadline the failure code of a transfer canceled at
+	// its deadline (expired unless set: customer_not_confirmed for a payment code).
+	waitStage  models.Stage
+	onDeadline models.FailureCode
 }
 
 // deadlineFor is the deadline of a transfer of kind at channel.
@@ -209,7 +216,7 @@ func (c *bankCall) sendOnce(ctx workflow.Context) (models.ChargeResult, outcome)
 // waitBank waits, pinned to the channel it sent to, until the bank decides.
 func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 	if !c.attention {
-		c.setStage(ctx, models.StageWaitingBank)
+		c.setStage(ctx, cmp.Or(c.waitStage, models.StageWaitingBank))
 	}
 	if c.owned {
 		c.cancelable = true
@@ -231,7 +238,7 @@ func (c *bankCall) waitBank(ctx workflow.Context) (models.ChargeResult, error) {
 			case remaining <= 0:
 				if c.owned {
 					if c.cause == "" {
-						c.cause = models.FailureExpired
+						c.cause = cmp.Or(c.onDeadline, models.FailureExpired)
 					}
 					if res, ok := c.cancelAtBank(ctx); ok {
 						return c.finish(ctx, res)
@@ -426,6 +433,8 @@ func chargeCall(t *tracker, timing bankTiming, in models.ChargeInput, callbacks 
 func reverseCharge(ctx workflow.Context, t *tracker, timing bankTiming, chargeRef, merchantID, channel string,
 	amount int64, currency models.Currency, callbacks workflow.ReceiveChannel) error {
 	ref := models.ReversalReference(chargeRef)
+	// A reversal waits for the bank, never for a customer.
+	timing.waitStage, timing.onDeadline = "", ""
 	call := &bankCall{
 		tracker: t, bankTiming: timing, kind: models.TransferRefund, reference: ref, merchant: merchantID, amount: amount,
 		currency: currency, channel: channel, stage: models.StageCompensating, callbacks: callbacks,

@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -64,6 +66,10 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	return p, nil
 }
 
+// codePoll is how often a payment code's trade is queried while its customer
+// confirms (the provider's notification wakes the flow sooner).
+const codePoll = 3 * time.Second
+
 // PaymentStageAtStart is the stage a payment's flow starts in: a wallet code payment
 // that needs its customer's confirmation waits for it first.
 func PaymentStageAtStart(in models.PaymentInput) models.Stage {
@@ -102,7 +108,23 @@ func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
 		Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount,
 		Currency: p.in.Currency, Token: p.in.Source.Token, Channel: p.in.Channel,
 	}
-	res, err := p.charge(ctx, charge, bankTiming{poll: p.in.BankPoll, deadline: p.in.BankDeadline, deadlines: p.in.BankDeadlines})
+	timing := bankTiming{poll: p.in.BankPoll, deadline: p.in.BankDeadline, deadlines: p.in.BankDeadlines}
+	if p.in.Source.Type == models.SourcePaymentCode {
+		// A wallet provider's payment code: the provider charges it at once, or
+		// answers USERPAYING while the customer confirms in the app. The flow
+		// queries it (and wakes on the provider's notification) until it decides,
+		// and past ConfirmWithin cancels the trade, which gives back a payment
+		// that landed meanwhile: the payment fails customer_not_confirmed.
+		charge.Token = p.in.Source.Code
+		timing = bankTiming{
+			poll: min(p.in.BankPoll, codePoll), deadline: cmp.Or(p.in.ConfirmWithin, models.DefaultCodeConfirmTimeout),
+			waitStage: models.StageWaitingCustomer, onDeadline: models.FailureCustomerNotConfirmed,
+		}
+		if timing.poll <= 0 {
+			timing.poll = codePoll
+		}
+	}
+	res, err := p.charge(ctx, charge, timing)
 	if res.Status != models.BankSucceeded && res.FailureCode == models.FailureNone {
 		res.FailureCode = models.FailureCardDeclined
 	}

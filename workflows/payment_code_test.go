@@ -88,3 +88,63 @@ func TestConfirmRefusedWhenNothingWaits(t *testing.T) {
 	requirePaymentEnds(t, env, paymentInput("tok_x"), models.PaymentSucceeded, "")
 	require.True(t, refused)
 }
+
+func providerCodeInput() models.PaymentInput {
+	return models.PaymentInput{
+		PaymentID: "pay_test1", MerchantID: "mch_demo", Amount: 1050, Currency: "CNY",
+		Source:        models.PaymentSource{Type: models.SourcePaymentCode, Code: "281234567890123451"},
+		Channel:       "alipaysim",
+		ConfirmWithin: 30 * time.Second,
+		BankTiming:    models.BankTiming{BankPoll: time.Minute, BankDeadline: 24 * time.Hour},
+	}
+}
+
+// A wallet provider's payment code is charged at its provider with the whole code;
+// USERPAYING (processing) waits in waiting_customer, querying every few seconds,
+// until the customer confirms, or until ConfirmWithin, when the flow cancels the
+// trade (which gives back a payment that landed meanwhile) and fails
+// customer_not_confirmed.
+func TestProviderCodePayment(t *testing.T) {
+	processing := models.ChargeResult{Status: models.BankProcessing, Channel: "alipaysim"}
+	paid := models.ChargeResult{Status: models.BankSucceeded, Channel: "alipaysim", Amount: 1050, Currency: "CNY"}
+	tests := []struct {
+		name    string
+		charge  models.ChargeResult
+		queries []models.ChargeResult
+		cancel  *models.ChargeResult
+		status  models.PaymentStatus
+		code    models.FailureCode
+	}{
+		{name: "paid at once", charge: paid, status: models.PaymentSucceeded},
+		{name: "confirmed in the app", charge: processing, queries: []models.ChargeResult{processing, processing, paid}, status: models.PaymentSucceeded},
+		{name: "never confirmed, paid during the cancel: reversed", charge: processing,
+			// Queried at 3, 9 and 21 s (the wait doubles) and at the deadline, 30 s.
+			queries: []models.ChargeResult{processing, processing, processing, processing},
+			cancel:  &models.ChargeResult{Status: models.BankCanceled, Channel: "alipaysim", Amount: 1050, Currency: "CNY"},
+			status:  models.PaymentFailed, code: models.FailureCustomerNotConfirmed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(bankActs.Charge, mock.Anything, mock.MatchedBy(func(in models.ChargeInput) bool {
+				return in.Token == "281234567890123451" && in.Channel == "alipaysim"
+			})).Return(tc.charge, nil).Once()
+			for _, q := range tc.queries {
+				env.OnActivity(bankActs.QueryTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "alipaysim"}).Return(q, nil).Once()
+			}
+			if tc.cancel != nil {
+				env.OnActivity(bankActs.CancelTransfer, mock.Anything, models.QueryTransferInput{Reference: "pay_test1", Channel: "alipaysim"}).Return(*tc.cancel, nil).Once()
+			}
+			env.OnActivity(paymentActs.FinalizePayment, mock.Anything, mock.MatchedBy(finalizeWith(tc.status, tc.code))).
+				Return(models.FinalizePaymentResult{Status: tc.status}, nil).Once()
+			var stage models.Stage
+			if len(tc.queries) > 0 {
+				env.RegisterDelayedCallback(func() { stage = queryState[models.FlowState](t, env).Stage }, time.Second)
+			}
+			requirePaymentEnds(t, env, providerCodeInput(), tc.status, tc.code)
+			if len(tc.queries) > 0 {
+				require.Equal(t, models.StageWaitingCustomer, stage)
+			}
+		})
+	}
+}

@@ -92,8 +92,8 @@ func TestPaymentCodeSource(t *testing.T) {
 		{"no code", `{"type":"payment_code"}`, 422, "needs the code"},
 		{"code and token", `{"type":"payment_code","code":"991234567890123456","token":"tok_success"}`, 422, "nothing else"},
 		{"unknown prefix", `{"type":"payment_code","code":"501234567890123456"}`, 422, "no wallet issues"},
-		{"alipaysim", `{"type":"payment_code","code":"281234567890123450"}`, 422, "alipaysim"},
-		{"wxpaysim", `{"type":"payment_code","code":"131234567890123450"}`, 422, "wxpaysim"},
+		{"alipaysim not enabled", `{"type":"payment_code","code":"281234567890123450"}`, 422, "alipaysim"},
+		{"wxpaysim not enabled", `{"type":"payment_code","code":"131234567890123450"}`, 422, "wxpaysim"},
 		{"code on a card", `{"type":"card","token":"tok_success","code":"991234567890123456"}`, 422, "token"},
 		{"unknown type", `{"type":"qr_code"}`, 422, "payment_code"},
 	} {
@@ -115,6 +115,13 @@ func TestPaymentCodeSource(t *testing.T) {
 	resp, body := post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","channel":"banksim","source":{"type":"payment_code","code":"991234567890123456"}}`, map[string]string{"Idempotency-Key": "ch"})
 	require.Equal(t, 422, resp.StatusCode)
 	require.Contains(t, body["detail"], "no channel")
+
+	// With the provider's channel enabled, its code goes there.
+	h.Channels = []string{"banksim", "alipaysim", "wxpaysim"}
+	resp, body = post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","source":{"type":"payment_code","code":"281234567890123450"}}`, map[string]string{"Idempotency-Key": "ali"})
+	require.Equal(t, 202, resp.StatusCode, "%v", body)
+	require.Equal(t, "alipaysim", svc.got.Channel)
+	require.Equal(t, "281234567890123450", svc.got.Source.Code)
 }
 
 // serve runs h's routes for mch_demo, with the request bodies read as the router

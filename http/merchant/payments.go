@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -55,23 +56,21 @@ func (s *sourceRequest) account() (string, bool) {
 	return *s.AccountID, true
 }
 
-// paymentCode checks a payment code source that names nothing else: its problem
-// when the code is malformed, of no issuer, or of a wallet provider (whose
-// channels payflow does not have yet).
-func (s *sourceRequest) paymentCode() (string, *problem.Problem) {
+// paymentCode checks a payment code source that names nothing else, and answers
+// the code and its issuer; its problem when the code is malformed or of no issuer.
+func (s *sourceRequest) paymentCode() (string, models.PaymentCodeIssuer, *problem.Problem) {
 	if s.Code == nil || s.Token != nil || s.AccountID != nil {
-		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment_code source needs the code the customer's app shows (18 digits) and nothing else"))
+		return "", "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment_code source needs the code the customer's app shows (18 digits) and nothing else"))
 	}
 	issuer, err := models.ParsePaymentCode(*s.Code)
 	switch {
 	case err != nil:
-		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment code is 18 digits"))
-	case issuer == models.IssuerWallet:
-		return *s.Code, nil
+		return "", "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment code is 18 digits"))
 	case issuer == models.IssuerNone:
-		return "", new(problem.Unprocessable(problem.CodeInvalidSource, "no wallet issues payment codes with this prefix (99: payflow wallets)"))
+		return "", "", new(problem.Unprocessable(problem.CodeInvalidSource,
+			"no wallet issues payment codes with this prefix (99: payflow wallets, 25-30: alipaysim, 10-15: wxpaysim)"))
 	}
-	return "", new(problem.Unprocessable(problem.CodeInvalidSource, "payment codes of "+string(issuer)+" are not accepted: its channel is not enabled"))
+	return *s.Code, issuer, nil
 }
 
 // parseAmountCurrency checks the amount and currency fields every money request has.
@@ -149,7 +148,7 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 	case models.SourcePaymentCode:
 		// Whose code it is (a wallet of this merchant's, live and unused) is the
 		// service's to check.
-		code, p := req.Source.paymentCode()
+		code, issuer, p := req.Source.paymentCode()
 		if p != nil {
 			return in, p
 		}
@@ -157,6 +156,13 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a payment code names who pays: give no channel"))
 		}
 		in.Source = models.PaymentSource{Type: models.SourcePaymentCode, Code: code}
+		if issuer != models.IssuerWallet {
+			// A wallet provider's code goes to that provider's channel.
+			if !slices.Contains(h.Channels, string(issuer)) {
+				return in, new(problem.Unprocessable(problem.CodeInvalidSource, "payment codes of "+string(issuer)+" are not accepted: its channel is not enabled here"))
+			}
+			in.Channel = string(issuer)
+		}
 	default:
 		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account or payment_code"))
 	}
