@@ -210,6 +210,55 @@ func (b *Bank) CancelTransfer(ctx context.Context, in models.QueryTransferInput)
 	return chargeResult(t), nil
 }
 
+// OpenTrade opens a QR payment's trade at the wallet provider its customer's app
+// came from (the payment id as the provider's idempotency key) and answers it
+// processing, with the provider's checkout page. Opening it again answers the same
+// trade.
+func (b *Bank) OpenTrade(ctx context.Context, in models.OpenTradeInput) (models.ChargeResult, error) {
+	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": in.Reference, "channel": in.Channel})
+	ch, err := b.Channels.Get(in.Channel)
+	if err != nil {
+		return models.ChargeResult{}, businessError(models.FailureBankUnavailable, err.Error())
+	}
+	tc, ok := ch.(bank.TradeChannel)
+	if !ok {
+		return models.ChargeResult{}, businessError(models.FailureBankUnavailable, in.Channel+" opens no trades")
+	}
+	url, err := tc.CreateTrade(ctx, bank.TradeRequest{Reference: in.Reference, MerchantID: in.MerchantID, Amount: in.Amount, Currency: in.Currency})
+	switch {
+	case errors.Is(err, bank.ErrInvalid):
+		return models.ChargeResult{}, businessError(models.FailureBankUnavailable, err.Error())
+	case err != nil:
+		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
+	}
+	log.Info("trade opened at the wallet provider")
+	return models.ChargeResult{Status: models.BankProcessing, Channel: in.Channel, CheckoutURL: url, Amount: in.Amount, Currency: in.Currency}, nil
+}
+
+// CloseTrade ends a QR payment's trade that was not paid in time (at its expiry, or
+// on an operator's cancel): canceled, or the trade's final state when the customer
+// paid before the close ("already paid": succeeded).
+func (b *Bank) CloseTrade(ctx context.Context, in models.QueryTransferInput) (models.ChargeResult, error) {
+	log := logger(ctx, b.Log).WithFields(logrus.Fields{"reference": in.Reference, "channel": in.Channel})
+	ch, err := b.Channels.Get(in.Channel)
+	if err != nil {
+		return models.ChargeResult{}, businessError(models.ErrTypeNotCancelable, err.Error())
+	}
+	tc, ok := ch.(bank.TradeChannel)
+	if !ok {
+		return models.ChargeResult{}, businessError(models.ErrTypeNotCancelable, in.Channel+" closes no trades")
+	}
+	t, err := tc.CloseTrade(ctx, in.Reference)
+	if err != nil {
+		return models.ChargeResult{}, retryableError(models.ErrTypeUnknownOutcome, err)
+	}
+	log.WithField("status", t.Status).Info("wallet provider answered the close")
+	if err := b.record(ctx, "", t); err != nil {
+		return models.ChargeResult{}, err
+	}
+	return chargeResult(t), nil
+}
+
 // Router is a channel that routes (package auto): the channels a transfer may go
 // to, in order.
 type Router interface {

@@ -9,7 +9,7 @@ package models
 
 // FlowInput is the input of the payment's flow.
 func (p Payment) FlowInput() PaymentInput {
-	return PaymentInput{
+	in := PaymentInput{
 		PaymentID:  p.ID,
 		MerchantID: p.MerchantID,
 		Amount:     p.Amount,
@@ -20,6 +20,10 @@ func (p Payment) FlowInput() PaymentInput {
 
 		ConfirmationRequired: p.ConfirmationRequired,
 	}
+	if p.NextAction != nil {
+		in.QRExpiresAt = p.NextAction.ExpiresAt
+	}
+	return in
 }
 
 // FlowInput is the input of the top-up's flow.

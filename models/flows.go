@@ -17,6 +17,9 @@ type PaymentInput struct {
 	// from configuration).
 	ConfirmationRequired bool          `json:"confirmation_required,omitempty"`
 	ConfirmWithin        time.Duration `json:"confirm_within,omitempty"`
+	// QRExpiresAt is when a QR payment's code stops being offered: the flow closes
+	// the trade at its provider then.
+	QRExpiresAt time.Time `json:"qr_expires_at,omitzero"`
 	BankTiming
 }
 
@@ -104,6 +107,18 @@ type ChargeResult struct {
 	BankID      string      `json:"bank_id,omitempty"`
 	Amount      int64       `json:"amount,omitempty"`
 	Currency    Currency    `json:"currency,omitempty"`
+	// CheckoutURL is, for a wallet provider's trade just opened (OpenTrade), its
+	// checkout page.
+	CheckoutURL string `json:"checkout_url,omitempty"`
+}
+
+// OpenTradeInput opens a QR payment's trade at the wallet provider it bound to.
+type OpenTradeInput struct {
+	Reference  string   `json:"reference"`
+	MerchantID string   `json:"merchant_id"`
+	Amount     int64    `json:"amount"`
+	Currency   Currency `json:"currency"`
+	Channel    string   `json:"channel"`
 }
 
 // QueryTransferInput asks a channel for the state of the transfer with our reference

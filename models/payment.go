@@ -31,14 +31,17 @@ type Payment struct {
 	Status     PaymentStatus `json:"status"`
 	// ConfirmationRequired: a wallet code payment over the merchant's
 	// no_password_limit, which moves money only once the wallet's owner confirms it.
-	ConfirmationRequired bool              `json:"confirmation_required,omitempty"`
-	FailureCode          FailureCode       `json:"failure_code,omitempty"`
-	Fee                  int64             `json:"fee"`
-	AmountRefunded       int64             `json:"amount_refunded"`
-	Description          string            `json:"description,omitempty"`
-	NotifyURL            string            `json:"notify_url,omitempty"`
-	Metadata             map[string]string `json:"metadata,omitempty"`
-	WorkflowID           string            `json:"workflow_id"`
-	CreatedAt            time.Time         `json:"created"`
-	UpdatedAt            time.Time         `json:"updated"`
+	ConfirmationRequired bool `json:"confirmation_required,omitempty"`
+	// NextAction is what the merchant does next: show the QR code of a QR payment
+	// while it waits for its customer.
+	NextAction     *NextAction       `json:"next_action,omitempty"`
+	FailureCode    FailureCode       `json:"failure_code,omitempty"`
+	Fee            int64             `json:"fee"`
+	AmountRefunded int64             `json:"amount_refunded"`
+	Description    string            `json:"description,omitempty"`
+	NotifyURL      string            `json:"notify_url,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	WorkflowID     string            `json:"workflow_id"`
+	CreatedAt      time.Time         `json:"created"`
+	UpdatedAt      time.Time         `json:"updated"`
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -99,4 +100,52 @@ type PaymentCode struct {
 // (POST /v1/payments/{id}/confirm, the payment flow's confirm Update).
 type ConfirmPayment struct {
 	AccountID string `json:"account_id"`
+}
+
+// QR payments: how long a QR code is offered (expires_in), and what a payment that
+// waits for its customer's scan answers.
+const (
+	MinQRExpiresIn     = 60 * time.Second
+	MaxQRExpiresIn     = 900 * time.Second
+	DefaultQRExpiresIn = 120 * time.Second
+)
+
+// NextActionDisplayQR is the next action of a QR payment.
+const NextActionDisplayQR = "display_qr"
+
+// NextAction tells the merchant what to do for a payment to go on.
+type NextAction struct {
+	Type      string    `json:"type"`
+	QRURL     string    `json:"qr_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// QRProviders are the wallet providers whose apps open a QR payment's page, by the
+// mark their User-Agent carries, in the order the page lists them.
+var QRProviders = []struct {
+	Channel, App, Mark string
+}{
+	{"alipaysim", "Alipay", "AlipayClient"},
+	{"wxpaysim", "WeChat", "MicroMessenger"},
+}
+
+// QRProviderOf is the wallet provider whose app sent userAgent ("" for none).
+func QRProviderOf(userAgent string) string {
+	for _, p := range QRProviders {
+		if strings.Contains(userAgent, p.Mark) {
+			return p.Channel
+		}
+	}
+	return ""
+}
+
+// OpenQR is what a wallet app's visit of a QR payment's page asks its flow (the
+// open Update): to bind the payment to the provider and create its trade there.
+type OpenQR struct {
+	Provider string `json:"provider"`
+}
+
+// OpenedQR is the flow's answer: the provider's checkout page of the trade.
+type OpenedQR struct {
+	CheckoutURL string `json:"checkout_url"`
 }

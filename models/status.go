@@ -76,6 +76,9 @@ const (
 	// point of sale scans: 18 digits whose prefix names who holds the money
 	// (PaymentCodeIssuer). A payflow wallet code pays from a wallet (AccountID).
 	SourcePaymentCode SourceType = "payment_code"
+	// SourceQR is a QR code the merchant shows and the customer's wallet app scans:
+	// the payment binds to the first wallet provider whose app opens it.
+	SourceQR SourceType = "qr"
 )
 
 // ChannelAuto is the routing channel: it picks a real channel per transfer and moves

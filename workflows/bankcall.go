@@ -124,6 +124,10 @@ type bankCall struct {
 	cause models.FailureCode
 	// attention is set once the flow needs an operator's attention.
 	attention bool
+	// closes: the call stops its transfer by closing it (a QR payment's trade,
+	// bankActs.CloseTrade), not by canceling it (bankActs.CancelTransfer, which at
+	// a wallet provider also gives back a payment already made).
+	closes bool
 }
 
 // run sends the transfer and waits until the bank decides.
@@ -343,7 +347,11 @@ func (c *bankCall) needsAttention(ctx workflow.Context, reason string) {
 // with the bank's definitive answer (canceled, or the final state it had reached);
 // false when the bank cannot cancel or did not answer (it may still move the money).
 func (c *bankCall) cancelAtBank(ctx workflow.Context) (models.ChargeResult, bool) {
-	res, err := c.ask(ctx, bankActs.CancelTransfer)
+	var stop any = bankActs.CancelTransfer
+	if c.closes {
+		stop = bankActs.CloseTrade
+	}
+	res, err := c.ask(ctx, stop)
 	if err != nil {
 		c.state.LastError = err.Error()
 		c.logger.Warn("the bank did not cancel", "error", err)

@@ -87,6 +87,9 @@ const (
 	// UpdateConfirm is the wallet owner's confirmation of a payment waiting for it
 	// (models.ConfirmPayment; POST /v1/payments/{id}/confirm).
 	UpdateConfirm = "confirm"
+	// UpdateOpenQR is a wallet app's visit of a QR payment's page (models.OpenQR,
+	// answered with models.OpenedQR; GET /q/{token}).
+	UpdateOpenQR = "open-qr"
 
 	// SignalMerchantDisabled wakes a withdrawal waiting for approval whose merchant
 	// was disabled (the ops API's disable sends it, with no payload).

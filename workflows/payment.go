@@ -23,6 +23,9 @@ type paymentFlow struct {
 	in models.PaymentInput
 	// confirmed is the wallet owner's accepted confirmation.
 	confirmed bool
+	// bound is the wallet provider a QR payment bound to (the first whose app
+	// opened its page), and checkoutURL its trade's checkout page once opened.
+	bound, checkoutURL string
 }
 
 // newPaymentFlow validates the input and sets up the tracker.
@@ -63,6 +66,9 @@ func newPaymentFlow(ctx workflow.Context, in models.PaymentInput) (*paymentFlow,
 	if err != nil {
 		return nil, fmt.Errorf("register confirm update: %w", err)
 	}
+	if err := p.registerOpenQR(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -73,6 +79,9 @@ const codePoll = 3 * time.Second
 // PaymentStageAtStart is the stage a payment's flow starts in: a wallet code payment
 // that needs its customer's confirmation waits for it first.
 func PaymentStageAtStart(in models.PaymentInput) models.Stage {
+	if in.Source.Type == models.SourceQR {
+		return models.StageWaitingCustomer
+	}
 	if in.Source.Type == models.SourcePaymentCode && in.Source.Wallet() {
 		if in.ConfirmationRequired {
 			return models.StageWaitingCustomer
@@ -92,6 +101,9 @@ func StageAtStart(flow models.Flow, source models.SourceType) models.Stage {
 }
 
 func (p *paymentFlow) run(ctx workflow.Context) (models.PaymentResult, error) {
+	if p.in.Source.Type == models.SourceQR {
+		return p.runQR(ctx)
+	}
 	if p.in.Source.Wallet() {
 		// A wallet payment moves money inside the ledger only: the posting itself
 		// checks the wallet's available balance. One over the merchant's

@@ -120,6 +120,31 @@ type Channel interface {
 	Statement(ctx context.Context, day time.Time) (io.ReadCloser, error)
 }
 
+// TradeRequest opens a wallet provider's trade: our reference (the payment id, the
+// provider's out_trade_no and idempotency key), the amount, and where the provider
+// notifies.
+type TradeRequest struct {
+	Reference   string
+	MerchantID  string
+	Amount      int64
+	Currency    models.Currency
+	CallbackURL string
+}
+
+// TradeChannel is a wallet provider's channel, besides charging payment codes: a
+// trade the customer pays on the provider's checkout page (a QR payment) is opened
+// there, and closed when it was not paid in time.
+type TradeChannel interface {
+	// CreateTrade opens the trade of our reference (again: the same trade) and
+	// answers the URL of its checkout page; ErrUnavailable, ErrUnknownOutcome,
+	// ErrInvalid.
+	CreateTrade(ctx context.Context, r TradeRequest) (checkoutURL string, err error)
+	// CloseTrade ends the trade of our reference for good if it is not paid: the
+	// transfer canceled; a paid trade answers its final transfer (succeeded: the
+	// customer paid before the close). ErrNotFound, ErrUnavailable, ErrUnknownOutcome.
+	CloseTrade(ctx context.Context, reference string) (Transfer, error)
+}
+
 // DayBalance is our balance at a bank in one currency over one UTC day, in minor
 // units: Opening at the day's start, Closing at its end. A bank that reports only
 // the day's movement answers it as Closing with Opening 0.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,6 +23,9 @@ type paymentRow struct {
 	// SourceCode is a payment code, masked.
 	SourceCode           string
 	ConfirmationRequired bool
+	QRToken              *string
+	QRURL                string
+	QRExpiresAt          *time.Time
 	Channel              string
 	Status               string
 	FailureCode          string
@@ -47,7 +51,7 @@ func paymentRowOf(p models.Payment) (paymentRow, error) {
 		s := string(b)
 		meta = &s
 	}
-	return paymentRow{
+	row := paymentRow{
 		ID:                   p.ID,
 		MerchantID:           p.MerchantID,
 		Amount:               p.Amount,
@@ -68,7 +72,14 @@ func paymentRowOf(p models.Payment) (paymentRow, error) {
 		WorkflowID:           p.WorkflowID,
 		CreatedAt:            p.CreatedAt.UTC(),
 		UpdatedAt:            p.UpdatedAt.UTC(),
-	}, nil
+	}
+	if a := p.NextAction; a != nil {
+		// The page's token is the last segment of its URL (.../q/<token>).
+		token := a.QRURL[strings.LastIndexByte(a.QRURL, '/')+1:]
+		expires := a.ExpiresAt.UTC()
+		row.QRToken, row.QRURL, row.QRExpiresAt = &token, a.QRURL, &expires
+	}
+	return row, nil
 }
 
 func (r paymentRow) model() models.Payment {
@@ -85,6 +96,7 @@ func (r paymentRow) model() models.Payment {
 			Code:      r.SourceCode,
 		},
 		ConfirmationRequired: r.ConfirmationRequired,
+		NextAction:           r.nextAction(),
 		Channel:              r.Channel,
 		Status:               models.PaymentStatus(r.Status),
 		FailureCode:          models.FailureCode(r.FailureCode),
@@ -100,6 +112,24 @@ func (r paymentRow) model() models.Payment {
 		_ = json.Unmarshal([]byte(*r.Metadata), &p.Metadata)
 	}
 	return p
+}
+
+// nextAction is a QR payment's display_qr while it waits for its customer.
+func (r paymentRow) nextAction() *models.NextAction {
+	if r.QRURL == "" || r.QRExpiresAt == nil || models.PaymentStatus(r.Status) != models.PaymentProcessing {
+		return nil
+	}
+	return &models.NextAction{Type: models.NextActionDisplayQR, QRURL: r.QRURL, ExpiresAt: r.QRExpiresAt.UTC()}
+}
+
+// PaymentByQRToken reads the QR payment whose hosted page has the token (any
+// merchant's: the page is public); ErrNotFound.
+func (s *Store) PaymentByQRToken(ctx context.Context, token string) (models.Payment, error) {
+	var row paymentRow
+	if err := s.db.WithContext(ctx).Where("qr_token = ?", token).Take(&row).Error; err != nil {
+		return models.Payment{}, fmt.Errorf("payment of QR token: %w", translate(err))
+	}
+	return row.model(), nil
 }
 
 // InsertPayment adds a new payment inside the caller's transaction (see CreateOnce).
