@@ -36,7 +36,9 @@ var Module = fx.Module("starter",
 			}
 			return d
 		},
-		func(d Deps, s *Starter) *Payments { return &Payments{Deps: d, Flows: s} },
+		func(d Deps, s *Starter, cfg config.Config) *Payments {
+			return &Payments{Deps: d, Flows: s, PublicURL: cfg.PublicURL}
+		},
 		func(d Deps, s *Starter) *Refunds { return &Refunds{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Wallets { return &Wallets{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Events { return &Events{Deps: d, Flows: s} },

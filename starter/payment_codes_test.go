@@ -117,3 +117,49 @@ func TestWalletPaymentCodes(t *testing.T) {
 		})
 	}
 }
+
+// A QR payment is stored with its page's URL (the public URL, /q/ and a token of
+// 128 random bits) and when it stops, with no channel until an app opens it; its
+// page finds it by the token; a second provider's app is told the code is in use,
+// and an expired code is refused before its flow is asked.
+func TestQRPayments(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	e.deps.Now = func() time.Time { return now }
+	pays := &starter.Payments{Deps: e.deps, Flows: e.flows, PublicURL: "https://pay.example/"}
+	ctx := context.Background()
+	req := card("mch_demo", "qr1")
+	req.Source, req.Channel = models.PaymentSource{Type: models.SourceQR}, ""
+	out, err := pays.Create(ctx, req)
+	require.NoError(t, err)
+	p := out.Object
+	require.NotNil(t, p.NextAction)
+	require.Equal(t, models.NextActionDisplayQR, p.NextAction.Type)
+	require.Regexp(t, `^https://pay\.example/q/[A-Za-z0-9_-]{22}$`, p.NextAction.QRURL)
+	require.Equal(t, now.Add(120*time.Second), p.NextAction.ExpiresAt)
+	require.Empty(t, p.Channel)
+	require.Equal(t, p.NextAction.ExpiresAt, e.flows.payments[0].QRExpiresAt)
+
+	token := p.NextAction.QRURL[len("https://pay.example/q/"):]
+	got, err := pays.QRPayment(ctx, token)
+	require.NoError(t, err)
+	require.Equal(t, p.ID, got.ID)
+	require.Equal(t, p.NextAction, got.NextAction)
+	_, err = pays.QRPayment(ctx, "nope")
+	require.ErrorIs(t, err, starter.ErrNotFound)
+
+	url, err := pays.OpenQR(ctx, token, "alipaysim")
+	require.NoError(t, err)
+	require.Equal(t, "http://sim/alipaysim/checkout/1", url)
+	_, err = pays.OpenQR(ctx, token, "wxpaysim")
+	require.ErrorIs(t, err, starter.ErrQRInUse)
+
+	other := card("mch_demo", "qr2")
+	other.Source, other.Channel, other.QRExpiresIn = models.PaymentSource{Type: models.SourceQR}, "", 60*time.Second
+	out, err = pays.Create(ctx, other)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(60*time.Second), out.Object.NextAction.ExpiresAt)
+	now = now.Add(61 * time.Second)
+	_, err = pays.OpenQR(ctx, out.Object.NextAction.QRURL[len("https://pay.example/q/"):], "alipaysim")
+	require.ErrorIs(t, err, starter.ErrQRExpired)
+}

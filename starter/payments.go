@@ -3,8 +3,12 @@ package starter
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -20,6 +24,9 @@ type ListQuery = store.ListQuery
 // PaymentFlows starts payments' flows and waits for them (the Starter).
 type PaymentFlows interface {
 	StartPayment(ctx context.Context, in models.PaymentInput) error
+	// OpenQR asks a QR payment's flow to bind to a wallet provider and open its
+	// trade there (an Update); ErrUpdateRejected when the flow refuses.
+	OpenQR(ctx context.Context, workflowID string, o models.OpenQR) (models.OpenedQR, error)
 	// ConfirmPayment sends the wallet owner's confirmation to a payment's flow (an
 	// Update); ErrUpdateRejected when the flow is not waiting for it.
 	ConfirmPayment(ctx context.Context, workflowID string, c models.ConfirmPayment) error
@@ -30,6 +37,8 @@ type PaymentFlows interface {
 type Payments struct {
 	Deps
 	Flows PaymentFlows
+	// PublicURL is where customers' apps reach payflow (a QR payment's page).
+	PublicURL string
 }
 
 // NewPayment is a payment request that passed the API's checks of its fields.
@@ -39,7 +48,9 @@ type NewPayment struct {
 	Currency models.Currency
 	// Source is a card (Token) charged through Channel, or a wallet (AccountID) of
 	// the merchant in the payment's currency, moved on the ledger.
-	Source      models.PaymentSource
+	Source models.PaymentSource
+	// QRExpiresIn is how long a QR payment's code is offered (0: the default).
+	QRExpiresIn time.Duration
 	Channel     string
 	Description string
 	// NotifyURL is where the outcome is sent; empty: the merchant's.
@@ -69,6 +80,9 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 			providerCode = req.Source.Code
 			req.Source = models.PaymentSource{Type: models.SourcePaymentCode, Code: models.MaskPaymentCode(providerCode)}
 		}
+	case models.SourceQR:
+		// The wallet provider is whichever app opens the page first.
+		req.Channel = ""
 	case models.SourceAccount:
 		acct, err := s.Ledger.Account(ctx, req.MerchantID, req.Source.AccountID)
 		if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
@@ -102,6 +116,17 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 		UpdatedAt:            now,
 	}
 	pay.WorkflowID = workflows.PaymentWorkflowID(req.MerchantID, pay.ID)
+	if req.Source.Type == models.SourceQR {
+		token, err := qrToken()
+		if err != nil {
+			return Created[models.Payment]{}, err
+		}
+		pay.NextAction = &models.NextAction{
+			Type:      models.NextActionDisplayQR,
+			QRURL:     strings.TrimRight(s.PublicURL, "/") + "/q/" + token,
+			ExpiresAt: now.Add(cmp.Or(req.QRExpiresIn, models.DefaultQRExpiresIn)),
+		}
+	}
 	out, err := createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, kind, pay.ID, pay, func(ctx context.Context, p models.Payment) error {
 		in := p.FlowInput()
 		if providerCode != "" {
@@ -224,4 +249,50 @@ func activeMerchant(ctx context.Context, st *store.Store, merchantID string) (mo
 		return models.Merchant{}, ErrMerchantDisabled
 	}
 	return m, nil
+}
+
+// qrToken draws the token of a QR payment's page: 128 random bits.
+func qrToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("draw QR token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Errors of a QR payment's page.
+var (
+	// ErrQRInUse: another wallet provider's app opened the code first.
+	ErrQRInUse = errors.New("the code is in use by another app")
+	// ErrQRExpired: the code is no longer offered (expired, or its payment ended).
+	ErrQRExpired = errors.New("the code has expired")
+)
+
+// QRPayment is the QR payment whose page has the token (any merchant's: the page is
+// public); ErrNotFound.
+func (s *Payments) QRPayment(ctx context.Context, token string) (models.Payment, error) {
+	return s.Store.PaymentByQRToken(ctx, token)
+}
+
+// OpenQR is a wallet app's visit of a QR payment's page: the payment binds to the
+// app's provider (the first to come) and its trade opens there; the answer is the
+// provider's checkout page. ErrNotFound, ErrQRInUse, ErrQRExpired.
+func (s *Payments) OpenQR(ctx context.Context, token, provider string) (string, error) {
+	p, err := s.Store.PaymentByQRToken(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	if p.Status != models.PaymentProcessing || p.NextAction == nil || !s.now().Before(p.NextAction.ExpiresAt) {
+		return "", ErrQRExpired
+	}
+	opened, err := s.Flows.OpenQR(ctx, p.WorkflowID, models.OpenQR{Provider: provider})
+	switch {
+	case err == nil:
+		return opened.CheckoutURL, nil
+	case errors.Is(err, ErrUpdateRejected) && strings.Contains(err.Error(), workflows.ErrQRInUse.Error()):
+		return "", ErrQRInUse
+	case errors.Is(err, ErrUpdateRejected) || errors.Is(err, ErrFlowNotFound):
+		return "", fmt.Errorf("%w: %v", ErrQRExpired, err)
+	}
+	return "", err
 }

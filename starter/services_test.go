@@ -3,6 +3,7 @@ package starter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,13 @@ type flows struct {
 
 func (f *flows) StartPayment(_ context.Context, in models.PaymentInput) error {
 	return record(f, &f.payments, in)
+}
+
+func (f *flows) OpenQR(_ context.Context, _ string, o models.OpenQR) (models.OpenedQR, error) {
+	if o.Provider == "wxpaysim" {
+		return models.OpenedQR{}, fmt.Errorf("%w: %s", starter.ErrUpdateRejected, "this code is in use by another app")
+	}
+	return models.OpenedQR{CheckoutURL: "http://sim/" + o.Provider + "/checkout/1"}, nil
 }
 
 func (f *flows) ConfirmPayment(_ context.Context, _ string, c models.ConfirmPayment) error {

@@ -323,6 +323,22 @@ func (s *Starter) ConfirmPayment(ctx context.Context, workflowID string, c model
 	return nil
 }
 
+// OpenQR sends a wallet app's visit to a QR payment's flow and waits for its answer
+// (the trade's checkout page).
+func (s *Starter) OpenQR(ctx context.Context, workflowID string, o models.OpenQR) (models.OpenedQR, error) {
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: workflows.UpdateOpenQR, Args: []any{o}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return models.OpenedQR{}, updateErr(workflowID, err)
+	}
+	var res models.OpenedQR
+	if err := h.Get(ctx, &res); err != nil {
+		return models.OpenedQR{}, updateErr(workflowID, err)
+	}
+	return res, nil
+}
+
 // RetryFlow asks a flow waiting on the bank to query it now (an Update, answered
 // with the flow's state once the flow accepted it).
 func (s *Starter) RetryFlow(ctx context.Context, workflowID string, d models.Decision) (models.FlowState, error) {

@@ -377,6 +377,21 @@ func (e MerchantWithSecretObject) Valid() bool {
 	}
 }
 
+// Defines values for NextActionType.
+const (
+	DisplayQr NextActionType = "display_qr"
+)
+
+// Valid indicates whether the value is a known member of the NextActionType enum.
+func (e NextActionType) Valid() bool {
+	switch e {
+	case DisplayQr:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentObject.
 const (
 	PaymentObjectPayment PaymentObject = "payment"
@@ -427,6 +442,7 @@ const (
 	PaymentSourceTypeAccount     PaymentSourceType = "account"
 	PaymentSourceTypeCard        PaymentSourceType = "card"
 	PaymentSourceTypePaymentCode PaymentSourceType = "payment_code"
+	PaymentSourceTypeQr          PaymentSourceType = "qr"
 )
 
 // Valid indicates whether the value is a known member of the PaymentSourceType enum.
@@ -437,6 +453,8 @@ func (e PaymentSourceType) Valid() bool {
 	case PaymentSourceTypeCard:
 		return true
 	case PaymentSourceTypePaymentCode:
+		return true
+	case PaymentSourceTypeQr:
 		return true
 	default:
 		return false
@@ -464,6 +482,21 @@ func (e PaymentStatus) Valid() bool {
 	case PaymentStatusRefunded:
 		return true
 	case PaymentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QRSourceType.
+const (
+	QRSourceTypeQr QRSourceType = "qr"
+)
+
+// Valid indicates whether the value is a known member of the QRSourceType enum.
+func (e QRSourceType) Valid() bool {
+	switch e {
+	case QRSourceTypeQr:
 		return true
 	default:
 		return false
@@ -10667,6 +10700,219 @@ func (e ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus) Valid() b
 	}
 }
 
+// Defines values for GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatusN400 GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatusN401 GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatusN404 GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatusN414 GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatusN429 GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatusN500 GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatusN503 GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateRefund400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	CreateRefund400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateRefund400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -12973,6 +13219,19 @@ type Metadata map[string]string
 // MinorUnits A signed sum in minor units.
 type MinorUnits = int64
 
+// NextAction defines model for NextAction.
+type NextAction struct {
+	// ExpiresAt RFC 3339 in UTC.
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// QrUrl The page the customer's wallet app opens (`<PAYFLOW_PUBLIC_URL>/q/<token>`); `GET /v1/payments/{id}/qr.png` is its QR code.
+	QrUrl string         `json:"qr_url"`
+	Type  NextActionType `json:"type"`
+}
+
+// NextActionType defines model for NextAction.Type.
+type NextActionType string
+
 // NotifyURL An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
 type NotifyURL = string
 
@@ -13024,10 +13283,13 @@ type Payment struct {
 	Id          PaymentId          `json:"id"`
 	MerchantId  MerchantId         `json:"merchant_id"`
 	Metadata    *map[string]string `json:"metadata,omitempty"`
-	NotifyUrl   *string            `json:"notify_url,omitempty"`
-	Object      PaymentObject      `json:"object"`
-	Source      PaymentSource      `json:"source"`
-	Status      PaymentStatus      `json:"status"`
+
+	// NextAction A QR payment waiting for its customer shows its code (`display_qr`).
+	NextAction *NextAction   `json:"next_action,omitempty"`
+	NotifyUrl  *string       `json:"notify_url,omitempty"`
+	Object     PaymentObject `json:"object"`
+	Source     PaymentSource `json:"source"`
+	Status     PaymentStatus `json:"status"`
 
 	// Updated RFC 3339 in UTC.
 	Updated    Timestamp  `json:"updated"`
@@ -13110,6 +13372,16 @@ type Problem struct {
 	Title     string  `json:"title"`
 	Type      string  `json:"type"`
 }
+
+// QRSource defines model for QRSource.
+type QRSource struct {
+	// ExpiresIn Seconds the QR code is offered (default 120); then the payment fails `expired` unless paid.
+	ExpiresIn *int         `json:"expires_in,omitempty"`
+	Type      QRSourceType `json:"type"`
+}
+
+// QRSourceType defines model for QRSource.Type.
+type QRSourceType string
 
 // Readiness defines model for Readiness.
 type Readiness struct {
@@ -15599,6 +15871,48 @@ type ConfirmPayment503ApplicationProblemPlusJSONResponseBodyCode string
 // ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmPayment.
 type ConfirmPayment503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPaymentQR.
+type GetPaymentQR503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPaymentQR.
+type GetPaymentQR503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // CreateRefundParams defines parameters for CreateRefund.
 type CreateRefundParams struct {
 	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
@@ -16129,6 +16443,32 @@ func (t *CreatePaymentRequest_Source) MergePaymentCodeSource(v PaymentCodeSource
 	return err
 }
 
+// AsQRSource returns the union data inside the CreatePaymentRequest_Source as a QRSource
+func (t CreatePaymentRequest_Source) AsQRSource() (QRSource, error) {
+	var body QRSource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromQRSource overwrites any union data inside the CreatePaymentRequest_Source as the provided QRSource
+func (t *CreatePaymentRequest_Source) FromQRSource(v QRSource) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeQRSource performs a merge with any union data inside the CreatePaymentRequest_Source, using the provided QRSource
+func (t *CreatePaymentRequest_Source) MergeQRSource(v QRSource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t CreatePaymentRequest_Source) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -16269,6 +16609,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `Openapi` operationId).
 	Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenQRPage A QR payment's page, opened by the customer's wallet app (public)
+	//
+	// Not signed: the customer's phone opens it. A wallet app payflow takes (its User-Agent
+	// carries `AlipayClient`: `alipaysim`, or `MicroMessenger`: `wxpaysim`) binds the
+	// payment to its provider if it is the first, and is redirected (302) to the provider's
+	// checkout of the trade; a later visit from another provider's app gets 409 and a page
+	// saying the code is in use. Any other browser gets 200 and a page that lists the apps
+	// that can pay it; nothing is created. An expired code answers 410, an unknown one 404.
+	//
+	// Corresponds with GET /q/{token} (the `OpenQRPage` operationId).
+	OpenQRPage(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Readyz The database and Temporal are reachable
 	//
@@ -16866,6 +17218,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
 	ConfirmPayment(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPaymentQR The QR code of a QR payment
+	//
+	// The PNG of the payment's `next_action.qr_url`, for the merchant's screen or printer,
+	// while the payment waits for its customer. 404 for a payment that shows no QR code.
+	//
+	// Corresponds with GET /v1/payments/{id}/qr.png (the `GetPaymentQR` operationId).
+	GetPaymentQR(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateRefundWithBody Refund part or all of a payment
 	//
 	// Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -17079,6 +17439,28 @@ func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // Corresponds with GET /openapi.yaml (the `Openapi` operationId).
 func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpenapiRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenQRPage A QR payment's page, opened by the customer's wallet app (public)
+//
+// Not signed: the customer's phone opens it. A wallet app payflow takes (its User-Agent
+// carries `AlipayClient`: `alipaysim`, or `MicroMessenger`: `wxpaysim`) binds the
+// payment to its provider if it is the first, and is redirected (302) to the provider's
+// checkout of the trade; a later visit from another provider's app gets 409 and a page
+// saying the code is in use. Any other browser gets 200 and a page that lists the apps
+// that can pay it; nothing is created. An expired code answers 410, an unknown one 404.
+//
+// Corresponds with GET /q/{token} (the `OpenQRPage` operationId).
+func (c *Client) OpenQRPage(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenQRPageRequest(c.Server, token)
 	if err != nil {
 		return nil, err
 	}
@@ -18205,6 +18587,24 @@ func (c *Client) ConfirmPayment(ctx context.Context, id PaymentId, body ConfirmP
 	return c.Client.Do(req)
 }
 
+// GetPaymentQR The QR code of a QR payment
+//
+// The PNG of the payment's `next_action.qr_url`, for the merchant's screen or printer,
+// while the payment waits for its customer. 404 for a payment that shows no QR code.
+//
+// Corresponds with GET /v1/payments/{id}/qr.png (the `GetPaymentQR` operationId).
+func (c *Client) GetPaymentQR(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPaymentQRRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateRefundWithBody Refund part or all of a payment
 //
 // Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -18534,6 +18934,40 @@ func NewOpenapiRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/openapi.yaml")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpenQRPageRequest constructs an http.Request for the OpenQRPage method
+func NewOpenQRPageRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/q/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -20162,6 +20596,40 @@ func NewConfirmPaymentRequestWithBody(server string, id PaymentId, contentType s
 	return req, nil
 }
 
+// NewGetPaymentQRRequest constructs an http.Request for the GetPaymentQR method
+func NewGetPaymentQRRequest(server string, id PaymentId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payments/%s/qr.png", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateRefundRequest calls the generic CreateRefund builder with application/json body
 func NewCreateRefundRequest(server string, id PaymentId, params *CreateRefundParams, body CreateRefundJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -20558,6 +21026,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `Openapi` operationId).
 	OpenapiWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenapiResponse, error)
+
+	// OpenQRPageWithResponse A QR payment's page, opened by the customer's wallet app (public)
+	//
+	// Not signed: the customer's phone opens it. A wallet app payflow takes (its User-Agent
+	// carries `AlipayClient`: `alipaysim`, or `MicroMessenger`: `wxpaysim`) binds the
+	// payment to its provider if it is the first, and is redirected (302) to the provider's
+	// checkout of the trade; a later visit from another provider's app gets 409 and a page
+	// saying the code is in use. Any other browser gets 200 and a page that lists the apps
+	// that can pay it; nothing is created. An expired code answers 410, an unknown one 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /q/{token} (the `OpenQRPage` operationId).
+	OpenQRPageWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*OpenQRPageResponse, error)
 
 	// ReadyzWithResponse The database and Temporal are reachable
 	//
@@ -21183,6 +21665,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/payments/{id}/confirm (the `ConfirmPayment` operationId).
 	ConfirmPaymentWithResponse(ctx context.Context, id PaymentId, body ConfirmPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPaymentResponse, error)
 
+	// GetPaymentQRWithResponse The QR code of a QR payment
+	//
+	// The PNG of the payment's `next_action.qr_url`, for the merchant's screen or printer,
+	// while the payment waits for its customer. 404 for a payment that shows no QR code.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payments/{id}/qr.png (the `GetPaymentQR` operationId).
+	GetPaymentQRWithResponse(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*GetPaymentQRResponse, error)
+
 	// CreateRefundWithBodyWithResponse Refund part or all of a payment
 	//
 	// Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -21692,6 +22184,47 @@ func (r OpenapiResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r OpenapiResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpenQRPageResponse302Headers the declared response headers of an HTTP 302 response for OpenQRPage
+type OpenQRPageResponse302Headers struct {
+	Location *string
+}
+
+type OpenQRPageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *OpenQRPageResponse302Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenQRPageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenQRPageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenQRPageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenQRPageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25744,6 +26277,103 @@ func (r ConfirmPaymentResponse) ContentType() string {
 	return ""
 }
 
+// GetPaymentQRResponse429Headers the declared response headers of an HTTP 429 response for GetPaymentQR
+type GetPaymentQRResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetPaymentQRResponse503Headers the declared response headers of an HTTP 503 response for GetPaymentQR
+type GetPaymentQRResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetPaymentQRResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPaymentQRResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPaymentQRResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPaymentQRResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPaymentQRResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPaymentQRResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPaymentQRResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPaymentQRResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateRefundResponse200Headers the declared response headers of an HTTP 200 response for CreateRefund
 type CreateRefundResponse200Headers struct {
 	IdempotentReplayed *string
@@ -26684,6 +27314,26 @@ func (c *ClientWithResponses) OpenapiWithResponse(ctx context.Context, reqEditor
 	return ParseOpenapiResponse(rsp)
 }
 
+// OpenQRPageWithResponse A QR payment's page, opened by the customer's wallet app (public)
+//
+// Not signed: the customer's phone opens it. A wallet app payflow takes (its User-Agent
+// carries `AlipayClient`: `alipaysim`, or `MicroMessenger`: `wxpaysim`) binds the
+// payment to its provider if it is the first, and is redirected (302) to the provider's
+// checkout of the trade; a later visit from another provider's app gets 409 and a page
+// saying the code is in use. Any other browser gets 200 and a page that lists the apps
+// that can pay it; nothing is created. An expired code answers 410, an unknown one 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /q/{token} (the `OpenQRPage` operationId).
+func (c *ClientWithResponses) OpenQRPageWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*OpenQRPageResponse, error) {
+	rsp, err := c.OpenQRPage(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenQRPageResponse(rsp)
+}
+
 // ReadyzWithResponse The database and Temporal are reachable
 //
 // Answers 200 when the database and Temporal answer within the check's time, 503 otherwise, with each check's result.
@@ -27620,6 +28270,22 @@ func (c *ClientWithResponses) ConfirmPaymentWithResponse(ctx context.Context, id
 	return ParseConfirmPaymentResponse(rsp)
 }
 
+// GetPaymentQRWithResponse The QR code of a QR payment
+//
+// The PNG of the payment's `next_action.qr_url`, for the merchant's screen or printer,
+// while the payment waits for its customer. 404 for a payment that shows no QR code.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payments/{id}/qr.png (the `GetPaymentQR` operationId).
+func (c *ClientWithResponses) GetPaymentQRWithResponse(ctx context.Context, id PaymentId, reqEditors ...RequestEditorFn) (*GetPaymentQRResponse, error) {
+	rsp, err := c.GetPaymentQR(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPaymentQRResponse(rsp)
+}
+
 // CreateRefundWithBodyWithResponse Refund part or all of a payment
 //
 // Never more than what is left to refund, counting refunds in flight. Answers 202 with
@@ -28138,6 +28804,35 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpenQRPageResponse parses an HTTP response from a OpenQRPageWithResponse call
+func ParseOpenQRPageResponse(rsp *http.Response) (*OpenQRPageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenQRPageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers OpenQRPageResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
 	}
 
 	return response, nil
@@ -31903,6 +32598,97 @@ func ParseConfirmPaymentResponse(rsp *http.Response) (*ConfirmPaymentResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ConfirmPaymentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPaymentQRResponse parses an HTTP response from a GetPaymentQRWithResponse call
+func ParseGetPaymentQRResponse(rsp *http.Response) (*GetPaymentQRResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPaymentQRResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetPaymentQRResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPaymentQRResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -84,6 +84,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/withdrawals/:id", func(c *gin.Context) { getObject(h, c, models.PrefixWithdrawal, "withdrawal", h.Wallets.Withdrawal) })
 	g.POST("/payments/:id/refunds", h.createRefund)
 	g.POST("/payments/:id/confirm", h.confirmPayment)
+	g.GET("/payments/:id/qr.png", h.qrPNG)
 	g.POST("/accounts/:id/payment_codes", h.createPaymentCode)
 	g.GET("/refunds/:id", func(c *gin.Context) { getObject(h, c, models.PrefixRefund, "refund", h.Refunds.Get) })
 	g.GET("/events", h.listEvents)

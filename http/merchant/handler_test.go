@@ -3,6 +3,9 @@ package merchant
 import (
 	"context"
 	"errors"
+	"github.com/makiuchi-d/gozxing"
+	qrreader "github.com/makiuchi-d/gozxing/qrcode"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,6 +56,8 @@ type payments struct {
 	created starter.Created[models.Payment]
 	err     error
 	got     starter.NewPayment
+	// stored is what Get answers (not found when its id is empty).
+	stored models.Payment
 }
 
 func (p *payments) Create(_ context.Context, req starter.NewPayment) (starter.Created[models.Payment], error) {
@@ -60,8 +65,11 @@ func (p *payments) Create(_ context.Context, req starter.NewPayment) (starter.Cr
 	return p.created, p.err
 }
 
-func (p *payments) Get(context.Context, string, string) (models.Payment, error) {
-	return models.Payment{}, starter.ErrNotFound
+func (p *payments) Get(_ context.Context, _, id string) (models.Payment, error) {
+	if p.stored.ID == "" || p.stored.ID != id {
+		return models.Payment{}, starter.ErrNotFound
+	}
+	return p.stored, nil
 }
 
 func (p *payments) List(context.Context, starter.ListQuery) ([]models.Payment, bool, error) {
@@ -96,6 +104,9 @@ func TestPaymentCodeSource(t *testing.T) {
 		{"wxpaysim not enabled", `{"type":"payment_code","code":"131234567890123450"}`, 422, "wxpaysim"},
 		{"code on a card", `{"type":"card","token":"tok_success","code":"991234567890123456"}`, 422, "token"},
 		{"unknown type", `{"type":"qr_code"}`, 422, "payment_code"},
+		{"qr with a code", `{"type":"qr","code":"991234567890123456"}`, 422, "only expires_in"},
+		{"qr expiring too soon", `{"type":"qr","expires_in":59}`, 422, "60 to 900"},
+		{"qr expiring too late", `{"type":"qr","expires_in":901}`, 422, "60 to 900"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc.got = starter.NewPayment{}
@@ -192,4 +203,44 @@ func TestCreatePaymentAnswers(t *testing.T) {
 	resp, _ = post(t, srv, "/v1/payments", payment, nil)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "no Idempotency-Key")
 	require.Empty(t, svc.got.Key)
+}
+
+// A QR payment's source takes an optional expires_in; its PNG decodes back to its
+// qr_url; a payment that shows no QR code has no PNG.
+func TestQRSourceAndPNG(t *testing.T) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	svc := &payments{created: starter.Created[models.Payment]{Object: models.Payment{ID: "pay_1", Status: models.PaymentProcessing}}}
+	h := &Handler{Payments: svc, Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: logrus.NewEntry(log)}
+	srv := serve(t, h)
+	resp, body := post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","source":{"type":"qr","expires_in":300}}`, map[string]string{"Idempotency-Key": "qr"})
+	require.Equal(t, 202, resp.StatusCode, "%v", body)
+	require.Equal(t, models.SourceQR, svc.got.Source.Type)
+	require.Equal(t, 300*time.Second, svc.got.QRExpiresIn)
+	require.Empty(t, svc.got.Channel)
+	resp, body = post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","channel":"banksim","source":{"type":"qr"}}`, map[string]string{"Idempotency-Key": "qr2"})
+	require.Equal(t, 422, resp.StatusCode, "%v", body)
+
+	const id = "pay_01jgk8x9v6m3p2q4r5s6t7u8v9"
+	url := "https://pay.example/q/AAECAwQFBgcICQoLDA0ODw"
+	svc.stored = models.Payment{ID: id, Status: models.PaymentProcessing,
+		NextAction: &models.NextAction{Type: models.NextActionDisplayQR, QRURL: url, ExpiresAt: time.Now().Add(time.Minute)}}
+	r, err := http.Get(srv.URL + "/v1/payments/" + id + "/qr.png")
+	require.NoError(t, err)
+	defer r.Body.Close()
+	require.Equal(t, 200, r.StatusCode)
+	require.Equal(t, "image/png", r.Header.Get("Content-Type"))
+	img, err := png.Decode(r.Body)
+	require.NoError(t, err)
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	require.NoError(t, err)
+	res, err := qrreader.NewQRCodeReader().Decode(bmp, nil)
+	require.NoError(t, err)
+	require.Equal(t, url, res.GetText(), "the PNG is the page's URL")
+
+	svc.stored.NextAction = nil
+	r2, err := http.Get(srv.URL + "/v1/payments/" + id + "/qr.png")
+	require.NoError(t, err)
+	r2.Body.Close()
+	require.Equal(t, 404, r2.StatusCode)
 }

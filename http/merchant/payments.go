@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/payflow/payflow/http/decode"
 	"github.com/payflow/payflow/http/middleware"
@@ -38,11 +40,12 @@ type sourceRequest struct {
 	Token     *string `json:"token"`
 	AccountID *string `json:"account_id"`
 	Code      *string `json:"code"`
+	ExpiresIn *int64  `json:"expires_in"`
 }
 
 // card returns the token of a card source that names nothing else.
 func (s *sourceRequest) card() (string, bool) {
-	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil || s.Code != nil {
+	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil || s.Code != nil || s.ExpiresIn != nil {
 		return "", false
 	}
 	return *s.Token, true
@@ -50,7 +53,7 @@ func (s *sourceRequest) card() (string, bool) {
 
 // account returns the account id of a wallet source that names nothing else.
 func (s *sourceRequest) account() (string, bool) {
-	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil || s.Code != nil {
+	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil || s.Code != nil || s.ExpiresIn != nil {
 		return "", false
 	}
 	return *s.AccountID, true
@@ -59,7 +62,7 @@ func (s *sourceRequest) account() (string, bool) {
 // paymentCode checks a payment code source that names nothing else, and answers
 // the code and its issuer; its problem when the code is malformed or of no issuer.
 func (s *sourceRequest) paymentCode() (string, models.PaymentCodeIssuer, *problem.Problem) {
-	if s.Code == nil || s.Token != nil || s.AccountID != nil {
+	if s.Code == nil || s.Token != nil || s.AccountID != nil || s.ExpiresIn != nil {
 		return "", "", new(problem.Unprocessable(problem.CodeInvalidSource, "a payment_code source needs the code the customer's app shows (18 digits) and nothing else"))
 	}
 	issuer, err := models.ParsePaymentCode(*s.Code)
@@ -163,8 +166,24 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 			}
 			in.Channel = string(issuer)
 		}
+	case models.SourceQR:
+		s := req.Source
+		if s.Token != nil || s.AccountID != nil || s.Code != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a qr source takes only expires_in (seconds)"))
+		}
+		if s.ExpiresIn != nil {
+			d := time.Duration(*s.ExpiresIn) * time.Second
+			if *s.ExpiresIn < 0 || d < models.MinQRExpiresIn || d > models.MaxQRExpiresIn {
+				return in, new(problem.Unprocessable(problem.CodeInvalidSource, "expires_in must be from 60 to 900 seconds"))
+			}
+			in.QRExpiresIn = d
+		}
+		if req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a QR payment's channel is the wallet app that opens it: give no channel"))
+		}
+		in.Source = models.PaymentSource{Type: models.SourceQR}
 	default:
-		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account or payment_code"))
+		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account, payment_code or qr"))
 	}
 	if req.Description != nil {
 		if len(*req.Description) > 1000 {
@@ -237,4 +256,24 @@ func (h *Handler) listPayments(c *gin.Context) {
 		}
 		return nil
 	})
+}
+
+// qrPNG answers GET /v1/payments/{id}/qr.png: the QR code of a QR payment's page
+// (qr_url) while it is offered, for the merchant to show; 404 for any other payment.
+func (h *Handler) qrPNG(c *gin.Context) {
+	p, ok := loadObject(h, c, models.PrefixPayment, "payment", h.Payments.Get)
+	if !ok {
+		return
+	}
+	if p.NextAction == nil || p.NextAction.Type != models.NextActionDisplayQR {
+		problem.Write(c, problem.NotFound("this payment shows no QR code (not a QR payment, or no longer waiting for its customer)"))
+		return
+	}
+	png, err := qrcode.Encode(p.NextAction.QRURL, qrcode.Medium, 320)
+	if err != nil {
+		h.internal(c, "encode QR code", err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "image/png", png)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/codec"
+	"github.com/payflow/payflow/http/hosted"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
@@ -87,6 +88,7 @@ var Module = fx.Module("http",
 				}),
 				Flows: p.Store, Events: p.Store, Signaler: p.Starter, Log: log, Now: now,
 			},
+			Hosted:         &hosted.Handler{Payments: p.Services.Payments, Channels: p.Channels.Names(), Log: log},
 			Merchants:      p.Store,
 			RateLimit:      store.TokenBucket{Rate: int64(p.Config.RateLimitRPS), Burst: int64(p.Config.RateLimitBurst)},
 			OpsTokens:      p.Config.OpsTokens,

@@ -90,6 +90,11 @@ func (f *fakeStarter) StartPayment(_ context.Context, in models.PaymentInput) er
 
 func (f *fakeStarter) StartTopup(context.Context, models.TopupInput) error { return nil }
 
+// OpenQR: the router's tests run no QR payment's flow.
+func (f *fakeStarter) OpenQR(context.Context, string, models.OpenQR) (models.OpenedQR, error) {
+	return models.OpenedQR{}, starter.ErrUpdateRejected
+}
+
 // ConfirmPayment: the router's tests run no flow that waits for a confirmation.
 func (f *fakeStarter) ConfirmPayment(context.Context, string, models.ConfirmPayment) error {
 	return starter.ErrUpdateRejected

@@ -19,6 +19,7 @@ import (
 	"github.com/payflow/payflow/api"
 	"github.com/payflow/payflow/http/callbacks"
 	"github.com/payflow/payflow/http/codec"
+	"github.com/payflow/payflow/http/hosted"
 	"github.com/payflow/payflow/http/merchant"
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/ops"
@@ -37,6 +38,9 @@ type Deps struct {
 	Merchant  *merchant.Handler
 	Ops       *ops.Handler
 	Callbacks *callbacks.Handler
+	// Hosted serves the customers' public pages (a QR payment's /q/{token}); nil
+	// serves none.
+	Hosted    *hosted.Handler
 	Merchants middleware.Merchants
 	// RateLimit is each merchant's request budget (the zero value is no limit).
 	RateLimit store.TokenBucket
@@ -126,6 +130,9 @@ func newRouter(d Deps, merchants, operators bool) *gin.Engine {
 		d.Codec.Register(r.Group("/codec"))
 	}
 
+	if merchants && d.Hosted != nil {
+		d.Hosted.Register(r)
+	}
 	if merchants && d.Callbacks != nil {
 		cb := r.Group("/", middleware.ReadBody())
 		d.Callbacks.Register(cb)
