@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	qrcode "github.com/skip2/go-qrcode"
+
 	"github.com/payflow/payflow/internal/client"
+	"github.com/payflow/payflow/models"
 )
 
 func envOr(key, def string) string {
@@ -56,6 +59,9 @@ func runPay(args []string) error {
 	currency := fs.String("currency", "CNY", "ISO 4217 currency code")
 	token := fs.String("token", "tok_success", "card token (tok_success, tok_decline, tok_processing, ...)")
 	account := fs.String("account", "", "pay from this wallet (acct_...) instead of a card")
+	code := fs.String("code", "", "pay with the payment code a customer's app shows (18 digits: 99... a payflow wallet's, 25-30... alipaysim, 10-15... wxpaysim)")
+	qr := fs.Bool("qr", false, "show a QR code for the customer's wallet app to scan (printed here), and wait until it is paid or expires")
+	expiresIn := fs.Duration("expires-in", 0, "with --qr: how long the code is offered (60s-900s; default the server's 120s)")
 	channel := fs.String("channel", "", "bank channel (default: the server's)")
 	notify := fs.String("notify-url", "", "webhook URL for the payment's outcome")
 	key := fs.String("idempotency-key", "", "Idempotency-Key (default: a new one)")
@@ -75,14 +81,39 @@ func runPay(args []string) error {
 			return err
 		}
 	}
+	sources := 0
+	for _, set := range []bool{*account != "", *code != "", *qr} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return usageError{fmt.Errorf("give at most one of --account, --code and --qr")}
+	}
+	if *expiresIn != 0 && (!*qr || *expiresIn < models.MinQRExpiresIn || *expiresIn > models.MaxQRExpiresIn) {
+		return usageError{fmt.Errorf("--expires-in goes with --qr and is from 60s to 900s")}
+	}
 	c, err := newClient(fs, *api)
 	if err != nil {
 		return err
 	}
 	body := map[string]any{"amount": *amount, "currency": *currency}
-	if *account != "" {
+	switch {
+	case *account != "":
 		body["source"] = map[string]any{"type": "account", "account_id": *account}
-	} else {
+	case *code != "":
+		body["source"] = map[string]any{"type": "payment_code", "code": *code}
+	case *qr:
+		src := map[string]any{"type": "qr"}
+		if *expiresIn > 0 {
+			src["expires_in"] = int64(*expiresIn / time.Second)
+		}
+		body["source"] = src
+		if *wait == 30*time.Second {
+			// A QR code waits for its customer: until it expires.
+			*wait = models.MaxQRExpiresIn + 30*time.Second
+		}
+	default:
 		body["source"] = map[string]any{"type": "card", "token": *token}
 	}
 	if *channel != "" {
@@ -102,11 +133,30 @@ func runPay(args []string) error {
 	// Prefer: wait=10 asks the API to answer with the outcome (200) when the payment
 	// ends within 10 seconds; otherwise it answers 202 processing and the payment is
 	// polled below.
-	resp, err := c.Do(ctx, client.Request{Method: "POST", Target: "/v1/payments", Body: b, IdempotencyKey: *key, Prefer: "wait=10"})
+	prefer := "wait=10"
+	if *qr {
+		// The answer carries the code to show; the customer takes longer than 10 s.
+		prefer = ""
+	}
+	resp, err := c.Do(ctx, client.Request{Method: "POST", Target: "/v1/payments", Body: b, IdempotencyKey: *key, Prefer: prefer})
 	if err != nil {
 		return fmt.Errorf("POST /v1/payments: %w (is `make run` running?)", err)
 	}
 	printResponse(resp)
+	if *qr && resp.Status == 202 {
+		var p struct {
+			NextAction *models.NextAction `json:"next_action"`
+		}
+		if err := resp.JSON(&p); err != nil || p.NextAction == nil {
+			return fmt.Errorf("the answer has no QR code to show: %s", resp.Body)
+		}
+		q, err := qrcode.New(p.NextAction.QRURL, qrcode.Low)
+		if err != nil {
+			return err
+		}
+		fmt.Print(q.ToSmallString(false))
+		fmt.Printf("scan with a wallet app (or open %s with its User-Agent) before %s\n", p.NextAction.QRURL, p.NextAction.ExpiresAt.Format(time.RFC3339))
+	}
 	if resp.Status == 200 {
 		var p client.Object
 		if err := resp.JSON(&p); err != nil {

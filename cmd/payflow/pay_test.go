@@ -58,3 +58,49 @@ func captureStdout(t *testing.T, f func()) string {
 	os.Stdout = old
 	return strings.TrimSpace(<-done)
 }
+
+// payflow pay --qr asks for a QR payment without waiting in the answer, prints the
+// code in the terminal with its URL, then follows the payment to its end.
+func TestPayQRPrintsTheCode(t *testing.T) {
+	var mu sync.Mutex
+	var body, prefer string
+	gets := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			b, _ := io.ReadAll(r.Body)
+			body, prefer = string(b), r.Header.Get("Prefer")
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"id":"pay_1","object":"payment","status":"processing","next_action":{"type":"display_qr","qr_url":"http://127.0.0.1:8080/q/abc","expires_at":"2026-12-07T12:02:00Z"}}`)
+			return
+		}
+		gets++
+		io.WriteString(w, `{"id":"pay_1","object":"payment","status":"succeeded"}`)
+	}))
+	defer srv.Close()
+	t.Setenv("PAYFLOW_API_URL", srv.URL)
+
+	out := captureStdout(t, func() { require.NoError(t, runPay([]string{"--amount", "1050", "--qr", "--expires-in", "5m"})) })
+	mu.Lock()
+	defer mu.Unlock()
+	require.JSONEq(t, `{"amount":1050,"currency":"CNY","source":{"type":"qr","expires_in":300}}`, body)
+	require.Empty(t, prefer)
+	require.Contains(t, out, "█", "the code is drawn in the terminal")
+	require.Contains(t, out, "open http://127.0.0.1:8080/q/abc")
+	require.Equal(t, 1, gets)
+}
+
+// Sources are one at a time, and --expires-in goes with --qr within its bounds.
+func TestPaySourceFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--amount", "1", "--qr", "--code", "991234567890123456"},
+		{"--amount", "1", "--account", "acct_1", "--qr"},
+		{"--amount", "1", "--expires-in", "2m"},
+		{"--amount", "1", "--qr", "--expires-in", "30s"},
+	} {
+		var u usageError
+		require.ErrorAs(t, runPay(args), &u, "%v", args)
+	}
+}
