@@ -857,6 +857,7 @@ var retentionVars = map[string]string{
 	"audit": "PAYFLOW_RETENTION_AUDIT", "nonces": "PAYFLOW_RETENTION_NONCES",
 	"idempotencyKeys": "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", "rateLimits": "PAYFLOW_RETENTION_RATE_LIMITS",
 	"bankCallbacks": "PAYFLOW_RETENTION_BANK_CALLBACKS",
+	"paymentCodes":  "PAYFLOW_RETENTION_PAYMENT_CODES",
 }
 
 // TestRetentionAndTrustedProxies: retention.* reaches the worker, whose purge schedule

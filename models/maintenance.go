@@ -25,6 +25,8 @@ type PurgeInput struct {
 	RateLimitMaxAge time.Duration `json:"rate_limit_max_age,omitempty"`
 	// BankCallbackMaxAge is how long a delivered bank callback's event id is kept.
 	BankCallbackMaxAge time.Duration `json:"bank_callback_max_age,omitempty"`
+	// PaymentCodeMaxAge is how long a wallet's payment code is kept after it expired.
+	PaymentCodeMaxAge time.Duration `json:"payment_code_max_age,omitempty"`
 }
 
 // PurgeResult counts what one purge deleted.
@@ -39,6 +41,7 @@ type PurgeResult struct {
 	Audit           int64 `json:"audit,omitempty"`
 	RateLimits      int64 `json:"rate_limits,omitempty"`
 	BankCallbacks   int64 `json:"bank_callbacks,omitempty"`
+	PaymentCodes    int64 `json:"payment_codes,omitempty"`
 	// More names the kinds that had more past their retention when the run's time
 	// was up: the next firing goes on with them.
 	More []string `json:"more,omitempty"`

@@ -145,7 +145,7 @@ func PurgeInput(cfg config.Config) models.PurgeInput {
 	return models.PurgeInput{
 		NonceMaxAge: r.Nonces, IdempotencyMaxAge: r.IdempotencyKeys, EventMaxAge: r.Events,
 		WebhookAttemptMaxAge: r.WebhookAttempts, AuditMaxAge: r.Audit, RateLimitMaxAge: r.RateLimits,
-		BankCallbackMaxAge: r.BankCallbacks,
+		BankCallbackMaxAge: r.BankCallbacks, PaymentCodeMaxAge: r.PaymentCodes,
 	}
 }
 

@@ -336,6 +336,7 @@ func load(getenv func(string) string) (Config, error) {
 		IdempotencyKeys: e.duration("PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", DefaultRetention.IdempotencyKeys),
 		RateLimits:      e.duration("PAYFLOW_RETENTION_RATE_LIMITS", DefaultRetention.RateLimits),
 		BankCallbacks:   e.duration("PAYFLOW_RETENTION_BANK_CALLBACKS", DefaultRetention.BankCallbacks),
+		PaymentCodes:    e.duration("PAYFLOW_RETENTION_PAYMENT_CODES", DefaultRetention.PaymentCodes),
 	}
 	if e.err != nil {
 		return Config{}, e.err
@@ -410,6 +411,9 @@ type Retention struct {
 	// BankCallbacks: the ids of bank callback events already delivered to a flow
 	// (a bank's redelivery within this time is recognised).
 	BankCallbacks time.Duration
+	// PaymentCodes: wallets' payment codes, this long after they expired (a used
+	// code's payment keeps it masked).
+	PaymentCodes time.Duration
 }
 
 // DefaultRetention is the retention of a deployment that sets none, but for the
@@ -421,6 +425,7 @@ var DefaultRetention = Retention{
 	IdempotencyKeys: 24 * time.Hour,
 	RateLimits:      time.Hour,
 	BankCallbacks:   7 * 24 * time.Hour,
+	PaymentCodes:    24 * time.Hour,
 }
 
 // The shortest retention of the kinds with a floor.
@@ -463,6 +468,7 @@ func (r Retention) validate(c Config) error {
 		atLeast("PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys, MinRetentionIdempotencyKeys, "merchants are promised 24 hours"),
 		atLeast("PAYFLOW_RETENTION_RATE_LIMITS", r.RateLimits, refill, "the time a bucket takes to refill, or a purge would refill it early"),
 		orForever("PAYFLOW_RETENTION_BANK_CALLBACKS", r.BankCallbacks, MinRetentionBankCallbacks, "banks resend a callback for up to three days"),
+		orForever("PAYFLOW_RETENTION_PAYMENT_CODES", r.PaymentCodes, time.Hour, "a code must outlive its minute and the payments racing for it"),
 	} {
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ func TestRetention(t *testing.T) {
 	require.Equal(t, Retention{
 		Events: 90 * 24 * time.Hour, WebhookAttempts: 30 * 24 * time.Hour, Audit: 0,
 		Nonces: 11 * time.Minute, IdempotencyKeys: 24 * time.Hour, RateLimits: time.Hour, BankCallbacks: 7 * 24 * time.Hour,
+		PaymentCodes: 24 * time.Hour,
 	}, c.Retention)
 
 	c, err = load(env(map[string]string{"PAYFLOW_SIGNATURE_TOLERANCE": "10m"}))
@@ -25,7 +26,7 @@ func TestRetention(t *testing.T) {
 	c, err = load(env(map[string]string{
 		"PAYFLOW_RETENTION_EVENTS": "0", "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS": "0", "PAYFLOW_RETENTION_AUDIT": "17520h",
 		"PAYFLOW_RETENTION_NONCES": "10m", "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS": "48h", "PAYFLOW_RETENTION_RATE_LIMITS": "2s",
-		"PAYFLOW_RETENTION_BANK_CALLBACKS": "0",
+		"PAYFLOW_RETENTION_BANK_CALLBACKS": "0", "PAYFLOW_RETENTION_PAYMENT_CODES": "0",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, Retention{Audit: 2 * 365 * 24 * time.Hour, Nonces: 10 * time.Minute, IdempotencyKeys: 48 * time.Hour, RateLimits: 2 * time.Second}, c.Retention)
@@ -38,6 +39,7 @@ func TestRetention(t *testing.T) {
 		"PAYFLOW_RETENTION_IDEMPOTENCY_KEYS": "12h",
 		"PAYFLOW_RETENTION_RATE_LIMITS":      "1s",
 		"PAYFLOW_RETENTION_BANK_CALLBACKS":   "1h",
+		"PAYFLOW_RETENTION_PAYMENT_CODES":    "30m",
 	} {
 		_, err := load(env(map[string]string{name: bad}))
 		require.ErrorContains(t, err, name, "%s=%s", name, bad)

@@ -95,6 +95,7 @@ var Variables = []Variable{
 	{"PAYFLOW_RETENTION_NONCES", "11m", "request nonces; default 2 x PAYFLOW_SIGNATURE_TOLERANCE + 1m, at least 2 x the tolerance"},
 	{"PAYFLOW_RETENTION_IDEMPOTENCY_KEYS", "24h", "idempotency keys (at least 24h)"},
 	{"PAYFLOW_RETENTION_RATE_LIMITS", "1h", "a merchant's rate-limit bucket untouched this long (at least its refill time, _BURST / _RPS)"},
+	{"PAYFLOW_RETENTION_PAYMENT_CODES", "24h", "wallets' payment codes (kept by their hash), after they expired (at least 1h; 0: forever)"},
 	{"PAYFLOW_RETENTION_BANK_CALLBACKS", "168h", "ids of bank callback events already delivered, to recognise a bank's resend (at least 72h; 0: forever)"},
 	// Reconciliation.
 	{"PAYFLOW_RECON_AT", "02:00", "when (HH:MM UTC) each channel's daily reconciliation schedule fires"},

@@ -37,6 +37,9 @@ const (
 	// PurgeKindBankCallbacks: bank callback event ids claimed before the cutoff
 	// (the deduplication of a bank's redeliveries).
 	PurgeKindBankCallbacks PurgeKind = "bank_callbacks"
+	// PurgeKindPaymentCodes: wallets' payment codes that expired before the cutoff
+	// (used or not: a used code's payment keeps it masked).
+	PurgeKindPaymentCodes PurgeKind = "payment_codes"
 )
 
 // purgeSpec is how a kind's batch is selected and deleted: the oldest rows by the
@@ -59,6 +62,7 @@ var purgeSpecs = map[PurgeKind]purgeSpec{
 	PurgeKindRateLimits:      {table: "rate_limits", keys: []string{"merchant_id"}, age: "updated_us", micros: true},
 	PurgeKindBankCallbacks:   {table: "bank_callback_events", keys: []string{"channel", "event_id"}, age: "received_at"},
 	PurgeKindAudit:           {table: "audit_log", keys: []string{"id"}, age: "created_at"},
+	PurgeKindPaymentCodes:    {table: "payment_codes", keys: []string{"code_hash"}, age: "expires_at"},
 	PurgeKindEvents: {table: "events", keys: []string{"id"}, age: "created_at",
 		cond: `EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.event_id = events.id)
 			AND NOT EXISTS (SELECT 1 FROM webhook_attempts a WHERE a.event_id = events.id AND a.attempted_at >= ?)`},

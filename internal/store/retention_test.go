@@ -68,6 +68,16 @@ func TestPurgeBatchKeepsWhatIsStillNeeded(t *testing.T) {
 		},
 		want: rows{"SELECT event_id FROM bank_callback_events": {"evt_cutoff", "evt_young"}},
 	}, {
+		kind: store.PurgeKindPaymentCodes,
+		seed: func(t *testing.T, ctx context.Context, st *store.Store) {
+			// By when they expired; a used code goes as an unused one does.
+			for code, expired := range map[string]time.Time{"991": old, "992": old.Add(time.Minute), "993": cutoff, "994": young} {
+				require.NoError(t, st.CreatePaymentCode(ctx, "mch_a", "acct_"+code, code, expired, expired.Add(-time.Minute)))
+			}
+			require.NoError(t, st.DB().Exec("UPDATE payment_codes SET payment_id = 'pay_1' WHERE account_id = 'acct_992'").Error)
+		},
+		want: rows{"SELECT account_id FROM payment_codes": {"acct_993", "acct_994"}},
+	}, {
 		kind: store.PurgeKindAudit,
 		seed: func(t *testing.T, ctx context.Context, st *store.Store) {
 			for id, when := range map[string]time.Time{"aud_old": old, "aud_old2": old.Add(time.Minute), "aud_old3": old.Add(2 * time.Minute), "aud_young": young} {

@@ -276,7 +276,7 @@ applies. 0 is a value (keep forever, for the kinds that allow it). An unknown ke
 a value that is not a duration fails the render instead of being ignored.
 */}}
 {{- define "payflow.retentionEnv" -}}
-{{- $vars := dict "events" "PAYFLOW_RETENTION_EVENTS" "webhookAttempts" "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS" "audit" "PAYFLOW_RETENTION_AUDIT" "nonces" "PAYFLOW_RETENTION_NONCES" "idempotencyKeys" "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS" "rateLimits" "PAYFLOW_RETENTION_RATE_LIMITS" "bankCallbacks" "PAYFLOW_RETENTION_BANK_CALLBACKS" -}}
+{{- $vars := dict "events" "PAYFLOW_RETENTION_EVENTS" "webhookAttempts" "PAYFLOW_RETENTION_WEBHOOK_ATTEMPTS" "audit" "PAYFLOW_RETENTION_AUDIT" "nonces" "PAYFLOW_RETENTION_NONCES" "idempotencyKeys" "PAYFLOW_RETENTION_IDEMPOTENCY_KEYS" "rateLimits" "PAYFLOW_RETENTION_RATE_LIMITS" "bankCallbacks" "PAYFLOW_RETENTION_BANK_CALLBACKS" "paymentCodes" "PAYFLOW_RETENTION_PAYMENT_CODES" -}}
 {{- range $key, $val := (.retention | default dict) }}
 {{- if not (hasKey $vars $key) }}
 {{- fail (printf "retention.%s: no such kind (%s)" $key (keys $vars | sortAlpha | join ", ")) }}
