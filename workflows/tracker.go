@@ -74,7 +74,12 @@ func (t *tracker) registerOpsHandlers(ctx workflow.Context) error {
 			return t.state, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d models.Decision) error {
-			if t.state.Stage != models.StageWaitingBank && t.state.Stage != models.StageNeedsAttention {
+			switch t.state.Stage {
+			case models.StageWaitingBank, models.StageNeedsAttention:
+			case models.StageWaitingCustomer:
+				// A wallet provider's trade waiting for its customer is queried
+				// now; a wait for a payflow wallet's owner has nothing to ask.
+			default:
 				return fmt.Errorf("nothing to retry: the flow is at stage %s, not waiting on the bank", t.state.Stage)
 			}
 			return nil
