@@ -115,7 +115,7 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 			return r.ours(ctx, in, prev, after, limit)
 		},
 		Enrich: func(ctx context.Context, recs []recon.Record) error {
-			return r.enrich(ctx, recs)
+			return r.enrich(ctx, in, recs)
 		},
 		Lookup:    r.Store.ReconSides,
 		Day:       day,
@@ -183,22 +183,10 @@ func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementI
 }
 
 // enrich fills in a page's intents and ledger (the engine enriches several pages
-// at once while it reads the next).
-func (r *Reconciliation) enrich(ctx context.Context, recs []recon.Record) error {
-	refs := make([]string, len(recs))
-	for k := range recs {
-		refs[k] = recs[k].Reference
-	}
-	sides, err := r.Store.ReconSides(ctx, refs)
-	if err != nil {
-		return err
-	}
-	for k := range recs {
-		if s, ok := sides[recs[k].Reference]; ok {
-			recs[k].Intent, recs[k].Ledger = s.Intent, s.Ledger
-		}
-	}
-	return nil
+// at once while it reads the next): one query per kind of reference in the page,
+// joined in the database (store.EnrichReconPage).
+func (r *Reconciliation) enrich(ctx context.Context, in models.ReconcileStatementInput, recs []recon.Record) error {
+	return r.Store.EnrichReconPage(ctx, in.Channel, in.Date, recs)
 }
 
 func carriedRecord(c store.CarriedItem) recon.Record {
