@@ -62,12 +62,16 @@ func main() {
 	dsn := flag.String("dsn", "", "internal (child): database")
 	bankURL := flag.String("bank", "", "internal (child): bank simulator URL")
 	day := flag.String("day", "", "internal (child): the day to reconcile")
+	floorOnly := flag.Bool("floor", false, "only time the database's floor of the day -day in the database -dsn (one kept with -keep-db)")
 	keepDB := flag.Bool("keep-db", false, "leave the seeded database in place (its DSN is printed) to query it afterwards")
 	flag.Parse()
 	var err error
-	if *child {
+	switch {
+	case *child:
 		err = runChild(*dsn, *bankURL, *day)
-	} else {
+	case *floorOnly:
+		err = runFloor(*dsn, *day)
+	default:
 		err = run(*sizes, *out, *repeat, *keepDB)
 	}
 	if err != nil {
@@ -86,10 +90,12 @@ type Run struct {
 	// CPUSeconds is the reconciling process's own CPU time (user and system): what
 	// the pass costs whatever else the machine is doing; the bank simulator and the
 	// database spend theirs in other processes.
-	CPUSeconds   float64                     `json:"cpu_seconds"`
-	Counts       models.ReconciliationCounts `json:"counts"`
-	SeedSeconds  float64                     `json:"seed_seconds,omitempty"`
-	ExpectCounts bool                        `json:"counts_as_planted"`
+	CPUSeconds  float64                     `json:"cpu_seconds"`
+	Counts      models.ReconciliationCounts `json:"counts"`
+	SeedSeconds float64                     `json:"seed_seconds,omitempty"`
+	// Floor is what MariaDB alone takes to stream the rows the pass reads.
+	Floor        *Floor `json:"floor,omitempty"`
+	ExpectCounts bool   `json:"counts_as_planted"`
 	// SamplesLinesPerS are all the runs' throughputs (the figures above are the
 	// median run's, with the largest peak RSS of all).
 	SamplesLinesPerS []float64 `json:"samples_lines_per_s,omitempty"`
@@ -178,6 +184,12 @@ func run(sizeList string, out string, repeat int, keepDB bool) error {
 		}
 		seeded := time.Since(start).Seconds()
 		fmt.Printf("seeded %s: %d statement lines, %d records in %.1fs\n", day, want.StatementLines, want.OurRecords, seeded)
+		floor, err := measureFloor(ctx, db, day)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("floor: MariaDB streams the day's references in %.2fs, its three sides (%d rows) in %.2fs in one query, %.2fs in %d at once (%d pages read from disk, buffer pool %d MB)\n",
+			floor.TransfersSeconds, floor.Rows, floor.JoinSeconds, floor.JoinParallelSeconds, floor.FloorParts, floor.DiskPagesRead, floor.BufferPoolMB)
 		var samples []Run
 		for k := 0; k < max(repeat, 1); k++ {
 			r, err := measure(dsn, bankURL, day)
@@ -199,6 +211,7 @@ func run(sizeList string, out string, repeat int, keepDB bool) error {
 			r.SamplesLinesPerS = append(r.SamplesLinesPerS, math.Round(s.LinesPerS))
 		}
 		r.SeedSeconds = seeded
+		r.Floor = &floor
 		r.ExpectCounts = true
 		res.Runs = append(res.Runs, r)
 	}
@@ -220,6 +233,20 @@ func run(sizeList string, out string, repeat int, keepDB bool) error {
 	}
 	fmt.Printf("wrote %s\n", out)
 	return nil
+}
+
+// runFloor times the floor of a kept database's day.
+func runFloor(dsn, day string) error {
+	db, err := store.Open(dsn, 8)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	f, err := measureFloor(context.Background(), db, day)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(f)
 }
 
 // measure runs one reconciliation in a child process and reads its figures.

@@ -153,6 +153,11 @@ func (s *Store) pageQuery(kind string) string {
 		` LEFT JOIN ` + kind + ` o ON o.id = bt.reference` + clearing + where
 }
 
+// ReconDaySQL is the query EnrichReconPage runs for the payments of a page, over a
+// whole range of a day (arguments: channel, day, the first and last reference): what
+// the benchmark times as the database's floor.
+func (s *Store) ReconDaySQL() string { return s.pageQuery("payments") }
+
 // readPageKind reads the records of one kind (recs[idx], in order) and merges them
 // in: matched[i] says record i's row came (its intent, when it has an object, is
 // intents[i]).
