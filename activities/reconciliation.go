@@ -153,7 +153,7 @@ func (r *Reconciliation) carryDays() int {
 // recorded on the channel that day, and the items the day before left in transit
 // (prev's), merged in reference order (enrich adds our intent and the ledger).
 func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementInput, prev, after string, limit int) ([]recon.Record, error) {
-	ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
+	ts, err := r.Store.ReferencesOfDay(ctx, in.Channel, in.Date, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +167,10 @@ func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementI
 	i, j := 0, 0
 	for len(recs) < limit && (i < len(ts) || j < len(carried)) {
 		switch {
-		case j == len(carried) || (i < len(ts) && ts[i].Reference < carried[j].Reference):
-			recs = append(recs, recon.Record{Reference: ts[i].Reference})
+		case j == len(carried) || (i < len(ts) && ts[i] < carried[j].Reference):
+			recs = append(recs, recon.Record{Reference: ts[i]})
 			i++
-		case i == len(ts) || carried[j].Reference < ts[i].Reference:
+		case i == len(ts) || carried[j].Reference < ts[i]:
 			recs = append(recs, carriedRecord(carried[j]))
 			j++
 		default: // recorded today and carried: the carried item, with today's record
