@@ -2,11 +2,16 @@
 // seeds a day's statement of that many lines into an in-process bank simulator (one
 // batch inject, in an order that is not by reference) and as many bank transfer
 // records into a fresh MariaDB database (bulk inserts), with differences planted
-// every thousand references, then runs the ReconcileStatement activity's code
+// every thousand references, times the database's floor (MariaDB alone streaming the
+// rows the pass reads, floor.go), then runs the ReconcileStatement activity's code
 // directly (no Temporal) in a child process, the way a worker runs it, and reports
 // that process's throughput and peak RSS:
 //
 //	go run ./bench/recon -out bench/results/recon.json   (make bench-recon)
+//	go run ./bench/recon -sizes 1000000 -repeat 1 -keep-db -out /tmp/r.json
+//	go run ./bench/recon -floor -dsn 'mysql://root:@tcp(127.0.0.1:3306)/payflow_bench_...' -day 2026-01-01
+//
+// PAYFLOW_BENCH_CPUPROFILE=file writes the child's CPU profile.
 //
 // The child's peak RSS is VmHWM from /proc/self/status: memory must not grow with the
 // statement, so the figures at 100k and 1M should be about the same. The report is
