@@ -115,7 +115,7 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 			return r.ours(ctx, in, prev, after, limit)
 		},
 		Enrich: func(ctx context.Context, recs []recon.Record) error {
-			return r.enrich(ctx, recs)
+			return r.enrich(ctx, in, recs)
 		},
 		Lookup:    r.Store.ReconSides,
 		Day:       day,
@@ -153,7 +153,7 @@ func (r *Reconciliation) carryDays() int {
 // recorded on the channel that day, and the items the day before left in transit
 // (prev's), merged in reference order (enrich adds our intent and the ledger).
 func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementInput, prev, after string, limit int) ([]recon.Record, error) {
-	ts, err := r.Store.BankTransfersOfDay(ctx, in.Channel, in.Date, after, limit)
+	ts, err := r.Store.ReferencesOfDay(ctx, in.Channel, in.Date, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +167,10 @@ func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementI
 	i, j := 0, 0
 	for len(recs) < limit && (i < len(ts) || j < len(carried)) {
 		switch {
-		case j == len(carried) || (i < len(ts) && ts[i].Reference < carried[j].Reference):
-			recs = append(recs, recon.Record{Reference: ts[i].Reference})
+		case j == len(carried) || (i < len(ts) && ts[i] < carried[j].Reference):
+			recs = append(recs, recon.Record{Reference: ts[i]})
 			i++
-		case i == len(ts) || carried[j].Reference < ts[i].Reference:
+		case i == len(ts) || carried[j].Reference < ts[i]:
 			recs = append(recs, carriedRecord(carried[j]))
 			j++
 		default: // recorded today and carried: the carried item, with today's record
@@ -183,22 +183,10 @@ func (r *Reconciliation) ours(ctx context.Context, in models.ReconcileStatementI
 }
 
 // enrich fills in a page's intents and ledger (the engine enriches several pages
-// at once while it reads the next).
-func (r *Reconciliation) enrich(ctx context.Context, recs []recon.Record) error {
-	refs := make([]string, len(recs))
-	for k := range recs {
-		refs[k] = recs[k].Reference
-	}
-	sides, err := r.Store.ReconSides(ctx, refs)
-	if err != nil {
-		return err
-	}
-	for k := range recs {
-		if s, ok := sides[recs[k].Reference]; ok {
-			recs[k].Intent, recs[k].Ledger = s.Intent, s.Ledger
-		}
-	}
-	return nil
+// at once while it reads the next): one query per kind of reference in the page,
+// joined in the database (store.EnrichReconPage).
+func (r *Reconciliation) enrich(ctx context.Context, in models.ReconcileStatementInput, recs []recon.Record) error {
+	return r.Store.EnrichReconPage(ctx, in.Channel, in.Date, recs)
 }
 
 func carriedRecord(c store.CarriedItem) recon.Record {

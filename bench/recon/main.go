@@ -2,11 +2,16 @@
 // seeds a day's statement of that many lines into an in-process bank simulator (one
 // batch inject, in an order that is not by reference) and as many bank transfer
 // records into a fresh MariaDB database (bulk inserts), with differences planted
-// every thousand references, then runs the ReconcileStatement activity's code
+// every thousand references, times the database's floor (MariaDB alone streaming the
+// rows the pass reads, floor.go), then runs the ReconcileStatement activity's code
 // directly (no Temporal) in a child process, the way a worker runs it, and reports
 // that process's throughput and peak RSS:
 //
 //	go run ./bench/recon -out bench/results/recon.json   (make bench-recon)
+//	go run ./bench/recon -sizes 1000000 -repeat 1 -keep-db -out /tmp/r.json
+//	go run ./bench/recon -floor -dsn 'mysql://root:@tcp(127.0.0.1:3306)/payflow_bench_...' -day 2026-01-01
+//
+// PAYFLOW_BENCH_CPUPROFILE=file writes the child's CPU profile.
 //
 // The child's peak RSS is VmHWM from /proc/self/status: memory must not grow with the
 // statement, so the figures at 100k and 1M should be about the same. The report is
@@ -62,12 +67,17 @@ func main() {
 	dsn := flag.String("dsn", "", "internal (child): database")
 	bankURL := flag.String("bank", "", "internal (child): bank simulator URL")
 	day := flag.String("day", "", "internal (child): the day to reconcile")
+	floorOnly := flag.Bool("floor", false, "only time the database's floor of the day -day in the database -dsn (one kept with -keep-db)")
+	keepDB := flag.Bool("keep-db", false, "leave the seeded database in place (its DSN is printed) to query it afterwards")
 	flag.Parse()
 	var err error
-	if *child {
+	switch {
+	case *child:
 		err = runChild(*dsn, *bankURL, *day)
-	} else {
-		err = run(*sizes, *out, *repeat)
+	case *floorOnly:
+		err = runFloor(*dsn, *day)
+	default:
+		err = run(*sizes, *out, *repeat, *keepDB)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/recon:", err)
@@ -85,10 +95,12 @@ type Run struct {
 	// CPUSeconds is the reconciling process's own CPU time (user and system): what
 	// the pass costs whatever else the machine is doing; the bank simulator and the
 	// database spend theirs in other processes.
-	CPUSeconds   float64                     `json:"cpu_seconds"`
-	Counts       models.ReconciliationCounts `json:"counts"`
-	SeedSeconds  float64                     `json:"seed_seconds,omitempty"`
-	ExpectCounts bool                        `json:"counts_as_planted"`
+	CPUSeconds  float64                     `json:"cpu_seconds"`
+	Counts      models.ReconciliationCounts `json:"counts"`
+	SeedSeconds float64                     `json:"seed_seconds,omitempty"`
+	// Floor is what MariaDB alone takes to stream the rows the pass reads.
+	Floor        *Floor `json:"floor,omitempty"`
+	ExpectCounts bool   `json:"counts_as_planted"`
 	// SamplesLinesPerS are all the runs' throughputs (the figures above are the
 	// median run's, with the largest peak RSS of all).
 	SamplesLinesPerS []float64 `json:"samples_lines_per_s,omitempty"`
@@ -115,7 +127,7 @@ type Results struct {
 	StatementSource string   `json:"statement_source"`
 }
 
-func run(sizeList string, out string, repeat int) error {
+func run(sizeList string, out string, repeat int, keepDB bool) error {
 	var sizes []int
 	for _, s := range strings.Split(sizeList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -133,7 +145,11 @@ func run(sizeList string, out string, repeat int) error {
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if keepDB {
+		fmt.Printf("database kept: %s\n", dsn)
+	} else {
+		defer drop()
+	}
 
 	work, err := os.MkdirTemp("", "payflow-bench-recon-")
 	if err != nil {
@@ -173,6 +189,12 @@ func run(sizeList string, out string, repeat int) error {
 		}
 		seeded := time.Since(start).Seconds()
 		fmt.Printf("seeded %s: %d statement lines, %d records in %.1fs\n", day, want.StatementLines, want.OurRecords, seeded)
+		floor, err := measureFloor(ctx, db, day)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("floor: MariaDB streams the day's references in %.2fs, its three sides (%d rows) in %.2fs in one query, %.2fs in %d at once (%d pages read from disk, buffer pool %d MB)\n",
+			floor.TransfersSeconds, floor.Rows, floor.JoinSeconds, floor.JoinParallelSeconds, floor.FloorParts, floor.DiskPagesRead, floor.BufferPoolMB)
 		var samples []Run
 		for k := 0; k < max(repeat, 1); k++ {
 			r, err := measure(dsn, bankURL, day)
@@ -194,6 +216,7 @@ func run(sizeList string, out string, repeat int) error {
 			r.SamplesLinesPerS = append(r.SamplesLinesPerS, math.Round(s.LinesPerS))
 		}
 		r.SeedSeconds = seeded
+		r.Floor = &floor
 		r.ExpectCounts = true
 		res.Runs = append(res.Runs, r)
 	}
@@ -215,6 +238,20 @@ func run(sizeList string, out string, repeat int) error {
 	}
 	fmt.Printf("wrote %s\n", out)
 	return nil
+}
+
+// runFloor times the floor of a kept database's day.
+func runFloor(dsn, day string) error {
+	db, err := store.Open(dsn, 8)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	f, err := measureFloor(context.Background(), db, day)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(f)
 }
 
 // measure runs one reconciliation in a child process and reads its figures.
@@ -307,10 +344,16 @@ func peakRSSMB() (float64, error) {
 // seed plants a day of n references: at the bank one statement line each, in an
 // order that is not by reference; on our side one record each; and every thousand
 // references one of each kind of difference. It returns the counts a run must report.
+//
+// Our records are inserted in reference order (the order of the tables' keys, so
+// that MariaDB appends to its indexes instead of splitting pages all over a buffer
+// pool smaller than the tables) while the statement streams to the bank simulator.
 func seed(ctx context.Context, db *store.DB, bankURL, day string, n int) (models.ReconciliationCounts, error) {
 	var want models.ReconciliationCounts
 	at := day + "T12:00:00Z"
 	created, _ := time.Parse(time.RFC3339, at)
+	ref := func(i int) string { return fmt.Sprintf("pay_b%s_%09d", strings.ReplaceAll(day, "-", ""), i) }
+	amountOf := func(i int) int64 { return int64(100 + i%99_900) }
 
 	pr, pw := io.Pipe()
 	injected := make(chan error, 1)
@@ -336,79 +379,104 @@ func seed(ctx context.Context, db *store.DB, bankURL, day string, n int) (models
 		injected <- err
 	}()
 
-	ins := newInserter(ctx, db, created)
-	var buf strings.Builder
-	buf.WriteString(`{"lines":[`)
-	first := true
-	line := func(ref, amount, currency, status string) {
-		if !first {
-			buf.WriteByte(',')
+	// The statement, on its own goroutine.
+	written := make(chan error, 1)
+	go func() {
+		var buf strings.Builder
+		buf.WriteString(`{"lines":[`)
+		first := true
+		line := func(ref, amount, currency, status string) {
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			fmt.Fprintf(&buf, `{"date":%q,"reference":%q,"kind":"charge","amount":%s,"currency":%q,"status":%q,"time":%q}`,
+				day, ref, amount, currency, status, at)
 		}
-		first = false
-		fmt.Fprintf(&buf, `{"date":%q,"reference":%q,"kind":"charge","amount":%s,"currency":%q,"status":%q,"time":%q}`,
-			day, ref, amount, currency, status, at)
+		// i*7919 mod n visits every reference once (7919 is a prime that divides
+		// no size of the form 10^k), far from reference order.
+		for k := 0; k < n; k++ {
+			i := (k * 7919) % n
+			ref, amount := ref(i), amountOf(i)
+			am := strconv.FormatInt(amount, 10)
+			switch i % 1000 {
+			case 1: // ours only
+			case 2:
+				line(ref, am, "CNY", "succeeded")
+			case 3:
+				line(ref, strconv.FormatInt(amount+1, 10), "CNY", "succeeded")
+			case 4:
+				line(ref, am, "CNY", "failed")
+			case 5: // unreadable at the bank
+				line(ref, `"12.50"`, "CNY", "succeeded")
+			case 6:
+				line(ref, am, "XXY", "succeeded")
+			case 7: // twice at the bank
+				line(ref, am, "CNY", "succeeded")
+				line(ref, am, "CNY", "succeeded")
+			default:
+				line(ref, am, "CNY", "succeeded")
+			}
+			if buf.Len() > 256<<10 {
+				if _, err := io.WriteString(pw, buf.String()); err != nil {
+					written <- err
+					return
+				}
+				buf.Reset()
+			}
+		}
+		buf.WriteString(`]}`)
+		_, err := io.WriteString(pw, buf.String())
+		pw.Close()
+		written <- err
+	}()
+
+	// Our records, in reference order, and the counts the statement and they
+	// plant.
+	ins := newInserter(ctx, db, created)
+	for i := 0; i < n && ins.err == nil; i++ {
 		want.StatementLines++
-	}
-	// i*7919 mod n visits every reference once (7919 is a prime that divides no
-	// size of the form 10^k), far from reference order.
-	for k := 0; k < n; k++ {
-		i := (k * 7919) % n
-		ref := fmt.Sprintf("pay_b%s_%09d", strings.ReplaceAll(day, "-", ""), i)
-		amount := int64(100 + i%99_900)
-		am := strconv.FormatInt(amount, 10)
 		switch i % 1000 {
 		case 1: // ours only: in transit (the bank may book it tomorrow)
-			ins.add(ref, amount, "succeeded")
+			want.StatementLines--
+			ins.add(ref(i), amountOf(i), "succeeded")
 			want.OurRecords++
 			want.InTransit++
 		case 2: // the bank's only
-			line(ref, am, "CNY", "succeeded")
 			want.MissingOnOurSide++
 		case 3:
-			line(ref, strconv.FormatInt(amount+1, 10), "CNY", "succeeded")
-			ins.add(ref, amount, "succeeded")
+			ins.add(ref(i), amountOf(i), "succeeded")
 			want.OurRecords++
 			want.AmountMismatch++
 		case 4:
-			line(ref, am, "CNY", "failed")
-			ins.add(ref, amount, "succeeded")
+			ins.add(ref(i), amountOf(i), "succeeded")
 			want.OurRecords++
 			want.StatusMismatch++
-		case 5: // unreadable at the bank
-			line(ref, `"12.50"`, "CNY", "succeeded")
+		case 5:
 			want.Malformed++
 		case 6:
-			line(ref, am, "XXY", "succeeded")
 			want.UnknownCurrency++
-		case 7: // twice at the bank
-			line(ref, am, "CNY", "succeeded")
-			line(ref, am, "CNY", "succeeded")
-			ins.add(ref, amount, "succeeded")
+		case 7:
+			want.StatementLines++
+			ins.add(ref(i), amountOf(i), "succeeded")
 			want.OurRecords++
 			want.Matched++
 			want.DuplicateReference++
 		default:
-			line(ref, am, "CNY", "succeeded")
-			ins.add(ref, amount, "succeeded")
+			ins.add(ref(i), amountOf(i), "succeeded")
 			want.OurRecords++
 			want.Matched++
 		}
-		if buf.Len() > 256<<10 {
-			if _, err := io.WriteString(pw, buf.String()); err != nil {
-				return want, err
-			}
-			buf.Reset()
-		}
-		if ins.err != nil {
-			return want, ins.err
-		}
 	}
-	buf.WriteString(`]}`)
-	if _, err := io.WriteString(pw, buf.String()); err != nil {
+	if ins.err != nil {
+		pw.CloseWithError(ins.err)
+		return want, ins.err
+	}
+	if err := ins.flush(); err != nil {
+		pw.CloseWithError(err)
 		return want, err
 	}
-	pw.Close()
-	if err := ins.flush(); err != nil {
+	if err := <-written; err != nil {
 		return want, err
 	}
 	return want, <-injected
@@ -417,34 +485,45 @@ func seed(ctx context.Context, db *store.DB, bankURL, day string, n int) (models
 // inserter bulk-inserts, per reference, our three sides' rows: the bank layer's
 // record (bank_transfers), the payment, and its capture journal with its two
 // entries (bank clearing debited, the merchant's settlement credited, both
-// untracked accounts), a thousand references per statement.
+// untracked accounts). Rows are written as literal multi-row INSERTs of seedBatch
+// references (no placeholders: the values are the bench's own ids, numbers and
+// words), the four tables' statements at once on their own connections: at 1M this
+// takes the seeding from about six minutes to about one.
 type inserter struct {
 	ctx     context.Context
 	db      *store.DB
-	created time.Time
+	created string
 	tables  []*bulk
 	rows    int
 	err     error
 }
 
+// seedBatch is how many references one flush inserts.
+const seedBatch = 5000
+
 // bulk is one table's pending multi-row INSERT.
 type bulk struct {
-	head, row string
-	sql       strings.Builder
-	args      []any
-	n         int
+	head string
+	sql  strings.Builder
+	n    int
 }
 
-func (b *bulk) add(args ...any) {
+// add appends a row of SQL literals (already quoted where they are strings).
+func (b *bulk) add(values ...string) {
 	if b.n == 0 {
 		b.sql.Reset()
 		b.sql.WriteString(b.head)
-		b.args = b.args[:0]
 	} else {
 		b.sql.WriteByte(',')
 	}
-	b.sql.WriteString(b.row)
-	b.args = append(b.args, args...)
+	b.sql.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			b.sql.WriteByte(',')
+		}
+		b.sql.WriteString(v)
+	}
+	b.sql.WriteByte(')')
 	b.n++
 }
 
@@ -454,15 +533,11 @@ const (
 )
 
 func newInserter(ctx context.Context, db *store.DB, created time.Time) *inserter {
-	in := &inserter{ctx: ctx, db: db, created: created, tables: []*bulk{
-		{head: "INSERT INTO bank_transfers (reference, channel, kind, merchant_id, amount, currency, status, created_at) VALUES ",
-			row: "(?,'banksim','charge','mch_bench',?,'CNY',?,?)"},
-		{head: "INSERT INTO payments (id, merchant_id, amount, currency, source_type, channel, status, workflow_id, created_at, updated_at) VALUES ",
-			row: "(?,'mch_bench',?,'CNY','card','banksim',?,?,?,?)"},
-		{head: "INSERT INTO journals (id, idempotency_key, flow, flow_id, merchant_id, created_at) VALUES ",
-			row: "(?,?,'payment',?,'mch_bench',?)"},
-		{head: "INSERT INTO entries (id, journal_id, account_id, amount, currency, created_at) VALUES ",
-			row: "(?,?,?,?,'CNY',?)"},
+	in := &inserter{ctx: ctx, db: db, created: "'" + created.UTC().Format("2006-01-02 15:04:05.000000") + "'", tables: []*bulk{
+		{head: "INSERT INTO bank_transfers (reference, channel, kind, merchant_id, amount, currency, status, created_at) VALUES "},
+		{head: "INSERT INTO payments (id, merchant_id, amount, currency, source_type, channel, status, workflow_id, created_at, updated_at) VALUES "},
+		{head: "INSERT INTO journals (id, idempotency_key, flow, flow_id, merchant_id, created_at) VALUES "},
+		{head: "INSERT INTO entries (id, journal_id, account_id, amount, currency, created_at) VALUES "},
 	}}
 	for _, a := range [][2]string{{benchClearing, "bank_clearing"}, {benchSettlement, "merchant_settlement"}} {
 		err := db.WithContext(ctx).Exec(`INSERT INTO accounts (id, system_key, kind, currency, channel, track_balance, created_at)
@@ -474,31 +549,43 @@ func newInserter(ctx context.Context, db *store.DB, created time.Time) *inserter
 	return in
 }
 
+// q quotes one of the bench's own strings (ids and words: no quote in them).
+func q(s string) string { return "'" + s + "'" }
+
 func (in *inserter) add(ref string, amount int64, status string) {
-	in.tables[0].add(ref, amount, status, in.created)
-	in.tables[1].add(ref, amount, status, "payment-"+ref, in.created, in.created)
+	am, c := strconv.FormatInt(amount, 10), in.created
+	in.tables[0].add(q(ref), "'banksim'", "'charge'", "'mch_bench'", am, "'CNY'", q(status), c)
+	in.tables[1].add(q(ref), "'mch_bench'", am, "'CNY'", "'card'", "'banksim'", q(status), q("payment-"+ref), c, c)
 	if status == "succeeded" {
-		jnl := "jnl_" + ref
-		in.tables[2].add(jnl, jnl, ref, in.created)
-		in.tables[3].add("ent_c"+ref, jnl, benchClearing, -amount, in.created)
-		in.tables[3].add("ent_s"+ref, jnl, benchSettlement, amount, in.created)
+		jnl := q("jnl_" + ref)
+		in.tables[2].add(jnl, jnl, "'payment'", q(ref), "'mch_bench'", c)
+		in.tables[3].add(q("ent_c"+ref), jnl, q(benchClearing), strconv.FormatInt(-amount, 10), "'CNY'", c)
+		in.tables[3].add(q("ent_s"+ref), jnl, q(benchSettlement), am, "'CNY'", c)
 	}
 	in.rows++
-	if in.rows == 1000 && in.err == nil {
+	if in.rows == seedBatch && in.err == nil {
 		in.err = in.flush()
 	}
 }
 
+// flush inserts the pending rows, the tables' statements concurrently.
 func (in *inserter) flush() error {
 	in.rows = 0
+	errs := make(chan error, len(in.tables))
+	n := 0
 	for _, b := range in.tables {
 		if b.n == 0 {
 			continue
 		}
 		b.n = 0
-		if err := in.db.WithContext(in.ctx).Exec(b.sql.String(), b.args...).Error; err != nil {
-			return fmt.Errorf("insert records: %w", err)
+		n++
+		go func(sql string) { errs <- in.db.WithContext(in.ctx).Exec(sql).Error }(b.sql.String())
+	}
+	var first error
+	for ; n > 0; n-- {
+		if err := <-errs; err != nil && first == nil {
+			first = fmt.Errorf("insert records: %w", err)
 		}
 	}
-	return nil
+	return first
 }

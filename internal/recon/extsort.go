@@ -242,12 +242,13 @@ func (c *chunkReader) str(n uint64) (string, error) {
 	if n > maxReference {
 		return "", fmt.Errorf("read chunk: reference of %d bytes", n)
 	}
-	var b strings.Builder
-	b.Grow(int(n))
-	if _, err := io.CopyN(&b, c.r, int64(n)); err != nil {
-		return "", fmt.Errorf("read chunk: %w", err)
+	if int(n) > len(c.buf) {
+		c.buf = make([]byte, n)
 	}
-	return b.String(), nil
+	if _, err := io.ReadFull(c.r, c.buf[:n]); err != nil {
+		return "", fmt.Errorf("read chunk: %w", noEOF(err))
+	}
+	return string(c.buf[:n]), nil
 }
 
 // merger is the k-way merge of the sorted chunks: a min-heap of their readers keyed

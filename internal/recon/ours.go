@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // spool reads our records, one keyset page after another from the resume point, into
@@ -176,13 +175,16 @@ func (sp *spool) open() (*spoolReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
-	return &spoolReader{f: f, r: bufio.NewReaderSize(f, 64<<10)}, nil
+	return &spoolReader{f: f, r: bufio.NewReaderSize(f, 64<<10), words: map[string]string{}}, nil
 }
 
 // spoolReader reads our records back, in order.
 type spoolReader struct {
-	f *os.File
-	r *bufio.Reader
+	f   *os.File
+	r   *bufio.Reader
+	buf []byte
+	// words interns the kinds, currencies and statuses (a day has few).
+	words map[string]string
 }
 
 func (s *spoolReader) next() (Record, bool, error) {
@@ -207,7 +209,7 @@ func (s *spoolReader) rest(rec *Record) error {
 	}
 	if flags&spoolIntent != 0 {
 		in := &Intent{}
-		if err := s.strs(&in.Kind, &in.Currency, &in.Status); err != nil {
+		if err := s.words3(&in.Kind, &in.Currency, &in.Status); err != nil {
 			return err
 		}
 		if in.Amount, err = binary.ReadVarint(s.r); err != nil {
@@ -229,7 +231,7 @@ func (s *spoolReader) rest(rec *Record) error {
 		if rec.Ledger.Amount, err = binary.ReadVarint(s.r); err != nil {
 			return err
 		}
-		if rec.Ledger.Currency, err = s.str(); err != nil {
+		if rec.Ledger.Currency, err = s.word(); err != nil {
 			return err
 		}
 	}
@@ -268,16 +270,56 @@ func (s *spoolReader) strs(dst ...*string) error {
 }
 
 func (s *spoolReader) str() (string, error) {
-	n, err := binary.ReadUvarint(s.r)
+	b, err := s.bytes()
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	b.Grow(int(n))
-	if _, err := io.CopyN(&b, s.r, int64(n)); err != nil {
-		return "", fmt.Errorf("read spool: %w", noEOF(err))
+	return string(b), nil
+}
+
+// words3 reads three interned strings.
+func (s *spoolReader) words3(a, b, c *string) error {
+	var err error
+	for _, d := range []*string{a, b, c} {
+		if *d, err = s.word(); err != nil {
+			return err
+		}
 	}
-	return b.String(), nil
+	return nil
+}
+
+// word reads a string of the few a day's records repeat, interned.
+func (s *spoolReader) word() (string, error) {
+	b, err := s.bytes()
+	if err != nil {
+		return "", err
+	}
+	if w, ok := s.words[string(b)]; ok {
+		return w, nil
+	}
+	w := string(b)
+	if len(s.words) < 1024 {
+		s.words[w] = w
+	}
+	return w, nil
+}
+
+// bytes reads a string's bytes into the reader's buffer (valid until the next read).
+func (s *spoolReader) bytes() ([]byte, error) {
+	n, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return nil, err
+	}
+	if n > 1<<20 { // no record of ours has a string this long: a corrupt spool
+		return nil, fmt.Errorf("read spool: string of %d bytes", n)
+	}
+	if int(n) > len(s.buf) {
+		s.buf = make([]byte, n)
+	}
+	if _, err := io.ReadFull(s.r, s.buf[:n]); err != nil {
+		return nil, fmt.Errorf("read spool: %w", noEOF(err))
+	}
+	return s.buf[:n], nil
 }
 
 func (s *spoolReader) close() { s.f.Close() }

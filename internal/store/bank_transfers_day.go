@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/payflow/payflow/models"
@@ -37,6 +38,33 @@ func (s *Store) BankTransfersOfDay(ctx context.Context, channel, day, after stri
 		}
 		t.Channel, t.Currency, t.Status = channel, models.Currency(currency), models.BankStatus(status)
 		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bank transfers of %s %s: %w", channel, day, err)
+	}
+	return out, nil
+}
+
+// ReferencesOfDay is BankTransfersOfDay's references only: a reconciliation's keyset
+// page of the day, whose sides EnrichReconPage reads.
+func (s *Store) ReferencesOfDay(ctx context.Context, channel, day, after string, limit int) ([]string, error) {
+	hint := ""
+	if s.db.Dialect == DialectMySQL {
+		hint = " FORCE INDEX (bank_transfers_channel_day_reference)"
+	}
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT reference FROM bank_transfers`+hint+`
+		WHERE channel = ? AND day = ? AND reference > ? ORDER BY reference LIMIT ?`, channel, day, after, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("bank transfers of %s %s after %q: %w", channel, day, after, err)
+	}
+	defer rows.Close()
+	out := make([]string, 0, limit)
+	var ref sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&ref); err != nil {
+			return nil, fmt.Errorf("scan bank transfer: %w", err)
+		}
+		out = append(out, string(ref))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("bank transfers of %s %s: %w", channel, day, err)

@@ -106,17 +106,8 @@ func (s *Store) ReconSides(ctx context.Context, refs []string) (map[string]recon
 				continue
 			}
 			status, recorded := reversalStatus[charge]
-			in := &recon.Intent{Kind: "reversal", Amount: p.Amount, Currency: p.Currency, Status: status, Expect: recon.ExpectOpen}
-			switch {
-			case !recorded:
-				in.Status = "not_ordered"
-				in.Expect = recon.ExpectNotMoved
-			case status == string(models.BankSucceeded):
-				in.Expect = recon.ExpectMoved
-			case status == string(models.BankFailed) || status == string(models.BankCanceled):
-				in.Expect = recon.ExpectNotMoved
-			}
-			rec.Intent = in
+			rec.Intent = &recon.Intent{}
+			reversalIntent(rec.Intent, &p, status, recorded)
 			out[ref] = rec
 			continue
 		}
@@ -124,27 +115,49 @@ func (s *Store) ReconSides(ctx context.Context, refs []string) (map[string]recon
 		if !ok {
 			continue
 		}
-		in := &recon.Intent{Kind: kindOfTable(o.table), Amount: o.Amount, Currency: o.Currency, Status: o.Status, Books: true}
-		switch {
-		case movedStatus(o.Status):
-			in.Expect = recon.ExpectMoved
-		case o.Status == "failed" || o.Status == "canceled":
-			in.Expect = recon.ExpectNotMoved
-			if rs, reversed := reversalStatus[ref]; reversed && rs != string(models.BankFailed) && rs != string(models.BankCanceled) {
-				// The bank charged it and the compensation gave it back: the
-				// charge moved, and no journal books it.
-				in.Expect, in.Books = recon.ExpectMoved, false
-			}
-		default:
-			in.Expect = recon.ExpectOpen
-		}
-		if o.table == "payments" && o.SourceType == string(models.SourceAccount) {
-			in.Books = false // a wallet payment never reaches a bank
-		}
-		rec.Intent = in
+		rs, reversed := reversalStatus[ref]
+		rec.Intent = &recon.Intent{}
+		objectIntent(rec.Intent, &o, rs, reversed)
 		out[ref] = rec
 	}
 	return out, nil
+}
+
+// reversalIntent is the intent of the reversal of payment p whose bank record has
+// status (recorded: there is one).
+func reversalIntent(in *recon.Intent, p *objectRow, status string, recorded bool) {
+	*in = recon.Intent{Kind: "reversal", Amount: p.Amount, Currency: p.Currency, Status: status, Expect: recon.ExpectOpen}
+	switch {
+	case !recorded:
+		in.Status = "not_ordered"
+		in.Expect = recon.ExpectNotMoved
+	case status == string(models.BankSucceeded):
+		in.Expect = recon.ExpectMoved
+	case status == string(models.BankFailed) || status == string(models.BankCanceled):
+		in.Expect = recon.ExpectNotMoved
+	}
+}
+
+// objectIntent is the intent of object o; rs is the bank status of its reversal's
+// record (reversed: there is one; only a payment has one).
+func objectIntent(in *recon.Intent, o *objectRow, rs string, reversed bool) {
+	*in = recon.Intent{Kind: kindOfTable(o.table), Amount: o.Amount, Currency: o.Currency, Status: o.Status, Books: true}
+	switch {
+	case movedStatus(o.Status):
+		in.Expect = recon.ExpectMoved
+	case o.Status == "failed" || o.Status == "canceled":
+		in.Expect = recon.ExpectNotMoved
+		if reversed && rs != string(models.BankFailed) && rs != string(models.BankCanceled) {
+			// The bank charged it and the compensation gave it back: the
+			// charge moved, and no journal books it.
+			in.Expect, in.Books = recon.ExpectMoved, false
+		}
+	default:
+		in.Expect = recon.ExpectOpen
+	}
+	if o.table == "payments" && o.SourceType == string(models.SourceAccount) {
+		in.Books = false // a wallet payment never reaches a bank
+	}
 }
 
 type objectRow struct {

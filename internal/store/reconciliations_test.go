@@ -257,6 +257,13 @@ func TestBankTransfersOfDay(t *testing.T) {
 		for {
 			page, err := s.BankTransfersOfDay(ctx, "banksim", "2026-03-01", after, 4)
 			require.NoError(t, err)
+			// ReferencesOfDay reads the same page's references.
+			pageRefs, err := s.ReferencesOfDay(ctx, "banksim", "2026-03-01", after, 4)
+			require.NoError(t, err)
+			require.Len(t, pageRefs, len(page))
+			for i, p := range page {
+				require.Equal(t, p.Reference, pageRefs[i])
+			}
 			for _, p := range page {
 				refs = append(refs, p.Reference)
 				require.Equal(t, int64(100), p.Amount)
