@@ -191,7 +191,7 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 				Banksim: banksimSecret, StripeWebhook: stripeWebhookSecret,
 				Wallets: map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "wxpaysim_notify_secret"},
 			}),
-			Flows:     st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
+			Flows: st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
 		},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}
