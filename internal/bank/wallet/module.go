@@ -1,6 +1,8 @@
 package wallet
 
 import (
+	"fmt"
+
 	"go.uber.org/fx"
 
 	"github.com/payflow/payflow/internal/bank"
@@ -24,4 +26,18 @@ func Channels(cfg config.Config) []bank.Channel {
 		}
 	}
 	return out
+}
+
+// Get returns the registered wallet provider name as a TradeChannel, or
+// bank.ErrUnknownChannel when it is not registered or is not a wallet provider.
+func Get(reg *bank.Registry, name string) (TradeChannel, error) {
+	ch, err := reg.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := ch.(TradeChannel)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a wallet provider", bank.ErrUnknownChannel, name)
+	}
+	return tc, nil
 }
