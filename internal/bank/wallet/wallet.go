@@ -81,25 +81,16 @@ type Trade struct {
 	CheckoutURL string
 }
 
-// TradeChannel is a wallet provider's channel: the channel contract, plus the
-// trades a QR code is paid through.
+// TradeChannel is a wallet provider's channel: the channel contract, the trades a
+// QR code is paid through (bank.TradeChannel), balances, and the provider's own
+// view of a trade.
 type TradeChannel interface {
 	bank.Channel
 	bank.Balancer
-	// CreateTrade creates (idempotently, by reference) the trade a QR code is paid
-	// through and answers it with its CheckoutURL; a reference that was cancelled
-	// first answers the revoked trade (status canceled, no URL). ErrUnavailable,
-	// ErrUnknownOutcome, ErrInvalid (also: the reference was used for another
-	// trade).
-	CreateTrade(ctx context.Context, reference string, amount int64, currency models.Currency, notifyURL string) (Trade, error)
-	// Close closes an unpaid trade for good (a QR code that expired) and answers
-	// the trade as it then stands: canceled (CLOSED, or another final status), or
-	// succeeded when the customer paid first (the provider's already_paid: the
-	// trade stays paid). ErrNotFound (the provider never saw the reference),
-	// ErrUnavailable, ErrUnknownOutcome.
-	Close(ctx context.Context, reference string) (Trade, error)
-	// QueryTrade is Query for a trade, with the provider's details. ErrNotFound,
-	// ErrUnavailable, ErrUnknownOutcome.
+	bank.TradeChannel
+	// QueryTrade is Query for a trade, with the provider's details (its status,
+	// what was paid, refunded and reversed). ErrNotFound, ErrUnavailable,
+	// ErrUnknownOutcome.
 	QueryTrade(ctx context.Context, reference string) (Trade, error)
 }
 
@@ -111,10 +102,7 @@ type Channel struct {
 	client    *http.Client
 }
 
-var (
-	_ TradeChannel  = (*Channel)(nil)
-	_ bank.Balancer = (*Channel)(nil)
-)
+var _ TradeChannel = (*Channel)(nil)
 
 // New returns the adapter of provider (Alipay or Wxpay) served by the simulator
 // at baseURL; each call gives up after timeout (an unknown outcome). notifyURL
@@ -243,16 +231,33 @@ func (c *Channel) Charge(ctx context.Context, r bank.ChargeRequest) (bank.Transf
 	return t.Transfer, err
 }
 
-// CreateTrade implements TradeChannel: POST /{provider}/trades.
-func (c *Channel) CreateTrade(ctx context.Context, reference string, amount int64, currency models.Currency, notifyURL string) (Trade, error) {
-	return c.postTrade(ctx, "/trades", reference, map[string]any{
-		"out_trade_no": reference, "amount": amount, "currency": currency, "notify_url": c.notify(notifyURL),
+// CreateTrade implements bank.TradeChannel: POST /{provider}/trades, idempotent
+// by r.Reference (again: the same trade), answering its checkout page. A
+// reference the provider had cancelled (it never pays), or used for another
+// trade, is ErrInvalid.
+func (c *Channel) CreateTrade(ctx context.Context, r bank.TradeRequest) (string, error) {
+	t, err := c.postTrade(ctx, "/trades", r.Reference, map[string]any{
+		"out_trade_no": r.Reference, "amount": r.Amount, "currency": r.Currency, "notify_url": c.notify(r.CallbackURL),
 	}, false)
+	switch {
+	case err != nil:
+		return "", err
+	case t.Mode == "":
+		return "", fmt.Errorf("%s: create trade %s: the reference was cancelled and never pays: %w", c.name, r.Reference, bank.ErrInvalid)
+	case t.CheckoutURL == "":
+		return "", fmt.Errorf("%s: create trade %s: no checkout URL in the answer: %w", c.name, r.Reference, bank.ErrUnknownOutcome)
+	}
+	return t.CheckoutURL, nil
 }
 
-// Close implements TradeChannel: POST /{provider}/trades/{reference}/close.
-func (c *Channel) Close(ctx context.Context, reference string) (Trade, error) {
-	return c.postTrade(ctx, "/trades/"+url.PathEscape(reference)+"/close", reference, nil, true)
+// CloseTrade implements bank.TradeChannel: POST
+// /{provider}/trades/{reference}/close (a QR code that expired). An unpaid trade
+// becomes CLOSED, canceled; a trade the customer paid first answers succeeded
+// (the provider's 409 already_paid: the trade stays paid); a trade already final
+// answers as it stands; a reference the provider never saw is ErrNotFound.
+func (c *Channel) CloseTrade(ctx context.Context, reference string) (bank.Transfer, error) {
+	t, err := c.postTrade(ctx, "/trades/"+url.PathEscape(reference)+"/close", reference, nil, true)
+	return t.Transfer, err
 }
 
 // Cancel implements bank.Channel: POST /{provider}/trades/{reference}/cancel

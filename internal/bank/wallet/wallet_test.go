@@ -270,46 +270,64 @@ func TestCancel(t *testing.T) {
 
 // A QR trade: created with its checkout URL, closed unpaid (canceled), or
 // answered paid when the customer paid before the close.
-func TestCreateAndClose(t *testing.T) {
+func TestCreateAndCloseTrade(t *testing.T) {
 	e := newEnv(t, 5*time.Second)
 	ctx := context.Background()
 	ch := e.ch[Alipay]
+	tradeReq := func(ref string, amount int64) bank.TradeRequest {
+		return bank.TradeRequest{Reference: ref, MerchantID: "mch_1", Amount: amount, Currency: "CNY"}
+	}
 
 	r := ref("pay_")
-	tr, err := ch.CreateTrade(ctx, r, 800, "CNY", "")
+	u, err := ch.CreateTrade(ctx, tradeReq(r, 800))
+	require.NoError(t, err)
+	tr, err := ch.QueryTrade(ctx, r)
 	require.NoError(t, err)
 	require.Equal(t, models.BankProcessing, tr.Transfer.Status)
 	require.Equal(t, StatusWaitBuyerPay, tr.Status)
-	require.Equal(t, e.http.URL+"/alipaysim/checkout/"+tr.Transfer.BankID, tr.CheckoutURL)
-	again, err := ch.CreateTrade(ctx, r, 800, "CNY", "")
+	require.Equal(t, e.http.URL+"/alipaysim/checkout/"+tr.Transfer.BankID, u)
+	again, err := ch.CreateTrade(ctx, tradeReq(r, 800))
 	require.NoError(t, err)
-	require.Equal(t, tr.Transfer.BankID, again.Transfer.BankID)
-	_, err = ch.CreateTrade(ctx, r, 900, "CNY", "")
+	require.Equal(t, u, again, "the same trade again")
+	_, err = ch.CreateTrade(ctx, tradeReq(r, 900))
 	require.ErrorIs(t, err, bank.ErrInvalid)
-	closed, err := ch.Close(ctx, r)
+	closed, err := ch.CloseTrade(ctx, r)
 	require.NoError(t, err)
-	require.Equal(t, models.BankCanceled, closed.Transfer.Status)
-	require.Equal(t, StatusClosed, closed.Status)
+	require.Equal(t, models.BankCanceled, closed.Status)
+	require.Equal(t, r, closed.Reference)
+	tr, err = ch.QueryTrade(ctx, r)
+	require.NoError(t, err)
+	require.Equal(t, StatusClosed, tr.Status)
 
 	paid := ref("pay_")
-	tr, err = ch.CreateTrade(ctx, paid, 800, "CNY", "")
+	_, err = ch.CreateTrade(ctx, tradeReq(paid, 800))
+	require.NoError(t, err)
+	tr, err = ch.QueryTrade(ctx, paid)
 	require.NoError(t, err)
 	e.adminPay(t, Alipay, tr.Transfer.BankID)
-	closed, err = ch.Close(ctx, paid)
+	closed, err = ch.CloseTrade(ctx, paid)
 	require.NoError(t, err)
-	require.Equal(t, models.BankSucceeded, closed.Transfer.Status, "already paid: the trade stays paid")
-	require.Equal(t, int64(800), closed.PaidAmount)
+	require.Equal(t, models.BankSucceeded, closed.Status, "already paid: the trade stays paid")
+	require.Equal(t, int64(800), closed.Amount)
+	tr, err = ch.QueryTrade(ctx, paid)
+	require.NoError(t, err)
+	require.Equal(t, StatusSuccess, tr.Status)
 
-	_, err = ch.Close(ctx, ref("pay_"))
+	_, err = ch.CloseTrade(ctx, ref("pay_"))
 	require.ErrorIs(t, err, bank.ErrNotFound)
 
 	cancelled := ref("pay_")
 	_, err = ch.Cancel(ctx, cancelled)
 	require.NoError(t, err)
-	tr, err = ch.CreateTrade(ctx, cancelled, 800, "CNY", "")
+	_, err = ch.CreateTrade(ctx, tradeReq(cancelled, 800))
+	require.ErrorIs(t, err, bank.ErrInvalid, "a cancelled reference never pays")
+
+	// A reference used for a payment code is not a QR trade.
+	coded := ref("pay_")
+	_, err = ch.Charge(ctx, chargeReq(coded, code(Alipay, 2)))
 	require.NoError(t, err)
-	require.Equal(t, models.BankCanceled, tr.Transfer.Status)
-	require.Empty(t, tr.CheckoutURL)
+	_, err = ch.CreateTrade(ctx, tradeReq(coded, 1250))
+	require.ErrorIs(t, err, bank.ErrInvalid)
 }
 
 // Refunds: succeeded, failed with the provider's code, idempotent, queried
