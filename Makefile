@@ -48,7 +48,8 @@ FUZZ_TARGETS := \
 	./models:FuzzParseAmountJSON \
 	./http/decode:FuzzStrict \
 	./http/server:FuzzCreatePayment \
-	./internal/recon:FuzzStatementLine
+	./internal/recon:FuzzStatementLine \
+	./http/callbacks:FuzzWalletNotification
 FUZZTIME ?= 10s
 
 ## fuzz: run every fuzz target for FUZZTIME (default 10s) each

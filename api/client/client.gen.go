@@ -2993,6 +2993,234 @@ func (e CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus) Valid(
 	}
 }
 
+// Defines values for AlipaysimNotification200JSONResponseBodyReceived.
+const (
+	AlipaysimNotification200JSONResponseBodyReceivedTrue AlipaysimNotification200JSONResponseBodyReceived = true
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification200JSONResponseBodyReceived enum.
+func (e AlipaysimNotification200JSONResponseBodyReceived) Valid() bool {
+	switch e {
+	case AlipaysimNotification200JSONResponseBodyReceivedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatusN400 AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatusN401 AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCodeNotFound AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatusN404 AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatusN413 AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatusN414 AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCodeInternalError AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatusN500 AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeTimeout            AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatusN503 AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BanksimCallback200JSONResponseBodyReceived.
 const (
 	BanksimCallback200JSONResponseBodyReceivedTrue BanksimCallback200JSONResponseBodyReceived = true
@@ -3443,6 +3671,234 @@ const (
 func (e StripeWebhook503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case StripeWebhook503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification200JSONResponseBodyReceived.
+const (
+	WxpaysimNotification200JSONResponseBodyReceivedTrue WxpaysimNotification200JSONResponseBodyReceived = true
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification200JSONResponseBodyReceived enum.
+func (e WxpaysimNotification200JSONResponseBodyReceived) Valid() bool {
+	switch e {
+	case WxpaysimNotification200JSONResponseBodyReceivedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatusN400 WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatusN401 WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCodeNotFound WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatusN404 WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatusN413 WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatusN414 WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCodeInternalError WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatusN500 WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeTimeout            WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatusN503 WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -13613,6 +14069,23 @@ type UpdateMerchantRequest struct {
 	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
 }
 
+// WalletNotification defines model for WalletNotification.
+type WalletNotification struct {
+	EventId   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	Provider  string `json:"provider"`
+	Refund    *struct {
+		FailureCode  *string `json:"failure_code,omitempty"`
+		OutRequestNo *string `json:"out_request_no,omitempty"`
+		Status       *string `json:"status,omitempty"`
+	} `json:"refund,omitempty"`
+	Trade *struct {
+		FailureCode *string `json:"failure_code,omitempty"`
+		OutTradeNo  *string `json:"out_trade_no,omitempty"`
+		Status      *string `json:"status,omitempty"`
+	} `json:"trade,omitempty"`
+}
+
 // WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
 type WebhookSigning string
 
@@ -14293,6 +14766,51 @@ type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode string
 // CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
 type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// AlipaysimNotification200JSONResponseBodyReceived defines parameters for AlipaysimNotification.
+type AlipaysimNotification200JSONResponseBodyReceived bool
+
+// AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode defines parameters for AlipaysimNotification.
+type AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyCode string
+
+// AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AlipaysimNotification.
+type AlipaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // BanksimCallback200JSONResponseBodyReceived defines parameters for BanksimCallback.
 type BanksimCallback200JSONResponseBodyReceived bool
 
@@ -14382,6 +14900,51 @@ type StripeWebhook503ApplicationProblemPlusJSONResponseBodyCode string
 
 // StripeWebhook503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for StripeWebhook.
 type StripeWebhook503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification200JSONResponseBodyReceived defines parameters for WxpaysimNotification.
+type WxpaysimNotification200JSONResponseBodyReceived bool
+
+// WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode defines parameters for WxpaysimNotification.
+type WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode string
+
+// WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
+type WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
@@ -16305,11 +16868,17 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 // CreatePaymentCodeJSONRequestBody defines body for CreatePaymentCode for application/json ContentType.
 type CreatePaymentCodeJSONRequestBody = CreatePaymentCodeJSONBody
 
+// AlipaysimNotificationJSONRequestBody defines body for AlipaysimNotification for application/json ContentType.
+type AlipaysimNotificationJSONRequestBody = WalletNotification
+
 // BanksimCallbackJSONRequestBody defines body for BanksimCallback for application/json ContentType.
 type BanksimCallbackJSONRequestBody = BankCallback
 
 // StripeWebhookJSONRequestBody defines body for StripeWebhook for application/json ContentType.
 type StripeWebhookJSONRequestBody = StripeEvent
+
+// WxpaysimNotificationJSONRequestBody defines body for WxpaysimNotification for application/json ContentType.
+type WxpaysimNotificationJSONRequestBody = WalletNotification
 
 // RedeliverEventJSONRequestBody defines body for RedeliverEvent for application/json ContentType.
 type RedeliverEventJSONRequestBody = RedeliverEventJSONBody
@@ -16689,6 +17258,42 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
 	CreatePaymentCode(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AlipaysimNotificationWithBody The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the alipaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+	AlipaysimNotificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AlipaysimNotification The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the alipaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+	AlipaysimNotification(ctx context.Context, body AlipaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// BanksimCallbackWithBody The bank simulator's signed callback about a transfer (for the bank, not merchants)
 	//
 	// Served only when the banksim channel is configured. Signed with the banksim
@@ -16758,6 +17363,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/stripe (the `StripeWebhook` operationId).
 	StripeWebhook(ctx context.Context, body StripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WxpaysimNotificationWithBody The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the wxpaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+	WxpaysimNotificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WxpaysimNotification The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the wxpaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+	WxpaysimNotification(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEvents List the merchant's webhook events, newest first
 	//
@@ -17608,6 +18249,62 @@ func (c *Client) CreatePaymentCode(ctx context.Context, id AccountId, body Creat
 	return c.Client.Do(req)
 }
 
+// AlipaysimNotificationWithBody The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the alipaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+func (c *Client) AlipaysimNotificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAlipaysimNotificationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AlipaysimNotification The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the alipaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+func (c *Client) AlipaysimNotification(ctx context.Context, body AlipaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAlipaysimNotificationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // BanksimCallbackWithBody The bank simulator's signed callback about a transfer (for the bank, not merchants)
 //
 // Served only when the banksim channel is configured. Signed with the banksim
@@ -17708,6 +18405,62 @@ func (c *Client) StripeWebhookWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /v1/callbacks/stripe (the `StripeWebhook` operationId).
 func (c *Client) StripeWebhook(ctx context.Context, body StripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStripeWebhookRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WxpaysimNotificationWithBody The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the wxpaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+func (c *Client) WxpaysimNotificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWxpaysimNotificationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WxpaysimNotification The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the wxpaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+func (c *Client) WxpaysimNotification(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWxpaysimNotificationRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -19219,6 +19972,46 @@ func NewCreatePaymentCodeRequestWithBody(server string, id AccountId, contentTyp
 	return req, nil
 }
 
+// NewAlipaysimNotificationRequest calls the generic AlipaysimNotification builder with application/json body
+func NewAlipaysimNotificationRequest(server string, body AlipaysimNotificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAlipaysimNotificationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAlipaysimNotificationRequestWithBody constructs an http.Request for the AlipaysimNotification method, with any body, and a specified content type
+func NewAlipaysimNotificationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/callbacks/alipaysim")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewBanksimCallbackRequest calls the generic BanksimCallback builder with application/json body
 func NewBanksimCallbackRequest(server string, body BanksimCallbackJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -19280,6 +20073,46 @@ func NewStripeWebhookRequestWithBody(server string, contentType string, body io.
 	}
 
 	operationPath := fmt.Sprintf("/v1/callbacks/stripe")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewWxpaysimNotificationRequest calls the generic WxpaysimNotification builder with application/json body
+func NewWxpaysimNotificationRequest(server string, body WxpaysimNotificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWxpaysimNotificationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewWxpaysimNotificationRequestWithBody constructs an http.Request for the WxpaysimNotification method, with any body, and a specified content type
+func NewWxpaysimNotificationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/callbacks/wxpaysim")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -21114,6 +21947,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
 	CreatePaymentCodeWithResponse(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error)
 
+	// AlipaysimNotificationWithBodyWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the alipaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+	AlipaysimNotificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AlipaysimNotificationResponse, error)
+
+	// AlipaysimNotificationWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the alipaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+	AlipaysimNotificationWithResponse(ctx context.Context, body AlipaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*AlipaysimNotificationResponse, error)
+
 	// BanksimCallbackWithBodyWithResponse The bank simulator's signed callback about a transfer (for the bank, not merchants)
 	//
 	// Served only when the banksim channel is configured. Signed with the banksim
@@ -21183,6 +22052,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/stripe (the `StripeWebhook` operationId).
 	StripeWebhookWithResponse(ctx context.Context, body StripeWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*StripeWebhookResponse, error)
+
+	// WxpaysimNotificationWithBodyWithResponse The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the wxpaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+	WxpaysimNotificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WxpaysimNotificationResponse, error)
+
+	// WxpaysimNotificationWithResponse The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+	//
+	// Served only when the wxpaysim channel is configured. Signed like the bank
+	// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+	// `t + "." + body`, within five minutes) but with the provider's own notify
+	// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+	// `trade.out_trade_no`, `refund.succeeded` about the refund
+	// `refund.out_request_no`; other event types are acknowledged and ignored. As
+	// every callback, it is a hint: it wakes the flow that owns the reference, which
+	// queries the provider; a reference that is unknown or on another channel is
+	// 404, and each `event_id` is delivered once. The body is the provider's, read
+	// leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+	WxpaysimNotificationWithResponse(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*WxpaysimNotificationResponse, error)
 
 	// ListEventsWithResponse List the merchant's webhook events, newest first
 	//
@@ -22795,6 +23700,103 @@ func (r CreatePaymentCodeResponse) ContentType() string {
 	return ""
 }
 
+// AlipaysimNotificationResponse503Headers the declared response headers of an HTTP 503 response for AlipaysimNotification
+type AlipaysimNotificationResponse503Headers struct {
+	RetryAfter int
+}
+
+type AlipaysimNotificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallbackReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AlipaysimNotificationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AlipaysimNotificationResponse) GetJSON200() *CallbackReceived {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AlipaysimNotificationResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AlipaysimNotificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AlipaysimNotificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AlipaysimNotificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AlipaysimNotificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BanksimCallbackResponse503Headers the declared response headers of an HTTP 503 response for BanksimCallback
 type BanksimCallbackResponse503Headers struct {
 	RetryAfter int
@@ -22983,6 +23985,103 @@ func (r StripeWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StripeWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WxpaysimNotificationResponse503Headers the declared response headers of an HTTP 503 response for WxpaysimNotification
+type WxpaysimNotificationResponse503Headers struct {
+	RetryAfter int
+}
+
+type WxpaysimNotificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallbackReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *WxpaysimNotificationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WxpaysimNotificationResponse) GetJSON200() *CallbackReceived {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r WxpaysimNotificationResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r WxpaysimNotificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WxpaysimNotificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WxpaysimNotificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WxpaysimNotificationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27449,6 +28548,54 @@ func (c *ClientWithResponses) CreatePaymentCodeWithResponse(ctx context.Context,
 	return ParseCreatePaymentCodeResponse(rsp)
 }
 
+// AlipaysimNotificationWithBodyWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the alipaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+func (c *ClientWithResponses) AlipaysimNotificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AlipaysimNotificationResponse, error) {
+	rsp, err := c.AlipaysimNotificationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAlipaysimNotificationResponse(rsp)
+}
+
+// AlipaysimNotificationWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the alipaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_ALIPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/alipaysim (the `AlipaysimNotification` operationId).
+func (c *ClientWithResponses) AlipaysimNotificationWithResponse(ctx context.Context, body AlipaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*AlipaysimNotificationResponse, error) {
+	rsp, err := c.AlipaysimNotification(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAlipaysimNotificationResponse(rsp)
+}
+
 // BanksimCallbackWithBodyWithResponse The bank simulator's signed callback about a transfer (for the bank, not merchants)
 //
 // Served only when the banksim channel is configured. Signed with the banksim
@@ -27541,6 +28688,54 @@ func (c *ClientWithResponses) StripeWebhookWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseStripeWebhookResponse(rsp)
+}
+
+// WxpaysimNotificationWithBodyWithResponse The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the wxpaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+func (c *ClientWithResponses) WxpaysimNotificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WxpaysimNotificationResponse, error) {
+	rsp, err := c.WxpaysimNotificationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWxpaysimNotificationResponse(rsp)
+}
+
+// WxpaysimNotificationWithResponse The wxpaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
+//
+// Served only when the wxpaysim channel is configured. Signed like the bank
+// simulator's callbacks (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of
+// `t + "." + body`, within five minutes) but with the provider's own notify
+// secret (`PAYFLOW_WXPAYSIM_NOTIFY_SECRET`). `trade.paid` is about the payment
+// `trade.out_trade_no`, `refund.succeeded` about the refund
+// `refund.out_request_no`; other event types are acknowledged and ignored. As
+// every callback, it is a hint: it wakes the flow that owns the reference, which
+// queries the provider; a reference that is unknown or on another channel is
+// 404, and each `event_id` is delivered once. The body is the provider's, read
+// leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
+func (c *ClientWithResponses) WxpaysimNotificationWithResponse(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*WxpaysimNotificationResponse, error) {
+	rsp, err := c.WxpaysimNotification(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWxpaysimNotificationResponse(rsp)
 }
 
 // ListEventsWithResponse List the merchant's webhook events, newest first
@@ -29358,6 +30553,94 @@ func ParseCreatePaymentCodeResponse(rsp *http.Response) (*CreatePaymentCodeRespo
 	return response, nil
 }
 
+// ParseAlipaysimNotificationResponse parses an HTTP response from a AlipaysimNotificationWithResponse call
+func ParseAlipaysimNotificationResponse(rsp *http.Response) (*AlipaysimNotificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AlipaysimNotificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallbackReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AlipaysimNotificationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseBanksimCallbackResponse parses an HTTP response from a BanksimCallbackWithResponse call
 func ParseBanksimCallbackResponse(rsp *http.Response) (*BanksimCallbackResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29521,6 +30804,94 @@ func ParseStripeWebhookResponse(rsp *http.Response) (*StripeWebhookResponse, err
 	switch {
 	case rsp.StatusCode == 503:
 		var headers StripeWebhookResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWxpaysimNotificationResponse parses an HTTP response from a WxpaysimNotificationWithResponse call
+func ParseWxpaysimNotificationResponse(rsp *http.Response) (*WxpaysimNotificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WxpaysimNotificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallbackReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers WxpaysimNotificationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/payflow/payflow/internal/bank/auto"
 	"github.com/payflow/payflow/internal/bank/sim"
 	"github.com/payflow/payflow/internal/bank/stripe"
+	"github.com/payflow/payflow/internal/bank/wallet"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
@@ -55,7 +56,7 @@ func common(cfg config.Config, log *logrus.Entry) fx.Option {
 // channelModules are the bank channels: each real channel contributes to the
 // registry's "channels" group; the auto router decorates the registry with itself.
 func channelModules() fx.Option {
-	return fx.Options(bank.Module, sim.Module, stripe.Module, auto.Module)
+	return fx.Options(bank.Module, sim.Module, stripe.Module, wallet.Module, auto.Module)
 }
 
 // loadConfig parses the command's flags, then reads the configuration.

@@ -20,13 +20,14 @@ func TestChannelModulesRegisterConfiguredChannels(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"local defaults", nil, []string{"auto", "banksim", "stripe"}},
+		{"local defaults", nil, []string{"alipaysim", "auto", "banksim", "stripe", "wxpaysim"}},
+		{"a wallet provider", map[string]string{"PAYFLOW_CHANNELS": "stripe,wxpaysim", "PAYFLOW_DEFAULT_CHANNEL": "stripe", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET": "w"}, []string{"auto", "stripe", "wxpaysim"}},
 		{"stripe only", map[string]string{"PAYFLOW_CHANNELS": "stripe", "PAYFLOW_DEFAULT_CHANNEL": "stripe"}, []string{"auto", "stripe"}},
 		{"banksim only", map[string]string{"PAYFLOW_CHANNELS": "banksim", "PAYFLOW_BANKSIM_CALLBACK_SECRET": "s"}, []string{"auto", "banksim"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"PAYFLOW_CHANNELS", "PAYFLOW_DEFAULT_CHANNEL", "PAYFLOW_BANKSIM_CALLBACK_SECRET", "PAYFLOW_AUTO_ROUTES"} {
+			for _, k := range []string{"PAYFLOW_CHANNELS", "PAYFLOW_DEFAULT_CHANNEL", "PAYFLOW_BANKSIM_CALLBACK_SECRET", "PAYFLOW_AUTO_ROUTES", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET"} {
 				t.Setenv(k, tc.env[k])
 			}
 			cfg, err := config.Load()

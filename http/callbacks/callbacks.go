@@ -22,6 +22,7 @@ import (
 	"github.com/payflow/payflow/http/middleware"
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/bank/auto"
+	"github.com/payflow/payflow/internal/bank/wallet"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
@@ -58,11 +59,15 @@ type Secrets struct {
 	Banksim string
 	// StripeWebhook is the Stripe webhook endpoint's signing secret (whsec_...).
 	StripeWebhook string
+	// Wallets are the wallet providers' notify secrets, by channel (alipaysim,
+	// wxpaysim).
+	Wallets map[string]string
 }
 
 // ForChannels returns the verifiers of the configured channels that take
 // callbacks: banksim when it is configured, stripe when it is configured and has
-// a webhook secret. A channel without a verifier has no route at all.
+// a webhook secret, each configured wallet provider. A channel without a verifier
+// has no route at all.
 func ForChannels(channels []string, s Secrets) []Verifier {
 	var out []Verifier
 	for _, ch := range channels {
@@ -71,6 +76,8 @@ func ForChannels(channels []string, s Secrets) []Verifier {
 			out = append(out, Banksim{Secret: s.Banksim})
 		case ch == (Stripe{}).Channel() && s.StripeWebhook != "":
 			out = append(out, Stripe{Secret: s.StripeWebhook})
+		case wallet.IsProvider(ch):
+			out = append(out, Wallet{Provider: ch, Secret: s.Wallets[ch]})
 		}
 	}
 	return out

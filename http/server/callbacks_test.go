@@ -135,6 +135,10 @@ func TestCallbackRoutesOnlyForConfiguredChannels(t *testing.T) {
 		{"stripe without a webhook secret", []string{"auto", "banksim", "stripe"},
 			callbacks.Secrets{Banksim: banksimSecret}, []string{"banksim"}},
 		{"stripe alone without a webhook secret", []string{"auto", "stripe"}, callbacks.Secrets{Banksim: banksimSecret}, nil},
+		{"one wallet provider", []string{"alipaysim", "auto", "stripe"},
+			callbacks.Secrets{StripeWebhook: stripeWebhookSecret, Wallets: map[string]string{"alipaysim": "a", "wxpaysim": "w"}}, []string{"alipaysim", "stripe"}},
+		{"both wallet providers", []string{"alipaysim", "auto", "banksim", "wxpaysim"},
+			callbacks.Secrets{Banksim: banksimSecret, Wallets: map[string]string{"alipaysim": "a", "wxpaysim": "w"}}, []string{"alipaysim", "banksim", "wxpaysim"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,7 +147,7 @@ func TestCallbackRoutesOnlyForConfiguredChannels(t *testing.T) {
 			})
 			// The unmounted routes are deliberate probes of what is not served.
 			probe := contract.Probing(context.Background())
-			for _, ch := range []string{"banksim", "stripe"} {
+			for _, ch := range []string{"banksim", "stripe", "alipaysim", "wxpaysim"} {
 				want := 404
 				for _, m := range tc.mounted {
 					if m == ch {
@@ -443,4 +447,44 @@ func TestCallbackWritesNoBankTransfer(t *testing.T) {
 		}
 		require.Len(t, a.starter.signalled(), len(tests), "each callback was still delivered as a hint")
 	})
+}
+
+// walletNotificationBody is a wallet provider's trade.paid notification about
+// reference.
+func walletNotificationBody(provider, reference, eventID string) string {
+	return fmt.Sprintf(`{"event_id":%q,"event_type":"trade.paid","provider":%q,"trade":{"provider":%q,"trade_no":"t_1",`+
+		`"out_trade_no":%q,"mode":"code","amount":1050,"currency":"CNY","status":"SUCCESS","paid_amount":1050}}`,
+		eventID, provider, provider, reference)
+}
+
+// A wallet provider's notification, signed with that provider's own secret, wakes
+// the flow of a payment on that provider, once per event id; signed with another
+// secret it is 401, and on the other provider's route it is 404.
+func TestWalletNotificationBecomesHint(t *testing.T) {
+	a := newAPI(t, testenv.SQLite)
+	p := a.insertPayment(t, "alipaysim")
+	now := time.Now()
+	body := walletNotificationBody("alipaysim", p.id, "wne_1")
+	post := func(route, secret, body string) (int, string) {
+		return a.postCallback(t, context.Background(), "/v1/callbacks/"+route, callbacks.BanksimSignatureHeader,
+			signBanksim(secret, body, now), body)
+	}
+
+	for _, secret := range []string{banksimSecret, "wxpaysim_notify_secret", "not-the-secret"} {
+		status, code := post("alipaysim", secret, body)
+		require.Equal(t, 401, status, secret)
+		require.Equal(t, "signature_invalid", code, secret)
+	}
+	wx := walletNotificationBody("wxpaysim", p.id, "wne_2")
+	status, code := post("wxpaysim", "wxpaysim_notify_secret", wx)
+	require.Equal(t, 404, status, "a payment on alipaysim is not wxpaysim's")
+	require.Equal(t, "not_found", code)
+	require.Empty(t, a.starter.signalled())
+
+	for range 2 {
+		status, _ = post("alipaysim", "alipaysim_notify_secret", body)
+		require.Equal(t, 200, status)
+	}
+	require.Equal(t, []signal{{p.workflowID, models.BankCallback{Reference: p.id, Channel: "alipaysim", Status: models.BankSucceeded, EventID: "wne_1"}}},
+		a.starter.signalled())
 }

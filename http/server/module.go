@@ -85,6 +85,7 @@ var Module = fx.Module("http",
 			Callbacks: &callbacks.Handler{
 				Verifiers: callbacks.ForChannels(p.Channels.Names(), callbacks.Secrets{
 					Banksim: p.Config.BanksimCallbackSecret, StripeWebhook: p.Config.StripeWebhookSecret,
+					Wallets: p.Config.WalletNotifySecrets,
 				}),
 				Flows: p.Store, Events: p.Store, Signaler: p.Starter, Log: log, Now: now,
 			},

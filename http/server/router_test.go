@@ -187,8 +187,11 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 		Ops: &ops.Handler{Ledger: l, Store: st, Log: entry, Now: nowFn,
 			Merchants: &starter.Merchants{Deps: starter.Deps{Store: st, Ledger: l, Log: entry, Now: nowFn}, NewSecret: merchants.NewSecret}},
 		Callbacks: &callbacks.Handler{
-			Verifiers: callbacks.ForChannels([]string{"auto", "banksim", "stripe"}, callbacks.Secrets{Banksim: banksimSecret, StripeWebhook: stripeWebhookSecret}),
-			Flows:     st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
+			Verifiers: callbacks.ForChannels([]string{"alipaysim", "auto", "banksim", "stripe", "wxpaysim"}, callbacks.Secrets{
+				Banksim: banksimSecret, StripeWebhook: stripeWebhookSecret,
+				Wallets: map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "wxpaysim_notify_secret"},
+			}),
+			Flows: st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
 		},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}

@@ -21,11 +21,35 @@ func TestChannels(t *testing.T) {
 		stripeWebhook     string
 		wantErr           string
 		banksimSecretWant string
+		walletSecrets     map[string]string
 	}{
 		{
-			name: "local defaults", channels: []string{"banksim", "stripe"},
+			// The wallet providers are channels, but the auto router sends cards only
+			// to card channels.
+			name: "local defaults", channels: []string{"banksim", "stripe", "alipaysim", "wxpaysim"},
 			autoRoutes: `[{"channels":["banksim","stripe"]}]`, recon: []string{"banksim"},
 			banksimSecretWant: "banksim_callback_secret",
+			walletSecrets:     map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "wxpaysim_notify_secret"},
+		},
+		{
+			name: "wallet providers named with their own secrets",
+			env: map[string]string{"PAYFLOW_CHANNELS": "stripe,wxpaysim,alipaysim", "PAYFLOW_DEFAULT_CHANNEL": "stripe",
+				"PAYFLOW_ALIPAYSIM_NOTIFY_SECRET": "a1", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET": "w1"},
+			channels: []string{"stripe", "wxpaysim", "alipaysim"}, autoRoutes: `[{"channels":["stripe"]}]`,
+			banksimSecretWant: "banksim_callback_secret",
+			walletSecrets:     map[string]string{"alipaysim": "a1", "wxpaysim": "w1"},
+		},
+		{
+			name:     "only a wallet provider: auto routes over it",
+			env:      map[string]string{"PAYFLOW_CHANNELS": "wxpaysim", "PAYFLOW_DEFAULT_CHANNEL": "wxpaysim", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET": "w1"},
+			channels: []string{"wxpaysim"}, autoRoutes: `[{"channels":["wxpaysim"]}]`,
+			banksimSecretWant: "banksim_callback_secret",
+			walletSecrets:     map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "w1"},
+		},
+		{
+			name:    "a wallet provider named without its secret",
+			env:     map[string]string{"PAYFLOW_CHANNELS": "stripe,alipaysim", "PAYFLOW_DEFAULT_CHANNEL": "stripe"},
+			wantErr: "PAYFLOW_ALIPAYSIM_NOTIFY_SECRET must be set",
 		},
 		{
 			name:     "stripe only, as the chart's defaults",
@@ -84,6 +108,9 @@ func TestChannels(t *testing.T) {
 			require.Equal(t, tc.recon, c.ReconChannels)
 			require.Equal(t, tc.stripeWebhook, c.StripeWebhookSecret)
 			require.Equal(t, tc.banksimSecretWant, c.BanksimCallbackSecret)
+			if tc.walletSecrets != nil {
+				require.Equal(t, tc.walletSecrets, c.WalletNotifySecrets)
+			}
 			for _, ch := range KnownChannels {
 				require.Equal(t, strings.Contains(strings.Join(tc.channels, ","), ch), c.ChannelEnabled(ch), ch)
 			}

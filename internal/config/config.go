@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,13 +60,22 @@ type Config struct {
 	// these are registered, offered to merchants and given a callback route.
 	Channels []string
 
-	BanksimAddr   string
-	BanksimURL    string
-	BanksimDBPath string
+	BanksimAddr string
+	BanksimURL  string
+	// BanksimPublicURL is the simulator as a customer's browser reaches it: the
+	// base of its wallet providers' checkout pages (default BanksimURL).
+	BanksimPublicURL string
+	BanksimDBPath    string
 	// BanksimCallbackSecret verifies the banksim channel's callbacks (and signs them
 	// in the simulator). Its local default is public; a deployment that names its
 	// channels (PAYFLOW_CHANNELS) with banksim among them must set it. Never logged.
 	BanksimCallbackSecret string
+	// WalletNotifySecrets verify the wallet providers' notifications by channel
+	// (alipaysim, wxpaysim; PAYFLOW_ALIPAYSIM_NOTIFY_SECRET,
+	// PAYFLOW_WXPAYSIM_NOTIFY_SECRET), and sign them in the simulator. Their local
+	// defaults are the simulator's public ones; a deployment that names its channels
+	// with a provider among them must set that provider's. Never logged.
+	WalletNotifySecrets map[string]string
 	// BankTimeout bounds one HTTP call to a bank; a call that takes longer has an
 	// unknown outcome.
 	BankTimeout time.Duration
@@ -202,9 +212,32 @@ type Config struct {
 }
 
 // KnownChannels are the bank channels payflow has adapters for (the names of
-// internal/bank/sim and internal/bank/stripe); auto is the router over them, not a
-// channel of its own.
-var KnownChannels = []string{"banksim", "stripe"}
+// internal/bank/sim, internal/bank/stripe and the wallet providers of
+// internal/bank/wallet); auto is the router over them, not a channel of its own.
+var KnownChannels = []string{"banksim", "stripe", "alipaysim", "wxpaysim"}
+
+// WalletChannels are the wallet providers among KnownChannels: served by the bank
+// simulator (PAYFLOW_BANKSIM_URL), paid by payment codes and QR codes, never by a
+// card. The auto router's default routes leave them out.
+var WalletChannels = []string{"alipaysim", "wxpaysim"}
+
+// IsWalletChannel reports whether name is one of WalletChannels.
+func IsWalletChannel(name string) bool { return slices.Contains(WalletChannels, name) }
+
+// walletNotifySecretVars are the variables of the wallet providers' notification
+// secrets, PAYFLOW_<PROVIDER>_NOTIFY_SECRET, by channel.
+var walletNotifySecretVars = map[string]string{
+	"alipaysim": "PAYFLOW_ALIPAYSIM_NOTIFY_SECRET",
+	"wxpaysim":  "PAYFLOW_WXPAYSIM_NOTIFY_SECRET",
+}
+
+// WalletNotifySecretVar is the variable of a wallet provider's notification
+// secret.
+func WalletNotifySecretVar(provider string) string { return walletNotifySecretVars[provider] }
+
+// localWalletNotifySecret is a provider's public local notification secret, the
+// simulator's default (banksim.DefaultWalletNotifySecret).
+func localWalletNotifySecret(provider string) string { return provider + "_notify_secret" }
 
 // ChannelEnabled reports whether the named channel is one of c.Channels.
 func (c Config) ChannelEnabled(name string) bool {
@@ -278,6 +311,7 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	c.BanksimURL = e.str("PAYFLOW_BANKSIM_URL", "http://"+c.BanksimAddr)
 	c.banksimURLSet = strings.TrimSpace(getenv("PAYFLOW_BANKSIM_URL")) != ""
+	c.BanksimPublicURL = e.str("PAYFLOW_BANKSIM_PUBLIC_URL", c.BanksimURL)
 	// Local runs use every channel. A deployment names its own, and then every secret
 	// that verifies a named channel's callbacks is its own too: the local default
 	// callback secret is public, and with it anyone could sign a banksim callback.
@@ -290,6 +324,10 @@ func load(getenv func(string) string) (Config, error) {
 		reconDefault = "banksim"
 	}
 	c.ReconChannels = e.list("PAYFLOW_RECON_CHANNELS", reconDefault)
+	c.WalletNotifySecrets = map[string]string{}
+	for _, p := range WalletChannels {
+		c.WalletNotifySecrets[p] = e.str(WalletNotifySecretVar(p), localWalletNotifySecret(p))
+	}
 	c.PublicURL = e.str("PAYFLOW_PUBLIC_URL", "http://"+c.APIAddr)
 	c.OpsAddr = e.str("PAYFLOW_OPS_ADDR", c.APIAddr)
 	c.OpsAuthFailures = e.int("PAYFLOW_OPS_AUTH_FAILURES", 10)
@@ -311,8 +349,10 @@ func load(getenv func(string) string) (Config, error) {
 	c.StripeURL = e.str("PAYFLOW_STRIPE_URL", "http://"+c.StripeMockAddr)
 	c.StripeAPIKey = e.str("PAYFLOW_STRIPE_API_KEY", "sk_test_123")
 	c.StripeWebhookSecret = e.str("PAYFLOW_STRIPE_WEBHOOK_SECRET", "")
-	// The auto router's default: every configured channel, in order.
-	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["`+strings.Join(c.Channels, `","`)+`"]}]`)
+	// The auto router's default: every configured card channel, in order (a wallet
+	// provider takes payment codes, never a card: it is left out unless it is all
+	// there is).
+	c.AutoRoutes = e.str("PAYFLOW_AUTO_ROUTES", `[{"channels":["`+strings.Join(autoDefault(c.Channels), `","`)+`"]}]`)
 	// Webhooks. Private addresses are allowed by default for local runs and tests,
 	// never by default in production (see Config).
 	c.WebhookAllowPrivate = e.bool("PAYFLOW_WEBHOOK_ALLOW_PRIVATE", local)
@@ -341,7 +381,11 @@ func load(getenv func(string) string) (Config, error) {
 	if e.err != nil {
 		return Config{}, e.err
 	}
-	if err := validateChannels(c, channelsNamed, strings.TrimSpace(getenv("PAYFLOW_BANKSIM_CALLBACK_SECRET")) != ""); err != nil {
+	secretsSet := map[string]bool{"banksim": strings.TrimSpace(getenv("PAYFLOW_BANKSIM_CALLBACK_SECRET")) != ""}
+	for _, p := range WalletChannels {
+		secretsSet[p] = strings.TrimSpace(getenv(WalletNotifySecretVar(p))) != ""
+	}
+	if err := validateChannels(c, channelsNamed, secretsSet); err != nil {
 		return Config{}, err
 	}
 	if len(c.OpsTokens) == 0 {
@@ -477,9 +521,25 @@ func (r Retention) validate(c Config) error {
 	return nil
 }
 
+// autoDefault is the auto router's default channels: the card channels of
+// channels, or all of them when there is none.
+func autoDefault(channels []string) []string {
+	var out []string
+	for _, ch := range channels {
+		if !IsWalletChannel(ch) {
+			out = append(out, ch)
+		}
+	}
+	if len(out) == 0 {
+		return channels
+	}
+	return out
+}
+
 // validateChannels refuses an unknown or repeated channel, a default channel that is
-// not configured, and a named banksim channel without its own callback secret.
-func validateChannels(c Config, named, banksimSecretSet bool) error {
+// not configured, and a named banksim channel or wallet provider without its own
+// callback secret (secretSet, by channel).
+func validateChannels(c Config, named bool, secretSet map[string]bool) error {
 	if len(c.Channels) == 0 {
 		return fmt.Errorf("PAYFLOW_CHANNELS: at least one channel is required (%s)", strings.Join(KnownChannels, ", "))
 	}
@@ -500,8 +560,13 @@ func validateChannels(c Config, named, banksimSecretSet bool) error {
 	if c.DefaultChannel != "auto" && !seen[c.DefaultChannel] {
 		return fmt.Errorf("PAYFLOW_DEFAULT_CHANNEL: %q is not one of PAYFLOW_CHANNELS (%s) or auto", c.DefaultChannel, strings.Join(c.Channels, ", "))
 	}
-	if named && seen["banksim"] && !banksimSecretSet {
+	if named && seen["banksim"] && !secretSet["banksim"] {
 		return fmt.Errorf("PAYFLOW_BANKSIM_CALLBACK_SECRET must be set when PAYFLOW_CHANNELS names banksim: the local default is public, and banksim callbacks signed with it would be accepted")
+	}
+	for _, p := range WalletChannels {
+		if named && seen[p] && !secretSet[p] {
+			return fmt.Errorf("%s must be set when PAYFLOW_CHANNELS names %s: the local default is public, and %s notifications signed with it would be accepted", WalletNotifySecretVar(p), p, p)
+		}
 	}
 	return nil
 }

@@ -76,6 +76,17 @@ func (c Config) CheckProduction(role Role, seedDemo bool) error {
 				add("PAYFLOW_BANKSIM_URL is not set (the banksim channel is enabled; name the simulator's address explicitly)")
 			}
 		}
+		for _, p := range WalletChannels {
+			if !c.ChannelEnabled(p) {
+				continue
+			}
+			if c.WalletNotifySecrets[p] == localWalletNotifySecret(p) {
+				add("%s is the public local secret", WalletNotifySecretVar(p))
+			}
+			if !c.banksimURLSet {
+				add("PAYFLOW_BANKSIM_URL is not set (the %s channel is enabled and the simulator serves it; name its address explicitly)", p)
+			}
+		}
 		if c.ChannelEnabled("stripe") && c.StripeAPIKey == localStripeAPIKey {
 			add("PAYFLOW_STRIPE_API_KEY is stripe-mock's test key")
 		}
@@ -85,6 +96,14 @@ func (c Config) CheckProduction(role Role, seedDemo bool) error {
 	}
 	if role == RoleBanksim && c.BanksimCallbackSecret == localBanksimCallback {
 		add("PAYFLOW_BANKSIM_CALLBACK_SECRET is the public local secret")
+	}
+	if role == RoleBanksim {
+		// The simulator signs the notifications of the providers payflow takes.
+		for _, p := range WalletChannels {
+			if c.ChannelEnabled(p) && c.WalletNotifySecrets[p] == localWalletNotifySecret(p) {
+				add("%s is the public local secret", WalletNotifySecretVar(p))
+			}
+		}
 	}
 	if role == RoleAPI {
 		for i, t := range c.OpsTokens {

@@ -71,6 +71,21 @@ func TestProductionRefusesEachDefault(t *testing.T) {
 			"PAYFLOW_BANKSIM_CALLBACK_SECRET", []Role{RoleAPI, RoleWorker, RoleBanksim}},
 		{"banksim without its URL", func(e map[string]string) { delete(e, "PAYFLOW_BANKSIM_URL") }, false,
 			"PAYFLOW_BANKSIM_URL", []Role{RoleAPI, RoleWorker}},
+		{"wallet providers with their own secrets", func(e map[string]string) {
+			e["PAYFLOW_CHANNELS"] = "banksim,stripe,alipaysim,wxpaysim"
+			e["PAYFLOW_ALIPAYSIM_NOTIFY_SECRET"] = "a-real-alipaysim-secret"
+			e["PAYFLOW_WXPAYSIM_NOTIFY_SECRET"] = "a-real-wxpaysim-secret"
+		}, false, "", nil},
+		{"a wallet provider's public notify secret", func(e map[string]string) {
+			e["PAYFLOW_CHANNELS"] = "banksim,stripe,alipaysim"
+			e["PAYFLOW_ALIPAYSIM_NOTIFY_SECRET"] = "alipaysim_notify_secret"
+		}, false, "PAYFLOW_ALIPAYSIM_NOTIFY_SECRET", []Role{RoleAPI, RoleWorker, RoleBanksim}},
+		{"a wallet provider without the simulator's URL", func(e map[string]string) {
+			e["PAYFLOW_CHANNELS"] = "stripe,wxpaysim"
+			e["PAYFLOW_DEFAULT_CHANNEL"] = "stripe"
+			e["PAYFLOW_WXPAYSIM_NOTIFY_SECRET"] = "a-real-wxpaysim-secret"
+			delete(e, "PAYFLOW_BANKSIM_URL")
+		}, false, "PAYFLOW_BANKSIM_URL", []Role{RoleAPI, RoleWorker}},
 		{"stripe-mock's key", func(e map[string]string) { delete(e, "PAYFLOW_STRIPE_API_KEY") }, false,
 			"PAYFLOW_STRIPE_API_KEY", []Role{RoleAPI, RoleWorker}},
 		{"private webhooks", func(e map[string]string) { e["PAYFLOW_WEBHOOK_ALLOW_PRIVATE"] = "true" }, false,
@@ -109,7 +124,8 @@ func TestProductionNamesEveryOffender(t *testing.T) {
 	if err == nil {
 		t.Fatal("the API started in production with every local default")
 	}
-	for _, v := range []string{"PAYFLOW_OPS_TOKENS", "PAYFLOW_SECRETS_KEY", "PAYFLOW_PAYLOAD_KEYS", "PAYFLOW_BANKSIM_CALLBACK_SECRET", "PAYFLOW_BANKSIM_URL", "PAYFLOW_STRIPE_API_KEY"} {
+	for _, v := range []string{"PAYFLOW_OPS_TOKENS", "PAYFLOW_SECRETS_KEY", "PAYFLOW_PAYLOAD_KEYS", "PAYFLOW_BANKSIM_CALLBACK_SECRET", "PAYFLOW_BANKSIM_URL", "PAYFLOW_STRIPE_API_KEY",
+		"PAYFLOW_ALIPAYSIM_NOTIFY_SECRET", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("the refusal does not name %s:\n%v", v, err)
 		}

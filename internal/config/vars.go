@@ -25,7 +25,7 @@ var (
 // Variables are every variable Load reads, in the order of docs/configuration.md.
 var Variables = []Variable{
 	// Mode.
-	{"PAYFLOW_ENV", "local", "local or production: production refuses to start while a public default is in use (the ops token, the secrets and payload keys, channel secrets, the demo seed, private webhooks, banksim without PAYFLOW_BANKSIM_URL) and turns the demo seed and private webhooks off"},
+	{"PAYFLOW_ENV", "local", "local or production: production refuses to start while a public default is in use (the ops token, the secrets and payload keys, channel secrets, the demo seed, private webhooks, banksim or a wallet provider without PAYFLOW_BANKSIM_URL) and turns the demo seed and private webhooks off"},
 	// Database and local state.
 	{"PAYFLOW_DATA_DIR", ".payflow", "directory of the local embedded databases and logs"},
 	{"PAYFLOW_DB_DSN", "sqlite://.payflow/payflow.db", "payflow's database: sqlite://<path> or mysql://user:pass@tcp(host:port)/db (or mysql://user:pass@host:port/db)"},
@@ -55,9 +55,9 @@ var Variables = []Variable{
 	{"PAYFLOW_DEMO_WEBHOOK_SECRET", "whsec_demo_change_me", "the demo merchant's webhook signing secret (its receivers verify webhooks with it)"},
 	{"PAYFLOW_DEMO_SEED", "true", "whether payflow dev seeds the demo merchant (default false in production)"},
 	// Bank channels.
-	{"PAYFLOW_CHANNELS", "banksim,stripe", "bank channels in use (only these are offered, registered and given a callback route; auto routes over them); naming banksim requires PAYFLOW_BANKSIM_CALLBACK_SECRET"},
+	{"PAYFLOW_CHANNELS", "banksim,stripe,alipaysim,wxpaysim", "bank channels in use (only these are offered, registered and given a callback route; auto routes over them); naming banksim requires PAYFLOW_BANKSIM_CALLBACK_SECRET, naming a wallet provider (alipaysim, wxpaysim) its PAYFLOW_<PROVIDER>_NOTIFY_SECRET"},
 	{"PAYFLOW_DEFAULT_CHANNEL", "banksim", "channel of a payment that names none (one of PAYFLOW_CHANNELS, or auto)"},
-	{"PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`, "the auto channel's routes as JSON, first match wins; default: every configured channel in order (docs/channels.md)"},
+	{"PAYFLOW_AUTO_ROUTES", `[{"channels":["banksim","stripe"]}]`, "the auto channel's routes as JSON, first match wins; default: every configured card channel in order, wallet providers left out (docs/channels.md)"},
 	{"PAYFLOW_BANK_TIMEOUT", "10s", "one HTTP call to a bank; a slower call has an unknown outcome"},
 	{"PAYFLOW_BANK_POLL", "60s", "first wait for a processing transfer's callback before a query"},
 	{"PAYFLOW_BANK_DEADLINE", "24h", "when a flow whose bank has not decided asks it to cancel (it ends only on the bank's answer)"},
@@ -66,8 +66,11 @@ var Variables = []Variable{
 	{"PAYFLOW_CODE_CONFIRM_TIMEOUT", "30s", "how long a payment waits for its customer's confirmation (a wallet code payment over the merchant's no_password_limit) before it fails customer_not_confirmed"},
 	{"PAYFLOW_BANKSIM_ADDR", "127.0.0.1:8090", "where the bank simulator listens"},
 	{"PAYFLOW_BANKSIM_URL", "http://127.0.0.1:8090", "where payflow reaches the bank simulator; default http:// + PAYFLOW_BANKSIM_ADDR"},
+	{"PAYFLOW_BANKSIM_PUBLIC_URL", "http://127.0.0.1:8090", "the bank simulator as a customer's browser reaches it, the base of its wallet providers' checkout pages; default PAYFLOW_BANKSIM_URL"},
 	{"PAYFLOW_BANKSIM_DB", ".payflow/banksim.db", "the bank simulator's SQLite file"},
 	{"PAYFLOW_BANKSIM_CALLBACK_SECRET", "banksim_callback_secret", "signs and verifies banksim callbacks; the default is public (local runs only)"},
+	{"PAYFLOW_ALIPAYSIM_NOTIFY_SECRET", "alipaysim_notify_secret", "signs (in the simulator) and verifies the alipaysim wallet provider's notifications; the default is public (local runs only)"},
+	{"PAYFLOW_WXPAYSIM_NOTIFY_SECRET", "wxpaysim_notify_secret", "signs (in the simulator) and verifies the wxpaysim wallet provider's notifications; the default is public (local runs only)"},
 	{"PAYFLOW_STRIPE_MOCK_ADDR", "127.0.0.1:12111", "where make run starts stripe-mock"},
 	{"PAYFLOW_STRIPE_URL", "http://127.0.0.1:12111", "Stripe's API (https://api.stripe.com in production); default http:// + PAYFLOW_STRIPE_MOCK_ADDR"},
 	{"PAYFLOW_STRIPE_API_KEY", "sk_test_123", "Stripe secret key (the default is the one stripe-mock accepts)"},
