@@ -129,6 +129,16 @@ var QRProviders = []struct {
 	{"wxpaysim", "WeChat", "MicroMessenger"},
 }
 
+// IsQRProvider says whether channel is a wallet provider's.
+func IsQRProvider(channel string) bool {
+	for _, p := range QRProviders {
+		if p.Channel == channel {
+			return true
+		}
+	}
+	return false
+}
+
 // QRProviderOf is the wallet provider whose app sent userAgent ("" for none).
 func QRProviderOf(userAgent string) string {
 	for _, p := range QRProviders {

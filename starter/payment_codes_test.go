@@ -151,6 +151,9 @@ func TestQRPayments(t *testing.T) {
 	url, err := pays.OpenQR(ctx, token, "alipaysim")
 	require.NoError(t, err)
 	require.Equal(t, "http://sim/alipaysim/checkout/1", url)
+	bound, err := pays.Get(ctx, "mch_demo", p.ID)
+	require.NoError(t, err)
+	require.Equal(t, "alipaysim", bound.Channel, "the provider's notifications are taken for it")
 	_, err = pays.OpenQR(ctx, token, "wxpaysim")
 	require.ErrorIs(t, err, starter.ErrQRInUse)
 

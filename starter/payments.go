@@ -288,6 +288,10 @@ func (s *Payments) OpenQR(ctx context.Context, token, provider string) (string, 
 	opened, err := s.Flows.OpenQR(ctx, p.WorkflowID, models.OpenQR{Provider: provider})
 	switch {
 	case err == nil:
+		// The flow bound the payment: the provider's notifications are its now.
+		if err := s.Store.BindPaymentChannel(ctx, p.ID, provider); err != nil {
+			return "", err
+		}
 		return opened.CheckoutURL, nil
 	case errors.Is(err, ErrUpdateRejected) && strings.Contains(err.Error(), workflows.ErrQRInUse.Error()):
 		return "", ErrQRInUse

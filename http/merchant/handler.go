@@ -198,6 +198,12 @@ func (h *Handler) channel(req *string) (string, *problem.Problem) {
 	if req == nil {
 		return h.DefaultChannel, nil
 	}
+	if models.IsQRProvider(*req) {
+		// A wallet provider takes its own payment codes and QR payments, never a
+		// card or a bank account.
+		return "", new(problem.Unprocessable(problem.CodeUnsupportedChannel,
+			*req+" is a wallet provider: pay with its customer's payment code or a QR payment, not with a card or to a bank account"))
+	}
 	if !slices.Contains(h.Channels, *req) {
 		return "", new(problem.Unprocessable(problem.CodeUnsupportedChannel, fmt.Sprintf("channel must be one of %v", h.Channels)))
 	}

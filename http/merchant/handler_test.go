@@ -127,8 +127,11 @@ func TestPaymentCodeSource(t *testing.T) {
 	require.Equal(t, 422, resp.StatusCode)
 	require.Contains(t, body["detail"], "no channel")
 
-	// With the provider's channel enabled, its code goes there.
+	// With the provider's channel enabled, its code goes there; a card does not.
 	h.Channels = []string{"banksim", "alipaysim", "wxpaysim"}
+	resp, body = post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","channel":"alipaysim","source":{"type":"card","token":"tok_success"}}`, map[string]string{"Idempotency-Key": "card-ali"})
+	require.Equal(t, 422, resp.StatusCode, "%v", body)
+	require.Equal(t, "unsupported_channel", body["code"])
 	resp, body = post(t, srv, "/v1/payments", `{"amount":1050,"currency":"CNY","source":{"type":"payment_code","code":"281234567890123450"}}`, map[string]string{"Idempotency-Key": "ali"})
 	require.Equal(t, 202, resp.StatusCode, "%v", body)
 	require.Equal(t, "alipaysim", svc.got.Channel)

@@ -132,6 +132,18 @@ func (s *Store) PaymentByQRToken(ctx context.Context, token string) (models.Paym
 	return row.model(), nil
 }
 
+// BindPaymentChannel records the wallet provider a QR payment bound to, once (a
+// payment with a channel keeps it): the provider's notifications about the payment
+// are then taken on its callback route.
+func (s *Store) BindPaymentChannel(ctx context.Context, id, channel string) error {
+	err := s.db.WithContext(ctx).Model(&paymentRow{}).Where("id = ? AND channel = ''", id).
+		Updates(map[string]any{"channel": channel, "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("bind payment %s to %s: %w", id, channel, translate(err))
+	}
+	return nil
+}
+
 // InsertPayment adds a new payment inside the caller's transaction (see CreateOnce).
 func InsertPayment(tx *gorm.DB, p models.Payment) error {
 	row, err := paymentRowOf(p)
