@@ -58,6 +58,8 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityCharge, d.Bank.Charge},
 		{workflows.ActivityQueryTransfer, d.Bank.QueryTransfer},
 		{workflows.ActivityCancelTransfer, d.Bank.CancelTransfer},
+		{workflows.ActivityOpenTrade, d.Bank.OpenTrade},
+		{workflows.ActivityCloseTrade, d.Bank.CloseTrade},
 		{workflows.ActivityRouteTransfer, d.Bank.RouteTransfer},
 		{workflows.ActivityFinalizePayment, d.Payments.FinalizePayment},
 		{workflows.ActivityFinalizeTopup, d.Topups.FinalizeTopup},

@@ -52,6 +52,8 @@ const (
 	ActivityCharge              = "Charge"
 	ActivityQueryTransfer       = "QueryTransfer"
 	ActivityCancelTransfer      = "CancelTransfer"
+	ActivityOpenTrade           = "OpenTrade"
+	ActivityCloseTrade          = "CloseTrade"
 	ActivityRouteTransfer       = "RouteTransfer"
 	ActivityFinalizePayment     = "FinalizePayment"
 	ActivityFinalizeTopup       = "FinalizeTopup"
@@ -103,7 +105,7 @@ var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdraw
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
-	ActivityCharge, ActivityQueryTransfer, ActivityCancelTransfer, ActivityRouteTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
+	ActivityCharge, ActivityQueryTransfer, ActivityCancelTransfer, ActivityOpenTrade, ActivityCloseTrade, ActivityRouteTransfer, ActivityFinalizePayment, ActivityFinalizeTopup,
 	ActivityPayout, ActivityRefundAtBank, ActivityPlaceHold, ActivitySetWithdrawalStatus,
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityCheckBalances, ActivityFinishReconciliation, ActivityOpenReconciliation,
