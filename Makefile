@@ -207,7 +207,7 @@ check-mysql:
 		exit 1; \
 	fi
 
-## test-e2e: Temporal Web in headless Chromium (Debian's chromium package) finds a payment and shows its decoded input
+## test-e2e: in headless Chromium (Debian's chromium package): Temporal Web finds a payment and shows its decoded input; a wallet app pays a QR code at its provider's checkout (screenshots in .payflow/)
 test-e2e: tools
 	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -tags browser -count=1 -timeout 10m ./internal/harness/browser/
 # make cluster keeps Temporal's state in PostgreSQL (user root unless

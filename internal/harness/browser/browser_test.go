@@ -1,8 +1,9 @@
 //go:build browser
 
-// Package browser drives Temporal Web in headless Chromium (Debian's chromium package)
-// against a real payflow stack: an operator finds a payment by its search attributes
-// and reads its decoded input. It runs in `make test-e2e` (build tag browser).
+// Package browser drives headless Chromium (Debian's chromium package) against a real
+// payflow stack: an operator finds a payment in Temporal Web by its search attributes
+// and reads its decoded input; a customer's wallet app pays a QR code at its
+// provider's checkout. It runs in `make test-e2e` (build tag browser).
 package browser
 
 import (
@@ -37,14 +38,23 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
+// browserStack is a payflow stack on SQLite with Temporal's dev server and its Web
+// UI, as make run has them.
+type browserStack struct {
+	root  string
+	uiURL string
+	stack *e2e.Stack
+}
+
+func startBrowserStack(t *testing.T) browserStack {
+	t.Helper()
 	ctx := context.Background()
 	root, err := devstack.RepoRoot(must(os.Getwd()))
 	require.NoError(t, err)
 	work := t.TempDir()
 	logf, err := os.Create(filepath.Join(work, "processes.log"))
 	require.NoError(t, err)
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logf.Name())
 			if len(b) > 200<<10 {
@@ -52,7 +62,7 @@ func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
 			}
 			t.Logf("process logs:\n%s", b)
 		}
-	}()
+	})
 	var out io.Writer = logf
 	bin, err := e2e.Build(root, work, false)
 	require.NoError(t, err)
@@ -69,7 +79,7 @@ func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
 		CodecEndpoint: "http://" + apiAddr + "/codec", LogLevel: "error",
 	}, out)
 	require.NoError(t, err)
-	defer temporal.Stop(10 * time.Second)
+	t.Cleanup(func() { temporal.Stop(10 * time.Second) })
 	uiURL := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
 	require.NoError(t, devstack.WaitHTTP(ctx, uiURL+"/", temporal, 60*time.Second))
 
@@ -84,7 +94,45 @@ func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
 		},
 	})
 	require.NoError(t, err)
-	defer stack.Stop()
+	t.Cleanup(stack.Stop)
+	return browserStack{root: root, uiURL: uiURL, stack: stack}
+}
+
+// browser is a headless Chromium context (with userAgent, when given) that ends
+// with the test.
+func browser(t *testing.T, userAgent string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
+	)
+	if userAgent != "" {
+		opts = append(opts, chromedp.UserAgent(userAgent))
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelB := chromedp.NewContext(alloc)
+	t.Cleanup(cancelB)
+	bctx, cancelT := context.WithTimeout(bctx, 120*time.Second)
+	t.Cleanup(cancelT)
+	return bctx
+}
+
+// screenshot keeps the page as a test artifact in .payflow/.
+func screenshot(t *testing.T, ctx context.Context, root, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, ".payflow"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".payflow", name), shot, 0o644))
+}
+
+func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
+	ctx := context.Background()
+	bs := startBrowserStack(t)
+	root, uiURL, stack := bs.root, bs.uiURL, bs.stack
 
 	r, err := stack.Client(0).Post(ctx, "/v1/payments", map[string]any{
 		"amount": 73519, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"},
@@ -98,17 +146,7 @@ func TestOperatorFindsPaymentInTemporalWeb(t *testing.T) {
 	_, _, err = stack.Client(0).WaitStatus(wctx, "/v1/payments/"+p.ID, 200*time.Millisecond, "processing")
 	require.NoError(t, err)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
-	)...)
-	defer cancelAlloc()
-	bctx, cancelB := chromedp.NewContext(alloc)
-	defer cancelB()
-	bctx, cancelT := context.WithTimeout(bctx, 120*time.Second)
-	defer cancelT()
+	bctx := browser(t, "")
 
 	// The operator's search: this merchant's payments, by search attributes.
 	query := `PayflowMerchant="mch_demo" AND PayflowFlow="payment"`
