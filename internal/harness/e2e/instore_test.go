@@ -155,6 +155,28 @@ func TestProviderPaymentCodes(t *testing.T) {
 			require.Equal(t, models.SourcePaymentCode, p.Source.Type)
 			require.NotContains(t, p.Source.Code, tc.code[2:14], "masked")
 		}
+		// A refund of a paid code payment goes back through its provider.
+		status, re, code := refund(t, s, ids[0], 400)
+		require.Equal(t, 202, status, code)
+		require.Equal(t, models.RefundSucceeded, waitRefund(t, s, re.ID).Status)
+
+		// The providers' statements of the day agree with the flows: every one of
+		// these payments matched (the never-confirmed one reversed by its cancel).
+		today := time.Now().UTC().Format(models.DayLayout)
+		for _, provider := range []string{"alipaysim", "wxpaysim"} {
+			rec := openReconciliation(t, s, fmt.Sprintf(`{"channel":%q,"date":%q,"rerun":true}`, provider, today), 202)
+			got := waitReconciliation(t, s, rec.ID, 90*time.Second)
+			mine := map[string]bool{}
+			for _, id := range ids {
+				mine[id] = true
+			}
+			for _, d := range allDifferences(t, s, rec.ID) {
+				ref := strings.TrimPrefix(d.Reference, "rev_")
+				require.False(t, mine[ref] || ref == re.ID, "%s: a difference on a payment code's reference: %+v", provider, d)
+			}
+			require.Positive(t, got.Counts.Matched, provider)
+		}
+
 		// A code used twice: the provider refuses the second use.
 		again := payByCode(t, s, cases[0].code, 500, true)
 		require.Equal(t, 200, again.Status, "%s", again.Body)
