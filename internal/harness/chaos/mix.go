@@ -54,6 +54,9 @@ type MixOptions struct {
 	Concurrency int
 	// WalletPrefix names the wallets' references.
 	WalletPrefix string
+	// InStore are in-store payments (InStorePayments in turn: QR codes and wallet
+	// providers' payment codes).
+	InStore int
 	// Approvals gives each wallet a third withdrawal, of ApprovalAmount, which must be
 	// over the merchant's review threshold (and the first two's 20000 under it): an
 	// operator approves it on even wallets (it pays out to ba_success) and rejects it
@@ -71,7 +74,7 @@ func (o MixOptions) Flows() int {
 	if o.Approvals {
 		perWallet = 5
 	}
-	return o.Payments + o.Refunds + perWallet*o.Wallets
+	return o.Payments + o.Refunds + perWallet*o.Wallets + o.InStore
 }
 
 // Mix runs the mixed workload through d, recording every flow in tr, and returns when
@@ -92,6 +95,11 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 		every = o.Payments / o.Wallets
 	}
 	wallets := 0
+	for i := 0; i < o.InStore; i++ {
+		kind := InStorePayments[i%len(InStorePayments)]
+		amount := int64(500 + i)
+		chains.Go(func() error { return inStoreChain(ctx, d, tr, kind, amount) })
+	}
 	for i := 0; i < o.Payments || wallets < o.Wallets; i++ {
 		if i < o.Payments {
 			tok := PaymentTokens[i%len(PaymentTokens)]

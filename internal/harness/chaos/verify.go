@@ -447,6 +447,9 @@ func verifyAtBank(ctx context.Context, rep *Report, d *Driver, f Flow, got Objec
 		if n != 0 {
 			rep.problem("%s %s went to %s but the bank simulator executed it %d times too", f.Kind, f.BankRef, channel, n)
 		}
+		if models.IsQRProvider(channel) && f.Kind == "payment" {
+			verifyAtProvider(ctx, rep, d, f, got, channel, succeeded)
+		}
 		return n
 	case succeeded:
 		if n != 1 {
