@@ -69,6 +69,13 @@ type Regime struct {
 	PaymentsDone  int     `json:"payments_done"`
 	PaymentErrors int     `json:"payment_errors"`
 
+	// PaymentCodePaymentsPerS are payments with a wallet provider's payment code
+	// (alipaysim, paid at once), measured in the same rounds as the card payments.
+	PaymentCodePaymentsPerS float64 `json:"payment_code_payments_per_s,omitempty"`
+	PaymentCodeP50MS        float64 `json:"payment_code_p50_ms,omitempty"`
+	PaymentCodeP99MS        float64 `json:"payment_code_p99_ms,omitempty"`
+	PaymentCodeErrors       int     `json:"payment_code_errors,omitempty"`
+
 	TemporalBaselinePerS  float64 `json:"temporal_baseline_per_s"`
 	TemporalBaselineP50MS float64 `json:"temporal_baseline_p50_ms"`
 	TemporalBaselineP99MS float64 `json:"temporal_baseline_p99_ms"`
@@ -90,6 +97,9 @@ func (g *Regime) set(name string, m load.Result, cores map[string]float64) {
 		g.PaymentsPerS, g.PaymentP50MS, g.PaymentP99MS = round2(m.PerSecond), ms(m.P50), ms(m.P99)
 		g.PaymentsDone, g.PaymentErrors = m.Done, m.Errors
 		g.CPUDuringPayments = cores
+	case "payment code payments":
+		g.PaymentCodePaymentsPerS, g.PaymentCodeP50MS, g.PaymentCodeP99MS = round2(m.PerSecond), ms(m.P50), ms(m.P99)
+		g.PaymentCodeErrors = m.Errors
 	case "temporal 4 activities":
 		g.TemporalBaselinePerS, g.TemporalBaselineP50MS, g.TemporalBaselineP99MS = round2(m.PerSecond), ms(m.P50), ms(m.P99)
 		g.TemporalErrors += m.Errors
@@ -181,6 +191,10 @@ func (r *Results) table() string {
 		fmt.Fprintf(&b, "| payments_per_s (card, end to end, %d clients) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | >= %.1f x baseline |\n",
 			r.Concurrency, r.PaymentsPerS, r.PaymentsVsBaseline, r.PaymentsVsEmpty, r.GoalRatio)
 		r.Regime.latencyRows(&b, "")
+		if r.PaymentCodePaymentsPerS > 0 {
+			fmt.Fprintf(&b, "| payment_code_payments_per_s (alipaysim, paid at once, %d clients) | %.1f | p50 %.0f ms, p99 %.0f ms (%d errors) | |\n",
+				r.Concurrency, r.PaymentCodePaymentsPerS, r.PaymentCodeP50MS, r.PaymentCodeP99MS, r.PaymentCodeErrors)
+		}
 	}
 	if g := r.Saturation; g != nil {
 		fmt.Fprintf(&b, "| saturation: payments_per_s (%d clients, %.0f s each) | %.1f | %.2f x temporal_baseline_per_s, %.2f x temporal_empty_per_s | |\n",

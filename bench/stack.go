@@ -137,7 +137,10 @@ func runStack(ctx context.Context, o options, res *Results) error {
 	throughput := func() []*phase {
 		var phases []*phase
 		if o.only["payments"] {
-			phases = append(phases, &phase{name: "payments", op: payments})
+			phases = append(phases, &phase{name: "payments", op: payments},
+				&phase{name: "payment code payments", op: func(ctx context.Context) error {
+					return load.CodePayment(ctx, c, tc, 1000+n.Add(1)%1000)
+				}})
 		}
 		if o.only["temporal"] {
 			phases = append(phases, &phase{name: "temporal 4 activities", op: raw.four}, &phase{name: "temporal empty", op: raw.empty})

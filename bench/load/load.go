@@ -7,6 +7,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"sort"
@@ -123,8 +124,20 @@ func Percentile(d []time.Duration, p int) time.Duration {
 // interval's), and then reads the payment through the API: anything but
 // `succeeded` is an error.
 func CardPayment(ctx context.Context, c *client.Client, tc temporal.Client, amount int64) error {
+	return pay(ctx, c, tc, amount, map[string]any{"type": "card", "token": "tok_success"})
+}
+
+// CodePayment is CardPayment with a payment code the simulator's alipaysim pays at
+// once (a fresh code each time: a code pays once): the point of sale's scan, end
+// to end through the wallet provider's channel.
+func CodePayment(ctx context.Context, c *client.Client, tc temporal.Client, amount int64) error {
+	code := fmt.Sprintf("28%015d0", rand.Int64N(1e15))
+	return pay(ctx, c, tc, amount, map[string]any{"type": "payment_code", "code": code})
+}
+
+func pay(ctx context.Context, c *client.Client, tc temporal.Client, amount int64, source map[string]any) error {
 	resp, err := c.Post(ctx, "/v1/payments", map[string]any{
-		"amount": amount, "currency": "CNY", "source": map[string]any{"type": "card", "token": "tok_success"},
+		"amount": amount, "currency": "CNY", "source": source,
 	}, "bench-"+models.NewID(""))
 	if err != nil {
 		return err
