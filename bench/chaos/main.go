@@ -267,6 +267,9 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		"PAYFLOW_CHANNELS":                "banksim,stripe,alipaysim,wxpaysim",
 		"PAYFLOW_BANKSIM_CALLBACK_SECRET": banksimSecret,
 		"PAYFLOW_STRIPE_WEBHOOK_SECRET":   stripeSecret,
+		// The wallet providers' notifications are signed with the run's own too.
+		"PAYFLOW_ALIPAYSIM_NOTIFY_SECRET": newSecret("chaos_alipaysim_"),
+		"PAYFLOW_WXPAYSIM_NOTIFY_SECRET":  newSecret("chaos_wxpaysim_"),
 	}
 	stripeMock := ""
 	if edges {

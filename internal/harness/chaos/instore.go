@@ -46,10 +46,14 @@ var InStorePayments = []InStorePayment{
 // crashes) and paid as the customer's Pay button would.
 func inStoreChain(ctx context.Context, d *Driver, tr *Tracker, kind InStorePayment, amount int64) error {
 	source := map[string]any{"type": "qr", "expires_in": 300}
+	provider := models.QRProviderOf(kind.App)
 	if kind.App == "" {
-		source = map[string]any{"type": "payment_code", "code": fmt.Sprintf("%s%015d%d", kind.Prefix, rand.Int64N(1e15), kind.Last)}
+		code := fmt.Sprintf("%s%015d%d", kind.Prefix, rand.Int64N(1e15), kind.Last)
+		source = map[string]any{"type": "payment_code", "code": code}
+		issuer, _ := models.ParsePaymentCode(code)
+		provider = string(issuer)
 	}
-	p, err := tr.Start(ctx, d, "payment", "/v1/payments", map[string]any{"amount": amount, "currency": "CNY", "source": source}, kind.Want, kind.Code)
+	p, err := tr.StartOn(ctx, d, "payment", "/v1/payments", map[string]any{"amount": amount, "currency": "CNY", "source": source}, kind.Want, kind.Code, provider)
 	if err != nil {
 		return err
 	}

@@ -201,6 +201,13 @@ func (tr *Tracker) Errs() []error {
 // Start creates one flow of kind through d (retrying through crashes), records it
 // with what it must end as, and returns its object.
 func (tr *Tracker) Start(ctx context.Context, d *Driver, kind, target string, body map[string]any, want, wantCode string) (Object, error) {
+	return tr.StartOn(ctx, d, kind, target, body, want, wantCode, "")
+}
+
+// StartOn is Start for a flow whose channel the request does not name (an in-store
+// payment's wallet provider, named by its code or by the app that will open it): it
+// is recorded with channel from the start, so that nothing takes it for banksim's.
+func (tr *Tracker) StartOn(ctx context.Context, d *Driver, kind, target string, body map[string]any, want, wantCode, channel string) (Object, error) {
 	r, replica, err := d.Create(ctx, target, body, 202)
 	if err != nil {
 		return Object{}, err
@@ -215,6 +222,9 @@ func (tr *Tracker) Start(ctx context.Context, d *Driver, kind, target string, bo
 	}
 	if ch, ok := body["channel"].(string); ok {
 		f.Channel = ch
+	}
+	if channel != "" {
+		f.Channel = channel
 	}
 	tr.Add(f)
 	return o, nil
