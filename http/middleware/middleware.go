@@ -240,6 +240,7 @@ const OpsAuthRefused = "ops.auth_refused"
 // (store.Store).
 type OpsAttempts interface {
 	TakeAttempt(ctx context.Context, key string, b store.AttemptBudget, now time.Time) (bool, time.Duration, error)
+	AttemptsSpent(ctx context.Context, key string, b store.AttemptBudget, now time.Time) (bool, time.Duration, error)
 	ReturnAttempt(ctx context.Context, key string, b store.AttemptBudget) error
 }
 
@@ -278,10 +279,11 @@ func attemptKey(clientIP string) string {
 
 // OpsAuth accepts `Authorization: Bearer <token>` for any configured ops token,
 // compared in constant time (over hashes, so that lengths leak nothing either).
-// With a guard, each attempt first takes one from its client address's budget: an
+// With a guard, each failed attempt takes one from its client address's budget: an
 // address that has spent it is answered 429 rate_limited with Retry-After, its token
-// not even compared (a good token included: the lockout is the address's); every
-// refused attempt is audited with the address, never the token.
+// not even compared (a good token included: the lockout is the address's); good
+// tokens spend nothing, so that an operator's requests sent at once never lock
+// each other out. Every refused attempt is audited with the address, never the token.
 func OpsAuth(tokens []string, guard *OpsGuard, log *logrus.Entry) gin.HandlerFunc {
 	hashes := make([][32]byte, len(tokens))
 	for i, t := range tokens {
@@ -304,27 +306,50 @@ func OpsAuth(tokens []string, guard *OpsGuard, log *logrus.Entry) gin.HandlerFun
 			}
 			problem.Write(c, p)
 		}
+		locked := func(wait time.Duration) {
+			p := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed ops-token attempts from this address; retry after Retry-After seconds")
+			p.RetryAfter = int(math.Ceil(wait.Seconds()))
+			if p.RetryAfter < 1 {
+				p.RetryAfter = 1
+			}
+			refuse(p, "rate_limited", "too many failed attempts, token not compared")
+		}
+		unavailable := func(err error) {
+			log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Error("ops attempt budget")
+			problem.Write(c, problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "the ops API is unavailable; retry later"))
+		}
+		// A locked-out address is refused before its token is compared (a good
+		// token included: the lockout is the address's). Only a failure spends the
+		// budget, so that good requests sent at once never lock each other out.
 		if guard != nil {
-			ok, wait, err := guard.Attempts.TakeAttempt(ctx, key, guard.Budget, guard.Now())
+			spent, wait, err := guard.Attempts.AttemptsSpent(ctx, key, guard.Budget, guard.Now())
 			if err != nil {
-				log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Error("ops attempt budget")
-				problem.Write(c, problem.New(http.StatusServiceUnavailable, problem.CodeServiceUnavailable, "the ops API is unavailable; retry later"))
+				unavailable(err)
 				return
 			}
-			if !ok {
-				p := problem.New(http.StatusTooManyRequests, problem.CodeRateLimited, "too many failed ops-token attempts from this address; retry after Retry-After seconds")
-				p.RetryAfter = int(math.Ceil(wait.Seconds()))
-				if p.RetryAfter < 1 {
-					p.RetryAfter = 1
+			if spent {
+				locked(wait)
+				return
+			}
+		}
+		fail := func(p problem.Problem, detail string) {
+			if guard != nil {
+				ok, wait, err := guard.Attempts.TakeAttempt(ctx, key, guard.Budget, guard.Now())
+				if err != nil {
+					unavailable(err)
+					return
 				}
-				refuse(p, "rate_limited", "too many failed attempts, token not compared")
-				return
+				if !ok {
+					locked(wait)
+					return
+				}
 			}
+			refuse(p, "refused", detail)
 		}
 		h := c.GetHeader("Authorization")
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || tok == "" {
-			refuse(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "an ops bearer token is required"), "refused", "no bearer token")
+			fail(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "an ops bearer token is required"), "no bearer token")
 			return
 		}
 		got := sha256.Sum256([]byte(tok))
@@ -335,14 +360,8 @@ func OpsAuth(tokens []string, guard *OpsGuard, log *logrus.Entry) gin.HandlerFun
 			}
 		}
 		if match < 0 {
-			refuse(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "the ops token is not valid"), "refused", "wrong token")
+			fail(problem.New(http.StatusUnauthorized, problem.CodeUnauthorized, "the ops token is not valid"), "wrong token")
 			return
-		}
-		if guard != nil {
-			// A good token is no failure: its attempt goes back.
-			if err := guard.Attempts.ReturnAttempt(ctx, key, guard.Budget); err != nil {
-				log.WithError(err).WithField("request_id", c.GetString(KeyRequestID)).Warn("ops attempt budget")
-			}
 		}
 		// Operators are known by the index of their token, never by the token.
 		c.Set(KeyOperator, "ops-token-"+hex.EncodeToString(got[:4]))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,4 +193,26 @@ func TestEncodedRouteSegmentsRefused(t *testing.T) {
 	}
 	code, _, _ := a.ops(t, "GET", "/v1/ops/ledger/check", "")
 	require.Equal(t, 200, code, "the literal path is served")
+}
+
+// An operator's tool sending many requests at once with a good token is never
+// locked out by its own requests: good tokens take nothing from the address's budget,
+// even while others of them are in flight (before, each took one and gave it back,
+// and twelve at once spent a budget of three).
+func TestOpsTokenConcurrentGoodRequests(t *testing.T) {
+	a := newAPI(t, testenv.SQLite, guarded(t, "127.0.0.1"))
+	const operator = "198.51.100.20"
+	var wg sync.WaitGroup
+	codes := make([]int, 24)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = a.opsAttempt(t, "/v1/ops/ledger/check", "ops-demo-token", operator).StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		require.Equal(t, 200, c, "request %d", i)
+	}
 }

@@ -57,6 +57,31 @@ func (s *Store) TakeAttempt(ctx context.Context, key string, b AttemptBudget, no
 	return false, 0, fmt.Errorf("take attempt of %s: no bucket", key)
 }
 
+// AttemptsSpent reports whether key's budget holds no attempt now (and how long
+// until it holds one again), reading it without taking from it: how a good token
+// learns that its address is locked out, while good tokens used at once never
+// spend the budget between them.
+func (s *Store) AttemptsSpent(ctx context.Context, key string, b AttemptBudget, now time.Time) (bool, time.Duration, error) {
+	if !b.enabled() {
+		return false, 0, nil
+	}
+	var row rateLimitRow
+	err := s.db.WithContext(ctx).Where("merchant_id = ?", key).Take(&row).Error
+	switch {
+	case errors.Is(translate(err), ErrNotFound):
+		return false, 0, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("read attempts of %s: %w", key, err)
+	}
+	k := b.bucket()
+	have := k.refilled(row, now.UnixMicro())
+	if have >= k.cost {
+		return false, 0, nil
+	}
+	need := k.cost - have
+	return true, time.Duration((need+k.rate-1)/k.rate) * time.Microsecond, nil
+}
+
 // ReturnAttempt gives back an attempt taken by TakeAttempt that was not a failure
 // (the ops token was good).
 func (s *Store) ReturnAttempt(ctx context.Context, key string, b AttemptBudget) error {
