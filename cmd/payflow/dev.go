@@ -213,6 +213,8 @@ Try it (in another terminal):
   %[12]s pay --amount 1050 --currency CNY --token tok_decline
   %[12]s pay --amount 1050 --currency CNY --token tok_visa --channel stripe
   %[12]s pay --amount 1050 --currency CNY --token tok_success --channel auto
+  %[12]s pay --amount 1888 --qr                        (in store: open the URL it prints with curl -si -A AlipayClient)
+  %[12]s pay --amount 1050 --code 281234567890123450   (a customer's payment code; each code pays once)
   %[12]s call GET '/v1/payments?limit=5'
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
