@@ -27,7 +27,7 @@ func TestChannels(t *testing.T) {
 			// The wallet providers are channels, but the auto router sends cards only
 			// to card channels.
 			name: "local defaults", channels: []string{"banksim", "stripe", "alipaysim", "wxpaysim"},
-			autoRoutes: `[{"channels":["banksim","stripe"]}]`, recon: []string{"banksim"},
+			autoRoutes: `[{"channels":["banksim","stripe"]}]`, recon: []string{"banksim", "alipaysim", "wxpaysim"},
 			banksimSecretWant: "banksim_callback_secret",
 			walletSecrets:     map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "wxpaysim_notify_secret"},
 		},
@@ -36,6 +36,7 @@ func TestChannels(t *testing.T) {
 			env: map[string]string{"PAYFLOW_CHANNELS": "stripe,wxpaysim,alipaysim", "PAYFLOW_DEFAULT_CHANNEL": "stripe",
 				"PAYFLOW_ALIPAYSIM_NOTIFY_SECRET": "a1", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET": "w1"},
 			channels: []string{"stripe", "wxpaysim", "alipaysim"}, autoRoutes: `[{"channels":["stripe"]}]`,
+			recon:             []string{"alipaysim", "wxpaysim"},
 			banksimSecretWant: "banksim_callback_secret",
 			walletSecrets:     map[string]string{"alipaysim": "a1", "wxpaysim": "w1"},
 		},
@@ -43,6 +44,7 @@ func TestChannels(t *testing.T) {
 			name:     "only a wallet provider: auto routes over it",
 			env:      map[string]string{"PAYFLOW_CHANNELS": "wxpaysim", "PAYFLOW_DEFAULT_CHANNEL": "wxpaysim", "PAYFLOW_WXPAYSIM_NOTIFY_SECRET": "w1"},
 			channels: []string{"wxpaysim"}, autoRoutes: `[{"channels":["wxpaysim"]}]`,
+			recon:             []string{"wxpaysim"},
 			banksimSecretWant: "banksim_callback_secret",
 			walletSecrets:     map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "w1"},
 		},

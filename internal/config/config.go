@@ -317,13 +317,16 @@ func load(getenv func(string) string) (Config, error) {
 	// callback secret is public, and with it anyone could sign a banksim callback.
 	c.Channels = e.list("PAYFLOW_CHANNELS", strings.Join(KnownChannels, ","))
 	channelsNamed := strings.TrimSpace(getenv("PAYFLOW_CHANNELS")) != ""
-	// The daily reconciliation covers banksim when it is configured, unless
-	// PAYFLOW_RECON_CHANNELS says otherwise.
-	reconDefault := ""
-	if c.ChannelEnabled("banksim") {
-		reconDefault = "banksim"
+	// The daily reconciliation covers banksim and the wallet providers that are
+	// configured (each serves its day's statement), unless PAYFLOW_RECON_CHANNELS
+	// says otherwise.
+	var reconDefault []string
+	for _, ch := range append([]string{"banksim"}, WalletChannels...) {
+		if c.ChannelEnabled(ch) {
+			reconDefault = append(reconDefault, ch)
+		}
 	}
-	c.ReconChannels = e.list("PAYFLOW_RECON_CHANNELS", reconDefault)
+	c.ReconChannels = e.list("PAYFLOW_RECON_CHANNELS", strings.Join(reconDefault, ","))
 	c.WalletNotifySecrets = map[string]string{}
 	for _, p := range WalletChannels {
 		c.WalletNotifySecrets[p] = e.str(WalletNotifySecretVar(p), localWalletNotifySecret(p))

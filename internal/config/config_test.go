@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func TestReconciliationSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ReconAt != 2*time.Hour || len(c.ReconChannels) != 1 || c.ReconChannels[0] != "banksim" {
+	if c.ReconAt != 2*time.Hour || strings.Join(c.ReconChannels, ",") != "banksim,alipaysim,wxpaysim" {
 		t.Fatalf("defaults: at %s, channels %v", c.ReconAt, c.ReconChannels)
 	}
 	c, err = load(env(map[string]string{"PAYFLOW_RECON_AT": "23:45", "PAYFLOW_RECON_CHANNELS": "banksim, stripe"}))
