@@ -23,7 +23,10 @@ type InStorePayment struct {
 	// Prefix and Last make a payment code: its provider's prefix and the test
 	// digit that decides its outcome.
 	Prefix string
-	Last   int
+	Last int
+	// Unpaid leaves a QR code opened but not paid: the flow closes its trade when
+	// it expires (60 s).
+	Unpaid bool
 	Want   string
 	Code   string
 }
@@ -31,7 +34,8 @@ type InStorePayment struct {
 // InStorePayments cycle through a run's in-store payments: QR codes paid with
 // either app, and payment codes paid at once, confirmed in the app 5 s later
 // (USERPAYING), never confirmed (canceled at PAYFLOW_CODE_CONFIRM_TIMEOUT), and
-// refused.
+// refused; and a QR code opened and left unpaid, whose trade the flow closes at
+// its expiry.
 var InStorePayments = []InStorePayment{
 	{App: "AlipayClient/10.5.0", Want: "succeeded"},
 	{Prefix: "28", Last: 0, Want: "succeeded"},
@@ -39,6 +43,7 @@ var InStorePayments = []InStorePayment{
 	{App: "MicroMessenger/8.0.50", Want: "succeeded"},
 	{Prefix: "26", Last: 2, Want: "failed", Code: string(models.FailureCustomerNotConfirmed)},
 	{Prefix: "11", Last: 3, Want: "failed", Code: string(models.FailureInsufficientFunds)},
+	{App: "AlipayClient/10.5.0", Unpaid: true, Want: "failed", Code: string(models.FailureExpired)},
 }
 
 // inStoreChain makes one in-store payment and waits for its outcome: a QR code is
@@ -46,6 +51,9 @@ var InStorePayments = []InStorePayment{
 // crashes) and paid as the customer's Pay button would.
 func inStoreChain(ctx context.Context, d *Driver, tr *Tracker, kind InStorePayment, amount int64) error {
 	source := map[string]any{"type": "qr", "expires_in": 300}
+	if kind.Unpaid {
+		source["expires_in"] = int(models.MinQRExpiresIn / time.Second)
+	}
 	provider := models.QRProviderOf(kind.App)
 	if kind.App == "" {
 		code := fmt.Sprintf("%s%015d%d", kind.Prefix, rand.Int64N(1e15), kind.Last)
@@ -58,7 +66,7 @@ func inStoreChain(ctx context.Context, d *Driver, tr *Tracker, kind InStorePayme
 		return err
 	}
 	if kind.App != "" {
-		if err := payQR(ctx, d, p.ID, kind.App); err != nil {
+		if err := payQR(ctx, d, p.ID, kind.App, !kind.Unpaid); err != nil {
 			return err
 		}
 	}
@@ -69,7 +77,7 @@ func inStoreChain(ctx context.Context, d *Driver, tr *Tracker, kind InStorePayme
 // payQR reads a QR payment's page URL, opens it with the app's User-Agent until it
 // answers the provider's checkout (a crashed API or worker answers 5xx meanwhile),
 // and pays the trade as the checkout's Pay button does.
-func payQR(ctx context.Context, d *Driver, id, app string) error {
+func payQR(ctx context.Context, d *Driver, id, app string, pay bool) error {
 	var checkout string
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -89,6 +97,9 @@ func payQR(ctx context.Context, d *Driver, id, app string) error {
 			return fmt.Errorf("QR payment %s: its page never sent %s to a checkout", id, app)
 		}
 		time.Sleep(time.Second)
+	}
+	if !pay {
+		return nil
 	}
 	provider := "alipaysim"
 	if strings.Contains(checkout, "/wxpaysim/") {
