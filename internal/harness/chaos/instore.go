@@ -23,7 +23,7 @@ type InStorePayment struct {
 	// Prefix and Last make a payment code: its provider's prefix and the test
 	// digit that decides its outcome.
 	Prefix string
-	Last int
+	Last   int
 	// Unpaid leaves a QR code opened but not paid: the flow closes its trade when
 	// it expires (60 s).
 	Unpaid bool
