@@ -57,13 +57,17 @@ func openQR(t *testing.T, url, userAgent string) (int, string, string) {
 // payment and is sent to its provider's checkout, another app is told the code is
 // in use, a browser gets the list of apps; paid at the checkout, the payment
 // succeeds; opened but not paid, the flow closes the trade at expiry and it fails
-// expired; never opened, it fails expired.
+// expired; never opened, it fails expired. The codes of every stack are created
+// first, so that their minute of expiry runs on all stacks at once.
 func TestQRPayments(t *testing.T) {
+	type qrs struct{ paid, unpaid, unopened models.Payment }
+	made := map[string]qrs{}
+	for _, s := range stacks {
+		made[s.Opts.Name] = qrs{createQR(t, s, 1234, 60), createQR(t, s, 2345, 60), createQR(t, s, 3456, 60)}
+	}
 	eachStack(t, func(t *testing.T, s *Stack) {
-		paid := createQR(t, s, 1234, 60)
-		unpaid := createQR(t, s, 2345, 60)
-		unopened := createQR(t, s, 3456, 60)
-
+		q := made[s.Opts.Name]
+		paid := q.paid
 		status, _, body := openQR(t, paid.NextAction.QRURL, safariUA)
 		require.Equal(t, 200, status)
 		require.Contains(t, body, "Alipay")
@@ -87,14 +91,17 @@ func TestQRPayments(t *testing.T) {
 		require.Equal(t, "alipaysim", done.Channel)
 		require.Nil(t, done.NextAction)
 
-		status, _, _ = openQR(t, unpaid.NextAction.QRURL, wechatUA)
+		status, _, _ = openQR(t, q.unpaid.NextAction.QRURL, wechatUA)
 		require.Equal(t, 302, status)
-		for _, p := range []models.Payment{unpaid, unopened} {
+	})
+	eachStack(t, func(t *testing.T, s *Stack) {
+		q := made[s.Opts.Name]
+		for _, p := range []models.Payment{q.unpaid, q.unopened} {
 			done := waitPayment(t, s, p.ID, 120*time.Second)
 			require.Equal(t, models.PaymentFailed, done.Status, p.ID)
 			require.Equal(t, models.FailureExpired, done.FailureCode, p.ID)
 		}
-		status, _, _ = openQR(t, unopened.NextAction.QRURL, alipayUA)
+		status, _, _ := openQR(t, q.unopened.NextAction.QRURL, alipayUA)
 		require.Equal(t, 410, status, "an expired code")
 		require.NoError(t, checkLedger(context.Background(), s))
 	})
