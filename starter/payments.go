@@ -84,14 +84,14 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 		// The wallet provider is whichever app opens the page first.
 		req.Channel = ""
 	case models.SourceAccount:
-		acct, err := s.Ledger.Account(ctx, req.MerchantID, req.Source.AccountID)
-		if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
+		id, ok, err := s.payingWallet(ctx, req.MerchantID, req.Source.AccountID, req.Currency)
+		switch {
+		case err != nil:
 			return Created[models.Payment]{}, fmt.Errorf("look up source account: %w", err)
-		}
-		if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != req.Currency {
+		case !ok:
 			return Created[models.Payment]{}, ErrInvalidSource
 		}
-		req.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: acct.ID}
+		req.Source = models.PaymentSource{Type: models.SourceAccount, AccountID: id}
 		req.Channel = "ledger"
 	}
 	m, err := activeMerchant(ctx, s.Store, req.MerchantID)
@@ -163,14 +163,14 @@ func (s *Payments) walletCode(ctx context.Context, req *NewPayment) (moneyKind[m
 	case rec.MerchantID != req.MerchantID:
 		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	}
-	acct, err := s.Ledger.Account(ctx, req.MerchantID, rec.AccountID)
-	if err != nil && !errors.Is(err, ledger.ErrAccountNotFound) && !errors.Is(err, store.ErrNotFound) {
+	id, ok, err := s.payingWallet(ctx, req.MerchantID, rec.AccountID, req.Currency)
+	switch {
+	case err != nil:
 		return moneyKind[models.Payment]{}, fmt.Errorf("look up the code's wallet: %w", err)
-	}
-	if err != nil || acct.Kind != ledger.KindCustomerWallet || acct.Currency != req.Currency {
+	case !ok:
 		return moneyKind[models.Payment]{}, ErrInvalidPaymentCode
 	}
-	req.Source = models.PaymentSource{Type: models.SourcePaymentCode, AccountID: acct.ID, Code: models.MaskPaymentCode(code)}
+	req.Source = models.PaymentSource{Type: models.SourcePaymentCode, AccountID: id, Code: models.MaskPaymentCode(code)}
 	req.Channel = "ledger"
 	kind := paymentKind
 	now := s.now()
@@ -181,6 +181,20 @@ func (s *Payments) walletCode(ctx context.Context, req *NewPayment) (moneyKind[m
 		return store.InsertPayment(tx, p)
 	}
 	return kind, nil
+}
+
+// payingWallet reads the account a payment would pay from: its id and true when it
+// is one of the merchant's customer wallets in the payment's currency, false when
+// it is anything else or unknown; an error only when it could not be read.
+func (s *Payments) payingWallet(ctx context.Context, merchantID, accountID string, cur models.Currency) (string, bool, error) {
+	acct, err := s.Ledger.Account(ctx, merchantID, accountID)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotFound) || errors.Is(err, store.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return acct.ID, acct.Kind == ledger.KindCustomerWallet && acct.Currency == cur, nil
 }
 
 // ErrInvalidPaymentCode: a payment code source that is not a live, unused code of

@@ -295,15 +295,9 @@ func (s *Starter) DecideWithdrawal(ctx context.Context, workflowID string, appro
 	if approve {
 		name = workflows.UpdateApprove
 	}
-	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return models.DecisionResult{}, updateErr(workflowID, err)
-	}
 	var res models.DecisionResult
-	if err := h.Get(ctx, &res); err != nil {
-		return models.DecisionResult{}, updateErr(workflowID, err)
+	if err := s.update(ctx, workflowID, name, d, &res); err != nil {
+		return models.DecisionResult{}, err
 	}
 	return res, nil
 }
@@ -311,30 +305,15 @@ func (s *Starter) DecideWithdrawal(ctx context.Context, workflowID string, appro
 // ConfirmPayment sends the wallet owner's confirmation to a payment's flow and
 // waits until the flow accepted it.
 func (s *Starter) ConfirmPayment(ctx context.Context, workflowID string, c models.ConfirmPayment) error {
-	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: workflows.UpdateConfirm, Args: []any{c}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return updateErr(workflowID, err)
-	}
-	if err := h.Get(ctx, nil); err != nil {
-		return updateErr(workflowID, err)
-	}
-	return nil
+	return s.update(ctx, workflowID, workflows.UpdateConfirm, c, nil)
 }
 
 // OpenQR sends a wallet app's visit to a QR payment's flow and waits for its answer
 // (the trade's checkout page).
 func (s *Starter) OpenQR(ctx context.Context, workflowID string, o models.OpenQR) (models.OpenedQR, error) {
-	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: workflows.UpdateOpenQR, Args: []any{o}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return models.OpenedQR{}, updateErr(workflowID, err)
-	}
 	var res models.OpenedQR
-	if err := h.Get(ctx, &res); err != nil {
-		return models.OpenedQR{}, updateErr(workflowID, err)
+	if err := s.update(ctx, workflowID, workflows.UpdateOpenQR, o, &res); err != nil {
+		return models.OpenedQR{}, err
 	}
 	return res, nil
 }
@@ -351,17 +330,26 @@ func (s *Starter) CancelFlow(ctx context.Context, workflowID string, d models.De
 }
 
 func (s *Starter) opsUpdate(ctx context.Context, workflowID, name string, d models.Decision) (models.FlowState, error) {
-	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return models.FlowState{}, updateErr(workflowID, err)
-	}
 	var st models.FlowState
-	if err := h.Get(ctx, &st); err != nil {
-		return models.FlowState{}, updateErr(workflowID, err)
+	if err := s.update(ctx, workflowID, name, d, &st); err != nil {
+		return models.FlowState{}, err
 	}
 	return st, nil
+}
+
+// update sends the Update name with arg to a flow, waits until the flow completed
+// it, and reads its result into out (nil: none); updateErr's errors.
+func (s *Starter) update(ctx context.Context, workflowID, name string, arg, out any) error {
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return updateErr(workflowID, err)
+	}
+	if err := h.Get(ctx, out); err != nil {
+		return updateErr(workflowID, err)
+	}
+	return nil
 }
 
 func updateErr(workflowID string, err error) error {

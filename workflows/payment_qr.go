@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -31,10 +30,7 @@ func (p *paymentFlow) registerOpenQR(ctx workflow.Context) error {
 			}
 			if p.checkoutURL == "" {
 				var res models.ChargeResult
-				err := workflow.ExecuteActivity(bankActivityOptions(ctx), bankActs.OpenTrade, models.OpenTradeInput{
-					Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount, Currency: p.in.Currency, Channel: o.Provider,
-				}).Get(ctx, &res)
-				if err != nil {
+				if err := p.openTrade(bankActivityOptions(ctx), o.Provider).Get(ctx, &res); err != nil {
 					return models.OpenedQR{}, fmt.Errorf("open the trade at %s: %w", o.Provider, err)
 				}
 				p.checkoutURL = res.CheckoutURL
@@ -45,7 +41,7 @@ func (p *paymentFlow) registerOpenQR(ctx workflow.Context) error {
 			switch {
 			case p.in.Source.Type != models.SourceQR:
 				return fmt.Errorf("not a QR payment")
-			case !slices.ContainsFunc(models.QRProviders, func(q struct{ Channel, App, Mark string }) bool { return q.Channel == o.Provider }):
+			case !models.IsQRProvider(o.Provider):
 				return fmt.Errorf("%q is not a wallet provider of QR payments", o.Provider)
 			case p.state.Stage != models.StageWaitingCustomer || !workflow.Now(ctx).Before(p.in.QRExpiresAt) || p.cancelReq != nil:
 				return fmt.Errorf("the code has expired")
@@ -96,11 +92,7 @@ func (p *paymentFlow) runQR(ctx workflow.Context) (models.PaymentResult, error) 
 	call.closes = true
 	// The trade is opened by the open Update; a provider that has not seen it (the
 	// open's activity still on its way) is asked to open it again (the same trade).
-	call.send = func(ctx workflow.Context, channel string) workflow.Future {
-		return workflow.ExecuteActivity(ctx, bankActs.OpenTrade, models.OpenTradeInput{
-			Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount, Currency: p.in.Currency, Channel: channel,
-		})
-	}
+	call.send = p.openTrade
 	call.at, call.sent = p.bound, true
 	res, err := call.waitBank(ctx)
 	if err == nil && res.Status == models.BankSucceeded {
@@ -110,4 +102,12 @@ func (p *paymentFlow) runQR(ctx workflow.Context) (models.PaymentResult, error) 
 		res.FailureCode = models.FailureExpired
 	}
 	return settle(ctx, res, err, p.finalize, models.PaymentSucceeded, models.PaymentFailed)
+}
+
+// openTrade opens (again: the same) the payment's trade at a wallet provider, with
+// the context's activity options.
+func (p *paymentFlow) openTrade(ctx workflow.Context, channel string) workflow.Future {
+	return workflow.ExecuteActivity(ctx, bankActs.OpenTrade, models.OpenTradeInput{
+		Reference: p.in.PaymentID, MerchantID: p.in.MerchantID, Amount: p.in.Amount, Currency: p.in.Currency, Channel: channel,
+	})
 }
