@@ -129,6 +129,15 @@ var QRProviders = []struct {
 	{"wxpaysim", "WeChat", "MicroMessenger"},
 }
 
+// QRProviderChannels are the wallet providers' channel names, in QRProviders' order.
+func QRProviderChannels() []string {
+	out := make([]string, len(QRProviders))
+	for i, p := range QRProviders {
+		out[i] = p.Channel
+	}
+	return out
+}
+
 // IsQRProvider says whether channel is a wallet provider's.
 func IsQRProvider(channel string) bool {
 	for _, p := range QRProviders {

@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/payflow/payflow/models"
 )
 
 // Config is the whole configuration of every payflow process. Each process reads the
@@ -219,10 +220,10 @@ var KnownChannels = []string{"banksim", "stripe", "alipaysim", "wxpaysim"}
 // WalletChannels are the wallet providers among KnownChannels: served by the bank
 // simulator (PAYFLOW_BANKSIM_URL), paid by payment codes and QR codes, never by a
 // card. The auto router's default routes leave them out.
-var WalletChannels = []string{"alipaysim", "wxpaysim"}
+var WalletChannels = models.QRProviderChannels()
 
 // IsWalletChannel reports whether name is one of WalletChannels.
-func IsWalletChannel(name string) bool { return slices.Contains(WalletChannels, name) }
+func IsWalletChannel(name string) bool { return models.IsQRProvider(name) }
 
 // walletNotifySecretVars are the variables of the wallet providers' notification
 // secrets, PAYFLOW_<PROVIDER>_NOTIFY_SECRET, by channel.

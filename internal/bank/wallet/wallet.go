@@ -44,11 +44,11 @@ const (
 	Wxpay  = "wxpaysim"
 )
 
-// Providers are the wallet providers' channel names.
-var Providers = []string{Alipay, Wxpay}
+// Providers are the wallet providers' channel names (models.QRProviders').
+var Providers = models.QRProviderChannels()
 
 // IsProvider reports whether name is a wallet provider's channel.
-func IsProvider(name string) bool { return name == Alipay || name == Wxpay }
+func IsProvider(name string) bool { return models.IsQRProvider(name) }
 
 // The provider's trade statuses (docs/wallet-providers.md).
 const (
