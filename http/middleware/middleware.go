@@ -241,7 +241,6 @@ const OpsAuthRefused = "ops.auth_refused"
 type OpsAttempts interface {
 	TakeAttempt(ctx context.Context, key string, b store.AttemptBudget, now time.Time) (bool, time.Duration, error)
 	AttemptsSpent(ctx context.Context, key string, b store.AttemptBudget, now time.Time) (bool, time.Duration, error)
-	ReturnAttempt(ctx context.Context, key string, b store.AttemptBudget) error
 }
 
 // Auditor appends to the audit log (store.Store).

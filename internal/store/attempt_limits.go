@@ -81,19 +81,3 @@ func (s *Store) AttemptsSpent(ctx context.Context, key string, b AttemptBudget, 
 	need := k.cost - have
 	return true, time.Duration((need+k.rate-1)/k.rate) * time.Microsecond, nil
 }
-
-// ReturnAttempt gives back an attempt taken by TakeAttempt that was not a failure
-// (the ops token was good).
-func (s *Store) ReturnAttempt(ctx context.Context, key string, b AttemptBudget) error {
-	if !b.enabled() {
-		return nil
-	}
-	k := b.bucket()
-	err := s.db.WithContext(ctx).Exec(`UPDATE rate_limits SET
-	tokens = CASE WHEN tokens + @cost >= @cap THEN @cap ELSE tokens + @cost END
-	WHERE merchant_id = @merchant`, map[string]any{"cost": k.cost, "cap": k.limit, "merchant": key}).Error
-	if err != nil {
-		return fmt.Errorf("return attempt of %s: %w", key, err)
-	}
-	return nil
-}
