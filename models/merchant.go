@@ -36,6 +36,8 @@ type Merchant struct {
 	// NoPasswordLimit is the largest wallet code payment that needs no confirmation
 	// by the wallet's owner (minor units; DefaultNoPasswordLimit when created with 0).
 	NoPasswordLimit int64 `json:"no_password_limit"`
+	// Prices are the merchant's per-call prices of the identity services.
+	Prices
 	// NotifyURL is where webhooks of the merchant's objects created without a
 	// notify_url go ("" for none).
 	NotifyURL string         `json:"notify_url,omitempty"`
@@ -69,6 +71,10 @@ type MerchantUpdate struct {
 	ReviewThreshold        *int64
 	WithdrawalDelaySeconds *int64
 	NoPasswordLimit        *int64
+	VerificationFee        *int64
+	VerificationCachedFee  *int64
+	CreditReportFee        *int64
+	CreditReportReuseFee   *int64
 	// NotifyURL "" removes it.
 	NotifyURL *string
 
@@ -81,6 +87,7 @@ type MerchantUpdate struct {
 // Empty says the update changes nothing.
 func (u MerchantUpdate) Empty() bool {
 	return u.FeeBps == nil && u.ReviewThreshold == nil && u.WithdrawalDelaySeconds == nil && u.NotifyURL == nil && u.NoPasswordLimit == nil &&
+		u.VerificationFee == nil && u.VerificationCachedFee == nil && u.CreditReportFee == nil && u.CreditReportReuseFee == nil &&
 		!u.SetWithdrawalLimitPerTransaction && !u.SetWithdrawalLimitDaily
 }
 
@@ -101,6 +108,15 @@ func (u MerchantUpdate) Apply(m Merchant) Merchant {
 	if u.NotifyURL != nil {
 		m.NotifyURL = *u.NotifyURL
 	}
+	for _, f := range []struct {
+		v   *int64
+		dst *int64
+	}{{u.VerificationFee, &m.VerificationFee}, {u.VerificationCachedFee, &m.VerificationCachedFee},
+		{u.CreditReportFee, &m.CreditReportFee}, {u.CreditReportReuseFee, &m.CreditReportReuseFee}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
 	if u.SetWithdrawalLimitPerTransaction {
 		m.WithdrawalLimitPerTransaction = u.WithdrawalLimitPerTransaction
 	}
@@ -108,4 +124,25 @@ func (u MerchantUpdate) Apply(m Merchant) Merchant {
 		m.WithdrawalLimitDaily = u.WithdrawalLimitDaily
 	}
 	return m
+}
+
+// Prices are a merchant's per-call prices of the identity services, in minor units of
+// its default currency: each booked once, from its settlement account to fees.
+type Prices struct {
+	// VerificationFee is a verification the bank answered, VerificationCachedFee one
+	// answered from the cache.
+	VerificationFee       int64 `json:"verification_fee"`
+	VerificationCachedFee int64 `json:"verification_cached_fee"`
+	// CreditReportFee is a report the bureau was queried for, CreditReportReuseFee
+	// one answered with a report the merchant already had.
+	CreditReportFee      int64 `json:"credit_report_fee"`
+	CreditReportReuseFee int64 `json:"credit_report_reuse_fee"`
+}
+
+// DefaultPrices are a new merchant's prices unless set.
+func DefaultPrices() Prices {
+	return Prices{
+		VerificationFee: DefaultVerificationFee, VerificationCachedFee: DefaultVerificationCachedFee,
+		CreditReportFee: DefaultCreditReportFee, CreditReportReuseFee: DefaultCreditReportReuseFee,
+	}
 }

@@ -70,6 +70,42 @@ type createMerchantRequest struct {
 	NotifyURL       *string `json:"notify_url"`
 	// NoPasswordLimit in minor units; absent: the default (20000).
 	NoPasswordLimit *int64 `json:"no_password_limit"`
+	// The identity services' prices in minor units; absent: the defaults (50, 10,
+	// 300, 0).
+	VerificationFee       *int64 `json:"verification_fee"`
+	VerificationCachedFee *int64 `json:"verification_cached_fee"`
+	CreditReportFee       *int64 `json:"credit_report_fee"`
+	CreditReportReuseFee  *int64 `json:"credit_report_reuse_fee"`
+}
+
+// checkPrice: a per-call price is 0 to 1,000,000 minor units.
+func checkPrice(name string, v int64) *problem.Problem {
+	if v < 0 || v > maxPrice {
+		return ptr(problem.Invalid(fmt.Sprintf("%s must be from 0 to %d minor units", name, maxPrice)))
+	}
+	return nil
+}
+
+// maxPrice bounds a per-call price (10,000 major units).
+const maxPrice = 1_000_000
+
+// setPrices checks and applies the prices a request names.
+func setPrices(p *models.Prices, verification, cached, report, reuse *int64) *problem.Problem {
+	for _, f := range []struct {
+		name string
+		v    *int64
+		dst  *int64
+	}{{"verification_fee", verification, &p.VerificationFee}, {"verification_cached_fee", cached, &p.VerificationCachedFee},
+		{"credit_report_fee", report, &p.CreditReportFee}, {"credit_report_reuse_fee", reuse, &p.CreditReportReuseFee}} {
+		if f.v == nil {
+			continue
+		}
+		if pr := checkPrice(f.name, *f.v); pr != nil {
+			return pr
+		}
+		*f.dst = *f.v
+	}
+	return nil
 }
 
 // checkNoPasswordLimit: a wallet code payment above it waits for the wallet owner;
@@ -140,6 +176,10 @@ func validateMerchant(req createMerchantRequest) (models.Merchant, *problem.Prob
 		}
 		m.FeeBps = *req.FeeBps
 	}
+	m.Prices = models.DefaultPrices()
+	if p := setPrices(&m.Prices, req.VerificationFee, req.VerificationCachedFee, req.CreditReportFee, req.CreditReportReuseFee); p != nil {
+		return fail(p)
+	}
 	m.NoPasswordLimit = models.DefaultNoPasswordLimit
 	if req.NoPasswordLimit != nil {
 		if p := checkNoPasswordLimit(*req.NoPasswordLimit); p != nil {
@@ -204,6 +244,10 @@ type updateMerchantRequest struct {
 	FeeBps                        *int64                 `json:"fee_bps"`
 	NotifyURL                     *string                `json:"notify_url"`
 	NoPasswordLimit               *int64                 `json:"no_password_limit"`
+	VerificationFee               *int64                 `json:"verification_fee"`
+	VerificationCachedFee         *int64                 `json:"verification_cached_fee"`
+	CreditReportFee               *int64                 `json:"credit_report_fee"`
+	CreditReportReuseFee          *int64                 `json:"credit_report_reuse_fee"`
 }
 
 // validateUpdate checks an update with create's checks of each field; an update that
@@ -211,12 +255,14 @@ type updateMerchantRequest struct {
 func validateUpdate(req updateMerchantRequest) (models.MerchantUpdate, *problem.Problem) {
 	u := models.MerchantUpdate{
 		ReviewThreshold: req.ReviewThreshold, WithdrawalDelaySeconds: req.WithdrawalDelay, FeeBps: req.FeeBps, NotifyURL: req.NotifyURL,
-		NoPasswordLimit:                  req.NoPasswordLimit,
+		NoPasswordLimit: req.NoPasswordLimit,
+		VerificationFee: req.VerificationFee, VerificationCachedFee: req.VerificationCachedFee,
+		CreditReportFee: req.CreditReportFee, CreditReportReuseFee: req.CreditReportReuseFee,
 		SetWithdrawalLimitPerTransaction: req.WithdrawalLimitPerTransaction.Set, WithdrawalLimitPerTransaction: req.WithdrawalLimitPerTransaction.Ptr(),
 		SetWithdrawalLimitDaily: req.WithdrawalLimitDaily.Set, WithdrawalLimitDaily: req.WithdrawalLimitDaily.Ptr(),
 	}
 	if u.Empty() {
-		return u, ptr(problem.Invalid("nothing to change: name at least one of review_threshold, withdrawal_limit_per_transaction, withdrawal_limit_daily, withdrawal_delay, fee_bps, notify_url, no_password_limit"))
+		return u, ptr(problem.Invalid("nothing to change: name at least one of review_threshold, withdrawal_limit_per_transaction, withdrawal_limit_daily, withdrawal_delay, fee_bps, notify_url, no_password_limit, verification_fee, verification_cached_fee, credit_report_fee, credit_report_reuse_fee"))
 	}
 	var checks []*problem.Problem
 	if u.ReviewThreshold != nil {
@@ -240,6 +286,8 @@ func validateUpdate(req updateMerchantRequest) (models.MerchantUpdate, *problem.
 	if u.NotifyURL != nil && *u.NotifyURL != "" {
 		checks = append(checks, checkNotifyURL(*u.NotifyURL))
 	}
+	var prices models.Prices
+	checks = append(checks, setPrices(&prices, u.VerificationFee, u.VerificationCachedFee, u.CreditReportFee, u.CreditReportReuseFee))
 	for _, p := range checks {
 		if p != nil {
 			return u, p
@@ -336,6 +384,10 @@ func settingChanges(u models.MerchantUpdate, before, after models.Merchant) stri
 	add(u.WithdrawalDelaySeconds != nil, "withdrawal_delay", before.WithdrawalDelaySeconds, after.WithdrawalDelaySeconds)
 	add(u.FeeBps != nil, "fee_bps", before.FeeBps, after.FeeBps)
 	add(u.NoPasswordLimit != nil, "no_password_limit", before.NoPasswordLimit, after.NoPasswordLimit)
+	add(u.VerificationFee != nil, "verification_fee", before.VerificationFee, after.VerificationFee)
+	add(u.VerificationCachedFee != nil, "verification_cached_fee", before.VerificationCachedFee, after.VerificationCachedFee)
+	add(u.CreditReportFee != nil, "credit_report_fee", before.CreditReportFee, after.CreditReportFee)
+	add(u.CreditReportReuseFee != nil, "credit_report_reuse_fee", before.CreditReportReuseFee, after.CreditReportReuseFee)
 	add(u.NotifyURL != nil, "notify_url", auditURL(before.NotifyURL), auditURL(after.NotifyURL))
 	return strings.Join(out, ", ")
 }

@@ -35,6 +35,10 @@ type merchantRow struct {
 	WithdrawalLimitDaily          *int64
 	WithdrawalDelaySeconds        int64
 	NoPasswordLimit               int64
+	VerificationFee               int64
+	VerificationCachedFee         int64
+	CreditReportFee               int64
+	CreditReportReuseFee          int64
 	DefaultCurrency               string
 	Status                        string
 	CreatedAt                     time.Time
@@ -54,10 +58,14 @@ func (r merchantRow) model(now time.Time) models.Merchant {
 		WithdrawalLimitDaily:          r.WithdrawalLimitDaily,
 		WithdrawalDelaySeconds:        r.WithdrawalDelaySeconds,
 		NoPasswordLimit:               r.NoPasswordLimit,
-		NotifyURL:                     r.NotifyURL,
-		Status:                        models.MerchantStatus(r.Status),
-		WebhookSigning:                models.WebhookSigningWebhookSecret,
-		CreatedAt:                     r.CreatedAt.UTC(),
+		Prices: models.Prices{
+			VerificationFee: r.VerificationFee, VerificationCachedFee: r.VerificationCachedFee,
+			CreditReportFee: r.CreditReportFee, CreditReportReuseFee: r.CreditReportReuseFee,
+		},
+		NotifyURL:      r.NotifyURL,
+		Status:         models.MerchantStatus(r.Status),
+		WebhookSigning: models.WebhookSigningWebhookSecret,
+		CreatedAt:      r.CreatedAt.UTC(),
 	}
 	if r.WebhookSecretEnc == "" {
 		m.WebhookSigning = models.WebhookSigningAPISecret
@@ -105,6 +113,11 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 	if m.NoPasswordLimit <= 0 {
 		m.NoPasswordLimit = models.DefaultNoPasswordLimit
 	}
+	if m.Prices == (models.Prices{}) {
+		// Unset (the zero value): the defaults. A merchant charged nothing at all
+		// is set so by an update.
+		m.Prices = models.DefaultPrices()
+	}
 	row := merchantRow{
 		ID:                            m.ID,
 		Name:                          m.Name,
@@ -118,6 +131,10 @@ func (s *Store) CreateMerchantTx(tx *gorm.DB, m models.Merchant, secret, webhook
 		WithdrawalLimitDaily:          m.WithdrawalLimitDaily,
 		WithdrawalDelaySeconds:        m.WithdrawalDelaySeconds,
 		NoPasswordLimit:               m.NoPasswordLimit,
+		VerificationFee:               m.VerificationFee,
+		VerificationCachedFee:         m.VerificationCachedFee,
+		CreditReportFee:               m.CreditReportFee,
+		CreditReportReuseFee:          m.CreditReportReuseFee,
 		Status:                        string(m.Status),
 		CreatedAt:                     now,
 		UpdatedAt:                     now,
@@ -381,6 +398,18 @@ func (s *Store) UpdateMerchant(ctx context.Context, id string, u models.Merchant
 		}
 		if u.NoPasswordLimit != nil {
 			updates["no_password_limit"] = after.NoPasswordLimit
+		}
+		if u.VerificationFee != nil {
+			updates["verification_fee"] = after.VerificationFee
+		}
+		if u.VerificationCachedFee != nil {
+			updates["verification_cached_fee"] = after.VerificationCachedFee
+		}
+		if u.CreditReportFee != nil {
+			updates["credit_report_fee"] = after.CreditReportFee
+		}
+		if u.CreditReportReuseFee != nil {
+			updates["credit_report_reuse_fee"] = after.CreditReportReuseFee
 		}
 		if u.SetWithdrawalLimitPerTransaction {
 			updates["withdrawal_limit_per_transaction"] = after.WithdrawalLimitPerTransaction
