@@ -79,6 +79,7 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 		{store.PurgeKindRateLimits, in.RateLimitMaxAge, &res.RateLimits},
 		{store.PurgeKindBankCallbacks, in.BankCallbackMaxAge, &res.BankCallbacks},
 		{store.PurgeKindPaymentCodes, in.PaymentCodeMaxAge, &res.PaymentCodes},
+		{store.PurgeKindCreditReports, in.CreditReportMaxAge, &res.CreditReports},
 		{store.PurgeKindEvents, in.EventMaxAge, &res.Events},
 		{store.PurgeKindWebhookAttempts, in.WebhookAttemptMaxAge, &res.WebhookAttempts},
 		{store.PurgeKindAudit, in.AuditMaxAge, &res.Audit},
@@ -124,7 +125,7 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 	logger(ctx, m.Log).WithFields(logrus.Fields{
 		"nonces": res.Nonces, "idempotency_keys": res.IdempotencyKeys, "expired_secrets": res.ExpiredSecrets,
 		"events": res.Events, "webhook_attempts": res.WebhookAttempts, "audit": res.Audit,
-		"rate_limits": res.RateLimits, "bank_callbacks": res.BankCallbacks, "payment_codes": res.PaymentCodes, "more": res.More,
+		"rate_limits": res.RateLimits, "bank_callbacks": res.BankCallbacks, "payment_codes": res.PaymentCodes, "credit_reports": res.CreditReports, "more": res.More,
 	}).Debug("purged")
 	return res, nil
 }

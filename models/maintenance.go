@@ -27,6 +27,9 @@ type PurgeInput struct {
 	BankCallbackMaxAge time.Duration `json:"bank_callback_max_age,omitempty"`
 	// PaymentCodeMaxAge is how long a wallet's payment code is kept after it expired.
 	PaymentCodeMaxAge time.Duration `json:"payment_code_max_age,omitempty"`
+	// CreditReportMaxAge is how long a credit report's content is kept after the
+	// bureau answered (PAYFLOW_CREDIT_RETENTION_DAYS).
+	CreditReportMaxAge time.Duration `json:"credit_report_max_age,omitempty"`
 }
 
 // PurgeResult counts what one purge deleted.
@@ -42,6 +45,7 @@ type PurgeResult struct {
 	RateLimits      int64 `json:"rate_limits,omitempty"`
 	BankCallbacks   int64 `json:"bank_callbacks,omitempty"`
 	PaymentCodes    int64 `json:"payment_codes,omitempty"`
+	CreditReports   int64 `json:"credit_reports,omitempty"`
 	// More names the kinds that had more past their retention when the run's time
 	// was up: the next firing goes on with them.
 	More []string `json:"more,omitempty"`

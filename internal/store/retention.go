@@ -40,6 +40,10 @@ const (
 	// PurgeKindPaymentCodes: wallets' payment codes that expired before the cutoff
 	// (used or not: a used code's payment keeps it masked).
 	PurgeKindPaymentCodes PurgeKind = "payment_codes"
+	// PurgeKindCreditReports: the content of credit reports the bureau answered
+	// before the cutoff (the row stays, status purged, so that GET says so and its
+	// reads stay on record).
+	PurgeKindCreditReports PurgeKind = "credit_reports"
 )
 
 // purgeSpec is how a kind's batch is selected and deleted: the oldest rows by the
@@ -80,6 +84,10 @@ func (s *Store) PurgeBatch(ctx context.Context, kind PurgeKind, before time.Time
 	before = before.UTC()
 	if kind == PurgeKindWebhookAttempts {
 		deleted, more, err = s.purgeWebhookAttempts(ctx, before, limit)
+	} else if kind == PurgeKindCreditReports {
+		var n int
+		n, err = s.PurgeCreditReports(ctx, before, limit)
+		deleted, more = int64(n), n == limit
 	} else if spec, ok := purgeSpecs[kind]; ok {
 		deleted, more, err = s.purgeRows(ctx, spec, before, limit)
 	} else {

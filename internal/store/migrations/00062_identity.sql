@@ -78,7 +78,7 @@ CREATE TABLE credit_reports (
 );
 CREATE INDEX credit_reports_subject ON credit_reports (merchant_id, subject_hash, status, ready_at);
 CREATE INDEX credit_reports_merchant ON credit_reports (merchant_id, id);
-CREATE INDEX credit_reports_expires ON credit_reports (expires_at);
+CREATE INDEX credit_reports_ready ON credit_reports (ready_at);
 
 CREATE TABLE credit_report_reads (
     id          VARCHAR(64)  NOT NULL PRIMARY KEY,
