@@ -46,6 +46,8 @@ test: tools check-mysql vet fmt-check helm-lint api-check api-lint
 FUZZ_TARGETS := \
 	./internal/signing:FuzzVerifyRequest \
 	./models:FuzzParseAmountJSON \
+	./models:FuzzIdentity \
+	./models:FuzzIdentityKey \
 	./http/decode:FuzzStrict \
 	./http/server:FuzzCreatePayment \
 	./internal/recon:FuzzStatementLine \
