@@ -20,6 +20,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/metrics"
 )
 
 // testRedisURL is the Redis the tests use: PAYFLOW_TEST_REDIS_URL, else the local
@@ -431,7 +432,8 @@ func TestNew(t *testing.T) {
 func TestModule(t *testing.T) {
 	for url, want := range map[string]string{"": "memory", testRedisURL(): "redis"} {
 		var c Cache
-		app := fx.New(fx.NopLogger, fx.Supply(config.Config{RedisURL: url}, quietLog()), Module, fx.Populate(&c))
+		m := metrics.New()
+		app := fx.New(fx.NopLogger, fx.Supply(config.Config{RedisURL: url}, quietLog(), m), Module, fx.Populate(&c))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := app.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -442,9 +444,79 @@ func TestModule(t *testing.T) {
 		if err := c.Ping(ctx); err != nil {
 			t.Errorf("PAYFLOW_REDIS_URL %q: Ping = %v", url, err)
 		}
+		if _, _, err := c.Get(ctx, "payflowtest:module:absent"); err != nil {
+			t.Errorf("PAYFLOW_REDIS_URL %q: Get = %v", url, err)
+		}
+		if n := counterValue(t, m, want, "get", "miss"); n != 1 {
+			t.Errorf("PAYFLOW_REDIS_URL %q: the module's cache is not counted in the process's metrics (%v misses)", url, n)
+		}
 		if err := app.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
 	}
+}
+
+// Instrument counts each call by cache, op and result, and passes the answers on.
+func TestInstrument(t *testing.T) {
+	ctx := context.Background()
+	m := metrics.New()
+	for _, inner := range implementations(t) {
+		c := Instrument(inner, m)
+		_, _, _ = c.Get(ctx, "absent")
+		_ = c.Set(ctx, "k", []byte("v"), time.Minute)
+		if v, ok, err := c.Get(ctx, "k"); !ok || err != nil || string(v) != "v" {
+			t.Fatalf("%s: instrumented Get = %q, %v, %v", inner.Name(), v, ok, err)
+		}
+		_ = c.Set(ctx, "k", []byte("v"), 0) // refused: an error
+		_ = c.Delete(ctx, "k")
+	}
+	down, err := NewRedis("redis://127.0.0.1:1/0", "payflowtest:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	if _, ok, err := Instrument(down, m).Get(ctx, "k"); ok || err == nil {
+		t.Fatalf("Get of a Redis that is down = %v, %v; want an error", ok, err)
+	}
+	for _, name := range []string{"memory", "redis"} {
+		for _, want := range []struct {
+			op, result string
+			n          float64
+		}{{"get", "hit", 1}, {"get", "miss", 1}, {"set", "ok", 1}, {"set", "error", 1}, {"delete", "ok", 1}} {
+			if got := counterValue(t, m, name, want.op, want.result); got != want.n {
+				t.Errorf("%s %s %s: %v, want %v", name, want.op, want.result, got, want.n)
+			}
+		}
+	}
+	if got := counterValue(t, m, "redis", "get", "error"); got != 1 {
+		t.Errorf("redis get error: %v, want 1", got)
+	}
+	if Instrument(NewMemory(1), nil).Name() != "memory" {
+		t.Error("Instrument with no metrics changed the cache")
+	}
+}
+
+// counterValue is payflow_cache_requests_total{cache, op, result} in m (0 if absent).
+func counterValue(t *testing.T, m *metrics.Metrics, cache, op, result string) float64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != metrics.NameCacheRequestsTotal {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["cache"] == cache && labels["op"] == op && labels["result"] == result {
+				return s.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
