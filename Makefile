@@ -24,9 +24,12 @@ TEMPORAL_SERVER := $(BIN)/temporal-server
 TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 MYSQL_ADDR ?= 127.0.0.1:3306
 export MYSQL_ADDR
+# The Redis of internal/cache's tests (one of them flushes its database 15).
+PAYFLOW_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export PAYFLOW_TEST_REDIS_URL
 
 .PHONY: api-client api-check api-lint
-.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-postgres bench bench-recon bench-retention bench-cluster clean \
+.PHONY: sim run test tools build test-unit test-integration vet fmt-check check-mysql check-redis check-postgres bench bench-recon bench-retention bench-cluster clean \
 	test-e2e helm-check helm-lint alerts-check fuzz fuzz-short cluster cluster-tools test-cluster capacity chaos
 
 ## run: start Temporal dev server + Web UI, bank simulator, stripe-mock, worker and API on SQLite (Ctrl-C stops all)
@@ -36,8 +39,8 @@ run:
 	@$(MAKE) --no-print-directory -j3 $(TEMPORAL) $(STRIPE_MOCK) build
 	$(PAYFLOW) dev
 
-## test: every test (-race), against MariaDB at $(MYSQL_ADDR) and SQLite, with a real Temporal dev server
-test: tools check-mysql vet fmt-check helm-lint api-check api-lint
+## test: every test (-race), against MariaDB at $(MYSQL_ADDR) and SQLite, Redis at $(PAYFLOW_TEST_REDIS_URL), with a real Temporal dev server
+test: tools check-mysql check-redis vet fmt-check helm-lint api-check api-lint
 	PAYFLOW_TEST_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 25m ./...
 
 # Fuzz targets, as package:Target. make test runs only their seed corpora
@@ -46,6 +49,8 @@ test: tools check-mysql vet fmt-check helm-lint api-check api-lint
 FUZZ_TARGETS := \
 	./internal/signing:FuzzVerifyRequest \
 	./models:FuzzParseAmountJSON \
+	./models:FuzzIdentity \
+	./models:FuzzIdentityKey \
 	./http/decode:FuzzStrict \
 	./http/server:FuzzCreatePayment \
 	./internal/recon:FuzzStatementLine \
@@ -204,6 +209,17 @@ check-mysql:
 	@if ! (exec 3<>/dev/tcp/$${MYSQL_ADDR%:*}/$${MYSQL_ADDR#*:}) 2>/dev/null; then \
 		echo "MariaDB/MySQL is not reachable at $(MYSQL_ADDR) (root, empty password)."; \
 		echo "Start it (start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd) or set MYSQL_ADDR."; \
+		exit 1; \
+	fi
+
+# Nor Redis: the cache's tests fail without it, so make test stops here first. Only the
+# address is printed (the URL may hold a password).
+check-redis:
+	@u=$$PAYFLOW_TEST_REDIS_URL; a=$${u#*://}; a=$${a##*@}; a=$${a%%/*}; a=$${a%%\?*}; \
+	case $$a in *:*) ;; *) a=$$a:6379 ;; esac; \
+	if ! (exec 3<>/dev/tcp/$${a%:*}/$${a#*:}) 2>/dev/null; then \
+		echo "Redis is not reachable at $$a (PAYFLOW_TEST_REDIS_URL; the cache's tests need it)."; \
+		echo "Start it (redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no) or set PAYFLOW_TEST_REDIS_URL."; \
 		exit 1; \
 	fi
 

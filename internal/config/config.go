@@ -56,6 +56,10 @@ type Config struct {
 	// SecretsKey encrypts merchant secrets at rest (AES-256-GCM, 32 bytes).
 	SecretsKey []byte
 
+	// RedisURL is the cache's Redis (redis://[user:password@]host:port/db); empty:
+	// an in-process cache (internal/cache). Redis is a cache, never storage.
+	RedisURL string
+
 	// Channels are the bank channels this deployment uses (PAYFLOW_CHANNELS, a
 	// subset of KnownChannels; the auto router is always added over them). Only
 	// these are registered, offered to merchants and given a callback route.
@@ -275,6 +279,7 @@ func load(getenv func(string) string) (Config, error) {
 		Env:                   env,
 		DBDSN:                 e.str("PAYFLOW_DB_DSN", "sqlite://"+dataDir+"/payflow.db"),
 		DBMaxOpenConns:        e.int("PAYFLOW_DB_MAX_OPEN_CONNS", 0),
+		RedisURL:              e.str("PAYFLOW_REDIS_URL", ""),
 		TemporalAddress:       e.str("PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:     e.str("PAYFLOW_TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:             e.str("PAYFLOW_TASK_QUEUE", "payflow"),

@@ -54,6 +54,7 @@ var Payflow = []Series{
 	{NameWebhookBacklog, Gauge, nil},
 	{NameHTTPRequestsTotal, Counter, []string{"method", "route", "status"}},
 	{NameHTTPRequestDuration, Histogram, []string{"method", "route"}},
+	{NameCacheRequestsTotal, Counter, []string{"cache", "op", "result"}},
 }
 
 // SDK are the Temporal SDK's series that payflow's alerts and dashboard read, named

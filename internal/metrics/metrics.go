@@ -1,7 +1,7 @@
 // Package metrics holds the Prometheus series a payflow process exports on /metrics:
 // payflow's own (flows started, flows reaching a terminal status and how long they
 // took, flows waiting in a stage, the ledger check, reconciliation differences found
-// and still open, webhook backlog, HTTP requests) and the Temporal SDK's, bridged from
+// and still open, webhook backlog, HTTP requests, cache calls) and the Temporal SDK's, bridged from
 // its MetricsHandler. catalog.go lists every series the alerts and the dashboard may
 // read. Each process has one Metrics with
 // its own registry; a nil *Metrics records nothing, so that code under test needs
@@ -41,6 +41,7 @@ const (
 	NameWebhookBacklog                      = "payflow_webhook_backlog"
 	NameHTTPRequestsTotal                   = "payflow_http_requests_total"
 	NameHTTPRequestDuration                 = "payflow_http_request_duration_seconds"
+	NameCacheRequestsTotal                  = "payflow_cache_requests_total"
 )
 
 // HelpWebhookBacklog is the help text of NameWebhookBacklog.
@@ -65,6 +66,7 @@ type Metrics struct {
 	reconStale   *prometheus.GaugeVec
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	cache        *prometheus.CounterVec
 	sdk          *sdkCollector
 }
 
@@ -108,13 +110,16 @@ func New() *Metrics {
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: NameHTTPRequestDuration, Help: "HTTP request latency, by method and route.", Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameCacheRequestsTotal, Help: "Cache calls, by cache (redis, memory), op (get, set, delete) and result (hit, miss, ok, error; an error is a miss to the caller).",
+		}, []string{"cache", "op", "result"}),
 		sdk: newSDKCollector(),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen, m.reconStale,
-		m.httpRequests, m.httpDuration, m.sdk,
+		m.httpRequests, m.httpDuration, m.cache, m.sdk,
 	)
 	return m
 }
@@ -242,6 +247,15 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	}
 	m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// CacheRequest counts one cache call: cache is the cache's Name, op get, set or
+// delete, result hit or miss (get), ok (set, delete) or error.
+func (m *Metrics) CacheRequest(cache, op, result string) {
+	if m == nil {
+		return
+	}
+	m.cache.WithLabelValues(cache, op, result).Inc()
 }
 
 // ErrAlreadyRegistered reports a second series under one name.
