@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -203,4 +204,43 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+// Concurrent requests of one request id queue on the write transaction: one
+// executes, the others answer its result.
+func TestIdentityRequestsExecuteOnceUnderConcurrency(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.setFaults(map[string]any{"bureau_delay_ms": 0})
+	requests := []struct {
+		path, id string
+		body     map[string]any
+	}{
+		{"/v1/verifications", "ver_conc", verify("ver_conc", CardDebit, "张三", zhangID, zhangPhone)},
+		{"/v1/card_bindings", "bind_conc", bind("bind_conc", CardCredit, "李四", liID, liPhone)},
+		{"/v1/credit_queries", "cq_conc", creditQuery("cq_conc", "张三", SubjectGood, "")},
+	}
+	for _, r := range requests {
+		var wg sync.WaitGroup
+		codes := make([]int, 8)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _ = e.do(http.MethodPost, r.path, r.body)
+			}()
+		}
+		wg.Wait()
+		for _, c := range codes {
+			if c != http.StatusOK && c != http.StatusAccepted {
+				t.Fatalf("%s: status %d", r.path, c)
+			}
+		}
+		if n := e.executions(r.id); n != 1 {
+			t.Fatalf("%s executed %d times", r.id, n)
+		}
+	}
+	var sent int
+	if err := e.srv.db.QueryRow(`SELECT COUNT(*) FROM sms WHERE phone = ?`, liPhone).Scan(&sent); err != nil || sent != 1 {
+		t.Fatalf("codes sent: %d (%v), want 1", sent, err)
+	}
 }
