@@ -31,6 +31,11 @@ func (c *chargeRequest) validate() error {
 }
 
 func (c *chargeRequest) plan(e *execRequest) logrus.Fields {
+	if isAgreement(c.Token) {
+		// An agreement of a card binding: charged while it is active.
+		e.decide = agreementOutcome(c.Token, FailureCardDeclined)
+		return logrus.Fields{"token": "agreement"}
+	}
 	out := chargeOutcome(c.Token)
 	e.flaky = c.Token == TokenFlaky
 	e.decide = func(context.Context, *sql.Tx) (outcome, error) { return out, nil }

@@ -122,10 +122,22 @@
 // statement each (/sim/statements/{provider}-{YYYY-MM-DD}.csv, balances with
 // ?channel={provider}). docs/wallet-providers.md is the reference.
 //
+// # Identity services
+//
+// Card verification (POST /v1/verifications), card binding with an SMS code
+// (POST /v1/card_bindings, .../{request_id}/confirm, /resend, /unbind, GET and
+// DELETE .../{request_id}; the codes at GET /sim/sms?phone=) and a credit
+// bureau (POST /v1/credit_queries, GET .../{request_id}), keyed by request_id
+// like transfers by reference. The cardholder directory is seeded with the
+// Card* test cards (POST /sim/cardholders adds more). An active binding's
+// agreement number ([AgreementPrefix]) is a charge token and a payout
+// bank_account. docs/operations.md is the reference.
+//
 // POST /sim/faults sets the given knobs and resets every other one ({} resets
 // all): down and error_rate refuse channel requests (cancels included) with
 // 503, latency_ms delays them, processing_ms and callback_delay_ms time
 // processing transfers and their callbacks, duplicate_callbacks doubles them,
-// refuse_cancel makes cancels answer not_cancelable (see Cancel). Faults live
+// refuse_cancel makes cancels answer not_cancelable (see Cancel), bureau_down
+// refuses the credit bureau alone and bureau_delay_ms times its reports. Faults live
 // in memory: a restart resets them to their defaults.
 package banksim

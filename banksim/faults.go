@@ -31,12 +31,17 @@ type Faults struct {
 	// never-seen reference, as a bank that can no longer stop a transfer on
 	// its way; a final transfer still answers its final state.
 	RefuseCancel bool `json:"refuse_cancel"`
+	// BureauDown answers every credit bureau request 503 bank_unavailable,
+	// while the bank's other services keep working.
+	BureauDown bool `json:"bureau_down"`
+	// BureauDelayMS is how long the bureau takes to prepare a new report.
+	BureauDelayMS int64 `json:"bureau_delay_ms"`
 }
 
 // DefaultFaults are the faults of a fresh server: none, and processing
-// transfers completing after two seconds.
+// transfers completing after two seconds, credit reports after three.
 func DefaultFaults() Faults {
-	return Faults{ProcessingMS: defaultProcessing.Milliseconds()}
+	return Faults{ProcessingMS: defaultProcessing.Milliseconds(), BureauDelayMS: defaultBureauDelay.Milliseconds()}
 }
 
 // Faults returns the faults in force.
@@ -55,8 +60,8 @@ func (f Faults) validate() error {
 	switch {
 	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
 		return errors.New("error_rate must be between 0 and 1")
-	case f.LatencyMS < 0, f.ProcessingMS < 0, f.CallbackDelayMS < 0:
-		return errors.New("latency_ms, processing_ms and callback_delay_ms must not be negative")
+	case f.LatencyMS < 0, f.ProcessingMS < 0, f.CallbackDelayMS < 0, f.BureauDelayMS < 0:
+		return errors.New("latency_ms, processing_ms, callback_delay_ms and bureau_delay_ms must not be negative")
 	}
 	return nil
 }
@@ -71,6 +76,8 @@ type faultsRequest struct {
 	CallbackDelayMS    *int64   `json:"callback_delay_ms"`
 	DuplicateCallbacks *bool    `json:"duplicate_callbacks"`
 	RefuseCancel       *bool    `json:"refuse_cancel"`
+	BureauDown         *bool    `json:"bureau_down"`
+	BureauDelayMS      *int64   `json:"bureau_delay_ms"`
 }
 
 func (q faultsRequest) faults() Faults {
@@ -82,6 +89,8 @@ func (q faultsRequest) faults() Faults {
 	setGiven(&f.CallbackDelayMS, q.CallbackDelayMS)
 	setGiven(&f.DuplicateCallbacks, q.DuplicateCallbacks)
 	setGiven(&f.RefuseCancel, q.RefuseCancel)
+	setGiven(&f.BureauDown, q.BureauDown)
+	setGiven(&f.BureauDelayMS, q.BureauDelayMS)
 	return f
 }
 
@@ -111,7 +120,7 @@ func (s *Server) handleSetFaults(w http.ResponseWriter, r *http.Request) {
 	s.log.WithFields(logrus.Fields{
 		"down": f.Down, "error_rate": f.ErrorRate, "latency_ms": f.LatencyMS, "processing_ms": f.ProcessingMS,
 		"callback_delay_ms": f.CallbackDelayMS, "duplicate_callbacks": f.DuplicateCallbacks,
-		"refuse_cancel": f.RefuseCancel,
+		"refuse_cancel": f.RefuseCancel, "bureau_down": f.BureauDown, "bureau_delay_ms": f.BureauDelayMS,
 	}).Info("faults set")
 	writeJSON(w, http.StatusOK, f)
 }

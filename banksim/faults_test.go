@@ -9,16 +9,17 @@ import (
 func TestFaultsSetAndReset(t *testing.T) {
 	e := newEnv(t, Config{})
 	if got := e.setFaults(map[string]any{"latency_ms": 5, "duplicate_callbacks": true, "refuse_cancel": true}); got != (Faults{
-		LatencyMS: 5, DuplicateCallbacks: true, RefuseCancel: true, ProcessingMS: 2000,
+		LatencyMS: 5, DuplicateCallbacks: true, RefuseCancel: true, ProcessingMS: 2000, BureauDelayMS: 3000,
 	}) {
 		t.Fatalf("set: %+v", got)
 	}
 	// A body sets exactly its fields: the latency set before is reset.
-	if got := e.setFaults(map[string]any{"processing_ms": 0}); got != (Faults{}) {
+	want := Faults{BureauDelayMS: 3000}
+	if got := e.setFaults(map[string]any{"processing_ms": 0}); got != want {
 		t.Fatalf("set processing_ms 0: %+v, want every other fault at its default", got)
 	}
 	code, raw := e.do(http.MethodGet, "/sim/faults", nil)
-	if code != http.StatusOK || decodeAs[Faults](t, raw) != (Faults{}) {
+	if code != http.StatusOK || decodeAs[Faults](t, raw) != want {
 		t.Fatalf("get: %d %s", code, raw)
 	}
 	for _, reset := range []any{map[string]any{}, ""} {
@@ -27,7 +28,7 @@ func TestFaultsSetAndReset(t *testing.T) {
 			t.Fatalf("reset with %q: %+v", reset, got)
 		}
 	}
-	for _, bad := range []string{`{"error_rate":1.5}`, `{"error_rate":-0.1}`, `{"latency_ms":-1}`, `{"processing_ms":-1}`, `{"down":"yes"}`, `{"refuse_cancel":1}`} {
+	for _, bad := range []string{`{"error_rate":1.5}`, `{"error_rate":-0.1}`, `{"latency_ms":-1}`, `{"processing_ms":-1}`, `{"bureau_delay_ms":-1}`, `{"down":"yes"}`, `{"bureau_down":1}`, `{"refuse_cancel":1}`} {
 		if code, raw := e.do(http.MethodPost, "/sim/faults", bad); code != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", bad, code, raw)
 		}

@@ -29,6 +29,11 @@ func (p *payoutRequest) validate() error {
 }
 
 func (p *payoutRequest) plan(e *execRequest) logrus.Fields {
+	if isAgreement(p.BankAccount) {
+		// An agreement of a card binding: paid out to while it is active.
+		e.decide = agreementOutcome(p.BankAccount, FailureAccountClosed)
+		return logrus.Fields{"destination": "agreement"}
+	}
 	out := payoutOutcome(p.BankAccount)
 	e.decide = func(context.Context, *sql.Tx) (outcome, error) { return out, nil }
 	return logrus.Fields{"destination": knownName(p.BankAccount, knownAccounts...)}

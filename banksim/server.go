@@ -73,6 +73,10 @@ func New(cfg Config) (*Server, error) {
 	f := DefaultFaults()
 	s.faults.Store(&f)
 	s.mux = s.routes()
+	if err := s.seedCardholders(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("banksim: seed cardholders: %w", err)
+	}
 	return s, nil
 }
 
@@ -86,6 +90,16 @@ func (s *Server) routes() *http.ServeMux {
 
 	s.walletRoutes(mux)
 
+	mux.HandleFunc("POST /v1/verifications", s.channel(s.handleVerify))
+	mux.HandleFunc("POST /v1/card_bindings", s.channel(s.handleStartBinding))
+	mux.HandleFunc("GET /v1/card_bindings/{request_id}", s.channel(s.handleGetBinding))
+	mux.HandleFunc("POST /v1/card_bindings/{request_id}/confirm", s.channel(s.handleConfirmBinding))
+	mux.HandleFunc("POST /v1/card_bindings/{request_id}/resend", s.channel(s.handleResendBinding))
+	mux.HandleFunc("DELETE /v1/card_bindings/{request_id}", s.channel(s.handleRemoveBinding))
+	mux.HandleFunc("POST /v1/card_bindings/{request_id}/unbind", s.channel(s.handleRemoveBinding))
+	mux.HandleFunc("POST /v1/credit_queries", s.bureau(s.handleCreateCreditQuery))
+	mux.HandleFunc("GET /v1/credit_queries/{request_id}", s.bureau(s.handleGetCreditQuery))
+
 	mux.HandleFunc("GET /sim/executions", s.handleExecutions)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	mux.HandleFunc("POST /sim/faults", s.handleSetFaults)
@@ -95,6 +109,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /sim/balances/adjust", s.handleAdjustBalance)
 	mux.HandleFunc("POST /sim/statement/inject", s.handleInject)
 	mux.HandleFunc("POST /sim/statement/alter", s.handleAlter)
+	mux.HandleFunc("POST /sim/cardholders", s.handleAddCardholder)
+	mux.HandleFunc("GET /sim/sms", s.handleSMS)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

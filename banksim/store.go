@@ -153,6 +153,60 @@ var migrations = []string{
 
 	ALTER TABLE statement_lines ADD COLUMN channel TEXT NOT NULL DEFAULT '';
 	ALTER TABLE callbacks ADD COLUMN channel TEXT NOT NULL DEFAULT '';`,
+	`-- The identity services: the cardholder directory (seeded by seedCardholders),
+	-- verifications and card bindings by request id, the SMS codes the bank sent
+	-- and the credit bureau's queries.
+	CREATE TABLE cardholders (
+		card_number TEXT PRIMARY KEY,
+		name        TEXT NOT NULL,
+		id_number   TEXT NOT NULL,
+		phone       TEXT NOT NULL,
+		bank        TEXT NOT NULL,
+		card_type   TEXT NOT NULL
+	);
+
+	-- A verification's answer, kept verbatim so that a repeat answers it again.
+	CREATE TABLE verifications (
+		request_id TEXT    PRIMARY KEY,
+		answer     BLOB    NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+
+	CREATE TABLE card_bindings (
+		request_id   TEXT    PRIMARY KEY,
+		card_number  TEXT    NOT NULL,
+		phone        TEXT    NOT NULL,
+		status       TEXT    NOT NULL,
+		reason       TEXT    NOT NULL DEFAULT '',
+		mismatched   TEXT    NOT NULL DEFAULT '[]',
+		otp          TEXT    NOT NULL DEFAULT '',
+		otp_sent_at  INTEGER,
+		otp_attempts INTEGER NOT NULL DEFAULT 0,
+		agreement_no TEXT    UNIQUE,
+		created_at   INTEGER NOT NULL,
+		removed_at   INTEGER
+	);
+
+	CREATE TABLE sms (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		phone      TEXT    NOT NULL,
+		otp        TEXT    NOT NULL,
+		sent_at    INTEGER NOT NULL,
+		visible_at INTEGER NOT NULL
+	);
+	CREATE INDEX sms_phone ON sms (phone, visible_at);
+
+	CREATE TABLE credit_queries (
+		request_id   TEXT    PRIMARY KEY,
+		name         TEXT    NOT NULL,
+		id_number    TEXT    NOT NULL,
+		purpose      TEXT    NOT NULL,
+		callback_url TEXT    NOT NULL DEFAULT '',
+		status       TEXT    NOT NULL,
+		created_at   INTEGER NOT NULL,
+		ready_at     INTEGER NOT NULL
+	);
+	CREATE INDEX credit_queries_due ON credit_queries (status, ready_at);`,
 }
 
 // openDB opens (creating when missing) and migrates the SQLite file at path.

@@ -92,14 +92,16 @@ func (s *Server) untilDue(next sql.NullInt64, err error) time.Duration {
 	return min(max(fromNanos(next.Int64).Sub(s.now()), 0), maxIdle)
 }
 
-// nextCompletion is how long until the next processing transfer or customer
-// confirmation of a payment code is due.
+// nextCompletion is how long until the next processing transfer, customer
+// confirmation of a payment code or credit report is due.
 func (s *Server) nextCompletion(ctx context.Context) time.Duration {
 	var next sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT MIN(at) FROM (
 		SELECT MIN(complete_at) AS at FROM transfers WHERE status = 'processing'
 		UNION ALL
-		SELECT MIN(confirm_at) FROM wallet_trades WHERE status = 'USERPAYING')`).Scan(&next)
+		SELECT MIN(confirm_at) FROM wallet_trades WHERE status = 'USERPAYING'
+		UNION ALL
+		SELECT MIN(ready_at) FROM credit_queries WHERE status = 'processing')`).Scan(&next)
 	return s.untilDue(next, err)
 }
 
@@ -110,10 +112,13 @@ func (s *Server) nextCallback(ctx context.Context) time.Duration {
 	return s.untilDue(next, err)
 }
 
-// completeDue completes every processing transfer, and confirms every
-// payment code, whose time has come.
+// completeDue completes every processing transfer and credit query, and
+// confirms every payment code, whose time has come.
 func (s *Server) completeDue(ctx context.Context) error {
 	if err := s.confirmDue(ctx); err != nil {
+		return err
+	}
+	if err := s.completeCreditQueries(ctx); err != nil {
 		return err
 	}
 	for {
