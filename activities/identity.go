@@ -61,6 +61,29 @@ func (a *Identity) bankError(ctx context.Context, err error, what string) error 
 	return businessError(models.FailureCode(models.ErrTypeInvalidInput), fmt.Sprintf("%s: %v", what, err))
 }
 
+// LookupVerification answers what the cache holds for the elements' key (nil: a
+// miss). A cache that fails is a miss: the bank is asked.
+func (a *Identity) LookupVerification(ctx context.Context, key string) (*models.VerificationAnswer, error) {
+	if a.Cache == nil || key == "" {
+		return nil, nil
+	}
+	log := logger(ctx, a.Log)
+	b, ok, err := a.Cache.Get(ctx, key)
+	if err != nil {
+		log.WithError(err).Warn("cache lookup failed: asking the bank")
+		return nil, nil
+	}
+	if !ok {
+		return nil, nil
+	}
+	var ans models.VerificationAnswer
+	if err := json.Unmarshal(b, &ans); err != nil || (ans.Result != models.VerificationMatch && ans.Result != models.VerificationMismatch) {
+		log.Warn("unreadable cache entry: asking the bank")
+		return nil, nil
+	}
+	return &ans, nil
+}
+
 // VerifyAtBank asks the bank to verify the elements under the verification's id.
 func (a *Identity) VerifyAtBank(ctx context.Context, in models.VerificationInput) (models.VerificationAnswer, error) {
 	ans, err := a.Bank.Verify(ctx, in.VerificationID, in.Identity)

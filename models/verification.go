@@ -140,11 +140,12 @@ type VerificationInput struct {
 	MerchantID     string   `json:"merchant_id"`
 	Identity       Identity `json:"identity"`
 	Currency       Currency `json:"currency"`
-	Fee            int64    `json:"fee"`
-	// Cached is the answer the cache had for these elements when the request came:
-	// the flow books the cached price and asks no bank.
-	Cached *VerificationAnswer `json:"cached,omitempty"`
-	// CacheKey is the HMAC of the elements the bank's answer is cached under.
+	// Fee is the price of an answer from the bank, CachedFee of one from the cache.
+	Fee       int64 `json:"fee"`
+	CachedFee int64 `json:"cached_fee"`
+	// CacheKey is the HMAC of the elements the bank's answer is cached under: the
+	// flow's first step looks it up (an answer found costs CachedFee and asks no
+	// bank), its last stores the bank's answer there.
 	CacheKey string        `json:"cache_key"`
 	CacheTTL time.Duration `json:"cache_ttl"`
 }

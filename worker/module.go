@@ -3,6 +3,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/bank/identity"
+	"github.com/payflow/payflow/internal/cache"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/metrics"
@@ -36,6 +41,9 @@ type Params struct {
 	// Metrics counts flows reaching a terminal status; without it nothing is
 	// counted.
 	Metrics *metrics.Metrics `optional:"true"`
+	// Cache keeps the bank's verification answers (package cache); without it
+	// every verification asks the bank.
+	Cache cache.Cache `optional:"true"`
 }
 
 // Module builds the worker and runs it for the life of the process.
@@ -79,7 +87,23 @@ func NewDeps(p Params) Deps {
 		},
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
 		Maintenance: maintenance(p),
+		Identity:    identityActivities(p),
 	}
+}
+
+// identityActivities builds the identity services' activities on the bank
+// simulator's identity API (PAYFLOW_BANKSIM_URL). Its client gives up before the
+// activity's own five-second attempt does, so that a bank that hangs is asked again.
+func identityActivities(p Params) *activities.Identity {
+	a := &activities.Identity{
+		Store: p.Store, Ledger: p.Ledger, Log: p.Log,
+		Bank:              identity.Bank{C: identity.New(p.Config.BanksimURL, &http.Client{Timeout: 4 * time.Second})},
+		BureauCallbackURL: strings.TrimRight(p.Config.PublicURL, "/") + "/v1/callbacks/bureau",
+	}
+	if p.Cache != nil {
+		a.Cache = p.Cache
+	}
+	return a
 }
 
 // differenceCounter is the worker's metrics, when it has them.
@@ -146,6 +170,7 @@ func PurgeInput(cfg config.Config) models.PurgeInput {
 		NonceMaxAge: r.Nonces, IdempotencyMaxAge: r.IdempotencyKeys, EventMaxAge: r.Events,
 		WebhookAttemptMaxAge: r.WebhookAttempts, AuditMaxAge: r.Audit, RateLimitMaxAge: r.RateLimits,
 		BankCallbackMaxAge: r.BankCallbacks, PaymentCodeMaxAge: r.PaymentCodes,
+		CreditReportMaxAge: cfg.CreditRetention,
 	}
 }
 

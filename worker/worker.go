@@ -33,6 +33,7 @@ type Deps struct {
 	Reconciliation *activities.Reconciliation
 	Sweeper        *activities.Sweeper
 	Maintenance    *activities.Maintenance
+	Identity       *activities.Identity
 }
 
 // Workflows lists every workflow with its name.
@@ -49,6 +50,9 @@ func Workflows() []Registration {
 		{workflows.WorkflowPurge, workflows.PurgeWorkflow},
 		{workflows.WorkflowLedgerCheck, workflows.LedgerCheckWorkflow},
 		{workflows.WorkflowMeasure, workflows.MeasureWorkflow},
+		{workflows.WorkflowVerification, workflows.VerificationWorkflow},
+		{workflows.WorkflowCardBinding, workflows.CardBindingWorkflow},
+		{workflows.WorkflowCreditReport, workflows.CreditReportWorkflow},
 	}
 }
 
@@ -79,6 +83,15 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityPurge, d.Maintenance.Purge},
 		{workflows.ActivityCheckLedger, d.Maintenance.CheckLedger},
 		{workflows.ActivityMeasure, d.Maintenance.Measure},
+		{workflows.ActivityLookupVerification, d.Identity.LookupVerification},
+		{workflows.ActivityVerifyAtBank, d.Identity.VerifyAtBank},
+		{workflows.ActivityFinishIdentity, d.Identity.FinishIdentity},
+		{workflows.ActivityStartBindingAtBank, d.Identity.StartBindingAtBank},
+		{workflows.ActivityConfirmBindingAtBank, d.Identity.ConfirmBindingAtBank},
+		{workflows.ActivityRemoveBindingAtBank, d.Identity.RemoveBindingAtBank},
+		{workflows.ActivityRecordBinding, d.Identity.RecordBinding},
+		{workflows.ActivityRequestReportAtBureau, d.Identity.RequestReportAtBureau},
+		{workflows.ActivityQueryReportAtBureau, d.Identity.QueryReportAtBureau},
 	}
 }
 

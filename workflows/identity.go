@@ -28,6 +28,7 @@ const (
 
 // Activity names of the identity flows.
 const (
+	ActivityLookupVerification    = "LookupVerification"
 	ActivityVerifyAtBank          = "VerifyAtBank"
 	ActivityFinishIdentity        = "FinishIdentity"
 	ActivityStartBindingAtBank    = "StartBindingAtBank"
@@ -94,7 +95,7 @@ func finishIdentity(ctx workflow.Context, in activities.FinishIdentityInput) err
 // VerificationWorkflow verifies a card's elements at the bank (or answers from the
 // cache, as the starter found it) and bills the merchant once.
 func VerificationWorkflow(ctx workflow.Context, in models.VerificationInput) (models.VerificationOutcome, error) {
-	if in.VerificationID == "" || in.MerchantID == "" || !in.Currency.Valid() || in.Fee < 0 {
+	if in.VerificationID == "" || in.MerchantID == "" || !in.Currency.Valid() || in.Fee < 0 || in.CachedFee < 0 {
 		return models.VerificationOutcome{}, invalidInput("invalid verification input %q", in.VerificationID)
 	}
 	t, err := newTracker(ctx, models.FlowState{
@@ -117,7 +118,17 @@ func VerificationWorkflow(ctx workflow.Context, in models.VerificationInput) (mo
 		t.finished(ctx, in.MerchantID, "", string(out.Status), out.FailureCode)
 		return out, nil
 	}
-	hold, err := holdFee(ctx, models.FlowVerification, in.VerificationID, in.MerchantID, in.Fee, in.Currency)
+	var cached *models.VerificationAnswer
+	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	}), identityActs.LookupVerification, in.CacheKey).Get(ctx, &cached); err != nil {
+		cached = nil // a cache that does not answer is a miss
+	}
+	fee := in.Fee
+	if cached != nil {
+		fee = in.CachedFee
+	}
+	hold, err := holdFee(ctx, models.FlowVerification, in.VerificationID, in.MerchantID, fee, in.Currency)
 	if err != nil {
 		return models.VerificationOutcome{}, err
 	}
@@ -125,8 +136,8 @@ func VerificationWorkflow(ctx workflow.Context, in models.VerificationInput) (mo
 		return end(models.VerificationOutcome{Status: models.VerificationFailed, FailureCode: hold.FailureCode})
 	}
 	fin.HoldID = hold.HoldID
-	if in.Cached != nil {
-		return end(models.VerificationOutcome{Status: models.VerificationSucceeded, Answer: in.Cached, Cached: true, Fee: in.Fee})
+	if cached != nil {
+		return end(models.VerificationOutcome{Status: models.VerificationSucceeded, Answer: cached, Cached: true, Fee: fee})
 	}
 	t.setStage(ctx, models.StageWaitingBank)
 	var ans models.VerificationAnswer

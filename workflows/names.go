@@ -101,7 +101,7 @@ const (
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
 	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck,
-	WorkflowMeasure}
+	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -110,4 +110,7 @@ var AllActivityNames = []string{
 	ActivityFinalizeWithdrawal, ActivityFinalizeRefund, ActivityCreateEvent, ActivityDeliverWebhook,
 	ActivityReconcileStatement, ActivityCheckBalances, ActivityFinishReconciliation, ActivityOpenReconciliation,
 	ActivitySweepFlows, ActivityPurge, ActivityCheckLedger, ActivityMeasure,
+	ActivityLookupVerification, ActivityVerifyAtBank, ActivityFinishIdentity, ActivityStartBindingAtBank,
+	ActivityConfirmBindingAtBank, ActivityRemoveBindingAtBank, ActivityRecordBinding, ActivityRequestReportAtBureau,
+	ActivityQueryReportAtBureau,
 }

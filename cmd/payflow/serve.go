@@ -17,6 +17,7 @@ import (
 	"github.com/payflow/payflow/internal/bank/sim"
 	"github.com/payflow/payflow/internal/bank/stripe"
 	"github.com/payflow/payflow/internal/bank/wallet"
+	"github.com/payflow/payflow/internal/cache"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/merchants"
@@ -99,6 +100,7 @@ func runWorker(args []string) error {
 			metrics.Serve(cfg.WorkerMetricsAddr),
 			temporalx.Module,
 			starter.Module, // the reconciliation schedules and runs it opens
+			cache.Module,
 			worker.Module,
 			profiling.Serve(cfg.PprofAddr),
 		)

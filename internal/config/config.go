@@ -100,6 +100,17 @@ type Config struct {
 	// confirmation (a wallet code payment over the merchant's no_password_limit).
 	CodeConfirmTimeout time.Duration
 
+	// The identity services. VerificationCacheTTL is how long a bank's answer for
+	// the same elements answers again from the cache; CreditReuse how long a ready
+	// report answers the same merchant's new request for the same subject;
+	// CreditRetention how long a report's content is kept after the bureau
+	// answered; BureauPoll and BureauDeadline how a report flow waits for the bureau.
+	VerificationCacheTTL time.Duration
+	CreditReuse          time.Duration
+	CreditRetention      time.Duration
+	BureauPoll           time.Duration
+	BureauDeadline       time.Duration
+
 	// Demo seeding (make run): a merchant with a known secret and webhook secret.
 	DemoMerchantID     string
 	DemoMerchantSecret string
@@ -295,6 +306,11 @@ func load(getenv func(string) string) (Config, error) {
 		DefaultChannel:        e.str("PAYFLOW_DEFAULT_CHANNEL", "banksim"),
 		ApprovalTimeout:       e.duration("PAYFLOW_APPROVAL_TIMEOUT", 72*time.Hour),
 		CodeConfirmTimeout:    e.duration("PAYFLOW_CODE_CONFIRM_TIMEOUT", 30*time.Second),
+		VerificationCacheTTL:  e.duration("PAYFLOW_VERIFICATION_CACHE_TTL", 24*time.Hour),
+		CreditReuse:           e.days("PAYFLOW_CREDIT_REUSE_DAYS", 30),
+		CreditRetention:       e.days("PAYFLOW_CREDIT_RETENTION_DAYS", 90),
+		BureauPoll:            e.duration("PAYFLOW_BUREAU_POLL", 10*time.Second),
+		BureauDeadline:        e.duration("PAYFLOW_BUREAU_DEADLINE", time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),
 		DemoWebhookSecret:     e.str("PAYFLOW_DEMO_WEBHOOK_SECRET", "whsec_demo_change_me"),
@@ -629,6 +645,20 @@ func (e *envReader) bool(key string, def bool) bool {
 
 func (e *envReader) duration(key string, def time.Duration) time.Duration {
 	return parsed(e, key, def, "a duration (like 30s or 5m)", time.ParseDuration)
+}
+
+// days reads a number of days ("30"), or a duration ("45s", for tests and drills).
+func (e *envReader) days(key string, def int) time.Duration {
+	return parsed(e, key, time.Duration(def)*24*time.Hour, "a number of days (or a duration like 90s)", func(v string) (time.Duration, error) {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("not positive")
+		}
+		return d, err
+	})
 }
 
 // parsed reads key with parse: unset is def, and a value parse refuses is an error
