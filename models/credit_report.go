@@ -101,6 +101,9 @@ type CreditReportInput struct {
 	Currency   Currency `json:"currency"`
 	Fee        int64    `json:"fee"`
 	NotifyURL  string   `json:"notify_url,omitempty"`
+	// ReusedFrom is the merchant's earlier report of the subject this one answers
+	// with (stored with it): no bureau is asked, the reuse fee is billed.
+	ReusedFrom string `json:"reused_from,omitempty"`
 	// Poll is how long the flow waits for the bureau's callback before it asks
 	// (doubling up to an hour); Deadline when it gives up on a bureau that never
 	// answers (failed bureau_unavailable, nothing billed).

@@ -384,3 +384,48 @@ func (s *Starter) RedeliverEvent(ctx context.Context, in models.WebhookDeliveryI
 	}
 	return nil
 }
+
+// IdentityStart is what starting an identity flow takes.
+type IdentityStart struct {
+	Flow       models.Flow
+	MerchantID string
+	ObjectID   string
+	Currency   models.Currency
+	Fee        int64
+	Input      any
+}
+
+// identityWorkflows are the identity flows' workflows by flow.
+var identityWorkflows = map[models.Flow]any{
+	models.FlowVerification: workflows.VerificationWorkflow,
+	models.FlowCardBinding:  workflows.CardBindingWorkflow,
+	models.FlowCreditReport: workflows.CreditReportWorkflow,
+}
+
+// StartIdentity starts an identity flow, or finds it (see start). Its search
+// attributes name the merchant, the flow and its fee, never a person.
+func (s *Starter) StartIdentity(ctx context.Context, f IdentityStart) error {
+	c := f.Currency
+	if c == "" {
+		c = "CNY"
+	}
+	return s.start(ctx, moneyFlow{
+		id: workflows.FlowWorkflowID(f.Flow, f.MerchantID, f.ObjectID), workflow: identityWorkflows[f.Flow], input: f.Input,
+		flow: f.Flow, stage: models.StageValidating, merchant: f.MerchantID, channel: "banksim", currency: c, amount: f.Fee,
+	})
+}
+
+// ConfirmCard sends a customer's one-time code to a card's binding flow and waits
+// for its answer.
+func (s *Starter) ConfirmCard(ctx context.Context, workflowID string, c models.ConfirmCard) (models.ConfirmCardResult, error) {
+	var res models.ConfirmCardResult
+	if err := s.update(ctx, workflowID, workflows.UpdateConfirmCard, c, &res); err != nil {
+		return models.ConfirmCardResult{}, err
+	}
+	return res, nil
+}
+
+// SignalRemoveCard tells a card's binding flow that the card was removed.
+func (s *Starter) SignalRemoveCard(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalRemoveCard, nil)
+}

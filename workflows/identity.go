@@ -367,6 +367,9 @@ func CreditReportWorkflow(ctx workflow.Context, in models.CreditReportInput) (mo
 		return end(models.CreditReportResult{Status: models.CreditReportFailed, FailureCode: hold.FailureCode}, 0, nil)
 	}
 	fin.HoldID = hold.HoldID
+	if in.ReusedFrom != "" {
+		return end(models.CreditReportResult{Status: models.CreditReportReady}, in.Fee, nil)
+	}
 	t.setStage(ctx, models.StageWaitingBank)
 	started := workflow.Now(ctx)
 	if err := workflow.ExecuteActivity(identityCallOptions(ctx, in.Deadline), identityActs.RequestReportAtBureau, in).Get(ctx, nil); err != nil {

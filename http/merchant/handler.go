@@ -64,6 +64,7 @@ type Handler struct {
 	Refunds        Refunds
 	Wallets        Wallets
 	Events         Events
+	Identity       Identity
 	Channels       []string
 	DefaultChannel string
 	Log            *logrus.Entry
@@ -90,6 +91,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/events", h.listEvents)
 	g.GET("/events/:id", func(c *gin.Context) { getObject(h, c, models.PrefixEvent, "event", h.Events.Get) })
 	g.POST("/events/:id/redeliver", h.redeliverEvent)
+	h.registerIdentity(g)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.
@@ -159,6 +161,10 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 	case errors.Is(err, starter.ErrInvalidPaymentCode):
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource,
 			"the payment code is unknown, expired, replaced by a newer one or used (a wallet's code lives 60 s, pays once, for this merchant only, in its wallet's currency)"))
+	case errors.Is(err, starter.ErrConsentInvalid):
+		problem.Write(c, problem.Unprocessable("consent_invalid", "consent.granted_at must be within the last 30 days, and not in the future"))
+	case errors.Is(err, starter.ErrCardNotActive):
+		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "card_id must be an active card bound to the wallet"))
 	case errors.Is(err, starter.ErrInvalidSource):
 		problem.Write(c, problem.Unprocessable(problem.CodeInvalidSource, "account_id must be one of your wallets, in the payment's currency"))
 	case errors.Is(err, starter.ErrInvalidAccount):

@@ -54,6 +54,8 @@ type Problem struct {
 	Code      string `json:"code"`
 	Instance  string `json:"instance,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// AttemptsLeft is, for otp_incorrect, how many more codes a binding takes.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
 	// RetryAfter, when set, is sent as the Retry-After header (seconds).
 	RetryAfter int `json:"-"`
 }

@@ -31,6 +31,7 @@ type Services struct {
 	Events          *starter.Events
 	Reconciliations *starter.Reconciliations
 	Merchants       *starter.Merchants
+	Identity        *starter.Identity
 }
 
 // Params are the API's dependencies.
@@ -73,6 +74,7 @@ var Module = fx.Module("http",
 		deps := Deps{
 			Merchant: &merchant.Handler{
 				Payments: p.Services.Payments, Refunds: p.Services.Refunds, Wallets: p.Services.Wallets, Events: p.Services.Events,
+				Identity: p.Services.Identity,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log,
 			},
 			Ops: &ops.Handler{
