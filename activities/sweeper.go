@@ -203,7 +203,17 @@ type sweepKind struct {
 func (s *Sweeper) kinds() []sweepKind {
 	return []sweepKind{
 		{models.FlowPayment, sweepOf(s.Store.PaymentsToSweep, func(o models.Payment) (string, time.Time) { return o.ID, o.CreatedAt },
-			func(ctx context.Context, o models.Payment) error { return s.Starter.StartPayment(ctx, o.FlowInput()) })},
+			func(ctx context.Context, o models.Payment) error {
+				in := o.FlowInput()
+				if o.Source.Type == models.SourceBoundCard {
+					a, err := s.agreement(ctx, o.MerchantID, "", o.Source.CardID)
+					if err != nil {
+						return err
+					}
+					in.Source.Token = a
+				}
+				return s.Starter.StartPayment(ctx, in)
+			})},
 		{models.FlowRefund, sweepOf(s.Store.RefundsToSweep, func(o models.Refund) (string, time.Time) { return o.ID, o.CreatedAt },
 			func(ctx context.Context, o models.Refund) error {
 				// The refund goes back through its payment's channel and source, read
@@ -215,7 +225,17 @@ func (s *Sweeper) kinds() []sweepKind {
 				return s.Starter.StartRefund(ctx, o.FlowInput(pay))
 			})},
 		{models.FlowTopup, sweepOf(s.Store.TopupsToSweep, func(o models.Topup) (string, time.Time) { return o.ID, o.CreatedAt },
-			func(ctx context.Context, o models.Topup) error { return s.Starter.StartTopup(ctx, o.FlowInput()) })},
+			func(ctx context.Context, o models.Topup) error {
+				in := o.FlowInput()
+				if o.Source.Type == models.SourceBoundCard {
+					a, err := s.agreement(ctx, o.MerchantID, o.AccountID, o.Source.CardID)
+					if err != nil {
+						return err
+					}
+					in.Token = a
+				}
+				return s.Starter.StartTopup(ctx, in)
+			})},
 		{models.FlowWithdrawal, sweepOf(s.Store.WithdrawalsToSweep, func(o models.Withdrawal) (string, time.Time) { return o.ID, o.CreatedAt },
 			func(ctx context.Context, o models.Withdrawal) error {
 				// The merchant's review threshold, read now as the API reads it on a
@@ -224,10 +244,30 @@ func (s *Sweeper) kinds() []sweepKind {
 				if err != nil {
 					return err
 				}
-				return s.Starter.StartWithdrawal(ctx, o.FlowInput(m.ReviewThreshold))
+				in := o.FlowInput(m.ReviewThreshold)
+				if o.Destination.BoundCard != "" {
+					if in.BankAccount, err = s.agreement(ctx, o.MerchantID, o.AccountID, o.Destination.BoundCard); err != nil {
+						return err
+					}
+				}
+				return s.Starter.StartWithdrawal(ctx, in)
 			})},
 	}
 }
+
+// agreement is the bank agreement of a bound card a swept flow moves money with, as
+// the API read it; for a card no longer active, an agreement no bank knows, which the
+// bank refuses (a removed card stops at once for new flows).
+func (s *Sweeper) agreement(ctx context.Context, merchantID, accountID, cardID string) (string, error) {
+	a, err := s.Store.CardAgreement(ctx, merchantID, accountID, cardID)
+	if errors.Is(err, store.ErrNotFound) {
+		return noAgreement, nil
+	}
+	return a, err
+}
+
+// noAgreement stands for a bound card that is no longer active.
+const noAgreement = "agr_none"
 
 // sweepOf is the page of one kind of object: read reads a page of the objects, key
 // tells one's id and creation time (its place in the mark's order), and start starts

@@ -34,6 +34,9 @@ const (
 // SourceBoundCard is a card bound to the payment's or top-up's wallet.
 const SourceBoundCard SourceType = "bound_card"
 
+// BoundCardChannel is the channel of the bank that keeps bound cards' agreements.
+const BoundCardChannel = "banksim"
+
 // BoundCard is a card bound to a wallet, as the merchant API shows it.
 type BoundCard struct {
 	ID           string          `json:"id"`

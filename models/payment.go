@@ -11,6 +11,10 @@ type PaymentSource struct {
 	// Code is a payment code as the API shows it once used: masked
 	// (MaskPaymentCode), never the whole code.
 	Code string `json:"code,omitempty"`
+	// CardID is a card bound to one of the merchant's wallets (type bound_card);
+	// Token then carries its bank agreement in a flow's input only, never in an
+	// answer or a row.
+	CardID string `json:"card_id,omitempty"`
 }
 
 // Wallet says whether the source pays from one of payflow's wallets (an account

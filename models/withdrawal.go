@@ -35,7 +35,10 @@ type Withdrawal struct {
 
 // Destination is where a withdrawal sends money.
 type Destination struct {
-	BankAccount string `json:"bank_account"`
+	BankAccount string `json:"bank_account,omitempty"`
+	// BoundCard is a card bound to the withdrawal's wallet (the bank pays it
+	// through the card's agreement).
+	BoundCard string `json:"bound_card,omitempty"`
 }
 
 // WithdrawalInput starts a withdrawal workflow.

@@ -66,6 +66,8 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	// providerCode is a wallet provider's payment code, whole: the flow sends it
 	// to the provider; the payment keeps it masked only.
 	var providerCode string
+	// agreement is a bound card's agreement at its bank: what the flow charges.
+	var agreement string
 	switch req.Source.Type {
 	case models.SourcePaymentCode:
 		issuer, err := models.ParsePaymentCode(req.Source.Code)
@@ -83,6 +85,16 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 	case models.SourceQR:
 		// The wallet provider is whichever app opens the page first.
 		req.Channel = ""
+	case models.SourceBoundCard:
+		var err error
+		if agreement, err = s.Store.CardAgreement(ctx, req.MerchantID, "", req.Source.CardID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return Created[models.Payment]{}, ErrCardNotActive
+			}
+			return Created[models.Payment]{}, err
+		}
+		req.Source = models.PaymentSource{Type: models.SourceBoundCard, CardID: req.Source.CardID}
+		req.Channel = models.BoundCardChannel
 	case models.SourceAccount:
 		id, ok, err := s.payingWallet(ctx, req.MerchantID, req.Source.AccountID, req.Currency)
 		switch {
@@ -133,6 +145,9 @@ func (s *Payments) Create(ctx context.Context, req NewPayment) (Created[models.P
 			// The code lives a minute at its provider: a flow started later from
 			// the stored payment (the sweeper's) sends the masked code and fails.
 			in.Source.Code = providerCode
+		}
+		if agreement != "" {
+			in.Source.Token = agreement
 		}
 		return s.Flows.StartPayment(ctx, in)
 	})

@@ -133,8 +133,10 @@ type NewTopup struct {
 	AccountID string
 	Amount    int64
 	Currency  models.Currency
-	// Token is the card charged, through Channel.
+	// Token is the card charged, through Channel; CardID, instead, a card bound
+	// to the wallet.
 	Token     string
+	CardID    string
 	Channel   string
 	NotifyURL string
 }
@@ -146,16 +148,38 @@ func (s *Wallets) CreateTopup(ctx context.Context, req NewTopup) (Created[models
 	if err != nil {
 		return Created[models.Topup]{}, err
 	}
+	src := models.PaymentSource{Type: models.SourceCard, Token: req.Token}
+	var agreement string
+	if req.CardID != "" {
+		if agreement, err = s.cardAgreement(ctx, req.MerchantID, acct.ID, req.CardID); err != nil {
+			return Created[models.Topup]{}, err
+		}
+		src, req.Channel = models.PaymentSource{Type: models.SourceBoundCard, CardID: req.CardID}, models.BoundCardChannel
+	}
 	now := s.now()
 	t := models.Topup{
 		ID: models.NewID(models.PrefixTopup), Object: "topup", MerchantID: req.MerchantID, AccountID: acct.ID,
-		Amount: req.Amount, Currency: req.Currency, Source: models.PaymentSource{Type: models.SourceCard, Token: req.Token},
+		Amount: req.Amount, Currency: req.Currency, Source: src,
 		Channel: req.Channel, Status: models.TopupProcessing, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	t.WorkflowID = workflows.TopupWorkflowID(req.MerchantID, t.ID)
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, topupKind, t.ID, t, func(ctx context.Context, t models.Topup) error {
-		return s.Flows.StartTopup(ctx, t.FlowInput())
+		in := t.FlowInput()
+		if agreement != "" {
+			in.Token = agreement
+		}
+		return s.Flows.StartTopup(ctx, in)
 	})
+}
+
+// cardAgreement answers the agreement of a card bound to the wallet, active;
+// ErrCardNotActive otherwise.
+func (s *Wallets) cardAgreement(ctx context.Context, merchantID, accountID, cardID string) (string, error) {
+	agreement, err := s.Store.CardAgreement(ctx, merchantID, accountID, cardID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrCardNotActive
+	}
+	return agreement, err
 }
 
 // Topup returns one of the merchant's top-ups; ErrNotFound.
@@ -170,8 +194,10 @@ type NewWithdrawal struct {
 	Amount      int64
 	Currency    models.Currency
 	BankAccount string
-	Channel     string
-	NotifyURL   string
+	// BoundCard, instead of BankAccount, is a card bound to the wallet.
+	BoundCard string
+	Channel   string
+	NotifyURL string
 }
 
 // CreateWithdrawal stores the withdrawal under the request's Idempotency-Key and
@@ -184,10 +210,18 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 	if err != nil {
 		return Created[models.Withdrawal]{}, err
 	}
+	dest := models.Destination{BankAccount: req.BankAccount}
+	var agreement string
+	if req.BoundCard != "" {
+		if agreement, err = s.cardAgreement(ctx, req.MerchantID, acct.ID, req.BoundCard); err != nil {
+			return Created[models.Withdrawal]{}, err
+		}
+		dest, req.Channel = models.Destination{BoundCard: req.BoundCard}, models.BoundCardChannel
+	}
 	now := s.now()
 	w := models.Withdrawal{
 		ID: models.NewID(models.PrefixWithdrawal), Object: "withdrawal", MerchantID: req.MerchantID, AccountID: acct.ID,
-		Amount: req.Amount, Currency: req.Currency, Destination: models.Destination{BankAccount: req.BankAccount},
+		Amount: req.Amount, Currency: req.Currency, Destination: dest,
 		Channel: req.Channel, Status: models.WithdrawalProcessing, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now, UpdatedAt: now,
 	}
 	w.WorkflowID = workflows.WithdrawalWorkflowID(req.MerchantID, w.ID)
@@ -211,7 +245,11 @@ func (s *Wallets) CreateWithdrawal(ctx context.Context, req NewWithdrawal) (Crea
 	}
 	req.Wait = 0
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, k, w.ID, w, func(ctx context.Context, w models.Withdrawal) error {
-		return s.Flows.StartWithdrawal(ctx, w.FlowInput(m.ReviewThreshold))
+		in := w.FlowInput(m.ReviewThreshold)
+		if agreement != "" {
+			in.BankAccount = agreement
+		}
+		return s.Flows.StartWithdrawal(ctx, in)
 	})
 }
 

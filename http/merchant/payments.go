@@ -41,11 +41,21 @@ type sourceRequest struct {
 	AccountID *string `json:"account_id"`
 	Code      *string `json:"code"`
 	ExpiresIn *int64  `json:"expires_in"`
+	CardID    *string `json:"card_id"`
+}
+
+// boundCard returns the card id of a bound card source that names nothing else.
+func (s *sourceRequest) boundCard() (string, bool) {
+	if s.Type != string(models.SourceBoundCard) || s.CardID == nil || !models.ValidID(models.PrefixBoundCard, *s.CardID) ||
+		s.Token != nil || s.AccountID != nil || s.Code != nil || s.ExpiresIn != nil {
+		return "", false
+	}
+	return *s.CardID, true
 }
 
 // card returns the token of a card source that names nothing else.
 func (s *sourceRequest) card() (string, bool) {
-	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil || s.Code != nil || s.ExpiresIn != nil {
+	if s.Type != string(models.SourceCard) || s.Token == nil || !validToken(*s.Token) || s.AccountID != nil || s.Code != nil || s.ExpiresIn != nil || s.CardID != nil {
 		return "", false
 	}
 	return *s.Token, true
@@ -53,7 +63,7 @@ func (s *sourceRequest) card() (string, bool) {
 
 // account returns the account id of a wallet source that names nothing else.
 func (s *sourceRequest) account() (string, bool) {
-	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil || s.Code != nil || s.ExpiresIn != nil {
+	if s.Type != string(models.SourceAccount) || s.AccountID == nil || !models.ValidID(models.PrefixAccount, *s.AccountID) || s.Token != nil || s.Code != nil || s.ExpiresIn != nil || s.CardID != nil {
 		return "", false
 	}
 	return *s.AccountID, true
@@ -166,9 +176,16 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 			}
 			in.Channel = string(issuer)
 		}
+	case models.SourceBoundCard:
+		// Whether the card is active, and the merchant's, is the service's to check.
+		cardID, ok := req.Source.boundCard()
+		if !ok || req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a bound_card source needs the card_id of a card bound to one of your wallets, and no channel"))
+		}
+		in.Source = models.PaymentSource{Type: models.SourceBoundCard, CardID: cardID}
 	case models.SourceQR:
 		s := req.Source
-		if s.Token != nil || s.AccountID != nil || s.Code != nil {
+		if s.Token != nil || s.AccountID != nil || s.Code != nil || s.CardID != nil {
 			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a qr source takes only expires_in (seconds)"))
 		}
 		if s.ExpiresIn != nil {
@@ -183,7 +200,7 @@ func (h *Handler) newPayment(req createPaymentRequest, idem starter.Idempotent) 
 		}
 		in.Source = models.PaymentSource{Type: models.SourceQR}
 	default:
-		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account, payment_code or qr"))
+		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "source.type must be card, account, payment_code, qr or bound_card"))
 	}
 	if req.Description != nil {
 		if len(*req.Description) > 1000 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -138,13 +139,21 @@ func (h *Handler) newTopup(req createTopupRequest, idem starter.Idempotent) (in 
 	if req.Source == nil {
 		return in, new(problem.Invalid("field \"source\" is required"))
 	}
-	token, ok := req.Source.card()
-	if !ok {
-		return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card: {\"type\":\"card\",\"token\":\"tok_...\"}"))
-	}
-	in.AccountID, in.Token = *req.AccountID, token
-	if in.Channel, p = h.channel(req.Channel); p != nil {
-		return in, p
+	in.AccountID = *req.AccountID
+	if cardID, ok := req.Source.boundCard(); ok {
+		if req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a bound card's top-up goes through the card's bank: give no channel"))
+		}
+		in.CardID = cardID
+	} else {
+		token, ok := req.Source.card()
+		if !ok {
+			return in, new(problem.Unprocessable(problem.CodeInvalidSource, "a top-up's source is a card, {\"type\":\"card\",\"token\":\"tok_...\"}, or a card bound to the wallet, {\"type\":\"bound_card\",\"card_id\":\"card_...\"}"))
+		}
+		in.Token = token
+		if in.Channel, p = h.channel(req.Channel); p != nil {
+			return in, p
+		}
 	}
 	in.NotifyURL, p = notifyURL(req.NotifyURL)
 	return in, p
@@ -162,6 +171,7 @@ type createWithdrawalRequest struct {
 	Currency    *string         `json:"currency"`
 	Destination *struct {
 		BankAccount string `json:"bank_account"`
+		BoundCard   string `json:"bound_card"`
 	} `json:"destination"`
 	Channel   *string `json:"channel"`
 	NotifyURL *string `json:"notify_url"`
@@ -183,12 +193,20 @@ func (h *Handler) newWithdrawal(req createWithdrawalRequest, idem starter.Idempo
 	if req.AccountID == nil || req.Destination == nil {
 		return in, new(problem.Invalid("fields \"account_id\" and \"destination\" are required"))
 	}
-	if !validBankAccount(req.Destination.BankAccount) {
-		return in, new(problem.Unprocessable(problem.CodeInvalidDestination, "destination.bank_account must be 4-64 characters of letters, digits, _ and -"))
-	}
-	in.AccountID, in.BankAccount = *req.AccountID, req.Destination.BankAccount
-	if in.Channel, p = h.channel(req.Channel); p != nil {
-		return in, p
+	in.AccountID = *req.AccountID
+	if d := req.Destination; d.BoundCard != "" {
+		if d.BankAccount != "" || !models.ValidID(models.PrefixBoundCard, d.BoundCard) || req.Channel != nil {
+			return in, new(problem.Unprocessable(problem.CodeInvalidDestination, "destination.bound_card must be the id of a card bound to the wallet, alone, with no channel"))
+		}
+		in.BoundCard = d.BoundCard
+	} else {
+		if !validBankAccount(d.BankAccount) || strings.HasPrefix(d.BankAccount, models.PrefixBoundCard) {
+			return in, new(problem.Unprocessable(problem.CodeInvalidDestination, "destination.bank_account must be 4-64 characters of letters, digits, _ and - (or give destination.bound_card)"))
+		}
+		in.BankAccount = d.BankAccount
+		if in.Channel, p = h.channel(req.Channel); p != nil {
+			return in, p
+		}
 	}
 	in.NotifyURL, p = notifyURL(req.NotifyURL)
 	return in, p

@@ -517,3 +517,17 @@ func (s *Store) ReportReads(ctx context.Context, reportID string, limit int, aft
 	}
 	return pageModels[reportReadRow](q, "id DESC", limit, "list report reads")
 }
+
+// CardAgreement answers the bank agreement of the merchant's card id when it is
+// active and bound to accountID ("" accountID: to any of the merchant's wallets);
+// ErrNotFound otherwise. What a flow moves a bound card's money with.
+func (s *Store) CardAgreement(ctx context.Context, merchantID, accountID, cardID string) (string, error) {
+	c, err := s.ActiveBoundCard(ctx, merchantID, cardID)
+	if err != nil {
+		return "", err
+	}
+	if accountID != "" && c.Card.AccountID != accountID {
+		return "", fmt.Errorf("bound card %s: %w", cardID, ErrNotFound)
+	}
+	return c.AgreementNo, nil
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,7 +58,7 @@ func paymentRowOf(p models.Payment) (paymentRow, error) {
 		Amount:               p.Amount,
 		Currency:             string(p.Currency),
 		SourceType:           string(p.Source.Type),
-		SourceToken:          p.Source.Token,
+		SourceToken:          cmp.Or(p.Source.CardID, p.Source.Token),
 		SourceAccountID:      p.Source.AccountID,
 		SourceCode:           p.Source.Code,
 		ConfirmationRequired: p.ConfirmationRequired,
@@ -107,6 +108,10 @@ func (r paymentRow) model() models.Payment {
 		WorkflowID:           r.WorkflowID,
 		CreatedAt:            r.CreatedAt.UTC(),
 		UpdatedAt:            r.UpdatedAt.UTC(),
+	}
+	if p.Source.Type == models.SourceBoundCard {
+		// A bound card's payment keeps the card's id where a card's keeps its token.
+		p.Source.CardID, p.Source.Token = r.SourceToken, ""
 	}
 	if r.Metadata != nil && *r.Metadata != "" {
 		_ = json.Unmarshal([]byte(*r.Metadata), &p.Metadata)

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -29,9 +31,14 @@ type topupRow struct {
 func (topupRow) TableName() string { return "topups" }
 
 func (r topupRow) model() models.Topup {
+	src := models.PaymentSource{Type: models.SourceCard, Token: r.SourceToken}
+	if strings.HasPrefix(r.SourceToken, models.PrefixBoundCard) {
+		// A bound card's top-up keeps the card's id where a card's keeps its token.
+		src = models.PaymentSource{Type: models.SourceBoundCard, CardID: r.SourceToken}
+	}
 	return models.Topup{
 		ID: r.ID, Object: "topup", MerchantID: r.MerchantID, AccountID: r.AccountID, Amount: r.Amount,
-		Currency: models.Currency(r.Currency), Source: models.PaymentSource{Type: models.SourceCard, Token: r.SourceToken},
+		Currency: models.Currency(r.Currency), Source: src,
 		Channel: r.Channel, Status: models.TopupStatus(r.Status), FailureCode: models.FailureCode(r.FailureCode),
 		NotifyURL: r.NotifyURL, WorkflowID: r.WorkflowID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -41,7 +48,7 @@ func (r topupRow) model() models.Topup {
 func InsertTopup(tx *gorm.DB, t models.Topup) error {
 	row := topupRow{
 		ID: t.ID, MerchantID: t.MerchantID, AccountID: t.AccountID, Amount: t.Amount, Currency: string(t.Currency),
-		SourceToken: t.Source.Token, Channel: t.Channel, Status: string(t.Status), FailureCode: string(t.FailureCode),
+		SourceToken: cmp.Or(t.Source.CardID, t.Source.Token), Channel: t.Channel, Status: string(t.Status), FailureCode: string(t.FailureCode),
 		NotifyURL: t.NotifyURL, WorkflowID: t.WorkflowID, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
 	return insertRow(tx, &row, "topup", t.ID)

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -31,9 +33,13 @@ type withdrawalRow struct {
 func (withdrawalRow) TableName() string { return "withdrawals" }
 
 func (r withdrawalRow) model() models.Withdrawal {
+	dest := models.Destination{BankAccount: r.BankAccount}
+	if strings.HasPrefix(r.BankAccount, models.PrefixBoundCard) {
+		dest = models.Destination{BoundCard: r.BankAccount}
+	}
 	return models.Withdrawal{
 		ID: r.ID, Object: "withdrawal", MerchantID: r.MerchantID, AccountID: r.AccountID, Amount: r.Amount,
-		Currency: models.Currency(r.Currency), Destination: models.Destination{BankAccount: r.BankAccount},
+		Currency: models.Currency(r.Currency), Destination: dest,
 		Channel: r.Channel, Status: models.WithdrawalStatus(r.Status), FailureCode: models.FailureCode(r.FailureCode),
 		Reason: r.Reason, NotifyURL: r.NotifyURL, WorkflowID: r.WorkflowID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -43,7 +49,7 @@ func (r withdrawalRow) model() models.Withdrawal {
 func InsertWithdrawal(tx *gorm.DB, w models.Withdrawal) error {
 	row := withdrawalRow{
 		ID: w.ID, MerchantID: w.MerchantID, AccountID: w.AccountID, Amount: w.Amount, Currency: string(w.Currency),
-		BankAccount: w.Destination.BankAccount, Channel: w.Channel, Status: string(w.Status), FailureCode: string(w.FailureCode),
+		BankAccount: cmp.Or(w.Destination.BoundCard, w.Destination.BankAccount), Channel: w.Channel, Status: string(w.Status), FailureCode: string(w.FailureCode),
 		NotifyURL: w.NotifyURL, WorkflowID: w.WorkflowID, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
 	}
 	return insertRow(tx, &row, "withdrawal", w.ID)
