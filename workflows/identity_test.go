@@ -543,3 +543,20 @@ func TestIdentityCreditReport(t *testing.T) {
 		})
 	}
 }
+
+// A bank that never answers the binding's start: failed bank_unavailable, no code
+// awaited, nothing to remove.
+func TestIdentityCardBindingBankUnavailable(t *testing.T) {
+	env := newIdentityEnv(t)
+	env.OnActivity(identityActs.StartBindingAtBank, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in models.CardBindingInput) (models.BindingState, error) {
+			env.note(ActivityStartBindingAtBank)
+			return models.BindingState{}, noAnswer()
+		}).Maybe()
+	env.ExecuteWorkflow(CardBindingWorkflow, cardBindingInput())
+	res := resultOf[models.CardBindingResult](t, env.TestWorkflowEnvironment)
+	require.Equal(t, models.CardBindingResult{Status: models.BoundCardFailed, FailureCode: models.FailureBankUnavailable}, res)
+	require.GreaterOrEqual(t, env.count(ActivityStartBindingAtBank), 2, "a bank that does not answer is asked again")
+	require.Equal(t, []activities.RecordBindingInput{{CardID: "card_t1", Status: models.BoundCardFailed,
+		FailureCode: models.FailureBankUnavailable, AttemptsLeft: intp(0)}}, env.recorded())
+}
