@@ -378,22 +378,30 @@ func CreditReportWorkflow(ctx workflow.Context, in models.CreditReportInput) (mo
 		return end(models.CreditReportResult{Status: models.CreditReportFailed, FailureCode: models.FailureBureauUnavailable}, 0, nil)
 	}
 	callbacks := workflow.GetSignalChannel(ctx, SignalBureauCallback)
+	deadline := started.Add(in.Deadline)
 	wait := in.Poll
 	for {
 		var ans models.BureauAnswer
-		woke := false
-		ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
-			woke = callbacks.ReceiveAsync(nil) || woke
-			return woke
-		})
-		if err != nil {
-			return models.CreditReportResult{}, err
+		// The last wait ends at the deadline: a report is asked for one last time
+		// then, and fails then, not up to an hour later.
+		if left := deadline.Sub(workflow.Now(ctx)); left > 0 {
+			woke := false
+			if _, err := workflow.AwaitWithTimeout(ctx, min(wait, left), func() bool {
+				woke = callbacks.ReceiveAsync(nil) || woke
+				return woke
+			}); err != nil {
+				return models.CreditReportResult{}, err
+			}
 		}
-		_ = ok
-		if err := workflow.ExecuteActivity(identityCallOptions(ctx, time.Hour), identityActs.QueryReportAtBureau, in.ReportID).Get(ctx, &ans); err != nil {
-			return models.CreditReportResult{}, fmt.Errorf("query the bureau: %w", err)
+		// A query the bureau does not answer is asked again until the deadline (a
+		// minute at least for the last one); the flow then fails bureau_unavailable
+		// and releases the hold instead of failing with the hold kept.
+		total := min(time.Hour, max(deadline.Sub(workflow.Now(ctx)), time.Minute))
+		if err := workflow.ExecuteActivity(identityCallOptions(ctx, total), identityActs.QueryReportAtBureau, in.ReportID).Get(ctx, &ans); err != nil {
+			t.state.LastError = err.Error()
+		} else {
+			t.state.Attempts++
 		}
-		t.state.Attempts++
 		switch ans.Status {
 		case "ready":
 			return end(models.CreditReportResult{Status: models.CreditReportReady}, in.Fee, ans.Report)
@@ -401,7 +409,7 @@ func CreditReportWorkflow(ctx workflow.Context, in models.CreditReportInput) (mo
 			// The bureau answered: the query is billed.
 			return end(models.CreditReportResult{Status: models.CreditReportFailed, FailureCode: models.FailureNoRecord}, in.Fee, nil)
 		}
-		if workflow.Now(ctx).Sub(started) >= in.Deadline {
+		if !workflow.Now(ctx).Before(deadline) {
 			// Asked and never answered: the merchant pays nothing for it.
 			return end(models.CreditReportResult{Status: models.CreditReportFailed, FailureCode: models.FailureBureauUnavailable}, 0, nil)
 		}
