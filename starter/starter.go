@@ -241,6 +241,12 @@ func (s *Starter) SignalBankCallback(ctx context.Context, workflowID string, cb 
 	return s.signal(ctx, workflowID, workflows.SignalBankCallback, cb)
 }
 
+// SignalBureauCallback tells a credit report's flow that the bureau has answered
+// (the flow then queries it); ErrFlowNotFound when it has ended.
+func (s *Starter) SignalBureauCallback(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalBureauCallback, nil)
+}
+
 // SignalMerchantDisabled tells a flow that its merchant was disabled (a withdrawal
 // waiting for approval then stops); ErrFlowNotFound when it has ended.
 func (s *Starter) SignalMerchantDisabled(ctx context.Context, workflowID string) error {

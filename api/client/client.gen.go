@@ -71,6 +71,39 @@ func (e AuditEntryResult) Valid() bool {
 	}
 }
 
+// Defines values for BureauCallbackStatus.
+const (
+	NoRecord BureauCallbackStatus = "no_record"
+	Ready    BureauCallbackStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallbackStatus enum.
+func (e BureauCallbackStatus) Valid() bool {
+	switch e {
+	case NoRecord:
+		return true
+	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallbackType.
+const (
+	CreditQueryCompleted BureauCallbackType = "credit_query.completed"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallbackType enum.
+func (e BureauCallbackType) Valid() bool {
+	switch e {
+	case CreditQueryCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CardSourceType.
 const (
 	CardSourceTypeCard CardSourceType = "card"
@@ -3443,6 +3476,234 @@ const (
 func (e BanksimCallback503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case BanksimCallback503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback200JSONResponseBodyReceived.
+const (
+	BureauCallback200JSONResponseBodyReceivedTrue BureauCallback200JSONResponseBodyReceived = true
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback200JSONResponseBodyReceived enum.
+func (e BureauCallback200JSONResponseBodyReceived) Valid() bool {
+	switch e {
+	case BureauCallback200JSONResponseBodyReceivedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest BureauCallback400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback400ApplicationProblemPlusJSONResponseBodyStatusN400 BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid BureauCallback401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback401ApplicationProblemPlusJSONResponseBodyStatusN401 BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback404ApplicationProblemPlusJSONResponseBodyCodeNotFound BureauCallback404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback404ApplicationProblemPlusJSONResponseBodyStatusN404 BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge BureauCallback413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback413ApplicationProblemPlusJSONResponseBodyStatusN413 BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong BureauCallback414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback414ApplicationProblemPlusJSONResponseBodyStatusN414 BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback500ApplicationProblemPlusJSONResponseBodyCodeInternalError BureauCallback500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback500ApplicationProblemPlusJSONResponseBodyStatusN500 BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BureauCallback503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable BureauCallback503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	BureauCallback503ApplicationProblemPlusJSONResponseBodyCodeTimeout            BureauCallback503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BureauCallback503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BureauCallback503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case BureauCallback503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BureauCallback503ApplicationProblemPlusJSONResponseBodyStatusN503 BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BureauCallback503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -13251,6 +13512,20 @@ type BankCallback struct {
 	Status      *string `json:"status,omitempty"`
 }
 
+// BureauCallback defines model for BureauCallback.
+type BureauCallback struct {
+	EventId   *string              `json:"event_id,omitempty"`
+	RequestId string               `json:"request_id"`
+	Status    BureauCallbackStatus `json:"status"`
+	Type      BureauCallbackType   `json:"type"`
+}
+
+// BureauCallbackStatus defines model for BureauCallback.Status.
+type BureauCallbackStatus string
+
+// BureauCallbackType defines model for BureauCallback.Type.
+type BureauCallbackType string
+
 // CardSource defines model for CardSource.
 type CardSource struct {
 	// Token A card token (`tok_success`, `tok_decline`, ... at the simulator).
@@ -14855,6 +15130,51 @@ type BanksimCallback503ApplicationProblemPlusJSONResponseBodyCode string
 
 // BanksimCallback503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BanksimCallback.
 type BanksimCallback503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback200JSONResponseBodyReceived defines parameters for BureauCallback.
+type BureauCallback200JSONResponseBodyReceived bool
+
+// BureauCallback400ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback400ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback401ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback401ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback404ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback404ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback413ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback413ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback414ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback414ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback500ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback500ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BureauCallback503ApplicationProblemPlusJSONResponseBodyCode defines parameters for BureauCallback.
+type BureauCallback503ApplicationProblemPlusJSONResponseBodyCode string
+
+// BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
+type BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // StripeWebhook200JSONResponseBodyReceived defines parameters for StripeWebhook.
 type StripeWebhook200JSONResponseBodyReceived bool
@@ -16874,6 +17194,9 @@ type AlipaysimNotificationJSONRequestBody = WalletNotification
 // BanksimCallbackJSONRequestBody defines body for BanksimCallback for application/json ContentType.
 type BanksimCallbackJSONRequestBody = BankCallback
 
+// BureauCallbackJSONRequestBody defines body for BureauCallback for application/json ContentType.
+type BureauCallbackJSONRequestBody = BureauCallback
+
 // StripeWebhookJSONRequestBody defines body for StripeWebhook for application/json ContentType.
 type StripeWebhookJSONRequestBody = StripeEvent
 
@@ -17329,6 +17652,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/banksim (the `BanksimCallback` operationId).
 	BanksimCallback(ctx context.Context, body BanksimCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BureauCallbackWithBody The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's bureau signs it with the banksim callback secret
+	// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+	// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+	// never the truth: it wakes the report's flow, which queries the bureau and keeps
+	// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+	// for a report whose flow has finished is acknowledged, so that the bureau stops
+	// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+	BureauCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BureauCallback The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's bureau signs it with the banksim callback secret
+	// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+	// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+	// never the truth: it wakes the report's flow, which queries the bureau and keeps
+	// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+	// for a report whose flow has finished is acknowledged, so that the bureau stops
+	// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+	BureauCallback(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StripeWebhookWithBody Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
 	//
@@ -18351,6 +18706,58 @@ func (c *Client) BanksimCallbackWithBody(ctx context.Context, contentType string
 // Corresponds with POST /v1/callbacks/banksim (the `BanksimCallback` operationId).
 func (c *Client) BanksimCallback(ctx context.Context, body BanksimCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBanksimCallbackRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BureauCallbackWithBody The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's bureau signs it with the banksim callback secret
+// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+// never the truth: it wakes the report's flow, which queries the bureau and keeps
+// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+// for a report whose flow has finished is acknowledged, so that the bureau stops
+// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+func (c *Client) BureauCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBureauCallbackRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BureauCallback The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's bureau signs it with the banksim callback secret
+// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+// never the truth: it wakes the report's flow, which queries the bureau and keeps
+// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+// for a report whose flow has finished is acknowledged, so that the bureau stops
+// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+func (c *Client) BureauCallback(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBureauCallbackRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -20033,6 +20440,46 @@ func NewBanksimCallbackRequestWithBody(server string, contentType string, body i
 	}
 
 	operationPath := fmt.Sprintf("/v1/callbacks/banksim")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBureauCallbackRequest calls the generic BureauCallback builder with application/json body
+func NewBureauCallbackRequest(server string, body BureauCallbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBureauCallbackRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBureauCallbackRequestWithBody constructs an http.Request for the BureauCallback method, with any body, and a specified content type
+func NewBureauCallbackRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/callbacks/bureau")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -22019,6 +22466,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/callbacks/banksim (the `BanksimCallback` operationId).
 	BanksimCallbackWithResponse(ctx context.Context, body BanksimCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*BanksimCallbackResponse, error)
 
+	// BureauCallbackWithBodyWithResponse The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's bureau signs it with the banksim callback secret
+	// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+	// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+	// never the truth: it wakes the report's flow, which queries the bureau and keeps
+	// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+	// for a report whose flow has finished is acknowledged, so that the bureau stops
+	// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+	BureauCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BureauCallbackResponse, error)
+
+	// BureauCallbackWithResponse The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's bureau signs it with the banksim callback secret
+	// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+	// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+	// never the truth: it wakes the report's flow, which queries the bureau and keeps
+	// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+	// for a report whose flow has finished is acknowledged, so that the bureau stops
+	// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+	BureauCallbackWithResponse(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*BureauCallbackResponse, error)
+
 	// StripeWebhookWithBodyWithResponse Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
 	//
 	// Served only when the stripe channel is configured and
@@ -23888,6 +24367,103 @@ func (r BanksimCallbackResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BanksimCallbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BureauCallbackResponse503Headers the declared response headers of an HTTP 503 response for BureauCallback
+type BureauCallbackResponse503Headers struct {
+	RetryAfter int
+}
+
+type BureauCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallbackReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BureauCallbackResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BureauCallbackResponse) GetJSON200() *CallbackReceived {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BureauCallbackResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BureauCallbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BureauCallbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BureauCallbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BureauCallbackResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -28644,6 +29220,50 @@ func (c *ClientWithResponses) BanksimCallbackWithResponse(ctx context.Context, b
 	return ParseBanksimCallbackResponse(rsp)
 }
 
+// BureauCallbackWithBodyWithResponse The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's bureau signs it with the banksim callback secret
+// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+// never the truth: it wakes the report's flow, which queries the bureau and keeps
+// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+// for a report whose flow has finished is acknowledged, so that the bureau stops
+// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+func (c *ClientWithResponses) BureauCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BureauCallbackResponse, error) {
+	rsp, err := c.BureauCallbackWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBureauCallbackResponse(rsp)
+}
+
+// BureauCallbackWithResponse The credit bureau's signed callback that a credit query is done (for the bureau, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's bureau signs it with the banksim callback secret
+// (`X-Banksim-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 of `t + "." + body`, within
+// five minutes). Its `request_id` is the credit report's id. A callback is a hint,
+// never the truth: it wakes the report's flow, which queries the bureau and keeps
+// that answer only. An unknown `request_id` is 404 and wakes nothing; a callback
+// for a report whose flow has finished is acknowledged, so that the bureau stops
+// resending. The body is the bureau's, read leniently (fields it adds are ignored).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
+func (c *ClientWithResponses) BureauCallbackWithResponse(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*BureauCallbackResponse, error) {
+	rsp, err := c.BureauCallback(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBureauCallbackResponse(rsp)
+}
+
 // StripeWebhookWithBodyWithResponse Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
 //
 // Served only when the stripe channel is configured and
@@ -30716,6 +31336,94 @@ func ParseBanksimCallbackResponse(rsp *http.Response) (*BanksimCallbackResponse,
 	switch {
 	case rsp.StatusCode == 503:
 		var headers BanksimCallbackResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBureauCallbackResponse parses an HTTP response from a BureauCallbackWithResponse call
+func ParseBureauCallbackResponse(rsp *http.Response) (*BureauCallbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BureauCallbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallbackReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers BureauCallbackResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

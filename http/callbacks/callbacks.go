@@ -115,13 +115,20 @@ type Handler struct {
 	Signaler  Signaler
 	Log       *logrus.Entry
 	Now       func() time.Time
+	// Bureau, when set, serves the credit bureau's callbacks (POST BureauPath)
+	// alongside the banksim route, with the banksim verifier's secret.
+	Bureau *Bureau
 }
 
-// Register mounts one route per verifier (after middleware.ReadBody). Any other
-// path under /v1/callbacks/ is the router's 404.
+// Register mounts one route per verifier (after middleware.ReadBody), and the
+// bureau's with the banksim one. Any other path under /v1/callbacks/ is the
+// router's 404.
 func (h *Handler) Register(r gin.IRoutes) {
 	for _, v := range h.Verifiers {
 		r.POST("/v1/callbacks/"+v.Channel(), h.receive(v))
+		if b, ok := v.(Banksim); ok && h.Bureau != nil {
+			r.POST(BureauPath, h.bureau(b.Secret))
+		}
 	}
 }
 

@@ -147,10 +147,12 @@ func TestCallbackRoutesOnlyForConfiguredChannels(t *testing.T) {
 			})
 			// The unmounted routes are deliberate probes of what is not served.
 			probe := contract.Probing(context.Background())
-			for _, ch := range []string{"banksim", "stripe", "alipaysim", "wxpaysim"} {
+			for _, ch := range []string{"banksim", "stripe", "alipaysim", "wxpaysim", "bureau"} {
 				want := 404
 				for _, m := range tc.mounted {
-					if m == ch {
+					// The bureau's callbacks are signed with the banksim secret and
+					// served with the banksim route.
+					if m == ch || (ch == "bureau" && m == "banksim") {
 						want = 401
 					}
 				}
@@ -487,4 +489,75 @@ func TestWalletNotificationBecomesHint(t *testing.T) {
 	}
 	require.Equal(t, []signal{{p.workflowID, models.BankCallback{Reference: p.id, Channel: "alipaysim", Status: models.BankSucceeded, EventID: "wne_1"}}},
 		a.starter.signalled())
+}
+
+// insertCreditReport stores a credit report of the demo merchant waiting on the
+// bureau, as the API would have stored it.
+func (a *api) insertCreditReport(t *testing.T) string {
+	t.Helper()
+	now := time.Now()
+	id := models.NewID(models.PrefixCreditReport)
+	require.NoError(t, a.store.DB().Transaction(func(tx *gorm.DB) error {
+		return a.store.InsertCreditReport(tx, store.NewCreditReport{
+			Report: models.CreditReport{
+				ID: id, Status: models.CreditReportProcessing, Purpose: "loan_review", Fee: 100, Currency: "CNY", CreatedAt: now,
+			},
+			MerchantID: "mch_demo", SubjectHash: "h_" + id,
+			Subject: models.Subject{Name: "Test Subject", IDNumber: "110101199003070000"},
+			Consent: models.Consent{Reference: "consent_1", GrantedAt: now},
+		})
+	}))
+	return id
+}
+
+// bureauBody is the bureau's callback that the query requestID is done.
+func bureauBody(requestID, status string) string {
+	return fmt.Sprintf(`{"type":"credit_query.completed","request_id":%q,"status":%q,"event_id":"cbe_%s"}`, requestID, status, requestID)
+}
+
+// The bureau's callback, signed with the banksim secret, wakes the flow of the
+// stored report it names; every other answer wakes nothing, and only a Temporal
+// that cannot be reached makes the bureau retry.
+func TestBureauCallbackWakesReportFlow(t *testing.T) {
+	tests := []struct {
+		name      string
+		signalErr error
+		body      func(id string) string
+		secret    string
+		status    int
+		code      string
+		woken     bool
+	}{
+		{"ready", nil, func(id string) string { return bureauBody(id, "ready") }, banksimSecret, 200, "", true},
+		{"no record", nil, func(id string) string { return bureauBody(id, "no_record") }, banksimSecret, 200, "", true},
+		{"another secret", nil, func(id string) string { return bureauBody(id, "ready") }, "not-the-secret", 401, "signature_invalid", false},
+		{"not a completed query", nil, func(id string) string { return bureauBody(id, "processing") }, banksimSecret, 400, "invalid_request", false},
+		{"unknown report", nil, func(string) string { return bureauBody("cr_unknown", "ready") }, banksimSecret, 404, "not_found", false},
+		{"flow finished", fmt.Errorf("signal: %w", starter.ErrFlowNotFound), func(id string) string { return bureauBody(id, "ready") }, banksimSecret, 200, "", false},
+		{"temporal down", errors.New("temporal unavailable"), func(id string) string { return bureauBody(id, "ready") }, banksimSecret, 503, "service_unavailable", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAPI(t, testenv.SQLite)
+			a.starter.signalErr = tc.signalErr
+			id := a.insertCreditReport(t)
+			body := tc.body(id)
+			status, code := a.postCallback(t, context.Background(), callbacks.BureauPath, callbacks.BanksimSignatureHeader,
+				signBanksim(tc.secret, body, time.Now()), body)
+			require.Equal(t, tc.status, status)
+			require.Equal(t, tc.code, code)
+			var want []string
+			if tc.woken {
+				want = []string{"credit_report/mch_demo/" + id}
+			}
+			require.Equal(t, want, recorded(a.starter, &a.starter.bureauSignals))
+			require.Empty(t, a.starter.signalled(), "no bank callback")
+			// The log names the report, never its subject.
+			if tc.status != 400 && tc.status != 401 {
+				require.Contains(t, a.logs(), "report_id=")
+			}
+			require.NotContains(t, a.logs(), "110101199003070000")
+			require.NotContains(t, a.logs(), "Test Subject")
+		})
+	}
 }

@@ -90,6 +90,9 @@ var Module = fx.Module("http",
 					Wallets: p.Config.WalletNotifySecrets,
 				}),
 				Flows: p.Store, Events: p.Store, Signaler: p.Starter, Log: log, Now: now,
+				// The credit bureau's callbacks, mounted with the banksim route (its
+				// secret signs them).
+				Bureau: &callbacks.Bureau{Reports: p.Store, Signaler: p.Starter},
 			},
 			Hosted:         &hosted.Handler{Payments: p.Services.Payments, Channels: p.Channels.Names(), Log: log},
 			Merchants:      p.Store,
@@ -114,6 +117,9 @@ var Module = fx.Module("http",
 		routes := make([]string, 0, len(deps.Callbacks.Verifiers))
 		for _, v := range deps.Callbacks.Verifiers {
 			routes = append(routes, v.Channel())
+			if _, ok := v.(callbacks.Banksim); ok {
+				routes = append(routes, "bureau")
+			}
 		}
 		log.WithField("channels", routes).Info("bank callback routes")
 		if p.Config.OpsAddr == p.Config.APIAddr {

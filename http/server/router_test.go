@@ -49,6 +49,9 @@ type fakeStarter struct {
 	// instead of recording one.
 	signals   []signal
 	signalErr error
+	// Bureau callback signals, by workflow id (callbacks_test.go); also refused
+	// with signalErr.
+	bureauSignals []string
 	// await, when set, answers AwaitFlow (Prefer: wait); otherwise no flow closes
 	// within a wait.
 	await func(ctx context.Context, workflowID string) (bool, error)
@@ -126,6 +129,16 @@ func (f *fakeStarter) SignalBankCallback(_ context.Context, workflowID string, c
 	return nil
 }
 
+func (f *fakeStarter) SignalBureauCallback(_ context.Context, workflowID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.signalErr != nil {
+		return f.signalErr
+	}
+	f.bureauSignals = append(f.bureauSignals, workflowID)
+	return nil
+}
+
 // signalled returns the bank callbacks delivered so far.
 func (f *fakeStarter) signalled() []signal { return recorded(f, &f.signals) }
 
@@ -192,6 +205,7 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 				Wallets: map[string]string{"alipaysim": "alipaysim_notify_secret", "wxpaysim": "wxpaysim_notify_secret"},
 			}),
 			Flows: st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
+			Bureau: &callbacks.Bureau{Reports: st, Signaler: fs},
 		},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}
