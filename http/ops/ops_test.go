@@ -326,7 +326,8 @@ func TestUpdateMerchantAnswersAndAudits(t *testing.T) {
 		"object": "merchant", "id": m.current.ID, "name": "Shop", "default_currency": "CNY", "status": "active", "fee_bps": float64(120),
 		"review_threshold": float64(1_000_000), "withdrawal_limit_daily": float64(20000), "withdrawal_delay": float64(0),
 		"notify_url": "https://shop.example/new?token=s3cret", "created": "2026-03-01T00:00:00Z", "webhook_signing": "webhook_secret",
-		"no_password_limit": float64(0),
+		"no_password_limit": float64(0), "verification_fee": float64(0), "verification_cached_fee": float64(0),
+		"credit_report_fee": float64(0), "credit_report_reuse_fee": float64(0),
 	}, out, "no per-transaction limit any more")
 	require.Len(t, a.entries, 1)
 	e := a.entries[0]

@@ -28,6 +28,7 @@ func TestUpdateMerchant(t *testing.T) {
 		}
 		require.NoError(t, st.CreateMerchant(ctx, m, "api_secret", "whsec_x"))
 		m.NoPasswordLimit = models.DefaultNoPasswordLimit // created with none: the default
+		m.Prices = models.DefaultPrices()                 // likewise
 		require.NoError(t, st.DB().Exec("UPDATE merchants SET updated_at = ? WHERE id = ?", created, m.ID).Error)
 		require.NoError(t, st.SetMerchantStatus(ctx, m.ID, models.MerchantDisabled))
 		m.Status = models.MerchantDisabled
@@ -47,6 +48,8 @@ func TestUpdateMerchant(t *testing.T) {
 			{"fee, threshold and notify_url cleared", models.MerchantUpdate{FeeBps: i(0), ReviewThreshold: i(500), NotifyURL: s("")},
 				func(m *models.Merchant) { m.FeeBps, m.ReviewThreshold, m.NotifyURL = 0, 500, "" }},
 			{"every wallet code payment confirmed", models.MerchantUpdate{NoPasswordLimit: i(0)}, func(m *models.Merchant) { m.NoPasswordLimit = 0 }},
+			{"identity prices", models.MerchantUpdate{VerificationFee: i(70), CreditReportReuseFee: i(25)},
+				func(m *models.Merchant) { m.VerificationFee, m.CreditReportReuseFee = 70, 25 }},
 		}
 		for _, step := range steps {
 			wantBefore := m
