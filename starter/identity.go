@@ -114,7 +114,9 @@ func (s *Identity) CreateVerification(ctx context.Context, req NewVerification) 
 			Input: models.VerificationInput{
 				VerificationID: v.ID, MerchantID: req.MerchantID, Identity: id, Currency: v.Currency,
 				Fee: m.VerificationFee, CachedFee: m.VerificationCachedFee,
-				CacheKey: "verification:" + models.IdentityKey(s.Cfg.HMACKey, id.CardNumber, id.Name, id.IDNumber, id.Phone),
+				// Per merchant: another merchant's verification of the same card is
+				// none of this one's business, not even that it happened.
+				CacheKey: "verification:" + models.IdentityKey(s.Cfg.HMACKey, req.MerchantID, id.CardNumber, id.Name, id.IDNumber, id.Phone),
 				CacheTTL: s.Cfg.CacheTTL,
 			},
 		})
