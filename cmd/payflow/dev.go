@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -103,6 +104,7 @@ func runDev(args []string) error {
 	}
 
 	env := append([]string{"PAYFLOW_TEMPORAL_ADDRESS=" + fmt.Sprintf("127.0.0.1:%d", *temporalPort)}, localUIEnv(*uiPort)...)
+	env = append(env, localRedisEnv()...)
 	roles := map[string]*devstack.Proc{}
 	for _, role := range []string{"banksim", "worker", "api"} {
 		w, err := out(role)
@@ -166,6 +168,25 @@ func codecEndpoint(cfg config.Config) string {
 	}
 	return strings.TrimRight(cfg.PublicURL, "/") + "/codec"
 }
+
+// localRedisEnv points the processes at the Redis on 127.0.0.1:6379 as the cache
+// when one answers there and PAYFLOW_REDIS_URL is not set; without it, each process
+// keeps an in-process cache (the same interface; a cache is never storage).
+func localRedisEnv() []string {
+	if os.Getenv("PAYFLOW_REDIS_URL") != "" {
+		return nil
+	}
+	c, err := net.DialTimeout("tcp", localRedisAddr, 300*time.Millisecond)
+	if err != nil {
+		fmt.Println("payflow dev: no Redis on " + localRedisAddr + ": the worker caches in process")
+		return nil
+	}
+	_ = c.Close()
+	fmt.Println("payflow dev: caching in the Redis on " + localRedisAddr)
+	return []string{"PAYFLOW_REDIS_URL=redis://" + localRedisAddr + "/0"}
+}
+
+const localRedisAddr = "127.0.0.1:6379"
 
 // localUIEnv lets the API's codec endpoint serve the local Temporal Web, which has
 // no login and so sends no ops token: requests from loopback with the Web UI's
