@@ -19,6 +19,11 @@ type LedgerCheckRecorder interface {
 	LedgerChecked(ok bool, at time.Time)
 }
 
+// PurgeRecorder counts what a purge deleted of a kind (payflow_purged_total).
+type PurgeRecorder interface {
+	Purged(kind string, n int64)
+}
+
 // Maintenance holds the activities of the worker's background schedules: the purge
 // of what is past its retention, the measure of the gauges that need a count, and
 // the ledger check.
@@ -27,6 +32,8 @@ type Maintenance struct {
 	Ledger *ledger.Ledger
 	// Checks records every ledger check that ran to the end; nil records nothing.
 	Checks LedgerCheckRecorder
+	// Purged counts what each purge deleted, by kind; nil counts nothing.
+	Purged PurgeRecorder
 	Log    *logrus.Entry
 	// HeartbeatEvery is how often a running ledger check heartbeats (0: 5 s).
 	HeartbeatEvery time.Duration
@@ -108,6 +115,9 @@ func (m *Maintenance) Purge(ctx context.Context, in models.PurgeInput) (models.P
 		for _, j := range jobs {
 			n, more, err := m.Store.PurgeBatch(ctx, j.kind, j.before, batch)
 			*j.n += n
+			if m.Purged != nil {
+				m.Purged.Purged(string(j.kind), n)
+			}
 			if err != nil {
 				logger(ctx, m.Log).WithError(err).Warn("purge " + string(j.kind))
 				failed = append(failed, string(j.kind))

@@ -119,7 +119,7 @@ func differenceCounter(p Params) activities.DifferenceCounter {
 func maintenance(p Params) *activities.Maintenance {
 	m := &activities.Maintenance{Store: p.Store, Ledger: p.Ledger, Log: p.Log}
 	if p.Metrics != nil {
-		m.Checks = p.Metrics
+		m.Checks, m.Purged = p.Metrics, p.Metrics
 	}
 	return m
 }

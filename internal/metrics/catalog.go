@@ -55,6 +55,7 @@ var Payflow = []Series{
 	{NameHTTPRequestsTotal, Counter, []string{"method", "route", "status"}},
 	{NameHTTPRequestDuration, Histogram, []string{"method", "route"}},
 	{NameCacheRequestsTotal, Counter, []string{"cache", "op", "result"}},
+	{NamePurgedTotal, Counter, []string{"kind"}},
 }
 
 // SDK are the Temporal SDK's series that payflow's alerts and dashboard read, named

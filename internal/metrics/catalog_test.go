@@ -30,6 +30,7 @@ func TestCatalogIsWhatTheRegistryExports(t *testing.T) {
 	m.ReconciliationDifferencesOpenOver1d(map[string]int64{"banksim": 1})
 	m.ObserveRequest("GET", "/healthz", 200, time.Millisecond)
 	m.CacheRequest("memory", "get", "hit")
+	m.Purged("credit_reports", 2)
 	require.NoError(t, m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 { return 0 }))
 	// The workflows' counter, through the SDK's workflow metrics handler, which
 	// puts its root tags on every series (see sdkRootTags).

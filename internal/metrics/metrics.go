@@ -42,6 +42,7 @@ const (
 	NameHTTPRequestsTotal                   = "payflow_http_requests_total"
 	NameHTTPRequestDuration                 = "payflow_http_request_duration_seconds"
 	NameCacheRequestsTotal                  = "payflow_cache_requests_total"
+	NamePurgedTotal                         = "payflow_purged_total"
 )
 
 // HelpWebhookBacklog is the help text of NameWebhookBacklog.
@@ -67,6 +68,7 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
+	purged       *prometheus.CounterVec
 	sdk          *sdkCollector
 }
 
@@ -113,13 +115,16 @@ func New() *Metrics {
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameCacheRequestsTotal, Help: "Cache calls, by cache (redis, memory), op (get, set, delete) and result (hit, miss, ok, error; an error is a miss to the caller).",
 		}, []string{"cache", "op", "result"}),
+		purged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NamePurgedTotal, Help: "Records the purge schedule deleted past their retention, by kind (nonces, events, credit_reports: a report's content, ...).",
+		}, []string{"kind"}),
 		sdk: newSDKCollector(),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen, m.reconStale,
-		m.httpRequests, m.httpDuration, m.cache, m.sdk,
+		m.httpRequests, m.httpDuration, m.cache, m.purged, m.sdk,
 	)
 	return m
 }
@@ -256,6 +261,14 @@ func (m *Metrics) CacheRequest(cache, op, result string) {
 		return
 	}
 	m.cache.WithLabelValues(cache, op, result).Inc()
+}
+
+// Purged counts what one purge deleted of a kind.
+func (m *Metrics) Purged(kind string, n int64) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.purged.WithLabelValues(kind).Add(float64(n))
 }
 
 // ErrAlreadyRegistered reports a second series under one name.
