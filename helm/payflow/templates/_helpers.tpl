@@ -200,6 +200,10 @@ never a secret itself.
 {{ include "payflow.secretEnv" (dict "name" "PAYFLOW_BANKSIM_CALLBACK_SECRET" "secret" $secret "key" (required "secrets.keys.banksimCallbackSecret: the banksim channel needs its callback secret" $v.secrets.keys.banksimCallbackSecret)) }}
 {{- end }}
 {{- end }}
+{{- with $v.redis.url }}
+- name: PAYFLOW_REDIS_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- if eq $role "api" }}
 - name: PAYFLOW_API_ADDR
   value: {{ printf "0.0.0.0:%v" $v.api.port | quote }}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -151,6 +152,8 @@ func (o PayflowOptions) ProcessEnv(dsn string, apiURL string) map[string]string 
 		"PAYFLOW_DATA_DIR":             o.DataDir,
 		"PAYFLOW_OPS_TOKENS":           OpsToken,
 		"PAYFLOW_DEMO_MERCHANT_SECRET": DemoSecret,
+		// The cluster's workers share one cache, as the chart's do (redis.url).
+		"PAYFLOW_REDIS_URL": clusterRedisURL(),
 	}
 	for k, v := range o.Env {
 		env[k] = v
@@ -370,4 +373,15 @@ func splitHostPort(addr string) (string, string, error) {
 		return "", "", fmt.Errorf("address %q: %w", addr, err)
 	}
 	return h, p, nil
+}
+
+// clusterRedisURL is the Redis the cluster's processes cache in: PAYFLOW_TEST_REDIS_URL's
+// server (database 3), or the one on 127.0.0.1:6379.
+func clusterRedisURL() string {
+	u, err := url.Parse(os.Getenv("PAYFLOW_TEST_REDIS_URL"))
+	if err != nil || u.Host == "" {
+		u = &url.URL{Scheme: "redis", Host: "127.0.0.1:6379"}
+	}
+	u.Path = "/3"
+	return u.String()
 }
