@@ -78,6 +78,8 @@ type Handler struct {
 	// CSVPage is how many differences the CSV download reads per page; 0 is
 	// DefaultCSVPage.
 	CSVPage int
+	// CreditReports: reads of credit reports, each recorded (starter.Identity).
+	CreditReports CreditReports
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -93,6 +95,8 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/merchants/:id/disable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantDisabled) })
 	g.POST("/merchants/:id/enable", func(c *gin.Context) { h.setMerchantStatus(c, models.MerchantActive) })
 	g.GET("/audit", h.auditLog)
+	g.GET("/credit_reports/:id", h.getCreditReport)
+	g.GET("/credit_reports/:id/reads", h.listReportReads)
 	g.GET("/flows", h.listFlows)
 	g.POST("/flows/:id/retry", func(c *gin.Context) { h.actOnFlow(c, "retry") })
 	g.POST("/flows/:id/cancel", func(c *gin.Context) { h.actOnFlow(c, "cancel") })

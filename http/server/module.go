@@ -81,6 +81,7 @@ var Module = fx.Module("http",
 				Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter,
 				FlowActs: p.Starter, References: p.Store, Merchants: p.Services.Merchants, Log: log,
 				Reconciliations: p.Services.Reconciliations, Channels: p.Channels.Names(), Now: now,
+				CreditReports: p.Services.Identity,
 			},
 			// One callback route per configured channel that takes callbacks, each
 			// verified with that channel's own secret.
