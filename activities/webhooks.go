@@ -90,6 +90,12 @@ func (w *Webhooks) object(ctx context.Context, merchantID, id string) (any, erro
 		return w.Store.Withdrawal(ctx, merchantID, id)
 	case strings.HasPrefix(id, models.PrefixRefund):
 		return w.Store.Refund(ctx, merchantID, id)
+	case strings.HasPrefix(id, models.PrefixCreditReport):
+		// Without its content: an event is kept in clear and sent to a URL, a
+		// report is personal data read (and each read recorded) through the API.
+		r, err := w.Store.CreditReport(ctx, merchantID, id)
+		r.Report = nil
+		return r, err
 	}
 	return nil, fmt.Errorf("object %s: %w", id, errUnsupportedObject)
 }
