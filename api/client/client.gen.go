@@ -22803,7 +22803,8 @@ type ClientInterface interface {
 	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
 	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-	// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
 	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -22824,7 +22825,8 @@ type ClientInterface interface {
 	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
 	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-	// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
 	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -24241,7 +24243,8 @@ func (c *Client) ListCreditReports(ctx context.Context, params *ListCreditReport
 // the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 // nothing billed; `insufficient_funds`: the settlement balance does not cover the
 // fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
 // merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 // `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 // unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -24272,7 +24275,8 @@ func (c *Client) CreateCreditReportWithBody(ctx context.Context, params *CreateC
 // the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 // nothing billed; `insufficient_funds`: the settlement balance does not cover the
 // fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
 // merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 // `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 // unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -28902,7 +28906,8 @@ type ClientWithResponsesInterface interface {
 	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
 	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-	// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
 	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -28923,7 +28928,8 @@ type ClientWithResponsesInterface interface {
 	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
 	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-	// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
 	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -37605,7 +37611,8 @@ func (c *ClientWithResponses) ListCreditReportsWithResponse(ctx context.Context,
 // the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 // nothing billed; `insufficient_funds`: the settlement balance does not cover the
 // fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
 // merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 // `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 // unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
@@ -37632,7 +37639,8 @@ func (c *ClientWithResponses) CreateCreditReportWithBodyWithResponse(ctx context
 // the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
 // nothing billed; `insufficient_funds`: the settlement balance does not cover the
 // fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
-// `notify_url` (or the merchant's). A `ready` report of the same subject that the
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
 // merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
 // `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
 // unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
