@@ -9,6 +9,7 @@ import (
 
 	"github.com/payflow/payflow/internal/client"
 	"github.com/payflow/payflow/internal/harness/testenv"
+	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
@@ -86,6 +87,17 @@ func TestIdentityContract(t *testing.T) {
 	require.Equal(t, "processing", ver["status"])
 	require.Equal(t, map[string]any{"card_number": "6222 **** **** 0017", "name": "张*", "id_number": "1101**********0017", "phone": "138****8000"}, ver["elements"])
 	get("/v1/verifications/"+ver["id"].(string), 200)
+	// The bank's answer, as the flow records it: the answer then shows it.
+	require.NoError(t, store.NewTx(a.db.DB).SetVerificationOutcome(ver["id"].(string), models.VerificationOutcome{
+		Status: models.VerificationSucceeded, Fee: 50, Answer: &models.VerificationAnswer{
+			Result: models.VerificationMismatch, MismatchedFields: []string{models.FieldPhone},
+			Card: models.CardInfo{Bank: "Industrial and Commercial Bank of China", CardType: "debit", Last4: "0017"},
+		},
+	}))
+	ver = get("/v1/verifications/"+ver["id"].(string), 200)
+	require.Equal(t, "mismatch", ver["result"])
+	require.Equal(t, []any{"phone"}, ver["mismatched_fields"])
+	require.EqualValues(t, 50, ver["fee"])
 	require.Len(t, get("/v1/verifications", 200)["data"], 1)
 	for _, c := range []struct {
 		field, value, code string
@@ -126,8 +138,20 @@ func TestIdentityContract(t *testing.T) {
 	require.Equal(t, map[string]any{"name": "张*", "id_number": "1101**********0017"}, cr["subject"])
 	require.Nil(t, cr["report"])
 	get("/v1/credit_reports/"+cr["id"].(string), 200)
+	// The bureau's report, as the flow records it (the simulator's 张三).
+	content := `{"score":720,"summary":{"credit_accounts":2,"overdue_accounts":0,"max_overdue_months":0,"inquiries_last_6m":2},` +
+		`"accounts":[{"institution":"Industrial and Commercial Bank of China","type":"credit_card","opened":"2015-06","limit":5000000,"balance":320000,"status":"normal","overdue_months":0}]}`
+	sealed, err := a.store.Seal(content, cr["id"].(string), "report")
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	require.NoError(t, store.NewTx(a.db.DB).SetCreditReportOutcome(cr["id"].(string), store.ReportOutcome{
+		Status: models.CreditReportReady, Fee: 300, ReportSealed: sealed, ReadyAt: now, ExpiresAt: now.Add(90 * 24 * time.Hour),
+	}))
+	ready := get("/v1/credit_reports/"+cr["id"].(string), 200)
+	require.Equal(t, "ready", ready["status"])
+	require.EqualValues(t, 720, ready["report"].(map[string]any)["score"])
 	reads := get("/v1/credit_reports/"+cr["id"].(string)+"/reads", 200)["data"].([]any)
-	require.Len(t, reads, 1)
+	require.Len(t, reads, 2)
 	require.Equal(t, "merchant:mch_demo", reads[0].(map[string]any)["reader"])
 	require.Len(t, get("/v1/credit_reports", 200)["data"], 1)
 	old := creditReportRequest()
