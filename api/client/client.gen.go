@@ -71,18 +71,72 @@ func (e AuditEntryResult) Valid() bool {
 	}
 }
 
+// Defines values for BoundCardObject.
+const (
+	BoundCardObjectCard BoundCardObject = "card"
+)
+
+// Valid indicates whether the value is a known member of the BoundCardObject enum.
+func (e BoundCardObject) Valid() bool {
+	switch e {
+	case BoundCardObjectCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BoundCardStatus.
+const (
+	BoundCardStatusActive     BoundCardStatus = "active"
+	BoundCardStatusFailed     BoundCardStatus = "failed"
+	BoundCardStatusPendingOtp BoundCardStatus = "pending_otp"
+	BoundCardStatusRemoved    BoundCardStatus = "removed"
+)
+
+// Valid indicates whether the value is a known member of the BoundCardStatus enum.
+func (e BoundCardStatus) Valid() bool {
+	switch e {
+	case BoundCardStatusActive:
+		return true
+	case BoundCardStatusFailed:
+		return true
+	case BoundCardStatusPendingOtp:
+		return true
+	case BoundCardStatusRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BoundCardSourceType.
+const (
+	BoundCardSourceTypeBoundCard BoundCardSourceType = "bound_card"
+)
+
+// Valid indicates whether the value is a known member of the BoundCardSourceType enum.
+func (e BoundCardSourceType) Valid() bool {
+	switch e {
+	case BoundCardSourceTypeBoundCard:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BureauCallbackStatus.
 const (
-	NoRecord BureauCallbackStatus = "no_record"
-	Ready    BureauCallbackStatus = "ready"
+	BureauCallbackStatusNoRecord BureauCallbackStatus = "no_record"
+	BureauCallbackStatusReady    BureauCallbackStatus = "ready"
 )
 
 // Valid indicates whether the value is a known member of the BureauCallbackStatus enum.
 func (e BureauCallbackStatus) Valid() bool {
 	switch e {
-	case NoRecord:
+	case BureauCallbackStatusNoRecord:
 		return true
-	case Ready:
+	case BureauCallbackStatusReady:
 		return true
 	default:
 		return false
@@ -113,6 +167,99 @@ const (
 func (e CardSourceType) Valid() bool {
 	switch e {
 	case CardSourceTypeCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerificationRequestType.
+const (
+	CreateVerificationRequestTypeBankCard CreateVerificationRequestType = "bank_card"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerificationRequestType enum.
+func (e CreateVerificationRequestType) Valid() bool {
+	switch e {
+	case CreateVerificationRequestTypeBankCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreditPurpose.
+const (
+	CreditCardReview   CreditPurpose = "credit_card_review"
+	LoanReview         CreditPurpose = "loan_review"
+	PostLoanManagement CreditPurpose = "post_loan_management"
+)
+
+// Valid indicates whether the value is a known member of the CreditPurpose enum.
+func (e CreditPurpose) Valid() bool {
+	switch e {
+	case CreditCardReview:
+		return true
+	case LoanReview:
+		return true
+	case PostLoanManagement:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreditReportObject.
+const (
+	CreditReportObjectCreditReport CreditReportObject = "credit_report"
+)
+
+// Valid indicates whether the value is a known member of the CreditReportObject enum.
+func (e CreditReportObject) Valid() bool {
+	switch e {
+	case CreditReportObjectCreditReport:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreditReportStatus.
+const (
+	CreditReportStatusFailed     CreditReportStatus = "failed"
+	CreditReportStatusProcessing CreditReportStatus = "processing"
+	CreditReportStatusPurged     CreditReportStatus = "purged"
+	CreditReportStatusReady      CreditReportStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the CreditReportStatus enum.
+func (e CreditReportStatus) Valid() bool {
+	switch e {
+	case CreditReportStatusFailed:
+		return true
+	case CreditReportStatusProcessing:
+		return true
+	case CreditReportStatusPurged:
+		return true
+	case CreditReportStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreditReportContentAccountsStatus.
+const (
+	Normal  CreditReportContentAccountsStatus = "normal"
+	Overdue CreditReportContentAccountsStatus = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the CreditReportContentAccountsStatus enum.
+func (e CreditReportContentAccountsStatus) Valid() bool {
+	switch e {
+	case Normal:
+		return true
+	case Overdue:
 		return true
 	default:
 		return false
@@ -362,6 +509,45 @@ func (e FlowName) Valid() bool {
 	}
 }
 
+// Defines values for IdentityFailureCode.
+const (
+	IdentityFailureCodeBankUnavailable     IdentityFailureCode = "bank_unavailable"
+	IdentityFailureCodeBureauUnavailable   IdentityFailureCode = "bureau_unavailable"
+	IdentityFailureCodeInsufficientFunds   IdentityFailureCode = "insufficient_funds"
+	IdentityFailureCodeMerchantDisabled    IdentityFailureCode = "merchant_disabled"
+	IdentityFailureCodeNoRecord            IdentityFailureCode = "no_record"
+	IdentityFailureCodeOtpAttemptsExceeded IdentityFailureCode = "otp_attempts_exceeded"
+	IdentityFailureCodeOtpExpired          IdentityFailureCode = "otp_expired"
+	IdentityFailureCodeUnsupportedCard     IdentityFailureCode = "unsupported_card"
+	IdentityFailureCodeVerificationFailed  IdentityFailureCode = "verification_failed"
+)
+
+// Valid indicates whether the value is a known member of the IdentityFailureCode enum.
+func (e IdentityFailureCode) Valid() bool {
+	switch e {
+	case IdentityFailureCodeBankUnavailable:
+		return true
+	case IdentityFailureCodeBureauUnavailable:
+		return true
+	case IdentityFailureCodeInsufficientFunds:
+		return true
+	case IdentityFailureCodeMerchantDisabled:
+		return true
+	case IdentityFailureCodeNoRecord:
+		return true
+	case IdentityFailureCodeOtpAttemptsExceeded:
+		return true
+	case IdentityFailureCodeOtpExpired:
+		return true
+	case IdentityFailureCodeUnsupportedCard:
+		return true
+	case IdentityFailureCodeVerificationFailed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MerchantObject.
 const (
 	MerchantObjectMerchant MerchantObject = "merchant"
@@ -379,16 +565,16 @@ func (e MerchantObject) Valid() bool {
 
 // Defines values for MerchantStatus.
 const (
-	Active   MerchantStatus = "active"
-	Disabled MerchantStatus = "disabled"
+	MerchantStatusActive   MerchantStatus = "active"
+	MerchantStatusDisabled MerchantStatus = "disabled"
 )
 
 // Valid indicates whether the value is a known member of the MerchantStatus enum.
 func (e MerchantStatus) Valid() bool {
 	switch e {
-	case Active:
+	case MerchantStatusActive:
 		return true
-	case Disabled:
+	case MerchantStatusDisabled:
 		return true
 	default:
 		return false
@@ -473,6 +659,7 @@ func (e PaymentCodeSourceType) Valid() bool {
 // Defines values for PaymentSourceType.
 const (
 	PaymentSourceTypeAccount     PaymentSourceType = "account"
+	PaymentSourceTypeBoundCard   PaymentSourceType = "bound_card"
 	PaymentSourceTypeCard        PaymentSourceType = "card"
 	PaymentSourceTypePaymentCode PaymentSourceType = "payment_code"
 	PaymentSourceTypeQr          PaymentSourceType = "qr"
@@ -482,6 +669,8 @@ const (
 func (e PaymentSourceType) Valid() bool {
 	switch e {
 	case PaymentSourceTypeAccount:
+		return true
+	case PaymentSourceTypeBoundCard:
 		return true
 	case PaymentSourceTypeCard:
 		return true
@@ -623,6 +812,21 @@ func (e RefundStatus) Valid() bool {
 	}
 }
 
+// Defines values for ReportReadObject.
+const (
+	CreditReportRead ReportReadObject = "credit_report_read"
+)
+
+// Valid indicates whether the value is a known member of the ReportReadObject enum.
+func (e ReportReadObject) Valid() bool {
+	switch e {
+	case CreditReportRead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResolveDifferenceRequestAction.
 const (
 	ResolveDifferenceRequestActionExplained ResolveDifferenceRequestAction = "explained"
@@ -752,6 +956,99 @@ func (e TopupStatus) Valid() bool {
 	case TopupStatusProcessing:
 		return true
 	case TopupStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerificationMismatchedFields.
+const (
+	VerificationMismatchedFieldsCardNumber VerificationMismatchedFields = "card_number"
+	VerificationMismatchedFieldsIdNumber   VerificationMismatchedFields = "id_number"
+	VerificationMismatchedFieldsName       VerificationMismatchedFields = "name"
+	VerificationMismatchedFieldsPhone      VerificationMismatchedFields = "phone"
+)
+
+// Valid indicates whether the value is a known member of the VerificationMismatchedFields enum.
+func (e VerificationMismatchedFields) Valid() bool {
+	switch e {
+	case VerificationMismatchedFieldsCardNumber:
+		return true
+	case VerificationMismatchedFieldsIdNumber:
+		return true
+	case VerificationMismatchedFieldsName:
+		return true
+	case VerificationMismatchedFieldsPhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerificationObject.
+const (
+	VerificationObjectVerification VerificationObject = "verification"
+)
+
+// Valid indicates whether the value is a known member of the VerificationObject enum.
+func (e VerificationObject) Valid() bool {
+	switch e {
+	case VerificationObjectVerification:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerificationResult.
+const (
+	Match    VerificationResult = "match"
+	Mismatch VerificationResult = "mismatch"
+)
+
+// Valid indicates whether the value is a known member of the VerificationResult enum.
+func (e VerificationResult) Valid() bool {
+	switch e {
+	case Match:
+		return true
+	case Mismatch:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerificationStatus.
+const (
+	VerificationStatusFailed     VerificationStatus = "failed"
+	VerificationStatusProcessing VerificationStatus = "processing"
+	VerificationStatusSucceeded  VerificationStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the VerificationStatus enum.
+func (e VerificationStatus) Valid() bool {
+	switch e {
+	case VerificationStatusFailed:
+		return true
+	case VerificationStatusProcessing:
+		return true
+	case VerificationStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerificationType.
+const (
+	VerificationTypeBankCard VerificationType = "bank_card"
+)
+
+// Valid indicates whether the value is a known member of the VerificationType enum.
+func (e VerificationType) Valid() bool {
+	switch e {
+	case VerificationTypeBankCard:
 		return true
 	default:
 		return false
@@ -2444,6 +2741,1482 @@ const (
 func (e GetAccount503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case GetAccount503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListCards400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ListCards400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards400ApplicationProblemPlusJSONResponseBodyStatusN400 ListCards400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ListCards400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListCards401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListCards401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards401ApplicationProblemPlusJSONResponseBodyStatusN401 ListCards401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListCards401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards404ApplicationProblemPlusJSONResponseBodyCodeNotFound ListCards404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the ListCards404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards404ApplicationProblemPlusJSONResponseBodyStatusN404 ListCards404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ListCards404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListCards413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListCards413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards413ApplicationProblemPlusJSONResponseBodyStatusN413 ListCards413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListCards413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListCards414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListCards414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards414ApplicationProblemPlusJSONResponseBodyStatusN414 ListCards414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListCards414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListCards415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListCards415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards415ApplicationProblemPlusJSONResponseBodyStatusN415 ListCards415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListCards415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListCards429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListCards429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards429ApplicationProblemPlusJSONResponseBodyStatusN429 ListCards429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListCards429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListCards500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListCards500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards500ApplicationProblemPlusJSONResponseBodyStatusN500 ListCards500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListCards500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCards503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListCards503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListCards503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListCards503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListCards503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCards503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCards503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListCards503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCards503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCards503ApplicationProblemPlusJSONResponseBodyStatusN503 ListCards503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListCards503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCards503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCards503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest BindCard400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the BindCard400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard400ApplicationProblemPlusJSONResponseBodyStatusN400 BindCard400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the BindCard400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid BindCard401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the BindCard401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard401ApplicationProblemPlusJSONResponseBodyStatusN401 BindCard401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the BindCard401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled BindCard403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the BindCard403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard403ApplicationProblemPlusJSONResponseBodyStatusN403 BindCard403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the BindCard403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound BindCard404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the BindCard404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard404ApplicationProblemPlusJSONResponseBodyStatusN404 BindCard404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the BindCard404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge BindCard413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the BindCard413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard413ApplicationProblemPlusJSONResponseBodyStatusN413 BindCard413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the BindCard413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong BindCard414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the BindCard414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard414ApplicationProblemPlusJSONResponseBodyStatusN414 BindCard414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the BindCard414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType BindCard415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the BindCard415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard415ApplicationProblemPlusJSONResponseBodyStatusN415 BindCard415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the BindCard415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused BindCard422ApplicationProblemPlusJSONResponseBodyCode = "idempotency_key_reused"
+	BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidCardNumber    BindCard422ApplicationProblemPlusJSONResponseBodyCode = "invalid_card_number"
+	BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber      BindCard422ApplicationProblemPlusJSONResponseBodyCode = "invalid_id_number"
+	BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidName          BindCard422ApplicationProblemPlusJSONResponseBodyCode = "invalid_name"
+	BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidPhone         BindCard422ApplicationProblemPlusJSONResponseBodyCode = "invalid_phone"
+)
+
+// Valid indicates whether the value is a known member of the BindCard422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused:
+		return true
+	case BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidCardNumber:
+		return true
+	case BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber:
+		return true
+	case BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidName:
+		return true
+	case BindCard422ApplicationProblemPlusJSONResponseBodyCodeInvalidPhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard422ApplicationProblemPlusJSONResponseBodyStatusN422 BindCard422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the BindCard422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited BindCard429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the BindCard429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard429ApplicationProblemPlusJSONResponseBodyStatusN429 BindCard429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the BindCard429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError BindCard500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the BindCard500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard500ApplicationProblemPlusJSONResponseBodyStatusN500 BindCard500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the BindCard500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	BindCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable BindCard503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	BindCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout            BindCard503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the BindCard503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e BindCard503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case BindCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case BindCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BindCard503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	BindCard503ApplicationProblemPlusJSONResponseBodyStatusN503 BindCard503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the BindCard503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e BindCard503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case BindCard503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest RemoveCard400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard400ApplicationProblemPlusJSONResponseBodyStatusN400 RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid RemoveCard401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard401ApplicationProblemPlusJSONResponseBodyStatusN401 RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound RemoveCard404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard404ApplicationProblemPlusJSONResponseBodyStatusN404 RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge RemoveCard413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard413ApplicationProblemPlusJSONResponseBodyStatusN413 RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong RemoveCard414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard414ApplicationProblemPlusJSONResponseBodyStatusN414 RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType RemoveCard415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard415ApplicationProblemPlusJSONResponseBodyStatusN415 RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited RemoveCard429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard429ApplicationProblemPlusJSONResponseBodyStatusN429 RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError RemoveCard500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard500ApplicationProblemPlusJSONResponseBodyStatusN500 RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RemoveCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable RemoveCard503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	RemoveCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout            RemoveCard503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RemoveCard503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RemoveCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case RemoveCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RemoveCard503ApplicationProblemPlusJSONResponseBodyStatusN503 RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RemoveCard503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetCard400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetCard400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard400ApplicationProblemPlusJSONResponseBodyStatusN400 GetCard400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetCard400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetCard401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetCard401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard401ApplicationProblemPlusJSONResponseBodyStatusN401 GetCard401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetCard401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetCard404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetCard404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard404ApplicationProblemPlusJSONResponseBodyStatusN404 GetCard404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetCard404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetCard413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetCard413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard413ApplicationProblemPlusJSONResponseBodyStatusN413 GetCard413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetCard413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetCard414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetCard414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard414ApplicationProblemPlusJSONResponseBodyStatusN414 GetCard414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetCard414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetCard415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetCard415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard415ApplicationProblemPlusJSONResponseBodyStatusN415 GetCard415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetCard415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetCard429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetCard429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard429ApplicationProblemPlusJSONResponseBodyStatusN429 GetCard429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetCard429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetCard500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetCard500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard500ApplicationProblemPlusJSONResponseBodyStatusN500 GetCard500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetCard500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetCard503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetCard503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetCard503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCard503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCard503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCard503ApplicationProblemPlusJSONResponseBodyStatusN503 GetCard503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetCard503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCard503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCard503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatusN400 ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatusN401 ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatusN404 ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatusN413 ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatusN414 ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatusN415 ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeCardNotActive       ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode = "card_not_active"
+	ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpAttemptsExceeded ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode = "otp_attempts_exceeded"
+	ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpExpired          ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode = "otp_expired"
+	ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpIncorrect        ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode = "otp_incorrect"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeCardNotActive:
+		return true
+	case ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpAttemptsExceeded:
+		return true
+	case ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpExpired:
+		return true
+	case ConfirmCard422ApplicationProblemPlusJSONResponseBodyCodeOtpIncorrect:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatusN422 ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatusN429 ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatusN500 ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ConfirmCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ConfirmCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ConfirmCard503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ConfirmCard503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatusN503 ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -4160,6 +5933,1113 @@ const (
 func (e WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatusN400 ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatusN401 ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatusN413 ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatusN414 ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatusN415 ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatusN429 ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatusN500 ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReports503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListCreditReports503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReports503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListCreditReports503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatusN503 ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400 CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401 CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatusN403 CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413 CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414 CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415 CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeConsentInvalid       CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "consent_invalid"
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "idempotency_key_reused"
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber      CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "invalid_id_number"
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidName          CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "invalid_name"
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl     CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidPurpose       CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode = "invalid_purpose"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeConsentInvalid:
+		return true
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused:
+		return true
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber:
+		return true
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidName:
+		return true
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCodeInvalidPurpose:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatusN422 CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429 CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500 CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout            CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503 CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400 GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401 GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatusN404 GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413 GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414 GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415 GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429 GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500 GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503 GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatusN400 ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatusN401 ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCodeNotFound ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatusN404 ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatusN413 ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatusN414 ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatusN415 ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatusN429 ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatusN500 ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatusN503 ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -12839,6 +15719,837 @@ func (e GetTopup503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListVerifications400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListVerifications400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications400ApplicationProblemPlusJSONResponseBodyStatusN400 ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListVerifications401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications401ApplicationProblemPlusJSONResponseBodyStatusN401 ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListVerifications413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications413ApplicationProblemPlusJSONResponseBodyStatusN413 ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListVerifications414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications414ApplicationProblemPlusJSONResponseBodyStatusN414 ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListVerifications415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications415ApplicationProblemPlusJSONResponseBodyStatusN415 ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListVerifications429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications429ApplicationProblemPlusJSONResponseBodyStatusN429 ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListVerifications500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications500ApplicationProblemPlusJSONResponseBodyStatusN500 ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListVerifications503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListVerifications503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListVerifications503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListVerifications503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListVerifications503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListVerifications503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListVerifications503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListVerifications503ApplicationProblemPlusJSONResponseBodyStatusN503 ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListVerifications503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateVerification400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification400ApplicationProblemPlusJSONResponseBodyStatusN400 CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid CreateVerification401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification401ApplicationProblemPlusJSONResponseBodyStatusN401 CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled CreateVerification403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification403ApplicationProblemPlusJSONResponseBodyStatusN403 CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge CreateVerification413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification413ApplicationProblemPlusJSONResponseBodyStatusN413 CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong CreateVerification414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification414ApplicationProblemPlusJSONResponseBodyStatusN414 CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType CreateVerification415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification415ApplicationProblemPlusJSONResponseBodyStatusN415 CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused CreateVerification422ApplicationProblemPlusJSONResponseBodyCode = "idempotency_key_reused"
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidCardNumber    CreateVerification422ApplicationProblemPlusJSONResponseBodyCode = "invalid_card_number"
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber      CreateVerification422ApplicationProblemPlusJSONResponseBodyCode = "invalid_id_number"
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidName          CreateVerification422ApplicationProblemPlusJSONResponseBodyCode = "invalid_name"
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidPhone         CreateVerification422ApplicationProblemPlusJSONResponseBodyCode = "invalid_phone"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused:
+		return true
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidCardNumber:
+		return true
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidIdNumber:
+		return true
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidName:
+		return true
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyCodeInvalidPhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification422ApplicationProblemPlusJSONResponseBodyStatusN422 CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CreateVerification429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification429ApplicationProblemPlusJSONResponseBodyStatusN429 CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification500ApplicationProblemPlusJSONResponseBodyCodeInternalError CreateVerification500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification500ApplicationProblemPlusJSONResponseBodyStatusN500 CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateVerification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable CreateVerification503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	CreateVerification503ApplicationProblemPlusJSONResponseBodyCodeTimeout            CreateVerification503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateVerification503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateVerification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case CreateVerification503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateVerification503ApplicationProblemPlusJSONResponseBodyStatusN503 CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateVerification503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetVerification400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification400ApplicationProblemPlusJSONResponseBodyStatusN400 GetVerification400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetVerification400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetVerification401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification401ApplicationProblemPlusJSONResponseBodyStatusN401 GetVerification401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetVerification401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetVerification404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification404ApplicationProblemPlusJSONResponseBodyStatusN404 GetVerification404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetVerification404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetVerification413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification413ApplicationProblemPlusJSONResponseBodyStatusN413 GetVerification413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetVerification413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetVerification414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification414ApplicationProblemPlusJSONResponseBodyStatusN414 GetVerification414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetVerification414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetVerification415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification415ApplicationProblemPlusJSONResponseBodyStatusN415 GetVerification415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetVerification415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetVerification429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification429ApplicationProblemPlusJSONResponseBodyStatusN429 GetVerification429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetVerification429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetVerification500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification500ApplicationProblemPlusJSONResponseBodyStatusN500 GetVerification500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetVerification500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetVerification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetVerification503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetVerification503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetVerification503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetVerification503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetVerification503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetVerification503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetVerification503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetVerification503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetVerification503ApplicationProblemPlusJSONResponseBodyStatusN503 GetVerification503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetVerification503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetVerification503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetVerification503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateWithdrawal400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	CreateWithdrawal400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateWithdrawal400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -13026,6 +16737,7 @@ const (
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount        CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_amount"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidDestination   CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_destination"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl     CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidSource        CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "invalid_source"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeLimitExceeded        CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "limit_exceeded"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedChannel   CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_channel"
 	CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency  CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_currency"
@@ -13043,6 +16755,8 @@ func (e CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode) Valid() b
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidDestination:
 		return true
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeInvalidSource:
 		return true
 	case CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCodeLimitExceeded:
 		return true
@@ -13512,6 +17226,77 @@ type BankCallback struct {
 	Status      *string `json:"status,omitempty"`
 }
 
+// BindCardRequest defines model for BindCardRequest.
+type BindCardRequest struct {
+	// CardNumber 12 to 19 digits with a valid Luhn check digit, no spaces or dashes (else 422 `invalid_card_number`).
+	CardNumber CardNumber `json:"card_number"`
+
+	// IdNumber An 18-character resident ID number with a valid GB 11643 check character (a lower-case x is read as X; else 422 `invalid_id_number`).
+	IdNumber IDNumber `json:"id_number"`
+
+	// Name The holder's name as the bank knows it, 1-64 characters, no control characters (else 422 `invalid_name`).
+	Name PersonName `json:"name"`
+
+	// Phone Where the bank sends the 6-digit code.
+	Phone Phone `json:"phone"`
+}
+
+// BoundCard defines model for BoundCard.
+type BoundCard struct {
+	AccountId AccountId `json:"account_id"`
+
+	// AttemptsLeft While `pending_otp`: how many more codes the binding takes.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+
+	// Card What the bank tells of a card (never its number); empty until the bank has answered.
+	Card CardInfo `json:"card"`
+
+	// CardNumber The first 4 and last 4 digits (`6222 **** **** 0017`), whatever the length; `****` for anything else.
+	CardNumber MaskedCardNumber `json:"card_number"`
+
+	// Created RFC 3339 in UTC.
+	Created Timestamp `json:"created"`
+
+	// FailureCode Why an identity object ended failed.
+	FailureCode *IdentityFailureCode `json:"failure_code,omitempty"`
+	Id          CardId               `json:"id"`
+
+	// IdNumber The first 4 and last 4 characters with 10 stars between (`1101**********0017`).
+	IdNumber MaskedIDNumber `json:"id_number"`
+
+	// Name The first character, then a star for each other one (`张*`).
+	Name   MaskedName      `json:"name"`
+	Object BoundCardObject `json:"object"`
+
+	// Phone The first 3 and last 4 digits (`138****8000`).
+	Phone MaskedPhone `json:"phone"`
+
+	// Status `pending_otp` until the code is confirmed, then `active` until removed; `failed` when the bank refused the elements or the code.
+	Status BoundCardStatus `json:"status"`
+}
+
+// BoundCardObject defines model for BoundCard.Object.
+type BoundCardObject string
+
+// BoundCardStatus `pending_otp` until the code is confirmed, then `active` until removed; `failed` when the bank refused the elements or the code.
+type BoundCardStatus string
+
+// BoundCardList A page of BoundCard objects; `has_more` says whether another page follows.
+type BoundCardList struct {
+	Data    []BoundCard `json:"data"`
+	HasMore bool        `json:"has_more"`
+}
+
+// BoundCardSource defines model for BoundCardSource.
+type BoundCardSource struct {
+	// CardId An active card bound to one of your wallets (for a top-up, to the top-up's wallet); else 422 `invalid_source`. Charged through the card's bank; give no channel.
+	CardId CardId              `json:"card_id"`
+	Type   BoundCardSourceType `json:"type"`
+}
+
+// BoundCardSourceType defines model for BoundCardSource.Type.
+type BoundCardSourceType string
+
 // BureauCallback defines model for BureauCallback.
 type BureauCallback struct {
 	EventId   *string              `json:"event_id,omitempty"`
@@ -13525,6 +17310,21 @@ type BureauCallbackStatus string
 
 // BureauCallbackType defines model for BureauCallback.Type.
 type BureauCallbackType string
+
+// CardId defines model for CardId.
+type CardId = string
+
+// CardInfo What the bank tells of a card (never its number); empty until the bank has answered.
+type CardInfo struct {
+	Bank *string `json:"bank,omitempty"`
+
+	// CardType `debit` or `credit`.
+	CardType *string `json:"card_type,omitempty"`
+	Last4    *string `json:"last4,omitempty"`
+}
+
+// CardNumber 12 to 19 digits with a valid Luhn check digit, no spaces or dashes (else 422 `invalid_card_number`).
+type CardNumber = string
 
 // CardSource defines model for CardSource.
 type CardSource struct {
@@ -13555,6 +17355,12 @@ type CodecPayloadsResponse struct {
 	Payloads []map[string]interface{} `json:"payloads"`
 }
 
+// ConfirmCardRequest defines model for ConfirmCardRequest.
+type ConfirmCardRequest struct {
+	// Otp The code the bank sent to the card's phone.
+	Otp string `json:"otp"`
+}
+
 // ConfirmPaymentRequest defines model for ConfirmPaymentRequest.
 type ConfirmPaymentRequest struct {
 	// AccountId The wallet whose owner confirms (the wallet the payment code belongs to).
@@ -13570,8 +17376,42 @@ type CreateAccountRequest struct {
 	Reference *string `json:"reference,omitempty"`
 }
 
+// CreateCreditReportRequest defines model for CreateCreditReportRequest.
+type CreateCreditReportRequest struct {
+	// Consent The subject's consent the merchant holds; granted at most 30 days ago and not in the future (else 422 `consent_invalid`).
+	Consent struct {
+		// GrantedAt When the subject consented (RFC 3339).
+		GrantedAt time.Time `json:"granted_at"`
+
+		// Reference Your reference of the signed consent.
+		Reference string `json:"reference"`
+	} `json:"consent"`
+
+	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
+	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
+
+	// Purpose Why the report is asked for (else 422 `invalid_purpose`).
+	Purpose CreditPurpose `json:"purpose"`
+
+	// Refresh Ask the bureau even when a recent report of the subject could be reused.
+	Refresh *bool `json:"refresh,omitempty"`
+	Subject struct {
+		// IdNumber An 18-character resident ID number with a valid GB 11643 check character (a lower-case x is read as X; else 422 `invalid_id_number`).
+		IdNumber IDNumber `json:"id_number"`
+
+		// Name The holder's name as the bank knows it, 1-64 characters, no control characters (else 422 `invalid_name`).
+		Name PersonName `json:"name"`
+	} `json:"subject"`
+}
+
 // CreateMerchantRequest defines model for CreateMerchantRequest.
 type CreateMerchantRequest struct {
+	// CreditReportFee A credit report the bureau was asked for; default 300.
+	CreditReportFee *PerCallPrice `json:"credit_report_fee,omitempty"`
+
+	// CreditReportReuseFee A credit report answered by reusing a recent one (within PAYFLOW_CREDIT_REUSE_DAYS); default 0.
+	CreditReportReuseFee *PerCallPrice `json:"credit_report_reuse_fee,omitempty"`
+
 	// DefaultCurrency An active ISO 4217 code, uppercase.
 	DefaultCurrency *Currency `json:"default_currency,omitempty"`
 
@@ -13587,6 +17427,12 @@ type CreateMerchantRequest struct {
 
 	// ReviewThreshold Withdrawals over this amount wait for an operator's approval. Default: 10000 major units of default_currency (1000000 for CNY, 10000 for JPY). 0 means never review.
 	ReviewThreshold *int64 `json:"review_threshold,omitempty"`
+
+	// VerificationCachedFee A verification answered from the cache (the same elements within PAYFLOW_VERIFICATION_CACHE_TTL); default 10.
+	VerificationCachedFee *PerCallPrice `json:"verification_cached_fee,omitempty"`
+
+	// VerificationFee A verification the bank answered; default 50. Out of range answers 400.
+	VerificationFee *PerCallPrice `json:"verification_fee,omitempty"`
 
 	// WithdrawalDelay How long, in seconds, money topped up by card stays out of what a wallet may withdraw: the defence against a stolen card topped up and cashed out at once. Default 86400 (24 h); 0 makes top-ups withdrawable at once; at most 2592000 (30 days).
 	WithdrawalDelay *WithdrawalDelay `json:"withdrawal_delay,omitempty"`
@@ -13649,16 +17495,40 @@ type CreateTopupRequest struct {
 	// Amount Minor units of the currency (1050 CNY is 10.50 yuan), 1 to 10^13.
 	Amount Amount `json:"amount"`
 
-	// Channel A configured bank channel (`banksim`, `stripe`, `auto`).
+	// Channel Only with a card source; the default channel when left out.
 	Channel *Channel `json:"channel,omitempty"`
 
 	// Currency An active ISO 4217 code, uppercase.
 	Currency Currency `json:"currency"`
 
 	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
-	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
-	Source    CardSource `json:"source"`
+	NotifyUrl *NotifyURL                `json:"notify_url,omitempty"`
+	Source    CreateTopupRequest_Source `json:"source"`
 }
+
+// CreateTopupRequest_Source defines model for CreateTopupRequest.Source.
+type CreateTopupRequest_Source struct {
+	union json.RawMessage
+}
+
+// CreateVerificationRequest defines model for CreateVerificationRequest.
+type CreateVerificationRequest struct {
+	// CardNumber 12 to 19 digits with a valid Luhn check digit, no spaces or dashes (else 422 `invalid_card_number`).
+	CardNumber CardNumber `json:"card_number"`
+
+	// IdNumber The third element.
+	IdNumber *IDNumber `json:"id_number,omitempty"`
+
+	// Name The holder's name as the bank knows it, 1-64 characters, no control characters (else 422 `invalid_name`).
+	Name PersonName `json:"name"`
+
+	// Phone The fourth element; only with id_number (else 400).
+	Phone *Phone                        `json:"phone,omitempty"`
+	Type  CreateVerificationRequestType `json:"type"`
+}
+
+// CreateVerificationRequestType defines model for CreateVerificationRequest.Type.
+type CreateVerificationRequestType string
 
 // CreateWithdrawalRequest defines model for CreateWithdrawalRequest.
 type CreateWithdrawalRequest struct {
@@ -13671,11 +17541,105 @@ type CreateWithdrawalRequest struct {
 	Channel *Channel `json:"channel,omitempty"`
 
 	// Currency An active ISO 4217 code, uppercase.
-	Currency    Currency    `json:"currency"`
+	Currency Currency `json:"currency"`
+
+	// Destination Exactly one of bank_account and bound_card (else 422 `invalid_destination`).
 	Destination Destination `json:"destination"`
 
 	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
 	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
+}
+
+// CreditPurpose Why the report is asked for (else 422 `invalid_purpose`).
+type CreditPurpose string
+
+// CreditReport defines model for CreditReport.
+type CreditReport struct {
+	// Created RFC 3339 in UTC.
+	Created Timestamp `json:"created"`
+
+	// Currency An active ISO 4217 code, uppercase.
+	Currency Currency `json:"currency"`
+
+	// ExpiresAt RFC 3339 in UTC.
+	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
+
+	// FailureCode Why an identity object ended failed.
+	FailureCode *IdentityFailureCode `json:"failure_code,omitempty"`
+
+	// Fee What the report was billed, in minor units of `currency` (0 while processing and when it failed without a bureau answer).
+	Fee       int64              `json:"fee"`
+	Id        CreditReportId     `json:"id"`
+	NotifyUrl *string            `json:"notify_url,omitempty"`
+	Object    CreditReportObject `json:"object"`
+
+	// PurgedAt RFC 3339 in UTC.
+	PurgedAt *Timestamp `json:"purged_at,omitempty"`
+
+	// Purpose Why the report is asked for (else 422 `invalid_purpose`).
+	Purpose CreditPurpose `json:"purpose"`
+
+	// ReadyAt RFC 3339 in UTC.
+	ReadyAt *Timestamp `json:"ready_at,omitempty"`
+
+	// Report The bureau's report, while `ready`; null while processing, when failed and once purged.
+	Report *CreditReportContent `json:"report"`
+
+	// ReusedFrom The earlier report of the subject this one reuses (no bureau asked).
+	ReusedFrom *CreditReportId `json:"reused_from,omitempty"`
+
+	// Status `purged`: the report was ready and its content has been deleted at `expires_at` (PAYFLOW_CREDIT_RETENTION_DAYS after it was ready).
+	Status  CreditReportStatus `json:"status"`
+	Subject struct {
+		// IdNumber The first 4 and last 4 characters with 10 stars between (`1101**********0017`).
+		IdNumber MaskedIDNumber `json:"id_number"`
+
+		// Name The first character, then a star for each other one (`张*`).
+		Name MaskedName `json:"name"`
+	} `json:"subject"`
+}
+
+// CreditReportObject defines model for CreditReport.Object.
+type CreditReportObject string
+
+// CreditReportStatus `purged`: the report was ready and its content has been deleted at `expires_at` (PAYFLOW_CREDIT_RETENTION_DAYS after it was ready).
+type CreditReportStatus string
+
+// CreditReportContent The bureau's report, while `ready`; null while processing, when failed and once purged.
+type CreditReportContent struct {
+	Accounts []struct {
+		// Balance Minor units (CNY).
+		Balance     *int64  `json:"balance,omitempty"`
+		Institution *string `json:"institution,omitempty"`
+
+		// Limit Minor units (CNY).
+		Limit         *int64                             `json:"limit,omitempty"`
+		Opened        *string                            `json:"opened,omitempty"`
+		OverdueMonths *int                               `json:"overdue_months,omitempty"`
+		Status        *CreditReportContentAccountsStatus `json:"status,omitempty"`
+
+		// Type `credit_card`, `mortgage`, `consumer_loan`, ...
+		Type *string `json:"type,omitempty"`
+	} `json:"accounts"`
+	Score   int `json:"score"`
+	Summary struct {
+		CreditAccounts   int `json:"credit_accounts"`
+		InquiriesLast6m  int `json:"inquiries_last_6m"`
+		MaxOverdueMonths int `json:"max_overdue_months"`
+		OverdueAccounts  int `json:"overdue_accounts"`
+	} `json:"summary"`
+}
+
+// CreditReportContentAccountsStatus defines model for CreditReportContent.Accounts.Status.
+type CreditReportContentAccountsStatus string
+
+// CreditReportId defines model for CreditReportId.
+type CreditReportId = string
+
+// CreditReportList A page of CreditReport objects; `has_more` says whether another page follows.
+type CreditReportList struct {
+	Data    []CreditReport `json:"data"`
+	HasMore bool           `json:"has_more"`
 }
 
 // Currency An active ISO 4217 code, uppercase.
@@ -13694,10 +17658,13 @@ type DecisionResultAccepted bool
 // DecisionResultStatus defines model for DecisionResult.Status.
 type DecisionResultStatus string
 
-// Destination defines model for Destination.
+// Destination Exactly one of bank_account and bound_card (else 422 `invalid_destination`).
 type Destination struct {
 	// BankAccount A bank account token (`ba_success`, `ba_closed`, ... at the simulator) or number.
-	BankAccount string `json:"bank_account"`
+	BankAccount *string `json:"bank_account,omitempty"`
+
+	// BoundCard An active card bound to the withdrawal's wallet, paid through its bank (give no channel).
+	BoundCard *CardId `json:"bound_card,omitempty"`
 }
 
 // Difference defines model for Difference.
@@ -13799,7 +17766,7 @@ type Event struct {
 	Id     EventId     `json:"id"`
 	Object EventObject `json:"object"`
 
-	// Type payment.succeeded, withdrawal.failed, ...
+	// Type payment.succeeded, withdrawal.failed, credit_report.ready, credit_report.failed, ...
 	Type string `json:"type"`
 }
 
@@ -13827,6 +17794,12 @@ type FlowName string
 // FlowObjectId The id of the object a flow moves.
 type FlowObjectId = string
 
+// IDNumber An 18-character resident ID number with a valid GB 11643 check character (a lower-case x is read as X; else 422 `invalid_id_number`).
+type IDNumber = string
+
+// IdentityFailureCode Why an identity object ended failed.
+type IdentityFailureCode string
+
 // JournalId defines model for JournalId.
 type JournalId = string
 
@@ -13853,10 +17826,28 @@ type LedgerCheck struct {
 	} `json:"unbalanced"`
 }
 
+// MaskedCardNumber The first 4 and last 4 digits (`6222 **** **** 0017`), whatever the length; `****` for anything else.
+type MaskedCardNumber = string
+
+// MaskedIDNumber The first 4 and last 4 characters with 10 stars between (`1101**********0017`).
+type MaskedIDNumber = string
+
+// MaskedName The first character, then a star for each other one (`张*`).
+type MaskedName = string
+
+// MaskedPhone The first 3 and last 4 digits (`138****8000`).
+type MaskedPhone = string
+
 // Merchant defines model for Merchant.
 type Merchant struct {
 	// Created RFC 3339 in UTC.
 	Created Timestamp `json:"created"`
+
+	// CreditReportFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	CreditReportFee *PerCallPrice `json:"credit_report_fee,omitempty"`
+
+	// CreditReportReuseFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	CreditReportReuseFee *PerCallPrice `json:"credit_report_reuse_fee,omitempty"`
 
 	// DefaultCurrency An active ISO 4217 code, uppercase.
 	DefaultCurrency Currency   `json:"default_currency"`
@@ -13875,6 +17866,12 @@ type Merchant struct {
 	OldSecretExpiresAt *Timestamp     `json:"old_secret_expires_at,omitempty"`
 	ReviewThreshold    int64          `json:"review_threshold"`
 	Status             MerchantStatus `json:"status"`
+
+	// VerificationCachedFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	VerificationCachedFee *PerCallPrice `json:"verification_cached_fee,omitempty"`
+
+	// VerificationFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	VerificationFee *PerCallPrice `json:"verification_fee,omitempty"`
 
 	// WebhookSigning Which secret signs the merchant's webhooks (`X-Payflow-Signature`). `webhook_secret`: its own webhook signing secret (whsec_...), as for every merchant created since webhook secrets exist. `api_secret`: its API secret, for a merchant created before them; it stays so until an operator first rotates its webhook secret (POST /v1/ops/merchants/{id}/rotate-webhook-secret), after which the answer is `webhook_secret` (during that rotation's overlap webhooks carry a signature with the API secret too). Its receivers hold the API secret until then.
 	WebhookSigning *WebhookSigning `json:"webhook_signing,omitempty"`
@@ -13909,6 +17906,12 @@ type MerchantWithSecret struct {
 	// Created RFC 3339 in UTC.
 	Created Timestamp `json:"created"`
 
+	// CreditReportFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	CreditReportFee *PerCallPrice `json:"credit_report_fee,omitempty"`
+
+	// CreditReportReuseFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	CreditReportReuseFee *PerCallPrice `json:"credit_report_reuse_fee,omitempty"`
+
 	// DefaultCurrency An active ISO 4217 code, uppercase.
 	DefaultCurrency Currency   `json:"default_currency"`
 	FeeBps          int        `json:"fee_bps"`
@@ -13924,6 +17927,12 @@ type MerchantWithSecret struct {
 	// Secret The signing secret. Shown once; store it in your secret manager.
 	Secret string         `json:"secret"`
 	Status MerchantStatus `json:"status"`
+
+	// VerificationCachedFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	VerificationCachedFee *PerCallPrice `json:"verification_cached_fee,omitempty"`
+
+	// VerificationFee A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+	VerificationFee *PerCallPrice `json:"verification_fee,omitempty"`
 
 	// WebhookSecret The webhook signing secret: the merchant's receivers verify `X-Payflow-Signature` with it (they never need the API secret). Shown once.
 	WebhookSecret string `json:"webhook_secret"`
@@ -14071,6 +18080,7 @@ type PaymentList struct {
 // PaymentSource defines model for PaymentSource.
 type PaymentSource struct {
 	AccountId *AccountId `json:"account_id,omitempty"`
+	CardId    *CardId    `json:"card_id,omitempty"`
 
 	// Code A payment code, masked: its first two and last four digits.
 	Code *string `json:"code,omitempty"`
@@ -14086,15 +18096,29 @@ type PaymentSourceType string
 // PaymentStatus defines model for PaymentStatus.
 type PaymentStatus string
 
+// PerCallPrice A per-call price of an identity service in minor units of the merchant's default currency, 0 to 1,000,000.
+type PerCallPrice = int64
+
+// PersonName The holder's name as the bank knows it, 1-64 characters, no control characters (else 422 `invalid_name`).
+type PersonName = string
+
+// Phone A mainland mobile number, 11 digits starting with 1, no +86 (else 422 `invalid_phone`).
+type Phone = string
+
 // Problem An RFC 9457 problem detail with payflow's stable `code`.
 type Problem struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+
 	// Code Stable. One of: invalid_request, invalid_amount, unsupported_currency,
 	// invalid_source, invalid_account, invalid_destination, invalid_notify_url,
 	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable, limit_exceeded,
 	// idempotency_key_reused, signature_invalid, unauthorized, merchant_disabled,
 	// not_found, not_pending_approval, conflict, payload_too_large, uri_too_long,
 	// unsupported_media_type, rate_limited, internal_error, service_unavailable, timeout,
-	// method_not_allowed.
+	// method_not_allowed; of the identity services: invalid_card_number, invalid_id_number,
+	// invalid_phone, invalid_name, consent_invalid, invalid_purpose, card_not_active,
+	// otp_incorrect, otp_attempts_exceeded, otp_expired.
 	Code      string  `json:"code"`
 	Detail    *string `json:"detail,omitempty"`
 	Instance  *string `json:"instance,omitempty"`
@@ -14216,6 +18240,33 @@ type RefundStatus string
 // RefundId defines model for RefundId.
 type RefundId = string
 
+// ReportRead defines model for ReportRead.
+type ReportRead struct {
+	// Created RFC 3339 in UTC.
+	Created Timestamp        `json:"created"`
+	Id      ReportReadId     `json:"id"`
+	Object  ReportReadObject `json:"object"`
+
+	// Reader Who read it: `merchant:<merchant id>` for a merchant API read.
+	Reader   string         `json:"reader"`
+	ReportId CreditReportId `json:"report_id"`
+
+	// RequestId The X-Request-Id of the request that read it.
+	RequestId *string `json:"request_id,omitempty"`
+}
+
+// ReportReadObject defines model for ReportRead.Object.
+type ReportReadObject string
+
+// ReportReadId defines model for ReportReadId.
+type ReportReadId = string
+
+// ReportReadList A page of ReportRead objects; `has_more` says whether another page follows.
+type ReportReadList struct {
+	Data    []ReportRead `json:"data"`
+	HasMore bool         `json:"has_more"`
+}
+
 // ResolveDifferenceRequest defines model for ResolveDifferenceRequest.
 type ResolveDifferenceRequest struct {
 	Action *ResolveDifferenceRequestAction `json:"action,omitempty"`
@@ -14322,6 +18373,12 @@ type TopupId = string
 
 // UpdateMerchantRequest The settings to change, at least one; a setting left out keeps its value.
 type UpdateMerchantRequest struct {
+	// CreditReportFee A credit report the bureau is asked for, for reports asked from now on.
+	CreditReportFee *PerCallPrice `json:"credit_report_fee,omitempty"`
+
+	// CreditReportReuseFee A credit report answered by reuse, for reports asked from now on.
+	CreditReportReuseFee *PerCallPrice `json:"credit_report_reuse_fee,omitempty"`
+
 	// FeeBps The fee, in basis points, on the payments booked from now on (those still in flight too).
 	FeeBps *int `json:"fee_bps,omitempty"`
 
@@ -14334,6 +18391,12 @@ type UpdateMerchantRequest struct {
 	// ReviewThreshold Withdrawals over this amount started from now on wait for an operator's approval; 0 means never review.
 	ReviewThreshold *int64 `json:"review_threshold,omitempty"`
 
+	// VerificationCachedFee A verification answered from the cache, for verifications started from now on.
+	VerificationCachedFee *PerCallPrice `json:"verification_cached_fee,omitempty"`
+
+	// VerificationFee A verification the bank answered, for verifications started from now on.
+	VerificationFee *PerCallPrice `json:"verification_fee,omitempty"`
+
 	// WithdrawalDelay How long, in seconds, money topped up by card stays out of what a wallet may withdraw; 0 makes every top-up withdrawable at once (those made before the change too).
 	WithdrawalDelay *WithdrawalDelay `json:"withdrawal_delay,omitempty"`
 
@@ -14342,6 +18405,76 @@ type UpdateMerchantRequest struct {
 
 	// WithdrawalLimitPerTransaction The most one withdrawal may move, in minor units; null removes the limit.
 	WithdrawalLimitPerTransaction *WithdrawalLimit `json:"withdrawal_limit_per_transaction,omitempty"`
+}
+
+// Verification defines model for Verification.
+type Verification struct {
+	// Cached The answer came from the cache of an earlier bank answer for the same elements (billed verification_cached_fee).
+	Cached bool `json:"cached"`
+
+	// Card What the bank tells of a card (never its number); empty until the bank has answered.
+	Card CardInfo `json:"card"`
+
+	// Created RFC 3339 in UTC.
+	Created Timestamp `json:"created"`
+
+	// Currency An active ISO 4217 code, uppercase.
+	Currency Currency `json:"currency"`
+
+	// Elements The elements sent, masked (those not sent are absent).
+	Elements struct {
+		// CardNumber The first 4 and last 4 digits (`6222 **** **** 0017`), whatever the length; `****` for anything else.
+		CardNumber *MaskedCardNumber `json:"card_number,omitempty"`
+
+		// IdNumber The first 4 and last 4 characters with 10 stars between (`1101**********0017`).
+		IdNumber *MaskedIDNumber `json:"id_number,omitempty"`
+
+		// Name The first character, then a star for each other one (`张*`).
+		Name *MaskedName `json:"name,omitempty"`
+
+		// Phone The first 3 and last 4 digits (`138****8000`).
+		Phone *MaskedPhone `json:"phone,omitempty"`
+	} `json:"elements"`
+
+	// FailureCode Why an identity object ended failed.
+	FailureCode *IdentityFailureCode `json:"failure_code,omitempty"`
+
+	// Fee What the verification was billed, in minor units of `currency`; 0 while processing and when it failed.
+	Fee int64          `json:"fee"`
+	Id  VerificationId `json:"id"`
+
+	// MismatchedFields The elements the bank did not match (`card_number` for a card it does not support); empty on a match.
+	MismatchedFields []VerificationMismatchedFields `json:"mismatched_fields"`
+	Object           VerificationObject             `json:"object"`
+
+	// Result The bank's answer, once `succeeded`.
+	Result *VerificationResult `json:"result,omitempty"`
+	Status VerificationStatus  `json:"status"`
+	Type   VerificationType    `json:"type"`
+}
+
+// VerificationMismatchedFields defines model for Verification.MismatchedFields.
+type VerificationMismatchedFields string
+
+// VerificationObject defines model for Verification.Object.
+type VerificationObject string
+
+// VerificationResult The bank's answer, once `succeeded`.
+type VerificationResult string
+
+// VerificationStatus defines model for Verification.Status.
+type VerificationStatus string
+
+// VerificationType defines model for Verification.Type.
+type VerificationType string
+
+// VerificationId defines model for VerificationId.
+type VerificationId = string
+
+// VerificationList A page of Verification objects; `has_more` says whether another page follows.
+type VerificationList struct {
+	Data    []Verification `json:"data"`
+	HasMore bool           `json:"has_more"`
 }
 
 // WalletNotification defines model for WalletNotification.
@@ -14376,9 +18509,12 @@ type Withdrawal struct {
 	Created Timestamp `json:"created"`
 
 	// Currency An active ISO 4217 code, uppercase.
-	Currency    Currency `json:"currency"`
+	Currency Currency `json:"currency"`
+
+	// Destination The bank account, or the bound card, paid.
 	Destination struct {
-		BankAccount string `json:"bank_account"`
+		BankAccount *string `json:"bank_account,omitempty"`
+		BoundCard   *CardId `json:"bound_card,omitempty"`
 	} `json:"destination"`
 
 	// FailureCode Why an object ended failed (or canceled).
@@ -14427,13 +18563,15 @@ type AnyProblem = Problem
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
-	Code      BadRequestCode   `json:"code"`
-	Detail    *string          `json:"detail,omitempty"`
-	Instance  *string          `json:"instance,omitempty"`
-	RequestId *string          `json:"request_id,omitempty"`
-	Status    BadRequestStatus `json:"status"`
-	Title     string           `json:"title"`
-	Type      string           `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int             `json:"attempts_left,omitempty"`
+	Code         BadRequestCode   `json:"code"`
+	Detail       *string          `json:"detail,omitempty"`
+	Instance     *string          `json:"instance,omitempty"`
+	RequestId    *string          `json:"request_id,omitempty"`
+	Status       BadRequestStatus `json:"status"`
+	Title        string           `json:"title"`
+	Type         string           `json:"type"`
 }
 
 // BadRequestCode defines model for BadRequest.Code.
@@ -14452,13 +18590,18 @@ type CallbackReceivedReceived bool
 
 // ConflictAny defines model for ConflictAny.
 type ConflictAny struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+
 	// Code Stable. One of: invalid_request, invalid_amount, unsupported_currency,
 	// invalid_source, invalid_account, invalid_destination, invalid_notify_url,
 	// invalid_fee, unsupported_channel, invalid_date, amount_exceeds_refundable, limit_exceeded,
 	// idempotency_key_reused, signature_invalid, unauthorized, merchant_disabled,
 	// not_found, not_pending_approval, conflict, payload_too_large, uri_too_long,
 	// unsupported_media_type, rate_limited, internal_error, service_unavailable, timeout,
-	// method_not_allowed.
+	// method_not_allowed; of the identity services: invalid_card_number, invalid_id_number,
+	// invalid_phone, invalid_name, consent_invalid, invalid_purpose, card_not_active,
+	// otp_incorrect, otp_attempts_exceeded, otp_expired.
 	Code      string            `json:"code"`
 	Detail    *string           `json:"detail,omitempty"`
 	Instance  *string           `json:"instance,omitempty"`
@@ -14473,13 +18616,15 @@ type ConflictAnyStatus int
 
 // Internal defines model for Internal.
 type Internal struct {
-	Code      InternalCode   `json:"code"`
-	Detail    *string        `json:"detail,omitempty"`
-	Instance  *string        `json:"instance,omitempty"`
-	RequestId *string        `json:"request_id,omitempty"`
-	Status    InternalStatus `json:"status"`
-	Title     string         `json:"title"`
-	Type      string         `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int           `json:"attempts_left,omitempty"`
+	Code         InternalCode   `json:"code"`
+	Detail       *string        `json:"detail,omitempty"`
+	Instance     *string        `json:"instance,omitempty"`
+	RequestId    *string        `json:"request_id,omitempty"`
+	Status       InternalStatus `json:"status"`
+	Title        string         `json:"title"`
+	Type         string         `json:"type"`
 }
 
 // InternalCode defines model for Internal.Code.
@@ -14490,13 +18635,15 @@ type InternalStatus int
 
 // MerchantDisabled defines model for MerchantDisabled.
 type MerchantDisabled struct {
-	Code      MerchantDisabledCode   `json:"code"`
-	Detail    *string                `json:"detail,omitempty"`
-	Instance  *string                `json:"instance,omitempty"`
-	RequestId *string                `json:"request_id,omitempty"`
-	Status    MerchantDisabledStatus `json:"status"`
-	Title     string                 `json:"title"`
-	Type      string                 `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                   `json:"attempts_left,omitempty"`
+	Code         MerchantDisabledCode   `json:"code"`
+	Detail       *string                `json:"detail,omitempty"`
+	Instance     *string                `json:"instance,omitempty"`
+	RequestId    *string                `json:"request_id,omitempty"`
+	Status       MerchantDisabledStatus `json:"status"`
+	Title        string                 `json:"title"`
+	Type         string                 `json:"type"`
 }
 
 // MerchantDisabledCode defines model for MerchantDisabled.Code.
@@ -14507,13 +18654,15 @@ type MerchantDisabledStatus int
 
 // NotFound defines model for NotFound.
 type NotFound struct {
-	Code      NotFoundCode   `json:"code"`
-	Detail    *string        `json:"detail,omitempty"`
-	Instance  *string        `json:"instance,omitempty"`
-	RequestId *string        `json:"request_id,omitempty"`
-	Status    NotFoundStatus `json:"status"`
-	Title     string         `json:"title"`
-	Type      string         `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int           `json:"attempts_left,omitempty"`
+	Code         NotFoundCode   `json:"code"`
+	Detail       *string        `json:"detail,omitempty"`
+	Instance     *string        `json:"instance,omitempty"`
+	RequestId    *string        `json:"request_id,omitempty"`
+	Status       NotFoundStatus `json:"status"`
+	Title        string         `json:"title"`
+	Type         string         `json:"type"`
 }
 
 // NotFoundCode defines model for NotFound.Code.
@@ -14524,13 +18673,15 @@ type NotFoundStatus int
 
 // NotPendingApproval defines model for NotPendingApproval.
 type NotPendingApproval struct {
-	Code      NotPendingApprovalCode   `json:"code"`
-	Detail    *string                  `json:"detail,omitempty"`
-	Instance  *string                  `json:"instance,omitempty"`
-	RequestId *string                  `json:"request_id,omitempty"`
-	Status    NotPendingApprovalStatus `json:"status"`
-	Title     string                   `json:"title"`
-	Type      string                   `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                     `json:"attempts_left,omitempty"`
+	Code         NotPendingApprovalCode   `json:"code"`
+	Detail       *string                  `json:"detail,omitempty"`
+	Instance     *string                  `json:"instance,omitempty"`
+	RequestId    *string                  `json:"request_id,omitempty"`
+	Status       NotPendingApprovalStatus `json:"status"`
+	Title        string                   `json:"title"`
+	Type         string                   `json:"type"`
 }
 
 // NotPendingApprovalCode defines model for NotPendingApproval.Code.
@@ -14541,13 +18692,15 @@ type NotPendingApprovalStatus int
 
 // OpsRateLimited defines model for OpsRateLimited.
 type OpsRateLimited struct {
-	Code      OpsRateLimitedCode   `json:"code"`
-	Detail    *string              `json:"detail,omitempty"`
-	Instance  *string              `json:"instance,omitempty"`
-	RequestId *string              `json:"request_id,omitempty"`
-	Status    OpsRateLimitedStatus `json:"status"`
-	Title     string               `json:"title"`
-	Type      string               `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                 `json:"attempts_left,omitempty"`
+	Code         OpsRateLimitedCode   `json:"code"`
+	Detail       *string              `json:"detail,omitempty"`
+	Instance     *string              `json:"instance,omitempty"`
+	RequestId    *string              `json:"request_id,omitempty"`
+	Status       OpsRateLimitedStatus `json:"status"`
+	Title        string               `json:"title"`
+	Type         string               `json:"type"`
 }
 
 // OpsRateLimitedCode defines model for OpsRateLimited.Code.
@@ -14558,13 +18711,15 @@ type OpsRateLimitedStatus int
 
 // OpsUnauthorized defines model for OpsUnauthorized.
 type OpsUnauthorized struct {
-	Code      OpsUnauthorizedCode   `json:"code"`
-	Detail    *string               `json:"detail,omitempty"`
-	Instance  *string               `json:"instance,omitempty"`
-	RequestId *string               `json:"request_id,omitempty"`
-	Status    OpsUnauthorizedStatus `json:"status"`
-	Title     string                `json:"title"`
-	Type      string                `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                  `json:"attempts_left,omitempty"`
+	Code         OpsUnauthorizedCode   `json:"code"`
+	Detail       *string               `json:"detail,omitempty"`
+	Instance     *string               `json:"instance,omitempty"`
+	RequestId    *string               `json:"request_id,omitempty"`
+	Status       OpsUnauthorizedStatus `json:"status"`
+	Title        string                `json:"title"`
+	Type         string                `json:"type"`
 }
 
 // OpsUnauthorizedCode defines model for OpsUnauthorized.Code.
@@ -14575,13 +18730,15 @@ type OpsUnauthorizedStatus int
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge struct {
-	Code      PayloadTooLargeCode   `json:"code"`
-	Detail    *string               `json:"detail,omitempty"`
-	Instance  *string               `json:"instance,omitempty"`
-	RequestId *string               `json:"request_id,omitempty"`
-	Status    PayloadTooLargeStatus `json:"status"`
-	Title     string                `json:"title"`
-	Type      string                `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                  `json:"attempts_left,omitempty"`
+	Code         PayloadTooLargeCode   `json:"code"`
+	Detail       *string               `json:"detail,omitempty"`
+	Instance     *string               `json:"instance,omitempty"`
+	RequestId    *string               `json:"request_id,omitempty"`
+	Status       PayloadTooLargeStatus `json:"status"`
+	Title        string                `json:"title"`
+	Type         string                `json:"type"`
 }
 
 // PayloadTooLargeCode defines model for PayloadTooLarge.Code.
@@ -14592,13 +18749,15 @@ type PayloadTooLargeStatus int
 
 // RateLimited defines model for RateLimited.
 type RateLimited struct {
-	Code      RateLimitedCode   `json:"code"`
-	Detail    *string           `json:"detail,omitempty"`
-	Instance  *string           `json:"instance,omitempty"`
-	RequestId *string           `json:"request_id,omitempty"`
-	Status    RateLimitedStatus `json:"status"`
-	Title     string            `json:"title"`
-	Type      string            `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int              `json:"attempts_left,omitempty"`
+	Code         RateLimitedCode   `json:"code"`
+	Detail       *string           `json:"detail,omitempty"`
+	Instance     *string           `json:"instance,omitempty"`
+	RequestId    *string           `json:"request_id,omitempty"`
+	Status       RateLimitedStatus `json:"status"`
+	Title        string            `json:"title"`
+	Type         string            `json:"type"`
 }
 
 // RateLimitedCode defines model for RateLimited.Code.
@@ -14609,13 +18768,15 @@ type RateLimitedStatus int
 
 // SignatureInvalid defines model for SignatureInvalid.
 type SignatureInvalid struct {
-	Code      SignatureInvalidCode   `json:"code"`
-	Detail    *string                `json:"detail,omitempty"`
-	Instance  *string                `json:"instance,omitempty"`
-	RequestId *string                `json:"request_id,omitempty"`
-	Status    SignatureInvalidStatus `json:"status"`
-	Title     string                 `json:"title"`
-	Type      string                 `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                   `json:"attempts_left,omitempty"`
+	Code         SignatureInvalidCode   `json:"code"`
+	Detail       *string                `json:"detail,omitempty"`
+	Instance     *string                `json:"instance,omitempty"`
+	RequestId    *string                `json:"request_id,omitempty"`
+	Status       SignatureInvalidStatus `json:"status"`
+	Title        string                 `json:"title"`
+	Type         string                 `json:"type"`
 }
 
 // SignatureInvalidCode defines model for SignatureInvalid.Code.
@@ -14626,13 +18787,15 @@ type SignatureInvalidStatus int
 
 // URITooLong defines model for URITooLong.
 type URITooLong struct {
-	Code      URITooLongCode   `json:"code"`
-	Detail    *string          `json:"detail,omitempty"`
-	Instance  *string          `json:"instance,omitempty"`
-	RequestId *string          `json:"request_id,omitempty"`
-	Status    URITooLongStatus `json:"status"`
-	Title     string           `json:"title"`
-	Type      string           `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int             `json:"attempts_left,omitempty"`
+	Code         URITooLongCode   `json:"code"`
+	Detail       *string          `json:"detail,omitempty"`
+	Instance     *string          `json:"instance,omitempty"`
+	RequestId    *string          `json:"request_id,omitempty"`
+	Status       URITooLongStatus `json:"status"`
+	Title        string           `json:"title"`
+	Type         string           `json:"type"`
 }
 
 // URITooLongCode defines model for URITooLong.Code.
@@ -14643,13 +18806,15 @@ type URITooLongStatus int
 
 // Unavailable defines model for Unavailable.
 type Unavailable struct {
-	Code      UnavailableCode   `json:"code"`
-	Detail    *string           `json:"detail,omitempty"`
-	Instance  *string           `json:"instance,omitempty"`
-	RequestId *string           `json:"request_id,omitempty"`
-	Status    UnavailableStatus `json:"status"`
-	Title     string            `json:"title"`
-	Type      string            `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int              `json:"attempts_left,omitempty"`
+	Code         UnavailableCode   `json:"code"`
+	Detail       *string           `json:"detail,omitempty"`
+	Instance     *string           `json:"instance,omitempty"`
+	RequestId    *string           `json:"request_id,omitempty"`
+	Status       UnavailableStatus `json:"status"`
+	Title        string            `json:"title"`
+	Type         string            `json:"type"`
 }
 
 // UnavailableCode defines model for Unavailable.Code.
@@ -14660,13 +18825,15 @@ type UnavailableStatus int
 
 // UnsupportedMediaType defines model for UnsupportedMediaType.
 type UnsupportedMediaType struct {
-	Code      UnsupportedMediaTypeCode   `json:"code"`
-	Detail    *string                    `json:"detail,omitempty"`
-	Instance  *string                    `json:"instance,omitempty"`
-	RequestId *string                    `json:"request_id,omitempty"`
-	Status    UnsupportedMediaTypeStatus `json:"status"`
-	Title     string                     `json:"title"`
-	Type      string                     `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                       `json:"attempts_left,omitempty"`
+	Code         UnsupportedMediaTypeCode   `json:"code"`
+	Detail       *string                    `json:"detail,omitempty"`
+	Instance     *string                    `json:"instance,omitempty"`
+	RequestId    *string                    `json:"request_id,omitempty"`
+	Status       UnsupportedMediaTypeStatus `json:"status"`
+	Title        string                     `json:"title"`
+	Type         string                     `json:"type"`
 }
 
 // UnsupportedMediaTypeCode defines model for UnsupportedMediaType.Code.
@@ -14917,6 +19084,306 @@ type GetAccount503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetAccount503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccount.
 type GetAccount503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCardsParams defines parameters for ListCards.
+type ListCardsParams struct {
+	Limit         *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+	StartingAfter *CardId `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// ListCards400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards404ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCards503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCards.
+type ListCards503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCards503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCards.
+type ListCards503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCardParams defines parameters for BindCard.
+type BindCardParams struct {
+	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// BindCard400ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard400ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard401ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard401ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard403ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard403ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard404ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard404ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard413ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard413ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard414ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard414ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard415ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard415ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard422ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard422ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard429ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard429ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard500ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard500ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// BindCard503ApplicationProblemPlusJSONResponseBodyCode defines parameters for BindCard.
+type BindCard503ApplicationProblemPlusJSONResponseBodyCode string
+
+// BindCard503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BindCard.
+type BindCard503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard400ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard400ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard401ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard401ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard404ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard413ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard413ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard414ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard414ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard415ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard415ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard429ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard429ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard500ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard500ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// RemoveCard503ApplicationProblemPlusJSONResponseBodyCode defines parameters for RemoveCard.
+type RemoveCard503ApplicationProblemPlusJSONResponseBodyCode string
+
+// RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RemoveCard.
+type RemoveCard503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCard503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCard.
+type GetCard503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCard503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCard.
+type GetCard503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
+type ConfirmCard503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // ListAccountEntriesParams defines parameters for ListAccountEntries.
 type ListAccountEntriesParams struct {
@@ -15265,6 +19732,240 @@ type WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyCode string
 
 // WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for WxpaysimNotification.
 type WxpaysimNotification503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportsParams defines parameters for ListCreditReports.
+type ListCreditReportsParams struct {
+	Limit         *Limit          `form:"limit,omitempty" json:"limit,omitempty"`
+	StartingAfter *CreditReportId `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReports.
+type ListCreditReports503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReports.
+type ListCreditReports503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReportParams defines parameters for CreateCreditReport.
+type CreateCreditReportParams struct {
+	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport400ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport401ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport403ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport413ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport414ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport415ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport500ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateCreditReport.
+type CreateCreditReport503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateCreditReport.
+type CreateCreditReport503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetCreditReport.
+type GetCreditReport503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetCreditReport.
+type GetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReadsParams defines parameters for ListCreditReportReads.
+type ListCreditReportReadsParams struct {
+	Limit         *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
+	StartingAfter *ReportReadId `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListCreditReportReads.
+type ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListCreditReportReads.
+type ListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
@@ -17056,6 +21757,180 @@ type GetTopup503ApplicationProblemPlusJSONResponseBodyCode string
 // GetTopup503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopup.
 type GetTopup503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// ListVerificationsParams defines parameters for ListVerifications.
+type ListVerificationsParams struct {
+	Limit         *Limit          `form:"limit,omitempty" json:"limit,omitempty"`
+	StartingAfter *VerificationId `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// ListVerifications400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListVerifications503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListVerifications.
+type ListVerifications503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListVerifications.
+type ListVerifications503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerificationParams defines parameters for CreateVerification.
+type CreateVerificationParams struct {
+	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CreateVerification400ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification400ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification401ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification403ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification413ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification414ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification414ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification415ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification415ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification422ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification500ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateVerification503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateVerification.
+type CreateVerification503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateVerification.
+type CreateVerification503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetVerification503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetVerification.
+type GetVerification503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetVerification503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetVerification.
+type GetVerification503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // CreateWithdrawalParams defines parameters for CreateWithdrawal.
 type CreateWithdrawalParams struct {
 	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
@@ -17185,6 +22060,12 @@ type CodecEncodeJSONRequestBody = CodecPayloads
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// BindCardJSONRequestBody defines body for BindCard for application/json ContentType.
+type BindCardJSONRequestBody = BindCardRequest
+
+// ConfirmCardJSONRequestBody defines body for ConfirmCard for application/json ContentType.
+type ConfirmCardJSONRequestBody = ConfirmCardRequest
+
 // CreatePaymentCodeJSONRequestBody defines body for CreatePaymentCode for application/json ContentType.
 type CreatePaymentCodeJSONRequestBody = CreatePaymentCodeJSONBody
 
@@ -17202,6 +22083,9 @@ type StripeWebhookJSONRequestBody = StripeEvent
 
 // WxpaysimNotificationJSONRequestBody defines body for WxpaysimNotification for application/json ContentType.
 type WxpaysimNotificationJSONRequestBody = WalletNotification
+
+// CreateCreditReportJSONRequestBody defines body for CreateCreditReport for application/json ContentType.
+type CreateCreditReportJSONRequestBody = CreateCreditReportRequest
 
 // RedeliverEventJSONRequestBody defines body for RedeliverEvent for application/json ContentType.
 type RedeliverEventJSONRequestBody = RedeliverEventJSONBody
@@ -17253,6 +22137,9 @@ type CreateRefundJSONRequestBody = CreateRefundRequest
 
 // CreateTopupJSONRequestBody defines body for CreateTopup for application/json ContentType.
 type CreateTopupJSONRequestBody = CreateTopupRequest
+
+// CreateVerificationJSONRequestBody defines body for CreateVerification for application/json ContentType.
+type CreateVerificationJSONRequestBody = CreateVerificationRequest
 
 // CreateWithdrawalJSONRequestBody defines body for CreateWithdrawal for application/json ContentType.
 type CreateWithdrawalJSONRequestBody = CreateWithdrawalRequest
@@ -17361,12 +22248,100 @@ func (t *CreatePaymentRequest_Source) MergeQRSource(v QRSource) error {
 	return err
 }
 
+// AsBoundCardSource returns the union data inside the CreatePaymentRequest_Source as a BoundCardSource
+func (t CreatePaymentRequest_Source) AsBoundCardSource() (BoundCardSource, error) {
+	var body BoundCardSource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBoundCardSource overwrites any union data inside the CreatePaymentRequest_Source as the provided BoundCardSource
+func (t *CreatePaymentRequest_Source) FromBoundCardSource(v BoundCardSource) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBoundCardSource performs a merge with any union data inside the CreatePaymentRequest_Source, using the provided BoundCardSource
+func (t *CreatePaymentRequest_Source) MergeBoundCardSource(v BoundCardSource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t CreatePaymentRequest_Source) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
 func (t *CreatePaymentRequest_Source) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsCardSource returns the union data inside the CreateTopupRequest_Source as a CardSource
+func (t CreateTopupRequest_Source) AsCardSource() (CardSource, error) {
+	var body CardSource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCardSource overwrites any union data inside the CreateTopupRequest_Source as the provided CardSource
+func (t *CreateTopupRequest_Source) FromCardSource(v CardSource) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCardSource performs a merge with any union data inside the CreateTopupRequest_Source, using the provided CardSource
+func (t *CreateTopupRequest_Source) MergeCardSource(v CardSource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBoundCardSource returns the union data inside the CreateTopupRequest_Source as a BoundCardSource
+func (t CreateTopupRequest_Source) AsBoundCardSource() (BoundCardSource, error) {
+	var body BoundCardSource
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBoundCardSource overwrites any union data inside the CreateTopupRequest_Source as the provided BoundCardSource
+func (t *CreateTopupRequest_Source) FromBoundCardSource(v BoundCardSource) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBoundCardSource performs a merge with any union data inside the CreateTopupRequest_Source, using the provided BoundCardSource
+func (t *CreateTopupRequest_Source) MergeBoundCardSource(v BoundCardSource) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t CreateTopupRequest_Source) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *CreateTopupRequest_Source) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -17545,6 +22520,98 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/accounts/{id} (the `GetAccount` operationId).
 	GetAccount(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCards List a wallet's cards, newest first
+	//
+	// The cards bound (or being bound, failed or removed) to one of the merchant's wallets, newest first, masked.
+	//
+	// Corresponds with GET /v1/accounts/{id}/cards (the `ListCards` operationId).
+	ListCards(ctx context.Context, id AccountId, params *ListCardsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BindCardWithBody Bind a bank card to a wallet (the bank sends the holder a code)
+	//
+	// Starts binding a card to one of the merchant's wallets: the bank checks the four
+	// elements and sends a 6-digit code to the phone. Answers 202 with the card
+	// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+	// elements (`verification_failed`, `unsupported_card`) or did not answer
+	// (`bank_unavailable`). The customer types the code into the merchant's app, which
+	// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+	// or five minutes end the binding. An active card is then a source of payments and
+	// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+	// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+	// elements are checked first as a verification's are (422); the card shows them
+	// masked only. Binding is not billed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+	BindCardWithBody(ctx context.Context, id AccountId, params *BindCardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BindCard Bind a bank card to a wallet (the bank sends the holder a code)
+	//
+	// Starts binding a card to one of the merchant's wallets: the bank checks the four
+	// elements and sends a 6-digit code to the phone. Answers 202 with the card
+	// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+	// elements (`verification_failed`, `unsupported_card`) or did not answer
+	// (`bank_unavailable`). The customer types the code into the merchant's app, which
+	// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+	// or five minutes end the binding. An active card is then a source of payments and
+	// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+	// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+	// elements are checked first as a verification's are (422); the card shows them
+	// masked only. Binding is not billed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+	BindCard(ctx context.Context, id AccountId, params *BindCardParams, body BindCardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveCard Remove a card from its wallet
+	//
+	// Removes the card, whatever its status: it answers `removed` at once and pays or
+	// is paid no more (a payment, top-up or withdrawal asked with it afterwards is
+	// refused 422 `invalid_source`; one started before and not yet at the bank is
+	// refused there once the binding has ended: `card_declined` for a payment or
+	// top-up, `account_closed` for a withdrawal), and its binding ends at the bank.
+	// Removing a removed card answers it again.
+	//
+	// Corresponds with DELETE /v1/accounts/{id}/cards/{card_id} (the `RemoveCard` operationId).
+	RemoveCard(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCard Get a wallet's card
+	//
+	// One card of one of the merchant's wallets as it is now; another merchant's (or another wallet's) card answers 404.
+	//
+	// Corresponds with GET /v1/accounts/{id}/cards/{card_id} (the `GetCard` operationId).
+	GetCard(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmCardWithBody Confirm a binding with the code the bank sent
+	//
+	// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+	// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+	// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+	// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+	// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+	// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+	ConfirmCardWithBody(ctx context.Context, id AccountId, cardId CardId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmCard Confirm a binding with the code the bank sent
+	//
+	// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+	// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+	// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+	// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+	// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+	// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+	ConfirmCard(ctx context.Context, id AccountId, cardId CardId, body ConfirmCardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAccountEntries A wallet's statement, newest first
 	//
@@ -17754,6 +22821,71 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
 	WxpaysimNotification(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCreditReports List the merchant's credit reports, newest first
+	//
+	// The merchant's credit reports, newest first, subjects masked. Listing is not a read: the reports' content is not in the list's reads.
+	//
+	// Corresponds with GET /v1/credit_reports (the `ListCreditReports` operationId).
+	ListCreditReports(ctx context.Context, params *ListCreditReportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCreditReportWithBody Ask the credit bureau for a person's report, with their consent
+	//
+	// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+	// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+	// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+	// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
+	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+	// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+	// content is purged (`status` `purged`, `report` null).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+	CreateCreditReportWithBody(ctx context.Context, params *CreateCreditReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCreditReport Ask the credit bureau for a person's report, with their consent
+	//
+	// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+	// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+	// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+	// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
+	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+	// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+	// content is purged (`status` `purged`, `report` null).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+	CreateCreditReport(ctx context.Context, params *CreateCreditReportParams, body CreateCreditReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCreditReport Get a credit report (the read is recorded)
+	//
+	// One of the merchant's credit reports with its content when `ready`. Every read is recorded (who read it and the request's X-Request-Id: `GET /v1/credit_reports/{id}/reads`). Another merchant's id answers 404.
+	//
+	// Corresponds with GET /v1/credit_reports/{id} (the `GetCreditReport` operationId).
+	GetCreditReport(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCreditReportReads Who read a credit report, newest first
+	//
+	// The recorded reads of one of the merchant's credit reports (each `GET /v1/credit_reports/{id}`), newest first. Listing the reads is not itself a read.
+	//
+	// Corresponds with GET /v1/credit_reports/{id}/reads (the `ListCreditReportReads` operationId).
+	ListCreditReportReads(ctx context.Context, id CreditReportId, params *ListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEvents List the merchant's webhook events, newest first
 	//
@@ -18149,7 +23281,9 @@ type ClientInterface interface {
 
 	// CreatePaymentWithBody Start a payment
 	//
-	// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+	// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+	// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+	// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 	// 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 	// `failure_code`). The merchant's settlement account receives the amount less the
 	// merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -18163,7 +23297,9 @@ type ClientInterface interface {
 
 	// CreatePayment Start a payment
 	//
-	// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+	// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+	// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+	// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 	// 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 	// `failure_code`). The merchant's settlement account receives the amount less the
 	// merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -18257,8 +23393,10 @@ type ClientInterface interface {
 
 	// CreateTopupWithBody Charge a card into a wallet
 	//
-	// Charges a card through a bank channel and credits the amount to one of the merchant's
-	// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+	// Charges a card through a bank channel, or a card bound to the wallet (`source:
+	// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+	// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+	// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 	// `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 	// up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 	//
@@ -18269,8 +23407,10 @@ type ClientInterface interface {
 
 	// CreateTopup Charge a card into a wallet
 	//
-	// Charges a card through a bank channel and credits the amount to one of the merchant's
-	// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+	// Charges a card through a bank channel, or a card bound to the wallet (`source:
+	// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+	// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+	// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 	// `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 	// up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 	//
@@ -18286,9 +23426,74 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/topups/{id} (the `GetTopup` operationId).
 	GetTopup(ctx context.Context, id TopupId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListVerifications List the merchant's verifications, newest first
+	//
+	// The merchant's bank-card verifications, newest first, their elements masked.
+	//
+	// Corresponds with GET /v1/verifications (the `ListVerifications` operationId).
+	ListVerifications(ctx context.Context, params *ListVerificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVerificationWithBody Verify a bank card against its holder's elements (2, 3 or 4 elements)
+	//
+	// Asks the card's bank whether the elements belong together: `card_number` and
+	// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+	// ID number). The elements are checked first (the card's Luhn digit, the ID
+	// number's GB 11643 check character, the phone's form): a malformed one answers
+	// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+	// the verification `succeeded` (`result` `match`, or `mismatch` with the
+	// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+	// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+	// the bank did not answer, nothing billed). A verification still waiting for the
+	// bank after 10 seconds answers 202 `processing`; read it again with GET.
+	//
+	// Each verification is billed once, from the merchant's settlement balance into
+	// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+	// for the same elements answered again from the cache (`cached: true`) within
+	// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+	// are never stored or logged as sent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+	CreateVerificationWithBody(ctx context.Context, params *CreateVerificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVerification Verify a bank card against its holder's elements (2, 3 or 4 elements)
+	//
+	// Asks the card's bank whether the elements belong together: `card_number` and
+	// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+	// ID number). The elements are checked first (the card's Luhn digit, the ID
+	// number's GB 11643 check character, the phone's form): a malformed one answers
+	// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+	// the verification `succeeded` (`result` `match`, or `mismatch` with the
+	// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+	// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+	// the bank did not answer, nothing billed). A verification still waiting for the
+	// bank after 10 seconds answers 202 `processing`; read it again with GET.
+	//
+	// Each verification is billed once, from the merchant's settlement balance into
+	// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+	// for the same elements answered again from the cache (`cached: true`) within
+	// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+	// are never stored or logged as sent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+	CreateVerification(ctx context.Context, params *CreateVerificationParams, body CreateVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVerification Get a verification
+	//
+	// One of the merchant's verifications as it is now (a 202 `processing` one ends `succeeded` or `failed`); another merchant's id answers 404.
+	//
+	// Corresponds with GET /v1/verifications/{id} (the `GetVerification` operationId).
+	GetVerification(ctx context.Context, id VerificationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateWithdrawalWithBody Pay out of a wallet to a bank account
 	//
-	// The amount is held first. Over the merchant's review threshold the withdrawal waits
+	// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+	// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+	// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+	// merchant's review threshold the withdrawal waits
 	// `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 	// `canceled` (rejected, or the approval expired), and the hold is released unless it
 	// succeeded.
@@ -18300,7 +23505,10 @@ type ClientInterface interface {
 
 	// CreateWithdrawal Pay out of a wallet to a bank account
 	//
-	// The amount is held first. Over the merchant's review threshold the withdrawal waits
+	// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+	// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+	// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+	// merchant's review threshold the withdrawal waits
 	// `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 	// `canceled` (rejected, or the approval expired), and the hold is released unless it
 	// succeeded.
@@ -18529,6 +23737,168 @@ func (c *Client) CreateAccount(ctx context.Context, params *CreateAccountParams,
 // Corresponds with GET /v1/accounts/{id} (the `GetAccount` operationId).
 func (c *Client) GetAccount(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAccountRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCards List a wallet's cards, newest first
+//
+// The cards bound (or being bound, failed or removed) to one of the merchant's wallets, newest first, masked.
+//
+// Corresponds with GET /v1/accounts/{id}/cards (the `ListCards` operationId).
+func (c *Client) ListCards(ctx context.Context, id AccountId, params *ListCardsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCardsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BindCardWithBody Bind a bank card to a wallet (the bank sends the holder a code)
+//
+// Starts binding a card to one of the merchant's wallets: the bank checks the four
+// elements and sends a 6-digit code to the phone. Answers 202 with the card
+// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+// elements (`verification_failed`, `unsupported_card`) or did not answer
+// (`bank_unavailable`). The customer types the code into the merchant's app, which
+// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+// or five minutes end the binding. An active card is then a source of payments and
+// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+// elements are checked first as a verification's are (422); the card shows them
+// masked only. Binding is not billed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+func (c *Client) BindCardWithBody(ctx context.Context, id AccountId, params *BindCardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBindCardRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BindCard Bind a bank card to a wallet (the bank sends the holder a code)
+//
+// Starts binding a card to one of the merchant's wallets: the bank checks the four
+// elements and sends a 6-digit code to the phone. Answers 202 with the card
+// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+// elements (`verification_failed`, `unsupported_card`) or did not answer
+// (`bank_unavailable`). The customer types the code into the merchant's app, which
+// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+// or five minutes end the binding. An active card is then a source of payments and
+// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+// elements are checked first as a verification's are (422); the card shows them
+// masked only. Binding is not billed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+func (c *Client) BindCard(ctx context.Context, id AccountId, params *BindCardParams, body BindCardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBindCardRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveCard Remove a card from its wallet
+//
+// Removes the card, whatever its status: it answers `removed` at once and pays or
+// is paid no more (a payment, top-up or withdrawal asked with it afterwards is
+// refused 422 `invalid_source`; one started before and not yet at the bank is
+// refused there once the binding has ended: `card_declined` for a payment or
+// top-up, `account_closed` for a withdrawal), and its binding ends at the bank.
+// Removing a removed card answers it again.
+//
+// Corresponds with DELETE /v1/accounts/{id}/cards/{card_id} (the `RemoveCard` operationId).
+func (c *Client) RemoveCard(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveCardRequest(c.Server, id, cardId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCard Get a wallet's card
+//
+// One card of one of the merchant's wallets as it is now; another merchant's (or another wallet's) card answers 404.
+//
+// Corresponds with GET /v1/accounts/{id}/cards/{card_id} (the `GetCard` operationId).
+func (c *Client) GetCard(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCardRequest(c.Server, id, cardId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmCardWithBody Confirm a binding with the code the bank sent
+//
+// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+func (c *Client) ConfirmCardWithBody(ctx context.Context, id AccountId, cardId CardId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmCardRequestWithBody(c.Server, id, cardId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmCard Confirm a binding with the code the bank sent
+//
+// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+func (c *Client) ConfirmCard(ctx context.Context, id AccountId, cardId CardId, body ConfirmCardJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmCardRequest(c.Server, id, cardId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -18868,6 +24238,121 @@ func (c *Client) WxpaysimNotificationWithBody(ctx context.Context, contentType s
 // Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
 func (c *Client) WxpaysimNotification(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWxpaysimNotificationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCreditReports List the merchant's credit reports, newest first
+//
+// The merchant's credit reports, newest first, subjects masked. Listing is not a read: the reports' content is not in the list's reads.
+//
+// Corresponds with GET /v1/credit_reports (the `ListCreditReports` operationId).
+func (c *Client) ListCreditReports(ctx context.Context, params *ListCreditReportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCreditReportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCreditReportWithBody Ask the credit bureau for a person's report, with their consent
+//
+// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
+// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+// content is purged (`status` `purged`, `report` null).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+func (c *Client) CreateCreditReportWithBody(ctx context.Context, params *CreateCreditReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCreditReportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCreditReport Ask the credit bureau for a person's report, with their consent
+//
+// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
+// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+// content is purged (`status` `purged`, `report` null).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+func (c *Client) CreateCreditReport(ctx context.Context, params *CreateCreditReportParams, body CreateCreditReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCreditReportRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCreditReport Get a credit report (the read is recorded)
+//
+// One of the merchant's credit reports with its content when `ready`. Every read is recorded (who read it and the request's X-Request-Id: `GET /v1/credit_reports/{id}/reads`). Another merchant's id answers 404.
+//
+// Corresponds with GET /v1/credit_reports/{id} (the `GetCreditReport` operationId).
+func (c *Client) GetCreditReport(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCreditReportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCreditReportReads Who read a credit report, newest first
+//
+// The recorded reads of one of the merchant's credit reports (each `GET /v1/credit_reports/{id}`), newest first. Listing the reads is not itself a read.
+//
+// Corresponds with GET /v1/credit_reports/{id}/reads (the `ListCreditReportReads` operationId).
+func (c *Client) ListCreditReportReads(ctx context.Context, id CreditReportId, params *ListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCreditReportReadsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -19632,7 +25117,9 @@ func (c *Client) ListPayments(ctx context.Context, params *ListPaymentsParams, r
 
 // CreatePaymentWithBody Start a payment
 //
-// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 // 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 // `failure_code`). The merchant's settlement account receives the amount less the
 // merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -19656,7 +25143,9 @@ func (c *Client) CreatePaymentWithBody(ctx context.Context, params *CreatePaymen
 
 // CreatePayment Start a payment
 //
-// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 // 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 // `failure_code`). The merchant's settlement account receives the amount less the
 // merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -19830,8 +25319,10 @@ func (c *Client) GetRefund(ctx context.Context, id RefundId, reqEditors ...Reque
 
 // CreateTopupWithBody Charge a card into a wallet
 //
-// Charges a card through a bank channel and credits the amount to one of the merchant's
-// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+// Charges a card through a bank channel, or a card bound to the wallet (`source:
+// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 // `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 // up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 //
@@ -19852,8 +25343,10 @@ func (c *Client) CreateTopupWithBody(ctx context.Context, params *CreateTopupPar
 
 // CreateTopup Charge a card into a wallet
 //
-// Charges a card through a bank channel and credits the amount to one of the merchant's
-// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+// Charges a card through a bank channel, or a card bound to the wallet (`source:
+// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 // `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 // up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 //
@@ -19889,9 +25382,114 @@ func (c *Client) GetTopup(ctx context.Context, id TopupId, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// ListVerifications List the merchant's verifications, newest first
+//
+// The merchant's bank-card verifications, newest first, their elements masked.
+//
+// Corresponds with GET /v1/verifications (the `ListVerifications` operationId).
+func (c *Client) ListVerifications(ctx context.Context, params *ListVerificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVerificationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVerificationWithBody Verify a bank card against its holder's elements (2, 3 or 4 elements)
+//
+// Asks the card's bank whether the elements belong together: `card_number` and
+// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+// ID number). The elements are checked first (the card's Luhn digit, the ID
+// number's GB 11643 check character, the phone's form): a malformed one answers
+// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+// the verification `succeeded` (`result` `match`, or `mismatch` with the
+// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+// the bank did not answer, nothing billed). A verification still waiting for the
+// bank after 10 seconds answers 202 `processing`; read it again with GET.
+//
+// Each verification is billed once, from the merchant's settlement balance into
+// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+// for the same elements answered again from the cache (`cached: true`) within
+// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+// are never stored or logged as sent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+func (c *Client) CreateVerificationWithBody(ctx context.Context, params *CreateVerificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVerificationRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVerification Verify a bank card against its holder's elements (2, 3 or 4 elements)
+//
+// Asks the card's bank whether the elements belong together: `card_number` and
+// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+// ID number). The elements are checked first (the card's Luhn digit, the ID
+// number's GB 11643 check character, the phone's form): a malformed one answers
+// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+// the verification `succeeded` (`result` `match`, or `mismatch` with the
+// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+// the bank did not answer, nothing billed). A verification still waiting for the
+// bank after 10 seconds answers 202 `processing`; read it again with GET.
+//
+// Each verification is billed once, from the merchant's settlement balance into
+// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+// for the same elements answered again from the cache (`cached: true`) within
+// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+// are never stored or logged as sent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+func (c *Client) CreateVerification(ctx context.Context, params *CreateVerificationParams, body CreateVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVerificationRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVerification Get a verification
+//
+// One of the merchant's verifications as it is now (a 202 `processing` one ends `succeeded` or `failed`); another merchant's id answers 404.
+//
+// Corresponds with GET /v1/verifications/{id} (the `GetVerification` operationId).
+func (c *Client) GetVerification(ctx context.Context, id VerificationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVerificationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateWithdrawalWithBody Pay out of a wallet to a bank account
 //
-// The amount is held first. Over the merchant's review threshold the withdrawal waits
+// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+// merchant's review threshold the withdrawal waits
 // `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 // `canceled` (rejected, or the approval expired), and the hold is released unless it
 // succeeded.
@@ -19913,7 +25511,10 @@ func (c *Client) CreateWithdrawalWithBody(ctx context.Context, params *CreateWit
 
 // CreateWithdrawal Pay out of a wallet to a bank account
 //
-// The amount is held first. Over the merchant's review threshold the withdrawal waits
+// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+// merchant's review threshold the withdrawal waits
 // `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 // `canceled` (rejected, or the approval expired), and the hold is released unless it
 // succeeded.
@@ -20259,6 +25860,275 @@ func NewGetAccountRequest(server string, id AccountId) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListCardsRequest constructs an http.Request for the ListCards method
+func NewListCardsRequest(server string, id AccountId, params *ListCardsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/cards", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBindCardRequest calls the generic BindCard builder with application/json body
+func NewBindCardRequest(server string, id AccountId, params *BindCardParams, body BindCardJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBindCardRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewBindCardRequestWithBody constructs an http.Request for the BindCard method, with any body, and a specified content type
+func NewBindCardRequestWithBody(server string, id AccountId, params *BindCardParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/cards", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveCardRequest constructs an http.Request for the RemoveCard method
+func NewRemoveCardRequest(server string, id AccountId, cardId CardId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "card_id", cardId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/cards/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCardRequest constructs an http.Request for the GetCard method
+func NewGetCardRequest(server string, id AccountId, cardId CardId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "card_id", cardId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/cards/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmCardRequest calls the generic ConfirmCard builder with application/json body
+func NewConfirmCardRequest(server string, id AccountId, cardId CardId, body ConfirmCardJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmCardRequestWithBody(server, id, cardId, "application/json", bodyReader)
+}
+
+// NewConfirmCardRequestWithBody constructs an http.Request for the ConfirmCard method, with any body, and a specified content type
+func NewConfirmCardRequestWithBody(server string, id AccountId, cardId CardId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "card_id", cardId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/cards/%s/confirm", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListAccountEntriesRequest constructs an http.Request for the ListAccountEntries method
 func NewListAccountEntriesRequest(server string, id AccountId, params *ListAccountEntriesParams) (*http.Request, error) {
 	var err error
@@ -20575,6 +26445,232 @@ func NewWxpaysimNotificationRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListCreditReportsRequest constructs an http.Request for the ListCreditReports method
+func NewListCreditReportsRequest(server string, params *ListCreditReportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/credit_reports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCreditReportRequest calls the generic CreateCreditReport builder with application/json body
+func NewCreateCreditReportRequest(server string, params *CreateCreditReportParams, body CreateCreditReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCreditReportRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateCreditReportRequestWithBody constructs an http.Request for the CreateCreditReport method, with any body, and a specified content type
+func NewCreateCreditReportRequestWithBody(server string, params *CreateCreditReportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/credit_reports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetCreditReportRequest constructs an http.Request for the GetCreditReport method
+func NewGetCreditReportRequest(server string, id CreditReportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/credit_reports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCreditReportReadsRequest constructs an http.Request for the ListCreditReportReads method
+func NewListCreditReportReadsRequest(server string, id CreditReportId, params *ListCreditReportReadsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/credit_reports/%s/reads", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -22113,6 +28209,159 @@ func NewGetTopupRequest(server string, id TopupId) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListVerificationsRequest constructs an http.Request for the ListVerifications method
+func NewListVerificationsRequest(server string, params *ListVerificationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/verifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateVerificationRequest calls the generic CreateVerification builder with application/json body
+func NewCreateVerificationRequest(server string, params *CreateVerificationParams, body CreateVerificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateVerificationRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateVerificationRequestWithBody constructs an http.Request for the CreateVerification method, with any body, and a specified content type
+func NewCreateVerificationRequestWithBody(server string, params *CreateVerificationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/verifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetVerificationRequest constructs an http.Request for the GetVerification method
+func NewGetVerificationRequest(server string, id VerificationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/verifications/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateWithdrawalRequest calls the generic CreateWithdrawal builder with application/json body
 func NewCreateWithdrawalRequest(server string, params *CreateWithdrawalParams, body CreateWithdrawalJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -22357,6 +28606,104 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/accounts/{id} (the `GetAccount` operationId).
 	GetAccountWithResponse(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*GetAccountResponse, error)
 
+	// ListCardsWithResponse List a wallet's cards, newest first
+	//
+	// The cards bound (or being bound, failed or removed) to one of the merchant's wallets, newest first, masked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{id}/cards (the `ListCards` operationId).
+	ListCardsWithResponse(ctx context.Context, id AccountId, params *ListCardsParams, reqEditors ...RequestEditorFn) (*ListCardsResponse, error)
+
+	// BindCardWithBodyWithResponse Bind a bank card to a wallet (the bank sends the holder a code)
+	//
+	// Starts binding a card to one of the merchant's wallets: the bank checks the four
+	// elements and sends a 6-digit code to the phone. Answers 202 with the card
+	// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+	// elements (`verification_failed`, `unsupported_card`) or did not answer
+	// (`bank_unavailable`). The customer types the code into the merchant's app, which
+	// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+	// or five minutes end the binding. An active card is then a source of payments and
+	// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+	// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+	// elements are checked first as a verification's are (422); the card shows them
+	// masked only. Binding is not billed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+	BindCardWithBodyWithResponse(ctx context.Context, id AccountId, params *BindCardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BindCardResponse, error)
+
+	// BindCardWithResponse Bind a bank card to a wallet (the bank sends the holder a code)
+	//
+	// Starts binding a card to one of the merchant's wallets: the bank checks the four
+	// elements and sends a 6-digit code to the phone. Answers 202 with the card
+	// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+	// elements (`verification_failed`, `unsupported_card`) or did not answer
+	// (`bank_unavailable`). The customer types the code into the merchant's app, which
+	// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+	// or five minutes end the binding. An active card is then a source of payments and
+	// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+	// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+	// elements are checked first as a verification's are (422); the card shows them
+	// masked only. Binding is not billed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+	BindCardWithResponse(ctx context.Context, id AccountId, params *BindCardParams, body BindCardJSONRequestBody, reqEditors ...RequestEditorFn) (*BindCardResponse, error)
+
+	// RemoveCardWithResponse Remove a card from its wallet
+	//
+	// Removes the card, whatever its status: it answers `removed` at once and pays or
+	// is paid no more (a payment, top-up or withdrawal asked with it afterwards is
+	// refused 422 `invalid_source`; one started before and not yet at the bank is
+	// refused there once the binding has ended: `card_declined` for a payment or
+	// top-up, `account_closed` for a withdrawal), and its binding ends at the bank.
+	// Removing a removed card answers it again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/accounts/{id}/cards/{card_id} (the `RemoveCard` operationId).
+	RemoveCardWithResponse(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*RemoveCardResponse, error)
+
+	// GetCardWithResponse Get a wallet's card
+	//
+	// One card of one of the merchant's wallets as it is now; another merchant's (or another wallet's) card answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{id}/cards/{card_id} (the `GetCard` operationId).
+	GetCardWithResponse(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*GetCardResponse, error)
+
+	// ConfirmCardWithBodyWithResponse Confirm a binding with the code the bank sent
+	//
+	// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+	// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+	// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+	// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+	// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+	// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+	ConfirmCardWithBodyWithResponse(ctx context.Context, id AccountId, cardId CardId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmCardResponse, error)
+
+	// ConfirmCardWithResponse Confirm a binding with the code the bank sent
+	//
+	// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+	// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+	// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+	// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+	// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+	// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+	ConfirmCardWithResponse(ctx context.Context, id AccountId, cardId CardId, body ConfirmCardJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmCardResponse, error)
+
 	// ListAccountEntriesWithResponse A wallet's statement, newest first
 	//
 	// The ledger entries of one wallet, newest first, each with the balance after it and the flow that posted it.
@@ -22567,6 +28914,77 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/wxpaysim (the `WxpaysimNotification` operationId).
 	WxpaysimNotificationWithResponse(ctx context.Context, body WxpaysimNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*WxpaysimNotificationResponse, error)
+
+	// ListCreditReportsWithResponse List the merchant's credit reports, newest first
+	//
+	// The merchant's credit reports, newest first, subjects masked. Listing is not a read: the reports' content is not in the list's reads.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/credit_reports (the `ListCreditReports` operationId).
+	ListCreditReportsWithResponse(ctx context.Context, params *ListCreditReportsParams, reqEditors ...RequestEditorFn) (*ListCreditReportsResponse, error)
+
+	// CreateCreditReportWithBodyWithResponse Ask the credit bureau for a person's report, with their consent
+	//
+	// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+	// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+	// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+	// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
+	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+	// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+	// content is purged (`status` `purged`, `report` null).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+	CreateCreditReportWithBodyWithResponse(ctx context.Context, params *CreateCreditReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCreditReportResponse, error)
+
+	// CreateCreditReportWithResponse Ask the credit bureau for a person's report, with their consent
+	//
+	// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+	// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+	// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+	// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+	// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+	// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+	// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+	// `notify_url` (a report asked without one sends none: the merchant's default is
+	// not used for reports). A `ready` report of the same subject that the
+	// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+	// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+	// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+	// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+	// content is purged (`status` `purged`, `report` null).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+	CreateCreditReportWithResponse(ctx context.Context, params *CreateCreditReportParams, body CreateCreditReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCreditReportResponse, error)
+
+	// GetCreditReportWithResponse Get a credit report (the read is recorded)
+	//
+	// One of the merchant's credit reports with its content when `ready`. Every read is recorded (who read it and the request's X-Request-Id: `GET /v1/credit_reports/{id}/reads`). Another merchant's id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/credit_reports/{id} (the `GetCreditReport` operationId).
+	GetCreditReportWithResponse(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*GetCreditReportResponse, error)
+
+	// ListCreditReportReadsWithResponse Who read a credit report, newest first
+	//
+	// The recorded reads of one of the merchant's credit reports (each `GET /v1/credit_reports/{id}`), newest first. Listing the reads is not itself a read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/credit_reports/{id}/reads (the `ListCreditReportReads` operationId).
+	ListCreditReportReadsWithResponse(ctx context.Context, id CreditReportId, params *ListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*ListCreditReportReadsResponse, error)
 
 	// ListEventsWithResponse List the merchant's webhook events, newest first
 	//
@@ -22982,7 +29400,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePaymentWithBodyWithResponse Start a payment
 	//
-	// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+	// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+	// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+	// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 	// 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 	// `failure_code`). The merchant's settlement account receives the amount less the
 	// merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -22996,7 +29416,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePaymentWithResponse Start a payment
 	//
-	// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+	// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+	// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+	// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 	// 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 	// `failure_code`). The merchant's settlement account receives the amount less the
 	// merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -23096,8 +29518,10 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTopupWithBodyWithResponse Charge a card into a wallet
 	//
-	// Charges a card through a bank channel and credits the amount to one of the merchant's
-	// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+	// Charges a card through a bank channel, or a card bound to the wallet (`source:
+	// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+	// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+	// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 	// `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 	// up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 	//
@@ -23108,8 +29532,10 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTopupWithResponse Charge a card into a wallet
 	//
-	// Charges a card through a bank channel and credits the amount to one of the merchant's
-	// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+	// Charges a card through a bank channel, or a card bound to the wallet (`source:
+	// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+	// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+	// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 	// `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 	// up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 	//
@@ -23127,9 +29553,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/topups/{id} (the `GetTopup` operationId).
 	GetTopupWithResponse(ctx context.Context, id TopupId, reqEditors ...RequestEditorFn) (*GetTopupResponse, error)
 
+	// ListVerificationsWithResponse List the merchant's verifications, newest first
+	//
+	// The merchant's bank-card verifications, newest first, their elements masked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/verifications (the `ListVerifications` operationId).
+	ListVerificationsWithResponse(ctx context.Context, params *ListVerificationsParams, reqEditors ...RequestEditorFn) (*ListVerificationsResponse, error)
+
+	// CreateVerificationWithBodyWithResponse Verify a bank card against its holder's elements (2, 3 or 4 elements)
+	//
+	// Asks the card's bank whether the elements belong together: `card_number` and
+	// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+	// ID number). The elements are checked first (the card's Luhn digit, the ID
+	// number's GB 11643 check character, the phone's form): a malformed one answers
+	// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+	// the verification `succeeded` (`result` `match`, or `mismatch` with the
+	// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+	// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+	// the bank did not answer, nothing billed). A verification still waiting for the
+	// bank after 10 seconds answers 202 `processing`; read it again with GET.
+	//
+	// Each verification is billed once, from the merchant's settlement balance into
+	// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+	// for the same elements answered again from the cache (`cached: true`) within
+	// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+	// are never stored or logged as sent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+	CreateVerificationWithBodyWithResponse(ctx context.Context, params *CreateVerificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVerificationResponse, error)
+
+	// CreateVerificationWithResponse Verify a bank card against its holder's elements (2, 3 or 4 elements)
+	//
+	// Asks the card's bank whether the elements belong together: `card_number` and
+	// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+	// ID number). The elements are checked first (the card's Luhn digit, the ID
+	// number's GB 11643 check character, the phone's form): a malformed one answers
+	// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+	// the verification `succeeded` (`result` `match`, or `mismatch` with the
+	// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+	// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+	// the bank did not answer, nothing billed). A verification still waiting for the
+	// bank after 10 seconds answers 202 `processing`; read it again with GET.
+	//
+	// Each verification is billed once, from the merchant's settlement balance into
+	// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+	// for the same elements answered again from the cache (`cached: true`) within
+	// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+	// are never stored or logged as sent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+	CreateVerificationWithResponse(ctx context.Context, params *CreateVerificationParams, body CreateVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVerificationResponse, error)
+
+	// GetVerificationWithResponse Get a verification
+	//
+	// One of the merchant's verifications as it is now (a 202 `processing` one ends `succeeded` or `failed`); another merchant's id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/verifications/{id} (the `GetVerification` operationId).
+	GetVerificationWithResponse(ctx context.Context, id VerificationId, reqEditors ...RequestEditorFn) (*GetVerificationResponse, error)
+
 	// CreateWithdrawalWithBodyWithResponse Pay out of a wallet to a bank account
 	//
-	// The amount is held first. Over the merchant's review threshold the withdrawal waits
+	// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+	// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+	// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+	// merchant's review threshold the withdrawal waits
 	// `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 	// `canceled` (rejected, or the approval expired), and the hold is released unless it
 	// succeeded.
@@ -23141,7 +29636,10 @@ type ClientWithResponsesInterface interface {
 
 	// CreateWithdrawalWithResponse Pay out of a wallet to a bank account
 	//
-	// The amount is held first. Over the merchant's review threshold the withdrawal waits
+	// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+	// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+	// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+	// merchant's review threshold the withdrawal waits
 	// `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 	// `canceled` (rejected, or the approval expired), and the hold is released unless it
 	// succeeded.
@@ -23709,13 +30207,15 @@ type CreateAccountResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                      `json:"detail,omitempty"`
-		Instance  *string                                                      `json:"instance,omitempty"`
-		RequestId *string                                                      `json:"request_id,omitempty"`
-		Status    CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                       `json:"title"`
-		Type      string                                                       `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+		Code         CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                      `json:"detail,omitempty"`
+		Instance     *string                                                      `json:"instance,omitempty"`
+		RequestId    *string                                                      `json:"request_id,omitempty"`
+		Status       CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                       `json:"title"`
+		Type         string                                                       `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -23763,13 +30263,15 @@ func (r CreateAccountResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateAccountResponse) GetApplicationproblemJSON422() *struct {
-	Code      CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                      `json:"detail,omitempty"`
-	Instance  *string                                                      `json:"instance,omitempty"`
-	RequestId *string                                                      `json:"request_id,omitempty"`
-	Status    CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                       `json:"title"`
-	Type      string                                                       `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+	Code         CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                      `json:"detail,omitempty"`
+	Instance     *string                                                      `json:"instance,omitempty"`
+	RequestId    *string                                                      `json:"request_id,omitempty"`
+	Status       CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                       `json:"title"`
+	Type         string                                                       `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -23930,6 +30432,664 @@ func (r GetAccountResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCardsResponse429Headers the declared response headers of an HTTP 429 response for ListCards
+type ListCardsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListCardsResponse503Headers the declared response headers of an HTTP 503 response for ListCards
+type ListCardsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListCardsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BoundCardList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCardsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCardsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCardsResponse) GetJSON200() *BoundCardList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCardsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCardsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCardsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCardsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCardsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BindCardResponse202Headers the declared response headers of an HTTP 202 response for BindCard
+type BindCardResponse202Headers struct {
+	IdempotentReplayed *string
+}
+
+// BindCardResponse429Headers the declared response headers of an HTTP 429 response for BindCard
+type BindCardResponse429Headers struct {
+	RetryAfter int
+}
+
+// BindCardResponse503Headers the declared response headers of an HTTP 503 response for BindCard
+type BindCardResponse503Headers struct {
+	RetryAfter int
+}
+
+type BindCardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BoundCard
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                    `json:"attempts_left,omitempty"`
+		Code         BindCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                 `json:"detail,omitempty"`
+		Instance     *string                                                 `json:"instance,omitempty"`
+		RequestId    *string                                                 `json:"request_id,omitempty"`
+		Status       BindCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                  `json:"title"`
+		Type         string                                                  `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *BindCardResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BindCardResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BindCardResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r BindCardResponse) GetJSON202() *BoundCard {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                    `json:"attempts_left,omitempty"`
+	Code         BindCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                 `json:"detail,omitempty"`
+	Instance     *string                                                 `json:"instance,omitempty"`
+	RequestId    *string                                                 `json:"request_id,omitempty"`
+	Status       BindCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                  `json:"title"`
+	Type         string                                                  `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BindCardResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BindCardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BindCardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BindCardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BindCardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveCardResponse429Headers the declared response headers of an HTTP 429 response for RemoveCard
+type RemoveCardResponse429Headers struct {
+	RetryAfter int
+}
+
+// RemoveCardResponse503Headers the declared response headers of an HTTP 503 response for RemoveCard
+type RemoveCardResponse503Headers struct {
+	RetryAfter int
+}
+
+type RemoveCardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BoundCard
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveCardResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveCardResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveCardResponse) GetJSON200() *BoundCard {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveCardResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveCardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveCardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveCardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveCardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCardResponse429Headers the declared response headers of an HTTP 429 response for GetCard
+type GetCardResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetCardResponse503Headers the declared response headers of an HTTP 503 response for GetCard
+type GetCardResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetCardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BoundCard
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCardResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCardResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCardResponse) GetJSON200() *BoundCard {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCardResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmCardResponse429Headers the declared response headers of an HTTP 429 response for ConfirmCard
+type ConfirmCardResponse429Headers struct {
+	RetryAfter int
+}
+
+// ConfirmCardResponse503Headers the declared response headers of an HTTP 503 response for ConfirmCard
+type ConfirmCardResponse503Headers struct {
+	RetryAfter int
+}
+
+type ConfirmCardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BoundCard
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+		Code         ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                    `json:"detail,omitempty"`
+		Instance     *string                                                    `json:"instance,omitempty"`
+		RequestId    *string                                                    `json:"request_id,omitempty"`
+		Status       ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                     `json:"title"`
+		Type         string                                                     `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmCardResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmCardResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmCardResponse) GetJSON200() *BoundCard {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+	Code         ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                    `json:"detail,omitempty"`
+	Instance     *string                                                    `json:"instance,omitempty"`
+	RequestId    *string                                                    `json:"request_id,omitempty"`
+	Status       ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                     `json:"title"`
+	Type         string                                                     `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmCardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmCardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmCardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmCardResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24658,6 +31818,519 @@ func (r WxpaysimNotificationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r WxpaysimNotificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCreditReportsResponse429Headers the declared response headers of an HTTP 429 response for ListCreditReports
+type ListCreditReportsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListCreditReportsResponse503Headers the declared response headers of an HTTP 503 response for ListCreditReports
+type ListCreditReportsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListCreditReportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CreditReportList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCreditReportsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCreditReportsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCreditReportsResponse) GetJSON200() *CreditReportList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCreditReportsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCreditReportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCreditReportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCreditReportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCreditReportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCreditReportResponse200Headers the declared response headers of an HTTP 200 response for CreateCreditReport
+type CreateCreditReportResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateCreditReportResponse202Headers the declared response headers of an HTTP 202 response for CreateCreditReport
+type CreateCreditReportResponse202Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateCreditReportResponse429Headers the declared response headers of an HTTP 429 response for CreateCreditReport
+type CreateCreditReportResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateCreditReportResponse503Headers the declared response headers of an HTTP 503 response for CreateCreditReport
+type CreateCreditReportResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateCreditReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CreditReport
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CreditReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+		Code         CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                           `json:"detail,omitempty"`
+		Instance     *string                                                           `json:"instance,omitempty"`
+		RequestId    *string                                                           `json:"request_id,omitempty"`
+		Status       CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                            `json:"title"`
+		Type         string                                                            `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateCreditReportResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateCreditReportResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateCreditReportResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateCreditReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateCreditReportResponse) GetJSON200() *CreditReport {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateCreditReportResponse) GetJSON202() *CreditReport {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+	Code         CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                           `json:"detail,omitempty"`
+	Instance     *string                                                           `json:"instance,omitempty"`
+	RequestId    *string                                                           `json:"request_id,omitempty"`
+	Status       CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                            `json:"title"`
+	Type         string                                                            `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateCreditReportResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCreditReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCreditReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCreditReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCreditReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCreditReportResponse429Headers the declared response headers of an HTTP 429 response for GetCreditReport
+type GetCreditReportResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetCreditReportResponse503Headers the declared response headers of an HTTP 503 response for GetCreditReport
+type GetCreditReportResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetCreditReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CreditReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCreditReportResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCreditReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCreditReportResponse) GetJSON200() *CreditReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCreditReportResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCreditReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCreditReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCreditReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCreditReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCreditReportReadsResponse429Headers the declared response headers of an HTTP 429 response for ListCreditReportReads
+type ListCreditReportReadsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListCreditReportReadsResponse503Headers the declared response headers of an HTTP 503 response for ListCreditReportReads
+type ListCreditReportReadsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListCreditReportReadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportReadList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCreditReportReadsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCreditReportReadsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCreditReportReadsResponse) GetJSON200() *ReportReadList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCreditReportReadsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCreditReportReadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCreditReportReadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCreditReportReadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCreditReportReadsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25663,13 +33336,15 @@ type OpsCreateMerchantResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                          `json:"detail,omitempty"`
-		Instance  *string                                                          `json:"instance,omitempty"`
-		RequestId *string                                                          `json:"request_id,omitempty"`
-		Status    OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                           `json:"title"`
-		Type      string                                                           `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+		Code         OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                          `json:"detail,omitempty"`
+		Instance     *string                                                          `json:"instance,omitempty"`
+		RequestId    *string                                                          `json:"request_id,omitempty"`
+		Status       OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                           `json:"title"`
+		Type         string                                                           `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *OpsRateLimited
@@ -25715,13 +33390,15 @@ func (r OpsCreateMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMe
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r OpsCreateMerchantResponse) GetApplicationproblemJSON422() *struct {
-	Code      OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                          `json:"detail,omitempty"`
-	Instance  *string                                                          `json:"instance,omitempty"`
-	RequestId *string                                                          `json:"request_id,omitempty"`
-	Status    OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                           `json:"title"`
-	Type      string                                                           `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+	Code         OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                          `json:"detail,omitempty"`
+	Instance     *string                                                          `json:"instance,omitempty"`
+	RequestId    *string                                                          `json:"request_id,omitempty"`
+	Status       OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                           `json:"title"`
+	Type         string                                                           `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -25917,13 +33594,15 @@ type OpsUpdateMerchantResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                          `json:"detail,omitempty"`
-		Instance  *string                                                          `json:"instance,omitempty"`
-		RequestId *string                                                          `json:"request_id,omitempty"`
-		Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                           `json:"title"`
-		Type      string                                                           `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+		Code         OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                          `json:"detail,omitempty"`
+		Instance     *string                                                          `json:"instance,omitempty"`
+		RequestId    *string                                                          `json:"request_id,omitempty"`
+		Status       OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                           `json:"title"`
+		Type         string                                                           `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *OpsRateLimited
@@ -25974,13 +33653,15 @@ func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON415() *UnsupportedMe
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r OpsUpdateMerchantResponse) GetApplicationproblemJSON422() *struct {
-	Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                          `json:"detail,omitempty"`
-	Instance  *string                                                          `json:"instance,omitempty"`
-	RequestId *string                                                          `json:"request_id,omitempty"`
-	Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                           `json:"title"`
-	Type      string                                                           `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+	Code         OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                          `json:"detail,omitempty"`
+	Instance     *string                                                          `json:"instance,omitempty"`
+	RequestId    *string                                                          `json:"request_id,omitempty"`
+	Status       OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                           `json:"title"`
+	Type         string                                                           `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -26288,13 +33969,15 @@ type OpsRotateMerchantSecretResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *struct {
-		Code      OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                                `json:"detail,omitempty"`
-		Instance  *string                                                                `json:"instance,omitempty"`
-		RequestId *string                                                                `json:"request_id,omitempty"`
-		Status    OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                                 `json:"title"`
-		Type      string                                                                 `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+		Code         OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                                `json:"detail,omitempty"`
+		Instance     *string                                                                `json:"instance,omitempty"`
+		RequestId    *string                                                                `json:"request_id,omitempty"`
+		Status       OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                                 `json:"title"`
+		Type         string                                                                 `json:"type"`
 	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
@@ -26336,13 +34019,15 @@ func (r OpsRotateMerchantSecretResponse) GetApplicationproblemJSON404() *NotFoun
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r OpsRotateMerchantSecretResponse) GetApplicationproblemJSON409() *struct {
-	Code      OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                                `json:"detail,omitempty"`
-	Instance  *string                                                                `json:"instance,omitempty"`
-	RequestId *string                                                                `json:"request_id,omitempty"`
-	Status    OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                                 `json:"title"`
-	Type      string                                                                 `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+	Code         OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                                `json:"detail,omitempty"`
+	Instance     *string                                                                `json:"instance,omitempty"`
+	RequestId    *string                                                                `json:"request_id,omitempty"`
+	Status       OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                                 `json:"title"`
+	Type         string                                                                 `json:"type"`
 } {
 	return r.ApplicationproblemJSON409
 }
@@ -26424,13 +34109,15 @@ type OpsRotateMerchantWebhookSecretResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *struct {
-		Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                                       `json:"detail,omitempty"`
-		Instance  *string                                                                       `json:"instance,omitempty"`
-		RequestId *string                                                                       `json:"request_id,omitempty"`
-		Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                                        `json:"title"`
-		Type      string                                                                        `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                                          `json:"attempts_left,omitempty"`
+		Code         OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                                       `json:"detail,omitempty"`
+		Instance     *string                                                                       `json:"instance,omitempty"`
+		RequestId    *string                                                                       `json:"request_id,omitempty"`
+		Status       OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                                        `json:"title"`
+		Type         string                                                                        `json:"type"`
 	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
@@ -26468,13 +34155,15 @@ func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON404() *
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r OpsRotateMerchantWebhookSecretResponse) GetApplicationproblemJSON409() *struct {
-	Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                                       `json:"detail,omitempty"`
-	Instance  *string                                                                       `json:"instance,omitempty"`
-	RequestId *string                                                                       `json:"request_id,omitempty"`
-	Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                                        `json:"title"`
-	Type      string                                                                        `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                                          `json:"attempts_left,omitempty"`
+	Code         OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                                       `json:"detail,omitempty"`
+	Instance     *string                                                                       `json:"instance,omitempty"`
+	RequestId    *string                                                                       `json:"request_id,omitempty"`
+	Status       OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                                        `json:"title"`
+	Type         string                                                                        `json:"type"`
 } {
 	return r.ApplicationproblemJSON409
 }
@@ -26562,13 +34251,15 @@ type OpsCreateReconciliationResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                                `json:"detail,omitempty"`
-		Instance  *string                                                                `json:"instance,omitempty"`
-		RequestId *string                                                                `json:"request_id,omitempty"`
-		Status    OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                                 `json:"title"`
-		Type      string                                                                 `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+		Code         OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                                `json:"detail,omitempty"`
+		Instance     *string                                                                `json:"instance,omitempty"`
+		RequestId    *string                                                                `json:"request_id,omitempty"`
+		Status       OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                                 `json:"title"`
+		Type         string                                                                 `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *OpsRateLimited
@@ -26619,13 +34310,15 @@ func (r OpsCreateReconciliationResponse) GetApplicationproblemJSON415() *Unsuppo
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r OpsCreateReconciliationResponse) GetApplicationproblemJSON422() *struct {
-	Code      OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                                `json:"detail,omitempty"`
-	Instance  *string                                                                `json:"instance,omitempty"`
-	RequestId *string                                                                `json:"request_id,omitempty"`
-	Status    OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                                 `json:"title"`
-	Type      string                                                                 `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+	Code         OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                                `json:"detail,omitempty"`
+	Instance     *string                                                                `json:"instance,omitempty"`
+	RequestId    *string                                                                `json:"request_id,omitempty"`
+	Status       OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                                 `json:"title"`
+	Type         string                                                                 `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -27044,13 +34737,15 @@ type OpsResolveDifferenceResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *struct {
-		Code      OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                             `json:"detail,omitempty"`
-		Instance  *string                                                             `json:"instance,omitempty"`
-		RequestId *string                                                             `json:"request_id,omitempty"`
-		Status    OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                              `json:"title"`
-		Type      string                                                              `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                                `json:"attempts_left,omitempty"`
+		Code         OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                             `json:"detail,omitempty"`
+		Instance     *string                                                             `json:"instance,omitempty"`
+		RequestId    *string                                                             `json:"request_id,omitempty"`
+		Status       OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                              `json:"title"`
+		Type         string                                                              `json:"type"`
 	}
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
@@ -27092,13 +34787,15 @@ func (r OpsResolveDifferenceResponse) GetApplicationproblemJSON404() *NotFound {
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r OpsResolveDifferenceResponse) GetApplicationproblemJSON409() *struct {
-	Code      OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                             `json:"detail,omitempty"`
-	Instance  *string                                                             `json:"instance,omitempty"`
-	RequestId *string                                                             `json:"request_id,omitempty"`
-	Status    OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                              `json:"title"`
-	Type      string                                                              `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                                `json:"attempts_left,omitempty"`
+	Code         OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                             `json:"detail,omitempty"`
+	Instance     *string                                                             `json:"instance,omitempty"`
+	RequestId    *string                                                             `json:"request_id,omitempty"`
+	Status       OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                              `json:"title"`
+	Type         string                                                              `json:"type"`
 } {
 	return r.ApplicationproblemJSON409
 }
@@ -27565,13 +35262,15 @@ type CreatePaymentResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                      `json:"detail,omitempty"`
-		Instance  *string                                                      `json:"instance,omitempty"`
-		RequestId *string                                                      `json:"request_id,omitempty"`
-		Status    CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                       `json:"title"`
-		Type      string                                                       `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+		Code         CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                      `json:"detail,omitempty"`
+		Instance     *string                                                      `json:"instance,omitempty"`
+		RequestId    *string                                                      `json:"request_id,omitempty"`
+		Status       CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                       `json:"title"`
+		Type         string                                                       `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -27631,13 +35330,15 @@ func (r CreatePaymentResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreatePaymentResponse) GetApplicationproblemJSON422() *struct {
-	Code      CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                      `json:"detail,omitempty"`
-	Instance  *string                                                      `json:"instance,omitempty"`
-	RequestId *string                                                      `json:"request_id,omitempty"`
-	Status    CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                       `json:"title"`
-	Type      string                                                       `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+	Code         CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                      `json:"detail,omitempty"`
+	Instance     *string                                                      `json:"instance,omitempty"`
+	RequestId    *string                                                      `json:"request_id,omitempty"`
+	Status       CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                       `json:"title"`
+	Type         string                                                       `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -27835,13 +35536,15 @@ type ConfirmPaymentResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                       `json:"detail,omitempty"`
-		Instance  *string                                                       `json:"instance,omitempty"`
-		RequestId *string                                                       `json:"request_id,omitempty"`
-		Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                        `json:"title"`
-		Type      string                                                        `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                          `json:"attempts_left,omitempty"`
+		Code         ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                       `json:"detail,omitempty"`
+		Instance     *string                                                       `json:"instance,omitempty"`
+		RequestId    *string                                                       `json:"request_id,omitempty"`
+		Status       ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                        `json:"title"`
+		Type         string                                                        `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -27897,13 +35600,15 @@ func (r ConfirmPaymentResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ConfirmPaymentResponse) GetApplicationproblemJSON422() *struct {
-	Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                       `json:"detail,omitempty"`
-	Instance  *string                                                       `json:"instance,omitempty"`
-	RequestId *string                                                       `json:"request_id,omitempty"`
-	Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                        `json:"title"`
-	Type      string                                                        `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                          `json:"attempts_left,omitempty"`
+	Code         ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                       `json:"detail,omitempty"`
+	Instance     *string                                                       `json:"instance,omitempty"`
+	RequestId    *string                                                       `json:"request_id,omitempty"`
+	Status       ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                        `json:"title"`
+	Type         string                                                        `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -28093,13 +35798,15 @@ type CreateRefundResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                     `json:"detail,omitempty"`
-		Instance  *string                                                     `json:"instance,omitempty"`
-		RequestId *string                                                     `json:"request_id,omitempty"`
-		Status    CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                      `json:"title"`
-		Type      string                                                      `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                        `json:"attempts_left,omitempty"`
+		Code         CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                     `json:"detail,omitempty"`
+		Instance     *string                                                     `json:"instance,omitempty"`
+		RequestId    *string                                                     `json:"request_id,omitempty"`
+		Status       CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                      `json:"title"`
+		Type         string                                                      `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -28164,13 +35871,15 @@ func (r CreateRefundResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateRefundResponse) GetApplicationproblemJSON422() *struct {
-	Code      CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                     `json:"detail,omitempty"`
-	Instance  *string                                                     `json:"instance,omitempty"`
-	RequestId *string                                                     `json:"request_id,omitempty"`
-	Status    CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                      `json:"title"`
-	Type      string                                                      `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                        `json:"attempts_left,omitempty"`
+	Code         CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                     `json:"detail,omitempty"`
+	Instance     *string                                                     `json:"instance,omitempty"`
+	RequestId    *string                                                     `json:"request_id,omitempty"`
+	Status       CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                      `json:"title"`
+	Type         string                                                      `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -28379,13 +36088,15 @@ type CreateTopupResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                    `json:"detail,omitempty"`
-		Instance  *string                                                    `json:"instance,omitempty"`
-		RequestId *string                                                    `json:"request_id,omitempty"`
-		Status    CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                     `json:"title"`
-		Type      string                                                     `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+		Code         CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                    `json:"detail,omitempty"`
+		Instance     *string                                                    `json:"instance,omitempty"`
+		RequestId    *string                                                    `json:"request_id,omitempty"`
+		Status       CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                     `json:"title"`
+		Type         string                                                     `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -28445,13 +36156,15 @@ func (r CreateTopupResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateTopupResponse) GetApplicationproblemJSON422() *struct {
-	Code      CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                    `json:"detail,omitempty"`
-	Instance  *string                                                    `json:"instance,omitempty"`
-	RequestId *string                                                    `json:"request_id,omitempty"`
-	Status    CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                     `json:"title"`
-	Type      string                                                     `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+	Code         CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                    `json:"detail,omitempty"`
+	Instance     *string                                                    `json:"instance,omitempty"`
+	RequestId    *string                                                    `json:"request_id,omitempty"`
+	Status       CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                     `json:"title"`
+	Type         string                                                     `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -28618,6 +36331,401 @@ func (r GetTopupResponse) ContentType() string {
 	return ""
 }
 
+// ListVerificationsResponse429Headers the declared response headers of an HTTP 429 response for ListVerifications
+type ListVerificationsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListVerificationsResponse503Headers the declared response headers of an HTTP 503 response for ListVerifications
+type ListVerificationsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListVerificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VerificationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListVerificationsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListVerificationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVerificationsResponse) GetJSON200() *VerificationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListVerificationsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVerificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVerificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVerificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVerificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateVerificationResponse200Headers the declared response headers of an HTTP 200 response for CreateVerification
+type CreateVerificationResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateVerificationResponse202Headers the declared response headers of an HTTP 202 response for CreateVerification
+type CreateVerificationResponse202Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateVerificationResponse429Headers the declared response headers of an HTTP 429 response for CreateVerification
+type CreateVerificationResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateVerificationResponse503Headers the declared response headers of an HTTP 503 response for CreateVerification
+type CreateVerificationResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Verification
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Verification
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+		Code         CreateVerification422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                           `json:"detail,omitempty"`
+		Instance     *string                                                           `json:"instance,omitempty"`
+		RequestId    *string                                                           `json:"request_id,omitempty"`
+		Status       CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                            `json:"title"`
+		Type         string                                                            `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateVerificationResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateVerificationResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateVerificationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateVerificationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateVerificationResponse) GetJSON200() *Verification {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateVerificationResponse) GetJSON202() *Verification {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+	Code         CreateVerification422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                           `json:"detail,omitempty"`
+	Instance     *string                                                           `json:"instance,omitempty"`
+	RequestId    *string                                                           `json:"request_id,omitempty"`
+	Status       CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                            `json:"title"`
+	Type         string                                                            `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateVerificationResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateVerificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetVerificationResponse429Headers the declared response headers of an HTTP 429 response for GetVerification
+type GetVerificationResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetVerificationResponse503Headers the declared response headers of an HTTP 503 response for GetVerification
+type GetVerificationResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Verification
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetVerificationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetVerificationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVerificationResponse) GetJSON200() *Verification {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetVerificationResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVerificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateWithdrawalResponse202Headers the declared response headers of an HTTP 202 response for CreateWithdrawal
 type CreateWithdrawalResponse202Headers struct {
 	IdempotentReplayed *string
@@ -28652,13 +36760,15 @@ type CreateWithdrawalResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *struct {
-		Code      CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-		Detail    *string                                                         `json:"detail,omitempty"`
-		Instance  *string                                                         `json:"instance,omitempty"`
-		RequestId *string                                                         `json:"request_id,omitempty"`
-		Status    CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-		Title     string                                                          `json:"title"`
-		Type      string                                                          `json:"type"`
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+		Code         CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                         `json:"detail,omitempty"`
+		Instance     *string                                                         `json:"instance,omitempty"`
+		RequestId    *string                                                         `json:"request_id,omitempty"`
+		Status       CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                          `json:"title"`
+		Type         string                                                          `json:"type"`
 	}
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *RateLimited
@@ -28711,13 +36821,15 @@ func (r CreateWithdrawalResponse) GetApplicationproblemJSON415() *UnsupportedMed
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateWithdrawalResponse) GetApplicationproblemJSON422() *struct {
-	Code      CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-	Detail    *string                                                         `json:"detail,omitempty"`
-	Instance  *string                                                         `json:"instance,omitempty"`
-	RequestId *string                                                         `json:"request_id,omitempty"`
-	Status    CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-	Title     string                                                          `json:"title"`
-	Type      string                                                          `json:"type"`
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+	Code         CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                         `json:"detail,omitempty"`
+	Instance     *string                                                         `json:"instance,omitempty"`
+	RequestId    *string                                                         `json:"request_id,omitempty"`
+	Status       CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                          `json:"title"`
+	Type         string                                                          `json:"type"`
 } {
 	return r.ApplicationproblemJSON422
 }
@@ -29069,6 +37181,146 @@ func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, id Acc
 	return ParseGetAccountResponse(rsp)
 }
 
+// ListCardsWithResponse List a wallet's cards, newest first
+//
+// The cards bound (or being bound, failed or removed) to one of the merchant's wallets, newest first, masked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{id}/cards (the `ListCards` operationId).
+func (c *ClientWithResponses) ListCardsWithResponse(ctx context.Context, id AccountId, params *ListCardsParams, reqEditors ...RequestEditorFn) (*ListCardsResponse, error) {
+	rsp, err := c.ListCards(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCardsResponse(rsp)
+}
+
+// BindCardWithBodyWithResponse Bind a bank card to a wallet (the bank sends the holder a code)
+//
+// Starts binding a card to one of the merchant's wallets: the bank checks the four
+// elements and sends a 6-digit code to the phone. Answers 202 with the card
+// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+// elements (`verification_failed`, `unsupported_card`) or did not answer
+// (`bank_unavailable`). The customer types the code into the merchant's app, which
+// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+// or five minutes end the binding. An active card is then a source of payments and
+// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+// elements are checked first as a verification's are (422); the card shows them
+// masked only. Binding is not billed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+func (c *ClientWithResponses) BindCardWithBodyWithResponse(ctx context.Context, id AccountId, params *BindCardParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BindCardResponse, error) {
+	rsp, err := c.BindCardWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBindCardResponse(rsp)
+}
+
+// BindCardWithResponse Bind a bank card to a wallet (the bank sends the holder a code)
+//
+// Starts binding a card to one of the merchant's wallets: the bank checks the four
+// elements and sends a 6-digit code to the phone. Answers 202 with the card
+// `pending_otp` (with `attempts_left`), or `failed` when the bank refused the
+// elements (`verification_failed`, `unsupported_card`) or did not answer
+// (`bank_unavailable`). The customer types the code into the merchant's app, which
+// sends it to `POST /v1/accounts/{id}/cards/{card_id}/confirm`: three wrong codes
+// or five minutes end the binding. An active card is then a source of payments and
+// top-ups (`{"type": "bound_card", "card_id": ...}`) and a destination of
+// withdrawals (`{"bound_card": ...}`) of that wallet, until it is removed. The
+// elements are checked first as a verification's are (422); the card shows them
+// masked only. Binding is not billed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/cards (the `BindCard` operationId).
+func (c *ClientWithResponses) BindCardWithResponse(ctx context.Context, id AccountId, params *BindCardParams, body BindCardJSONRequestBody, reqEditors ...RequestEditorFn) (*BindCardResponse, error) {
+	rsp, err := c.BindCard(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBindCardResponse(rsp)
+}
+
+// RemoveCardWithResponse Remove a card from its wallet
+//
+// Removes the card, whatever its status: it answers `removed` at once and pays or
+// is paid no more (a payment, top-up or withdrawal asked with it afterwards is
+// refused 422 `invalid_source`; one started before and not yet at the bank is
+// refused there once the binding has ended: `card_declined` for a payment or
+// top-up, `account_closed` for a withdrawal), and its binding ends at the bank.
+// Removing a removed card answers it again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/accounts/{id}/cards/{card_id} (the `RemoveCard` operationId).
+func (c *ClientWithResponses) RemoveCardWithResponse(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*RemoveCardResponse, error) {
+	rsp, err := c.RemoveCard(ctx, id, cardId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveCardResponse(rsp)
+}
+
+// GetCardWithResponse Get a wallet's card
+//
+// One card of one of the merchant's wallets as it is now; another merchant's (or another wallet's) card answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{id}/cards/{card_id} (the `GetCard` operationId).
+func (c *ClientWithResponses) GetCardWithResponse(ctx context.Context, id AccountId, cardId CardId, reqEditors ...RequestEditorFn) (*GetCardResponse, error) {
+	rsp, err := c.GetCard(ctx, id, cardId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCardResponse(rsp)
+}
+
+// ConfirmCardWithBodyWithResponse Confirm a binding with the code the bank sent
+//
+// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+func (c *ClientWithResponses) ConfirmCardWithBodyWithResponse(ctx context.Context, id AccountId, cardId CardId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmCardResponse, error) {
+	rsp, err := c.ConfirmCardWithBody(ctx, id, cardId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmCardResponse(rsp)
+}
+
+// ConfirmCardWithResponse Confirm a binding with the code the bank sent
+//
+// The 6-digit code the bank sent to the card's phone. A right code answers 200 with
+// the card `active`. A wrong one answers 422 `otp_incorrect` with `attempts_left`
+// in the problem; the third wrong one `otp_attempts_exceeded`, and a code after five
+// minutes `otp_expired`: both end the binding (the card is then `failed`; start a
+// new one). A card that is not waiting for a code answers 422 `card_not_active`.
+// No Idempotency-Key: confirming an active card again answers 422 `card_not_active`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/cards/{card_id}/confirm (the `ConfirmCard` operationId).
+func (c *ClientWithResponses) ConfirmCardWithResponse(ctx context.Context, id AccountId, cardId CardId, body ConfirmCardJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmCardResponse, error) {
+	rsp, err := c.ConfirmCard(ctx, id, cardId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmCardResponse(rsp)
+}
+
 // ListAccountEntriesWithResponse A wallet's statement, newest first
 //
 // The ledger entries of one wallet, newest first, each with the balance after it and the flow that posted it.
@@ -29356,6 +37608,107 @@ func (c *ClientWithResponses) WxpaysimNotificationWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseWxpaysimNotificationResponse(rsp)
+}
+
+// ListCreditReportsWithResponse List the merchant's credit reports, newest first
+//
+// The merchant's credit reports, newest first, subjects masked. Listing is not a read: the reports' content is not in the list's reads.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/credit_reports (the `ListCreditReports` operationId).
+func (c *ClientWithResponses) ListCreditReportsWithResponse(ctx context.Context, params *ListCreditReportsParams, reqEditors ...RequestEditorFn) (*ListCreditReportsResponse, error) {
+	rsp, err := c.ListCreditReports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCreditReportsResponse(rsp)
+}
+
+// CreateCreditReportWithBodyWithResponse Ask the credit bureau for a person's report, with their consent
+//
+// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
+// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+// content is purged (`status` `purged`, `report` null).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+func (c *ClientWithResponses) CreateCreditReportWithBodyWithResponse(ctx context.Context, params *CreateCreditReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCreditReportResponse, error) {
+	rsp, err := c.CreateCreditReportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCreditReportResponse(rsp)
+}
+
+// CreateCreditReportWithResponse Ask the credit bureau for a person's report, with their consent
+//
+// Asks the bureau for the report of `subject` for a `purpose`, on the strength of
+// the subject's consent the merchant holds (`consent.reference`, granted at most 30
+// days ago and not in the future, else 422 `consent_invalid`). Answers 202 with the
+// report `processing`; it ends `ready` (with `report`) or `failed` (`no_record`:
+// the bureau knows no such person; `bureau_unavailable`: it did not answer in time,
+// nothing billed; `insufficient_funds`: the settlement balance does not cover the
+// fee), and the `credit_report.ready` or `credit_report.failed` webhook goes to
+// `notify_url` (a report asked without one sends none: the merchant's default is
+// not used for reports). A `ready` report of the same subject that the
+// merchant asked for within PAYFLOW_CREDIT_REUSE_DAYS is reused (no bureau asked,
+// `reused_from` names it, billed `credit_report_reuse_fee`) and answered 200 at once
+// unless `refresh` is true. A bureau query is billed `credit_report_fee`. The report
+// is kept PAYFLOW_CREDIT_RETENTION_DAYS after it is ready (`expires_at`), then its
+// content is purged (`status` `purged`, `report` null).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/credit_reports (the `CreateCreditReport` operationId).
+func (c *ClientWithResponses) CreateCreditReportWithResponse(ctx context.Context, params *CreateCreditReportParams, body CreateCreditReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCreditReportResponse, error) {
+	rsp, err := c.CreateCreditReport(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCreditReportResponse(rsp)
+}
+
+// GetCreditReportWithResponse Get a credit report (the read is recorded)
+//
+// One of the merchant's credit reports with its content when `ready`. Every read is recorded (who read it and the request's X-Request-Id: `GET /v1/credit_reports/{id}/reads`). Another merchant's id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/credit_reports/{id} (the `GetCreditReport` operationId).
+func (c *ClientWithResponses) GetCreditReportWithResponse(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*GetCreditReportResponse, error) {
+	rsp, err := c.GetCreditReport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCreditReportResponse(rsp)
+}
+
+// ListCreditReportReadsWithResponse Who read a credit report, newest first
+//
+// The recorded reads of one of the merchant's credit reports (each `GET /v1/credit_reports/{id}`), newest first. Listing the reads is not itself a read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/credit_reports/{id}/reads (the `ListCreditReportReads` operationId).
+func (c *ClientWithResponses) ListCreditReportReadsWithResponse(ctx context.Context, id CreditReportId, params *ListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*ListCreditReportReadsResponse, error) {
+	rsp, err := c.ListCreditReportReads(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCreditReportReadsResponse(rsp)
 }
 
 // ListEventsWithResponse List the merchant's webhook events, newest first
@@ -29988,7 +38341,9 @@ func (c *ClientWithResponses) ListPaymentsWithResponse(ctx context.Context, para
 
 // CreatePaymentWithBodyWithResponse Start a payment
 //
-// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 // 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 // `failure_code`). The merchant's settlement account receives the amount less the
 // merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -30008,7 +38363,9 @@ func (c *ClientWithResponses) CreatePaymentWithBodyWithResponse(ctx context.Cont
 
 // CreatePaymentWithResponse Start a payment
 //
-// Charges a card through a bank channel, or debits a wallet of the same merchant. Answers
+// Charges a card through a bank channel, a card bound to one of the merchant's wallets
+// (`source: {"type": "bound_card", "card_id": ...}`, through the card's bank; an inactive
+// card answers 422 `invalid_source`), or debits a wallet of the same merchant. Answers
 // 202 with the payment `processing`; it then ends `succeeded` or `failed` (with a
 // `failure_code`). The merchant's settlement account receives the amount less the
 // merchant's fee. Without `notify_url`, the merchant's default one (if any) is used.
@@ -30156,8 +38513,10 @@ func (c *ClientWithResponses) GetRefundWithResponse(ctx context.Context, id Refu
 
 // CreateTopupWithBodyWithResponse Charge a card into a wallet
 //
-// Charges a card through a bank channel and credits the amount to one of the merchant's
-// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+// Charges a card through a bank channel, or a card bound to the wallet (`source:
+// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 // `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 // up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 //
@@ -30174,8 +38533,10 @@ func (c *ClientWithResponses) CreateTopupWithBodyWithResponse(ctx context.Contex
 
 // CreateTopupWithResponse Charge a card into a wallet
 //
-// Charges a card through a bank channel and credits the amount to one of the merchant's
-// wallets in the same currency. Answers 202 with the top-up `processing`; it ends
+// Charges a card through a bank channel, or a card bound to the wallet (`source:
+// {"type": "bound_card", "card_id": ...}`, through the card's bank; a card that is not
+// active or not the wallet's answers 422 `invalid_source`), and credits the amount to
+// one of the merchant's wallets in the same currency. Answers 202 with the top-up `processing`; it ends
 // `succeeded` (the wallet credited) or `failed`. With `Prefer: wait=N`, the answer waits
 // up to N seconds (10 at most) for the top-up to end and is then 200 with its outcome.
 //
@@ -30205,9 +38566,102 @@ func (c *ClientWithResponses) GetTopupWithResponse(ctx context.Context, id Topup
 	return ParseGetTopupResponse(rsp)
 }
 
+// ListVerificationsWithResponse List the merchant's verifications, newest first
+//
+// The merchant's bank-card verifications, newest first, their elements masked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/verifications (the `ListVerifications` operationId).
+func (c *ClientWithResponses) ListVerificationsWithResponse(ctx context.Context, params *ListVerificationsParams, reqEditors ...RequestEditorFn) (*ListVerificationsResponse, error) {
+	rsp, err := c.ListVerifications(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVerificationsResponse(rsp)
+}
+
+// CreateVerificationWithBodyWithResponse Verify a bank card against its holder's elements (2, 3 or 4 elements)
+//
+// Asks the card's bank whether the elements belong together: `card_number` and
+// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+// ID number). The elements are checked first (the card's Luhn digit, the ID
+// number's GB 11643 check character, the phone's form): a malformed one answers
+// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+// the verification `succeeded` (`result` `match`, or `mismatch` with the
+// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+// the bank did not answer, nothing billed). A verification still waiting for the
+// bank after 10 seconds answers 202 `processing`; read it again with GET.
+//
+// Each verification is billed once, from the merchant's settlement balance into
+// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+// for the same elements answered again from the cache (`cached: true`) within
+// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+// are never stored or logged as sent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+func (c *ClientWithResponses) CreateVerificationWithBodyWithResponse(ctx context.Context, params *CreateVerificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVerificationResponse, error) {
+	rsp, err := c.CreateVerificationWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVerificationResponse(rsp)
+}
+
+// CreateVerificationWithResponse Verify a bank card against its holder's elements (2, 3 or 4 elements)
+//
+// Asks the card's bank whether the elements belong together: `card_number` and
+// `name` (2 elements), with `id_number` (3) and with `phone` (4; a phone needs an
+// ID number). The elements are checked first (the card's Luhn digit, the ID
+// number's GB 11643 check character, the phone's form): a malformed one answers
+// 422 and nothing is billed or asked. The answer normally comes at once: 200 with
+// the verification `succeeded` (`result` `match`, or `mismatch` with the
+// `mismatched_fields`) or `failed` (`insufficient_funds`: the merchant's settlement
+// balance does not cover the fee, and the bank is not asked; `bank_unavailable`:
+// the bank did not answer, nothing billed). A verification still waiting for the
+// bank after 10 seconds answers 202 `processing`; read it again with GET.
+//
+// Each verification is billed once, from the merchant's settlement balance into
+// fees: `verification_fee` for an answer from the bank, `verification_cached_fee`
+// for the same elements answered again from the cache (`cached: true`) within
+// PAYFLOW_VERIFICATION_CACHE_TTL. The answer shows the elements masked only; they
+// are never stored or logged as sent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/verifications (the `CreateVerification` operationId).
+func (c *ClientWithResponses) CreateVerificationWithResponse(ctx context.Context, params *CreateVerificationParams, body CreateVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVerificationResponse, error) {
+	rsp, err := c.CreateVerification(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVerificationResponse(rsp)
+}
+
+// GetVerificationWithResponse Get a verification
+//
+// One of the merchant's verifications as it is now (a 202 `processing` one ends `succeeded` or `failed`); another merchant's id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/verifications/{id} (the `GetVerification` operationId).
+func (c *ClientWithResponses) GetVerificationWithResponse(ctx context.Context, id VerificationId, reqEditors ...RequestEditorFn) (*GetVerificationResponse, error) {
+	rsp, err := c.GetVerification(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVerificationResponse(rsp)
+}
+
 // CreateWithdrawalWithBodyWithResponse Pay out of a wallet to a bank account
 //
-// The amount is held first. Over the merchant's review threshold the withdrawal waits
+// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+// merchant's review threshold the withdrawal waits
 // `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 // `canceled` (rejected, or the approval expired), and the hold is released unless it
 // succeeded.
@@ -30225,7 +38679,10 @@ func (c *ClientWithResponses) CreateWithdrawalWithBodyWithResponse(ctx context.C
 
 // CreateWithdrawalWithResponse Pay out of a wallet to a bank account
 //
-// The amount is held first. Over the merchant's review threshold the withdrawal waits
+// Pays to a bank account, or to a card bound to the wallet (`destination: {"bound_card":
+// "card_..."}`, through the card's bank, with no channel; a card that is not active or
+// not the wallet's answers 422 `invalid_source`). The amount is held first. Over the
+// merchant's review threshold the withdrawal waits
 // `pending_approval` for an operator; it ends `succeeded`, `failed` (at the bank) or
 // `canceled` (rejected, or the approval expired), and the hold is released unless it
 // succeeded.
@@ -30758,13 +39215,15 @@ func ParseCreateAccountResponse(rsp *http.Response) (*CreateAccountResponse, err
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                      `json:"detail,omitempty"`
-			Instance  *string                                                      `json:"instance,omitempty"`
-			RequestId *string                                                      `json:"request_id,omitempty"`
-			Status    CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                       `json:"title"`
-			Type      string                                                       `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+			Code         CreateAccount422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                      `json:"detail,omitempty"`
+			Instance     *string                                                      `json:"instance,omitempty"`
+			RequestId    *string                                                      `json:"request_id,omitempty"`
+			Status       CreateAccount422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                       `json:"title"`
+			Type         string                                                       `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -30929,6 +39388,617 @@ func ParseGetAccountResponse(rsp *http.Response) (*GetAccountResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCardsResponse parses an HTTP response from a ListCardsWithResponse call
+func ParseListCardsResponse(rsp *http.Response) (*ListCardsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCardsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BoundCardList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCardsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCardsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBindCardResponse parses an HTTP response from a BindCardWithResponse call
+func ParseBindCardResponse(rsp *http.Response) (*BindCardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BindCardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BoundCard
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                    `json:"attempts_left,omitempty"`
+			Code         BindCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                 `json:"detail,omitempty"`
+			Instance     *string                                                 `json:"instance,omitempty"`
+			RequestId    *string                                                 `json:"request_id,omitempty"`
+			Status       BindCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                  `json:"title"`
+			Type         string                                                  `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers BindCardResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers BindCardResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers BindCardResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveCardResponse parses an HTTP response from a RemoveCardWithResponse call
+func ParseRemoveCardResponse(rsp *http.Response) (*RemoveCardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveCardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BoundCard
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RemoveCardResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RemoveCardResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCardResponse parses an HTTP response from a GetCardWithResponse call
+func ParseGetCardResponse(rsp *http.Response) (*GetCardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BoundCard
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetCardResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCardResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmCardResponse parses an HTTP response from a ConfirmCardWithResponse call
+func ParseConfirmCardResponse(rsp *http.Response) (*ConfirmCardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmCardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BoundCard
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+			Code         ConfirmCard422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                    `json:"detail,omitempty"`
+			Instance     *string                                                    `json:"instance,omitempty"`
+			RequestId    *string                                                    `json:"request_id,omitempty"`
+			Status       ConfirmCard422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                     `json:"title"`
+			Type         string                                                     `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmCardResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmCardResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -31600,6 +40670,491 @@ func ParseWxpaysimNotificationResponse(rsp *http.Response) (*WxpaysimNotificatio
 	switch {
 	case rsp.StatusCode == 503:
 		var headers WxpaysimNotificationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCreditReportsResponse parses an HTTP response from a ListCreditReportsWithResponse call
+func ParseListCreditReportsResponse(rsp *http.Response) (*ListCreditReportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCreditReportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CreditReportList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCreditReportsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCreditReportsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCreditReportResponse parses an HTTP response from a CreateCreditReportWithResponse call
+func ParseCreateCreditReportResponse(rsp *http.Response) (*CreateCreditReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCreditReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CreditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CreditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+			Code         CreateCreditReport422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                           `json:"detail,omitempty"`
+			Instance     *string                                                           `json:"instance,omitempty"`
+			RequestId    *string                                                           `json:"request_id,omitempty"`
+			Status       CreateCreditReport422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                            `json:"title"`
+			Type         string                                                            `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateCreditReportResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CreateCreditReportResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateCreditReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateCreditReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCreditReportResponse parses an HTTP response from a GetCreditReportWithResponse call
+func ParseGetCreditReportResponse(rsp *http.Response) (*GetCreditReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCreditReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CreditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetCreditReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCreditReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCreditReportReadsResponse parses an HTTP response from a ListCreditReportReadsWithResponse call
+func ParseListCreditReportReadsResponse(rsp *http.Response) (*ListCreditReportReadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCreditReportReadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportReadList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCreditReportReadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCreditReportReadsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -32595,13 +42150,15 @@ func ParseOpsCreateMerchantResponse(rsp *http.Response) (*OpsCreateMerchantRespo
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                          `json:"detail,omitempty"`
-			Instance  *string                                                          `json:"instance,omitempty"`
-			RequestId *string                                                          `json:"request_id,omitempty"`
-			Status    OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                           `json:"title"`
-			Type      string                                                           `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+			Code         OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                          `json:"detail,omitempty"`
+			Instance     *string                                                          `json:"instance,omitempty"`
+			RequestId    *string                                                          `json:"request_id,omitempty"`
+			Status       OpsCreateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                           `json:"title"`
+			Type         string                                                           `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -32834,13 +42391,15 @@ func ParseOpsUpdateMerchantResponse(rsp *http.Response) (*OpsUpdateMerchantRespo
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                          `json:"detail,omitempty"`
-			Instance  *string                                                          `json:"instance,omitempty"`
-			RequestId *string                                                          `json:"request_id,omitempty"`
-			Status    OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                           `json:"title"`
-			Type      string                                                           `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+			Code         OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                          `json:"detail,omitempty"`
+			Instance     *string                                                          `json:"instance,omitempty"`
+			RequestId    *string                                                          `json:"request_id,omitempty"`
+			Status       OpsUpdateMerchant422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                           `json:"title"`
+			Type         string                                                           `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -33164,13 +42723,15 @@ func ParseOpsRotateMerchantSecretResponse(rsp *http.Response) (*OpsRotateMerchan
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest struct {
-			Code      OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                                `json:"detail,omitempty"`
-			Instance  *string                                                                `json:"instance,omitempty"`
-			RequestId *string                                                                `json:"request_id,omitempty"`
-			Status    OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                                 `json:"title"`
-			Type      string                                                                 `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+			Code         OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                                `json:"detail,omitempty"`
+			Instance     *string                                                                `json:"instance,omitempty"`
+			RequestId    *string                                                                `json:"request_id,omitempty"`
+			Status       OpsRotateMerchantSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                                 `json:"title"`
+			Type         string                                                                 `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -33291,13 +42852,15 @@ func ParseOpsRotateMerchantWebhookSecretResponse(rsp *http.Response) (*OpsRotate
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest struct {
-			Code      OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                                       `json:"detail,omitempty"`
-			Instance  *string                                                                       `json:"instance,omitempty"`
-			RequestId *string                                                                       `json:"request_id,omitempty"`
-			Status    OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                                        `json:"title"`
-			Type      string                                                                        `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                                          `json:"attempts_left,omitempty"`
+			Code         OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                                       `json:"detail,omitempty"`
+			Instance     *string                                                                       `json:"instance,omitempty"`
+			RequestId    *string                                                                       `json:"request_id,omitempty"`
+			Status       OpsRotateMerchantWebhookSecret409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                                        `json:"title"`
+			Type         string                                                                        `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -33422,13 +42985,15 @@ func ParseOpsCreateReconciliationResponse(rsp *http.Response) (*OpsCreateReconci
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                                `json:"detail,omitempty"`
-			Instance  *string                                                                `json:"instance,omitempty"`
-			RequestId *string                                                                `json:"request_id,omitempty"`
-			Status    OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                                 `json:"title"`
-			Type      string                                                                 `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                                   `json:"attempts_left,omitempty"`
+			Code         OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                                `json:"detail,omitempty"`
+			Instance     *string                                                                `json:"instance,omitempty"`
+			RequestId    *string                                                                `json:"request_id,omitempty"`
+			Status       OpsCreateReconciliation422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                                 `json:"title"`
+			Type         string                                                                 `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -33857,13 +43422,15 @@ func ParseOpsResolveDifferenceResponse(rsp *http.Response) (*OpsResolveDifferenc
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest struct {
-			Code      OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                             `json:"detail,omitempty"`
-			Instance  *string                                                             `json:"instance,omitempty"`
-			RequestId *string                                                             `json:"request_id,omitempty"`
-			Status    OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                              `json:"title"`
-			Type      string                                                              `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                                `json:"attempts_left,omitempty"`
+			Code         OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                             `json:"detail,omitempty"`
+			Instance     *string                                                             `json:"instance,omitempty"`
+			RequestId    *string                                                             `json:"request_id,omitempty"`
+			Status       OpsResolveDifference409ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                              `json:"title"`
+			Type         string                                                              `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -34355,13 +43922,15 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                      `json:"detail,omitempty"`
-			Instance  *string                                                      `json:"instance,omitempty"`
-			RequestId *string                                                      `json:"request_id,omitempty"`
-			Status    CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                       `json:"title"`
-			Type      string                                                       `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                         `json:"attempts_left,omitempty"`
+			Code         CreatePayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                      `json:"detail,omitempty"`
+			Instance     *string                                                      `json:"instance,omitempty"`
+			RequestId    *string                                                      `json:"request_id,omitempty"`
+			Status       CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                       `json:"title"`
+			Type         string                                                       `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -34628,13 +44197,15 @@ func ParseConfirmPaymentResponse(rsp *http.Response) (*ConfirmPaymentResponse, e
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                       `json:"detail,omitempty"`
-			Instance  *string                                                       `json:"instance,omitempty"`
-			RequestId *string                                                       `json:"request_id,omitempty"`
-			Status    ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                        `json:"title"`
-			Type      string                                                        `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                          `json:"attempts_left,omitempty"`
+			Code         ConfirmPayment422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                       `json:"detail,omitempty"`
+			Instance     *string                                                       `json:"instance,omitempty"`
+			RequestId    *string                                                       `json:"request_id,omitempty"`
+			Status       ConfirmPayment422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                        `json:"title"`
+			Type         string                                                        `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -34860,13 +44431,15 @@ func ParseCreateRefundResponse(rsp *http.Response) (*CreateRefundResponse, error
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                     `json:"detail,omitempty"`
-			Instance  *string                                                     `json:"instance,omitempty"`
-			RequestId *string                                                     `json:"request_id,omitempty"`
-			Status    CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                      `json:"title"`
-			Type      string                                                      `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                        `json:"attempts_left,omitempty"`
+			Code         CreateRefund422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                     `json:"detail,omitempty"`
+			Instance     *string                                                     `json:"instance,omitempty"`
+			RequestId    *string                                                     `json:"request_id,omitempty"`
+			Status       CreateRefund422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                      `json:"title"`
+			Type         string                                                      `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -35133,13 +44706,15 @@ func ParseCreateTopupResponse(rsp *http.Response) (*CreateTopupResponse, error) 
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                    `json:"detail,omitempty"`
-			Instance  *string                                                    `json:"instance,omitempty"`
-			RequestId *string                                                    `json:"request_id,omitempty"`
-			Status    CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                     `json:"title"`
-			Type      string                                                     `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                       `json:"attempts_left,omitempty"`
+			Code         CreateTopup422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                    `json:"detail,omitempty"`
+			Instance     *string                                                    `json:"instance,omitempty"`
+			RequestId    *string                                                    `json:"request_id,omitempty"`
+			Status       CreateTopup422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                     `json:"title"`
+			Type         string                                                     `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -35334,6 +44909,379 @@ func ParseGetTopupResponse(rsp *http.Response) (*GetTopupResponse, error) {
 	return response, nil
 }
 
+// ParseListVerificationsResponse parses an HTTP response from a ListVerificationsWithResponse call
+func ParseListVerificationsResponse(rsp *http.Response) (*ListVerificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVerificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VerificationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListVerificationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListVerificationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateVerificationResponse parses an HTTP response from a CreateVerificationWithResponse call
+func ParseCreateVerificationResponse(rsp *http.Response) (*CreateVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Verification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Verification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+			Code         CreateVerification422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                           `json:"detail,omitempty"`
+			Instance     *string                                                           `json:"instance,omitempty"`
+			RequestId    *string                                                           `json:"request_id,omitempty"`
+			Status       CreateVerification422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                            `json:"title"`
+			Type         string                                                            `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateVerificationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CreateVerificationResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateVerificationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetVerificationResponse parses an HTTP response from a GetVerificationWithResponse call
+func ParseGetVerificationResponse(rsp *http.Response) (*GetVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Verification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetVerificationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateWithdrawalResponse parses an HTTP response from a CreateWithdrawalWithResponse call
 func ParseCreateWithdrawalResponse(rsp *http.Response) (*CreateWithdrawalResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -35399,13 +45347,15 @@ func ParseCreateWithdrawalResponse(rsp *http.Response) (*CreateWithdrawalRespons
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest struct {
-			Code      CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
-			Detail    *string                                                         `json:"detail,omitempty"`
-			Instance  *string                                                         `json:"instance,omitempty"`
-			RequestId *string                                                         `json:"request_id,omitempty"`
-			Status    CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
-			Title     string                                                          `json:"title"`
-			Type      string                                                          `json:"type"`
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+			Code         CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                         `json:"detail,omitempty"`
+			Instance     *string                                                         `json:"instance,omitempty"`
+			RequestId    *string                                                         `json:"request_id,omitempty"`
+			Status       CreateWithdrawal422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                          `json:"title"`
+			Type         string                                                          `json:"type"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

@@ -54,6 +54,24 @@ func victimObjects(t *testing.T, a *api) map[string]string {
 	require.NoError(t, err)
 	ids["evt_"] = ev.ID
 	ids["wd_"] = post("/v1/withdrawals", map[string]any{"account_id": ids["acct_"], "amount": 100, "currency": "CNY", "destination": map[string]any{"bank_account": "ba_success"}})["id"].(string)
+	verification := map[string]any{"type": "bank_card"}
+	for k, e := range zhangSan {
+		verification[k] = e
+	}
+	ids["ver_"] = post("/v1/verifications", verification)["id"].(string)
+	ids["card_"] = post("/v1/accounts/"+ids["acct_"]+"/cards", zhangSan)["id"].(string)
+	ids["cr_"] = post("/v1/credit_reports", creditReportRequest())["id"].(string)
+	r, err := v.Get(ctx, "/v1/credit_reports/"+ids["cr_"]) // a read, recorded
+	require.NoError(t, err)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r, err = v.Get(ctx, "/v1/credit_reports/"+ids["cr_"]+"/reads")
+	require.NoError(t, err)
+	var reads struct {
+		Data []models.ReportRead `json:"data"`
+	}
+	require.NoError(t, r.JSON(&reads))
+	require.Len(t, reads.Data, 1)
+	ids["crr_"] = reads.Data[0].ID
 	return ids
 }
 
@@ -164,7 +182,7 @@ func TestMerchantIsolation(t *testing.T) {
 		}
 		require.GreaterOrEqual(t, walked, 12, "the walk missed the merchant API")
 		// mch_demo created nothing with mch_other's ids.
-		for _, table := range []string{"payments", "refunds", "topups", "withdrawals"} {
+		for _, table := range []string{"payments", "refunds", "topups", "withdrawals", "verifications", "bound_cards", "credit_reports"} {
 			var n int64
 			require.NoError(t, a.db.Table(table).Where("merchant_id = ?", "mch_demo").Count(&n).Error)
 			require.Zero(t, n, "mch_demo created %s with another merchant's ids", table)

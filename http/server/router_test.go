@@ -55,6 +55,8 @@ type fakeStarter struct {
 	// await, when set, answers AwaitFlow (Prefer: wait); otherwise no flow closes
 	// within a wait.
 	await func(ctx context.Context, workflowID string) (bool, error)
+	// The identity objects whose flows were started (identity_test.go).
+	identityStarts []string
 }
 
 // AwaitFlow waits as f.await says, or until ctx ends.
@@ -233,6 +235,7 @@ func merchantHandler(st *store.Store, l *ledger.Ledger, fs *fakeStarter, log *lo
 	return &merchant.Handler{
 		Payments: &starter.Payments{Deps: d, Flows: fs}, Refunds: &starter.Refunds{Deps: d, Flows: fs},
 		Wallets: &starter.Wallets{Deps: d, Flows: fs}, Events: &starter.Events{Deps: d, Flows: fs},
+		Identity: &starter.Identity{Deps: d, Flows: fs, Cfg: identityConfig()},
 		Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: log,
 	}
 }
