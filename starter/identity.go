@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -335,7 +336,7 @@ func (s *Identity) CreateCreditReport(ctx context.Context, req NewCreditReport) 
 		ID: models.NewID(models.PrefixCreditReport), Object: "credit_report", Status: models.CreditReportProcessing,
 		// The answer shows the subject as every read does: masked.
 		Subject: models.Subject{Name: models.MaskName(req.Subject.Name), IDNumber: models.MaskIDNumber(req.Subject.IDNumber)},
-		Purpose: req.Purpose, Currency: m.DefaultCurrency, NotifyURL: req.NotifyURL, CreatedAt: now,
+		Purpose: req.Purpose, Currency: m.DefaultCurrency, NotifyURL: cmp.Or(req.NotifyURL, m.NotifyURL), CreatedAt: now,
 	}
 	kind := identityKind(models.FlowCreditReport, func(r models.CreditReport) bool { return r.Status != models.CreditReportProcessing },
 		func(tx *gorm.DB, r models.CreditReport) error {
@@ -350,7 +351,7 @@ func (s *Identity) CreateCreditReport(ctx context.Context, req NewCreditReport) 
 	return createAndStart(ctx, s.Deps, s.Flows, req.Idempotent, kind, r.ID, r, func(ctx context.Context, r models.CreditReport) error {
 		in := models.CreditReportInput{
 			ReportID: r.ID, MerchantID: req.MerchantID, Subject: req.Subject, Purpose: req.Purpose, Currency: r.Currency,
-			Fee: fee, NotifyURL: req.NotifyURL, Poll: s.Cfg.BureauPoll, Deadline: s.Cfg.BureauDeadline, Retention: s.Cfg.CreditRetain,
+			Fee: fee, NotifyURL: r.NotifyURL, Poll: s.Cfg.BureauPoll, Deadline: s.Cfg.BureauDeadline, Retention: s.Cfg.CreditRetain,
 		}
 		if reused != nil {
 			in.ReusedFrom = reused.ID

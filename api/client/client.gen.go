@@ -8123,6 +8123,552 @@ func (e OpsAuditLog503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool
 	}
 }
 
+// Defines values for OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpsListFlows400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	OpsListFlows400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsListFlows400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -18247,7 +18793,7 @@ type ReportRead struct {
 	Id      ReportReadId     `json:"id"`
 	Object  ReportReadObject `json:"object"`
 
-	// Reader Who read it: `merchant:<merchant id>` for a merchant API read.
+	// Reader Who read it: `merchant:<merchant id>` for a merchant API read, `operator:<token id>` for an operator's.
 	Reader   string         `json:"reader"`
 	ReportId CreditReportId `json:"report_id"`
 
@@ -20196,6 +20742,120 @@ type OpsAuditLog503ApplicationProblemPlusJSONResponseBodyCode string
 
 // OpsAuditLog503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsAuditLog.
 type OpsAuditLog503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetCreditReport.
+type OpsGetCreditReport503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReadsParams defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReadsParams struct {
+	Limit         *Limit        `form:"limit,omitempty" json:"limit,omitempty"`
+	StartingAfter *ReportReadId `form:"starting_after,omitempty" json:"starting_after,omitempty"`
+}
+
+// OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsListCreditReportReads.
+type OpsListCreditReportReads503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // OpsListFlowsParams defines parameters for OpsListFlows.
 type OpsListFlowsParams struct {
@@ -22926,6 +23586,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/ops/audit (the `OpsAuditLog` operationId).
 	OpsAuditLog(ctx context.Context, params *OpsAuditLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// OpsGetCreditReport An operator reads any merchant's credit report (the read is recorded)
+	//
+	// The report as its merchant sees it, content included while it is kept. The read is recorded first, as `operator:<token id>`, and shows in both reads lists; a read that cannot be recorded is not answered.
+	//
+	// Corresponds with GET /v1/ops/credit_reports/{id} (the `OpsGetCreditReport` operationId).
+	OpsGetCreditReport(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsListCreditReportReads Who read a credit report (merchant and operators), newest first
+	//
+	// Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
+	OpsListCreditReportReads(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// OpsListFlows Open flows, from Temporal visibility
 	//
 	// The running flows from Temporal's visibility store, filtered by flow, stage, merchant or age: the same query an operator can type in Temporal Web.
@@ -24442,6 +25114,38 @@ func (c *Client) RedeliverEvent(ctx context.Context, id EventId, body RedeliverE
 // Corresponds with GET /v1/ops/audit (the `OpsAuditLog` operationId).
 func (c *Client) OpsAuditLog(ctx context.Context, params *OpsAuditLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpsAuditLogRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsGetCreditReport An operator reads any merchant's credit report (the read is recorded)
+//
+// The report as its merchant sees it, content included while it is kept. The read is recorded first, as `operator:<token id>`, and shows in both reads lists; a read that cannot be recorded is not answered.
+//
+// Corresponds with GET /v1/ops/credit_reports/{id} (the `OpsGetCreditReport` operationId).
+func (c *Client) OpsGetCreditReport(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsGetCreditReportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsListCreditReportReads Who read a credit report (merchant and operators), newest first
+//
+// Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
+func (c *Client) OpsListCreditReportReads(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsListCreditReportReadsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -26900,6 +27604,113 @@ func NewOpsAuditLogRequest(server string, params *OpsAuditLogParams) (*http.Requ
 	return req, nil
 }
 
+// NewOpsGetCreditReportRequest constructs an http.Request for the OpsGetCreditReport method
+func NewOpsGetCreditReportRequest(server string, id CreditReportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/credit_reports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpsListCreditReportReadsRequest constructs an http.Request for the OpsListCreditReportReads method
+func NewOpsListCreditReportReadsRequest(server string, id CreditReportId, params *OpsListCreditReportReadsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/credit_reports/%s/reads", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartingAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starting_after", *params.StartingAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOpsListFlowsRequest constructs an http.Request for the OpsListFlows method
 func NewOpsListFlowsRequest(server string, params *OpsListFlowsParams) (*http.Request, error) {
 	var err error
@@ -29030,6 +29841,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/ops/audit (the `OpsAuditLog` operationId).
 	OpsAuditLogWithResponse(ctx context.Context, params *OpsAuditLogParams, reqEditors ...RequestEditorFn) (*OpsAuditLogResponse, error)
+
+	// OpsGetCreditReportWithResponse An operator reads any merchant's credit report (the read is recorded)
+	//
+	// The report as its merchant sees it, content included while it is kept. The read is recorded first, as `operator:<token id>`, and shows in both reads lists; a read that cannot be recorded is not answered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ops/credit_reports/{id} (the `OpsGetCreditReport` operationId).
+	OpsGetCreditReportWithResponse(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*OpsGetCreditReportResponse, error)
+
+	// OpsListCreditReportReadsWithResponse Who read a credit report (merchant and operators), newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
+	OpsListCreditReportReadsWithResponse(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*OpsListCreditReportReadsResponse, error)
 
 	// OpsListFlowsWithResponse Open flows, from Temporal visibility
 	//
@@ -32803,6 +33630,242 @@ func (r OpsAuditLogResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r OpsAuditLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpsGetCreditReportResponse429Headers the declared response headers of an HTTP 429 response for OpsGetCreditReport
+type OpsGetCreditReportResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsGetCreditReportResponse503Headers the declared response headers of an HTTP 503 response for OpsGetCreditReport
+type OpsGetCreditReportResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsGetCreditReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CreditReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsGetCreditReportResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsGetCreditReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsGetCreditReportResponse) GetJSON200() *CreditReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsGetCreditReportResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsGetCreditReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsGetCreditReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsGetCreditReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsGetCreditReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpsListCreditReportReadsResponse429Headers the declared response headers of an HTTP 429 response for OpsListCreditReportReads
+type OpsListCreditReportReadsResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsListCreditReportReadsResponse503Headers the declared response headers of an HTTP 503 response for OpsListCreditReportReads
+type OpsListCreditReportReadsResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsListCreditReportReadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportReadList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsListCreditReportReadsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsListCreditReportReadsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsListCreditReportReadsResponse) GetJSON200() *ReportReadList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsListCreditReportReadsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsListCreditReportReadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsListCreditReportReadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsListCreditReportReadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsListCreditReportReadsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -37786,6 +38849,34 @@ func (c *ClientWithResponses) OpsAuditLogWithResponse(ctx context.Context, param
 	return ParseOpsAuditLogResponse(rsp)
 }
 
+// OpsGetCreditReportWithResponse An operator reads any merchant's credit report (the read is recorded)
+//
+// The report as its merchant sees it, content included while it is kept. The read is recorded first, as `operator:<token id>`, and shows in both reads lists; a read that cannot be recorded is not answered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ops/credit_reports/{id} (the `OpsGetCreditReport` operationId).
+func (c *ClientWithResponses) OpsGetCreditReportWithResponse(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*OpsGetCreditReportResponse, error) {
+	rsp, err := c.OpsGetCreditReport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsGetCreditReportResponse(rsp)
+}
+
+// OpsListCreditReportReadsWithResponse Who read a credit report (merchant and operators), newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
+func (c *ClientWithResponses) OpsListCreditReportReadsWithResponse(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*OpsListCreditReportReadsResponse, error) {
+	rsp, err := c.OpsListCreditReportReads(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsListCreditReportReadsResponse(rsp)
+}
+
 // OpsListFlowsWithResponse Open flows, from Temporal visibility
 //
 // The running flows from Temporal's visibility store, filtered by flow, stage, merchant or age: the same query an operator can type in Temporal Web.
@@ -41603,6 +42694,230 @@ func ParseOpsAuditLogResponse(rsp *http.Response) (*OpsAuditLogResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsAuditLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsGetCreditReportResponse parses an HTTP response from a OpsGetCreditReportWithResponse call
+func ParseOpsGetCreditReportResponse(rsp *http.Response) (*OpsGetCreditReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsGetCreditReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CreditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsGetCreditReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsGetCreditReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsListCreditReportReadsResponse parses an HTTP response from a OpsListCreditReportReadsWithResponse call
+func ParseOpsListCreditReportReadsResponse(rsp *http.Response) (*OpsListCreditReportReadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsListCreditReportReadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportReadList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsListCreditReportReadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsListCreditReportReadsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
