@@ -54,7 +54,8 @@ FUZZ_TARGETS := \
 	./http/decode:FuzzStrict \
 	./http/server:FuzzCreatePayment \
 	./internal/recon:FuzzStatementLine \
-	./http/callbacks:FuzzWalletNotification
+	./http/callbacks:FuzzWalletNotification \
+	./internal/bank/identity:FuzzParseBureauCallback
 FUZZTIME ?= 10s
 
 ## fuzz: run every fuzz target for FUZZTIME (default 10s) each
