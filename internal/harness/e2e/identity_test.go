@@ -587,6 +587,11 @@ func TestIdentityCreditReports(t *testing.T) {
 		ctx := context.Background()
 		m := identityMerchant(t, s, 20000)
 		now := time.Now()
+		// The bureau prepares a report in 300 ms instead of 3 s (its callback wakes
+		// the flow before its first query): this stack's bank alone, and nothing
+		// else of this stack runs meanwhile.
+		bankAdmin(t, s, "/sim/faults", map[string]any{"bureau_delay_ms": 300})
+		defer s.Bank(ctx, "POST", "/sim/faults", `{}`)
 
 		for name, at := range map[string]time.Time{"older than 30 days": now.Add(-31 * 24 * time.Hour), "in the future": now.Add(2 * time.Hour)} {
 			r := m.post(t, "/v1/credit_reports", reportBody("张三", idZhang, at, false), "")
@@ -643,17 +648,15 @@ func TestIdentityCreditReports(t *testing.T) {
 		require.Equal(t, 720, refreshed.Content.Score)
 		require.Equal(t, 1, executions(t, s, fresh.ID))
 
-		// The bureau down for a while (this stack's bank alone; nothing else of this
-		// stack runs meanwhile).
-		bankAdmin(t, s, "/sim/faults", map[string]any{"bureau_down": true})
-		defer s.Bank(ctx, "POST", "/sim/faults", `{}`)
+		// The bureau down for a while.
+		bankAdmin(t, s, "/sim/faults", map[string]any{"bureau_down": true, "bureau_delay_ms": 300})
 		down := m.report(t, reportBody("李四", idLi, now, false), 202)
 		time.Sleep(2 * time.Second)
 		require.Equal(t, 0, executions(t, s, down.ID), "the bureau is down")
 		var st models.CreditReport
 		m.get(t, "/v1/credit_reports/"+down.ID, &st)
 		require.Equal(t, models.CreditReportProcessing, st.Status)
-		bankAdmin(t, s, "/sim/faults", map[string]any{})
+		bankAdmin(t, s, "/sim/faults", map[string]any{"bureau_delay_ms": 300})
 		back := m.finalReport(t, down.ID)
 		require.Equal(t, models.CreditReportReady, back.Status)
 		require.Equal(t, 580, back.Content.Score)
