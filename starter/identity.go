@@ -333,9 +333,6 @@ func (s *Identity) CreateCreditReport(ctx context.Context, req NewCreditReport) 
 	}
 	r := models.CreditReport{
 		ID: models.NewID(models.PrefixCreditReport), Object: "credit_report", Status: models.CreditReportProcessing,
-		// The subject masked, as the stored report shows it: the 202 answer is this
-		// object, not the stored one.
-		Subject: models.Subject{Name: models.MaskName(req.Subject.Name), IDNumber: models.MaskIDNumber(req.Subject.IDNumber)},
 		Purpose: req.Purpose, Currency: m.DefaultCurrency, NotifyURL: req.NotifyURL, CreatedAt: now,
 	}
 	kind := identityKind(models.FlowCreditReport, func(r models.CreditReport) bool { return r.Status != models.CreditReportProcessing },
