@@ -94,7 +94,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer temporal.Proc.Stop(10 * time.Second)
-	for _, b := range testenv.Backends {
+	for i, b := range testenv.Backends {
 		dir := filepath.Join(work, string(b))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -118,6 +118,13 @@ func run(m *testing.M) int {
 				// the kill test sees a pass's progress before it ends, on any machine.
 				"PAYFLOW_RECON_HEARTBEAT":      "250ms",
 				"PAYFLOW_RECON_MAX_REFS_PER_S": "20000",
+				// The verification cache in the test Redis, a database per stack, so
+				// that one stack's tests never see the other's answers (and a flush
+				// of one leaves the other's alone).
+				"PAYFLOW_REDIS_URL": stackRedisURL(i + 1),
+				// A credit report asks the bureau 2 s after its request (then 4 s,
+				// ...) when no callback came first.
+				"PAYFLOW_BUREAU_POLL": "2s",
 			},
 		})
 		if err != nil {
@@ -143,6 +150,17 @@ func run(m *testing.M) int {
 	if err := checkNoSecretsAtRest(ctx, checked, logFile.Name()); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		code = 1
+	}
+	// No test identity's element is in clear in any table of the stacks' databases
+	// (the bank simulator's are the bank's), in any process's log or in any
+	// workflow history of the run.
+	piiStart := time.Now()
+	if err := checkNoPersonalDataAtRest(ctx, checked, logFile.Name()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		code = 1
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "personal data check: %s\n", time.Since(piiStart).Round(time.Millisecond))
 	}
 	// Every request and response of the suite agreed with the OpenAPI description.
 	fmt.Fprintln(os.Stderr, apiContract.Report())

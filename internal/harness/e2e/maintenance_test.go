@@ -36,8 +36,8 @@ func TestMaintenanceSchedules(t *testing.T) {
 		day := 24 * time.Hour
 		require.Equal(t, models.PurgeInput{
 			NonceMaxAge: 11 * time.Minute, IdempotencyMaxAge: day, EventMaxAge: 90 * day, WebhookAttemptMaxAge: 30 * day,
-			RateLimitMaxAge: time.Hour, BankCallbackMaxAge: 7 * day, PaymentCodeMaxAge: day,
-		}, in, "nonces kept twice the default tolerance of 300 s and a minute, idempotency keys a day, the audit log forever, ...")
+			RateLimitMaxAge: time.Hour, BankCallbackMaxAge: 7 * day, PaymentCodeMaxAge: day, CreditReportMaxAge: 90 * day,
+		}, in, "nonces kept twice the default tolerance of 300 s and a minute, idempotency keys a day, the audit log forever, credit reports' content 90 days, ...")
 		describeSchedule(t, c, workflows.MeasureScheduleID, workflows.WorkflowMeasure, s.TaskQueue, time.Minute)
 		describeSchedule(t, c, workflows.LedgerCheckScheduleID, workflows.WorkflowLedgerCheck, s.TaskQueue, 5*time.Minute)
 		requireListed(t, s, workflows.PurgeScheduleID, workflows.MeasureScheduleID, workflows.LedgerCheckScheduleID)
