@@ -24,6 +24,10 @@ type Server struct {
 	client *http.Client
 	faults atomic.Pointer[Faults]
 
+	// The fund company's faults and clock offset in days (also stored).
+	fundFaults atomic.Pointer[FundFaults]
+	fundOffset atomic.Int64
+
 	// writeMu serialises this process's write transactions (see inTx).
 	writeMu sync.Mutex
 
@@ -72,6 +76,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	f := DefaultFaults()
 	s.faults.Store(&f)
+	ff := DefaultFundFaults()
+	s.fundFaults.Store(&ff)
+	if err := s.loadFundClock(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("banksim: %w", err)
+	}
 	s.mux = s.routes()
 	if err := s.seedCardholders(context.Background()); err != nil {
 		db.Close()
@@ -99,6 +109,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v1/card_bindings/{request_id}/unbind", s.channel(s.handleRemoveBinding))
 	mux.HandleFunc("POST /v1/credit_queries", s.bureau(s.handleCreateCreditQuery))
 	mux.HandleFunc("GET /v1/credit_queries/{request_id}", s.bureau(s.handleGetCreditQuery))
+
+	s.fundRoutes(mux)
 
 	mux.HandleFunc("GET /sim/executions", s.handleExecutions)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)

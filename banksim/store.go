@@ -207,6 +207,39 @@ var migrations = []string{
 		ready_at     INTEGER NOT NULL
 	);
 	CREATE INDEX credit_queries_due ON credit_queries (status, ready_at);`,
+	`-- The fund company: payflow's orders by order id, and its clock offset.
+	-- amount is fen, shares hundredths, nav ten-thousandths. confirm_date is the
+	-- fund company's date of the decision (its clock offset included), the day
+	-- of the confirmations file that lists the order.
+	CREATE TABLE fund_orders (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		order_id       TEXT    NOT NULL UNIQUE,
+		kind           TEXT    NOT NULL,
+		product_id     TEXT    NOT NULL,
+		status         TEXT    NOT NULL,
+		trade_date     TEXT    NOT NULL,
+		nav            INTEGER NOT NULL DEFAULT 0,
+		shares         INTEGER NOT NULL DEFAULT 0,
+		amount         INTEGER NOT NULL DEFAULT 0,
+		fee            INTEGER NOT NULL DEFAULT 0,
+		reason         TEXT    NOT NULL DEFAULT '',
+		planned_reason TEXT    NOT NULL DEFAULT '',
+		dup_callbacks  INTEGER NOT NULL DEFAULT 0,
+		callback_url   TEXT    NOT NULL DEFAULT '',
+		created_at     INTEGER NOT NULL,
+		confirm_at     INTEGER,
+		decided_at     INTEGER,
+		confirm_date   TEXT    NOT NULL DEFAULT '',
+		pay_at         INTEGER,
+		paid_at        INTEGER
+	);
+	CREATE INDEX fund_orders_due ON fund_orders (status, confirm_at);
+	CREATE INDEX fund_orders_confirm_date ON fund_orders (confirm_date);
+
+	CREATE TABLE fund_clock (
+		id          INTEGER PRIMARY KEY CHECK (id = 1),
+		offset_days INTEGER NOT NULL
+	);`,
 }
 
 // openDB opens (creating when missing) and migrates the SQLite file at path.

@@ -93,7 +93,8 @@ func (s *Server) untilDue(next sql.NullInt64, err error) time.Duration {
 }
 
 // nextCompletion is how long until the next processing transfer, customer
-// confirmation of a payment code or credit report is due.
+// confirmation of a payment code, credit report or fund order confirmation or
+// payment is due. An order waiting for its NAV is looked at every maxIdle.
 func (s *Server) nextCompletion(ctx context.Context) time.Duration {
 	var next sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT MIN(at) FROM (
@@ -101,7 +102,11 @@ func (s *Server) nextCompletion(ctx context.Context) time.Duration {
 		UNION ALL
 		SELECT MIN(confirm_at) FROM wallet_trades WHERE status = 'USERPAYING'
 		UNION ALL
-		SELECT MIN(ready_at) FROM credit_queries WHERE status = 'processing')`).Scan(&next)
+		SELECT MIN(ready_at) FROM credit_queries WHERE status = 'processing'
+		UNION ALL
+		SELECT MIN(confirm_at) FROM fund_orders WHERE status = 'accepted'
+		UNION ALL
+		SELECT MIN(pay_at) FROM fund_orders WHERE status = 'confirmed')`).Scan(&next)
 	return s.untilDue(next, err)
 }
 
@@ -119,6 +124,9 @@ func (s *Server) completeDue(ctx context.Context) error {
 		return err
 	}
 	if err := s.completeCreditQueries(ctx); err != nil {
+		return err
+	}
+	if err := s.completeFundOrders(ctx); err != nil {
 		return err
 	}
 	for {
