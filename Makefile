@@ -55,7 +55,8 @@ FUZZ_TARGETS := \
 	./http/server:FuzzCreatePayment \
 	./internal/recon:FuzzStatementLine \
 	./http/callbacks:FuzzWalletNotification \
-	./internal/bank/identity:FuzzParseBureauCallback
+	./internal/bank/identity:FuzzParseBureauCallback \
+	./internal/bank/fund:FuzzParseCallback
 FUZZTIME ?= 10s
 
 ## fuzz: run every fuzz target for FUZZTIME (default 10s) each
