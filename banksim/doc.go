@@ -133,6 +133,18 @@
 // agreement number ([AgreementPrefix]) is a charge token and a payout
 // bank_account. docs/operations.md is the reference.
 //
+// # Fund company
+//
+// Under /fund/... the process is also a fund company, another institution
+// (the bank's faults do not apply to it): products with NAVs per trading day
+// (GET /fund/v1/products, .../{id}/navs, prd_mmf's .../income), the trading
+// calendar (GET /fund/calendar), subscription and redemption orders keyed by
+// order_id (POST /fund/v1/orders, GET .../{order_id}), confirmed at the trade
+// date's NAV and called back signed, and daily CSV files
+// (GET /fund/v1/files/{date}/{confirmations,holdings,income}.csv). Its clock
+// (/sim/fund/clock) and faults (/sim/fund/faults) are its own. Integers only:
+// see fund.go; docs/operations.md is the reference.
+//
 // POST /sim/faults sets the given knobs and resets every other one ({} resets
 // all): down and error_rate refuse channel requests (cancels included) with
 // 503, latency_ms delays them, processing_ms and callback_delay_ms time

@@ -419,14 +419,24 @@ func (s *Server) handleGetFundOrder(w http.ResponseWriter, r *http.Request) {
 // redemptions due.
 func (s *Server) completeFundOrders(ctx context.Context) error {
 	faults := s.FundFaults()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE fund_orders SET confirm_at = ?
-			WHERE status = 'accepted' AND confirm_at IS NULL AND trade_date < ?`,
-			s.now().Add(time.Duration(faults.ConfirmDelayMS)*time.Millisecond).UnixNano(), s.fundToday().Format(dateLayout))
-		return err
-	})
+	today := s.fundToday().Format(dateLayout)
+	// Read first: most passes find nothing, and need not take the write lock.
+	var waiting int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM fund_orders
+		WHERE status = 'accepted' AND confirm_at IS NULL AND trade_date < ?`, today).Scan(&waiting)
 	if err != nil {
-		return fmt.Errorf("schedule fund confirmations: %w", err)
+		return fmt.Errorf("find fund orders whose NAV appeared: %w", err)
+	}
+	if waiting > 0 {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE fund_orders SET confirm_at = ?
+				WHERE status = 'accepted' AND confirm_at IS NULL AND trade_date < ?`,
+				s.now().Add(time.Duration(faults.ConfirmDelayMS)*time.Millisecond).UnixNano(), today)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("schedule fund confirmations: %w", err)
+		}
 	}
 	for _, step := range []struct {
 		query string
