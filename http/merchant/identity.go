@@ -127,10 +127,14 @@ func newVerification(req identityRequest, idem starter.Idempotent) (starter.NewV
 }
 
 func (h *Handler) createVerification(c *gin.Context) {
-	_, out, ok := create(h, c, "create verification", newVerification, h.Identity.CreateVerification)
-	if !ok {
-		return
+	if _, out, ok := create(h, c, "create verification", newVerification, h.Identity.CreateVerification); ok {
+		writeAnswered(c, out)
 	}
+}
+
+// writeAnswered answers an identity object the service waited for on its own: 200
+// with its outcome when it has one, 202 while its flow goes on.
+func writeAnswered[T any](c *gin.Context, out starter.Created[T]) {
 	if out.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
@@ -320,18 +324,9 @@ func newCreditReport(req createCreditReportRequest, idem starter.Idempotent) (in
 }
 
 func (h *Handler) createCreditReport(c *gin.Context) {
-	_, out, ok := create(h, c, "create credit report", newCreditReport, h.Identity.CreateCreditReport)
-	if !ok {
-		return
+	if _, out, ok := create(h, c, "create credit report", newCreditReport, h.Identity.CreateCreditReport); ok {
+		writeAnswered(c, out)
 	}
-	if out.Replayed {
-		c.Header("Idempotent-Replayed", "true")
-	}
-	status := http.StatusAccepted
-	if out.Final {
-		status = http.StatusOK
-	}
-	writeJSON(c, status, out.Object)
 }
 
 func (h *Handler) getCreditReport(c *gin.Context) {

@@ -14,16 +14,15 @@
 package fund
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/payflow/payflow/internal/bank/simhttp"
 )
 
 // Errors of the client.
@@ -292,70 +291,10 @@ func checkDates(dates ...string) error {
 	return nil
 }
 
-// errorAnswer is the fund company's error body.
-type errorAnswer struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
 // call sends body (nil for none) and decodes a 200 or 202 answer into out.
 // Errors name the method and route, never the body.
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
-	op := method + " " + path
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("%s: encode: %w: %w", op, ErrRejected, err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %w", op, ErrRejected, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, redact(err))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("%s: read answer: %w: %w", op, ErrUnavailable, err)
-	}
-	var e errorAnswer
-	switch code := resp.StatusCode; {
-	case code == http.StatusOK || code == http.StatusAccepted:
-		// A number with a fraction cannot land in an int64: such an answer
-		// is unreadable, never rounded.
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s: unreadable answer: %w", op, ErrUnavailable)
-		}
-		return nil
-	case code == http.StatusNotFound:
-		_ = json.Unmarshal(raw, &e)
-		if e.Error == errorCodeNotFound {
-			return fmt.Errorf("%s: %w (%w)", op, ErrNotFound, ErrRejected)
-		}
-		// A 404 that is not the fund company's not_found is a misrouted request.
-		return fmt.Errorf("%s: HTTP 404 %s: %w", op, e.Error, ErrRejected)
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
-		_ = json.Unmarshal(raw, &e)
-		return fmt.Errorf("%s: HTTP %d %s %q: %w", op, code, e.Error, e.Message, ErrRejected)
-	default:
-		_ = json.Unmarshal(raw, &e)
-		return fmt.Errorf("%s: HTTP %d %s: %w", op, code, e.Error, ErrUnavailable)
-	}
-}
-
-// redact keeps a transport error's cause without its URL.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return simhttp.Caller{BaseURL: c.baseURL, Client: c.client, MaxAnswer: maxAnswer,
+		Errors: simhttp.Errors{Unavailable: ErrUnavailable, Rejected: ErrRejected, NotFound: ErrNotFound},
+	}.Call(ctx, method, path, method+" "+path, body, out)
 }

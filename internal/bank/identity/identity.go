@@ -13,16 +13,15 @@
 package identity
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/payflow/payflow/internal/bank/simhttp"
 )
 
 // Errors of the client.
@@ -287,12 +286,6 @@ func (c *Client) Report(ctx context.Context, requestID string) (ReportState, err
 	return out, err
 }
 
-// errorAnswer is the bank's error body.
-type errorAnswer struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
 // call sends body (nil for none) and decodes a 2xx answer into out. Errors
 // name the operation by method, route and request id, never by the body.
 func (c *Client) call(ctx context.Context, method, path, requestID string, body any, out any) error {
@@ -300,61 +293,10 @@ func (c *Client) call(ctx context.Context, method, path, requestID string, body 
 	if !strings.Contains(path, "/"+url.PathEscape(requestID)) {
 		op += " request " + requestID
 	}
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("%s: encode: %w: %w", op, ErrRejected, err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %w", op, ErrRejected, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		// Reached or not, the request may be sent again with its request id.
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, redact(err))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("%s: read answer: %w: %w", op, ErrUnavailable, err)
-	}
-	var e errorAnswer
-	switch code := resp.StatusCode; {
-	case code == http.StatusOK || code == http.StatusAccepted:
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s: unreadable answer: %w", op, ErrUnavailable)
-		}
-		return nil
-	case code == http.StatusNotFound:
-		_ = json.Unmarshal(raw, &e)
-		if e.Error == errorCodeNotFound {
-			return fmt.Errorf("%s: %w (%w)", op, ErrNotFound, ErrRejected)
-		}
-		// A 404 that is not the bank's not_found is a misrouted request.
-		return fmt.Errorf("%s: HTTP 404 %s: %w", op, e.Error, ErrRejected)
-	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
-		_ = json.Unmarshal(raw, &e)
-		// The bank's messages describe the field that failed, never its value.
-		return fmt.Errorf("%s: HTTP %d %s %q: %w", op, code, e.Error, e.Message, ErrRejected)
-	default:
-		_ = json.Unmarshal(raw, &e)
-		return fmt.Errorf("%s: HTTP %d %s: %w", op, code, e.Error, ErrUnavailable)
-	}
+	return c.caller().Call(ctx, method, path, op, body, out)
 }
 
-// redact keeps a transport error's cause without its URL (which holds only
-// the base URL and the request id, but a caller's proxy might add more).
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+func (c *Client) caller() simhttp.Caller {
+	return simhttp.Caller{BaseURL: c.baseURL, Client: c.client, MaxAnswer: maxAnswer,
+		Errors: simhttp.Errors{Unavailable: ErrUnavailable, Rejected: ErrRejected, NotFound: ErrNotFound}}
 }
