@@ -237,6 +237,9 @@ Try it (in another terminal):
   %[12]s pay --amount 1888 --qr                        (in store: open the URL it prints with curl -si -A AlipayClient)
   %[12]s pay --amount 1050 --code 281234567890123450   (a customer's payment code; each code pays once)
   %[12]s call GET '/v1/payments?limit=5'
+  %[12]s call POST /v1/verifications '{"type":"bank_card","card_number":"6222021000000000017","name":"张三"}'
+                                                       (a card verification, billed from the settlement balance the
+                                                        first payment made; binding a card and credit reports: README)
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
