@@ -23595,6 +23595,8 @@ type ClientInterface interface {
 
 	// OpsListCreditReportReads Who read a credit report (merchant and operators), newest first
 	//
+	// Every recorded read of any merchant's credit report, by its merchant (`merchant:<id>`) or an operator (`operator:<token id>`), newest first. Listing the reads is not itself a read.
+	//
 	// Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
 	OpsListCreditReportReads(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -25142,6 +25144,8 @@ func (c *Client) OpsGetCreditReport(ctx context.Context, id CreditReportId, reqE
 }
 
 // OpsListCreditReportReads Who read a credit report (merchant and operators), newest first
+//
+// Every recorded read of any merchant's credit report, by its merchant (`merchant:<id>`) or an operator (`operator:<token id>`), newest first. Listing the reads is not itself a read.
 //
 // Corresponds with GET /v1/ops/credit_reports/{id}/reads (the `OpsListCreditReportReads` operationId).
 func (c *Client) OpsListCreditReportReads(ctx context.Context, id CreditReportId, params *OpsListCreditReportReadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -29852,6 +29856,8 @@ type ClientWithResponsesInterface interface {
 	OpsGetCreditReportWithResponse(ctx context.Context, id CreditReportId, reqEditors ...RequestEditorFn) (*OpsGetCreditReportResponse, error)
 
 	// OpsListCreditReportReadsWithResponse Who read a credit report (merchant and operators), newest first
+	//
+	// Every recorded read of any merchant's credit report, by its merchant (`merchant:<id>`) or an operator (`operator:<token id>`), newest first. Listing the reads is not itself a read.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -38865,6 +38871,8 @@ func (c *ClientWithResponses) OpsGetCreditReportWithResponse(ctx context.Context
 }
 
 // OpsListCreditReportReadsWithResponse Who read a credit report (merchant and operators), newest first
+//
+// Every recorded read of any merchant's credit report, by its merchant (`merchant:<id>`) or an operator (`operator:<token id>`), newest first. Listing the reads is not itself a read.
 //
 // Returns a wrapper object for the known response body format(s).
 //
