@@ -65,6 +65,9 @@ var (
 	ErrConsentInvalid = errors.New("consent older than 30 days or in the future")
 	// ErrCardNotActive: the bound card is not active (pending, failed, removed).
 	ErrCardNotActive = errors.New("the card is not active")
+	// ErrBindingBusy: the binding's flow took no code just now (it was starting or
+	// ending); nothing was tried.
+	ErrBindingBusy = errors.New("the binding took no code just now")
 )
 
 // OTPError is a wrong or refused one-time code: its code (otp_incorrect,
@@ -252,9 +255,9 @@ func (s *Identity) ConfirmCard(ctx context.Context, merchantID, accountID, cardI
 	if c.Status != models.BoundCardPendingOTP {
 		return c, endedBinding(c)
 	}
-	res, err := s.Flows.ConfirmCard(ctx, workflows.FlowWorkflowID(models.FlowCardBinding, merchantID, cardID), models.ConfirmCard{OTP: otp})
-	if err != nil && !errors.Is(err, ErrFlowNotFound) && !errors.Is(err, ErrUpdateRejected) {
-		return models.BoundCard{}, err
+	res, uerr := s.Flows.ConfirmCard(ctx, workflows.FlowWorkflowID(models.FlowCardBinding, merchantID, cardID), models.ConfirmCard{OTP: otp})
+	if uerr != nil && !errors.Is(uerr, ErrFlowNotFound) && !errors.Is(uerr, ErrUpdateRejected) {
+		return models.BoundCard{}, uerr
 	}
 	if c, err = s.Store.BoundCard(ctx, merchantID, accountID, cardID); err != nil {
 		return models.BoundCard{}, err
@@ -264,11 +267,12 @@ func (s *Identity) ConfirmCard(ctx context.Context, merchantID, accountID, cardI
 		return c, nil
 	case c.Status != models.BoundCardPendingOTP:
 		return c, endedBinding(c)
-	case err == nil && !res.Correct:
+	case uerr == nil && !res.Correct:
 		return c, &OTPError{Code: "otp_incorrect", AttemptsLeft: res.AttemptsLeft, Card: c}
 	}
-	// Refused by the flow's validator while still pending: the window just closed.
-	return c, &OTPError{Code: string(models.FailureOTPExpired), Card: c}
+	// The flow took no code (it was ending, or not started yet) and the card is
+	// still pending: nothing was tried; the customer may send the code again.
+	return c, ErrBindingBusy
 }
 
 func endedBinding(c models.BoundCard) error {

@@ -189,7 +189,7 @@ func newCardBindingFlow(ctx workflow.Context, in models.CardBindingInput) (*card
 					return fmt.Errorf("the code is 6 digits")
 				}
 			}
-			if f.status != models.BoundCardPendingOTP || f.state.Stage != models.StageWaitingCustomer {
+			if f.status != models.BoundCardPendingOTP || f.removed {
 				return fmt.Errorf("the card is %s: no code is awaited", f.status)
 			}
 			return nil
@@ -209,7 +209,11 @@ func (f *cardBindingFlow) record(ctx workflow.Context, in activities.RecordBindi
 // confirm hands one code to the bank, one at a time: a right code makes the card
 // active, the last wrong one fails the binding.
 func (f *cardBindingFlow) confirm(ctx workflow.Context, c models.ConfirmCard) (models.ConfirmCardResult, error) {
-	if err := workflow.Await(ctx, func() bool { return !f.busy }); err != nil {
+	// A code typed as the bank's first answer comes back (the SMS can be faster than
+	// the answer) waits for the flow to take it, or to have failed.
+	if err := workflow.Await(ctx, func() bool {
+		return !f.busy && (f.state.Stage == models.StageWaitingCustomer || f.status != models.BoundCardPendingOTP || f.removed)
+	}); err != nil {
 		return models.ConfirmCardResult{}, err
 	}
 	f.busy = true

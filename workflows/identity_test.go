@@ -560,3 +560,25 @@ func TestIdentityCardBindingBankUnavailable(t *testing.T) {
 	require.Equal(t, []activities.RecordBindingInput{{CardID: "card_t1", Status: models.BoundCardFailed,
 		FailureCode: models.FailureBankUnavailable, AttemptsLeft: intp(0)}}, env.recorded())
 }
+
+// A code that arrives while the bank's first answer is still on its way (the SMS can
+// be faster than the answer) waits for the flow to take it, and is tried once: it is
+// not refused, nor counted wrong (a defect make chaos found: the API answered such a
+// right code otp_incorrect).
+func TestIdentityCardBindingCodeBeforeTheBanksAnswer(t *testing.T) {
+	env := newIdentityEnv(t)
+	env.OnActivity(identityActs.StartBindingAtBank, mock.Anything, mock.Anything).After(10 * time.Second).Return(
+		func(_ context.Context, in models.CardBindingInput) (models.BindingState, error) {
+			env.note(ActivityStartBindingAtBank)
+			return otpSent(), nil
+		})
+	env.bindingBank(otpSent())
+	var res models.ConfirmCardResult
+	var refused error
+	env.confirmAt(time.Second, rightOTP, &res, &refused)
+	env.removeAt(time.Hour)
+	env.bindingEnds(t, models.BoundCardRemoved, "")
+	require.NoError(t, refused)
+	require.Equal(t, models.ConfirmCardResult{Status: models.BoundCardActive, Correct: true}, res)
+	require.Equal(t, 1, env.count(ActivityConfirmBindingAtBank))
+}

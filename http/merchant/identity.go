@@ -194,6 +194,8 @@ func (h *Handler) cardOf(c *gin.Context, msg string, fn func(ctx context.Context
 			p.AttemptsLeft = &left
 		}
 		problem.Write(c, p)
+	case errors.Is(err, starter.ErrBindingBusy):
+		problem.Write(c, problem.New(http.StatusConflict, problem.CodeConflict, "the binding took no code just now (it is starting or ending): nothing was tried; send the code again"))
 	case errors.Is(err, starter.ErrCardNotActive):
 		problem.Write(c, problem.Unprocessable(codeCardNotActive, "the card is "+string(card.Status)+": it takes no code"))
 	case isNotFound(err):
