@@ -4001,6 +4001,21 @@ func (e ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool
 	}
 }
 
+// Defines values for ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatusN409 ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus = 409
+)
+
+// Valid indicates whether the value is a known member of the ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatusN409:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	ConfirmCard413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
@@ -19889,6 +19904,9 @@ type ConfirmCard404ApplicationProblemPlusJSONResponseBodyCode string
 // ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
 type ConfirmCard404ApplicationProblemPlusJSONResponseBodyStatus int
 
+// ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ConfirmCard.
+type ConfirmCard409ApplicationProblemPlusJSONResponseBodyStatus int
+
 // ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ConfirmCard.
 type ConfirmCard413ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -31805,6 +31823,8 @@ type ConfirmCardResponse struct {
 	ApplicationproblemJSON401 *SignatureInvalid
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ConflictAny
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
@@ -31853,6 +31873,11 @@ func (r ConfirmCardResponse) GetApplicationproblemJSON401() *SignatureInvalid {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ConfirmCardResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmCardResponse) GetApplicationproblemJSON409() *ConflictAny {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -41023,6 +41048,13 @@ func ParseConfirmCardResponse(rsp *http.Response) (*ConfirmCardResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictAny
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
