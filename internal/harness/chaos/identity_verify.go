@@ -65,7 +65,7 @@ type IdentityReport struct {
 	// Verifications counts them by result and origin (match/bank, mismatch/cache)
 	// or failed/<code>; Repeats those that repeated earlier elements, RepeatsCached
 	// those of them answered from the cache.
-	Verifications         map[string]int
+	Verifications          map[string]int
 	Repeats, RepeatsCached int
 	// InOutage are the verifications asked and ended while the cache was down.
 	InOutage int
