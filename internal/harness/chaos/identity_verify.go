@@ -237,7 +237,7 @@ func verifyBilled(rep *Report, v Verification, js []FeeJournal, want int64) {
 }
 
 // readJSON reads one of the merchant's objects, through crashes (a replica
-// restarting), until ctx ends.
+// restarting) and rate limits, until ctx ends.
 func (d *Driver) readJSON(ctx context.Context, target string, v any) error {
 	var last string
 	for {
@@ -247,7 +247,7 @@ func (d *Driver) readJSON(ctx context.Context, target string, v any) error {
 			last = err.Error()
 		case r.Status == http.StatusOK:
 			return json.Unmarshal(r.Body, v)
-		case r.Status < 500:
+		case r.Status < 500 && r.Status != http.StatusTooManyRequests:
 			return fmt.Errorf("GET %s: HTTP %d: %s", target, r.Status, r.Body)
 		default:
 			last = fmt.Sprintf("HTTP %d: %s", r.Status, r.Body)
