@@ -10,8 +10,9 @@
 // repeats the cache may answer, the card whose answer times out) and 10 cards bound
 // to wallets with the bank's SMS code, half of them topped up from; and the Redis
 // the processes cache verification answers in shut down (SHUTDOWN NOSAVE) midway
-// and started again, when it is this machine's and persists nothing. Scenario "temporal": 150 flows, the Temporal dev server killed and
-// restarted on the same database file. Scenario "edges": operators' cancels of flows
+// and started again, when it is this machine's and persists nothing. Scenario
+// "temporal": 150 flows, the Temporal dev server killed and restarted on the same
+// database file. Scenario "edges": operators' cancels of flows
 // waiting at the bank, payouts past a short deadline, both while the bank cancels and
 // while it refuses to, the bank simulator killed and restarted on its database file,
 // a second merchant disabled mid-run, payments through stripe (stripe-mock) and auto.
