@@ -434,14 +434,19 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 	// A bound card's flow stays open while the card is active.
 	cards := activeCardFlows(tr.Bindings())
 	for _, id := range append([]string{o.MerchantID}, sortedKeys(o.Others)...) {
+		// The last list read is kept: the call that meets the deadline reads none.
+		var seen []string
 		for {
 			open, err := d.OpenFlows(wctx, id)
 			open = slices.DeleteFunc(open, func(f string) bool { return cards[f] })
 			if err == nil && len(open) == 0 {
 				break
 			}
+			if err == nil {
+				seen = open
+			}
 			if wctx.Err() != nil {
-				rep.problem("flows still open in Temporal: %v %v", open, err)
+				rep.problem("flows still open in Temporal: %v (last read: %v)", seen, err)
 				break
 			}
 			time.Sleep(time.Second)
