@@ -6,8 +6,13 @@
 // happen (a port taken, MariaDB down).
 //
 // Scenario "workers": 500 flows, the worker killed (SIGKILL) twice and the API once,
-// each restarted. Scenario "temporal": 150 flows, the Temporal dev server killed and
-// restarted on the same database file. Scenario "edges": operators' cancels of flows
+// each restarted; beside them 40 bank-card verifications (matches, mismatches,
+// repeats the cache may answer, the card whose answer times out) and 10 cards bound
+// to wallets with the bank's SMS code, half of them topped up from; and the Redis
+// the processes cache verification answers in shut down (SHUTDOWN NOSAVE) midway
+// and started again, when it is this machine's and persists nothing. Scenario
+// "temporal": 150 flows, the Temporal dev server killed and restarted on the same
+// database file. Scenario "edges": operators' cancels of flows
 // waiting at the bank, payouts past a short deadline, both while the bank cancels and
 // while it refuses to, the bank simulator killed and restarted on its database file,
 // a second merchant disabled mid-run, payments through stripe (stripe-mock) and auto.
@@ -65,6 +70,12 @@ type options struct {
 	edges chaos.EdgesOptions
 	// forgeEvery is the pause between two false bank callbacks (0: none sent).
 	forgeEvery time.Duration
+	// verifications and bindings size the workers scenario's identity requests.
+	verifications, bindings int
+	// killRedis: the workers scenario shuts the processes' Redis down midway, for
+	// at least redisDown.
+	killRedis bool
+	redisDown time.Duration
 }
 
 func main() {
@@ -88,6 +99,10 @@ func main() {
 	flag.DurationVar(&o.edges.Processing, "edges-processing", 30*time.Second, "edges scenario: how long the slow transfers take at the bank (longer than -edges-deadline)")
 	flag.DurationVar(&o.edges.BankDown, "edges-bank-down", 5*time.Second, "edges scenario: how long the bank simulator stays down after it is killed")
 	flag.DurationVar(&o.forgeEvery, "forge-every", 200*time.Millisecond, "the pause between two false bank callbacks sent during every scenario (0: none)")
+	flag.IntVar(&o.verifications, "verifications", 40, "workers scenario: bank-card verifications (matches, mismatches, repeats, the card that times out)")
+	flag.IntVar(&o.bindings, "bindings", 10, "workers scenario: cards bound to wallets (the even ones then topped up from)")
+	flag.BoolVar(&o.killRedis, "kill-redis", true, "workers scenario: shut the processes' Redis down midway (SHUTDOWN NOSAVE) and start it again")
+	flag.DurationVar(&o.redisDown, "redis-down", 5*time.Second, "workers scenario: how long Redis stays down at least")
 	flag.Parse()
 	o.scenarios = strings.Split(scen, ",")
 	o.flows = map[string]int{"workers": flows1, "temporal": flows2}
@@ -169,6 +184,11 @@ type run struct {
 	start    time.Time
 	mu       sync.Mutex
 	logs     []*os.File
+	// redis kills the processes' Redis (nil: not killed, redisNote says why);
+	// outages are the times it was down.
+	redis     *redisKiller
+	redisNote string
+	outages   []chaos.Outage
 }
 
 func (r *run) say(format string, args ...any) {
@@ -290,6 +310,31 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	if err != nil {
 		return false, err
 	}
+	if name == "workers" {
+		redisURL := r.pf.Opts.ProcessEnv(r.pf.DSN, apiURL)["PAYFLOW_REDIS_URL"]
+		if o.killRedis {
+			r.redis, r.redisNote = newRedisKiller(ctx, redisURL)
+		} else {
+			r.redisNote = "-kill-redis=false"
+		}
+		if r.redis != nil {
+			r.say("the processes cache in the Redis on %s: it is shut down midway and started again", r.redis.addr)
+			defer func() {
+				// Whatever stopped the run, Redis is not left down.
+				if !r.redis.down.IsZero() {
+					sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					if err := r.redis.start(sctx); err != nil {
+						r.say("COULD NOT START REDIS AGAIN: %v", err)
+					} else {
+						r.say("started Redis again on %s", r.redis.addr)
+					}
+				}
+			}()
+		} else {
+			r.say("Redis is not killed: %s", r.redisNote)
+		}
+	}
 
 	own, merchant, err := r.newParty(ctx, "chaos", "chaos-"+name+"-")
 	if err != nil {
@@ -353,6 +398,9 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 			Payments: n/2 - n*15/100 - n/20, Refunds: n * 15 / 100, Wallets: n / 10, Approvals: true,
 			InStore: n / 20, Concurrency: o.concurrency, WalletPrefix: "chaos-" + name,
 		}
+		if name == "workers" {
+			mix.Verifications, mix.Bindings = o.verifications, o.bindings
+		}
 		want = mix.Flows()
 		chaosDone := make(chan error, 1)
 		go func() {
@@ -362,8 +410,11 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 				chaosDone <- r.restartTemporal(ctx, tr, mix.Flows())
 			}
 		}()
-		r.say("starting %d flows (%d card payments, %d in-store payments (QR codes and payment codes), %d refunds, %d top-ups, %d withdrawals of which %d wait for an operator), %d chains at once",
-			mix.Flows(), mix.Payments, mix.InStore, mix.Refunds, 2*mix.Wallets, 3*mix.Wallets, mix.Wallets, mix.Concurrency)
+		r.say("starting %d flows (%d card payments, %d in-store payments (QR codes and payment codes), %d refunds, %d top-ups (%d from bound cards), %d withdrawals of which %d wait for an operator), %d chains at once",
+			mix.Flows(), mix.Payments, mix.InStore, mix.Refunds, 2*mix.Wallets+mix.BoundTopups(), mix.BoundTopups(), 3*mix.Wallets, mix.Wallets, mix.Concurrency)
+		if mix.Verifications > 0 || mix.Bindings > 0 {
+			r.say("beside them, paced through the run: %d bank-card verifications and %d card bindings", mix.Verifications, mix.Bindings)
+		}
 		chaos.Mix(ctx, d, tr, mix)
 		if err := <-chaosDone; err != nil {
 			stopForging()
@@ -385,6 +436,9 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 		return false, err
 	}
 	verify.Books = chaos.Books{DB: sqlDB}
+	r.mu.Lock()
+	verify.CacheOutages = append([]chaos.Outage(nil), r.outages...)
+	r.mu.Unlock()
 	// The proofs read the bank's own records through its channel API too: no
 	// faults while they do.
 	if err := d.SetBankFaults(ctx, "{}"); err != nil {
@@ -397,6 +451,9 @@ func runScenario(ctx context.Context, o options, name string) (ok bool, err erro
 	if edges {
 		rep.Extra = append(rep.Extra, erep.Lines()...)
 		erep.Coverage(&rep)
+	}
+	if name == "workers" {
+		rep.Extra = append(rep.Extra, r.redisLine(verify.CacheOutages, rep.Identity))
 	}
 	// The backstop: a reconciliation of the run's days finds no difference. The
 	// bank simulator keeps what it did; stripe-mock is stateless (its balance
@@ -503,6 +560,10 @@ func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total in
 		what string
 	}
 	steps := []step{{total * 40 / 100, "api"}}
+	if r.redis != nil {
+		// Between the API's restart and the second worker kill.
+		steps = append(steps, step{total * 52 / 100, "redis"})
+	}
 	for i := 0; i < r.o.workerKills; i++ {
 		pct := 15
 		if r.o.workerKills > 1 {
@@ -548,9 +609,33 @@ func (r *run) killWorkersAndAPI(ctx context.Context, tr *chaos.Tracker, total in
 				return err
 			}
 			r.say("restarted the API (pid %d), ready", r.pf.API(0).Pid())
+		case "redis":
+			out, err := r.redisOutage(ctx, tr, r.o.redisDown)
+			if err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.outages = append(r.outages, out)
+			r.mu.Unlock()
 		}
 	}
 	return nil
+}
+
+// redisLine says what became of Redis in the run.
+func (r *run) redisLine(outages []chaos.Outage, ir chaos.IdentityReport) string {
+	if r.redis == nil {
+		return "redis: not killed: " + r.redisNote
+	}
+	if len(outages) == 0 {
+		return "redis: never killed (the run ended before its turn)"
+	}
+	parts := make([]string, len(outages))
+	for i, o := range outages {
+		parts[i] = fmt.Sprintf("down from %.1fs for %s", o.From.Sub(r.start).Seconds(), o.To.Sub(o.From).Round(100*time.Millisecond))
+	}
+	return fmt.Sprintf("redis on %s: shut down (SHUTDOWN NOSAVE) and started again: %s; %d verifications asked and ended while it was down (the bank's answers, never the cache's)",
+		r.redis.addr, strings.Join(parts, ", "), ir.InOutage)
 }
 
 // restartTemporal kills the Temporal dev server (SIGKILL) at 40 % of the flows

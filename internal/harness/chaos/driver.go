@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,12 @@ func (d *Driver) Client(i int) *client.Client { return d.Clients[i%len(d.Clients
 // the answer is a 5xx or no answer at all, until ctx ends. It returns the answer and
 // the replica that gave it; an answer below 500 other than want is an error.
 func (d *Driver) Create(ctx context.Context, target string, body any, want int) (*client.Response, int, error) {
+	return d.CreateAny(ctx, target, body, want)
+}
+
+// CreateAny is Create for a request answered with any of wants (a verification
+// answers 200 when it ended within the request, 202 when it is still processing).
+func (d *Driver) CreateAny(ctx context.Context, target string, body any, wants ...int) (*client.Response, int, error) {
 	prefix := d.KeyPrefix
 	if prefix == "" {
 		prefix = "chaos-"
@@ -77,7 +84,7 @@ func (d *Driver) Create(ctx context.Context, target string, body any, want int) 
 		r, err := d.Client(replica).Post(ctx, target, body, key)
 		d.Creating.Add(-1)
 		switch {
-		case err == nil && r.Status == want:
+		case err == nil && slices.Contains(wants, r.Status):
 			return r, replica, nil
 		case err == nil && r.Status == http.StatusTooManyRequests:
 			// Rate limited: nothing was created; send the same request later.

@@ -62,24 +62,33 @@ type MixOptions struct {
 	// operator approves it on even wallets (it pays out to ba_success) and rejects it
 	// on odd ones (it ends canceled).
 	Approvals bool
+	// Verifications are bank-card verifications (verificationPlan), Bindings cards
+	// bound to new wallets (one per wallet), the even ones then topped up from the
+	// card; both are paced through the run by the flows created (identity.go).
+	Verifications, Bindings int
 }
 
 // ApprovalAmount is the withdrawal that waits for an operator when MixOptions.Approvals.
 const ApprovalAmount = 40000
 
 // Flows is how many flows the options start: payments + refunds + 4 per wallet (5
-// with approvals).
+// with approvals) + a top-up per even binding. Verifications and bindings are not
+// flows of the count: Verify checks them apart.
 func (o MixOptions) Flows() int {
 	perWallet := 4
 	if o.Approvals {
 		perWallet = 5
 	}
-	return o.Payments + o.Refunds + perWallet*o.Wallets + o.InStore
+	return o.Payments + o.Refunds + perWallet*o.Wallets + o.InStore + o.BoundTopups()
 }
+
+// BoundTopups is how many top-ups from bound cards the options make.
+func (o MixOptions) BoundTopups() int { return (o.Bindings + 1) / 2 }
 
 // Mix runs the mixed workload through d, recording every flow in tr, and returns when
 // every chain has ended (or failed; failures are in tr.Errs). Amounts differ per
-// payment so that a mix-up would show.
+// payment so that a mix-up would show. The identity services' requests run beside
+// the chains, outside their concurrency limit.
 func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
@@ -88,6 +97,14 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 		o.WalletPrefix = "chaos"
 	}
 	chains := NewChains(tr, o.Concurrency)
+	mainDone := make(chan struct{})
+	identityDone := make(chan struct{})
+	go func() {
+		defer close(identityDone)
+		if o.Verifications > 0 || o.Bindings > 0 {
+			identityMix(ctx, d, tr, o, pacer{tr: tr, total: o.Flows(), mainDone: mainDone})
+		}
+	}()
 	var refundsLeft atomic.Int32
 	refundsLeft.Store(int32(o.Refunds))
 	every := 1
@@ -113,6 +130,8 @@ func Mix(ctx context.Context, d *Driver, tr *Tracker, o MixOptions) {
 		}
 	}
 	chains.Wait()
+	close(mainDone)
+	<-identityDone
 }
 
 // paymentChain pays by card, waits for the outcome and, for some succeeded payments,

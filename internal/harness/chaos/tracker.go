@@ -94,9 +94,16 @@ type Tracker struct {
 	wallets   []string
 	errs      []error
 	attention map[string]*Attention
+	// verifications and bindings are the identity services' requests (identity.go).
+	verifications []Verification
+	bindings      []Binding
 
 	// Created and Finished count the flows created and seen ended so far.
 	Created, Finished atomic.Int32
+	// Paid is the amount of the payments seen succeeded so far: what the merchant's
+	// settlement account has at least received, less the refunds (at most 30 % of
+	// it), before the identity services' fees are taken from it.
+	Paid atomic.Int64
 }
 
 // Add records a started flow.
@@ -247,6 +254,9 @@ func (tr *Tracker) Wait(ctx context.Context, d *Driver, o Object, kind string) (
 	got, err := d.WaitFinal(ctx, paths[kind]+o.ID, Pending...)
 	if err == nil {
 		tr.Finished.Add(1)
+		if kind == "payment" && got.Status == "succeeded" {
+			tr.Paid.Add(got.Amount)
+		}
 	}
 	return got, err
 }

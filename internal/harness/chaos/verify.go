@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -102,6 +103,12 @@ type VerifyOptions struct {
 	Wait time.Duration
 	// Say reports progress ("" format is never passed).
 	Say func(format string, args ...any)
+	// VerificationFee and VerificationCachedFee are the merchant's prices of a
+	// verification the bank answered and of one the cache did (both 0: the
+	// defaults).
+	VerificationFee, VerificationCachedFee int64
+	// CacheOutages are the times the run had the cache down.
+	CacheOutages []Outage
 }
 
 // Report is what a run proved, in counts, and every problem found (none: nothing was
@@ -141,6 +148,8 @@ type Report struct {
 	ClearingNet map[string]int64
 	// Settlements are the settlement balances of the run's other merchants.
 	Settlements map[string]int64
+	// Identity is what the identity services' requests came to.
+	Identity IdentityReport
 	// Extra are lines the caller adds (what the run did beside the flows).
 	Extra    []string
 	Problems []string
@@ -159,7 +168,7 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "flows %d %s, final statuses %s, failure codes %s, wallets %d\n", r.Flows, counts(r.ByKind), counts(r.ByStatus), counts(r.ByCode), r.Wallets)
 	fmt.Fprintf(&b, "bank: %d references executed, %d more than once; ledger: %d journals of the run's flows, %d flows with a wrong number; check ok=%v (%d journals, %d entries)\n",
 		r.BankExecuted, r.ExecutedTwice, r.Journals, r.JournalsWrong, r.LedgerOK, r.LedgerJournals, r.LedgerEntries)
-	fmt.Fprintf(&b, "settlement balance %d = payments - refunds; webhooks: %d events delivered with a valid signature in %d POSTs (%d sent again after a refusal or crash); %d creating requests retried\n",
+	fmt.Fprintf(&b, "settlement balance %d = payments - refunds - verification fees; webhooks: %d events delivered with a valid signature in %d POSTs (%d sent again after a refusal or crash); %d creating requests retried\n",
 		r.Settlement, r.Events, r.Deliveries, r.Redelivered, r.Retried)
 	fmt.Fprintf(&b, "channels %s", counts(r.Channels))
 	if len(r.Auto) > 0 {
@@ -171,6 +180,9 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "; other merchants' settlement %s", money(r.Settlements))
 	}
 	b.WriteString("\n")
+	if l := r.Identity.Line(); l != "" {
+		b.WriteString(l + "\n")
+	}
 	for _, e := range r.Extra {
 		b.WriteString(e + "\n")
 	}
@@ -227,11 +239,14 @@ func counts(m map[string]int) string {
 //     the bank simulator they equal what its statements say it moved;
 //   - the ledger check is ok; every wallet holds the sum of its succeeded top-ups
 //     less its succeeded withdrawals, nothing held; each merchant's settlement
-//     balance is its succeeded payments less its refunds;
+//     balance is its succeeded payments less its refunds and verification fees;
 //   - a flow that had to need attention was seen in stage needs_attention with its
 //     hold kept;
 //   - every flow's event reached its merchant's receiver with a valid signature;
-//   - Temporal lists none of the merchants' flows as open.
+//   - the identity services' requests ended and were billed exactly once, and the
+//     cards bound are active (verifyIdentity);
+//   - Temporal lists none of the merchants' flows as open (but the flows of the
+//     active cards, which stay open until a card is removed).
 func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report {
 	say := o.Say
 	if say == nil {
@@ -351,6 +366,12 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 			clearing[key] += got.Amount
 		}
 	}
+	say("checking the verifications' bills and the bound cards")
+	fees, identityIDs := verifyIdentity(ctx, wctx, &rep, d, tr, o)
+	for id := range identityIDs {
+		ours[id] = true
+	}
+	settlement[""] -= fees
 	for id, n := range journals {
 		if !ours[id] {
 			rep.problem("%d ledger journals of %q, which no flow of the run is", n, id)
@@ -382,7 +403,7 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 	if err != nil {
 		rep.problem("%v", err)
 	} else if rep.Settlement != settlement[""]+settlement[o.MerchantID] {
-		rep.problem("settlement balance %d; the payments and refunds reported %d", rep.Settlement, settlement[""]+settlement[o.MerchantID])
+		rep.problem("settlement balance %d; the payments and refunds (less the verifications' fees) reported %d", rep.Settlement, settlement[""]+settlement[o.MerchantID])
 	}
 	for _, id := range sortedKeys(o.Others) {
 		got, err := o.Books.SettlementBalance(ctx, id, "CNY")
@@ -410,14 +431,22 @@ func Verify(ctx context.Context, d *Driver, tr *Tracker, o VerifyOptions) Report
 	}
 	// Temporal agrees: none of the merchants' flows (webhook deliveries included) is
 	// still open (its visibility lags the flows by a moment).
+	// A bound card's flow stays open while the card is active.
+	cards := activeCardFlows(tr.Bindings())
 	for _, id := range append([]string{o.MerchantID}, sortedKeys(o.Others)...) {
+		// The last list read is kept: the call that meets the deadline reads none.
+		var seen []string
 		for {
 			open, err := d.OpenFlows(wctx, id)
+			open = slices.DeleteFunc(open, func(f string) bool { return cards[f] })
 			if err == nil && len(open) == 0 {
 				break
 			}
+			if err == nil {
+				seen = open
+			}
 			if wctx.Err() != nil {
-				rep.problem("flows still open in Temporal: %v %v", open, err)
+				rep.problem("flows still open in Temporal: %v (last read: %v)", seen, err)
 				break
 			}
 			time.Sleep(time.Second)

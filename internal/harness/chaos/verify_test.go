@@ -36,6 +36,14 @@ type world struct {
 	// unread are flows listed in needs_attention only after they ended.
 	unread []string
 	flows  []Flow
+	// The identity services: verifications and cards by path, the verifications'
+	// fee journals, the flows the ops API lists open, and the cache's outages.
+	identity      map[string]any
+	verifications []Verification
+	bindings      []Binding
+	feeJournals   map[string][]FeeJournal
+	open          []map[string]string
+	outages       []Outage
 }
 
 // greenWorld is a run where everything adds up: card payments (one refunded, one
@@ -65,6 +73,7 @@ func greenWorld() world {
 		executions: map[string]int{
 			"pay_1": 1, "pay_2": 1, "pay_3": 1, "pay_4": 1, "rev_pay_4": 1, "pay_6": 1, "rev_pay_6": 1, "pay_7": 1,
 			"re_1": 1, "top_1": 1, "wd_1": 1, "wd_2": 1, "wd_3": 1, "wd_4": 1,
+			"ver_1": 1, "ver_3": 1, "ver_4": 1, "card_1": 1,
 		},
 		transfers: map[string]BankTransfer{
 			"pay_2":     {Found: true, Status: "failed", Kind: "charge", Amount: 2000},
@@ -96,7 +105,7 @@ func greenWorld() world {
 			{"banksim", "CNY", "re_1"}: 300, {"banksim", "CNY", "top_1"}: -50000,
 			{"banksim", "CNY", "wd_1"}: 20000, {"banksim", "CNY", "wd_4"}: 20000,
 		},
-		wallet: 10000, settlement: map[string]int64{"mch_1": 5700, "mch_2": 700}, ledgerOK: true,
+		wallet: 10000, settlement: map[string]int64{"mch_1": 5700 - 50 - 10 - 50, "mch_2": 700}, ledgerOK: true,
 		attention: map[string]bool{"wd_4": true},
 		flows: []Flow{
 			{Kind: "payment", ID: "pay_1", Want: "partially_refunded"},
@@ -113,14 +122,43 @@ func greenWorld() world {
 			{Kind: "withdrawal", ID: "wd_3", Want: "failed", WantCode: "expired", Also: []Outcome{{"succeeded", ""}}, Account: "acct_1"},
 			{Kind: "withdrawal", ID: "wd_4", Want: "succeeded", Account: "acct_1", Attention: true},
 		},
+		// Verifications: one the bank answered (ver_1), its repeat answered from
+		// the cache (ver_2), one the bank executed but never answered in time
+		// (ver_3, nothing billed), and one asked while the cache was down
+		// (ver_4); and a card bound to a wallet, active, its flow open.
+		identity: map[string]any{
+			"/v1/verifications/ver_1":          verificationObject{ID: "ver_1", Status: "succeeded", Result: "match", Fee: 50},
+			"/v1/verifications/ver_2":          verificationObject{ID: "ver_2", Status: "succeeded", Result: "match", Cached: true, Fee: 10},
+			"/v1/verifications/ver_3":          verificationObject{ID: "ver_3", Status: "failed", FailureCode: "bank_unavailable"},
+			"/v1/verifications/ver_4":          verificationObject{ID: "ver_4", Status: "succeeded", Result: "mismatch", Fee: 50},
+			"/v1/accounts/acct_2/cards/card_1": Object{ID: "card_1", Status: "active"},
+		},
+		verifications: []Verification{
+			{ID: "ver_1", Case: "match", Want: "match"},
+			{ID: "ver_2", Case: "repeat", Want: "match", Repeat: true},
+			{ID: "ver_3", Case: "timeout", Want: "match"},
+			{ID: "ver_4", Case: "mismatch", Want: "mismatch", Started: outageStart.Add(time.Second), Ended: outageStart.Add(2 * time.Second)},
+		},
+		bindings: []Binding{{CardID: "card_1", AccountID: "acct_2"}},
+		feeJournals: map[string][]FeeJournal{
+			"ver_1": {{"verification/ver_1/fee", 50}}, "ver_2": {{"verification/ver_2/fee", 10}}, "ver_4": {{"verification/ver_4/fee", 50}},
+		},
+		open:    []map[string]string{{"id": "card_1", "flow": "card_binding", "stage": "active"}},
+		outages: []Outage{{From: outageStart, To: outageStart.Add(5 * time.Second)}},
 	}
 }
+
+var outageStart = time.Date(2026, 12, 7, 19, 0, 0, 0, time.UTC)
 
 func (w world) run(t *testing.T) Report {
 	t.Helper()
 	api := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/accounts/acct_1" {
 			_ = json.NewEncoder(rw).Encode(map[string]any{"id": "acct_1", "balance": w.wallet, "available": w.wallet})
+			return
+		}
+		if v, ok := w.identity[r.URL.Path]; ok {
+			_ = json.NewEncoder(rw).Encode(v)
 			return
 		}
 		o, ok := w.objects[r.URL.Path]
@@ -163,7 +201,7 @@ func (w world) run(t *testing.T) Report {
 	}
 	ops := func(_ context.Context, _, path, _ string) (*client.Response, error) {
 		if strings.HasPrefix(path, "/v1/ops/flows") {
-			return answer(200, map[string]any{"data": []any{}})
+			return answer(200, map[string]any{"data": w.open})
 		}
 		return answer(200, map[string]any{"ok": w.ledgerOK, "journals": len(w.journals)})
 	}
@@ -174,7 +212,7 @@ func (w world) run(t *testing.T) Report {
 	require.NoError(t, err)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	_, err = db.Exec(`CREATE TABLE journals (id TEXT, flow_id TEXT);
+	_, err = db.Exec(`CREATE TABLE journals (id TEXT, idempotency_key TEXT, flow TEXT, flow_id TEXT);
 		CREATE TABLE accounts (id TEXT, kind TEXT, merchant_id TEXT, currency TEXT, channel TEXT, balance INTEGER);
 		CREATE TABLE entries (id TEXT, journal_id TEXT, account_id TEXT, amount INTEGER, currency TEXT)`)
 	require.NoError(t, err)
@@ -187,7 +225,20 @@ func (w world) run(t *testing.T) Report {
 			if first[id] == "" {
 				first[id] = jid
 			}
-			_, err := db.Exec(`INSERT INTO journals VALUES (?, ?)`, jid, id)
+			_, err := db.Exec(`INSERT INTO journals (id, idempotency_key, flow, flow_id) VALUES (?, ?, 'payment', ?)`, jid, jid, id)
+			require.NoError(t, err)
+		}
+	}
+	// Each fee journal takes its amount from the merchant's settlement account into
+	// the fees account.
+	for id, js := range w.feeJournals {
+		for _, j := range js {
+			n++
+			jid := fmt.Sprintf("jnl_%d", n)
+			_, err := db.Exec(`INSERT INTO journals (id, idempotency_key, flow, flow_id) VALUES (?, ?, 'verification', ?)`, jid, j.Key, id)
+			require.NoError(t, err)
+			_, err = db.Exec(`INSERT INTO entries VALUES (?, ?, 'set_mch_1', ?, 'CNY'), (?, ?, 'fees_CNY', ?, 'CNY')`,
+				"ent_s"+jid, jid, -j.Amount, "ent_f"+jid, jid, j.Amount)
 			require.NoError(t, err)
 		}
 	}
@@ -196,7 +247,7 @@ func (w world) run(t *testing.T) Report {
 		if jid == "" {
 			n++
 			jid = fmt.Sprintf("jnl_%d", n)
-			_, err := db.Exec(`INSERT INTO journals VALUES (?, ?)`, jid, k.FlowID)
+			_, err := db.Exec(`INSERT INTO journals (id, idempotency_key, flow, flow_id) VALUES (?, ?, 'payment', ?)`, jid, jid, k.FlowID)
 			require.NoError(t, err)
 		}
 		acct := "clr_" + k.Channel + "_" + k.Currency
@@ -210,7 +261,7 @@ func (w world) run(t *testing.T) Report {
 		_, err = db.Exec(`INSERT INTO accounts VALUES (?, 'merchant_settlement', ?, 'CNY', '', ?)`, "set_"+m, m, bal)
 		require.NoError(t, err)
 	}
-	_, err = db.Exec(`INSERT INTO accounts VALUES ('set_x', 'merchant_settlement', 'mch_other', 'CNY', '', 99)`)
+	_, err = db.Exec(`INSERT INTO accounts VALUES ('set_x', 'merchant_settlement', 'mch_other', 'CNY', '', 99), ('fees_CNY', 'fees', '', 'CNY', '', 0)`)
 	require.NoError(t, err)
 
 	tr := &Tracker{}
@@ -226,9 +277,16 @@ func (w world) run(t *testing.T) Report {
 		tr.SawAttention(id, false, false)
 	}
 	tr.AddWallet("acct_1")
+	for _, v := range w.verifications {
+		tr.AddVerification(v)
+	}
+	for _, b := range w.bindings {
+		tr.AddBinding(b)
+	}
 	return Verify(context.Background(), d, tr, VerifyOptions{
 		Books: Books{DB: db}, MerchantID: "mch_1", Wait: 5 * time.Second,
-		Others: map[string]Party{"mch_2": {Driver: other}},
+		Others:       map[string]Party{"mch_2": {Driver: other}},
+		CacheOutages: w.outages,
 	})
 }
 
@@ -240,7 +298,7 @@ func TestVerify(t *testing.T) {
 	assert.Equal(t, 13, rep.Flows)
 	assert.Equal(t, 12, rep.BankExecuted, "the flows' references (reversals are not flows)")
 	assert.Equal(t, 7, rep.Journals)
-	assert.Equal(t, int64(5700), rep.Settlement)
+	assert.Equal(t, int64(5700-110), rep.Settlement, "the payments less the refund and the verifications' fees")
 	assert.Equal(t, map[string]int64{"mch_2": 700}, rep.Settlements)
 	assert.Equal(t, map[string]int{"payment": 7, "refund": 1, "topup": 1, "withdrawal": 4}, rep.ByKind)
 	assert.Equal(t, map[string]int{"banksim": 12, "stripe": 1}, rep.Channels)
@@ -266,7 +324,7 @@ func TestVerify(t *testing.T) {
 			w.objects["/v1/payments/pay_2"] = Object{ID: "pay_2", Status: "succeeded", Amount: 2000}
 		}, "payment pay_2 ended succeeded"},
 		"wallet off":     {func(w *world) { w.wallet = 50000 }, "wallet acct_1: balance 50000, available 50000; its flows reported 10000"},
-		"settlement off": {func(w *world) { w.settlement["mch_1"] = 1000 }, "settlement balance 1000; the payments and refunds reported 5700"},
+		"settlement off": {func(w *world) { w.settlement["mch_1"] = 1000 }, "settlement balance 1000; the payments and refunds (less the verifications' fees) reported 5590"},
 		"ledger check":   {func(w *world) { w.ledgerOK = false }, "ledger check not ok"},
 		"never ends":     {func(w *world) { w.objects["/v1/topups/top_1"] = Object{ID: "top_1", Status: "processing"} }, "topup top_1 never ended"},
 
