@@ -243,8 +243,8 @@ func (s *Starter) SignalBankCallback(ctx context.Context, workflowID string, cb 
 
 // SignalBureauCallback tells a credit report's flow that the bureau has answered
 // (the flow then queries it); ErrFlowNotFound when it has ended.
-func (s *Starter) SignalBureauCallback(ctx context.Context, workflowID string) error {
-	return s.signal(ctx, workflowID, workflows.SignalBureauCallback, nil)
+func (s *Starter) SignalBureauCallback(ctx context.Context, merchantID, reportID string) error {
+	return s.signal(ctx, workflows.FlowWorkflowID(models.FlowCreditReport, merchantID, reportID), workflows.SignalBureauCallback, nil)
 }
 
 // SignalMerchantDisabled tells a flow that its merchant was disabled (a withdrawal

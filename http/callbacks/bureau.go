@@ -14,7 +14,6 @@ import (
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
-	"github.com/payflow/payflow/workflows"
 )
 
 // BureauPath is the route of the credit bureau's callbacks: the worker gives the
@@ -29,9 +28,9 @@ type Reports interface {
 
 // ReportSignaler wakes a credit report's flow (package starter).
 type ReportSignaler interface {
-	// SignalBureauCallback tells the flow the bureau has answered;
-	// starter.ErrFlowNotFound when it has ended.
-	SignalBureauCallback(ctx context.Context, workflowID string) error
+	// SignalBureauCallback tells the merchant's report's flow the bureau has
+	// answered; starter.ErrFlowNotFound when it has ended.
+	SignalBureauCallback(ctx context.Context, merchantID, reportID string) error
 }
 
 // Bureau serves the credit bureau's callbacks (POST BureauPath). The bureau is the
@@ -78,12 +77,11 @@ func (h *Handler) bureau(secret string) gin.HandlerFunc {
 			problem.Write(c, problem.Unavailable("try again"))
 			return
 		}
-		workflowID := workflows.FlowWorkflowID(models.FlowCreditReport, merchantID, reportID)
-		log = log.WithField("workflow_id", workflowID)
+		log = log.WithField("merchant_id", merchantID)
 
 		// No event-id claim as for a bank's callback: a redelivered hint costs the
 		// flow one more query of the bureau, and nothing is taken from it.
-		err = h.Bureau.Signaler.SignalBureauCallback(ctx, workflowID)
+		err = h.Bureau.Signaler.SignalBureauCallback(ctx, merchantID, reportID)
 		switch {
 		case errors.Is(err, starter.ErrFlowNotFound):
 			// The flow already has its answer: acknowledged, so that the bureau stops

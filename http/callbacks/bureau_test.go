@@ -22,6 +22,7 @@ import (
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/workflows"
 )
 
 const bureauSecret = "bureau_cb_secret"
@@ -51,7 +52,8 @@ type fakeReportSignaler struct {
 	flowIDs []string
 }
 
-func (f *fakeReportSignaler) SignalBureauCallback(_ context.Context, workflowID string) error {
+func (f *fakeReportSignaler) SignalBureauCallback(_ context.Context, merchantID, reportID string) error {
+	workflowID := workflows.FlowWorkflowID(models.FlowCreditReport, merchantID, reportID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
+	"github.com/payflow/payflow/workflows"
 )
 
 // fakeStarter records the flows the API starts instead of running them.
@@ -131,7 +132,8 @@ func (f *fakeStarter) SignalBankCallback(_ context.Context, workflowID string, c
 	return nil
 }
 
-func (f *fakeStarter) SignalBureauCallback(_ context.Context, workflowID string) error {
+func (f *fakeStarter) SignalBureauCallback(_ context.Context, merchantID, reportID string) error {
+	workflowID := workflows.FlowWorkflowID(models.FlowCreditReport, merchantID, reportID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.signalErr != nil {
