@@ -43,7 +43,7 @@ const (
 // tracked reports whether accounts of the kind keep a cached balance and may never
 // go negative.
 func (k AccountKind) tracked() bool {
-	return k == KindCustomerWallet || k == KindMerchantSettlement
+	return k == KindCustomerWallet || k == KindMerchantSettlement || k == KindFundPosition
 }
 
 // Errors of the ledger. ErrInsufficientFunds and ErrRejected are business outcomes;
