@@ -14,6 +14,7 @@ import (
 
 	"github.com/payflow/payflow/activities"
 	"github.com/payflow/payflow/internal/bank"
+	"github.com/payflow/payflow/internal/bank/fund"
 	"github.com/payflow/payflow/internal/bank/identity"
 	"github.com/payflow/payflow/internal/cache"
 	"github.com/payflow/payflow/internal/config"
@@ -88,6 +89,11 @@ func NewDeps(p Params) Deps {
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
 		Maintenance: maintenance(p),
 		Identity:    identityActivities(p),
+		Fund: &activities.Fund{
+			Store: p.Store, Ledger: p.Ledger, Log: p.Log,
+			Company:     fund.Company{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 8 * time.Second})},
+			CallbackURL: strings.TrimRight(p.Config.PublicURL, "/") + "/v1/callbacks/fund",
+		},
 	}
 }
 

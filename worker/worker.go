@@ -34,6 +34,7 @@ type Deps struct {
 	Sweeper        *activities.Sweeper
 	Maintenance    *activities.Maintenance
 	Identity       *activities.Identity
+	Fund           *activities.Fund
 }
 
 // Workflows lists every workflow with its name.
@@ -53,6 +54,7 @@ func Workflows() []Registration {
 		{workflows.WorkflowVerification, workflows.VerificationWorkflow},
 		{workflows.WorkflowCardBinding, workflows.CardBindingWorkflow},
 		{workflows.WorkflowCreditReport, workflows.CreditReportWorkflow},
+		{workflows.WorkflowFundOrder, workflows.FundOrderWorkflow},
 	}
 }
 
@@ -92,6 +94,10 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityRecordBinding, d.Identity.RecordBinding},
 		{workflows.ActivityRequestReportAtBureau, d.Identity.RequestReportAtBureau},
 		{workflows.ActivityQueryReportAtBureau, d.Identity.QueryReportAtBureau},
+		{workflows.ActivityPlaceFundOrder, d.Fund.PlaceFundOrder},
+		{workflows.ActivityQueryFundOrder, d.Fund.QueryFundOrder},
+		{workflows.ActivityFinishFundOrder, d.Fund.FinishFundOrder},
+		{workflows.ActivityPositionAccount, d.Fund.PositionAccount},
 	}
 }
 

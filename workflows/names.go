@@ -101,7 +101,7 @@ const (
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
 	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck,
-	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport}
+	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport, WorkflowFundOrder}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -113,4 +113,5 @@ var AllActivityNames = []string{
 	ActivityLookupVerification, ActivityVerifyAtBank, ActivityFinishIdentity, ActivityStartBindingAtBank,
 	ActivityConfirmBindingAtBank, ActivityRemoveBindingAtBank, ActivityRecordBinding, ActivityRequestReportAtBureau,
 	ActivityQueryReportAtBureau,
+	ActivityPlaceFundOrder, ActivityQueryFundOrder, ActivityFinishFundOrder, ActivityPositionAccount,
 }
