@@ -65,6 +65,7 @@ type Handler struct {
 	Wallets        Wallets
 	Events         Events
 	Identity       Identity
+	Fund           Fund
 	Channels       []string
 	DefaultChannel string
 	Log            *logrus.Entry
@@ -92,6 +93,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/events/:id", func(c *gin.Context) { getObject(h, c, models.PrefixEvent, "event", h.Events.Get) })
 	g.POST("/events/:id/redeliver", h.redeliverEvent)
 	h.registerIdentity(g)
+	h.registerFund(g)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.

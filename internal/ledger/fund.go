@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"gorm.io/gorm"
+
 	"github.com/payflow/payflow/models"
 )
 
@@ -66,4 +68,29 @@ func (l *Ledger) Position(ctx context.Context, walletID, productID string) (Acco
 		return Account{}, false, nil
 	}
 	return Account{}, false, err
+}
+
+// AvailableIn answers the available balance (balance less holds) of the singleton
+// account spec names as the transaction tx sees it, and whether the account exists:
+// a creating request checks it inside its own idempotency transaction, so that a
+// replay of the request never meets the check.
+func AvailableIn(tx *gorm.DB, spec AccountSpec) (int64, bool, error) {
+	var row accountRow
+	err := tx.Select("balance", "held").Where("system_key = ?", spec.SystemKey()).Take(&row).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("account %s: %w", spec.SystemKey(), err)
+	}
+	return row.Balance - row.Held, true, nil
+}
+
+// WalletAvailableIn is AvailableIn of a wallet, by its id.
+func WalletAvailableIn(tx *gorm.DB, walletID string) (int64, error) {
+	var row accountRow
+	if err := tx.Select("balance", "held").Where("id = ?", walletID).Take(&row).Error; err != nil {
+		return 0, fmt.Errorf("wallet %s: %w", walletID, err)
+	}
+	return row.Balance - row.Held, nil
 }
