@@ -134,7 +134,7 @@ type FundOrder struct {
 	ExpectedSettleDate  string          `json:"expected_settle_date,omitempty"`
 	FailureCode         FailureCode     `json:"failure_code,omitempty"`
 	CreatedAt           time.Time       `json:"created"`
-	ConfirmedAt         *time.Time      `json:"confirmed_at"`
+	ConfirmedAt         *time.Time      `json:"confirmed_at,omitempty"`
 	PaidAt              *time.Time      `json:"paid_at,omitempty"`
 }
 
