@@ -45,7 +45,8 @@ const maxParams = 30000
 // later posting answers the earlier's journal, Existing (unless the earlier was
 // refused, when the later is tried on its own). A concurrent transaction that posts
 // one of the keys or moves one of the accounts first makes the whole chunk run again,
-// which then finds that key posted.
+// which then finds that key posted. An account that does not exist fails the call
+// (ErrAccountNotFound, not a refusal), as it fails Tx.Post: it is a bug of the caller.
 func (l *Ledger) PostBatch(ctx context.Context, postings []Posting) ([]BatchResult, error) {
 	results := make([]BatchResult, len(postings))
 	for start := 0; start < len(postings); start += BatchChunk {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -275,6 +276,19 @@ func TestPostBatchAcrossChunks(t *testing.T) {
 			require.Equal(t, want[i], f.balance(t, w))
 			f.requireChained(t, w)
 		}
+		// The statement reads the batch's entries like any others', newest first.
+		lines, _, err := f.l.Statement(ctx, wallets[0], 2, "")
+		require.NoError(t, err)
+		require.Len(t, lines, 2)
+		require.Equal(t, want[0], lines[0].BalanceAfter)
+		require.Equal(t, want[0]-lines[0].Amount, lines[1].BalanceAfter)
+		require.Equal(t, models.FlowTopup, lines[0].Flow)
+		require.False(t, lines[0].CreatedAt.IsZero())
+		posted, ok, err := f.l.Posted(ctx, postings[0].Key)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, res[0].Journal.ID, posted.ID)
+		require.WithinDuration(t, res[0].Journal.CreatedAt, posted.CreatedAt, time.Millisecond)
 		journals := f.count(t, "journals")
 		res, err = f.l.PostBatch(ctx, postings)
 		require.NoError(t, err)
@@ -283,6 +297,24 @@ func TestPostBatchAcrossChunks(t *testing.T) {
 		}
 		require.Equal(t, journals, f.count(t, "journals"))
 		f.requireOK(t)
+	})
+}
+
+// A posting on an account that does not exist is a bug, not a refusal: the call
+// fails and its transaction writes nothing.
+func TestPostBatchUnknownAccountFailsTheCall(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		w := f.wallet(t, 0)
+		journals := f.count(t, "journals")
+		_, err := f.l.PostBatch(context.Background(), []ledger.Posting{
+			credit("unknown/1", f.clearing, w, 5),
+			credit("unknown/2", f.clearing, "acct_missing", 5),
+		})
+		require.ErrorIs(t, err, ledger.ErrAccountNotFound)
+		require.NotErrorIs(t, err, ledger.ErrRejected)
+		require.Equal(t, journals, f.count(t, "journals"))
+		require.Equal(t, int64(0), f.balance(t, w))
 	})
 }
 
