@@ -2,7 +2,9 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand"
 	"sync"
 	"testing"
 	"time"
@@ -363,6 +365,90 @@ func TestPostBatchConcurrent(t *testing.T) {
 		for _, w := range wallets {
 			require.Equal(t, int64(1000+batches*per/len(wallets)-100), f.balance(t, w))
 			f.requireChained(t, w)
+		}
+		f.requireOK(t)
+	})
+}
+
+// A batch answers what posting its postings one at a time, in their order, answers:
+// random batches (credits, payments that may overdraw, transfers between wallets,
+// keys repeated in the batch or posted before, broken postings) are posted by
+// PostBatch on one set of wallets and one Run each on a twin set, and every answer
+// and balance must agree. A failure prints its seed.
+func TestPostBatchAgreesWithOneAtATime(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testenv.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		for seed := int64(1); seed <= 4; seed++ {
+			rng := rand.New(rand.NewSource(seed))
+			const nw = 4
+			batchW, refW := make([]string, nw), make([]string, nw)
+			for i := range batchW {
+				bal := int64(rng.Intn(300))
+				batchW[i], refW[i] = f.wallet(t, bal), f.wallet(t, bal)
+			}
+			// gen builds the i-th posting over wallets w under prefix.
+			type shape struct {
+				kind, a, b int
+				amount     int64
+				keyOf      int // the posting whose key this one reuses, or -1
+			}
+			shapes := make([]shape, 200+rng.Intn(200))
+			for i := range shapes {
+				s := shape{kind: rng.Intn(6), a: rng.Intn(nw), b: rng.Intn(nw), amount: int64(1 + rng.Intn(120)), keyOf: -1}
+				if i > 0 && rng.Intn(8) == 0 {
+					s.keyOf = rng.Intn(i)
+				}
+				shapes[i] = s
+			}
+			gen := func(prefix string, w []string) []ledger.Posting {
+				out := make([]ledger.Posting, len(shapes))
+				for i, s := range shapes {
+					k := i
+					if s.keyOf >= 0 {
+						k = s.keyOf
+					}
+					key := fmt.Sprintf("%s/s%d/%d", prefix, seed, k)
+					switch s.kind {
+					case 0, 1:
+						out[i] = credit(key, f.clearing, w[s.a], s.amount)
+					case 2, 3:
+						out[i] = credit(key, w[s.a], f.settlement, s.amount)
+					case 4:
+						out[i] = credit(key, w[s.a], w[s.b], s.amount) // two legs on one wallet when a == b
+					default:
+						out[i] = ledger.Posting{Key: key, Currency: "CNY", Legs: []ledger.Leg{{w[s.a], -s.amount}, {f.settlement, s.amount + 1}}}
+					}
+				}
+				return out
+			}
+			batch, ref := gen("batch", batchW), gen("ref", refW)
+			// Some keys were posted before the batch, by both.
+			pre := rng.Intn(len(shapes))
+			_, err := f.l.PostBatch(ctx, batch[:pre:pre])
+			require.NoError(t, err)
+			for _, p := range ref[:pre] {
+				_ = f.l.Run(ctx, func(tx *ledger.Tx) error { _, err := tx.Post(p); return err })
+			}
+
+			got, err := f.l.PostBatch(ctx, batch)
+			require.NoError(t, err, "seed %d", seed)
+			for i, p := range ref {
+				var j ledger.Journal
+				err := f.l.Run(ctx, func(tx *ledger.Tx) error {
+					var err error
+					j, err = tx.Post(p)
+					return err
+				})
+				for _, sentinel := range []error{ledger.ErrRejected, ledger.ErrInsufficientFunds, ledger.ErrUnbalanced} {
+					require.Equal(t, errors.Is(err, sentinel), errors.Is(got[i].Err, sentinel), "seed %d posting %d: %v / %v", seed, i, err, got[i].Err)
+				}
+				require.Equal(t, j.Existing, got[i].Journal.Existing, "seed %d posting %d", seed, i)
+			}
+			for i := range batchW {
+				require.Equal(t, f.balance(t, refW[i]), f.balance(t, batchW[i]), "seed %d wallet %d", seed, i)
+				f.requireChained(t, batchW[i])
+			}
 		}
 		f.requireOK(t)
 	})
