@@ -28,6 +28,14 @@ type BatchResult struct {
 // redoes little.
 const BatchChunk = 500
 
+// maxBatchTxs bounds the PostBatch transactions one process runs at once; more
+// callers wait for a slot. Each transaction writes a thousand rows or more, mostly to
+// the same index pages (the entries of one untracked platform account), and past a few
+// at once they only contend: make bench measured MariaDB's CPU per yield posting at 32
+// concurrent callers at 0.10 ms with no bound and 0.06-0.07 ms with 2 or 4, against
+// 0.08-0.11 ms per raw single-row commit.
+const maxBatchTxs = 4
+
 // maxParams bounds the placeholders of one statement (SQLite's limit is 32766,
 // MySQL's 65535).
 const maxParams = 30000
@@ -51,17 +59,32 @@ func (l *Ledger) PostBatch(ctx context.Context, postings []Posting) ([]BatchResu
 	results := make([]BatchResult, len(postings))
 	for start := 0; start < len(postings); start += BatchChunk {
 		end := min(start+BatchChunk, len(postings))
-		err := l.db.Transact(ctx, l.maxAttempts, func(gtx *gorm.DB) error {
-			out, err := postChunk(gtx, postings[start:end])
-			if err != nil {
-				return err
-			}
-			copy(results[start:end], out)
-			return nil
-		})
+		out, err := l.postChunkTx(ctx, postings[start:end])
 		if err != nil {
 			return nil, fmt.Errorf("post batch [%d, %d): %w", start, end, err)
 		}
+		copy(results[start:end], out)
+	}
+	return results, nil
+}
+
+// postChunkTx posts one chunk in one transaction, run again on a conflict, once one
+// of the process's maxBatchTxs slots is free.
+func (l *Ledger) postChunkTx(ctx context.Context, postings []Posting) ([]BatchResult, error) {
+	select {
+	case l.batchSlots <- struct{}{}:
+		defer func() { <-l.batchSlots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var results []BatchResult
+	err := l.db.Transact(ctx, l.maxAttempts, func(gtx *gorm.DB) error {
+		out, err := postChunk(gtx, postings)
+		results = out
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return results, nil
 }

@@ -320,6 +320,18 @@ func TestPostBatchUnknownAccountFailsTheCall(t *testing.T) {
 	})
 }
 
+// A call whose context ended writes nothing and fails (an infrastructure failure,
+// not a refusal): the caller runs it again.
+func TestPostBatchEndedContext(t *testing.T) {
+	f := newFixture(t, testenv.SQLite)
+	w := f.wallet(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.l.PostBatch(ctx, []ledger.Posting{credit("ended/1", f.clearing, w, 5)})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, int64(0), f.count(t, "journals"))
+}
+
 // Batches racing each other over the same keys and wallets, and ordinary postings on
 // those wallets, post every key once and keep every balance right.
 func TestPostBatchConcurrent(t *testing.T) {
