@@ -152,55 +152,18 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 	}
 	// Touch accounts in id order, so that two transactions over the same accounts
 	// lock them in the same order (no deadlock on MySQL).
-	legs := append([]Leg(nil), p.Legs...)
-	sort.Slice(legs, func(i, j int) bool { return legs[i].AccountID < legs[j].AccountID })
-	ids := make([]string, len(legs))
-	for i, l := range legs {
+	ids := make([]string, len(p.Legs))
+	for i, l := range p.Legs {
 		ids[i] = l.AccountID
 	}
+	sort.Strings(ids)
 	if err := t.load(ids...); err != nil {
 		return Journal{}, err
 	}
 	now := time.Now().UTC()
-	j := journalRow{
-		ID:             models.NewID(models.PrefixJournal),
-		IdempotencyKey: p.Key,
-		Flow:           string(p.Flow),
-		FlowID:         p.FlowID,
-		MerchantID:     p.MerchantID,
-		Description:    p.Description,
-		CreatedAt:      now,
-	}
-	entries := make([]entryRow, 0, len(legs))
-	for _, l := range legs {
-		st := t.accounts[l.AccountID]
-		if st.row.Currency != string(p.Currency) {
-			return Journal{}, fmt.Errorf("%w: %w: account %s is %s, posting %s", ErrRejected, ErrCurrencyMismatch, l.AccountID, st.row.Currency, p.Currency)
-		}
-		e := entryRow{
-			ID:        models.NewID(models.PrefixEntry),
-			JournalID: j.ID,
-			AccountID: l.AccountID,
-			Amount:    l.Amount,
-			Currency:  string(p.Currency),
-			CreatedAt: now,
-		}
-		if st.row.TrackBalance == 1 {
-			bal, err := models.AddChecked(st.row.Balance, l.Amount)
-			if err != nil {
-				return Journal{}, fmt.Errorf("%w: account %s: %w", ErrRejected, l.AccountID, err)
-			}
-			if l.Amount < 0 && bal-st.row.Held < 0 {
-				return Journal{}, fmt.Errorf("%w: %w: account %s has %d available, needs %d",
-					ErrRejected, ErrInsufficientFunds, l.AccountID, st.row.Balance-st.row.Held, -l.Amount)
-			}
-			st.row.Balance = bal
-			st.row.Version++
-			st.dirty = true
-			e.BalanceAfter = bal
-			e.AccountVersion = st.row.Version
-		}
-		entries = append(entries, e)
+	j, entries, err := applyPosting(t.accounts, p, now)
+	if err != nil {
+		return Journal{}, err
 	}
 	if err := t.db.Create(&j).Error; err != nil {
 		if store.IsDuplicate(err) {
