@@ -81,20 +81,24 @@ func (h *Handler) bureau(secret string) gin.HandlerFunc {
 
 		// No event-id claim as for a bank's callback: a redelivered hint costs the
 		// flow one more query of the bureau, and nothing is taken from it.
-		err = h.Bureau.Signaler.SignalBureauCallback(ctx, merchantID, reportID)
-		switch {
-		case errors.Is(err, starter.ErrFlowNotFound):
-			// The flow already has its answer: acknowledged, so that the bureau stops
-			// resending.
-			log.Info("bureau callback for a finished flow acknowledged")
-		case err != nil:
-			// The bureau retries a 503; meanwhile the flow's own poll goes on.
-			log.WithError(err).Error("bureau callback: signal flow")
-			problem.Write(c, problem.Unavailable("try again"))
-			return
-		default:
-			log.Info("bureau callback delivered to its flow as a hint")
-		}
-		c.JSON(http.StatusOK, received)
+		hinted(c, log, "bureau", h.Bureau.Signaler.SignalBureauCallback(ctx, merchantID, reportID))
 	}
+}
+
+// hinted answers a callback whose hint was signalled to its flow (err is the
+// signal's): 200 when delivered, and when the flow has ended (it already has its
+// answer: acknowledged, so that the sender stops resending); 503 otherwise, which
+// the sender retries while the flow's own poll goes on.
+func hinted(c *gin.Context, log *logrus.Entry, sender string, err error) {
+	switch {
+	case errors.Is(err, starter.ErrFlowNotFound):
+		log.Info(sender + " callback for a finished flow acknowledged")
+	case err != nil:
+		log.WithError(err).Error(sender + " callback: signal flow")
+		problem.Write(c, problem.Unavailable("try again"))
+		return
+	default:
+		log.Info(sender + " callback delivered to its flow as a hint")
+	}
+	c.JSON(http.StatusOK, received)
 }

@@ -3,7 +3,6 @@ package callbacks
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -12,7 +11,6 @@ import (
 	"github.com/payflow/payflow/http/problem"
 	"github.com/payflow/payflow/internal/bank/fund"
 	"github.com/payflow/payflow/internal/store"
-	"github.com/payflow/payflow/starter"
 )
 
 // FundPath is the route of the fund company's callbacks: the worker gives the fund
@@ -48,20 +46,11 @@ func (h *Handler) fundCallback(secret string) gin.HandlerFunc {
 		}
 		log = log.WithFields(logrus.Fields{"order_id": cb.Order.OrderID, "event_id": cb.EventID, "claimed_status": cb.Order.Status})
 		err = h.Fund.SignalFundCallback(ctx, cb.Order.OrderID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if errors.Is(err, store.ErrNotFound) {
 			log.Warn("fund callback refused: unknown order")
 			problem.Write(c, problem.NotFound("no fund order with this id"))
 			return
-		case errors.Is(err, starter.ErrFlowNotFound):
-			log.Info("fund callback for a finished flow acknowledged")
-		case err != nil:
-			log.WithError(err).Error("fund callback: signal flow")
-			problem.Write(c, problem.Unavailable("try again"))
-			return
-		default:
-			log.Info("fund callback delivered to its flow as a hint")
 		}
-		c.JSON(http.StatusOK, received)
+		hinted(c, log, "fund", err)
 	}
 }
