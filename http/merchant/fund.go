@@ -48,32 +48,31 @@ func (h *Handler) registerFund(g *gin.RouterGroup) {
 	})
 }
 
-// fundFail answers the fund marketplace's refusals, and the rest as h.fail does.
-func (h *Handler) fundFail(c *gin.Context, msg string, err error) {
+// fundProblem is the problem of a fund marketplace refusal, and whether err is one.
+func fundProblem(err error) (problem.Problem, bool) {
 	switch {
 	case errors.Is(err, starter.ErrFundUnavailable):
-		problem.Write(c, problem.Unavailable("the fund company did not answer: nothing was stored; try again"))
+		return problem.Unavailable("the fund company did not answer: nothing was stored; try again"), true
 	case errors.Is(err, starter.ErrUnknownProduct):
-		problem.Write(c, problem.Unprocessable(codeInvalidProduct, "product_id must be one of GET /v1/products"))
+		return problem.Unprocessable(codeInvalidProduct, "product_id must be one of GET /v1/products"), true
 	case errors.Is(err, starter.ErrNoRiskProfile):
-		problem.Write(c, problem.Unprocessable(codeRiskMismatch, "the wallet has no risk profile: assess its owner first (PUT /v1/accounts/{id}/risk_profile)"))
+		return problem.Unprocessable(codeRiskMismatch, "the wallet has no risk profile: assess its owner first (PUT /v1/accounts/{id}/risk_profile)"), true
 	case errors.Is(err, starter.ErrRiskMismatch):
-		problem.Write(c, problem.Unprocessable(codeRiskMismatch, "the product's risk level is above the wallet's risk profile"))
+		return problem.Unprocessable(codeRiskMismatch, "the product's risk level is above the wallet's risk profile"), true
 	case errors.Is(err, starter.ErrBelowMinimum):
-		problem.Write(c, problem.Unprocessable(problem.CodeInvalidAmount, "amount is under the product's min_amount"))
+		return problem.Unprocessable(problem.CodeInvalidAmount, "amount is under the product's min_amount"), true
 	case errors.Is(err, starter.ErrInsufficientFunds):
-		problem.Write(c, problem.Unprocessable(codeInsufficientFunds, "the wallet's available balance does not cover the amount"))
+		return problem.Unprocessable(codeInsufficientFunds, "the wallet's available balance does not cover the amount"), true
 	case errors.Is(err, starter.ErrInsufficientShares):
-		problem.Write(c, problem.Unprocessable(codeInsufficientShares, "shares is more than the wallet's free shares of the product (GET /v1/accounts/{id}/positions)"))
-	default:
-		h.fail(c, msg, err)
+		return problem.Unprocessable(codeInsufficientShares, "shares is more than the wallet's free shares of the product (GET /v1/accounts/{id}/positions)"), true
 	}
+	return problem.Problem{}, false
 }
 
 func (h *Handler) listProducts(c *gin.Context) {
 	ps, err := h.Fund.Products(c.Request.Context())
 	if err != nil {
-		h.fundFail(c, "list products", err)
+		h.fail(c, "list products", err)
 		return
 	}
 	writeJSON(c, http.StatusOK, resource.List[models.Product]{Data: ps})
@@ -118,7 +117,7 @@ func (h *Handler) listPositions(c *gin.Context) {
 	case isNotFound(err):
 		problem.Write(c, problem.NotFound("no such account"))
 	case err != nil:
-		h.fundFail(c, "list positions", err)
+		h.fail(c, "list positions", err)
 	default:
 		writeJSON(c, http.StatusOK, resource.List[models.Position]{Data: ps})
 	}
@@ -167,25 +166,7 @@ func newFundOrder(kind models.FundOrderKind) func(fundOrderRequest, starter.Idem
 }
 
 func (h *Handler) createFundOrder(c *gin.Context, kind models.FundOrderKind) {
-	idem, p := idempotent(c)
-	if p != nil {
-		problem.Write(c, *p)
-		return
+	if _, out, ok := create(h, c, "create "+string(kind), newFundOrder(kind), h.Fund.CreateFundOrder); ok {
+		writeAnswered(c, out)
 	}
-	var req fundOrderRequest
-	if err := decode.Strict(middleware.Body(c), &req); err != nil {
-		problem.Write(c, problem.Invalid(err.Error()))
-		return
-	}
-	in, p := newFundOrder(kind)(req, idem)
-	if p != nil {
-		problem.Write(c, *p)
-		return
-	}
-	out, err := h.Fund.CreateFundOrder(c.Request.Context(), in)
-	if err != nil {
-		h.fundFail(c, "create "+string(kind), err)
-		return
-	}
-	writeAnswered(c, out)
 }

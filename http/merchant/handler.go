@@ -155,6 +155,10 @@ func (h *Handler) fail(c *gin.Context, msg string, err error) {
 	var exceeds *starter.ExceedsRefundableError
 	var notStarted *starter.NotStartedError
 	var overLimit *starter.LimitExceededError
+	if p, ok := fundProblem(err); ok {
+		problem.Write(c, p)
+		return
+	}
 	switch {
 	case errors.Is(err, starter.ErrIdempotencyKeyReused):
 		problem.Write(c, problem.Unprocessable(problem.CodeIdempotencyKeyReused, "this Idempotency-Key was used with a different request"))
