@@ -55,6 +55,13 @@ func FormatYieldCarry(numerator int64) string {
 	return fmt.Sprintf("%s%d.%010d", sign, numerator/YieldDenominator, numerator%YieldDenominator)
 }
 
+// YieldWorkflowID is yield/<product>/<YYYY-MM-DD>: one workflow id per product and
+// day, the id of the day's run (workflows.YieldWorkflowID; the activity that opens a
+// run records it too, and activities do not import workflows).
+func YieldWorkflowID(productID, date string) string {
+	return fmt.Sprintf("%s/%s/%s", FlowYield, productID, date)
+}
+
 // YieldRunStatus is where a day's yield run is.
 type YieldRunStatus string
 
