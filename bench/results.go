@@ -51,6 +51,12 @@ type Results struct {
 	ReconSource     string  `json:"recon_source,omitempty"`
 	// Recon is bench/recon's whole report (every size and run).
 	Recon json.RawMessage `json:"recon,omitempty"`
+
+	// YieldRun1MS is the balance yield's run over a million wallets (-only yield);
+	// Yield has every size.
+	YieldRun1MS    float64    `json:"yield_run_1m_s,omitempty"`
+	YieldPeakRSSMB float64    `json:"yield_peak_rss_mb,omitempty"`
+	Yield          []YieldRow `json:"yield,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
