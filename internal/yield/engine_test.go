@@ -233,3 +233,22 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+// The ledger check knows the fund income account: it only pays income out, so a
+// journal that makes it positive (money into it from a wallet) breaks the check.
+func TestCheckReportsPositiveFundIncome(t *testing.T) {
+	e := newEnv(t, testenv.SQLite)
+	ctx := context.Background()
+	w := e.wallet(t, "CNY", 500, false, time.Now())
+	income, err := e.l.EnsureAccount(ctx, ledger.FundIncomeSpec("CNY"))
+	require.NoError(t, err)
+	require.NoError(t, e.l.Run(ctx, func(tx *ledger.Tx) error {
+		_, err := tx.Post(ledger.Posting{Key: "wrong/way", Flow: models.FlowYield, FlowID: "yr_x", Currency: "CNY",
+			Legs: []ledger.Leg{{AccountID: w, Amount: -100}, {AccountID: income, Amount: 100}}})
+		return err
+	}))
+	rep, err := e.l.Check(ctx)
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	require.Equal(t, []ledger.AccountItem{{AccountID: income, Kind: "fund_income", Computed: 100}}, rep.PositiveFundIncome)
+}
