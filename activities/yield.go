@@ -11,19 +11,24 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/payflow/payflow/internal/bank/fund"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/yield"
 	"github.com/payflow/payflow/models"
 )
 
-// IncomeSource is the fund company's published daily income (package fund's client).
+// IncomeSource is the fund company's published daily income (fund.Income, on the
+// fund company's client).
 type IncomeSource interface {
 	// Income is the money-market product's income per 10,000 units of date, in
-	// 1/10,000 of a minor unit: fund.ErrNotFound until published,
-	// fund.ErrUnavailable, fund.ErrRejected.
+	// 1/10,000 of a minor unit: ErrIncomeNotPublished until published,
+	// ErrFundRejected for a request it refuses, any other error is worth asking
+	// again.
 	Income(ctx context.Context, date string) (int64, error)
 }
+
+// ErrIncomeNotPublished is a day whose income the fund company has not published
+// yet: asked again until it is.
+var ErrIncomeNotPublished = errors.New("the day's income is not published yet")
 
 // YieldStarter starts the workflow of a day's yield run (package starter).
 type YieldStarter interface {
@@ -96,10 +101,10 @@ func (y *Yield) YieldIncome(ctx context.Context, in models.YieldIncomeInput) (mo
 	}
 	inc, err := y.Income.Income(ctx, in.Date)
 	switch {
-	case errors.Is(err, fund.ErrNotFound):
+	case errors.Is(err, ErrIncomeNotPublished):
 		logger(ctx, y.Log).WithField("date", in.Date).Info("the day's income is not published yet")
 		return models.YieldIncomeResult{}, retryableError(models.ErrTypeIncomeNotPublished, err)
-	case errors.Is(err, fund.ErrRejected):
+	case errors.Is(err, ErrFundRejected):
 		return models.YieldIncomeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, err)
 	case err != nil:
 		return models.YieldIncomeResult{}, retryableError(models.ErrTypeBankUnavailable, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -49,6 +50,46 @@ type LedgerRow struct {
 	// machine's load.
 	CPUMSPerPosting map[string]float64 `json:"cpu_ms_per_posting,omitempty"`
 	CPUMSPerCommit  map[string]float64 `json:"cpu_ms_per_commit,omitempty"`
+	// YieldPostingsPerS are yield-shaped postings (the fund's untracked income
+	// clearing account -amount, a wallet +amount) through Ledger.PostBatch,
+	// YieldBatch per call, each client crediting wallets of its own (issue 19).
+	// YieldByBatch has the rate at every batch size measured (-yield-batch).
+	YieldBatch           int                `json:"yield_batch,omitempty"`
+	YieldPostingsPerS    float64            `json:"yield_postings_per_s,omitempty"`
+	YieldP50MS           float64            `json:"yield_batch_p50_ms,omitempty"`
+	YieldErrors          int                `json:"yield_errors,omitempty"`
+	YieldVsCommits       float64            `json:"yield_vs_mariadb,omitempty"`
+	YieldByBatch         map[string]float64 `json:"yield_postings_per_s_by_batch,omitempty"`
+	PerYieldPosting      map[string]float64 `json:"server_work_per_yield_posting,omitempty"`
+	CPUMSPerYieldPosting map[string]float64 `json:"cpu_ms_per_yield_posting,omitempty"`
+}
+
+// goalYieldVsMariaDB is issue 19's goal: yield postings through the batched write
+// path at least as fast as raw single-row commits at the same concurrency.
+const goalYieldVsMariaDB = 1.0
+
+// yieldBatches are the batch sizes of the yield measurement; the first is the row's
+// yield_postings_per_s.
+var yieldBatches = flag.String("yield-batch", "500,100", "postings per Ledger.PostBatch call of the yield measurement; the first is the figure, the others are measured beside it")
+
+// createWallets inserts n wallets, a thousand per transaction.
+func createWallets(db *store.DB, n int) ([]string, error) {
+	ids := make([]string, n)
+	for start := 0; start < n; start += 1000 {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			for i := start; i < min(start+1000, n); i++ {
+				ids[i] = models.NewID(models.PrefixAccount)
+				if err := ledger.InsertWallet(tx, ledger.NewWallet(ids[i], "mch_bench", "CNY", "")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // serverCounters are the MariaDB status counters read around each measurement.
@@ -134,15 +175,32 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 	if err != nil {
 		return err
 	}
-	wallets := make([]string, maxConc)
-	for i := range wallets {
-		wallets[i] = models.NewID(models.PrefixAccount)
-		if err := db.Transaction(func(tx *gorm.DB) error {
-			return ledger.InsertWallet(tx, ledger.NewWallet(wallets[i], "mch_bench", "CNY", ""))
-		}); err != nil {
-			return err
-		}
+	wallets, err := createWallets(db, maxConc)
+	if err != nil {
+		return err
 	}
+	batches, err := parseInts(*yieldBatches)
+	if err != nil || len(batches) == 0 {
+		return fmt.Errorf("-yield-batch %q: %v", *yieldBatches, err)
+	}
+	maxBatch := 0
+	for _, b := range batches {
+		maxBatch = max(maxBatch, b)
+	}
+	// The fund's income clearing account stands for the platform side of a yield
+	// credit: untracked, so that it is no hot row.
+	income, err := l.EnsureAccount(ctx, ledger.ClearingSpec("fundsim", "CNY"))
+	if err != nil {
+		return err
+	}
+	// Each client credits a set of wallets of its own, one posting per wallet per
+	// batch, as a yield run's range does.
+	say("creating %d wallets for the yield measurement", maxConc*maxBatch)
+	yieldWallets, err := createWallets(db, maxConc*maxBatch)
+	if err != nil {
+		return err
+	}
+	res.GoalYield = goalYieldVsMariaDB
 
 	goDSN, err := store.MySQLDriverDSN(dsn)
 	if err != nil {
@@ -228,6 +286,52 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 			if cr.PerSecond > 0 {
 				row.BatchedVsCommits = round2(row.BatchedPostingsPerS / cr.PerSecond)
 			}
+		}
+		sets := make(chan []string, conc)
+		for i := 0; i < conc; i++ {
+			sets <- yieldWallets[i*maxBatch : (i+1)*maxBatch]
+		}
+		yieldN := func(ctx context.Context, n int) error {
+			set := <-sets
+			defer func() { sets <- set }()
+			postings := make([]ledger.Posting, n)
+			for i := range postings {
+				key := fmt.Sprintf("yield/%s/%d", set[i], seq.Add(1))
+				postings[i] = ledger.Posting{Key: key, Flow: "yield", FlowID: key, MerchantID: "mch_bench", Currency: "CNY",
+					Legs: []ledger.Leg{{AccountID: income, Amount: -7}, {AccountID: set[i], Amount: 7}}}
+			}
+			out, err := l.PostBatch(ctx, postings)
+			if err != nil {
+				return err
+			}
+			for _, r := range out {
+				if r.Err != nil {
+					return r.Err
+				}
+			}
+			return nil
+		}
+		row.YieldByBatch = map[string]float64{}
+		for i, n := range batches {
+			pools(ledgerPool, conc, raw, 0)
+			y0, yc0 := serverStatus(ctx, raw), cpuSeconds(procs)
+			yr := load.Measure(o.ledgerDur, conc, func(ctx context.Context) error { return yieldN(ctx, n) })
+			y1, yc1 := serverStatus(ctx, raw), cpuSeconds(procs)
+			rate := round2(yr.PerSecond * float64(n))
+			row.YieldByBatch[fmt.Sprint(n)] = rate
+			if yr.FirstError != "" {
+				say("yield errors at %d, %d per batch: %s", conc, n, yr.FirstError)
+			}
+			if i == 0 {
+				done := (yr.Done + yr.Errors) * n
+				row.YieldBatch, row.YieldPostingsPerS, row.YieldP50MS, row.YieldErrors = n, rate, ms(yr.P50), yr.Errors
+				row.PerYieldPosting = perOp(y0, y1, done)
+				row.CPUMSPerYieldPosting = perOp(scale(yc0, 1000), scale(yc1, 1000), done)
+				if cr.PerSecond > 0 {
+					row.YieldVsCommits = round2(rate / cr.PerSecond)
+				}
+			}
+			say("yield at concurrency %d, %d per batch: %.0f postings/s (%.2f x raw commits)", conc, n, rate, rate/max(cr.PerSecond, 1))
 		}
 		if lr.FirstError != "" || cr.FirstError != "" {
 			say("ledger errors at %d: %s %s", conc, lr.FirstError, cr.FirstError)

@@ -36,7 +36,12 @@ type Results struct {
 	GoalLedger         float64            `json:"goal_ledger_vs_mariadb"`
 	Ledger             []LedgerRow        `json:"ledger,omitempty"`
 	LedgerCheckOK      bool               `json:"ledger_check_ok"`
-	LedgerJournals     int64              `json:"ledger_journals"`
+	// YieldPostingsPerS are yield credits through the batched write path
+	// (Ledger.PostBatch), keyed by concurrency, against MariaDBCommitsPerS.
+	YieldPostingsPerS map[string]float64 `json:"yield_postings_per_s,omitempty"`
+	YieldVsMariaDB    map[string]float64 `json:"yield_vs_mariadb,omitempty"`
+	GoalYield         float64            `json:"goal_yield_vs_mariadb,omitempty"`
+	LedgerJournals    int64              `json:"ledger_journals"`
 
 	// Saturation is the same three measurements at more clients, where the engine,
 	// not the latency, bounds the loop.
@@ -169,6 +174,12 @@ func (r *Results) finish() {
 		for _, l := range r.Ledger {
 			k := fmt.Sprint(l.Concurrency)
 			r.LedgerPostingsPerS[k], r.MariaDBCommitsPerS[k], r.LedgerVsMariaDB[k] = l.PostingsPerS, l.CommitsPerS, l.PostingsVsCommits
+			if l.YieldBatch > 0 {
+				if r.YieldPostingsPerS == nil {
+					r.YieldPostingsPerS, r.YieldVsMariaDB = map[string]float64{}, map[string]float64{}
+				}
+				r.YieldPostingsPerS[k], r.YieldVsMariaDB[k] = l.YieldPostingsPerS, l.YieldVsCommits
+			}
 		}
 	}
 }
@@ -221,6 +232,12 @@ func (r *Results) table() string {
 		if l.Batch > 1 {
 			fmt.Fprintf(&b, "| ledger postings/s, %d per transaction, at concurrency %d | %.0f | %.2f x mariadb_commits_per_s | |\n",
 				l.Batch, l.Concurrency, l.BatchedPostingsPerS, l.BatchedVsCommits)
+		}
+	}
+	for _, l := range r.Ledger {
+		if l.YieldBatch > 0 {
+			fmt.Fprintf(&b, "| yield_postings_per_s (PostBatch, %d per call) at concurrency %d | %.0f | %.2f x mariadb_commits_per_s | >= %.1f |\n",
+				l.YieldBatch, l.Concurrency, l.YieldPostingsPerS, l.YieldVsCommits, r.GoalYield)
 		}
 	}
 	if r.ReconLines > 0 {

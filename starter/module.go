@@ -1,10 +1,14 @@
 package starter
 
 import (
+	"net/http"
+	"time"
+
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/fx"
 
+	"github.com/payflow/payflow/internal/bank/fund"
 	"github.com/payflow/payflow/internal/config"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/metrics"
@@ -50,6 +54,10 @@ var Module = fx.Module("starter",
 				HMACKey: IdentityHMACKey(cfg.SecretsKey), CacheTTL: cfg.VerificationCacheTTL, CreditReuse: cfg.CreditReuse,
 				CreditRetain: cfg.CreditRetention, BureauPoll: cfg.BureauPoll, BureauDeadline: cfg.BureauDeadline,
 			}}
+		},
+		func(d Deps, s *Starter, cfg config.Config) *Fund {
+			return &Fund{Deps: d, Flows: s, Company: fund.New(cfg.BanksimURL, &http.Client{Timeout: 5 * time.Second}),
+				Cfg: FundConfig{Poll: cfg.FundPoll}}
 		},
 	),
 )

@@ -435,3 +435,22 @@ func (s *Starter) ConfirmCard(ctx context.Context, workflowID string, c models.C
 func (s *Starter) SignalRemoveCard(ctx context.Context, workflowID string) error {
 	return s.signal(ctx, workflowID, workflows.SignalRemoveCard, nil)
 }
+
+// StartFundOrder starts a subscription's or a redemption's flow, or finds it (see
+// start).
+func (s *Starter) StartFundOrder(ctx context.Context, in models.FundOrderInput) error {
+	amount := in.Amount
+	if in.Kind == models.FundRedemption {
+		amount = in.Shares
+	}
+	flow := in.Kind.Flow()
+	return s.start(ctx, moneyFlow{
+		id: workflows.FlowWorkflowID(flow, in.MerchantID, in.OrderID), workflow: workflows.FundOrderWorkflow, input: in,
+		flow: flow, stage: models.StageValidating, merchant: in.MerchantID, channel: "fund", currency: in.Currency, amount: amount,
+	})
+}
+
+// SignalFundOrder tells an order's flow that the fund company called back about it.
+func (s *Starter) SignalFundOrder(ctx context.Context, workflowID string) error {
+	return s.signal(ctx, workflowID, workflows.SignalFundCallback, nil)
+}

@@ -94,7 +94,12 @@ func NewDeps(p Params) Deps {
 			Engine: &yield.Engine{DB: p.Store.DB(), Ledger: p.Ledger},
 			Store:  p.Store, Starter: p.Starter, Log: p.Log,
 			// The fund company is the bank simulator's /fund/ API.
-			Income: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 10 * time.Second}),
+			Income: fund.Income{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 10 * time.Second})},
+		},
+		Fund: &activities.Fund{
+			Store: p.Store, Ledger: p.Ledger, Log: p.Log,
+			Company:     fund.Company{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 8 * time.Second})},
+			CallbackURL: strings.TrimRight(p.Config.PublicURL, "/") + "/v1/callbacks/fund",
 		},
 	}
 }

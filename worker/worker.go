@@ -35,6 +35,7 @@ type Deps struct {
 	Maintenance    *activities.Maintenance
 	Identity       *activities.Identity
 	Yield          *activities.Yield
+	Fund           *activities.Fund
 }
 
 // Workflows lists every workflow with its name.
@@ -56,6 +57,7 @@ func Workflows() []Registration {
 		{workflows.WorkflowCreditReport, workflows.CreditReportWorkflow},
 		{workflows.WorkflowYield, workflows.YieldWorkflow},
 		{workflows.WorkflowScheduledYield, workflows.ScheduledYieldWorkflow},
+		{workflows.WorkflowFundOrder, workflows.FundOrderWorkflow},
 	}
 }
 
@@ -100,6 +102,10 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityPlanYieldRanges, d.Yield.PlanYieldRanges},
 		{workflows.ActivityCreditYieldRange, d.Yield.CreditYieldRange},
 		{workflows.ActivityFinishYieldRun, d.Yield.FinishYieldRun},
+		{workflows.ActivityPlaceFundOrder, d.Fund.PlaceFundOrder},
+		{workflows.ActivityQueryFundOrder, d.Fund.QueryFundOrder},
+		{workflows.ActivityFinishFundOrder, d.Fund.FinishFundOrder},
+		{workflows.ActivityPositionAccount, d.Fund.PositionAccount},
 	}
 }
 

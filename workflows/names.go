@@ -118,7 +118,7 @@ const (
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
 	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck,
-	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport,
+	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport, WorkflowFundOrder,
 	WorkflowYield, WorkflowScheduledYield}
 
 // AllActivityNames lists every activity the worker registers.
@@ -131,5 +131,6 @@ var AllActivityNames = []string{
 	ActivityLookupVerification, ActivityVerifyAtBank, ActivityFinishIdentity, ActivityStartBindingAtBank,
 	ActivityConfirmBindingAtBank, ActivityRemoveBindingAtBank, ActivityRecordBinding, ActivityRequestReportAtBureau,
 	ActivityQueryReportAtBureau,
+	ActivityPlaceFundOrder, ActivityQueryFundOrder, ActivityFinishFundOrder, ActivityPositionAccount,
 	ActivityOpenYieldRun, ActivityYieldIncome, ActivityPlanYieldRanges, ActivityCreditYieldRange, ActivityFinishYieldRun,
 }

@@ -554,6 +554,93 @@ func (e FlowName) Valid() bool {
 	}
 }
 
+// Defines values for FundCallbackType.
+const (
+	FundOrderConfirmed FundCallbackType = "fund_order.confirmed"
+	FundOrderPaid      FundCallbackType = "fund_order.paid"
+	FundOrderRejected  FundCallbackType = "fund_order.rejected"
+)
+
+// Valid indicates whether the value is a known member of the FundCallbackType enum.
+func (e FundCallbackType) Valid() bool {
+	switch e {
+	case FundOrderConfirmed:
+		return true
+	case FundOrderPaid:
+		return true
+	case FundOrderRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundOrderFailureCode.
+const (
+	FundOrderFailureCodeInsufficientFunds  FundOrderFailureCode = "insufficient_funds"
+	FundOrderFailureCodeInsufficientShares FundOrderFailureCode = "insufficient_shares"
+	FundOrderFailureCodeMerchantDisabled   FundOrderFailureCode = "merchant_disabled"
+	FundOrderFailureCodeRejectedByFund     FundOrderFailureCode = "rejected_by_fund"
+)
+
+// Valid indicates whether the value is a known member of the FundOrderFailureCode enum.
+func (e FundOrderFailureCode) Valid() bool {
+	switch e {
+	case FundOrderFailureCodeInsufficientFunds:
+		return true
+	case FundOrderFailureCodeInsufficientShares:
+		return true
+	case FundOrderFailureCodeMerchantDisabled:
+		return true
+	case FundOrderFailureCodeRejectedByFund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundOrderObject.
+const (
+	Redemption   FundOrderObject = "redemption"
+	Subscription FundOrderObject = "subscription"
+)
+
+// Valid indicates whether the value is a known member of the FundOrderObject enum.
+func (e FundOrderObject) Valid() bool {
+	switch e {
+	case Redemption:
+		return true
+	case Subscription:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundOrderStatus.
+const (
+	FundOrderStatusConfirmed  FundOrderStatus = "confirmed"
+	FundOrderStatusFailed     FundOrderStatus = "failed"
+	FundOrderStatusPaid       FundOrderStatus = "paid"
+	FundOrderStatusProcessing FundOrderStatus = "processing"
+)
+
+// Valid indicates whether the value is a known member of the FundOrderStatus enum.
+func (e FundOrderStatus) Valid() bool {
+	switch e {
+	case FundOrderStatusConfirmed:
+		return true
+	case FundOrderStatusFailed:
+		return true
+	case FundOrderStatusPaid:
+		return true
+	case FundOrderStatusProcessing:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for IdentityFailureCode.
 const (
 	IdentityFailureCodeBankUnavailable     IdentityFailureCode = "bank_unavailable"
@@ -749,6 +836,42 @@ func (e PaymentStatus) Valid() bool {
 	case PaymentStatusRefunded:
 		return true
 	case PaymentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductKind.
+const (
+	Bond        ProductKind = "bond"
+	Equity      ProductKind = "equity"
+	MoneyMarket ProductKind = "money_market"
+)
+
+// Valid indicates whether the value is a known member of the ProductKind enum.
+func (e ProductKind) Valid() bool {
+	switch e {
+	case Bond:
+		return true
+	case Equity:
+		return true
+	case MoneyMarket:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductObject.
+const (
+	ProductObjectProduct ProductObject = "product"
+)
+
+// Valid indicates whether the value is a known member of the ProductObject enum.
+func (e ProductObject) Valid() bool {
+	switch e {
+	case ProductObjectProduct:
 		return true
 	default:
 		return false
@@ -4910,6 +5033,552 @@ func (e CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus) Valid(
 	}
 }
 
+// Defines values for ListPositions400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListPositions400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions400ApplicationProblemPlusJSONResponseBodyStatusN400 ListPositions400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the ListPositions400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListPositions401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions401ApplicationProblemPlusJSONResponseBodyStatusN401 ListPositions401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListPositions401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions404ApplicationProblemPlusJSONResponseBodyCodeNotFound ListPositions404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions404ApplicationProblemPlusJSONResponseBodyStatusN404 ListPositions404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the ListPositions404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListPositions413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions413ApplicationProblemPlusJSONResponseBodyStatusN413 ListPositions413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListPositions413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListPositions414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions414ApplicationProblemPlusJSONResponseBodyStatusN414 ListPositions414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListPositions414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListPositions415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions415ApplicationProblemPlusJSONResponseBodyStatusN415 ListPositions415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListPositions415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListPositions429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions429ApplicationProblemPlusJSONResponseBodyStatusN429 ListPositions429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListPositions429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListPositions500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions500ApplicationProblemPlusJSONResponseBodyStatusN500 ListPositions500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListPositions500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPositions503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListPositions503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListPositions503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListPositions503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListPositions503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPositions503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPositions503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListPositions503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPositions503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPositions503ApplicationProblemPlusJSONResponseBodyStatusN503 ListPositions503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListPositions503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPositions503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPositions503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatusN400 SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatusN401 SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCodeNotFound SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatusN404 SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatusN413 SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatusN414 SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatusN415 SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCodeRateLimited SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatusN429 SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCodeInternalError SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatusN500 SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCodeTimeout            SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatusN503 SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	GetAccountYield400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -6194,6 +6863,234 @@ const (
 func (e BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case BureauCallback503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback200JSONResponseBodyReceived.
+const (
+	FundCallback200JSONResponseBodyReceivedTrue FundCallback200JSONResponseBodyReceived = true
+)
+
+// Valid indicates whether the value is a known member of the FundCallback200JSONResponseBodyReceived enum.
+func (e FundCallback200JSONResponseBodyReceived) Valid() bool {
+	switch e {
+	case FundCallback200JSONResponseBodyReceivedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest FundCallback400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback400ApplicationProblemPlusJSONResponseBodyStatusN400 FundCallback400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the FundCallback400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid FundCallback401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback401ApplicationProblemPlusJSONResponseBodyStatusN401 FundCallback401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the FundCallback401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback404ApplicationProblemPlusJSONResponseBodyCodeNotFound FundCallback404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback404ApplicationProblemPlusJSONResponseBodyStatusN404 FundCallback404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the FundCallback404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge FundCallback413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback413ApplicationProblemPlusJSONResponseBodyStatusN413 FundCallback413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the FundCallback413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong FundCallback414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback414ApplicationProblemPlusJSONResponseBodyStatusN414 FundCallback414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the FundCallback414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback500ApplicationProblemPlusJSONResponseBodyCodeInternalError FundCallback500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback500ApplicationProblemPlusJSONResponseBodyStatusN500 FundCallback500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the FundCallback500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	FundCallback503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable FundCallback503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	FundCallback503ApplicationProblemPlusJSONResponseBodyCodeTimeout            FundCallback503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the FundCallback503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e FundCallback503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case FundCallback503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case FundCallback503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FundCallback503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	FundCallback503ApplicationProblemPlusJSONResponseBodyStatusN503 FundCallback503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the FundCallback503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e FundCallback503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case FundCallback503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -16667,6 +17564,813 @@ func (e CreateRefund503ApplicationProblemPlusJSONResponseBodyStatus) Valid() boo
 	}
 }
 
+// Defines values for ListProducts401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid ListProducts401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts401ApplicationProblemPlusJSONResponseBodyStatusN401 ListProducts401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListProducts401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge ListProducts413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts413ApplicationProblemPlusJSONResponseBodyStatusN413 ListProducts413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the ListProducts413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong ListProducts414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts414ApplicationProblemPlusJSONResponseBodyStatusN414 ListProducts414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the ListProducts414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType ListProducts415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts415ApplicationProblemPlusJSONResponseBodyStatusN415 ListProducts415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the ListProducts415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListProducts429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts429ApplicationProblemPlusJSONResponseBodyStatusN429 ListProducts429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListProducts429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts500ApplicationProblemPlusJSONResponseBodyCodeInternalError ListProducts500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts500ApplicationProblemPlusJSONResponseBodyStatusN500 ListProducts500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListProducts500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable ListProducts503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	ListProducts503ApplicationProblemPlusJSONResponseBodyCodeTimeout            ListProducts503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case ListProducts503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts503ApplicationProblemPlusJSONResponseBodyStatusN503 ListProducts503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListProducts503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatusN400 CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatusN401 CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatusN403 CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatusN413 CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatusN414 CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatusN415 CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "idempotency_key_reused"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInsufficientShares   CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "insufficient_shares"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount       CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "invalid_account"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl     CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidProduct       CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "invalid_product"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidShares        CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "invalid_shares"
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency  CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_currency"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInsufficientShares:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidProduct:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeInvalidShares:
+		return true
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatusN422 CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatusN429 CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption500ApplicationProblemPlusJSONResponseBodyCodeInternalError CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatusN500 CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateRedemption503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	CreateRedemption503ApplicationProblemPlusJSONResponseBodyCodeTimeout            CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateRedemption503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case CreateRedemption503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatusN503 CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetRedemption400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption400ApplicationProblemPlusJSONResponseBodyStatusN400 GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetRedemption401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption401ApplicationProblemPlusJSONResponseBodyStatusN401 GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetRedemption404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption404ApplicationProblemPlusJSONResponseBodyStatusN404 GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetRedemption413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption413ApplicationProblemPlusJSONResponseBodyStatusN413 GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetRedemption414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption414ApplicationProblemPlusJSONResponseBodyStatusN414 GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetRedemption415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption415ApplicationProblemPlusJSONResponseBodyStatusN415 GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetRedemption429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption429ApplicationProblemPlusJSONResponseBodyStatusN429 GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetRedemption500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption500ApplicationProblemPlusJSONResponseBodyStatusN500 GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetRedemption503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetRedemption503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetRedemption503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetRedemption503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetRedemption503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetRedemption503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetRedemption503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetRedemption503ApplicationProblemPlusJSONResponseBodyStatusN503 GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetRedemption503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetRefund400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	GetRefund400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetRefund400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -16934,6 +18638,603 @@ const (
 func (e GetRefund503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case GetRefund503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatusN400 CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatusN401 CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatusN403 CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatusN413 CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatusN414 CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatusN415 CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "idempotency_key_reused"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInsufficientFunds    CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "insufficient_funds"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount       CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "invalid_account"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount        CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "invalid_amount"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl     CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "invalid_notify_url"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidProduct       CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "invalid_product"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeRiskMismatch         CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "risk_mismatch"
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency  CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_currency"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeIdempotencyKeyReused:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInsufficientFunds:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidAccount:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidAmount:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidNotifyUrl:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeInvalidProduct:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeRiskMismatch:
+		return true
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatusN422 CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription429ApplicationProblemPlusJSONResponseBodyCodeRateLimited CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatusN429 CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription500ApplicationProblemPlusJSONResponseBodyCodeInternalError CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatusN500 CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateSubscription503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	CreateSubscription503ApplicationProblemPlusJSONResponseBodyCodeTimeout            CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateSubscription503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case CreateSubscription503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatusN503 CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetSubscription400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription400ApplicationProblemPlusJSONResponseBodyStatusN400 GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetSubscription401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription401ApplicationProblemPlusJSONResponseBodyStatusN401 GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetSubscription404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription404ApplicationProblemPlusJSONResponseBodyStatusN404 GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetSubscription413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription413ApplicationProblemPlusJSONResponseBodyStatusN413 GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetSubscription414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription414ApplicationProblemPlusJSONResponseBodyStatusN414 GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetSubscription415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription415ApplicationProblemPlusJSONResponseBodyStatusN415 GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetSubscription429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription429ApplicationProblemPlusJSONResponseBodyStatusN429 GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetSubscription500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription500ApplicationProblemPlusJSONResponseBodyStatusN500 GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetSubscription503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetSubscription503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetSubscription503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetSubscription503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetSubscription503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetSubscription503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetSubscription503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetSubscription503ApplicationProblemPlusJSONResponseBodyStatusN503 GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetSubscription503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -19326,6 +21627,20 @@ type CreateReconciliationRequest struct {
 	Rerun *bool `json:"rerun,omitempty"`
 }
 
+// CreateRedemptionRequest defines model for CreateRedemptionRequest.
+type CreateRedemptionRequest struct {
+	AccountId AccountId `json:"account_id"`
+
+	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
+	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
+
+	// ProductId A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+	ProductId ProductId `json:"product_id"`
+
+	// Shares Hundredths of a share (`100050` is 1000.50 shares).
+	Shares Shares `json:"shares"`
+}
+
 // CreateRefundRequest defines model for CreateRefundRequest.
 type CreateRefundRequest struct {
 	// Amount Minor units of the currency (1050 CNY is 10.50 yuan), 1 to 10^13.
@@ -19333,6 +21648,20 @@ type CreateRefundRequest struct {
 
 	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
 	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
+}
+
+// CreateSubscriptionRequest defines model for CreateSubscriptionRequest.
+type CreateSubscriptionRequest struct {
+	AccountId AccountId `json:"account_id"`
+
+	// Amount Minor units of the currency (1050 CNY is 10.50 yuan), 1 to 10^13.
+	Amount Amount `json:"amount"`
+
+	// NotifyUrl An absolute http(s) URL with a host and no credentials. Where it may point is checked again at delivery.
+	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
+
+	// ProductId A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+	ProductId ProductId `json:"product_id"`
 }
 
 // CreateTopupRequest defines model for CreateTopupRequest.
@@ -19651,6 +21980,88 @@ type FlowName string
 // FlowObjectId The id of the object a flow moves.
 type FlowObjectId = string
 
+// FundCallback defines model for FundCallback.
+type FundCallback struct {
+	EventId *string `json:"event_id,omitempty"`
+	Order   struct {
+		Amount      *int    `json:"amount,omitempty"`
+		ConfirmedAt *string `json:"confirmed_at,omitempty"`
+		Fee         *int    `json:"fee,omitempty"`
+		Kind        *string `json:"kind,omitempty"`
+		Nav         *int    `json:"nav,omitempty"`
+		OrderId     string  `json:"order_id"`
+		PaidAt      *string `json:"paid_at,omitempty"`
+		ProductId   *string `json:"product_id,omitempty"`
+		Reason      *string `json:"reason,omitempty"`
+		Shares      *int    `json:"shares,omitempty"`
+		Status      string  `json:"status"`
+		TradeDate   *string `json:"trade_date,omitempty"`
+	} `json:"order"`
+	Type FundCallbackType `json:"type"`
+}
+
+// FundCallbackType defines model for FundCallback.Type.
+type FundCallbackType string
+
+// FundDate A civil date in Asia/Shanghai.
+type FundDate = string
+
+// FundOrder defines model for FundOrder.
+type FundOrder struct {
+	AccountId AccountId `json:"account_id"`
+
+	// Amount A subscription's money paid in; a redemption's money paid out, net of `fee` (0 until confirmed). Minor units.
+	Amount int64 `json:"amount"`
+
+	// ConfirmedAt RFC 3339 in UTC.
+	ConfirmedAt *Timestamp `json:"confirmed_at,omitempty"`
+
+	// Created RFC 3339 in UTC.
+	Created Timestamp `json:"created"`
+
+	// Currency An active ISO 4217 code, uppercase.
+	Currency Currency `json:"currency"`
+
+	// ExpectedConfirmDate A civil date in Asia/Shanghai.
+	ExpectedConfirmDate FundDate `json:"expected_confirm_date"`
+
+	// ExpectedSettleDate A civil date in Asia/Shanghai.
+	ExpectedSettleDate *FundDate             `json:"expected_settle_date,omitempty"`
+	FailureCode        *FundOrderFailureCode `json:"failure_code,omitempty"`
+
+	// Fee The fund company's fee in minor units (0 until confirmed).
+	Fee int64  `json:"fee"`
+	Id  string `json:"id"`
+
+	// Nav A net asset value per share in ten-thousandths of the currency's major unit (`10234` is 1.0234).
+	Nav    NAV             `json:"nav"`
+	Object FundOrderObject `json:"object"`
+
+	// PaidAt RFC 3339 in UTC.
+	PaidAt *Timestamp `json:"paid_at,omitempty"`
+
+	// ProductId A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+	ProductId ProductId `json:"product_id"`
+
+	// Shares A subscription's shares bought (0 until confirmed); a redemption's shares sold. Hundredths of a share.
+	Shares int64 `json:"shares"`
+
+	// Status `paid` is a redemption's money in the wallet; a subscription ends `confirmed`.
+	Status FundOrderStatus `json:"status"`
+
+	// TradeDate A civil date in Asia/Shanghai.
+	TradeDate FundDate `json:"trade_date"`
+}
+
+// FundOrderFailureCode defines model for FundOrder.FailureCode.
+type FundOrderFailureCode string
+
+// FundOrderObject defines model for FundOrder.Object.
+type FundOrderObject string
+
+// FundOrderStatus `paid` is a redemption's money in the wallet; a subscription ends `confirmed`.
+type FundOrderStatus string
+
 // IDNumber An 18-character resident ID number with a valid GB 11643 check character (a lower-case x is read as X; else 422 `invalid_id_number`).
 type IDNumber = string
 
@@ -19819,6 +22230,9 @@ type Metadata map[string]string
 // MinorUnits A signed sum in minor units.
 type MinorUnits = int64
 
+// NAV A net asset value per share in ten-thousandths of the currency's major unit (`10234` is 1.0234).
+type NAV = int64
+
 // NextAction defines model for NextAction.
 type NextAction struct {
 	// ExpiresAt RFC 3339 in UTC.
@@ -19965,6 +22379,30 @@ type PersonName = string
 // Phone A mainland mobile number, 11 digits starting with 1, no +86 (else 422 `invalid_phone`).
 type Phone = string
 
+// Position defines model for Position.
+type Position struct {
+	// Currency An active ISO 4217 code, uppercase.
+	Currency   Currency `json:"currency"`
+	HeldShares int64    `json:"held_shares"`
+
+	// MarketValue shares x nav, rounded down to the minor unit.
+	MarketValue int64 `json:"market_value"`
+
+	// Nav A net asset value per share in ten-thousandths of the currency's major unit (`10234` is 1.0234).
+	Nav     NAV    `json:"nav"`
+	NavDate string `json:"nav_date"`
+
+	// ProductId A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+	ProductId ProductId `json:"product_id"`
+	Shares    int64     `json:"shares"`
+}
+
+// PositionList defines model for PositionList.
+type PositionList struct {
+	Data    []Position `json:"data"`
+	HasMore bool       `json:"has_more"`
+}
+
 // Problem An RFC 9457 problem detail with payflow's stable `code`.
 type Problem struct {
 	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
@@ -19986,6 +22424,47 @@ type Problem struct {
 	Status    int     `json:"status"`
 	Title     string  `json:"title"`
 	Type      string  `json:"type"`
+}
+
+// Product defines model for Product.
+type Product struct {
+	ConfirmDays int `json:"confirm_days"`
+
+	// Currency An active ISO 4217 code, uppercase.
+	Currency Currency `json:"currency"`
+
+	// Cutoff HH:MM, Asia/Shanghai.
+	Cutoff string `json:"cutoff"`
+
+	// Id A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+	Id        ProductId   `json:"id"`
+	Kind      ProductKind `json:"kind"`
+	MinAmount int64       `json:"min_amount"`
+	Name      string      `json:"name"`
+
+	// Nav A net asset value per share in ten-thousandths of the currency's major unit (`10234` is 1.0234).
+	Nav                NAV           `json:"nav"`
+	NavDate            string        `json:"nav_date"`
+	Object             ProductObject `json:"object"`
+	RedemptionFeeBps   int64         `json:"redemption_fee_bps"`
+	RiskLevel          int           `json:"risk_level"`
+	SettleDays         int           `json:"settle_days"`
+	SubscriptionFeeBps int64         `json:"subscription_fee_bps"`
+}
+
+// ProductKind defines model for Product.Kind.
+type ProductKind string
+
+// ProductObject defines model for Product.Object.
+type ProductObject string
+
+// ProductId A fund product (`prd_mmf`, `prd_bond`, `prd_equity` at the simulator).
+type ProductId = string
+
+// ProductList defines model for ProductList.
+type ProductList struct {
+	Data    []Product `json:"data"`
+	HasMore bool      `json:"has_more"`
 }
 
 // QRSource defines model for QRSource.
@@ -20065,6 +22544,9 @@ type ReconciliationCounts struct {
 // ReconciliationId defines model for ReconciliationId.
 type ReconciliationId = string
 
+// RedemptionId defines model for RedemptionId.
+type RedemptionId = string
+
 // Refund defines model for Refund.
 type Refund struct {
 	// Amount Minor units of the currency (1050 CNY is 10.50 yuan), 1 to 10^13.
@@ -20142,6 +22624,20 @@ type ResolveDifferenceRequest struct {
 // ResolveDifferenceRequestAction defines model for ResolveDifferenceRequest.Action.
 type ResolveDifferenceRequestAction string
 
+// RiskProfile defines model for RiskProfile.
+type RiskProfile struct {
+	AccountId AccountId `json:"account_id"`
+
+	// AssessedAt RFC 3339 in UTC.
+	AssessedAt Timestamp `json:"assessed_at"`
+	Level      int       `json:"level"`
+}
+
+// RiskProfileRequest defines model for RiskProfileRequest.
+type RiskProfileRequest struct {
+	Level int `json:"level"`
+}
+
 // RotateSecretRequest defines model for RotateSecretRequest.
 type RotateSecretRequest struct {
 	// OverlapSeconds How long the previous secret stays valid (at most 30 days).
@@ -20184,6 +22680,9 @@ type SetAccountYieldRequest struct {
 	Enabled bool `json:"enabled"`
 }
 
+// Shares Hundredths of a share (`100050` is 1000.50 shares).
+type Shares = int64
+
 // Stage defines model for Stage.
 type Stage string
 
@@ -20196,6 +22695,9 @@ type StripeEvent struct {
 	Object *string `json:"object,omitempty"`
 	Type   string  `json:"type"`
 }
+
+// SubscriptionId defines model for SubscriptionId.
+type SubscriptionId = string
 
 // Timestamp RFC 3339 in UTC.
 type Timestamp = time.Time
@@ -21419,6 +23921,114 @@ type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyCode string
 // CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePaymentCode.
 type CreatePaymentCode503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// ListPositions400ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions400ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions404ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListPositions503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPositions.
+type ListPositions503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPositions503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPositions.
+type ListPositions503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile400ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile401ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile404ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile413ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile414ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile415ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile429ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile500ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetRiskProfile.
+type SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
+type SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
 type GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -21673,6 +24283,51 @@ type BureauCallback503ApplicationProblemPlusJSONResponseBodyCode string
 
 // BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for BureauCallback.
 type BureauCallback503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback200JSONResponseBodyReceived defines parameters for FundCallback.
+type FundCallback200JSONResponseBodyReceived bool
+
+// FundCallback400ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback400ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback401ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback401ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback404ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback404ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback413ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback413ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback414ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback414ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback500ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback500ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// FundCallback503ApplicationProblemPlusJSONResponseBodyCode defines parameters for FundCallback.
+type FundCallback503ApplicationProblemPlusJSONResponseBodyCode string
+
+// FundCallback503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for FundCallback.
+type FundCallback503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // StripeWebhook200JSONResponseBodyReceived defines parameters for StripeWebhook.
 type StripeWebhook200JSONResponseBodyReceived bool
@@ -23829,6 +26484,168 @@ type CreateRefund503ApplicationProblemPlusJSONResponseBodyCode string
 // CreateRefund503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRefund.
 type CreateRefund503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// ListProducts401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts413ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts414ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts414ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts415ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts415ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// ListProducts503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemptionParams defines parameters for CreateRedemption.
+type CreateRedemptionParams struct {
+	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption400ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption401ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption403ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption413ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption414ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption415ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption500ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateRedemption.
+type CreateRedemption503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateRedemption.
+type CreateRedemption503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetRedemption503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRedemption.
+type GetRedemption503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRedemption.
+type GetRedemption503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // GetRefund400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetRefund.
 type GetRefund400ApplicationProblemPlusJSONResponseBodyCode string
 
@@ -23882,6 +26699,126 @@ type GetRefund503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetRefund503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetRefund.
 type GetRefund503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscriptionParams defines parameters for CreateSubscription.
+type CreateSubscriptionParams struct {
+	// IdempotencyKey 1-255 printable ASCII characters, unique per merchant for 24 hours per distinct request.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription400ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription401ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription403ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription413ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription414ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription415ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription429ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription500ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateSubscription.
+type CreateSubscription503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateSubscription.
+type CreateSubscription503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetSubscription503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetSubscription.
+type GetSubscription503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetSubscription.
+type GetSubscription503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // CreateTopupParams defines parameters for CreateTopup.
 type CreateTopupParams struct {
@@ -24322,6 +27259,9 @@ type ConfirmCardJSONRequestBody = ConfirmCardRequest
 // CreatePaymentCodeJSONRequestBody defines body for CreatePaymentCode for application/json ContentType.
 type CreatePaymentCodeJSONRequestBody = CreatePaymentCodeJSONBody
 
+// SetRiskProfileJSONRequestBody defines body for SetRiskProfile for application/json ContentType.
+type SetRiskProfileJSONRequestBody = RiskProfileRequest
+
 // SetAccountYieldJSONRequestBody defines body for SetAccountYield for application/json ContentType.
 type SetAccountYieldJSONRequestBody = SetAccountYieldRequest
 
@@ -24333,6 +27273,9 @@ type BanksimCallbackJSONRequestBody = BankCallback
 
 // BureauCallbackJSONRequestBody defines body for BureauCallback for application/json ContentType.
 type BureauCallbackJSONRequestBody = BureauCallback
+
+// FundCallbackJSONRequestBody defines body for FundCallback for application/json ContentType.
+type FundCallbackJSONRequestBody = FundCallback
 
 // StripeWebhookJSONRequestBody defines body for StripeWebhook for application/json ContentType.
 type StripeWebhookJSONRequestBody = StripeEvent
@@ -24393,6 +27336,12 @@ type ConfirmPaymentJSONRequestBody = ConfirmPaymentRequest
 
 // CreateRefundJSONRequestBody defines body for CreateRefund for application/json ContentType.
 type CreateRefundJSONRequestBody = CreateRefundRequest
+
+// CreateRedemptionJSONRequestBody defines body for CreateRedemption for application/json ContentType.
+type CreateRedemptionJSONRequestBody = CreateRedemptionRequest
+
+// CreateSubscriptionJSONRequestBody defines body for CreateSubscription for application/json ContentType.
+type CreateSubscriptionJSONRequestBody = CreateSubscriptionRequest
 
 // CreateTopupJSONRequestBody defines body for CreateTopup for application/json ContentType.
 type CreateTopupJSONRequestBody = CreateTopupRequest
@@ -24907,6 +27856,31 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
 	CreatePaymentCode(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPositions A wallet's fund holdings, valued at the latest NAV
+	//
+	// Per product the wallet ever held: its shares (hundredths of a share, `100050` is 1000.50), the shares held by redemptions in flight, the latest NAV and its date, and the market value (shares x NAV, rounded down to the minor unit). Shares are ledger accounts of their own asset code (`SHR.<product>`), so the ledger check covers them.
+	//
+	// Corresponds with GET /v1/accounts/{id}/positions (the `ListPositions` operationId).
+	ListPositions(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRiskProfileWithBody Record the risk level a wallet's owner was assessed at
+	//
+	// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+	SetRiskProfileWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetRiskProfile Record the risk level a wallet's owner was assessed at
+	//
+	// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+	SetRiskProfile(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAccountYield A wallet's balance yield and its latest days
 	//
 	// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
@@ -25047,6 +28021,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
 	BureauCallback(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FundCallbackWithBody The fund company's signed callback that an order moved (for the fund company, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's fund company signs it with the banksim callback secret
+	// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+	// truth: it wakes the order's flow, which asks the fund company and books that
+	// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+	// and wakes nothing; a callback for an order whose flow has finished is
+	// acknowledged.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+	FundCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FundCallback The fund company's signed callback that an order moved (for the fund company, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's fund company signs it with the banksim callback secret
+	// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+	// truth: it wakes the order's flow, which asks the fund company and books that
+	// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+	// and wakes nothing; a callback for an order whose flow has finished is
+	// acknowledged.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+	FundCallback(ctx context.Context, body FundCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StripeWebhookWithBody Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
 	//
@@ -25729,12 +28733,108 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/payments/{id}/refunds (the `CreateRefund` operationId).
 	CreateRefund(ctx context.Context, id PaymentId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListProducts The fund company's products, with their latest NAV
+	//
+	// The products wallets may subscribe to, as the fund company publishes them: kind,
+	// risk level (1 lowest, 5 highest), currency, minimum subscription, the daily
+	// cut-off (Asia/Shanghai) after which an order trades the next trading day, the
+	// confirmation and settlement days (T+n trading days), fees in basis points, and
+	// the latest NAV in ten-thousandths (`nav: 10234` is 1.0234) with its date. 503
+	// when the fund company does not answer.
+	//
+	// Corresponds with GET /v1/products (the `ListProducts` operationId).
+	ListProducts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRedemptionWithBody Sell a wallet's shares of a product for money
+	//
+	// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+	// and sends the order to the fund company. On confirmation at the trade date's NAV
+	// the held shares settle and the order is `confirmed` with `amount`
+	// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+	// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+	// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+	CreateRedemptionWithBody(ctx context.Context, params *CreateRedemptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRedemption Sell a wallet's shares of a product for money
+	//
+	// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+	// and sends the order to the fund company. On confirmation at the trade date's NAV
+	// the held shares settle and the order is `confirmed` with `amount`
+	// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+	// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+	// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+	CreateRedemption(ctx context.Context, params *CreateRedemptionParams, body CreateRedemptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRedemption Get a redemption
+	//
+	// One of the merchant's redemptions: `processing` (shares held), `confirmed` (with `amount`, `nav`, `fee`; the money not yet paid), `paid` (the money in the wallet) or `failed`. Another merchant's id answers 404.
+	//
+	// Corresponds with GET /v1/redemptions/{id} (the `GetRedemption` operationId).
+	GetRedemption(ctx context.Context, id RedemptionId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRefund Get a refund
 	//
 	// One of the merchant's refunds as it is now; another merchant's id answers 404.
 	//
 	// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
 	GetRefund(ctx context.Context, id RefundId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSubscriptionWithBody Buy a fund product's shares with a wallet's money
+	//
+	// Holds `amount` of the wallet's available money and sends the order to the fund
+	// company under the subscription's id (its idempotency key). The trade date is today
+	// (Asia/Shanghai) when today is a trading day and the order is in before the
+	// product's cut-off, else the next trading day; the fund company confirms it at the
+	// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+	// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+	// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+	// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+	// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+	// a product riskier than the wallet's risk profile (or no profile) 422
+	// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+	// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+	// 422 `unsupported_currency`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+	CreateSubscriptionWithBody(ctx context.Context, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSubscription Buy a fund product's shares with a wallet's money
+	//
+	// Holds `amount` of the wallet's available money and sends the order to the fund
+	// company under the subscription's id (its idempotency key). The trade date is today
+	// (Asia/Shanghai) when today is a trading day and the order is in before the
+	// product's cut-off, else the next trading day; the fund company confirms it at the
+	// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+	// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+	// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+	// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+	// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+	// a product riskier than the wallet's risk profile (or no profile) 422
+	// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+	// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+	// 422 `unsupported_currency`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+	CreateSubscription(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSubscription Get a subscription
+	//
+	// One of the merchant's subscriptions: `processing` (money held, at the fund company), `confirmed` (with `shares`, `nav`, `fee`) or `failed` (`rejected_by_fund`, `insufficient_funds`). Another merchant's id answers 404.
+	//
+	// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+	GetSubscription(ctx context.Context, id SubscriptionId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTopupWithBody Charge a card into a wallet
 	//
@@ -26319,6 +29419,61 @@ func (c *Client) CreatePaymentCode(ctx context.Context, id AccountId, body Creat
 	return c.Client.Do(req)
 }
 
+// ListPositions A wallet's fund holdings, valued at the latest NAV
+//
+// Per product the wallet ever held: its shares (hundredths of a share, `100050` is 1000.50), the shares held by redemptions in flight, the latest NAV and its date, and the market value (shares x NAV, rounded down to the minor unit). Shares are ledger accounts of their own asset code (`SHR.<product>`), so the ledger check covers them.
+//
+// Corresponds with GET /v1/accounts/{id}/positions (the `ListPositions` operationId).
+func (c *Client) ListPositions(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPositionsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRiskProfileWithBody Record the risk level a wallet's owner was assessed at
+//
+// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+func (c *Client) SetRiskProfileWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRiskProfileRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetRiskProfile Record the risk level a wallet's owner was assessed at
+//
+// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+func (c *Client) SetRiskProfile(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetRiskProfileRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAccountYield A wallet's balance yield and its latest days
 //
 // Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
@@ -26540,6 +29695,56 @@ func (c *Client) BureauCallbackWithBody(ctx context.Context, contentType string,
 // Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
 func (c *Client) BureauCallback(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBureauCallbackRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FundCallbackWithBody The fund company's signed callback that an order moved (for the fund company, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's fund company signs it with the banksim callback secret
+// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+// truth: it wakes the order's flow, which asks the fund company and books that
+// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+// and wakes nothing; a callback for an order whose flow has finished is
+// acknowledged.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+func (c *Client) FundCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFundCallbackRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FundCallback The fund company's signed callback that an order moved (for the fund company, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's fund company signs it with the banksim callback secret
+// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+// truth: it wakes the order's flow, which asks the fund company and books that
+// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+// and wakes nothing; a callback for an order whose flow has finished is
+// acknowledged.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+func (c *Client) FundCallback(ctx context.Context, body FundCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFundCallbackRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -27811,6 +31016,93 @@ func (c *Client) CreateRefund(ctx context.Context, id PaymentId, params *CreateR
 	return c.Client.Do(req)
 }
 
+// ListProducts The fund company's products, with their latest NAV
+//
+// The products wallets may subscribe to, as the fund company publishes them: kind,
+// risk level (1 lowest, 5 highest), currency, minimum subscription, the daily
+// cut-off (Asia/Shanghai) after which an order trades the next trading day, the
+// confirmation and settlement days (T+n trading days), fees in basis points, and
+// the latest NAV in ten-thousandths (`nav: 10234` is 1.0234) with its date. 503
+// when the fund company does not answer.
+//
+// Corresponds with GET /v1/products (the `ListProducts` operationId).
+func (c *Client) ListProducts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProductsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRedemptionWithBody Sell a wallet's shares of a product for money
+//
+// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+// and sends the order to the fund company. On confirmation at the trade date's NAV
+// the held shares settle and the order is `confirmed` with `amount`
+// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+func (c *Client) CreateRedemptionWithBody(ctx context.Context, params *CreateRedemptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRedemptionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRedemption Sell a wallet's shares of a product for money
+//
+// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+// and sends the order to the fund company. On confirmation at the trade date's NAV
+// the held shares settle and the order is `confirmed` with `amount`
+// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+func (c *Client) CreateRedemption(ctx context.Context, params *CreateRedemptionParams, body CreateRedemptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRedemptionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRedemption Get a redemption
+//
+// One of the merchant's redemptions: `processing` (shares held), `confirmed` (with `amount`, `nav`, `fee`; the money not yet paid), `paid` (the money in the wallet) or `failed`. Another merchant's id answers 404.
+//
+// Corresponds with GET /v1/redemptions/{id} (the `GetRedemption` operationId).
+func (c *Client) GetRedemption(ctx context.Context, id RedemptionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRedemptionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetRefund Get a refund
 //
 // One of the merchant's refunds as it is now; another merchant's id answers 404.
@@ -27818,6 +31110,85 @@ func (c *Client) CreateRefund(ctx context.Context, id PaymentId, params *CreateR
 // Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
 func (c *Client) GetRefund(ctx context.Context, id RefundId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRefundRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSubscriptionWithBody Buy a fund product's shares with a wallet's money
+//
+// Holds `amount` of the wallet's available money and sends the order to the fund
+// company under the subscription's id (its idempotency key). The trade date is today
+// (Asia/Shanghai) when today is a trading day and the order is in before the
+// product's cut-off, else the next trading day; the fund company confirms it at the
+// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+// a product riskier than the wallet's risk profile (or no profile) 422
+// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+// 422 `unsupported_currency`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+func (c *Client) CreateSubscriptionWithBody(ctx context.Context, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSubscription Buy a fund product's shares with a wallet's money
+//
+// Holds `amount` of the wallet's available money and sends the order to the fund
+// company under the subscription's id (its idempotency key). The trade date is today
+// (Asia/Shanghai) when today is a trading day and the order is in before the
+// product's cut-off, else the next trading day; the fund company confirms it at the
+// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+// a product riskier than the wallet's risk profile (or no profile) 422
+// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+// 422 `unsupported_currency`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+func (c *Client) CreateSubscription(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubscriptionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSubscription Get a subscription
+//
+// One of the merchant's subscriptions: `processing` (money held, at the fund company), `confirmed` (with `shares`, `nav`, `fee`) or `failed` (`rejected_by_fund`, `insufficient_funds`). Another merchant's id answers 404.
+//
+// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+func (c *Client) GetSubscription(ctx context.Context, id SubscriptionId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSubscriptionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -28760,6 +32131,87 @@ func NewCreatePaymentCodeRequestWithBody(server string, id AccountId, contentTyp
 	return req, nil
 }
 
+// NewListPositionsRequest constructs an http.Request for the ListPositions method
+func NewListPositionsRequest(server string, id AccountId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/positions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetRiskProfileRequest calls the generic SetRiskProfile builder with application/json body
+func NewSetRiskProfileRequest(server string, id AccountId, body SetRiskProfileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetRiskProfileRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetRiskProfileRequestWithBody constructs an http.Request for the SetRiskProfile method, with any body, and a specified content type
+func NewSetRiskProfileRequestWithBody(server string, id AccountId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/risk_profile", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetAccountYieldRequest constructs an http.Request for the GetAccountYield method
 func NewGetAccountYieldRequest(server string, id AccountId) (*http.Request, error) {
 	var err error
@@ -28942,6 +32394,46 @@ func NewBureauCallbackRequestWithBody(server string, contentType string, body io
 	}
 
 	operationPath := fmt.Sprintf("/v1/callbacks/bureau")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFundCallbackRequest calls the generic FundCallback builder with application/json body
+func NewFundCallbackRequest(server string, body FundCallbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFundCallbackRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFundCallbackRequestWithBody constructs an http.Request for the FundCallback method, with any body, and a specified content type
+func NewFundCallbackRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/callbacks/fund")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -30850,6 +34342,120 @@ func NewCreateRefundRequestWithBody(server string, id PaymentId, params *CreateR
 	return req, nil
 }
 
+// NewListProductsRequest constructs an http.Request for the ListProducts method
+func NewListProductsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRedemptionRequest calls the generic CreateRedemption builder with application/json body
+func NewCreateRedemptionRequest(server string, params *CreateRedemptionParams, body CreateRedemptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRedemptionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateRedemptionRequestWithBody constructs an http.Request for the CreateRedemption method, with any body, and a specified content type
+func NewCreateRedemptionRequestWithBody(server string, params *CreateRedemptionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/redemptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetRedemptionRequest constructs an http.Request for the GetRedemption method
+func NewGetRedemptionRequest(server string, id RedemptionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/redemptions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetRefundRequest constructs an http.Request for the GetRefund method
 func NewGetRefundRequest(server string, id RefundId) (*http.Request, error) {
 	var err error
@@ -30867,6 +34473,93 @@ func NewGetRefundRequest(server string, id RefundId) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/v1/refunds/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSubscriptionRequest calls the generic CreateSubscription builder with application/json body
+func NewCreateSubscriptionRequest(server string, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSubscriptionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateSubscriptionRequestWithBody constructs an http.Request for the CreateSubscription method, with any body, and a specified content type
+func NewCreateSubscriptionRequestWithBody(server string, params *CreateSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetSubscriptionRequest constructs an http.Request for the GetSubscription method
+func NewGetSubscriptionRequest(server string, id SubscriptionId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -31514,6 +35207,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/accounts/{id}/payment_codes (the `CreatePaymentCode` operationId).
 	CreatePaymentCodeWithResponse(ctx context.Context, id AccountId, body CreatePaymentCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentCodeResponse, error)
 
+	// ListPositionsWithResponse A wallet's fund holdings, valued at the latest NAV
+	//
+	// Per product the wallet ever held: its shares (hundredths of a share, `100050` is 1000.50), the shares held by redemptions in flight, the latest NAV and its date, and the market value (shares x NAV, rounded down to the minor unit). Shares are ledger accounts of their own asset code (`SHR.<product>`), so the ledger check covers them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{id}/positions (the `ListPositions` operationId).
+	ListPositionsWithResponse(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*ListPositionsResponse, error)
+
+	// SetRiskProfileWithBodyWithResponse Record the risk level a wallet's owner was assessed at
+	//
+	// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+	SetRiskProfileWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRiskProfileResponse, error)
+
+	// SetRiskProfileWithResponse Record the risk level a wallet's owner was assessed at
+	//
+	// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+	SetRiskProfileWithResponse(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRiskProfileResponse, error)
+
 	// GetAccountYieldWithResponse A wallet's balance yield and its latest days
 	//
 	// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
@@ -31656,6 +35376,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/callbacks/bureau (the `BureauCallback` operationId).
 	BureauCallbackWithResponse(ctx context.Context, body BureauCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*BureauCallbackResponse, error)
+
+	// FundCallbackWithBodyWithResponse The fund company's signed callback that an order moved (for the fund company, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's fund company signs it with the banksim callback secret
+	// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+	// truth: it wakes the order's flow, which asks the fund company and books that
+	// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+	// and wakes nothing; a callback for an order whose flow has finished is
+	// acknowledged.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+	FundCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FundCallbackResponse, error)
+
+	// FundCallbackWithResponse The fund company's signed callback that an order moved (for the fund company, not merchants)
+	//
+	// Served with the banksim route, only when the banksim channel is configured: the
+	// bank simulator's fund company signs it with the banksim callback secret
+	// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+	// truth: it wakes the order's flow, which asks the fund company and books that
+	// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+	// and wakes nothing; a callback for an order whose flow has finished is
+	// acknowledged.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+	FundCallbackWithResponse(ctx context.Context, body FundCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*FundCallbackResponse, error)
 
 	// StripeWebhookWithBodyWithResponse Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
 	//
@@ -32374,6 +36124,57 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/payments/{id}/refunds (the `CreateRefund` operationId).
 	CreateRefundWithResponse(ctx context.Context, id PaymentId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
 
+	// ListProductsWithResponse The fund company's products, with their latest NAV
+	//
+	// The products wallets may subscribe to, as the fund company publishes them: kind,
+	// risk level (1 lowest, 5 highest), currency, minimum subscription, the daily
+	// cut-off (Asia/Shanghai) after which an order trades the next trading day, the
+	// confirmation and settlement days (T+n trading days), fees in basis points, and
+	// the latest NAV in ten-thousandths (`nav: 10234` is 1.0234) with its date. 503
+	// when the fund company does not answer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products (the `ListProducts` operationId).
+	ListProductsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProductsResponse, error)
+
+	// CreateRedemptionWithBodyWithResponse Sell a wallet's shares of a product for money
+	//
+	// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+	// and sends the order to the fund company. On confirmation at the trade date's NAV
+	// the held shares settle and the order is `confirmed` with `amount`
+	// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+	// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+	// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+	CreateRedemptionWithBodyWithResponse(ctx context.Context, params *CreateRedemptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRedemptionResponse, error)
+
+	// CreateRedemptionWithResponse Sell a wallet's shares of a product for money
+	//
+	// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+	// and sends the order to the fund company. On confirmation at the trade date's NAV
+	// the held shares settle and the order is `confirmed` with `amount`
+	// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+	// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+	// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+	CreateRedemptionWithResponse(ctx context.Context, params *CreateRedemptionParams, body CreateRedemptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRedemptionResponse, error)
+
+	// GetRedemptionWithResponse Get a redemption
+	//
+	// One of the merchant's redemptions: `processing` (shares held), `confirmed` (with `amount`, `nav`, `fee`; the money not yet paid), `paid` (the money in the wallet) or `failed`. Another merchant's id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/redemptions/{id} (the `GetRedemption` operationId).
+	GetRedemptionWithResponse(ctx context.Context, id RedemptionId, reqEditors ...RequestEditorFn) (*GetRedemptionResponse, error)
+
 	// GetRefundWithResponse Get a refund
 	//
 	// One of the merchant's refunds as it is now; another merchant's id answers 404.
@@ -32382,6 +36183,57 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
 	GetRefundWithResponse(ctx context.Context, id RefundId, reqEditors ...RequestEditorFn) (*GetRefundResponse, error)
+
+	// CreateSubscriptionWithBodyWithResponse Buy a fund product's shares with a wallet's money
+	//
+	// Holds `amount` of the wallet's available money and sends the order to the fund
+	// company under the subscription's id (its idempotency key). The trade date is today
+	// (Asia/Shanghai) when today is a trading day and the order is in before the
+	// product's cut-off, else the next trading day; the fund company confirms it at the
+	// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+	// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+	// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+	// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+	// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+	// a product riskier than the wallet's risk profile (or no profile) 422
+	// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+	// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+	// 422 `unsupported_currency`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+	CreateSubscriptionWithBodyWithResponse(ctx context.Context, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
+
+	// CreateSubscriptionWithResponse Buy a fund product's shares with a wallet's money
+	//
+	// Holds `amount` of the wallet's available money and sends the order to the fund
+	// company under the subscription's id (its idempotency key). The trade date is today
+	// (Asia/Shanghai) when today is a trading day and the order is in before the
+	// product's cut-off, else the next trading day; the fund company confirms it at the
+	// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+	// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+	// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+	// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+	// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+	// a product riskier than the wallet's risk profile (or no profile) 422
+	// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+	// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+	// 422 `unsupported_currency`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+	CreateSubscriptionWithResponse(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error)
+
+	// GetSubscriptionWithResponse Get a subscription
+	//
+	// One of the merchant's subscriptions: `processing` (money held, at the fund company), `confirmed` (with `shares`, `nav`, `fee`) or `failed` (`rejected_by_fund`, `insufficient_funds`). Another merchant's id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+	GetSubscriptionWithResponse(ctx context.Context, id SubscriptionId, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error)
 
 	// CreateTopupWithBodyWithResponse Charge a card into a wallet
 	//
@@ -34213,6 +38065,242 @@ func (r CreatePaymentCodeResponse) ContentType() string {
 	return ""
 }
 
+// ListPositionsResponse429Headers the declared response headers of an HTTP 429 response for ListPositions
+type ListPositionsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListPositionsResponse503Headers the declared response headers of an HTTP 503 response for ListPositions
+type ListPositionsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListPositionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PositionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPositionsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPositionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPositionsResponse) GetJSON200() *PositionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPositionsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPositionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPositionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPositionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPositionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetRiskProfileResponse429Headers the declared response headers of an HTTP 429 response for SetRiskProfile
+type SetRiskProfileResponse429Headers struct {
+	RetryAfter int
+}
+
+// SetRiskProfileResponse503Headers the declared response headers of an HTTP 503 response for SetRiskProfile
+type SetRiskProfileResponse503Headers struct {
+	RetryAfter int
+}
+
+type SetRiskProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RiskProfile
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetRiskProfileResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetRiskProfileResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetRiskProfileResponse) GetJSON200() *RiskProfile {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SetRiskProfileResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetRiskProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetRiskProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetRiskProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetRiskProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAccountYieldResponse429Headers the declared response headers of an HTTP 429 response for GetAccountYield
 type GetAccountYieldResponse429Headers struct {
 	RetryAfter int
@@ -34768,6 +38856,103 @@ func (r BureauCallbackResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BureauCallbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FundCallbackResponse503Headers the declared response headers of an HTTP 503 response for FundCallback
+type FundCallbackResponse503Headers struct {
+	RetryAfter int
+}
+
+type FundCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallbackReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FundCallbackResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FundCallbackResponse) GetJSON200() *CallbackReceived {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r FundCallbackResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r FundCallbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FundCallbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FundCallbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FundCallbackResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -39571,6 +43756,394 @@ func (r CreateRefundResponse) ContentType() string {
 	return ""
 }
 
+// ListProductsResponse429Headers the declared response headers of an HTTP 429 response for ListProducts
+type ListProductsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListProductsResponse503Headers the declared response headers of an HTTP 503 response for ListProducts
+type ListProductsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListProductsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProductsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProductsResponse) GetJSON200() *ProductList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRedemptionResponse200Headers the declared response headers of an HTTP 200 response for CreateRedemption
+type CreateRedemptionResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateRedemptionResponse202Headers the declared response headers of an HTTP 202 response for CreateRedemption
+type CreateRedemptionResponse202Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateRedemptionResponse429Headers the declared response headers of an HTTP 429 response for CreateRedemption
+type CreateRedemptionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateRedemptionResponse503Headers the declared response headers of an HTTP 503 response for CreateRedemption
+type CreateRedemptionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateRedemptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FundOrder
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FundOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+		Code         CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                         `json:"detail,omitempty"`
+		Instance     *string                                                         `json:"instance,omitempty"`
+		RequestId    *string                                                         `json:"request_id,omitempty"`
+		Status       CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                          `json:"title"`
+		Type         string                                                          `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateRedemptionResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateRedemptionResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateRedemptionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRedemptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateRedemptionResponse) GetJSON200() *FundOrder {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateRedemptionResponse) GetJSON202() *FundOrder {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+	Code         CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                         `json:"detail,omitempty"`
+	Instance     *string                                                         `json:"instance,omitempty"`
+	RequestId    *string                                                         `json:"request_id,omitempty"`
+	Status       CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                          `json:"title"`
+	Type         string                                                          `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRedemptionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRedemptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRedemptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRedemptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRedemptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRedemptionResponse429Headers the declared response headers of an HTTP 429 response for GetRedemption
+type GetRedemptionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetRedemptionResponse503Headers the declared response headers of an HTTP 503 response for GetRedemption
+type GetRedemptionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetRedemptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FundOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRedemptionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRedemptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRedemptionResponse) GetJSON200() *FundOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRedemptionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRedemptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRedemptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRedemptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRedemptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRefundResponse429Headers the declared response headers of an HTTP 429 response for GetRefund
 type GetRefundResponse429Headers struct {
 	RetryAfter int
@@ -39683,6 +44256,290 @@ func (r GetRefundResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRefundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for CreateSubscription
+type CreateSubscriptionResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateSubscriptionResponse202Headers the declared response headers of an HTTP 202 response for CreateSubscription
+type CreateSubscriptionResponse202Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateSubscriptionResponse429Headers the declared response headers of an HTTP 429 response for CreateSubscription
+type CreateSubscriptionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for CreateSubscription
+type CreateSubscriptionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FundOrder
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FundOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+		Code         CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                           `json:"detail,omitempty"`
+		Instance     *string                                                           `json:"instance,omitempty"`
+		RequestId    *string                                                           `json:"request_id,omitempty"`
+		Status       CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                            `json:"title"`
+		Type         string                                                            `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateSubscriptionResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateSubscriptionResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSubscriptionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSubscriptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateSubscriptionResponse) GetJSON200() *FundOrder {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateSubscriptionResponse) GetJSON202() *FundOrder {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+	Code         CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                           `json:"detail,omitempty"`
+	Instance     *string                                                           `json:"instance,omitempty"`
+	RequestId    *string                                                           `json:"request_id,omitempty"`
+	Status       CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                            `json:"title"`
+	Type         string                                                            `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSubscriptionResponse429Headers the declared response headers of an HTTP 429 response for GetSubscription
+type GetSubscriptionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for GetSubscription
+type GetSubscriptionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FundOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSubscriptionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSubscriptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSubscriptionResponse) GetJSON200() *FundOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSubscriptionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -41019,6 +45876,51 @@ func (c *ClientWithResponses) CreatePaymentCodeWithResponse(ctx context.Context,
 	return ParseCreatePaymentCodeResponse(rsp)
 }
 
+// ListPositionsWithResponse A wallet's fund holdings, valued at the latest NAV
+//
+// Per product the wallet ever held: its shares (hundredths of a share, `100050` is 1000.50), the shares held by redemptions in flight, the latest NAV and its date, and the market value (shares x NAV, rounded down to the minor unit). Shares are ledger accounts of their own asset code (`SHR.<product>`), so the ledger check covers them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{id}/positions (the `ListPositions` operationId).
+func (c *ClientWithResponses) ListPositionsWithResponse(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*ListPositionsResponse, error) {
+	rsp, err := c.ListPositions(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPositionsResponse(rsp)
+}
+
+// SetRiskProfileWithBodyWithResponse Record the risk level a wallet's owner was assessed at
+//
+// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+func (c *ClientWithResponses) SetRiskProfileWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetRiskProfileResponse, error) {
+	rsp, err := c.SetRiskProfileWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRiskProfileResponse(rsp)
+}
+
+// SetRiskProfileWithResponse Record the risk level a wallet's owner was assessed at
+//
+// Records (or replaces) the level, 1 (lowest risk) to 5, at which the wallet's owner was assessed. A subscription to a product of a higher `risk_level`, or from a wallet never assessed, is refused 422 `risk_mismatch`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
+func (c *ClientWithResponses) SetRiskProfileWithResponse(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRiskProfileResponse, error) {
+	rsp, err := c.SetRiskProfile(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetRiskProfileResponse(rsp)
+}
+
 // GetAccountYieldWithResponse A wallet's balance yield and its latest days
 //
 // Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
@@ -41214,6 +46116,48 @@ func (c *ClientWithResponses) BureauCallbackWithResponse(ctx context.Context, bo
 		return nil, err
 	}
 	return ParseBureauCallbackResponse(rsp)
+}
+
+// FundCallbackWithBodyWithResponse The fund company's signed callback that an order moved (for the fund company, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's fund company signs it with the banksim callback secret
+// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+// truth: it wakes the order's flow, which asks the fund company and books that
+// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+// and wakes nothing; a callback for an order whose flow has finished is
+// acknowledged.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+func (c *ClientWithResponses) FundCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FundCallbackResponse, error) {
+	rsp, err := c.FundCallbackWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFundCallbackResponse(rsp)
+}
+
+// FundCallbackWithResponse The fund company's signed callback that an order moved (for the fund company, not merchants)
+//
+// Served with the banksim route, only when the banksim channel is configured: the
+// bank simulator's fund company signs it with the banksim callback secret
+// (`X-Banksim-Signature`, as the bank's callbacks). A callback is a hint, never the
+// truth: it wakes the order's flow, which asks the fund company and books that
+// answer only, so a confirmation sent twice is booked once. An unknown order is 404
+// and wakes nothing; a callback for an order whose flow has finished is
+// acknowledged.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/callbacks/fund (the `FundCallback` operationId).
+func (c *ClientWithResponses) FundCallbackWithResponse(ctx context.Context, body FundCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*FundCallbackResponse, error) {
+	rsp, err := c.FundCallback(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFundCallbackResponse(rsp)
 }
 
 // StripeWebhookWithBodyWithResponse Stripe's signed webhook event, as a callback of the stripe channel (for Stripe, not merchants)
@@ -42281,6 +47225,81 @@ func (c *ClientWithResponses) CreateRefundWithResponse(ctx context.Context, id P
 	return ParseCreateRefundResponse(rsp)
 }
 
+// ListProductsWithResponse The fund company's products, with their latest NAV
+//
+// The products wallets may subscribe to, as the fund company publishes them: kind,
+// risk level (1 lowest, 5 highest), currency, minimum subscription, the daily
+// cut-off (Asia/Shanghai) after which an order trades the next trading day, the
+// confirmation and settlement days (T+n trading days), fees in basis points, and
+// the latest NAV in ten-thousandths (`nav: 10234` is 1.0234) with its date. 503
+// when the fund company does not answer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products (the `ListProducts` operationId).
+func (c *ClientWithResponses) ListProductsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProductsResponse, error) {
+	rsp, err := c.ListProducts(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProductsResponse(rsp)
+}
+
+// CreateRedemptionWithBodyWithResponse Sell a wallet's shares of a product for money
+//
+// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+// and sends the order to the fund company. On confirmation at the trade date's NAV
+// the held shares settle and the order is `confirmed` with `amount`
+// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+func (c *ClientWithResponses) CreateRedemptionWithBodyWithResponse(ctx context.Context, params *CreateRedemptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRedemptionResponse, error) {
+	rsp, err := c.CreateRedemptionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRedemptionResponse(rsp)
+}
+
+// CreateRedemptionWithResponse Sell a wallet's shares of a product for money
+//
+// Holds `shares` (hundredths of a share) of the wallet's free shares of the product
+// and sends the order to the fund company. On confirmation at the trade date's NAV
+// the held shares settle and the order is `confirmed` with `amount`
+// (`floor(shares x NAV) - fee`, minor units); the money arrives in the wallet when the
+// fund company pays it (`expected_settle_date`, T+`settle_days`): `paid`. More than
+// the wallet's free shares: 422 `insufficient_shares`, nothing held or sent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/redemptions (the `CreateRedemption` operationId).
+func (c *ClientWithResponses) CreateRedemptionWithResponse(ctx context.Context, params *CreateRedemptionParams, body CreateRedemptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRedemptionResponse, error) {
+	rsp, err := c.CreateRedemption(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRedemptionResponse(rsp)
+}
+
+// GetRedemptionWithResponse Get a redemption
+//
+// One of the merchant's redemptions: `processing` (shares held), `confirmed` (with `amount`, `nav`, `fee`; the money not yet paid), `paid` (the money in the wallet) or `failed`. Another merchant's id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/redemptions/{id} (the `GetRedemption` operationId).
+func (c *ClientWithResponses) GetRedemptionWithResponse(ctx context.Context, id RedemptionId, reqEditors ...RequestEditorFn) (*GetRedemptionResponse, error) {
+	rsp, err := c.GetRedemption(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRedemptionResponse(rsp)
+}
+
 // GetRefundWithResponse Get a refund
 //
 // One of the merchant's refunds as it is now; another merchant's id answers 404.
@@ -42294,6 +47313,75 @@ func (c *ClientWithResponses) GetRefundWithResponse(ctx context.Context, id Refu
 		return nil, err
 	}
 	return ParseGetRefundResponse(rsp)
+}
+
+// CreateSubscriptionWithBodyWithResponse Buy a fund product's shares with a wallet's money
+//
+// Holds `amount` of the wallet's available money and sends the order to the fund
+// company under the subscription's id (its idempotency key). The trade date is today
+// (Asia/Shanghai) when today is a trading day and the order is in before the
+// product's cut-off, else the next trading day; the fund company confirms it at the
+// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+// a product riskier than the wallet's risk profile (or no profile) 422
+// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+// 422 `unsupported_currency`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context.Context, params *CreateSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
+	rsp, err := c.CreateSubscriptionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSubscriptionResponse(rsp)
+}
+
+// CreateSubscriptionWithResponse Buy a fund product's shares with a wallet's money
+//
+// Holds `amount` of the wallet's available money and sends the order to the fund
+// company under the subscription's id (its idempotency key). The trade date is today
+// (Asia/Shanghai) when today is a trading day and the order is in before the
+// product's cut-off, else the next trading day; the fund company confirms it at the
+// trade date's NAV (`expected_confirm_date`, T+`confirm_days`): the shares are
+// `floor((amount - fee) / NAV)` to 0.01 share, the held money settles and the shares
+// land in the wallet's position. A rejection fails it (`rejected_by_fund`) and
+// releases the money. Answers 202 `processing`; the `subscription.confirmed` or
+// `subscription.failed` webhook goes to `notify_url`. Refused, nothing stored or held:
+// a product riskier than the wallet's risk profile (or no profile) 422
+// `risk_mismatch`, under the product's `min_amount` 422 `invalid_amount`, more than
+// the wallet's available money 422 `insufficient_funds`, a wallet of another currency
+// 422 `unsupported_currency`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/subscriptions (the `CreateSubscription` operationId).
+func (c *ClientWithResponses) CreateSubscriptionWithResponse(ctx context.Context, params *CreateSubscriptionParams, body CreateSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSubscriptionResponse, error) {
+	rsp, err := c.CreateSubscription(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSubscriptionResponse(rsp)
+}
+
+// GetSubscriptionWithResponse Get a subscription
+//
+// One of the merchant's subscriptions: `processing` (money held, at the fund company), `confirmed` (with `shares`, `nav`, `fee`) or `failed` (`rejected_by_fund`, `insufficient_funds`). Another merchant's id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, id SubscriptionId, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error) {
+	rsp, err := c.GetSubscription(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSubscriptionResponse(rsp)
 }
 
 // CreateTopupWithBodyWithResponse Charge a card into a wallet
@@ -44035,6 +49123,230 @@ func ParseCreatePaymentCodeResponse(rsp *http.Response) (*CreatePaymentCodeRespo
 	return response, nil
 }
 
+// ParseListPositionsResponse parses an HTTP response from a ListPositionsWithResponse call
+func ParseListPositionsResponse(rsp *http.Response) (*ListPositionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPositionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PositionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListPositionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPositionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetRiskProfileResponse parses an HTTP response from a SetRiskProfileWithResponse call
+func ParseSetRiskProfileResponse(rsp *http.Response) (*SetRiskProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetRiskProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RiskProfile
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SetRiskProfileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetRiskProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetAccountYieldResponse parses an HTTP response from a GetAccountYieldWithResponse call
 func ParseGetAccountYieldResponse(rsp *http.Response) (*GetAccountYieldResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -44534,6 +49846,94 @@ func ParseBureauCallbackResponse(rsp *http.Response) (*BureauCallbackResponse, e
 	switch {
 	case rsp.StatusCode == 503:
 		var headers BureauCallbackResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFundCallbackResponse parses an HTTP response from a FundCallbackWithResponse call
+func ParseFundCallbackResponse(rsp *http.Response) (*FundCallbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FundCallbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallbackReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers FundCallbackResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -49027,6 +54427,372 @@ func ParseCreateRefundResponse(rsp *http.Response) (*CreateRefundResponse, error
 	return response, nil
 }
 
+// ParseListProductsResponse parses an HTTP response from a ListProductsWithResponse call
+func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListProductsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRedemptionResponse parses an HTTP response from a CreateRedemptionWithResponse call
+func ParseCreateRedemptionResponse(rsp *http.Response) (*CreateRedemptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRedemptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                            `json:"attempts_left,omitempty"`
+			Code         CreateRedemption422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                         `json:"detail,omitempty"`
+			Instance     *string                                                         `json:"instance,omitempty"`
+			RequestId    *string                                                         `json:"request_id,omitempty"`
+			Status       CreateRedemption422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                          `json:"title"`
+			Type         string                                                          `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateRedemptionResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CreateRedemptionResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateRedemptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateRedemptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRedemptionResponse parses an HTTP response from a GetRedemptionWithResponse call
+func ParseGetRedemptionResponse(rsp *http.Response) (*GetRedemptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRedemptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetRedemptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetRedemptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetRefundResponse parses an HTTP response from a GetRefundWithResponse call
 func ParseGetRefundResponse(rsp *http.Response) (*GetRefundResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -49126,6 +54892,274 @@ func ParseGetRefundResponse(rsp *http.Response) (*GetRefundResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetRefundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSubscriptionResponse parses an HTTP response from a CreateSubscriptionWithResponse call
+func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                              `json:"attempts_left,omitempty"`
+			Code         CreateSubscription422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                           `json:"detail,omitempty"`
+			Instance     *string                                                           `json:"instance,omitempty"`
+			RequestId    *string                                                           `json:"request_id,omitempty"`
+			Status       CreateSubscription422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                            `json:"title"`
+			Type         string                                                            `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateSubscriptionResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CreateSubscriptionResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSubscriptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSubscriptionResponse parses an HTTP response from a GetSubscriptionWithResponse call
+func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FundOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetSubscriptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSubscriptionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -118,6 +118,9 @@ type Handler struct {
 	// Bureau, when set, serves the credit bureau's callbacks (POST BureauPath)
 	// alongside the banksim route, with the banksim verifier's secret.
 	Bureau *Bureau
+	// Fund, when set, serves the fund company's callbacks (POST FundPath) alongside
+	// the banksim route, with the banksim verifier's secret.
+	Fund FundOrders
 }
 
 // Register mounts one route per verifier (after middleware.ReadBody), and the
@@ -128,6 +131,9 @@ func (h *Handler) Register(r gin.IRoutes) {
 		r.POST("/v1/callbacks/"+v.Channel(), h.receive(v))
 		if b, ok := v.(Banksim); ok && h.Bureau != nil {
 			r.POST(BureauPath, h.bureau(b.Secret))
+		}
+		if b, ok := v.(Banksim); ok && h.Fund != nil {
+			r.POST(FundPath, h.fundCallback(b.Secret))
 		}
 	}
 }

@@ -66,6 +66,7 @@ type Handler struct {
 	Events         Events
 	Identity       Identity
 	Yield          Yield
+	Fund           Fund
 	Channels       []string
 	DefaultChannel string
 	Log            *logrus.Entry
@@ -95,6 +96,7 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/events/:id", func(c *gin.Context) { getObject(h, c, models.PrefixEvent, "event", h.Events.Get) })
 	g.POST("/events/:id/redeliver", h.redeliverEvent)
 	h.registerIdentity(g)
+	h.registerFund(g)
 }
 
 // idempotencyKey reads and checks the Idempotency-Key header: 1-255 printable ASCII.

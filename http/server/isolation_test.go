@@ -72,6 +72,7 @@ func victimObjects(t *testing.T, a *api) map[string]string {
 	require.NoError(t, r.JSON(&reads))
 	require.Len(t, reads.Data, 1)
 	ids["crr_"] = reads.Data[0].ID
+	victimFundOrders(t, a, ids["acct_"], ids)
 	return ids
 }
 

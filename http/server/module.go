@@ -33,6 +33,7 @@ type Services struct {
 	Merchants       *starter.Merchants
 	Identity        *starter.Identity
 	Yield           *starter.Yield
+	Fund            *starter.Fund
 }
 
 // Params are the API's dependencies.
@@ -75,7 +76,7 @@ var Module = fx.Module("http",
 		deps := Deps{
 			Merchant: &merchant.Handler{
 				Payments: p.Services.Payments, Refunds: p.Services.Refunds, Wallets: p.Services.Wallets, Events: p.Services.Events,
-				Identity: p.Services.Identity, Yield: p.Services.Yield,
+				Identity: p.Services.Identity, Yield: p.Services.Yield, Fund: p.Services.Fund,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log,
 			},
 			Ops: &ops.Handler{
@@ -95,6 +96,7 @@ var Module = fx.Module("http",
 				// The credit bureau's callbacks, mounted with the banksim route (its
 				// secret signs them).
 				Bureau: &callbacks.Bureau{Reports: p.Store, Signaler: p.Starter},
+				Fund:   p.Services.Fund,
 			},
 			Hosted:         &hosted.Handler{Payments: p.Services.Payments, Channels: p.Channels.Names(), Log: log},
 			Merchants:      p.Store,

@@ -58,6 +58,9 @@ type fakeStarter struct {
 	await func(ctx context.Context, workflowID string) (bool, error)
 	// The identity objects whose flows were started (identity_test.go).
 	identityStarts []string
+	// Fund orders started and fund callbacks signalled (fund_test.go).
+	fundStarts  []models.FundOrderInput
+	fundSignals []string
 }
 
 // AwaitFlow waits as f.await says, or until ctx ends.
@@ -210,6 +213,7 @@ func newAPI(t testing.TB, b testenv.Backend, opts ...func(*server.Deps)) *api {
 			}),
 			Flows: st, Events: st, Signaler: fs, Log: entry, Now: nowFn,
 			Bureau: &callbacks.Bureau{Reports: st, Signaler: fs},
+			Fund:   fundService(st, l, fs),
 		},
 		Merchants: st, OpsTokens: []string{"ops-demo-token"}, Tolerance: 300 * time.Second, Now: nowFn, Log: entry,
 	}
@@ -239,6 +243,7 @@ func merchantHandler(st *store.Store, l *ledger.Ledger, fs *fakeStarter, log *lo
 		Wallets: &starter.Wallets{Deps: d, Flows: fs}, Events: &starter.Events{Deps: d, Flows: fs},
 		Identity: &starter.Identity{Deps: d, Flows: fs, Cfg: identityConfig()},
 		Yield:    &starter.Yield{Deps: d, Flows: fs},
+		Fund:     fundService(st, l, fs),
 		Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: log,
 	}
 }

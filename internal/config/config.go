@@ -109,7 +109,10 @@ type Config struct {
 	CreditReuse          time.Duration
 	CreditRetention      time.Duration
 	BureauPoll           time.Duration
-	BureauDeadline       time.Duration
+	// FundPoll is how long a fund order's flow waits for the fund company's callback
+	// before it asks (then doubling, up to an hour).
+	FundPoll       time.Duration
+	BureauDeadline time.Duration
 
 	// Demo seeding (make run): a merchant with a known secret and webhook secret.
 	DemoMerchantID     string
@@ -313,6 +316,7 @@ func load(getenv func(string) string) (Config, error) {
 		CreditReuse:           e.days("PAYFLOW_CREDIT_REUSE_DAYS", 30),
 		CreditRetention:       e.days("PAYFLOW_CREDIT_RETENTION_DAYS", 90),
 		BureauPoll:            e.duration("PAYFLOW_BUREAU_POLL", 10*time.Second),
+		FundPoll:              e.duration("PAYFLOW_FUND_POLL", time.Minute),
 		BureauDeadline:        e.duration("PAYFLOW_BUREAU_DEADLINE", time.Hour),
 		DemoMerchantID:        e.str("PAYFLOW_DEMO_MERCHANT_ID", "mch_demo"),
 		DemoMerchantSecret:    e.str("PAYFLOW_DEMO_MERCHANT_SECRET", "demo_secret_change_me"),

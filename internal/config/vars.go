@@ -68,6 +68,7 @@ var Variables = []Variable{
 	{"PAYFLOW_CREDIT_REUSE_DAYS", "30", "days a ready credit report answers the same merchant's new request for the same subject (unless refresh); a duration like 90s is taken too"},
 	{"PAYFLOW_CREDIT_RETENTION_DAYS", "90", "days a credit report's content is kept after the bureau answered; then the purge schedule deletes it and GET says purged (a duration like 90s is taken too)"},
 	{"PAYFLOW_BUREAU_POLL", "10s", "how long a credit report waits for the bureau's callback before it asks (then doubling, up to an hour)"},
+	{"PAYFLOW_FUND_POLL", "1m", "how long a subscription or redemption waits for the fund company's callback before it asks (then doubling, up to an hour); the callback wakes it at once"},
 	{"PAYFLOW_BUREAU_DEADLINE", "1h", "when a credit report gives up on a bureau that never answers: failed bureau_unavailable, nothing billed"},
 	{"PAYFLOW_CODE_CONFIRM_TIMEOUT", "30s", "how long a payment waits for its customer's confirmation (a wallet code payment over the merchant's no_password_limit) before it fails customer_not_confirmed"},
 	{"PAYFLOW_BANKSIM_ADDR", "127.0.0.1:8090", "where the bank simulator listens"},

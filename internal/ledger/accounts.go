@@ -52,6 +52,8 @@ type AccountSpec struct {
 	MerchantID string
 	Currency   models.Currency
 	Channel    string
+	// Owner is the wallet a fund position account belongs to.
+	Owner string
 }
 
 // SystemKey is the unique key of the singleton account.
@@ -61,6 +63,8 @@ func (s AccountSpec) SystemKey() string {
 		return fmt.Sprintf("%s/%s/%s", s.Kind, s.MerchantID, s.Currency)
 	case KindBankClearing:
 		return fmt.Sprintf("%s/%s/%s", s.Kind, s.Channel, s.Currency)
+	case KindFundPosition:
+		return fmt.Sprintf("%s/%s/%s", s.Kind, s.Owner, s.Currency)
 	default:
 		return fmt.Sprintf("%s/%s", s.Kind, s.Currency)
 	}
@@ -89,7 +93,7 @@ func FeesSpec(c models.Currency) AccountSpec {
 // first use. It runs outside any posting transaction: a concurrent creator wins on the
 // unique system key and the loser reads the winner's row in a fresh statement.
 func (l *Ledger) EnsureAccount(ctx context.Context, spec AccountSpec) (string, error) {
-	if !spec.Currency.Valid() {
+	if !spec.Currency.ValidAsset() {
 		return "", fmt.Errorf("account %s: %w", spec.SystemKey(), models.ErrUnsupportedCurrency)
 	}
 	if spec.Kind == KindBankClearing && !RealChannel(spec.Channel) {
@@ -117,6 +121,7 @@ func (l *Ledger) EnsureAccount(ctx context.Context, spec AccountSpec) (string, e
 		Kind:         string(spec.Kind),
 		Currency:     string(spec.Currency),
 		Channel:      spec.Channel,
+		Reference:    spec.Owner,
 		TrackBalance: track,
 		CreatedAt:    time.Now().UTC(),
 	}

@@ -43,7 +43,7 @@ const (
 // tracked reports whether accounts of the kind keep a cached balance and may never
 // go negative.
 func (k AccountKind) tracked() bool {
-	return k == KindCustomerWallet || k == KindMerchantSettlement
+	return k == KindCustomerWallet || k == KindMerchantSettlement || k == KindFundPosition
 }
 
 // Errors of the ledger. ErrInsufficientFunds and ErrRejected are business outcomes;
@@ -92,11 +92,13 @@ type Ledger struct {
 	db *store.DB
 	// maxAttempts bounds the retries of one transaction on version conflicts.
 	maxAttempts int
+	// batchSlots bounds the PostBatch transactions in flight (maxBatchTxs).
+	batchSlots chan struct{}
 }
 
 // New returns a Ledger on db.
 func New(db *store.DB) *Ledger {
-	return &Ledger{db: db, maxAttempts: 50}
+	return &Ledger{db: db, maxAttempts: 50, batchSlots: make(chan struct{}, maxBatchTxs)}
 }
 
 // Run runs fn in one transaction (store.Transact): the ledger's postings and holds,

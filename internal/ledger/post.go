@@ -220,7 +220,7 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 
 // validatePosting checks the rules every journal obeys before anything is read.
 func validatePosting(p Posting) error {
-	if !p.Currency.Valid() {
+	if !p.Currency.ValidAsset() {
 		return fmt.Errorf("%w: %w", ErrRejected, models.ErrUnsupportedCurrency)
 	}
 	if len(p.Legs) < 2 {

@@ -49,10 +49,11 @@ func (d *DB) Migrate(ctx context.Context) ([]int64, error) {
 	return applied, nil
 }
 
-// sqliteFS serves the migrations with one spelling changed for SQLite: DATETIME(6)
+// sqliteFS serves the migrations with two changes for SQLite: DATETIME(6)
 // (microseconds on MySQL) becomes DATETIME, the declared type SQLite's driver
-// recognises as a time column. SQLite ignores the precision anyway; everything else
-// in the files runs on both databases as written.
+// recognises as a time column (SQLite ignores the precision anyway), and a line
+// ending "-- mysql-only" (a column's width changed, which SQLite never enforced) is
+// left out. Everything else in the files runs on both databases as written.
 type sqliteFS struct{ fs.FS }
 
 func (s sqliteFS) Open(name string) (fs.File, error) {
@@ -70,6 +71,7 @@ func (s sqliteFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	b = bytes.ReplaceAll(b, []byte("DATETIME(6)"), []byte("DATETIME"))
+	b = dropMySQLOnly(b)
 	return &memFile{Reader: bytes.NewReader(b), info: memInfo{name: st.Name(), size: int64(len(b)), mod: st.ModTime()}}, nil
 }
 
@@ -93,3 +95,16 @@ func (i memInfo) Mode() fs.FileMode  { return 0o444 }
 func (i memInfo) ModTime() time.Time { return i.mod }
 func (i memInfo) IsDir() bool        { return false }
 func (i memInfo) Sys() any           { return nil }
+
+// dropMySQLOnly removes the lines that end with the marker "-- mysql-only".
+func dropMySQLOnly(b []byte) []byte {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	out := make([]byte, 0, len(b))
+	for _, l := range lines {
+		if bytes.HasSuffix(bytes.TrimRight(l, " \t\r\n"), []byte("-- mysql-only")) {
+			continue
+		}
+		out = append(out, l...)
+	}
+	return out
+}
