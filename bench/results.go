@@ -244,6 +244,10 @@ func (r *Results) table() string {
 		fmt.Fprintf(&b, "| recon_lines_per_s (%d lines) | %.0f | peak RSS %.1f MB, flat: %v | >= 500000, <= 256 MB |\n",
 			r.ReconLines, r.ReconLinesPerS, r.ReconPeakRSSMB, r.ReconMemoryFlat)
 	}
+	for _, y := range r.Yield {
+		fmt.Fprintf(&b, "| yield run of %d wallets (%d ranges, %d workers) | %.1f s | %.0f wallets/s, peak RSS %.1f MB, ledger check ok: %v | 1M: flat RSS <= 256 MB |\n",
+			y.Wallets, y.Ranges, y.Workers, y.RunS, y.WalletsPerS, y.PeakRSSMB, y.LedgerCheckOK)
+	}
 	if len(r.CPUDuringPayments) > 0 {
 		fmt.Fprintf(&b, "\nCPU cores used during payments: %s\n", cores(r.CPUDuringPayments))
 	}
