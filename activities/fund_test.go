@@ -57,7 +57,7 @@ func (f *fundFixture) order(t *testing.T, kind models.FundOrderKind, amount, sha
 	o := models.FundOrder{ID: models.NewID(prefix), Object: string(kind), AccountID: f.wallet, ProductID: "prd_bond",
 		Status: models.FundOrderProcessing, Currency: "CNY", Amount: amount, Shares: shares, TradeDate: "2026-10-09",
 		ExpectedConfirmDate: "2026-10-12", CreatedAt: time.Now().UTC()}
-	require.NoError(t, f.st.DB().Transaction(func(tx *gorm.DB) error { return store.InsertFundOrder(tx, f.pay.MerchantID, o) }))
+	require.NoError(t, f.st.DB().Transaction(func(tx *gorm.DB) error { return store.InsertFundOrder(tx, f.pay.MerchantID, "", o) }))
 	return models.FundOrderInput{OrderID: o.ID, Kind: kind, MerchantID: f.pay.MerchantID, AccountID: f.wallet,
 		ProductID: "prd_bond", Currency: "CNY", Amount: amount, Shares: shares, TradeDate: o.TradeDate, Poll: time.Minute}
 }

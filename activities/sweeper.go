@@ -37,6 +37,7 @@ type FlowStarter interface {
 	StartRefund(ctx context.Context, in models.RefundInput) error
 	StartTopup(ctx context.Context, in models.TopupInput) error
 	StartWithdrawal(ctx context.Context, in models.WithdrawalInput) error
+	StartFundOrder(ctx context.Context, in models.FundOrderInput) error
 }
 
 // Sweeper holds the activity that starts the flows of objects stored without one.
@@ -52,9 +53,13 @@ type Sweeper struct {
 	HeartbeatEvery time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// FundPoll is a swept fund order's wait for the fund company's callback
+	// (PAYFLOW_FUND_POLL; 0: a minute).
+	FundPoll time.Duration
 }
 
-// SweepFlows makes sure that every payment, refund, top-up and withdrawal has its flow.
+// SweepFlows makes sure that every payment, refund, top-up, withdrawal and fund order
+// (subscription, redemption) has its flow.
 //
 // The API commits an object, then starts its flow; a request that dies in between
 // (the process crashed, Temporal refused the start and the client never retried)
@@ -252,7 +257,25 @@ func (s *Sweeper) kinds() []sweepKind {
 				}
 				return s.Starter.StartWithdrawal(ctx, in)
 			})},
+		s.fundKind(models.FundSubscription),
+		s.fundKind(models.FundRedemption),
 	}
+}
+
+// fundKind sweeps the fund orders of a kind: the order's flow holds the money or
+// shares and places it, as the API would have started it.
+func (s *Sweeper) fundKind(kind models.FundOrderKind) sweepKind {
+	read := func(ctx context.Context, p store.SweepPage) ([]models.FundOrderInput, error) {
+		return s.Store.FundOrdersToSweep(ctx, kind, p)
+	}
+	return sweepKind{kind.Flow(), sweepOf(read, func(o models.FundOrderInput) (string, time.Time) { return o.OrderID, o.CreatedAt },
+		func(ctx context.Context, in models.FundOrderInput) error {
+			in.Poll = s.FundPoll
+			if in.Poll <= 0 {
+				in.Poll = time.Minute
+			}
+			return s.Starter.StartFundOrder(ctx, in)
+		})}
 }
 
 // agreement is the bank agreement of a bound card a swept flow moves money with, as

@@ -55,6 +55,10 @@ func (f *flowStarts) StartWithdrawal(_ context.Context, in models.WithdrawalInpu
 	return f.record(in.WithdrawalID, in)
 }
 
+func (f *flowStarts) StartFundOrder(_ context.Context, in models.FundOrderInput) error {
+	return f.record(in.OrderID, in)
+}
+
 // take returns the starts recorded since the last take.
 func (f *flowStarts) take() []any {
 	f.mu.Lock()
@@ -162,6 +166,16 @@ func (f *sweepFixture) topup(t *testing.T, id string, created time.Time) {
 	}))
 }
 
+func (f *sweepFixture) fundOrder(t *testing.T, id string, status models.FundOrderStatus, created time.Time) {
+	t.Helper()
+	o := models.FundOrder{ID: id, AccountID: "acc_wallet", ProductID: "prd_bond", Status: status, Currency: "CNY",
+		Amount: 100_000, TradeDate: "2026-03-02", ExpectedConfirmDate: "2026-03-03", CreatedAt: created}
+	if o.Kind() == models.FundRedemption {
+		o.Amount, o.Shares = 0, 5000
+	}
+	require.NoError(t, store.InsertFundOrder(f.st.DB().DB, "mch_sweep", "https://merchant.example/hooks", o))
+}
+
 func (f *sweepFixture) withdrawal(t *testing.T, id string, status models.WithdrawalStatus, created time.Time) {
 	t.Helper()
 	require.NoError(t, store.InsertWithdrawal(f.st.DB().DB, models.Withdrawal{
@@ -192,6 +206,9 @@ func TestSweepStartsFlowsOfObjectsLeftWithoutOne(t *testing.T) {
 			f.topup(t, "tu_old", now.Add(-3*time.Minute))
 			f.withdrawal(t, "wd_old", models.WithdrawalProcessing, now.Add(-2*time.Minute))
 			f.withdrawal(t, "wd_waiting", models.WithdrawalPendingApproval, now.Add(-2*time.Minute))
+			f.fundOrder(t, "sub_old", models.FundOrderProcessing, now.Add(-2*time.Minute))
+			f.fundOrder(t, "sub_done", models.FundOrderConfirmed, now.Add(-2*time.Minute))
+			f.fundOrder(t, "red_old", models.FundOrderProcessing, now.Add(-90*time.Second))
 
 			res, err := f.sweep(t)
 			require.NoError(t, err)
@@ -204,13 +221,20 @@ func TestSweepStartsFlowsOfObjectsLeftWithoutOne(t *testing.T) {
 					Token: "tok_processing", Channel: "banksim"},
 				models.WithdrawalInput{WithdrawalID: "wd_old", MerchantID: "mch_sweep", AccountID: "acc_wallet", Amount: 8000, Currency: "CNY",
 					BankAccount: "ba_success", Channel: "banksim", ReviewThreshold: 7000},
+				models.FundOrderInput{OrderID: "sub_old", Kind: models.FundSubscription, MerchantID: "mch_sweep", AccountID: "acc_wallet",
+					ProductID: "prd_bond", Currency: "CNY", Amount: 100_000, TradeDate: "2026-03-02", NotifyURL: "https://merchant.example/hooks",
+					Poll: time.Minute, CreatedAt: now.Add(-2 * time.Minute)},
+				models.FundOrderInput{OrderID: "red_old", Kind: models.FundRedemption, MerchantID: "mch_sweep", AccountID: "acc_wallet",
+					ProductID: "prd_bond", Currency: "CNY", Shares: 5000, TradeDate: "2026-03-02", NotifyURL: "https://merchant.example/hooks",
+					Poll: time.Minute, CreatedAt: now.Add(-90 * time.Second)},
 			}, f.starts.take())
 			require.Equal(t, now.Add(-time.Minute), res.Until)
-			require.Len(t, res.Kinds, 4)
+			require.Len(t, res.Kinds, 6)
 			for i, want := range []struct {
 				flow models.Flow
 				mark string
-			}{{models.FlowPayment, "pay_old"}, {models.FlowRefund, "re_old"}, {models.FlowTopup, "tu_old"}, {models.FlowWithdrawal, "wd_old"}} {
+			}{{models.FlowPayment, "pay_old"}, {models.FlowRefund, "re_old"}, {models.FlowTopup, "tu_old"}, {models.FlowWithdrawal, "wd_old"},
+				{models.FlowSubscription, "sub_old"}, {models.FlowRedemption, "red_old"}} {
 				k := res.Kinds[i]
 				require.Equal(t, want.flow, k.Flow)
 				require.Equal(t, 1, k.Started, want.flow)

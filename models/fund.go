@@ -173,6 +173,9 @@ type FundOrderInput struct {
 	// Poll is how long the flow waits for the fund company's callback before it
 	// asks (then doubling, up to an hour).
 	Poll time.Duration `json:"poll"`
+	// CreatedAt is when the order was stored (the flow sweeper's mark); not part of
+	// the flow's input.
+	CreatedAt time.Time `json:"-"`
 }
 
 // FundOrderResult is how a fund order's flow ended.

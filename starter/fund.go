@@ -261,7 +261,7 @@ func (s *Fund) CreateFundOrder(ctx context.Context, req NewFundOrder) (Created[m
 				return fmt.Errorf("%w: %d available, %d asked", ErrInsufficientFunds, free, req.Amount)
 			}
 		}
-		return store.InsertFundOrder(tx, req.MerchantID, o)
+		return store.InsertFundOrder(tx, req.MerchantID, req.NotifyURL, o)
 	}
 	poll := s.Cfg.Poll
 	if poll <= 0 {

@@ -87,7 +87,7 @@ func NewDeps(p Params) Deps {
 			CarryDays:      p.Config.ReconCarryDays,
 			Differences:    differenceCounter(p),
 		},
-		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log},
+		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log, FundPoll: p.Config.FundPoll},
 		Maintenance: maintenance(p),
 		Identity:    identityActivities(p),
 		Yield: &activities.Yield{

@@ -526,10 +526,15 @@ func (e FailureCode) Valid() bool {
 
 // Defines values for FlowName.
 const (
+	FlowNameCardBinding    FlowName = "card_binding"
+	FlowNameCreditReport   FlowName = "credit_report"
 	FlowNamePayment        FlowName = "payment"
 	FlowNameReconciliation FlowName = "reconciliation"
+	FlowNameRedemption     FlowName = "redemption"
 	FlowNameRefund         FlowName = "refund"
+	FlowNameSubscription   FlowName = "subscription"
 	FlowNameTopup          FlowName = "topup"
+	FlowNameVerification   FlowName = "verification"
 	FlowNameWebhook        FlowName = "webhook"
 	FlowNameWithdrawal     FlowName = "withdrawal"
 )
@@ -537,13 +542,23 @@ const (
 // Valid indicates whether the value is a known member of the FlowName enum.
 func (e FlowName) Valid() bool {
 	switch e {
+	case FlowNameCardBinding:
+		return true
+	case FlowNameCreditReport:
+		return true
 	case FlowNamePayment:
 		return true
 	case FlowNameReconciliation:
 		return true
+	case FlowNameRedemption:
+		return true
 	case FlowNameRefund:
 		return true
+	case FlowNameSubscription:
+		return true
 	case FlowNameTopup:
+		return true
+	case FlowNameVerification:
 		return true
 	case FlowNameWebhook:
 		return true
@@ -601,16 +616,16 @@ func (e FundOrderFailureCode) Valid() bool {
 
 // Defines values for FundOrderObject.
 const (
-	Redemption   FundOrderObject = "redemption"
-	Subscription FundOrderObject = "subscription"
+	FundOrderObjectRedemption   FundOrderObject = "redemption"
+	FundOrderObjectSubscription FundOrderObject = "subscription"
 )
 
 // Valid indicates whether the value is a known member of the FundOrderObject enum.
 func (e FundOrderObject) Valid() bool {
 	switch e {
-	case Redemption:
+	case FundOrderObjectRedemption:
 		return true
-	case Subscription:
+	case FundOrderObjectSubscription:
 		return true
 	default:
 		return false
@@ -1051,6 +1066,7 @@ func (e RotatedWebhookSecretObject) Valid() bool {
 
 // Defines values for Stage.
 const (
+	StageActive          Stage = "active"
 	StageCharging        Stage = "charging"
 	StageCompensating    Stage = "compensating"
 	StageDone            Stage = "done"
@@ -1062,11 +1078,14 @@ const (
 	StageValidating      Stage = "validating"
 	StageWaitingBank     Stage = "waiting_bank"
 	StageWaitingCustomer Stage = "waiting_customer"
+	StageWaitingFund     Stage = "waiting_fund"
 )
 
 // Valid indicates whether the value is a known member of the Stage enum.
 func (e Stage) Valid() bool {
 	switch e {
+	case StageActive:
+		return true
 	case StageCharging:
 		return true
 	case StageCompensating:
@@ -1088,6 +1107,8 @@ func (e Stage) Valid() bool {
 	case StageWaitingBank:
 		return true
 	case StageWaitingCustomer:
+		return true
+	case StageWaitingFund:
 		return true
 	default:
 		return false

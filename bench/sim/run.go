@@ -468,6 +468,10 @@ func (s *sweepStarter) StartWithdrawal(_ context.Context, in models.WithdrawalIn
 	return s.add(in.WithdrawalID)
 }
 
+func (s *sweepStarter) StartFundOrder(_ context.Context, in models.FundOrderInput) error {
+	return s.add(in.OrderID)
+}
+
 // status is an object's status and creation time, as stored.
 func (h *harness) status(ctx context.Context, o object) (string, time.Time, error) {
 	switch o.kind {

@@ -24,13 +24,15 @@ type FlowLister interface {
 var knownFlows = map[string]bool{
 	string(models.FlowPayment): true, string(models.FlowTopup): true, string(models.FlowWithdrawal): true,
 	string(models.FlowRefund): true, string(models.FlowReconciliation): true, string(models.FlowWebhook): true,
+	string(models.FlowVerification): true, string(models.FlowCardBinding): true, string(models.FlowCreditReport): true,
+	string(models.FlowSubscription): true, string(models.FlowRedemption): true,
 }
 
 var knownStages = map[string]bool{
 	string(models.StageValidating): true, string(models.StageCharging): true, string(models.StageWaitingBank): true,
 	string(models.StagePosting): true, string(models.StagePendingApproval): true, string(models.StagePayingOut): true,
 	string(models.StageNotifying): true, string(models.StageCompensating): true, string(models.StageDone): true,
-	string(models.StageNeedsAttention): true,
+	string(models.StageNeedsAttention): true, string(models.StageWaitingCustomer): true, "active": true, "waiting_fund": true,
 }
 
 // listFlows answers GET /v1/ops/flows?flow=&stage=&merchant=&older_than=10m&limit=&page_token=
@@ -43,7 +45,7 @@ func (h *Handler) listFlows(c *gin.Context) {
 		MerchantID: c.Query("merchant"),
 	}
 	if f.Flow != "" && !knownFlows[string(f.Flow)] {
-		problem.Write(c, problem.Invalid("flow must be payment, topup, withdrawal, refund, reconciliation or webhook"))
+		problem.Write(c, problem.Invalid("flow must be payment, topup, withdrawal, refund, reconciliation, webhook, verification, card_binding, credit_report, subscription or redemption"))
 		return
 	}
 	if f.Stage != "" && !knownStages[string(f.Stage)] {

@@ -74,7 +74,7 @@ func victimFundOrders(t *testing.T, a *api, wallet string, ids map[string]string
 		if prefix == models.PrefixRedemption {
 			o.Amount, o.Shares = 0, 100
 		}
-		require.NoError(t, a.db.DB.Transaction(func(tx *gorm.DB) error { return store.InsertFundOrder(tx, "mch_other", o) }))
+		require.NoError(t, a.db.DB.Transaction(func(tx *gorm.DB) error { return store.InsertFundOrder(tx, "mch_other", "", o) }))
 		ids[prefix] = o.ID
 	}
 }

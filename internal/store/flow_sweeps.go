@@ -82,8 +82,9 @@ type SweepPage struct {
 
 // sweepPage reads one page of rows of type R (the table of its TableName) as p
 // selects them: one range scan of the table's (status, created_at, id) index.
-func sweepPage[R modelRow[M], M any](ctx context.Context, db *DB, kind string, processing string, p SweepPage) ([]M, error) {
-	q := db.WithContext(ctx).Where("status = ? AND created_at < ?", processing, p.Before.UTC())
+// Scopes narrow the rows further (one kind of a table that holds several).
+func sweepPage[R modelRow[M], M any](ctx context.Context, db *DB, kind string, processing string, p SweepPage, scopes ...func(*gorm.DB) *gorm.DB) ([]M, error) {
+	q := db.WithContext(ctx).Scopes(scopes...).Where("status = ? AND created_at < ?", processing, p.Before.UTC())
 	if !p.After.IsZero() {
 		at := p.After.CreatedAt.UTC()
 		// The first condition bounds the index range; the second drops what the

@@ -63,6 +63,7 @@ type fundOrderRow struct {
 	ExpectedConfirmDate string
 	ExpectedSettleDate  string
 	FailureCode         string
+	NotifyURL           string
 	CreatedAt           time.Time
 	ConfirmedAt         *time.Time
 	PaidAt              *time.Time
@@ -82,9 +83,9 @@ func (r fundOrderRow) model() models.FundOrder {
 }
 
 // InsertFundOrder inserts a new order (processing) inside tx, the idempotency
-// transaction of the request that creates it.
-func InsertFundOrder(tx *gorm.DB, merchantID string, o models.FundOrder) error {
-	row := fundOrderRow{
+// transaction of the request that creates it; notifyURL is where its outcome goes.
+func InsertFundOrder(tx *gorm.DB, merchantID, notifyURL string, o models.FundOrder) error {
+	row := fundOrderRow{NotifyURL: notifyURL,
 		ID: o.ID, Kind: string(o.Kind()), MerchantID: merchantID, AccountID: o.AccountID, ProductID: o.ProductID,
 		Currency: string(o.Currency), Status: string(o.Status), Amount: o.Amount, Shares: o.Shares,
 		TradeDate: o.TradeDate, ExpectedConfirmDate: o.ExpectedConfirmDate, ExpectedSettleDate: o.ExpectedSettleDate,
@@ -148,4 +149,25 @@ func (t *Tx) SetFundOrderStep(id string, u FundOrderUpdate) (bool, error) {
 		return false, fmt.Errorf("fund order %s to %s: %w", id, u.Status, translate(res.Error))
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// fundOrderSweep is an order as the flow sweeper restarts it: its flow's input
+// (without the poll, which is configuration).
+type fundOrderSweep fundOrderRow
+
+func (fundOrderSweep) TableName() string { return "fund_orders" }
+
+func (r fundOrderSweep) model() models.FundOrderInput {
+	return models.FundOrderInput{
+		OrderID: r.ID, Kind: models.FundOrderKind(r.Kind), MerchantID: r.MerchantID, AccountID: r.AccountID,
+		ProductID: r.ProductID, Currency: models.Currency(r.Currency), Amount: r.Amount, Shares: r.Shares,
+		TradeDate: r.TradeDate, NotifyURL: r.NotifyURL, CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+// FundOrdersToSweep returns the processing orders of the kind p selects (see
+// SweepPage), as their flows' inputs.
+func (s *Store) FundOrdersToSweep(ctx context.Context, kind models.FundOrderKind, p SweepPage) ([]models.FundOrderInput, error) {
+	return sweepPage[fundOrderSweep](ctx, s.db, string(kind)+"s", string(models.FundOrderProcessing), p,
+		func(q *gorm.DB) *gorm.DB { return q.Where("kind = ?", string(kind)) })
 }

@@ -37,6 +37,17 @@ func waitFundOrder(t *testing.T, c *client.Client, route string, pending ...stri
 	return o
 }
 
+// placed waits until the order's flow has placed it at the fund company.
+func placed(t *testing.T, s *Stack, orderID string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		r, err := s.Bank(context.Background(), "GET", "/fund/v1/orders/"+orderID, "")
+		if assert.NoError(ct, err) {
+			assert.Equal(ct, 200, r.Status)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+}
+
 func wallet(t *testing.T, c *client.Client, id string) accountView {
 	t.Helper()
 	r, err := c.Get(context.Background(), "/v1/accounts/"+id)
@@ -122,9 +133,12 @@ func TestFundSubscribeAndRedeem(t *testing.T) {
 		bankAdmin(t, s, "/sim/fund/faults", map[string]any{"reject": true})
 		r, rej := fundOrder(t, c, "/v1/subscriptions", map[string]any{"account_id": w.ID, "product_id": "prd_bond", "amount": 100_000})
 		require.Equal(t, 202, r.Status, "%s", r.Body)
+		placed(t, s, rej.ID) // the fault applies to orders placed while it is set
 		bankAdmin(t, s, "/sim/fund/faults", map[string]any{"reject": false, "confirm_twice": true})
 		r, twice := fundOrder(t, c, "/v1/subscriptions", map[string]any{"account_id": w.ID, "product_id": "prd_bond", "amount": 120_000})
 		require.Equal(t, 202, r.Status, "%s", r.Body)
+		placed(t, s, twice.ID)
+		bankAdmin(t, s, "/sim/fund/faults", map[string]any{"confirm_twice": false})
 		bankAdmin(t, s, "/sim/fund/clock", map[string]any{"offset_days": 21})
 		rej = waitFundOrder(t, c, "/v1/subscriptions/"+rej.ID, "processing")
 		require.Equal(t, models.FundOrderFailed, rej.Status)
