@@ -3,6 +3,7 @@ package yield_test
 import (
 	"context"
 	"math/big"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,29 @@ func TestCheckReportsPositiveFundIncome(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, rep.OK)
 	require.Equal(t, []ledger.AccountItem{{AccountID: income, Kind: "fund_income", Computed: 100}}, rep.PositiveFundIncome)
+}
+
+// Range activities that start together all ensure the fund income account: the one
+// whose insert loses to another's answers the winner's account (it failed the run's
+// ranges before). The race is forced: another creator's row lands between the
+// loser's lookup and its insert.
+func TestFundIncomeAccountCreatedConcurrently(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			e := newEnv(t, b)
+			var once sync.Once
+			require.NoError(t, e.db.Callback().Create().Before("gorm:create").Register("test:race", func(tx *gorm.DB) {
+				if tx.Statement.Table != "accounts" {
+					return
+				}
+				once.Do(func() {
+					require.NoError(t, e.db.Exec(`INSERT INTO accounts (id, system_key, merchant_id, kind, currency, channel, reference, track_balance, created_at)
+						VALUES ('acct_winner', 'fund_income/CNY', '', 'fund_income', 'CNY', '', '', 0, ?)`, time.Now().UTC()).Error)
+				})
+			}))
+			id, err := e.l.EnsureAccount(context.Background(), ledger.FundIncomeSpec("CNY"))
+			require.NoError(t, err)
+			require.Equal(t, "acct_winner", id)
+		})
+	}
 }
