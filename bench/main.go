@@ -20,6 +20,8 @@
 //     mariadb_commits_per_s);
 //   - reconciliation (bench/recon: recon_lines, recon_lines_per_s,
 //     recon_peak_rss_mb);
+//   - with -only yield (not by default), the balance yield's daily run over 100k and
+//     1M opted-in wallets on MariaDB (yield_run_1m_s, yield_peak_rss_mb);
 //
 // then writes bench/results/latest.json and prints a table. It refuses to start when
 // one of make run's ports is taken; -free-ports runs everything on free ports instead
@@ -81,6 +83,10 @@ type options struct {
 	recon        string
 	reconSizes   string
 	reconRepeat  int
+	// yieldSizes are the wallets of each balance yield run, yieldWorkers the
+	// goroutines crediting its ranges.
+	yieldSizes   []int
+	yieldWorkers int
 	out          string
 	profileDir   string
 	verbose      bool
@@ -113,6 +119,8 @@ func run() error {
 	flag.StringVar(&o.recon, "recon", "run", "reconciliation: run (bench/recon), reuse (fold bench/results/recon.json in) or skip")
 	flag.StringVar(&o.reconSizes, "recon-sizes", "100000,1000000", "bench/recon -sizes")
 	flag.IntVar(&o.reconRepeat, "recon-repeat", 1, "bench/recon -repeat")
+	yieldSizes := flag.String("yield-sizes", "100000,1000000", "wallets of each balance yield run (-only yield)")
+	flag.IntVar(&o.yieldWorkers, "yield-workers", 4, "goroutines crediting a yield run's ranges, as worker slots would")
 	flag.StringVar(&o.out, "out", "bench/results/latest.json", "where to write the results")
 	flag.StringVar(&o.profileDir, "profiles", "bench/results", "where to write the CPU profiles of the worker and the API (\"\": none)")
 	flag.BoolVar(&o.verbose, "v", false, "stream the processes' logs")
@@ -184,6 +192,14 @@ func run() error {
 	if o.only["ledger"] {
 		say("ledger postings and raw MariaDB commits at concurrency %v, %s each", o.ledgerConc, o.ledgerDur)
 		if err := runLedger(ctx, o, res); err != nil {
+			return err
+		}
+	}
+	if o.only["yield"] {
+		if o.yieldSizes, err = parseInts(*yieldSizes); err != nil {
+			return fmt.Errorf("-yield-sizes: %w", err)
+		}
+		if err := runYield(ctx, o, res); err != nil {
 			return err
 		}
 	}

@@ -56,6 +56,12 @@ type Results struct {
 	ReconSource     string  `json:"recon_source,omitempty"`
 	// Recon is bench/recon's whole report (every size and run).
 	Recon json.RawMessage `json:"recon,omitempty"`
+
+	// YieldRun1MS is the balance yield's run over a million wallets (-only yield);
+	// Yield has every size.
+	YieldRun1MS    float64    `json:"yield_run_1m_s,omitempty"`
+	YieldPeakRSSMB float64    `json:"yield_peak_rss_mb,omitempty"`
+	Yield          []YieldRow `json:"yield,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
@@ -237,6 +243,10 @@ func (r *Results) table() string {
 	if r.ReconLines > 0 {
 		fmt.Fprintf(&b, "| recon_lines_per_s (%d lines) | %.0f | peak RSS %.1f MB, flat: %v | >= 500000, <= 256 MB |\n",
 			r.ReconLines, r.ReconLinesPerS, r.ReconPeakRSSMB, r.ReconMemoryFlat)
+	}
+	for _, y := range r.Yield {
+		fmt.Fprintf(&b, "| yield run of %d wallets (%d ranges, %d workers) | %.1f s | %.0f wallets/s, peak RSS %.1f MB, ledger check ok: %v | 1M: flat RSS <= 256 MB |\n",
+			y.Wallets, y.Ranges, y.Workers, y.RunS, y.WalletsPerS, y.PeakRSSMB, y.LedgerCheckOK)
 	}
 	if len(r.CPUDuringPayments) > 0 {
 		fmt.Fprintf(&b, "\nCPU cores used during payments: %s\n", cores(r.CPUDuringPayments))

@@ -48,6 +48,7 @@ var Module = fx.Module("starter",
 		func(d Deps, s *Starter) *Events { return &Events{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Reconciliations { return &Reconciliations{Deps: d, Flows: s} },
 		func(d Deps, s *Starter) *Merchants { return &Merchants{Deps: d, Flows: s} },
+		func(d Deps, s *Starter) *Yield { return &Yield{Deps: d, Flows: s} },
 		func(d Deps, s *Starter, cfg config.Config) *Identity {
 			return &Identity{Deps: d, Flows: s, Cfg: IdentityConfig{
 				HMACKey: IdentityHMACKey(cfg.SecretsKey), CacheTTL: cfg.VerificationCacheTTL, CreditReuse: cfg.CreditReuse,

@@ -23,6 +23,7 @@ import (
 	"github.com/payflow/payflow/internal/recon"
 	"github.com/payflow/payflow/internal/safehttp"
 	"github.com/payflow/payflow/internal/store"
+	"github.com/payflow/payflow/internal/yield"
 	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 	"github.com/payflow/payflow/workflows"
@@ -89,6 +90,12 @@ func NewDeps(p Params) Deps {
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log, FundPoll: p.Config.FundPoll},
 		Maintenance: maintenance(p),
 		Identity:    identityActivities(p),
+		Yield: &activities.Yield{
+			Engine: &yield.Engine{DB: p.Store.DB(), Ledger: p.Ledger},
+			Store:  p.Store, Starter: p.Starter, Log: p.Log,
+			// The fund company is the bank simulator's /fund/ API.
+			Income: fund.Income{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 10 * time.Second})},
+		},
 		Fund: &activities.Fund{
 			Store: p.Store, Ledger: p.Ledger, Log: p.Log,
 			Company:     fund.Company{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 8 * time.Second})},
@@ -143,7 +150,8 @@ func Run(lc fx.Lifecycle, w sdkworker.Worker, log *logrus.Entry) {
 }
 
 // EnsureSchedules creates or updates the flow sweeper's schedule, the purge and
-// ledger-check schedules, and the daily reconciliation schedule of every channel in
+// ledger-check schedules, the balance yield's daily schedule (PAYFLOW_YIELD_AT), and
+// the daily reconciliation schedule of every channel in
 // PAYFLOW_RECON_CHANNELS. A channel that is not configured is an error: the worker
 // would otherwise start and never reconcile it.
 func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) error {
@@ -155,6 +163,11 @@ func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Reg
 	if err := ensureMaintenanceSchedules(ctx, s, cfg, log); err != nil {
 		return err
 	}
+	if err := s.EnsureYieldSchedule(ctx, models.YieldProduct, cfg.YieldAt); err != nil {
+		return err
+	}
+	log.WithFields(logrus.Fields{"schedule_id": workflows.YieldScheduleID(models.YieldProduct), "at_utc": fmt.Sprintf("%02d:%02d", int(cfg.YieldAt.Hours()), int(cfg.YieldAt.Minutes())%60)}).
+		Info("balance yield schedule ready")
 	for _, ch := range cfg.ReconChannels {
 		if _, err := channels.Get(ch); err != nil {
 			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)

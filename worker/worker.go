@@ -34,6 +34,7 @@ type Deps struct {
 	Sweeper        *activities.Sweeper
 	Maintenance    *activities.Maintenance
 	Identity       *activities.Identity
+	Yield          *activities.Yield
 	Fund           *activities.Fund
 }
 
@@ -54,6 +55,8 @@ func Workflows() []Registration {
 		{workflows.WorkflowVerification, workflows.VerificationWorkflow},
 		{workflows.WorkflowCardBinding, workflows.CardBindingWorkflow},
 		{workflows.WorkflowCreditReport, workflows.CreditReportWorkflow},
+		{workflows.WorkflowYield, workflows.YieldWorkflow},
+		{workflows.WorkflowScheduledYield, workflows.ScheduledYieldWorkflow},
 		{workflows.WorkflowFundOrder, workflows.FundOrderWorkflow},
 	}
 }
@@ -94,6 +97,11 @@ func Activities(d Deps) []Registration {
 		{workflows.ActivityRecordBinding, d.Identity.RecordBinding},
 		{workflows.ActivityRequestReportAtBureau, d.Identity.RequestReportAtBureau},
 		{workflows.ActivityQueryReportAtBureau, d.Identity.QueryReportAtBureau},
+		{workflows.ActivityOpenYieldRun, d.Yield.OpenYieldRun},
+		{workflows.ActivityYieldIncome, d.Yield.YieldIncome},
+		{workflows.ActivityPlanYieldRanges, d.Yield.PlanYieldRanges},
+		{workflows.ActivityCreditYieldRange, d.Yield.CreditYieldRange},
+		{workflows.ActivityFinishYieldRun, d.Yield.FinishYieldRun},
 		{workflows.ActivityPlaceFundOrder, d.Fund.PlaceFundOrder},
 		{workflows.ActivityQueryFundOrder, d.Fund.QueryFundOrder},
 		{workflows.ActivityFinishFundOrder, d.Fund.FinishFundOrder},

@@ -18,6 +18,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	for _, acts := range []any{
 		&activities.Bank{}, &activities.Payments{}, &activities.Topups{}, &activities.Holds{}, &activities.Withdrawals{},
 		&activities.Refunds{}, &activities.Webhooks{}, &activities.Reconciliation{}, &activities.Sweeper{}, &activities.Maintenance{},
+		&activities.Yield{},
 	} {
 		env.RegisterActivity(acts)
 	}

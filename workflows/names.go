@@ -15,6 +15,7 @@ var (
 	reconActs       *activities.Reconciliation
 	sweepActs       *activities.Sweeper
 	maintenanceActs *activities.Maintenance
+	yieldActs       *activities.Yield
 )
 
 // Workflow type names. They are frozen once released: a history recorded under a name
@@ -43,6 +44,22 @@ const (
 	WorkflowPurge       = "PurgeWorkflow"
 	WorkflowLedgerCheck = "LedgerCheckWorkflow"
 	WorkflowMeasure     = "MeasureWorkflow"
+)
+
+// The balance yield's workflow type names: the day's run, and the action of the
+// daily schedule that opens it.
+const (
+	WorkflowYield          = "YieldWorkflow"
+	WorkflowScheduledYield = "ScheduledYieldWorkflow"
+)
+
+// The balance yield's activity names.
+const (
+	ActivityOpenYieldRun     = "OpenYieldRun"
+	ActivityYieldIncome      = "YieldIncome"
+	ActivityPlanYieldRanges  = "PlanYieldRanges"
+	ActivityCreditYieldRange = "CreditYieldRange"
+	ActivityFinishYieldRun   = "FinishYieldRun"
 )
 
 // Activity names. Each equals the method name of the activity it names, because
@@ -101,7 +118,8 @@ const (
 // AllWorkflowNames lists every workflow type the worker registers.
 var AllWorkflowNames = []string{WorkflowPayment, WorkflowTopup, WorkflowWithdrawal, WorkflowRefund, WorkflowWebhookDelivery,
 	WorkflowReconciliation, WorkflowScheduledReconciliation, WorkflowFlowSweep, WorkflowPurge, WorkflowLedgerCheck,
-	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport, WorkflowFundOrder}
+	WorkflowMeasure, WorkflowVerification, WorkflowCardBinding, WorkflowCreditReport, WorkflowFundOrder,
+	WorkflowYield, WorkflowScheduledYield}
 
 // AllActivityNames lists every activity the worker registers.
 var AllActivityNames = []string{
@@ -114,4 +132,5 @@ var AllActivityNames = []string{
 	ActivityConfirmBindingAtBank, ActivityRemoveBindingAtBank, ActivityRecordBinding, ActivityRequestReportAtBureau,
 	ActivityQueryReportAtBureau,
 	ActivityPlaceFundOrder, ActivityQueryFundOrder, ActivityFinishFundOrder, ActivityPositionAccount,
+	ActivityOpenYieldRun, ActivityYieldIncome, ActivityPlanYieldRanges, ActivityCreditYieldRange, ActivityFinishYieldRun,
 }

@@ -50,6 +50,36 @@ func (e AccountSourceType) Valid() bool {
 	}
 }
 
+// Defines values for AccountYieldCurrency.
+const (
+	AccountYieldCurrencyCNY AccountYieldCurrency = "CNY"
+)
+
+// Valid indicates whether the value is a known member of the AccountYieldCurrency enum.
+func (e AccountYieldCurrency) Valid() bool {
+	switch e {
+	case AccountYieldCurrencyCNY:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountYieldObject.
+const (
+	AccountYieldObjectAccountYield AccountYieldObject = "account_yield"
+)
+
+// Valid indicates whether the value is a known member of the AccountYieldObject enum.
+func (e AccountYieldObject) Valid() bool {
+	switch e {
+	case AccountYieldObjectAccountYield:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEntryResult.
 const (
 	Accepted AuditEntryResult = "accepted"
@@ -182,6 +212,21 @@ const (
 func (e CreateVerificationRequestType) Valid() bool {
 	switch e {
 	case CreateVerificationRequestTypeBankCard:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateYieldRunRequestProductId.
+const (
+	PrdMmf CreateYieldRunRequestProductId = "prd_mmf"
+)
+
+// Valid indicates whether the value is a known member of the CreateYieldRunRequestProductId enum.
+func (e CreateYieldRunRequestProductId) Valid() bool {
+	switch e {
+	case PrdMmf:
 		return true
 	default:
 		return false
@@ -1253,6 +1298,57 @@ func (e WithdrawalStatus) Valid() bool {
 	case WithdrawalStatusProcessing:
 		return true
 	case WithdrawalStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for YieldRunCurrency.
+const (
+	YieldRunCurrencyCNY YieldRunCurrency = "CNY"
+)
+
+// Valid indicates whether the value is a known member of the YieldRunCurrency enum.
+func (e YieldRunCurrency) Valid() bool {
+	switch e {
+	case YieldRunCurrencyCNY:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for YieldRunObject.
+const (
+	YieldRunObjectYieldRun YieldRunObject = "yield_run"
+)
+
+// Valid indicates whether the value is a known member of the YieldRunObject enum.
+func (e YieldRunObject) Valid() bool {
+	switch e {
+	case YieldRunObjectYieldRun:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for YieldRunStatus.
+const (
+	YieldRunStatusCompleted YieldRunStatus = "completed"
+	YieldRunStatusFailed    YieldRunStatus = "failed"
+	YieldRunStatusRunning   YieldRunStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the YieldRunStatus enum.
+func (e YieldRunStatus) Valid() bool {
+	switch e {
+	case YieldRunStatusCompleted:
+		return true
+	case YieldRunStatusFailed:
+		return true
+	case YieldRunStatusRunning:
 		return true
 	default:
 		return false
@@ -5498,6 +5594,612 @@ const (
 func (e SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatusN400 GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatusN401 GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield404ApplicationProblemPlusJSONResponseBodyCodeNotFound GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatusN404 GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatusN413 GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatusN414 GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatusN415 GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatusN429 GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield500ApplicationProblemPlusJSONResponseBodyCodeInternalError GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatusN500 GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	GetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeTimeout            GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case GetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatusN503 GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatusN400 SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode = "signature_invalid"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield401ApplicationProblemPlusJSONResponseBodyCodeSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatusN401 SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode = "merchant_disabled"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield403ApplicationProblemPlusJSONResponseBodyCodeMerchantDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatusN403 SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield404ApplicationProblemPlusJSONResponseBodyCodeNotFound SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatusN404 SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatusN413 SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatusN414 SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatusN415 SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_currency"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedCurrency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatusN422 SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield429ApplicationProblemPlusJSONResponseBodyCodeRateLimited SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatusN429 SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield500ApplicationProblemPlusJSONResponseBodyCodeInternalError SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatusN500 SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	SetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeTimeout            SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case SetAccountYield503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatusN503 SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatusN503:
 		return true
 	default:
 		return false
@@ -14624,6 +15326,558 @@ func (e OpsRejectWithdrawal503ApplicationProblemPlusJSONResponseBodyStatus) Vali
 	}
 }
 
+// Defines values for OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeDateNotClosed      OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode = "date_not_closed"
+	OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeInvalidDate        OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode = "invalid_date"
+	OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedProduct OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode = "unsupported_product"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeDateNotClosed:
+		return true
+	case OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeInvalidDate:
+		return true
+	case OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCodeUnsupportedProduct:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatusN422 OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatusN400 OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatusN401 OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCodeNotFound OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatusN404 OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode = "payload_too_large"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCodePayloadTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatusN413 OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode = "uri_too_long"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCodeUriTooLong:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatusN414 OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus = 414
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatusN414:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode = "unsupported_media_type"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCodeUnsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatusN415 OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus = 415
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatusN415:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCodeRateLimited OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatusN429 OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCodeInternalError OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode = "internal_error"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCodeInternalError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatusN500 OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode = "service_unavailable"
+	OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCodeTimeout            OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCodeServiceUnavailable:
+		return true
+	case OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatusN503 OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPayments400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	ListPayments400ApplicationProblemPlusJSONResponseBodyCodeInvalidRequest ListPayments400ApplicationProblemPlusJSONResponseBodyCode = "invalid_request"
@@ -20068,6 +21322,38 @@ type AccountSource struct {
 // AccountSourceType defines model for AccountSource.Type.
 type AccountSourceType string
 
+// AccountYield defines model for AccountYield.
+type AccountYield struct {
+	AccountId AccountId `json:"account_id"`
+
+	// CarriedRemainder An exact amount of minor units (fen) below or above one, with ten decimals: `0.4123456789` (the income per 10,000 units has four decimals of a fen and a wallet's balance counts in 1/10^6 lots, so ten decimals hold it exactly). Never a float.
+	CarriedRemainder YieldCarry           `json:"carried_remainder"`
+	Currency         AccountYieldCurrency `json:"currency"`
+
+	// Days The latest 30 days, newest first.
+	Days []struct {
+		// Balance The balance at the day's end (midnight Asia/Shanghai), in fen.
+		Balance int `json:"balance"`
+
+		// Date A day of Asia/Shanghai.
+		Date openapi_types.Date `json:"date"`
+
+		// Income The income credited for the day, in fen.
+		Income int `json:"income"`
+	} `json:"days"`
+	Enabled bool               `json:"enabled"`
+	Object  AccountYieldObject `json:"object"`
+
+	// TotalCredited Income credited in all, in fen.
+	TotalCredited int `json:"total_credited"`
+}
+
+// AccountYieldCurrency defines model for AccountYield.Currency.
+type AccountYieldCurrency string
+
+// AccountYieldObject defines model for AccountYield.Object.
+type AccountYieldObject string
+
 // Amount Minor units of the currency (1050 CNY is 10.50 yuan), 1 to 10^13.
 type Amount = int64
 
@@ -20461,6 +21747,16 @@ type CreateWithdrawalRequest struct {
 	NotifyUrl *NotifyURL `json:"notify_url,omitempty"`
 }
 
+// CreateYieldRunRequest defines model for CreateYieldRunRequest.
+type CreateYieldRunRequest struct {
+	// Date A day of Asia/Shanghai that has ended.
+	Date      openapi_types.Date             `json:"date"`
+	ProductId CreateYieldRunRequestProductId `json:"product_id"`
+}
+
+// CreateYieldRunRequestProductId defines model for CreateYieldRunRequest.ProductId.
+type CreateYieldRunRequestProductId string
+
 // CreditPurpose Why the report is asked for (else 422 `invalid_purpose`).
 type CreditPurpose string
 
@@ -20812,6 +22108,9 @@ type LedgerCheck struct {
 	MismatchedHolds    []LedgerAccountItem `json:"mismatched_holds"`
 	NegativeAccounts   []LedgerAccountItem `json:"negative_accounts"`
 	Ok                 bool                `json:"ok"`
+
+	// PositiveFundIncome Fund income clearing accounts with a positive balance (they only pay the balance yield out).
+	PositiveFundIncome *[]LedgerAccountItem `json:"positive_fund_income,omitempty"`
 	Unbalanced         []struct {
 		Currency  string `json:"currency"`
 		JournalId string `json:"journal_id"`
@@ -21396,6 +22695,12 @@ type RotatedWebhookSecret struct {
 // RotatedWebhookSecretObject defines model for RotatedWebhookSecret.Object.
 type RotatedWebhookSecretObject string
 
+// SetAccountYieldRequest defines model for SetAccountYieldRequest.
+type SetAccountYieldRequest struct {
+	// Enabled true opts the wallet in, false out.
+	Enabled bool `json:"enabled"`
+}
+
 // Shares Hundredths of a share (`100050` is 1000.50 shares).
 type Shares = int64
 
@@ -21632,6 +22937,48 @@ type WithdrawalLimit = int64
 
 // WorkflowId defines model for WorkflowId.
 type WorkflowId = string
+
+// YieldCarry An exact amount of minor units (fen) below or above one, with ten decimals: `0.4123456789` (the income per 10,000 units has four decimals of a fen and a wallet's balance counts in 1/10^6 lots, so ten decimals hold it exactly). Never a float.
+type YieldCarry = string
+
+// YieldRun defines model for YieldRun.
+type YieldRun struct {
+	// CarriedTotal An exact amount of minor units (fen) below or above one, with ten decimals: `0.4123456789` (the income per 10,000 units has four decimals of a fen and a wallet's balance counts in 1/10^6 lots, so ten decimals hold it exactly). Never a float.
+	CarriedTotal YieldCarry         `json:"carried_total"`
+	Created      time.Time          `json:"created"`
+	Currency     YieldRunCurrency   `json:"currency"`
+	Date         openapi_types.Date `json:"date"`
+
+	// Error The failure's code, when failed.
+	Error      *string    `json:"error,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Id         YieldRunId `json:"id"`
+
+	// IncomePer10k The income per 10,000 units paid, in 1/10,000 of a fen (0 until known).
+	IncomePer10k int            `json:"income_per_10k"`
+	Object       YieldRunObject `json:"object"`
+	ProductId    string         `json:"product_id"`
+	Status       YieldRunStatus `json:"status"`
+
+	// TotalCredited Income credited in all, in fen (once finished).
+	TotalCredited int `json:"total_credited"`
+
+	// Wallets Wallets credited (once finished).
+	Wallets    int    `json:"wallets"`
+	WorkflowId string `json:"workflow_id"`
+}
+
+// YieldRunCurrency defines model for YieldRun.Currency.
+type YieldRunCurrency string
+
+// YieldRunObject defines model for YieldRun.Object.
+type YieldRunObject string
+
+// YieldRunStatus defines model for YieldRun.Status.
+type YieldRunStatus string
+
+// YieldRunId defines model for YieldRunId.
+type YieldRunId = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -22702,6 +24049,126 @@ type SetRiskProfile503ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetRiskProfile.
 type SetRiskProfile503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield400ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield401ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield404ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield413ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield414ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield415ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield500ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetAccountYield.
+type GetAccountYield503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetAccountYield.
+type GetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield400ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield401ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield403ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield403ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield404ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield413ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield414ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield415ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield429ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield500ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetAccountYield.
+type SetAccountYield503ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetAccountYield.
+type SetAccountYield503ApplicationProblemPlusJSONResponseBodyStatus int
 
 // AlipaysimNotification200JSONResponseBodyReceived defines parameters for AlipaysimNotification.
 type AlipaysimNotification200JSONResponseBodyReceived bool
@@ -24562,6 +26029,114 @@ type OpsRejectWithdrawal503ApplicationProblemPlusJSONResponseBodyCode string
 // OpsRejectWithdrawal503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsRejectWithdrawal.
 type OpsRejectWithdrawal503ApplicationProblemPlusJSONResponseBodyStatus int
 
+// OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsCreateYieldRun.
+type OpsCreateYieldRun503ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun400ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun401ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun404ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun413ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun414ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun415ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun429ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun500ApplicationProblemPlusJSONResponseBodyStatus int
+
+// OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyCode string
+
+// OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for OpsGetYieldRun.
+type OpsGetYieldRun503ApplicationProblemPlusJSONResponseBodyStatus int
+
 // ListPaymentsParams defines parameters for ListPayments.
 type ListPaymentsParams struct {
 	Status *PaymentStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -25708,6 +27283,9 @@ type CreatePaymentCodeJSONRequestBody = CreatePaymentCodeJSONBody
 // SetRiskProfileJSONRequestBody defines body for SetRiskProfile for application/json ContentType.
 type SetRiskProfileJSONRequestBody = RiskProfileRequest
 
+// SetAccountYieldJSONRequestBody defines body for SetAccountYield for application/json ContentType.
+type SetAccountYieldJSONRequestBody = SetAccountYieldRequest
+
 // AlipaysimNotificationJSONRequestBody defines body for AlipaysimNotification for application/json ContentType.
 type AlipaysimNotificationJSONRequestBody = WalletNotification
 
@@ -25767,6 +27345,9 @@ type OpsApproveWithdrawalJSONRequestBody = ReasonRequest
 
 // OpsRejectWithdrawalJSONRequestBody defines body for OpsRejectWithdrawal for application/json ContentType.
 type OpsRejectWithdrawalJSONRequestBody OpsRejectWithdrawalJSONBody
+
+// OpsCreateYieldRunJSONRequestBody defines body for OpsCreateYieldRun for application/json ContentType.
+type OpsCreateYieldRunJSONRequestBody = CreateYieldRunRequest
 
 // CreatePaymentJSONRequestBody defines body for CreatePayment for application/json ContentType.
 type CreatePaymentJSONRequestBody = CreatePaymentRequest
@@ -26320,6 +27901,43 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
 	SetRiskProfile(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAccountYield A wallet's balance yield and its latest days
+	//
+	// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
+	//
+	// Corresponds with GET /v1/accounts/{id}/yield (the `GetAccountYield` operationId).
+	GetAccountYield(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAccountYieldWithBody Turn a wallet's balance yield on or off
+	//
+	// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+	// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+	// Asia/Shanghai) its balance at that instant times the money-market product's
+	// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+	// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+	// wallet's yield. A wallet of another currency cannot opt in (422
+	// `unsupported_currency`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+	SetAccountYieldWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAccountYield Turn a wallet's balance yield on or off
+	//
+	// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+	// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+	// Asia/Shanghai) its balance at that instant times the money-market product's
+	// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+	// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+	// wallet's yield. A wallet of another currency cannot opt in (422
+	// `unsupported_currency`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+	SetAccountYield(ctx context.Context, id AccountId, body SetAccountYieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AlipaysimNotificationWithBody The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
 	//
@@ -26988,6 +28606,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/ops/withdrawals/{id}/reject (the `OpsRejectWithdrawal` operationId).
 	OpsRejectWithdrawal(ctx context.Context, id WithdrawalId, body OpsRejectWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsCreateYieldRunWithBody Run the balance yield of one day
+	//
+	// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+	// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+	// wallet opted in at the day's end. A failed run is run again (it credits only what its
+	// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+	// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+	// that has not ended is 422 `date_not_closed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+	OpsCreateYieldRunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsCreateYieldRun Run the balance yield of one day
+	//
+	// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+	// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+	// wallet opted in at the day's end. A failed run is run again (it credits only what its
+	// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+	// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+	// that has not ended is 422 `date_not_closed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+	OpsCreateYieldRun(ctx context.Context, body OpsCreateYieldRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpsGetYieldRun A balance yield run with its totals
+	//
+	// A day's yield run: its status, the income per 10,000 units it paid, and once it has finished the wallets it credited, the income credited in all (fen) and the remainders they carry (an exact decimal of fen).
+	//
+	// Corresponds with GET /v1/ops/yield_runs/{id} (the `OpsGetYieldRun` operationId).
+	OpsGetYieldRun(ctx context.Context, id YieldRunId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPayments List payments, newest first
 	//
@@ -27832,6 +29485,73 @@ func (c *Client) SetRiskProfileWithBody(ctx context.Context, id AccountId, conte
 // Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
 func (c *Client) SetRiskProfile(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetRiskProfileRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAccountYield A wallet's balance yield and its latest days
+//
+// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
+//
+// Corresponds with GET /v1/accounts/{id}/yield (the `GetAccountYield` operationId).
+func (c *Client) GetAccountYield(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAccountYieldRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAccountYieldWithBody Turn a wallet's balance yield on or off
+//
+// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+// Asia/Shanghai) its balance at that instant times the money-market product's
+// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+// wallet's yield. A wallet of another currency cannot opt in (422
+// `unsupported_currency`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+func (c *Client) SetAccountYieldWithBody(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAccountYieldRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAccountYield Turn a wallet's balance yield on or off
+//
+// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+// Asia/Shanghai) its balance at that instant times the money-market product's
+// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+// wallet's yield. A wallet of another currency cannot opt in (422
+// `unsupported_currency`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+func (c *Client) SetAccountYield(ctx context.Context, id AccountId, body SetAccountYieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAccountYieldRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -29040,6 +30760,71 @@ func (c *Client) OpsRejectWithdrawalWithBody(ctx context.Context, id WithdrawalI
 // Corresponds with POST /v1/ops/withdrawals/{id}/reject (the `OpsRejectWithdrawal` operationId).
 func (c *Client) OpsRejectWithdrawal(ctx context.Context, id WithdrawalId, body OpsRejectWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOpsRejectWithdrawalRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsCreateYieldRunWithBody Run the balance yield of one day
+//
+// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+// wallet opted in at the day's end. A failed run is run again (it credits only what its
+// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+// that has not ended is 422 `date_not_closed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+func (c *Client) OpsCreateYieldRunWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsCreateYieldRunRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsCreateYieldRun Run the balance yield of one day
+//
+// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+// wallet opted in at the day's end. A failed run is run again (it credits only what its
+// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+// that has not ended is 422 `date_not_closed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+func (c *Client) OpsCreateYieldRun(ctx context.Context, body OpsCreateYieldRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsCreateYieldRunRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpsGetYieldRun A balance yield run with its totals
+//
+// A day's yield run: its status, the income per 10,000 units it paid, and once it has finished the wallets it credited, the income credited in all (fen) and the remainders they carry (an exact decimal of fen).
+//
+// Corresponds with GET /v1/ops/yield_runs/{id} (the `OpsGetYieldRun` operationId).
+func (c *Client) OpsGetYieldRun(ctx context.Context, id YieldRunId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpsGetYieldRunRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -30439,6 +32224,87 @@ func NewSetRiskProfileRequestWithBody(server string, id AccountId, contentType s
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAccountYieldRequest constructs an http.Request for the GetAccountYield method
+func NewGetAccountYieldRequest(server string, id AccountId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/yield", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAccountYieldRequest calls the generic SetAccountYield builder with application/json body
+func NewSetAccountYieldRequest(server string, id AccountId, body SetAccountYieldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAccountYieldRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetAccountYieldRequestWithBody constructs an http.Request for the SetAccountYield method, with any body, and a specified content type
+func NewSetAccountYieldRequestWithBody(server string, id AccountId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/yield", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -32095,6 +33961,80 @@ func NewOpsRejectWithdrawalRequestWithBody(server string, id WithdrawalId, conte
 	return req, nil
 }
 
+// NewOpsCreateYieldRunRequest calls the generic OpsCreateYieldRun builder with application/json body
+func NewOpsCreateYieldRunRequest(server string, body OpsCreateYieldRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOpsCreateYieldRunRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewOpsCreateYieldRunRequestWithBody constructs an http.Request for the OpsCreateYieldRun method, with any body, and a specified content type
+func NewOpsCreateYieldRunRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/yield_runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewOpsGetYieldRunRequest constructs an http.Request for the OpsGetYieldRun method
+func NewOpsGetYieldRunRequest(server string, id YieldRunId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/yield_runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListPaymentsRequest constructs an http.Request for the ListPayments method
 func NewListPaymentsRequest(server string, params *ListPaymentsParams) (*http.Request, error) {
 	var err error
@@ -33315,6 +35255,45 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/accounts/{id}/risk_profile (the `SetRiskProfile` operationId).
 	SetRiskProfileWithResponse(ctx context.Context, id AccountId, body SetRiskProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRiskProfileResponse, error)
 
+	// GetAccountYieldWithResponse A wallet's balance yield and its latest days
+	//
+	// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{id}/yield (the `GetAccountYield` operationId).
+	GetAccountYieldWithResponse(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*GetAccountYieldResponse, error)
+
+	// SetAccountYieldWithBodyWithResponse Turn a wallet's balance yield on or off
+	//
+	// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+	// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+	// Asia/Shanghai) its balance at that instant times the money-market product's
+	// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+	// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+	// wallet's yield. A wallet of another currency cannot opt in (422
+	// `unsupported_currency`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+	SetAccountYieldWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAccountYieldResponse, error)
+
+	// SetAccountYieldWithResponse Turn a wallet's balance yield on or off
+	//
+	// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+	// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+	// Asia/Shanghai) its balance at that instant times the money-market product's
+	// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+	// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+	// wallet's yield. A wallet of another currency cannot opt in (422
+	// `unsupported_currency`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+	SetAccountYieldWithResponse(ctx context.Context, id AccountId, body SetAccountYieldJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAccountYieldResponse, error)
+
 	// AlipaysimNotificationWithBodyWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
 	//
 	// Served only when the alipaysim channel is configured. Signed like the bank
@@ -34010,6 +35989,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/ops/withdrawals/{id}/reject (the `OpsRejectWithdrawal` operationId).
 	OpsRejectWithdrawalWithResponse(ctx context.Context, id WithdrawalId, body OpsRejectWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsRejectWithdrawalResponse, error)
+
+	// OpsCreateYieldRunWithBodyWithResponse Run the balance yield of one day
+	//
+	// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+	// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+	// wallet opted in at the day's end. A failed run is run again (it credits only what its
+	// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+	// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+	// that has not ended is 422 `date_not_closed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+	OpsCreateYieldRunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsCreateYieldRunResponse, error)
+
+	// OpsCreateYieldRunWithResponse Run the balance yield of one day
+	//
+	// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+	// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+	// wallet opted in at the day's end. A failed run is run again (it credits only what its
+	// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+	// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+	// that has not ended is 422 `date_not_closed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+	OpsCreateYieldRunWithResponse(ctx context.Context, body OpsCreateYieldRunJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsCreateYieldRunResponse, error)
+
+	// OpsGetYieldRunWithResponse A balance yield run with its totals
+	//
+	// A day's yield run: its status, the income per 10,000 units it paid, and once it has finished the wallets it credited, the income credited in all (fen) and the remainders they carry (an exact decimal of fen).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ops/yield_runs/{id} (the `OpsGetYieldRun` operationId).
+	OpsGetYieldRunWithResponse(ctx context.Context, id YieldRunId, reqEditors ...RequestEditorFn) (*OpsGetYieldRunResponse, error)
 
 	// ListPaymentsWithResponse List payments, newest first
 	//
@@ -36300,6 +38316,276 @@ func (r SetRiskProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetRiskProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAccountYieldResponse429Headers the declared response headers of an HTTP 429 response for GetAccountYield
+type GetAccountYieldResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetAccountYieldResponse503Headers the declared response headers of an HTTP 503 response for GetAccountYield
+type GetAccountYieldResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetAccountYieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountYield
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAccountYieldResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAccountYieldResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAccountYieldResponse) GetJSON200() *AccountYield {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAccountYieldResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAccountYieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAccountYieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAccountYieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAccountYieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAccountYieldResponse429Headers the declared response headers of an HTTP 429 response for SetAccountYield
+type SetAccountYieldResponse429Headers struct {
+	RetryAfter int
+}
+
+// SetAccountYieldResponse503Headers the declared response headers of an HTTP 503 response for SetAccountYield
+type SetAccountYieldResponse503Headers struct {
+	RetryAfter int
+}
+
+type SetAccountYieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountYield
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SignatureInvalid
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *MerchantDisabled
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                           `json:"attempts_left,omitempty"`
+		Code         SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                        `json:"detail,omitempty"`
+		Instance     *string                                                        `json:"instance,omitempty"`
+		RequestId    *string                                                        `json:"request_id,omitempty"`
+		Status       SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                         `json:"title"`
+		Type         string                                                         `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetAccountYieldResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAccountYieldResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetAccountYieldResponse) GetJSON200() *AccountYield {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON401() *SignatureInvalid {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON403() *MerchantDisabled {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                           `json:"attempts_left,omitempty"`
+	Code         SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                        `json:"detail,omitempty"`
+	Instance     *string                                                        `json:"instance,omitempty"`
+	RequestId    *string                                                        `json:"request_id,omitempty"`
+	Status       SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                         `json:"title"`
+	Type         string                                                         `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SetAccountYieldResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAccountYieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAccountYieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAccountYieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAccountYieldResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -40409,6 +42695,269 @@ func (r OpsRejectWithdrawalResponse) ContentType() string {
 	return ""
 }
 
+// OpsCreateYieldRunResponse429Headers the declared response headers of an HTTP 429 response for OpsCreateYieldRun
+type OpsCreateYieldRunResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsCreateYieldRunResponse503Headers the declared response headers of an HTTP 503 response for OpsCreateYieldRun
+type OpsCreateYieldRunResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsCreateYieldRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *YieldRun
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *YieldRun
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *struct {
+		// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+		AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+		Code         OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+		Detail       *string                                                          `json:"detail,omitempty"`
+		Instance     *string                                                          `json:"instance,omitempty"`
+		RequestId    *string                                                          `json:"request_id,omitempty"`
+		Status       OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+		Title        string                                                           `json:"title"`
+		Type         string                                                           `json:"type"`
+	}
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsCreateYieldRunResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsCreateYieldRunResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsCreateYieldRunResponse) GetJSON200() *YieldRun {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r OpsCreateYieldRunResponse) GetJSON202() *YieldRun {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON422() *struct {
+	// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+	AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+	Code         OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+	Detail       *string                                                          `json:"detail,omitempty"`
+	Instance     *string                                                          `json:"instance,omitempty"`
+	RequestId    *string                                                          `json:"request_id,omitempty"`
+	Status       OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+	Title        string                                                           `json:"title"`
+	Type         string                                                           `json:"type"`
+} {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsCreateYieldRunResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsCreateYieldRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsCreateYieldRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsCreateYieldRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsCreateYieldRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpsGetYieldRunResponse429Headers the declared response headers of an HTTP 429 response for OpsGetYieldRun
+type OpsGetYieldRunResponse429Headers struct {
+	RetryAfter int
+}
+
+// OpsGetYieldRunResponse503Headers the declared response headers of an HTTP 503 response for OpsGetYieldRun
+type OpsGetYieldRunResponse503Headers struct {
+	RetryAfter int
+}
+
+type OpsGetYieldRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *YieldRun
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *OpsUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON414 the response for an HTTP 414 `application/problem+json` response
+	ApplicationproblemJSON414 *URITooLong
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *OpsRateLimited
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpsGetYieldRunResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpsGetYieldRunResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpsGetYieldRunResponse) GetJSON200() *YieldRun {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON401() *OpsUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON414 returns the response for an HTTP 414 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON414() *URITooLong {
+	return r.ApplicationproblemJSON414
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON429() *OpsRateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpsGetYieldRunResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpsGetYieldRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpsGetYieldRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpsGetYieldRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpsGetYieldRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListPaymentsResponse429Headers the declared response headers of an HTTP 429 response for ListPayments
 type ListPaymentsResponse429Headers struct {
 	RetryAfter int
@@ -43393,6 +45942,63 @@ func (c *ClientWithResponses) SetRiskProfileWithResponse(ctx context.Context, id
 	return ParseSetRiskProfileResponse(rsp)
 }
 
+// GetAccountYieldWithResponse A wallet's balance yield and its latest days
+//
+// Whether the wallet is opted in, the income credited in all (fen), the remainder it carries (an exact decimal of fen, never a float) and its latest 30 days, newest first: the balance at the day's end and the income credited for it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{id}/yield (the `GetAccountYield` operationId).
+func (c *ClientWithResponses) GetAccountYieldWithResponse(ctx context.Context, id AccountId, reqEditors ...RequestEditorFn) (*GetAccountYieldResponse, error) {
+	rsp, err := c.GetAccountYield(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAccountYieldResponse(rsp)
+}
+
+// SetAccountYieldWithBodyWithResponse Turn a wallet's balance yield on or off
+//
+// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+// Asia/Shanghai) its balance at that instant times the money-market product's
+// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+// wallet's yield. A wallet of another currency cannot opt in (422
+// `unsupported_currency`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+func (c *ClientWithResponses) SetAccountYieldWithBodyWithResponse(ctx context.Context, id AccountId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAccountYieldResponse, error) {
+	rsp, err := c.SetAccountYieldWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAccountYieldResponse(rsp)
+}
+
+// SetAccountYieldWithResponse Turn a wallet's balance yield on or off
+//
+// Opts a CNY wallet in to (or out of) the balance yield: every day's run (the Temporal
+// Schedule `yield/prd_mmf`) credits each wallet opted in at the day's end (midnight
+// Asia/Shanghai) its balance at that instant times the money-market product's
+// published income per 10,000 CNY, in whole fen, carrying the fraction to the next day.
+// Repeating a request changes nothing (an opt-in keeps its first time). Answers the
+// wallet's yield. A wallet of another currency cannot opt in (422
+// `unsupported_currency`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{id}/yield (the `SetAccountYield` operationId).
+func (c *ClientWithResponses) SetAccountYieldWithResponse(ctx context.Context, id AccountId, body SetAccountYieldJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAccountYieldResponse, error) {
+	rsp, err := c.SetAccountYield(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAccountYieldResponse(rsp)
+}
+
 // AlipaysimNotificationWithBodyWithResponse The alipaysim wallet provider's signed notification about a trade or a refund (for the provider, not merchants)
 //
 // Served only when the alipaysim channel is configured. Signed like the bank
@@ -44411,6 +47017,61 @@ func (c *ClientWithResponses) OpsRejectWithdrawalWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseOpsRejectWithdrawalResponse(rsp)
+}
+
+// OpsCreateYieldRunWithBodyWithResponse Run the balance yield of one day
+//
+// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+// wallet opted in at the day's end. A failed run is run again (it credits only what its
+// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+// that has not ended is 422 `date_not_closed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+func (c *ClientWithResponses) OpsCreateYieldRunWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpsCreateYieldRunResponse, error) {
+	rsp, err := c.OpsCreateYieldRunWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsCreateYieldRunResponse(rsp)
+}
+
+// OpsCreateYieldRunWithResponse Run the balance yield of one day
+//
+// Answers the product and day's existing run (200), or a new one (202) whose workflow,
+// `yield/prd_mmf/<date>`, waits for the day's published income and credits every
+// wallet opted in at the day's end. A failed run is run again (it credits only what its
+// wallets still lack: one journal per wallet and day). The schedule `yield/prd_mmf`
+// opens the previous day's run every day at `PAYFLOW_YIELD_AT`. A day (Asia/Shanghai)
+// that has not ended is 422 `date_not_closed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/yield_runs (the `OpsCreateYieldRun` operationId).
+func (c *ClientWithResponses) OpsCreateYieldRunWithResponse(ctx context.Context, body OpsCreateYieldRunJSONRequestBody, reqEditors ...RequestEditorFn) (*OpsCreateYieldRunResponse, error) {
+	rsp, err := c.OpsCreateYieldRun(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsCreateYieldRunResponse(rsp)
+}
+
+// OpsGetYieldRunWithResponse A balance yield run with its totals
+//
+// A day's yield run: its status, the income per 10,000 units it paid, and once it has finished the wallets it credited, the income credited in all (fen) and the remainders they carry (an exact decimal of fen).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ops/yield_runs/{id} (the `OpsGetYieldRun` operationId).
+func (c *ClientWithResponses) OpsGetYieldRunWithResponse(ctx context.Context, id YieldRunId, reqEditors ...RequestEditorFn) (*OpsGetYieldRunResponse, error) {
+	rsp, err := c.OpsGetYieldRun(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpsGetYieldRunResponse(rsp)
 }
 
 // ListPaymentsWithResponse List payments, newest first
@@ -46694,6 +49355,254 @@ func ParseSetRiskProfileResponse(rsp *http.Response) (*SetRiskProfileResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers SetRiskProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAccountYieldResponse parses an HTTP response from a GetAccountYieldWithResponse call
+func ParseGetAccountYieldResponse(rsp *http.Response) (*GetAccountYieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAccountYieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountYield
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetAccountYieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAccountYieldResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAccountYieldResponse parses an HTTP response from a SetAccountYieldWithResponse call
+func ParseSetAccountYieldResponse(rsp *http.Response) (*SetAccountYieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAccountYieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountYield
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SignatureInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest MerchantDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                           `json:"attempts_left,omitempty"`
+			Code         SetAccountYield422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                        `json:"detail,omitempty"`
+			Instance     *string                                                        `json:"instance,omitempty"`
+			RequestId    *string                                                        `json:"request_id,omitempty"`
+			Status       SetAccountYield422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                         `json:"title"`
+			Type         string                                                         `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SetAccountYieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAccountYieldResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -50508,6 +53417,247 @@ func ParseOpsRejectWithdrawalResponse(rsp *http.Response) (*OpsRejectWithdrawalR
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers OpsRejectWithdrawalResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsCreateYieldRunResponse parses an HTTP response from a OpsCreateYieldRunWithResponse call
+func ParseOpsCreateYieldRunResponse(rsp *http.Response) (*OpsCreateYieldRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsCreateYieldRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest YieldRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest YieldRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest struct {
+			// AttemptsLeft With otp_incorrect: how many more codes the binding takes.
+			AttemptsLeft *int                                                             `json:"attempts_left,omitempty"`
+			Code         OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyCode   `json:"code"`
+			Detail       *string                                                          `json:"detail,omitempty"`
+			Instance     *string                                                          `json:"instance,omitempty"`
+			RequestId    *string                                                          `json:"request_id,omitempty"`
+			Status       OpsCreateYieldRun422ApplicationProblemPlusJSONResponseBodyStatus `json:"status"`
+			Title        string                                                           `json:"title"`
+			Type         string                                                           `json:"type"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsCreateYieldRunResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsCreateYieldRunResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpsGetYieldRunResponse parses an HTTP response from a OpsGetYieldRunWithResponse call
+func ParseOpsGetYieldRunResponse(rsp *http.Response) (*OpsGetYieldRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpsGetYieldRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest YieldRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpsUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 414:
+		var dest URITooLong
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON414 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpsRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpsGetYieldRunResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpsGetYieldRunResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

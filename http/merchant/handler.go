@@ -65,6 +65,7 @@ type Handler struct {
 	Wallets        Wallets
 	Events         Events
 	Identity       Identity
+	Yield          Yield
 	Fund           Fund
 	Channels       []string
 	DefaultChannel string
@@ -80,6 +81,8 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.POST("/accounts", h.createAccount)
 	g.GET("/accounts/:id", h.getAccount)
 	g.GET("/accounts/:id/entries", h.listEntries)
+	g.POST("/accounts/:id/yield", h.setYield)
+	g.GET("/accounts/:id/yield", h.getYield)
 	g.POST("/topups", h.createTopup)
 	g.GET("/topups/:id", func(c *gin.Context) { getObject(h, c, models.PrefixTopup, "top-up", h.Wallets.Topup) })
 	g.POST("/withdrawals", h.createWithdrawal)

@@ -80,6 +80,8 @@ type Handler struct {
 	CSVPage int
 	// CreditReports: reads of credit reports, each recorded (starter.Identity).
 	CreditReports CreditReports
+	// Yield: the balance yield's daily runs (starter.Yield).
+	Yield YieldRuns
 }
 
 // Register mounts the ops routes on an authenticated group.
@@ -105,6 +107,8 @@ func (h *Handler) Register(g *gin.RouterGroup) {
 	g.GET("/reconciliations/:id/differences", h.listDifferences)
 	g.GET("/reconciliations/:id/differences.csv", h.differencesCSV)
 	g.POST("/reconciliations/:id/differences/:dif_id/resolve", h.resolveDifference)
+	g.POST("/yield_runs", h.createYieldRun)
+	g.GET("/yield_runs/:id", h.getYieldRun)
 }
 
 func (h *Handler) ledgerCheck(c *gin.Context) {

@@ -32,6 +32,7 @@ type Services struct {
 	Reconciliations *starter.Reconciliations
 	Merchants       *starter.Merchants
 	Identity        *starter.Identity
+	Yield           *starter.Yield
 	Fund            *starter.Fund
 }
 
@@ -75,14 +76,14 @@ var Module = fx.Module("http",
 		deps := Deps{
 			Merchant: &merchant.Handler{
 				Payments: p.Services.Payments, Refunds: p.Services.Refunds, Wallets: p.Services.Wallets, Events: p.Services.Events,
-				Identity: p.Services.Identity, Fund: p.Services.Fund,
+				Identity: p.Services.Identity, Yield: p.Services.Yield, Fund: p.Services.Fund,
 				Channels: p.Channels.Names(), DefaultChannel: p.Config.DefaultChannel, Log: log,
 			},
 			Ops: &ops.Handler{
 				Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter,
 				FlowActs: p.Starter, References: p.Store, Merchants: p.Services.Merchants, Log: log,
 				Reconciliations: p.Services.Reconciliations, Channels: p.Channels.Names(), Now: now,
-				CreditReports: p.Services.Identity,
+				CreditReports: p.Services.Identity, Yield: p.Services.Yield,
 			},
 			// One callback route per configured channel that takes callbacks, each
 			// verified with that channel's own secret.

@@ -242,6 +242,7 @@ func merchantHandler(st *store.Store, l *ledger.Ledger, fs *fakeStarter, log *lo
 		Payments: &starter.Payments{Deps: d, Flows: fs}, Refunds: &starter.Refunds{Deps: d, Flows: fs},
 		Wallets: &starter.Wallets{Deps: d, Flows: fs}, Events: &starter.Events{Deps: d, Flows: fs},
 		Identity: &starter.Identity{Deps: d, Flows: fs, Cfg: identityConfig()},
+		Yield:    &starter.Yield{Deps: d, Flows: fs},
 		Fund:     fundService(st, l, fs),
 		Channels: []string{"banksim"}, DefaultChannel: "banksim", Log: log,
 	}

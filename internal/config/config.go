@@ -200,6 +200,9 @@ type Config struct {
 	// reconciled every day.
 	ReconAt       time.Duration
 	ReconChannels []string
+	// YieldAt is when, after midnight UTC, the balance yield schedule fires
+	// (PAYFLOW_YIELD_AT, HH:MM); it credits the previous Asia/Shanghai day.
+	YieldAt time.Duration
 	// ReconTempDir holds the sorted chunks of statements ("" is the system's);
 	// ReconChunkLines and ReconPageSize bound a pass's memory (0: the defaults);
 	// ReconHeartbeat is how often a pass heartbeats its checkpoint;
@@ -326,6 +329,7 @@ func load(getenv func(string) string) (Config, error) {
 		LogFormat:             e.str("PAYFLOW_LOG_FORMAT", "text"),
 		DataDir:               dataDir,
 		ReconAt:               e.clock("PAYFLOW_RECON_AT", 2*time.Hour),
+		YieldAt:               e.clock("PAYFLOW_YIELD_AT", time.Hour),
 		ReconTempDir:          e.str("PAYFLOW_RECON_TMPDIR", ""),
 		ReconChunkLines:       e.int("PAYFLOW_RECON_CHUNK_LINES", 0),
 		ReconPageSize:         e.int("PAYFLOW_RECON_PAGE_SIZE", 0),

@@ -115,5 +115,6 @@ var Variables = []Variable{
 	{"PAYFLOW_RECON_PAGE_SIZE", "0", "our records read per page (0: 10000)"},
 	{"PAYFLOW_RECON_HEARTBEAT", "2s", "how often a reconciliation checkpoints and heartbeats"},
 	{"PAYFLOW_RECON_MAX_REFS_PER_S", "0", "optional pace of the matching (0: unpaced)"},
+	{"PAYFLOW_YIELD_AT", "01:00", "when (HH:MM UTC) the balance yield schedule (yield/prd_mmf) fires; it credits the previous day (Asia/Shanghai)"},
 	{"PAYFLOW_RECON_CARRY_DAYS", "2", "days an item unmatched only because it crossed midnight is carried as in_transit before it is reported (0 or less: the default 2)"},
 }

@@ -129,9 +129,13 @@ func (l *Ledger) EnsureAccount(ctx context.Context, spec AccountSpec) (string, e
 		if !store.IsDuplicate(err) {
 			return "", fmt.Errorf("create account %s: %w", key, err)
 		}
-		if err := db.Select("id").Where("system_key = ?", key).Take(&row).Error; err != nil {
+		// A fresh row: gorm would add the loser's own (never inserted) id to the
+		// query's conditions and find nothing.
+		var winner accountRow
+		if err := db.Select("id").Where("system_key = ?", key).Take(&winner).Error; err != nil {
 			return "", fmt.Errorf("account %s: %w", key, err)
 		}
+		return winner.ID, nil
 	}
 	return row.ID, nil
 }

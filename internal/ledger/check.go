@@ -18,7 +18,10 @@ type CheckReport struct {
 	// RouterClearing are clearing accounts named after a router (auto) rather than
 	// the bank that moved the money: their entries cannot be reconciled.
 	RouterClearing []AccountItem `json:"router_clearing"`
-	OK             bool          `json:"ok"`
+	// PositiveFundIncome are fund income clearing accounts (KindFundIncome) with a
+	// positive balance: they only pay income out, so money went the wrong way.
+	PositiveFundIncome []AccountItem `json:"positive_fund_income"`
+	OK                 bool          `json:"ok"`
 }
 
 // UnbalancedItem is a journal whose entries do not sum to zero in a currency.
@@ -42,7 +45,7 @@ type AccountItem struct {
 // entries, and every cached held amount equals the sum of its open holds.
 func (l *Ledger) Check(ctx context.Context) (CheckReport, error) {
 	db := l.db.WithContext(ctx)
-	r := CheckReport{Unbalanced: []UnbalancedItem{}, NegativeAccounts: []AccountItem{}, MismatchedBalances: []AccountItem{}, MismatchedHolds: []AccountItem{}, RouterClearing: []AccountItem{}}
+	r := CheckReport{Unbalanced: []UnbalancedItem{}, NegativeAccounts: []AccountItem{}, MismatchedBalances: []AccountItem{}, MismatchedHolds: []AccountItem{}, RouterClearing: []AccountItem{}, PositiveFundIncome: []AccountItem{}}
 	if err := db.Table("journals").Count(&r.Journals).Error; err != nil {
 		return r, fmt.Errorf("count journals: %w", err)
 	}
@@ -93,7 +96,17 @@ func (l *Ledger) Check(ctx context.Context) (CheckReport, error) {
 	for _, a := range routed {
 		r.RouterClearing = append(r.RouterClearing, AccountItem{AccountID: a.ID, Kind: a.Kind, Computed: a.Summed})
 	}
+	routed = nil
+	if err := db.Raw(`SELECT a.id, a.kind, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id), 0) AS summed
+		FROM accounts a WHERE a.kind = ? ORDER BY a.id`, string(KindFundIncome)).Scan(&routed).Error; err != nil {
+		return r, fmt.Errorf("fund income accounts: %w", err)
+	}
+	for _, a := range routed {
+		if a.Summed > 0 {
+			r.PositiveFundIncome = append(r.PositiveFundIncome, AccountItem{AccountID: a.ID, Kind: a.Kind, Computed: a.Summed})
+		}
+	}
 	r.OK = len(r.Unbalanced) == 0 && len(r.NegativeAccounts) == 0 && len(r.MismatchedBalances) == 0 &&
-		len(r.MismatchedHolds) == 0 && len(r.RouterClearing) == 0
+		len(r.MismatchedHolds) == 0 && len(r.RouterClearing) == 0 && len(r.PositiveFundIncome) == 0
 	return r, nil
 }
