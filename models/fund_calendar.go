@@ -10,9 +10,6 @@ import (
 // dates and its cut-off time are Asia/Shanghai's.
 var Shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
 
-// DateLayout is a fund date: a civil date in Asia/Shanghai, YYYY-MM-DD.
-const DateLayout = "2006-01-02"
-
 // TradingCalendar is the fund company's trading days (sorted dates) over a span
 // of dates, from From to To.
 type TradingCalendar struct {
@@ -50,7 +47,7 @@ func (c TradingCalendar) TradeDate(now time.Time, cutoff string) (string, error)
 		return "", fmt.Errorf("cut-off %q: %w", cutoff, err)
 	}
 	local := now.In(Shanghai)
-	today := local.Format(DateLayout)
+	today := local.Format(DayLayout)
 	if today < c.From {
 		return "", fmt.Errorf("%w: the calendar starts %s, after today %s", ErrCalendarTooShort, c.From, today)
 	}

@@ -20,10 +20,9 @@ const YieldProduct = "prd_mmf"
 // money-market product's).
 const YieldCurrency Currency = "CNY"
 
-// yieldZone is the fund company's calendar: a yield day is a civil date in
-// Asia/Shanghai (a fixed UTC+8, which has no daylight saving), so that no time zone
-// database is needed.
-var yieldZone = time.FixedZone("Asia/Shanghai", 8*60*60)
+// yieldZone is the fund company's calendar (Shanghai): a yield day is a civil date
+// in Asia/Shanghai, a fixed UTC+8 without daylight saving time.
+var yieldZone = Shanghai
 
 // YieldDayEnd is the instant the yield day (YYYY-MM-DD, Asia/Shanghai) ends: the next
 // day's 00:00 Asia/Shanghai. A wallet earns on its balance at this instant.

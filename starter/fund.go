@@ -110,7 +110,7 @@ func (s *Fund) refresh(ctx context.Context) ([]models.Product, models.TradingCal
 		return nil, models.TradingCalendar{}, fmt.Errorf("%w: %w", ErrFundUnavailable, err)
 	}
 	local := now.In(models.Shanghai)
-	from, to := local.AddDate(0, 0, -1).Format(models.DateLayout), local.AddDate(0, 0, 60).Format(models.DateLayout)
+	from, to := local.AddDate(0, 0, -1).Format(models.DayLayout), local.AddDate(0, 0, 60).Format(models.DayLayout)
 	c, err := s.Company.Calendar(ctx, from, to)
 	if err != nil {
 		return nil, models.TradingCalendar{}, fmt.Errorf("%w: %w", ErrFundUnavailable, err)

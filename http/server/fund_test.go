@@ -35,13 +35,13 @@ func (fakeFundCompany) Products(context.Context) ([]fund.Product, error) {
 
 func (fakeFundCompany) Calendar(_ context.Context, from, to string) (fund.Calendar, error) {
 	c := fund.Calendar{From: from, To: to}
-	d, err := time.Parse(models.DateLayout, from)
+	d, err := time.Parse(models.DayLayout, from)
 	if err != nil {
 		return c, err
 	}
-	for ; d.Format(models.DateLayout) <= to; d = d.AddDate(0, 0, 1) {
+	for ; d.Format(models.DayLayout) <= to; d = d.AddDate(0, 0, 1) {
 		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
-			c.TradingDays = append(c.TradingDays, d.Format(models.DateLayout))
+			c.TradingDays = append(c.TradingDays, d.Format(models.DayLayout))
 		}
 	}
 	return c, nil
@@ -169,7 +169,7 @@ func TestFundOrdersAPI(t *testing.T) {
 		require.NoError(t, r.JSON(&sub))
 		require.Equal(t, models.FundOrderProcessing, sub.Status)
 		require.Equal(t, int64(100_000), sub.Amount)
-		trade, err := time.Parse(models.DateLayout, sub.TradeDate)
+		trade, err := time.Parse(models.DayLayout, sub.TradeDate)
 		require.NoError(t, err)
 		require.NotContains(t, []time.Weekday{time.Saturday, time.Sunday}, trade.Weekday(), "a trade date is a trading day")
 		require.Greater(t, sub.ExpectedConfirmDate, sub.TradeDate)
