@@ -125,7 +125,7 @@ func run() error {
 	flag.StringVar(&o.profileDir, "profiles", "bench/results", "where to write the CPU profiles of the worker and the API (\"\": none)")
 	flag.BoolVar(&o.verbose, "v", false, "stream the processes' logs")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (the ledger's client side) to the file")
-	only := flag.String("only", "payments,temporal,ledger,recon", "the parts to run (a dev convenience)")
+	only := flag.String("only", "payments,temporal,ledger,recon,yield", "the parts to run (a dev convenience)")
 	flag.Parse()
 
 	var err error
