@@ -177,6 +177,7 @@ func TestFlowSweepSchedule(t *testing.T) {
 			flows = append(flows, k.Flow)
 			require.Empty(t, k.Error, k.Flow)
 		}
-		require.Equal(t, []models.Flow{models.FlowPayment, models.FlowRefund, models.FlowTopup, models.FlowWithdrawal}, flows)
+		require.Equal(t, []models.Flow{models.FlowPayment, models.FlowRefund, models.FlowTopup, models.FlowWithdrawal,
+			models.FlowSubscription, models.FlowRedemption}, flows)
 	})
 }
