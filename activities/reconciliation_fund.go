@@ -67,6 +67,12 @@ func (r *Reconciliation) reconcileFund(ctx context.Context, in models.ReconcileS
 		Day:              day,
 		CarryDays:        r.carryDays(),
 		BatchSize:        r.Engine.BatchSize,
+		Listed: func(ctx context.Context, ids []string) error {
+			return r.Store.RecordFundListings(ctx, in.Date, ids)
+		},
+		ListedElsewhere: func(ctx context.Context, ids []string) (map[string]bool, error) {
+			return r.Store.FundListedElsewhere(ctx, in.Date, ids)
+		},
 	})
 	switch {
 	case errors.Is(err, recon.ErrStatementFormat):

@@ -118,6 +118,7 @@ func TestReconcileFund(t *testing.T) {
 						"sub_bad,subscription,prd_bond,2026-10-09,confirmed,x,99850,100000,150,\n",
 					"holdings.csv": "product_id,shares\nprd_mmf,500\nprd_bond,199700\nprd_equity,0\n",
 				},
+				"2026-10-11": {"confirmations.csv": confirmationsHead},
 				"2026-10-13": {"confirmations.csv": confirmationsHead},
 				"2026-10-14": {"confirmations.csv": confirmationsHead},
 			}
@@ -179,6 +180,12 @@ func TestReconcileFund(t *testing.T) {
 			}
 			gaps := balanceGapsOf(t, st, first)
 			require.Equal(t, []string{"balance_gap balance/SHR.prd_mmf bank=500 ledger=0"}, gaps)
+
+			// sub_early, decided by our flow on 10-11, was listed by the file of
+			// 10-12 and judged there: the run of 10-11 does not report it missing.
+			earlier, c := runDay("2026-10-11")
+			require.Equal(t, models.ReconciliationCounts{}, c)
+			require.Empty(t, differences(t, st, earlier))
 
 			// Our flow records sub_pending's confirmation the next day: matched with
 			// the line the first day carried. sub_lost is still missing at the fund.

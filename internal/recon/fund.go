@@ -223,6 +223,13 @@ type FundJob struct {
 	CarryDays        int
 	// BatchSize is how many differences one Sink call stores (0: DefaultBatchSize).
 	BatchSize int
+	// Listed records that the file lists ids (sorted, distinct), before any is
+	// judged (nil: not recorded).
+	Listed func(ctx context.Context, ids []string) error
+	// ListedElsewhere answers which of ids (our records without a line in this file)
+	// a file of another date listed: they were judged with that file, and are left
+	// out here (nil: none).
+	ListedElsewhere func(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 // ReconcileFund compares a day's confirmations with our fund orders by order id and
@@ -253,9 +260,39 @@ func ReconcileFund(ctx context.Context, job FundJob) (models.ReconciliationCount
 			return c, err
 		}
 	}
+	if job.Listed != nil {
+		ids := make([]string, 0, len(lines))
+		for _, l := range lines {
+			ids = append(ids, l.OrderID)
+		}
+		slices.Sort(ids)
+		if err := job.Listed(ctx, slices.Compact(ids)); err != nil {
+			return c, fmt.Errorf("record the listed orders: %w", err)
+		}
+	}
 	ours, err := job.Ours(ctx)
 	if err != nil {
 		return c, fmt.Errorf("our fund orders: %w", err)
+	}
+	inFile := make(map[string]bool, len(lines))
+	for _, l := range lines {
+		inFile[l.OrderID] = true
+	}
+	if job.ListedElsewhere != nil {
+		// An item carried with its line is the file's of an earlier date, waiting
+		// for our side: judged again here, whatever the listings say.
+		withLine := func(o FundRecord) bool { return o.Carried != nil && o.Carried.Bank != nil }
+		var unlisted []string
+		for _, o := range ours {
+			if !inFile[o.OrderID] && !withLine(o) {
+				unlisted = append(unlisted, o.OrderID)
+			}
+		}
+		elsewhere, err := job.ListedElsewhere(ctx, unlisted)
+		if err != nil {
+			return c, fmt.Errorf("our orders listed on other dates: %w", err)
+		}
+		ours = slices.DeleteFunc(ours, func(o FundRecord) bool { return elsewhere[o.OrderID] && !withLine(o) })
 	}
 	c.OurRecords = int64(len(ours))
 	byID := make(map[string]*FundRecord, len(ours))

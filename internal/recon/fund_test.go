@@ -243,3 +243,37 @@ func FuzzConfirmationLine(f *testing.F) {
 		}
 	})
 }
+
+// An order of ours that a file of another date listed was judged with that file:
+// left out, unless it was carried with that file's line (then it is judged again).
+func TestReconcileFundListedElsewhere(t *testing.T) {
+	carriedLine := &Carried{Since: "2026-10-11", Bank: &Line{Reference: "sub_w", Kind: "subscription", Amount: 100000, Currency: "CNY", Status: "confirmed"}}
+	ours := []FundRecord{
+		{OrderID: "sub_x", Order: &models.FundOrder{ID: "sub_x", Status: "confirmed", Currency: "CNY", Amount: 100000}},
+		{OrderID: "sub_y", Order: &models.FundOrder{ID: "sub_y", Status: "confirmed", Currency: "CNY", Amount: 100000}},
+		{OrderID: "sub_w", Order: &models.FundOrder{ID: "sub_w", Status: "confirmed", Currency: "CNY", Amount: 100000}, Carried: carriedLine},
+	}
+	var listed []string
+	var stored []string
+	c, err := ReconcileFund(context.Background(), FundJob{
+		ReconciliationID: "rec_1",
+		Confirmations:    strings.NewReader(fundHead + "sub_z,subscription,prd_bond,2026-10-09,rejected,0,0,100000,0,rejected_by_fund\n"),
+		Ours:             func(context.Context) ([]FundRecord, error) { return ours, nil },
+		Sink: func(_ context.Context, ds []models.Difference) error {
+			for _, d := range ds {
+				stored = append(stored, string(d.Kind)+" "+d.Reference)
+			}
+			return nil
+		},
+		Listed: func(_ context.Context, ids []string) error { listed = ids; return nil },
+		ListedElsewhere: func(_ context.Context, ids []string) (map[string]bool, error) {
+			require.Equal(t, []string{"sub_x", "sub_y"}, ids, "an item carried with its line is not asked about")
+			return map[string]bool{"sub_x": true, "sub_w": true}, nil
+		},
+		Day: time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC), CarryDays: 2,
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"sub_z"}, listed)
+	require.Equal(t, models.ReconciliationCounts{StatementLines: 1, OurRecords: 2, Matched: 1, MissingOnOurSide: 1, InTransit: 1}, c)
+	require.Equal(t, []string{"missing_on_our_side sub_z", "in_transit sub_y"}, stored)
+}

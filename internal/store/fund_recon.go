@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/payflow/payflow/models"
 )
 
@@ -92,6 +94,49 @@ func (s *Store) FundSharesHeld(ctx context.Context, at time.Time) (map[string]in
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("fund shares held: %w", err)
+	}
+	return out, nil
+}
+
+type fundListingRow struct {
+	OrderID   string `gorm:"primaryKey"`
+	Day       string
+	CreatedAt time.Time
+}
+
+func (fundListingRow) TableName() string { return "fund_listings" }
+
+// RecordFundListings records that the confirmations file of day lists ids. The
+// first file that listed an order keeps it: a rerun, or a later file listing it
+// again, changes nothing.
+func (s *Store) RecordFundListings(ctx context.Context, day string, ids []string) error {
+	now := time.Now().UTC()
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		rows := make([]fundListingRow, len(chunk))
+		for i, id := range chunk {
+			rows[i] = fundListingRow{OrderID: id, Day: day, CreatedAt: now}
+		}
+		if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return fmt.Errorf("record fund listings of %s: %w", day, err)
+		}
+	}
+	return nil
+}
+
+// FundListedElsewhere answers which of ids a confirmations file of another date
+// than day listed first.
+func (s *Store) FundListedElsewhere(ctx context.Context, day string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		var rows []fundListingRow
+		if err := s.db.WithContext(ctx).Where("order_id IN ? AND day <> ?", chunk, day).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("fund listings: %w", err)
+		}
+		for _, r := range rows {
+			out[r.OrderID] = true
+		}
 	}
 	return out, nil
 }
