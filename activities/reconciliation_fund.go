@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/payflow/payflow/internal/recon"
@@ -56,6 +57,16 @@ func (r *Reconciliation) reconcileFund(ctx context.Context, in models.ReconcileS
 	prev, err := r.Store.PreviousRun(ctx, in.Channel, in.Date)
 	if err != nil {
 		return models.ReconcileStatementResult{}, retryableError(models.ErrTypeDatabase, err)
+	}
+	if activity.IsActivity(ctx) {
+		// The pass keeps nothing to resume from (a retry runs it again): the
+		// heartbeat only says the worker is alive.
+		every := r.HeartbeatEvery
+		if every <= 0 {
+			every = DefaultHeartbeatEvery
+		}
+		stop := heartbeatEvery(ctx, every, func() any { return nil })
+		defer stop()
 	}
 	start := time.Now()
 	counts, err := recon.ReconcileFund(ctx, recon.FundJob{
