@@ -21641,7 +21641,7 @@ type CreateReconciliationRequest struct {
 	// Channel A configured bank channel (`banksim`, `stripe`, `auto`).
 	Channel Channel `json:"channel"`
 
-	// Date A UTC day, not after today (for channel `fund`, the fund company's date, Asia/Shanghai).
+	// Date A UTC day, not after today; for channel `fund`, the fund company's date (Asia/Shanghai, its clock may be ahead), whose run waits until its files exist.
 	Date openapi_types.Date `json:"date"`
 
 	// Rerun Start a new run of a day whose latest run has finished.
