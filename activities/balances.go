@@ -41,6 +41,9 @@ func (r *Reconciliation) CheckBalances(ctx context.Context, in models.CheckBalan
 	if err != nil {
 		return models.CheckBalancesResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
+	if in.Channel == models.ReconChannelFund {
+		return r.checkHoldings(ctx, in)
+	}
 	ch, err := r.Channels.Get(in.Channel)
 	if err != nil {
 		return models.CheckBalancesResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)

@@ -44,6 +44,9 @@ type Reconciliation struct {
 	// Differences counts the differences of every completed run (nil counts
 	// nothing).
 	Differences DifferenceCounter
+	// FundFiles reads the fund company's daily files: the runs of channel
+	// models.ReconChannelFund (nil: that channel cannot be reconciled).
+	FundFiles FundFiles
 }
 
 // DifferenceCounter counts the differences reconciliation found
@@ -65,6 +68,9 @@ func (r *Reconciliation) ReconcileStatement(ctx context.Context, in models.Recon
 	day, err := models.ParseDay(in.Date)
 	if err != nil {
 		return models.ReconcileStatementResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
+	}
+	if in.Channel == models.ReconChannelFund {
+		return r.reconcileFund(ctx, in, day)
 	}
 	ch, err := r.Channels.Get(in.Channel)
 	if err != nil {
@@ -258,7 +264,7 @@ func (r *Reconciliation) OpenReconciliation(ctx context.Context, in models.OpenR
 	if _, err := models.ParseDay(in.Date); err != nil {
 		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
-	if _, err := r.Channels.Get(in.Channel); err != nil {
+	if err := r.reconChannel(in.Channel); err != nil {
 		return models.OpenReconciliationResult{}, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeInvalidInput, nil)
 	}
 	rec, created, err := r.Store.OpenReconciliation(ctx, store.OpenReconciliationRequest{

@@ -86,6 +86,7 @@ func NewDeps(p Params) Deps {
 			HeartbeatEvery: p.Config.ReconHeartbeat,
 			CarryDays:      p.Config.ReconCarryDays,
 			Differences:    differenceCounter(p),
+			FundFiles:      fund.Files{C: fund.New(p.Config.BanksimURL, &http.Client{Timeout: 30 * time.Second})},
 		},
 		Sweeper:     &activities.Sweeper{Store: p.Store, Starter: p.Starter, Log: p.Log, FundPoll: p.Config.FundPoll},
 		Maintenance: maintenance(p),
@@ -169,7 +170,7 @@ func EnsureSchedules(ctx context.Context, s *starter.Starter, channels *bank.Reg
 	log.WithFields(logrus.Fields{"schedule_id": workflows.YieldScheduleID(models.YieldProduct), "at_utc": fmt.Sprintf("%02d:%02d", int(cfg.YieldAt.Hours()), int(cfg.YieldAt.Minutes())%60)}).
 		Info("balance yield schedule ready")
 	for _, ch := range cfg.ReconChannels {
-		if _, err := channels.Get(ch); err != nil {
+		if _, err := channels.Get(ch); err != nil && ch != models.ReconChannelFund {
 			return fmt.Errorf("PAYFLOW_RECON_CHANNELS: %w", err)
 		}
 		if err := s.EnsureReconciliationSchedule(ctx, ch, cfg.ReconAt); err != nil {

@@ -21641,7 +21641,7 @@ type CreateReconciliationRequest struct {
 	// Channel A configured bank channel (`banksim`, `stripe`, `auto`).
 	Channel Channel `json:"channel"`
 
-	// Date A UTC day, not after today.
+	// Date A UTC day, not after today; for channel `fund`, the fund company's date (Asia/Shanghai, its clock may be ahead), whose run waits until its files exist.
 	Date openapi_types.Date `json:"date"`
 
 	// Rerun Start a new run of a day whose latest run has finished.
@@ -28516,6 +28516,8 @@ type ClientInterface interface {
 	//
 	// Answers the day's existing run (200), or a new one (202): the first of the day or,
 	// with `rerun`, the next once the latest has finished. Also started by the schedule.
+	// Channel `fund` reconciles the fund company's files of the date (its confirmations
+	// against payflow's fund orders, its holdings against the wallets' shares).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -28526,6 +28528,8 @@ type ClientInterface interface {
 	//
 	// Answers the day's existing run (200), or a new one (202): the first of the day or,
 	// with `rerun`, the next once the latest has finished. Also started by the schedule.
+	// Channel `fund` reconciles the fund company's files of the date (its confirmations
+	// against payflow's fund orders, its holdings against the wallets' shares).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -30569,6 +30573,8 @@ func (c *Client) OpsRotateMerchantWebhookSecret(ctx context.Context, id Merchant
 //
 // Answers the day's existing run (200), or a new one (202): the first of the day or,
 // with `rerun`, the next once the latest has finished. Also started by the schedule.
+// Channel `fund` reconciles the fund company's files of the date (its confirmations
+// against payflow's fund orders, its holdings against the wallets' shares).
 //
 // Takes any type of body and a specified content type.
 //
@@ -30589,6 +30595,8 @@ func (c *Client) OpsCreateReconciliationWithBody(ctx context.Context, contentTyp
 //
 // Answers the day's existing run (200), or a new one (202): the first of the day or,
 // with `rerun`, the next once the latest has finished. Also started by the schedule.
+// Channel `fund` reconciles the fund company's files of the date (its confirmations
+// against payflow's fund orders, its holdings against the wallets' shares).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -35893,6 +35901,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the day's existing run (200), or a new one (202): the first of the day or,
 	// with `rerun`, the next once the latest has finished. Also started by the schedule.
+	// Channel `fund` reconciles the fund company's files of the date (its confirmations
+	// against payflow's fund orders, its holdings against the wallets' shares).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -35903,6 +35913,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the day's existing run (200), or a new one (202): the first of the day or,
 	// with `rerun`, the next once the latest has finished. Also started by the schedule.
+	// Channel `fund` reconciles the fund company's files of the date (its confirmations
+	// against payflow's fund orders, its holdings against the wallets' shares).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -46856,6 +46868,8 @@ func (c *ClientWithResponses) OpsRotateMerchantWebhookSecretWithResponse(ctx con
 //
 // Answers the day's existing run (200), or a new one (202): the first of the day or,
 // with `rerun`, the next once the latest has finished. Also started by the schedule.
+// Channel `fund` reconciles the fund company's files of the date (its confirmations
+// against payflow's fund orders, its holdings against the wallets' shares).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -46872,6 +46886,8 @@ func (c *ClientWithResponses) OpsCreateReconciliationWithBodyWithResponse(ctx co
 //
 // Answers the day's existing run (200), or a new one (202): the first of the day or,
 // with `rerun`, the next once the latest has finished. Also started by the schedule.
+// Channel `fund` reconciles the fund company's files of the date (its confirmations
+// against payflow's fund orders, its holdings against the wallets' shares).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

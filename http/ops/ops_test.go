@@ -127,7 +127,7 @@ func newHandler() (*Handler, *audits, *recs, *merchantsSvc) {
 	log.SetOutput(io.Discard)
 	a, r, m := &audits{}, &recs{}, &merchantsSvc{}
 	return &Handler{
-		Store: a, Reconciliations: r, Merchants: m, Channels: []string{"banksim"}, Log: logrus.NewEntry(log),
+		Store: a, Reconciliations: r, Merchants: m, Channels: []string{"banksim", models.ReconChannelFund}, Log: logrus.NewEntry(log),
 		Now: func() time.Time { return time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) },
 	}, a, r, m
 }
@@ -162,6 +162,13 @@ func TestCreateReconciliationAnswers(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, status)
 	require.Equal(t, "invalid_date", out["code"])
 	require.Empty(t, r.got.Channel)
+
+	// The fund company's date may be ahead of ours: its files say when it is over.
+	r.err, r.created = nil, true
+	r.rec = models.Reconciliation{ID: "rec_2", Channel: models.ReconChannelFund, Date: "2026-03-03"}
+	status, out = call(t, srv, http.MethodPost, "/v1/ops/reconciliations", `{"channel":"fund","date":"2026-03-03"}`)
+	require.Equal(t, http.StatusAccepted, status, "%v", out)
+	require.Equal(t, starter.OpenReconciliation{Channel: models.ReconChannelFund, Date: "2026-03-03"}, r.got)
 
 	status, out = call(t, srv, http.MethodGet, "/v1/ops/reconciliations/"+models.NewID(models.PrefixReconciliation)+"/differences?starting_after="+models.NewID(models.PrefixDifference), "")
 	require.Equal(t, http.StatusBadRequest, status)

@@ -19,6 +19,7 @@ import (
 	"github.com/payflow/payflow/internal/metrics"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/internal/temporalx"
+	"github.com/payflow/payflow/models"
 	"github.com/payflow/payflow/starter"
 )
 
@@ -82,7 +83,7 @@ var Module = fx.Module("http",
 			Ops: &ops.Handler{
 				Ledger: checkedLedger{p.Ledger, p.Metrics}, Store: p.Store, Flows: p.Starter, FlowLister: p.Starter,
 				FlowActs: p.Starter, References: p.Store, Merchants: p.Services.Merchants, Log: log,
-				Reconciliations: p.Services.Reconciliations, Channels: p.Channels.Names(), Now: now,
+				Reconciliations: p.Services.Reconciliations, Channels: append(p.Channels.Names(), models.ReconChannelFund), Now: now,
 				CreditReports: p.Services.Identity, Yield: p.Services.Yield,
 			},
 			// One callback route per configured channel that takes callbacks, each

@@ -109,7 +109,7 @@ var Variables = []Variable{
 	{"PAYFLOW_RETENTION_BANK_CALLBACKS", "168h", "ids of bank callback events already delivered, to recognise a bank's resend (at least 72h; 0: forever)"},
 	// Reconciliation.
 	{"PAYFLOW_RECON_AT", "02:00", "when (HH:MM UTC) each channel's daily reconciliation schedule fires"},
-	{"PAYFLOW_RECON_CHANNELS", "banksim,alipaysim,wxpaysim", "channels reconciled every day; default those of banksim, alipaysim and wxpaysim that are configured"},
+	{"PAYFLOW_RECON_CHANNELS", "banksim,alipaysim,wxpaysim", "channels reconciled every day (`fund`: the fund company's files); default those of banksim, alipaysim and wxpaysim that are configured"},
 	{"PAYFLOW_RECON_TMPDIR", "", "where a reconciliation sorts the statement and spools our records (empty: the system's)"},
 	{"PAYFLOW_RECON_CHUNK_LINES", "0", "statement lines sorted in memory at once (0: 50000)"},
 	{"PAYFLOW_RECON_PAGE_SIZE", "0", "our records read per page (0: 10000)"},
