@@ -30,6 +30,8 @@ type fundEnv struct {
 	*identityEnv
 	mu       sync.Mutex
 	finishes []activities.FinishFundOrderInput
+	// answer, when set, answers the queries instead of the list.
+	answer func() models.FundOrderState
 }
 
 func newFundEnv(t *testing.T, placeFails int, placed string, answers []models.FundOrderState, finishFails int) *fundEnv {
@@ -45,6 +47,9 @@ func newFundEnv(t *testing.T, placeFails int, placed string, answers []models.Fu
 	e.OnActivity(fundActs.QueryFundOrder, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id string) (models.FundOrderState, error) {
 			n := e.note(ActivityQueryFundOrder)
+			if e.answer != nil {
+				return e.answer(), nil
+			}
 			return answers[min(n, len(answers))-1], nil
 		}).Maybe()
 	e.OnActivity(fundActs.FinishFundOrder, mock.Anything, mock.Anything).Return(
@@ -196,4 +201,32 @@ func TestFundOrderRefusesInvalidInput(t *testing.T) {
 	in.Amount = 0
 	env.ExecuteWorkflow(FundOrderWorkflow, in)
 	require.Error(t, env.GetWorkflowError())
+}
+
+// An order placed on a Friday after the cut-off before a three-day holiday trades
+// the next trading day and is confirmed a trading day later: the flow waits the six
+// days, asking at most hourly (each wait doubles from Poll up to an hour), never
+// giving up, and books the confirmation once when it comes.
+func TestFundOrderWaitsOverWeekendsAndHolidays(t *testing.T) {
+	env := newFundEnv(t, 0, "accepted", nil, 0)
+	confirmAfter := 6 * 24 * time.Hour
+	env.answer = func() models.FundOrderState {
+		if env.Now().Sub(env.start) < confirmAfter {
+			return fundAccepted
+		}
+		return subConfirmed
+	}
+	expectHold(env.TestWorkflowEnvironment, "subscription/sub_t1/hold", "acct_w1", 100_000, "")
+	env.ExecuteWorkflow(FundOrderWorkflow, subscriptionInput())
+	res := resultOf[models.FundOrderResult](t, env.TestWorkflowEnvironment)
+	require.Equal(t, subConfirmedRes, res)
+	require.Equal(t, []string{"confirm"}, env.steps())
+	times := env.times(ActivityQueryFundOrder)
+	last := times[len(times)-1]
+	require.GreaterOrEqual(t, last, confirmAfter)
+	require.Less(t, last, confirmAfter+time.Hour+time.Minute, "confirmed within an hour of the fund company's confirmation")
+	for i := 1; i < len(times); i++ {
+		require.LessOrEqual(t, times[i]-times[i-1], time.Hour+time.Second, "no wait longer than an hour")
+	}
+	require.Less(t, len(times), 6*24+10, "about one question an hour, not a storm")
 }
