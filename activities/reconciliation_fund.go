@@ -22,6 +22,7 @@ import (
 type FundFiles interface {
 	Confirmations(ctx context.Context, date string) (io.ReadCloser, error)
 	Holdings(ctx context.Context, date string) (io.ReadCloser, error)
+	Income(ctx context.Context, date string) (io.ReadCloser, error)
 }
 
 // carriedPage is how many carried items one read takes.
@@ -186,6 +187,49 @@ func (r *Reconciliation) checkHoldings(ctx context.Context, in models.CheckBalan
 	for _, g := range gaps {
 		log.WithFields(logrus.Fields{"asset": g.Bank.Currency, "fund_shares": g.Bank.Amount, "ledger_shares": g.Ledger.Amount}).Warn("holdings gap")
 	}
+	if gap, ok, err := r.checkIncome(ctx, in); err != nil {
+		return models.CheckBalancesResult{}, err
+	} else if ok {
+		gaps = append(gaps, gap)
+	}
 	log.WithFields(logrus.Fields{"products": len(holdings), "balance_gaps": len(gaps)}).Info("fund holdings checked")
 	return models.CheckBalancesResult{Checked: true, BalanceGap: int64(len(gaps))}, nil
+}
+
+// checkIncome is the income file's check: the income the day's yield run paid
+// against the income the fund company's file states for the day (nothing to compare
+// before the run has read it). A difference is stored as a balance_gap of reference
+// income/<product> and answered.
+func (r *Reconciliation) checkIncome(ctx context.Context, in models.CheckBalancesInput) (models.Difference, bool, error) {
+	run, err := r.Store.YieldRunOfDay(ctx, models.YieldProduct, in.Date)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return models.Difference{}, false, nil
+	case err != nil:
+		return models.Difference{}, false, retryableError(models.ErrTypeDatabase, err)
+	case run.IncomePer10k == 0:
+		return models.Difference{}, false, nil
+	}
+	body, err := r.FundFiles.Income(ctx, in.Date)
+	if err != nil {
+		return models.Difference{}, false, retryableError(models.ErrTypeBankUnavailable, fmt.Errorf("fetch income: %w", err))
+	}
+	defer body.Close()
+	file, err := recon.ParseIncome(body)
+	if err != nil {
+		if errors.Is(err, recon.ErrStatementFormat) {
+			return models.Difference{}, false, temporal.NewNonRetryableApplicationError(err.Error(), models.ErrTypeStatementUnreadable, nil)
+		}
+		return models.Difference{}, false, retryableError(models.ErrTypeBankUnavailable, err)
+	}
+	gap, ok := recon.IncomeGap(in.ReconciliationID, models.YieldProduct, in.Date, file, run.IncomePer10k, models.YieldCurrency)
+	if !ok {
+		logger(ctx, r.Log).WithField("income_per_10k", run.IncomePer10k).Info("fund income matches the yield run's")
+		return gap, false, nil
+	}
+	if err := r.Store.InsertDifferences(ctx, []models.Difference{gap}); err != nil {
+		return models.Difference{}, false, retryableError(models.ErrTypeDatabase, err)
+	}
+	logger(ctx, r.Log).WithFields(logrus.Fields{"yield_income": run.IncomePer10k, "yield_run_id": run.ID}).Warn("income gap: the yield run paid another income than the fund company's file")
+	return gap, true, nil
 }

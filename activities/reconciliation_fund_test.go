@@ -37,6 +37,10 @@ func (f fundFiles) Holdings(_ context.Context, date string) (io.ReadCloser, erro
 	return f.open(date, "holdings.csv")
 }
 
+func (f fundFiles) Income(_ context.Context, date string) (io.ReadCloser, error) {
+	return f.open(date, "income.csv")
+}
+
 const confirmationsHead = "order_id,kind,product_id,trade_date,status,nav,shares,amount,fee,reason\n"
 
 // seedFundOrder stores a fund order of prd_bond as our flows leave it.
@@ -229,4 +233,43 @@ func TestFundReconciliationChannel(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	require.Equal(t, models.ErrTypeStatementUnreadable, appErr.Type())
+}
+
+// The income file is checked against the income the day's yield run paid: the same
+// income is no difference, another is one balance_gap income/prd_mmf (stored once
+// however often the check runs), and a day without a run compares nothing.
+func TestFundReconciliationChecksTheYieldIncome(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			acts, st, _ := newReconciliation(t, b)
+			ctx := context.Background()
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivity(acts)
+			check := func(day, income string) []string {
+				t.Helper()
+				acts.FundFiles = fundFiles{day: {"holdings.csv": "product_id,shares\nprd_bond,0\n", "income.csv": income}}
+				rec, _, err := st.OpenReconciliation(ctx, store.OpenReconciliationRequest{
+					ID: models.NewID(models.PrefixReconciliation), Channel: models.ReconChannelFund, Day: day,
+				})
+				require.NoError(t, err)
+				for range 2 {
+					_, err := env.ExecuteActivity(acts.CheckBalances, models.CheckBalancesInput{ReconciliationID: rec.ID, Channel: models.ReconChannelFund, Date: day})
+					require.NoError(t, err)
+				}
+				return balanceGapsOf(t, st, rec.ID)
+			}
+			for i, day := range []string{"2026-10-12", "2026-10-13", "2026-10-14"} {
+				id := fmt.Sprintf("yr_t%d", i)
+				_, _, err := st.OpenYieldRun(ctx, id, models.YieldProduct, day, "yield/prd_mmf/"+day)
+				require.NoError(t, err)
+				require.NoError(t, st.DB().Exec("UPDATE yield_runs SET income_per_10k = 512300 WHERE id = ?", id).Error)
+			}
+			head := "date,product_id,income_per_10k\n"
+			require.Empty(t, check("2026-10-12", head+"2026-10-12,prd_mmf,512300\n"))
+			require.Equal(t, []string{"balance_gap income/prd_mmf bank=512301 ledger=512300"}, check("2026-10-13", head+"2026-10-13,prd_mmf,512301\n"))
+			require.Equal(t, []string{"balance_gap income/prd_mmf bank=0 ledger=512300"}, check("2026-10-14", head))
+			require.Empty(t, check("2026-10-15", "this file is never read"), "no run of the day, nothing to compare")
+		})
+	}
 }

@@ -541,3 +541,97 @@ const (
 
 // fundCurrency is the fund company's currency: its products are all in CNY.
 const fundCurrency = "CNY"
+
+// incomeHeader is the income file's header.
+var incomeHeader = []string{"date", "product_id", "income_per_10k"}
+
+// Income is one line of the fund company's income file: a money market product's
+// income of a day per 10,000 units, in 1/10,000 of a minor unit.
+type Income struct {
+	Date         string
+	ProductID    string
+	IncomePer10k int64
+}
+
+// ParseIncome reads an income file. As for holdings, any unreadable line makes the
+// file unusable (ErrStatementFormat).
+func ParseIncome(r io.Reader) ([]Income, error) {
+	lr := &lineReader{r: bufio.NewReaderSize(r, maxLine)}
+	header, _, long, err := lr.next()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("%w: the income file is empty", ErrStatementFormat)
+	case err != nil:
+		return nil, fmt.Errorf("read income: %w", err)
+	case long || header != strings.Join(incomeHeader, ","):
+		return nil, fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, truncateRaw(header), strings.Join(incomeHeader, ","))
+	}
+	var out []Income
+	var fields []string
+	for {
+		text, no, long, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read income at line %d: %w", lr.no, err)
+		}
+		if text == "" && !long {
+			continue
+		}
+		if long || len(out) >= maxFundLines {
+			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
+		}
+		if fields, err = splitLine(text, fields); err != nil || len(fields) != len(incomeHeader) ||
+			!validFundDate(fields[0]) || !models.ValidProductID(fields[1]) {
+			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
+		}
+		n, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
+		}
+		out = append(out, Income{Date: strings.Clone(fields[0]), ProductID: strings.Clone(fields[1]), IncomePer10k: n})
+	}
+}
+
+func validFundDate(s string) bool {
+	d, err := time.Parse(models.DayLayout, s)
+	return err == nil && d.Format(models.DayLayout) == s
+}
+
+// The fund side of an income balance_gap, and its reference's prefix
+// ("income/prd_mmf").
+const (
+	IncomeSideKind        = "income"
+	IncomeSideStatus      = "published"
+	IncomeSideMissing     = "not_in_file"
+	IncomeReferencePrefix = "income/"
+)
+
+// IncomeGap compares the income the fund company's file states for the product and
+// date with the income the day's yield run paid (a run that has not read it yet
+// compares nothing): a balance_gap difference when they differ, or when the file
+// has no line for the day the run paid (its bank side not_in_file). Amounts are incomes per 10,000 units, in
+// 1/10,000 of a minor unit.
+func IncomeGap(reconciliationID, productID, date string, file []Income, paid int64, currency models.Currency) (models.Difference, bool) {
+	var theirs *Income
+	for i := range file {
+		if file[i].ProductID == productID && file[i].Date == date {
+			theirs = &file[i]
+		}
+	}
+	if theirs != nil && theirs.IncomePer10k == paid {
+		return models.Difference{}, false
+	}
+	d := models.Difference{
+		ReconciliationID: reconciliationID,
+		Reference:        IncomeReferencePrefix + productID,
+		Kind:             models.DiffBalanceGap,
+		Ledger:           &models.DifferenceSide{Kind: models.LedgerSideKind, Amount: paid, Currency: string(currency), Status: models.LedgerBooked},
+	}
+	d.Bank = &models.DifferenceSide{Kind: IncomeSideKind, Currency: string(currency), Status: IncomeSideMissing}
+	if theirs != nil {
+		d.Bank.Amount, d.Bank.Status = theirs.IncomePer10k, IncomeSideStatus
+	}
+	return d, true
+}

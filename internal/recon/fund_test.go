@@ -277,3 +277,34 @@ func TestReconcileFundListedElsewhere(t *testing.T) {
 	require.Equal(t, models.ReconciliationCounts{StatementLines: 1, OurRecords: 2, Matched: 1, MissingOnOurSide: 1, InTransit: 1}, c)
 	require.Equal(t, []string{"missing_on_our_side sub_z", "in_transit sub_y"}, stored)
 }
+
+func TestParseIncome(t *testing.T) {
+	head := "date,product_id,income_per_10k\n"
+	tests := []struct {
+		name, file string
+		want       []Income
+		bad        bool
+	}{
+		{"one day", head + "2026-10-12,prd_mmf,512300\n", []Income{{"2026-10-12", "prd_mmf", 512300}}, false},
+		{"no line", head, nil, false},
+		{"blank lines", head + "\n2026-10-12,prd_mmf,1\n\n", []Income{{"2026-10-12", "prd_mmf", 1}}, false},
+		{"empty", "", nil, true},
+		{"another header", "date,product,income\n", nil, true},
+		{"a float", head + "2026-10-12,prd_mmf,0.5123\n", nil, true},
+		{"negative", head + "2026-10-12,prd_mmf,-1\n", nil, true},
+		{"not a date", head + "2026-13-01,prd_mmf,1\n", nil, true},
+		{"a bad product", head + "2026-10-12,PRD,1\n", nil, true},
+		{"too few fields", head + "2026-10-12,prd_mmf\n", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseIncome(strings.NewReader(tc.file))
+			if tc.bad {
+				require.ErrorIs(t, err, ErrStatementFormat)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -195,3 +195,9 @@ func (s *Store) RestartYieldRun(ctx context.Context, id string) (models.YieldRun
 	}
 	return s.YieldRun(ctx, id)
 }
+
+// YieldRunOfDay returns the run of a product's day, or ErrNotFound when the day has
+// none.
+func (s *Store) YieldRunOfDay(ctx context.Context, productID, day string) (models.YieldRun, error) {
+	return takeModel[yieldRunRow](s.db.WithContext(ctx).Where("product_id = ? AND day = ?", productID, day), "yield run", productID+"/"+day)
+}

@@ -57,3 +57,8 @@ func (f Files) Confirmations(ctx context.Context, date string) (io.ReadCloser, e
 func (f Files) Holdings(ctx context.Context, date string) (io.ReadCloser, error) {
 	return f.C.File(ctx, date, FileHoldings)
 }
+
+// Income opens the income file of date.
+func (f Files) Income(ctx context.Context, date string) (io.ReadCloser, error) {
+	return f.C.File(ctx, date, FileIncome)
+}
