@@ -54,7 +54,7 @@ func TestCreditYieldRangeResumes(t *testing.T) {
 				}))
 				require.NoError(t, st.SetYieldOptIn(ctx, ids[i], "mch_a", true, end.Add(-time.Hour)))
 			}
-			require.NoError(t, db.Exec("UPDATE entries SET created_at = ?", end.Add(-time.Hour)).Error)
+			require.NoError(t, testenv.DateEntries(db, end.Add(-time.Hour), ""))
 
 			acts := &activities.Yield{Engine: &yield.Engine{DB: db, Ledger: l, PageSize: 16}, Store: st, Log: logrus.NewEntry(logrus.New())}
 			in := models.CreditYieldRangeInput{RunID: "yr_resume", Date: day, IncomePer10k: income}

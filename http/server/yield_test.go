@@ -116,12 +116,12 @@ func TestAccountYield(t *testing.T) {
 			return err
 		}))
 		end1, _ := models.YieldDayEnd("2026-03-01")
-		require.NoError(t, a.db.Exec("UPDATE entries SET created_at = ?", end1.Add(-time.Hour)).Error)
+		require.NoError(t, testenv.DateEntries(a.db, end1.Add(-time.Hour), ""))
 		require.NoError(t, a.db.Exec("UPDATE yield_wallets SET enabled_at = ?", end1.Add(-2*time.Hour)).Error)
 		eng := &yield.Engine{DB: a.db, Ledger: a.ledger}
 		_, err = eng.Credit(ctx, yield.Job{RunID: "yr_a", Day: "2026-03-01", IncomePer10k: 512300})
 		require.NoError(t, err)
-		require.NoError(t, a.db.Exec("UPDATE entries SET created_at = ? WHERE created_at > ?", end1.Add(time.Hour), end1).Error)
+		require.NoError(t, testenv.DateEntries(a.db, end1.Add(time.Hour), "created_at > ?", end1))
 		_, err = eng.Credit(ctx, yield.Job{RunID: "yr_b", Day: "2026-03-02", IncomePer10k: 487100})
 		require.NoError(t, err)
 

@@ -68,7 +68,7 @@ func (e env) topup(t *testing.T, id string, c models.Currency, amount int64) {
 // when money moved (postings are dated by the clock).
 func (e env) moveEntries(t *testing.T, since, to time.Time) {
 	t.Helper()
-	require.NoError(t, e.db.Exec("UPDATE entries SET created_at = ? WHERE created_at >= ?", to.UTC(), since.UTC()).Error)
+	require.NoError(t, testenv.DateEntries(e.db, to, "created_at >= ?", since.UTC()))
 }
 
 func (e env) balance(t *testing.T, id string) int64 {

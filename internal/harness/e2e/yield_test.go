@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/payflow/payflow/internal/bank/fund"
+	"github.com/payflow/payflow/internal/harness/testenv"
 	"github.com/payflow/payflow/internal/ledger"
 	"github.com/payflow/payflow/internal/store"
 	"github.com/payflow/payflow/models"
@@ -85,7 +86,7 @@ func TestYieldRunKilledMidwayCreditsEveryWalletOnce(t *testing.T) {
 			require.NoError(t, st.SetYieldOptIn(ctx, w, m.ID, true, time.Now()))
 		}
 		before := dayEnd.Add(-time.Hour)
-		require.NoError(t, db.Exec("UPDATE entries SET created_at = ? WHERE journal_id IN (SELECT id FROM journals WHERE idempotency_key LIKE 'e2e-yield/%')", before).Error)
+		require.NoError(t, testenv.DateEntries(db, before, "journal_id IN (SELECT id FROM journals WHERE idempotency_key LIKE 'e2e-yield/%')"))
 		require.NoError(t, db.Exec("UPDATE yield_wallets SET enabled_at = ? WHERE merchant_id = ?", before, m.ID).Error)
 		// Money that arrives after the day's end earns nothing for the day.
 		late := ledger.Posting{Key: "e2e-yield-late/" + wallets[0], Flow: models.FlowTopup, FlowID: wallets[0], Currency: "CNY",
