@@ -101,20 +101,11 @@ func (s *Starter) ensureBackgroundSchedule(ctx context.Context, id string, every
 // operator's pause is kept. Every worker calls it at start; any number of calls leave
 // one schedule.
 func (s *Starter) EnsureReconciliationSchedule(ctx context.Context, channel string, at time.Duration) error {
-	if at < 0 || at >= 24*time.Hour {
-		return fmt.Errorf("reconciliation time of day %s is not within a day", at)
+	spec, err := dailySpec("reconciliation", at, "reconcile "+channel+"'s statement of the previous UTC day")
+	if err != nil {
+		return err
 	}
 	id := workflows.ReconciliationScheduleID(channel)
-	at = at.Truncate(time.Second)
-	spec := client.ScheduleSpec{
-		Calendars: []client.ScheduleCalendarSpec{{
-			Hour:    []client.ScheduleRange{{Start: int(at / time.Hour)}},
-			Minute:  []client.ScheduleRange{{Start: int(at % time.Hour / time.Minute)}},
-			Second:  []client.ScheduleRange{{Start: int(at % time.Minute / time.Second)}},
-			Comment: "reconcile " + channel + "'s statement of the previous UTC day",
-		}},
-		TimeZoneName: "UTC",
-	}
 	action := &client.ScheduleWorkflowAction{
 		ID:        id, // Temporal appends the scheduled time
 		Workflow:  workflows.WorkflowScheduledReconciliation,
@@ -125,13 +116,29 @@ func (s *Starter) EnsureReconciliationSchedule(ctx context.Context, channel stri
 			workflows.SAChannel.ValueSet(channel),
 		),
 	}
-	policy := client.SchedulePolicies{
-		// A firing missed while Temporal was down still runs, for up to a day.
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: 24 * time.Hour,
-	}
-	return s.ensureSchedule(ctx, id, spec, action, policy)
+	return s.ensureSchedule(ctx, id, spec, action, dailyPolicy)
 }
+
+// dailySpec fires once a day at `at` after midnight UTC (what names the schedule in
+// the error of a time that is not within a day).
+func dailySpec(what string, at time.Duration, comment string) (client.ScheduleSpec, error) {
+	if at < 0 || at >= 24*time.Hour {
+		return client.ScheduleSpec{}, fmt.Errorf("%s time of day %s is not within a day", what, at)
+	}
+	at = at.Truncate(time.Second)
+	return client.ScheduleSpec{
+		Calendars: []client.ScheduleCalendarSpec{{
+			Hour:    []client.ScheduleRange{{Start: int(at / time.Hour)}},
+			Minute:  []client.ScheduleRange{{Start: int(at % time.Hour / time.Minute)}},
+			Second:  []client.ScheduleRange{{Start: int(at % time.Minute / time.Second)}},
+			Comment: comment,
+		}},
+		TimeZoneName: "UTC",
+	}, nil
+}
+
+// dailyPolicy: a firing missed while Temporal was down still runs, for up to a day.
+var dailyPolicy = client.SchedulePolicies{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour}
 
 // ensureSchedule creates the Temporal Schedule id with spec, action and policy, or,
 // when it exists, updates its spec, action and policies to these, keeping an

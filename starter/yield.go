@@ -156,20 +156,11 @@ func (s *Starter) StartYieldRun(ctx context.Context, in models.YieldInput) error
 // after midnight UTC (PAYFLOW_YIELD_AT). An operator's pause is kept; any number of
 // calls leave one schedule.
 func (s *Starter) EnsureYieldSchedule(ctx context.Context, productID string, at time.Duration) error {
-	if at < 0 || at >= 24*time.Hour {
-		return fmt.Errorf("yield time of day %s is not within a day", at)
+	spec, err := dailySpec("yield", at, "credit the balance yield of "+productID+" for the previous day (Asia/Shanghai)")
+	if err != nil {
+		return err
 	}
 	id := workflows.YieldScheduleID(productID)
-	at = at.Truncate(time.Second)
-	spec := client.ScheduleSpec{
-		Calendars: []client.ScheduleCalendarSpec{{
-			Hour:    []client.ScheduleRange{{Start: int(at / time.Hour)}},
-			Minute:  []client.ScheduleRange{{Start: int(at % time.Hour / time.Minute)}},
-			Second:  []client.ScheduleRange{{Start: int(at % time.Minute / time.Second)}},
-			Comment: "credit the balance yield of " + productID + " for the previous day (Asia/Shanghai)",
-		}},
-		TimeZoneName: "UTC",
-	}
 	action := &client.ScheduleWorkflowAction{
 		ID:                    id, // Temporal appends the scheduled time
 		Workflow:              workflows.WorkflowScheduledYield,
@@ -177,10 +168,5 @@ func (s *Starter) EnsureYieldSchedule(ctx context.Context, productID string, at 
 		TaskQueue:             s.cfg.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAFlow.ValueSet(string(models.FlowYield))),
 	}
-	policy := client.SchedulePolicies{
-		// A firing missed while Temporal was down still runs, for up to a day.
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: 24 * time.Hour,
-	}
-	return s.ensureSchedule(ctx, id, spec, action, policy)
+	return s.ensureSchedule(ctx, id, spec, action, dailyPolicy)
 }
