@@ -155,43 +155,64 @@ type Holding struct {
 // makes the file unusable (ErrStatementFormat): a balance check on part of the
 // products would report gaps that are not there.
 func ParseHoldings(r io.Reader) ([]Holding, error) {
+	var out []Holding
+	err := readWholeFile(r, "holdings", holdingsHeader, func(fields []string, no int64) error {
+		if fields[0] == "" || len(fields[0]) > maxReference {
+			return fmt.Errorf("%w: holdings line %d", ErrStatementFormat, no)
+		}
+		n, err := strconv.ParseInt(fields[1], 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%w: holdings line %d", ErrStatementFormat, no)
+		}
+		if slices.ContainsFunc(out, func(h Holding) bool { return h.ProductID == fields[0] }) {
+			return fmt.Errorf("%w: holdings line %d repeats product %q", ErrStatementFormat, no, fields[0])
+		}
+		out = append(out, Holding{ProductID: strings.Clone(fields[0]), Shares: n})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readWholeFile reads a file (name in errors) of header's columns that is used
+// whole or not at all: any unreadable line makes it ErrStatementFormat. each takes
+// every non-blank line's fields (reused between lines) and its number.
+func readWholeFile(r io.Reader, name string, header []string, each func(fields []string, no int64) error) error {
 	lr := &lineReader{r: bufio.NewReaderSize(r, maxLine)}
-	header, _, long, err := lr.next()
+	first, _, long, err := lr.next()
 	switch {
 	case errors.Is(err, io.EOF):
-		return nil, fmt.Errorf("%w: the holdings file is empty", ErrStatementFormat)
+		return fmt.Errorf("%w: the %s file is empty", ErrStatementFormat, name)
 	case err != nil:
-		return nil, fmt.Errorf("read holdings: %w", err)
-	case long || header != strings.Join(holdingsHeader, ","):
-		return nil, fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, truncateRaw(header), strings.Join(holdingsHeader, ","))
+		return fmt.Errorf("read %s: %w", name, err)
+	case long || first != strings.Join(header, ","):
+		return fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, truncateRaw(first), strings.Join(header, ","))
 	}
-	var out []Holding
 	var fields []string
+	lines := 0
 	for {
 		text, no, long, err := lr.next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read holdings at line %d: %w", lr.no, err)
+			return fmt.Errorf("read %s at line %d: %w", name, lr.no, err)
 		}
 		if text == "" && !long {
 			continue
 		}
-		if long || len(out) >= maxFundLines {
-			return nil, fmt.Errorf("%w: holdings line %d", ErrStatementFormat, no)
+		if long || lines >= maxFundLines {
+			return fmt.Errorf("%w: %s line %d", ErrStatementFormat, name, no)
 		}
-		if fields, err = splitLine(text, fields); err != nil || len(fields) != len(holdingsHeader) || fields[0] == "" || len(fields[0]) > maxReference {
-			return nil, fmt.Errorf("%w: holdings line %d", ErrStatementFormat, no)
+		if fields, err = splitLine(text, fields); err != nil || len(fields) != len(header) {
+			return fmt.Errorf("%w: %s line %d", ErrStatementFormat, name, no)
 		}
-		n, err := strconv.ParseInt(fields[1], 10, 64)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: holdings line %d", ErrStatementFormat, no)
+		if err := each(fields, no); err != nil {
+			return err
 		}
-		if slices.ContainsFunc(out, func(h Holding) bool { return h.ProductID == fields[0] }) {
-			return nil, fmt.Errorf("%w: holdings line %d repeats product %q", ErrStatementFormat, no, fields[0])
-		}
-		out = append(out, Holding{ProductID: strings.Clone(fields[0]), Shares: n})
+		lines++
 	}
 }
 
@@ -556,42 +577,22 @@ type Income struct {
 // ParseIncome reads an income file. As for holdings, any unreadable line makes the
 // file unusable (ErrStatementFormat).
 func ParseIncome(r io.Reader) ([]Income, error) {
-	lr := &lineReader{r: bufio.NewReaderSize(r, maxLine)}
-	header, _, long, err := lr.next()
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, fmt.Errorf("%w: the income file is empty", ErrStatementFormat)
-	case err != nil:
-		return nil, fmt.Errorf("read income: %w", err)
-	case long || header != strings.Join(incomeHeader, ","):
-		return nil, fmt.Errorf("%w: header %q, want %q", ErrStatementFormat, truncateRaw(header), strings.Join(incomeHeader, ","))
-	}
 	var out []Income
-	var fields []string
-	for {
-		text, no, long, err := lr.next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read income at line %d: %w", lr.no, err)
-		}
-		if text == "" && !long {
-			continue
-		}
-		if long || len(out) >= maxFundLines {
-			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
-		}
-		if fields, err = splitLine(text, fields); err != nil || len(fields) != len(incomeHeader) ||
-			!validFundDate(fields[0]) || !models.ValidProductID(fields[1]) {
-			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
+	err := readWholeFile(r, "income", incomeHeader, func(fields []string, no int64) error {
+		if !validFundDate(fields[0]) || !models.ValidProductID(fields[1]) {
+			return fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
 		}
 		n, err := strconv.ParseInt(fields[2], 10, 64)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
+			return fmt.Errorf("%w: income line %d", ErrStatementFormat, no)
 		}
 		out = append(out, Income{Date: strings.Clone(fields[0]), ProductID: strings.Clone(fields[1]), IncomePer10k: n})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 func validFundDate(s string) bool {
