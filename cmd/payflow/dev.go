@@ -239,7 +239,7 @@ Try it (in another terminal):
   %[12]s call GET '/v1/payments?limit=5'
   %[12]s call POST /v1/verifications '{"type":"bank_card","card_number":"6222021000000000017","name":"张三"}'
                                                        (a card verification, billed from the settlement balance the
-                                                        first payment made; binding a card and credit reports: README)
+                                                        first payment made; binding a card and credit reports: docs/identity.md)
   curl -s -H 'Authorization: Bearer %[7]s' http://%[1]s/v1/ops/ledger/check
 
 Then open Temporal Web and search: PayflowMerchant="%[5]s" AND PayflowFlow="payment"
