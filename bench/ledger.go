@@ -171,6 +171,8 @@ func runLedger(ctx context.Context, o options, res *Results) error {
 		return err
 	}
 	l := ledger.New(db)
+	l.SetGroup(o.ledgerGroup[0], o.ledgerGroup[1])
+	res.LedgerGroup, res.LedgerGroupSlots = o.ledgerGroup[0], o.ledgerGroup[1]
 	clearing, err := l.EnsureAccount(ctx, ledger.ClearingSpec("banksim", "CNY"))
 	if err != nil {
 		return err

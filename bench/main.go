@@ -48,6 +48,7 @@ import (
 
 	"github.com/payflow/payflow/bench/load"
 	"github.com/payflow/payflow/internal/harness/devstack"
+	"github.com/payflow/payflow/internal/ledger"
 )
 
 // Goals of issues 9 and 14.
@@ -80,6 +81,7 @@ type options struct {
 	ledgerConc   []int
 	ledgerDur    time.Duration
 	ledgerBatch  int
+	ledgerGroup  [2]int
 	recon        string
 	reconSizes   string
 	reconRepeat  int
@@ -116,6 +118,8 @@ func run() error {
 	ledgerConc := flag.String("ledger-concurrency", "1,8,32", "concurrencies of the ledger and raw MariaDB measurements")
 	flag.DurationVar(&o.ledgerDur, "ledger-duration", 10*time.Second, "how long each ledger and raw MariaDB measurement runs")
 	flag.IntVar(&o.ledgerBatch, "ledger-batch", 10, "postings per transaction of the batched ledger measurement (1: none)")
+	flag.IntVar(&o.ledgerGroup[0], "ledger-group", ledger.DefaultGroupMax, "the ledger's group commit: Run calls per group transaction (0: off, every posting its own transaction)")
+	flag.IntVar(&o.ledgerGroup[1], "ledger-group-slots", ledger.DefaultGroupSlots, "the ledger's group commit: group transactions at once")
 	flag.StringVar(&o.recon, "recon", "run", "reconciliation: run (bench/recon), reuse (fold bench/results/recon.json in) or skip")
 	flag.StringVar(&o.reconSizes, "recon-sizes", "100000,1000000", "bench/recon -sizes")
 	flag.IntVar(&o.reconRepeat, "recon-repeat", 1, "bench/recon -repeat")

@@ -28,6 +28,10 @@ type Config struct {
 	DBDSN string
 	// DBMaxOpenConns bounds the pool; 0 picks a default per driver.
 	DBMaxOpenConns int
+	// LedgerGroup is how many concurrent ledger transactions one group commit takes
+	// at most (0: each commits alone); LedgerGroupSlots how many groups run at once.
+	LedgerGroup      int
+	LedgerGroupSlots int
 
 	TemporalAddress   string
 	TemporalNamespace string
@@ -296,6 +300,8 @@ func load(getenv func(string) string) (Config, error) {
 		Env:                   env,
 		DBDSN:                 e.str("PAYFLOW_DB_DSN", "sqlite://"+dataDir+"/payflow.db"),
 		DBMaxOpenConns:        e.int("PAYFLOW_DB_MAX_OPEN_CONNS", 0),
+		LedgerGroup:           e.int("PAYFLOW_LEDGER_GROUP", 64),
+		LedgerGroupSlots:      e.int("PAYFLOW_LEDGER_GROUP_SLOTS", 2),
 		RedisURL:              e.str("PAYFLOW_REDIS_URL", ""),
 		TemporalAddress:       e.str("PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:     e.str("PAYFLOW_TEMPORAL_NAMESPACE", "default"),
@@ -429,6 +435,9 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if c.LedgerCheckInterval < 0 {
 		return Config{}, fmt.Errorf("PAYFLOW_LEDGER_CHECK_INTERVAL must not be negative (0 turns the background check off)")
+	}
+	if c.LedgerGroup < 0 || c.LedgerGroup > 1000 || c.LedgerGroupSlots < 1 || c.LedgerGroupSlots > 64 {
+		return Config{}, fmt.Errorf("PAYFLOW_LEDGER_GROUP must be from 0 (off) to 1000 and PAYFLOW_LEDGER_GROUP_SLOTS from 1 to 64")
 	}
 	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 || (c.RateLimitRPS > 0) != (c.RateLimitBurst > 0) {
 		return Config{}, fmt.Errorf("PAYFLOW_RATE_LIMIT_RPS and PAYFLOW_RATE_LIMIT_BURST must both be positive (or both 0: no limit)")

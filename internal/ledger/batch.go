@@ -305,9 +305,11 @@ func insertRows(db *gorm.DB, table string, cols []string, n int, row func(i int,
 	return nil
 }
 
-// flushAccounts writes the cached balances of the changed accounts in one UPDATE per
-// maxParams/7 accounts, each row only if its version is still the one read: fewer
-// rows changed than asked is a concurrent change, and the transaction runs again.
+// flushAccounts writes the cached balances and held amounts of the changed accounts
+// in one UPDATE per maxParams/9 accounts, each row only if its version is still the
+// one read: fewer rows changed than asked is a concurrent change, and the transaction
+// runs again. (A changed account's version always moves, so that its row always
+// changes.)
 func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
 	ids := make([]string, 0, len(accounts))
 	for id, st := range accounts {
@@ -316,16 +318,17 @@ func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
 		}
 	}
 	sort.Strings(ids)
-	per := maxParams / 7
+	per := maxParams / 9
 	for start := 0; start < len(ids); start += per {
 		chunk := ids[start:min(start+per, len(ids))]
-		var bal, ver, orig, in strings.Builder
-		args := make([]any, 0, 7*len(chunk))
-		var balArgs, verArgs, origArgs, inArgs []any
+		var bal, held, ver, orig, in strings.Builder
+		var balArgs, heldArgs, verArgs, origArgs, inArgs []any
 		for i, id := range chunk {
 			st := accounts[id]
 			bal.WriteString(" WHEN ? THEN ?")
 			balArgs = append(balArgs, id, st.row.Balance)
+			held.WriteString(" WHEN ? THEN ?")
+			heldArgs = append(heldArgs, id, st.row.Held)
 			ver.WriteString(" WHEN ? THEN ?")
 			verArgs = append(verArgs, id, st.row.Version)
 			orig.WriteString(" WHEN ? THEN ?")
@@ -336,9 +339,12 @@ func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
 			in.WriteString("?")
 			inArgs = append(inArgs, id)
 		}
-		sql := "UPDATE accounts SET balance = CASE id" + bal.String() + " END, version = CASE id" + ver.String() +
-			" END WHERE id IN (" + in.String() + ") AND version = CASE id" + orig.String() + " END"
-		args = append(append(append(append(args, balArgs...), verArgs...), inArgs...), origArgs...)
+		sql := "UPDATE accounts SET balance = CASE id" + bal.String() + " END, held = CASE id" + held.String() +
+			" END, version = CASE id" + ver.String() + " END WHERE id IN (" + in.String() + ") AND version = CASE id" + orig.String() + " END"
+		args := make([]any, 0, 9*len(chunk))
+		for _, a := range [][]any{balArgs, heldArgs, verArgs, inArgs, origArgs} {
+			args = append(args, a...)
+		}
 		res := db.Exec(sql, args...)
 		if res.Error != nil {
 			return fmt.Errorf("update %d accounts: %w", len(chunk), res.Error)

@@ -98,6 +98,11 @@ func (t *Tx) PlaceHold(r HoldRequest) (Hold, error) {
 		// Read after the account row, in this transaction: a top-up committed since
 		// changed the row's version, and this transaction's write of it conflicts
 		// and runs again.
+		if t.deferred != nil {
+			if err := t.deferred.write(t.db); err != nil {
+				return Hold{}, err
+			}
+		}
 		recent, err := recentTopups(t.db, r.AccountID, r.RecentSince)
 		if err != nil {
 			return Hold{}, err

@@ -94,11 +94,15 @@ type Ledger struct {
 	maxAttempts int
 	// batchSlots bounds the PostBatch transactions in flight (maxBatchTxs).
 	batchSlots chan struct{}
+	// group gathers concurrent Run calls into one transaction (group.go); nil: off.
+	group *grouper
 }
 
 // New returns a Ledger on db.
 func New(db *store.DB) *Ledger {
-	return &Ledger{db: db, maxAttempts: 50, batchSlots: make(chan struct{}, maxBatchTxs)}
+	l := &Ledger{db: db, maxAttempts: 50, batchSlots: make(chan struct{}, maxBatchTxs)}
+	l.SetGroup(DefaultGroupMax, DefaultGroupSlots)
+	return l
 }
 
 // Run runs fn in one transaction (store.Transact): the ledger's postings and holds,
@@ -106,7 +110,19 @@ func New(db *store.DB) *Ledger {
 // together or not at all. The whole transaction runs again when an optimistic update
 // finds a newer version or the database rolled it back (a deadlock, SQLite busy); fn
 // must be safe to run more than once (it is: everything it wrote rolled back).
+//
+// Concurrent calls are committed in groups (group.go): fn may then run in a
+// transaction with other calls' fns, and again on its own if the group failed. The
+// outcome is the one of running alone.
 func (l *Ledger) Run(ctx context.Context, fn func(tx *Tx) error) error {
+	if g := l.group; g != nil {
+		return l.runGrouped(ctx, g, fn)
+	}
+	return l.runAlone(ctx, fn)
+}
+
+// runAlone runs fn in a transaction of its own.
+func (l *Ledger) runAlone(ctx context.Context, fn func(tx *Tx) error) error {
 	return l.db.Transact(ctx, l.maxAttempts, func(gtx *gorm.DB) error {
 		tx := &Tx{Tx: store.NewTx(gtx), db: gtx, accounts: map[string]*accountState{}}
 		if err := fn(tx); err != nil {

@@ -1,6 +1,15 @@
 package ledger
 
-import "go.uber.org/fx"
+import (
+	"go.uber.org/fx"
 
-// Module provides the Ledger.
-var Module = fx.Module("ledger", fx.Provide(New))
+	"github.com/payflow/payflow/internal/config"
+	"github.com/payflow/payflow/internal/store"
+)
+
+// Module provides the Ledger, with the group commit of PAYFLOW_LEDGER_GROUP.
+var Module = fx.Module("ledger", fx.Provide(func(db *store.DB, cfg config.Config) *Ledger {
+	l := New(db)
+	l.SetGroup(cfg.LedgerGroup, cfg.LedgerGroupSlots)
+	return l
+}))

@@ -79,15 +79,28 @@ type Tx struct {
 	*store.Tx
 	db       *gorm.DB
 	accounts map[string]*accountState
+	// deferred, in a group transaction, holds the journals and entries to write at
+	// its end; nil: Post writes them at once.
+	deferred *deferred
+	// cache, in a group transaction, answers the accounts the process's groups last
+	// committed (accountCache); nil: every account is read.
+	cache *accountCache
 }
 
 // load reads the accounts the transaction touches, once each.
 func (t *Tx) load(ids ...string) error {
 	var missing []string
 	for _, id := range ids {
-		if _, ok := t.accounts[id]; !ok {
-			missing = append(missing, id)
+		if _, ok := t.accounts[id]; ok {
+			continue
 		}
+		if t.cache != nil {
+			if r, ok := t.cache.get(id); ok {
+				t.accounts[id] = &accountState{row: r, origVersion: r.Version}
+				continue
+			}
+		}
+		missing = append(missing, id)
 	}
 	if len(missing) == 0 {
 		return nil
@@ -142,7 +155,13 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 	if p.Key == "" {
 		return Journal{}, fmt.Errorf("%w: posting without idempotency key", ErrRejected)
 	}
-	if existing, err := t.journalByKey(p.Key); err != nil {
+	if t.deferred != nil {
+		// In a group, only the group's own keys are looked up; a key posted before
+		// the group fails the group's insert, and the call runs again alone.
+		if j, ok := t.deferred.keys[p.Key]; ok {
+			return j, nil
+		}
+	} else if existing, err := t.journalByKey(p.Key); err != nil {
 		return Journal{}, err
 	} else if existing != nil {
 		return Journal{ID: existing.ID, Key: existing.IdempotencyKey, CreatedAt: existing.CreatedAt, Existing: true}, nil
@@ -164,6 +183,10 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 	j, entries, err := applyPosting(t.accounts, p, now)
 	if err != nil {
 		return Journal{}, err
+	}
+	if t.deferred != nil {
+		t.deferred.add(j, entries)
+		return Journal{ID: j.ID, Key: p.Key, CreatedAt: now}, nil
 	}
 	if err := t.db.Create(&j).Error; err != nil {
 		if store.IsDuplicate(err) {
@@ -213,28 +236,9 @@ func validatePosting(p Posting) error {
 	return nil
 }
 
-// flush writes the cached balances of the accounts the transaction changed, each with
-// its version check; a version that moved since the read is a conflict and the whole
-// transaction is retried.
+// flush writes the cached balances and held amounts of the accounts the transaction
+// changed, with their version check (flushAccounts); a version that moved since the
+// read is a conflict and the whole transaction is retried.
 func (t *Tx) flush() error {
-	ids := make([]string, 0, len(t.accounts))
-	for id, st := range t.accounts {
-		if st.dirty {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		st := t.accounts[id]
-		res := t.db.Model(&accountRow{}).
-			Where("id = ? AND version = ?", id, st.origVersion).
-			Updates(map[string]any{"balance": st.row.Balance, "held": st.row.Held, "version": st.row.Version})
-		if res.Error != nil {
-			return fmt.Errorf("update account %s: %w", id, res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return store.ErrConflict
-		}
-	}
-	return nil
+	return flushAccounts(t.db, t.accounts)
 }
