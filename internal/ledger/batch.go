@@ -258,30 +258,43 @@ func applyPosting(accounts map[string]*accountState, p Posting, now time.Time) (
 	return j, entries, nil
 }
 
-func insertJournals(db *gorm.DB, rows []journalRow) error {
+// stmt is one statement with its arguments.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+func journalStmts(rows []journalRow) []stmt {
 	cols := []string{"id", "idempotency_key", "flow", "flow_id", "merchant_id", "description", "created_at"}
-	return insertRows(db, "journals", cols, len(rows), func(i int, args []any) []any {
+	return insertStmts("journals", cols, len(rows), func(i int, args []any) []any {
 		r := rows[i]
 		return append(args, r.ID, r.IdempotencyKey, r.Flow, r.FlowID, r.MerchantID, r.Description, r.CreatedAt)
 	})
 }
 
-func insertEntries(db *gorm.DB, rows []entryRow) error {
+func entryStmts(rows []entryRow) []stmt {
 	cols := []string{"id", "journal_id", "account_id", "amount", "currency", "balance_after", "account_version", "created_at"}
-	return insertRows(db, "entries", cols, len(rows), func(i int, args []any) []any {
+	return insertStmts("entries", cols, len(rows), func(i int, args []any) []any {
 		r := rows[i]
 		return append(args, r.ID, r.JournalID, r.AccountID, r.Amount, r.Currency, r.BalanceAfter, r.AccountVersion, r.CreatedAt)
 	})
 }
 
-// insertRows inserts n rows with multi-row INSERT statements of at most maxParams
-// placeholders; row appends the i-th row's values, in cols' order, to args. A unique
-// violation (a key a concurrent transaction posted first) is store.ErrConflict, so
-// that the transaction runs again and finds it.
-func insertRows(db *gorm.DB, table string, cols []string, n int, row func(i int, args []any) []any) error {
+func insertJournals(db *gorm.DB, rows []journalRow) error {
+	return execInserts(db, "journals", journalStmts(rows))
+}
+
+func insertEntries(db *gorm.DB, rows []entryRow) error {
+	return execInserts(db, "entries", entryStmts(rows))
+}
+
+// insertStmts are the multi-row INSERT statements, of at most maxParams placeholders
+// each, of n rows; row appends the i-th row's values, in cols' order, to args.
+func insertStmts(table string, cols []string, n int, row func(i int, args []any) []any) []stmt {
 	per := max(maxParams/len(cols), 1)
 	tuple := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	var out []stmt
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
 		var sql strings.Builder
@@ -295,22 +308,48 @@ func insertRows(db *gorm.DB, table string, cols []string, n int, row func(i int,
 			sql.WriteString(tuple)
 			args = row(i, args)
 		}
-		if err := db.Exec(sql.String(), args...).Error; err != nil {
+		out = append(out, stmt{sql.String(), args})
+	}
+	return out
+}
+
+// execInserts runs insert statements. A unique violation (a key a concurrent
+// transaction posted first) is store.ErrConflict, so that the transaction runs again
+// and finds it.
+func execInserts(db *gorm.DB, table string, stmts []stmt) error {
+	for _, st := range stmts {
+		if err := db.Exec(st.sql, st.args...).Error; err != nil {
 			if store.IsDuplicate(err) {
 				return store.ErrConflict
 			}
-			return fmt.Errorf("insert %d %s: %w", end-start, table, err)
+			return fmt.Errorf("insert %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
 // flushAccounts writes the cached balances and held amounts of the changed accounts
-// in one UPDATE per maxParams/9 accounts, each row only if its version is still the
-// one read: fewer rows changed than asked is a concurrent change, and the transaction
-// runs again. (A changed account's version always moves, so that its row always
-// changes.)
+// (flushStmts), each row only if its version is still the one read: fewer rows
+// changed than asked is a concurrent change, and the transaction runs again.
 func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
+	stmts, rows := flushStmts(accounts)
+	for i, st := range stmts {
+		res := db.Exec(st.sql, st.args...)
+		if res.Error != nil {
+			return fmt.Errorf("update %d accounts: %w", rows[i], res.Error)
+		}
+		if res.RowsAffected != rows[i] {
+			return store.ErrConflict
+		}
+	}
+	return nil
+}
+
+// flushStmts are the UPDATE statements, one per maxParams/9 changed accounts, that
+// write the accounts' balances, held amounts and versions where the version is still
+// the one read, and how many rows each must change. (A changed account's version
+// always moves, so that its row always changes.)
+func flushStmts(accounts map[string]*accountState) ([]stmt, []int64) {
 	ids := make([]string, 0, len(accounts))
 	for id, st := range accounts {
 		if st.dirty {
@@ -319,6 +358,8 @@ func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
 	}
 	sort.Strings(ids)
 	per := maxParams / 9
+	var out []stmt
+	var rows []int64
 	for start := 0; start < len(ids); start += per {
 		chunk := ids[start:min(start+per, len(ids))]
 		var bal, held, ver, orig, in strings.Builder
@@ -345,13 +386,8 @@ func flushAccounts(db *gorm.DB, accounts map[string]*accountState) error {
 		for _, a := range [][]any{balArgs, heldArgs, verArgs, inArgs, origArgs} {
 			args = append(args, a...)
 		}
-		res := db.Exec(sql, args...)
-		if res.Error != nil {
-			return fmt.Errorf("update %d accounts: %w", len(chunk), res.Error)
-		}
-		if res.RowsAffected != int64(len(chunk)) {
-			return store.ErrConflict
-		}
+		out = append(out, stmt{sql, args})
+		rows = append(rows, int64(len(chunk)))
 	}
-	return nil
+	return out, rows
 }

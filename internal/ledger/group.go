@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,10 +214,7 @@ func (l *Ledger) groupTx(ctx context.Context, g *grouper, calls []*groupCall) (e
 				return err
 			}
 		}
-		if err := w.write(gtx); err != nil {
-			return err
-		}
-		return flushAccounts(gtx, accounts)
+		return w.writeAll(gtx, accounts, l.db.MultiStatements)
 	})
 }
 
@@ -281,6 +279,45 @@ func (d *deferred) add(j journalRow, entries []entryRow) {
 	d.journals = append(d.journals, j)
 	d.entries = append(d.entries, entries...)
 	d.keys[j.IdempotencyKey] = Journal{ID: j.ID, Key: j.IdempotencyKey, CreatedAt: j.CreatedAt, Existing: true}
+}
+
+// writeAll writes the group at its end: what was deferred and the changed accounts
+// (flushAccounts). Where the connection takes several statements per Exec (MySQL),
+// the inserts and the update go in one round trip; the update comes last, so that the
+// rows it changed are the Exec's answer.
+func (d *deferred) writeAll(db *gorm.DB, accounts map[string]*accountState, multi bool) error {
+	updates, rows := flushStmts(accounts)
+	if !multi || len(updates) > 1 {
+		if err := d.write(db); err != nil {
+			return err
+		}
+		return flushAccounts(db, accounts)
+	}
+	stmts := append(append(journalStmts(d.journals), entryStmts(d.entries)...), updates...)
+	if len(stmts) == 0 {
+		return nil
+	}
+	var sql strings.Builder
+	var args []any
+	for i, st := range stmts {
+		if i > 0 {
+			sql.WriteString("; ")
+		}
+		sql.WriteString(st.sql)
+		args = append(args, st.args...)
+	}
+	res := db.Exec(sql.String(), args...)
+	if res.Error != nil {
+		if store.IsDuplicate(res.Error) {
+			return errKeyPostedBefore
+		}
+		return fmt.Errorf("write the group's %d journals and %d accounts: %w", len(d.journals), len(updates), res.Error)
+	}
+	if len(updates) == 1 && res.RowsAffected != rows[0] {
+		return store.ErrConflict
+	}
+	d.journals, d.entries = nil, nil
+	return nil
 }
 
 // write inserts what was deferred so far; a statement that reads entries or journals

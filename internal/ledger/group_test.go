@@ -28,16 +28,14 @@ func inOneGroup(t *testing.T, l *ledger.Ledger, alone bool, fns ...func(tx *ledg
 	groups0, grouped0, alone0 := ledger.GroupCounts(l)
 	ctx := context.Background()
 	inside, release := make(chan struct{}), make(chan struct{})
+	var signal sync.Once
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		// The blocker posts nothing: it only holds the slot.
 		_ = l.Run(ctx, func(*ledger.Tx) error {
-			select {
-			case inside <- struct{}{}:
-			default:
-			}
+			signal.Do(func() { close(inside) })
 			<-release
 			return nil
 		})
@@ -330,15 +328,13 @@ func inOneGroupAny(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) er
 	groups0, _, _ := ledger.GroupCounts(l)
 	ctx := context.Background()
 	inside, release := make(chan struct{}), make(chan struct{})
+	var signal sync.Once
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		_ = l.Run(ctx, func(*ledger.Tx) error {
-			select {
-			case inside <- struct{}{}:
-			default:
-			}
+			signal.Do(func() { close(inside) })
 			<-release
 			return nil
 		})

@@ -33,6 +33,11 @@ const (
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	// MultiStatements is whether one Exec may carry several statements separated by
+	// semicolons (MySQL with multiStatements=true, the default of MySQLDriverDSN): the
+	// ledger's group commit then writes its journals, entries and accounts in one
+	// round trip.
+	MultiStatements bool
 }
 
 // Open connects to the database a DSN names: sqlite://<path> or mysql://... . The
@@ -51,6 +56,7 @@ func Open(dsn string, maxOpen int) (*DB, error) {
 		// maxOpen is not set.
 		what        string
 		defaultOpen int
+		multi       bool
 	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
@@ -74,6 +80,9 @@ func Open(dsn string, maxOpen int) (*DB, error) {
 			return nil, err
 		}
 		dialector, dialect, what, defaultOpen = mysql.Open(goDSN), DialectMySQL, "mysql", 32
+		if c, err := mysqldriver.ParseDSN(goDSN); err == nil {
+			multi = c.MultiStatements
+		}
 	default:
 		return nil, fmt.Errorf("database DSN must start with sqlite:// or mysql://")
 	}
@@ -93,7 +102,7 @@ func Open(dsn string, maxOpen int) (*DB, error) {
 	if dialect == DialectMySQL {
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	return &DB{DB: g, Dialect: dialect}, nil
+	return &DB{DB: g, Dialect: dialect, MultiStatements: multi}, nil
 }
 
 // MySQLDriverDSN turns mysql://user:pass@tcp(host:port)/db?x=y or
@@ -147,6 +156,16 @@ func MySQLDriverDSN(dsn string) (string, error) {
 		delete(cfg.Params, "interpolateParams")
 	} else if !strings.Contains(rest, "interpolateParams=") {
 		cfg.InterpolateParams = true
+	}
+	// Several statements per round trip, which the ledger's group commit uses for its
+	// final write (journals, entries, accounts: one round trip instead of three).
+	// Every statement of payflow is built with placeholders; a DSN that sets
+	// multiStatements wins.
+	if v, ok := cfg.Params["multiStatements"]; ok {
+		cfg.MultiStatements = v == "true"
+		delete(cfg.Params, "multiStatements")
+	} else if !strings.Contains(rest, "multiStatements=") {
+		cfg.MultiStatements = true
 	}
 	return cfg.FormatDSN(), nil
 }

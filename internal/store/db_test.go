@@ -11,11 +11,12 @@ func TestMySQLDriverDSN(t *testing.T) {
 	for _, tc := range []struct {
 		dsn         string
 		interpolate bool
+		multi       bool
 	}{
-		{"mysql://root:@tcp(127.0.0.1:3306)/payflow", true},
-		{"mysql://root@127.0.0.1:3306/payflow", true},
-		{"mysql://root:@tcp(127.0.0.1:3306)/payflow?interpolateParams=false", false},
-		{"mysql://root@127.0.0.1:3306/payflow?interpolateParams=false", false},
+		{"mysql://root:@tcp(127.0.0.1:3306)/payflow", true, true},
+		{"mysql://root@127.0.0.1:3306/payflow", true, true},
+		{"mysql://root:@tcp(127.0.0.1:3306)/payflow?interpolateParams=false", false, true},
+		{"mysql://root@127.0.0.1:3306/payflow?interpolateParams=false&multiStatements=false", false, false},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
 			d, err := MySQLDriverDSN(tc.dsn)
@@ -27,6 +28,8 @@ func TestMySQLDriverDSN(t *testing.T) {
 			require.Contains(t, d, "charset=utf8mb4")
 			require.Equal(t, tc.interpolate, cfg.InterpolateParams)
 			require.NotContains(t, cfg.Params, "interpolateParams")
+			require.Equal(t, tc.multi, cfg.MultiStatements)
+			require.NotContains(t, cfg.Params, "multiStatements")
 		})
 	}
 }
