@@ -16,16 +16,23 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// inOneGroup runs fns as Run calls that are all queued, in their order, behind a
-// call that holds the ledger's only group slot, so that one group transaction takes
-// them all. It answers each call's error, and checks that they ran as one group
-// (alone: whether the group failed and each ran again on its own).
-func inOneGroup(t *testing.T, l *ledger.Ledger, alone bool, fns ...func(tx *ledger.Tx) error) []error {
+// groupCounts are a ledger's group counters (ledger.GroupCounts) at one time.
+type groupCounts struct{ groups, grouped, alone int64 }
+
+func countsOf(l *ledger.Ledger) groupCounts {
+	g, c, a := ledger.GroupCounts(l)
+	return groupCounts{g, c, a}
+}
+
+// queued runs fns as Run calls that are all queued, in their order, behind a call
+// that holds the ledger's only group slot, so that one group transaction takes them
+// all. It answers each call's error and the group counters' growth.
+func queued(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) error) ([]error, groupCounts) {
 	t.Helper()
 	if ledger.GroupSlots(l) != 1 {
 		l.SetGroup(ledger.DefaultGroupMax, 1)
 	}
-	groups0, grouped0, alone0 := ledger.GroupCounts(l)
+	before := countsOf(l)
 	ctx := context.Background()
 	inside, release := make(chan struct{}), make(chan struct{})
 	var signal sync.Once
@@ -55,14 +62,22 @@ func inOneGroup(t *testing.T, l *ledger.Ledger, alone bool, fns ...func(tx *ledg
 	}
 	free()
 	wg.Wait()
-	groups, grouped, alone64 := ledger.GroupCounts(l)
-	groups, grouped, alone64 = groups-groups0, grouped-grouped0, alone64-alone0
-	require.Equal(t, int64(2), groups, "the blocker's group and one group of every queued call")
-	require.Equal(t, int64(len(fns)+1), grouped)
+	after := countsOf(l)
+	grown := groupCounts{after.groups - before.groups, after.grouped - before.grouped, after.alone - before.alone}
+	require.Equal(t, int64(2), grown.groups, "the blocker's group and one group of every queued call")
+	require.Equal(t, int64(len(fns)+1), grown.grouped)
+	return errs, grown
+}
+
+// inOneGroup is queued, checking whether the group failed and each call ran again
+// alone (alone) or the group committed.
+func inOneGroup(t *testing.T, l *ledger.Ledger, alone bool, fns ...func(tx *ledger.Tx) error) []error {
+	t.Helper()
+	errs, grown := queued(t, l, fns...)
 	if alone {
-		require.Equal(t, int64(len(fns)), alone64, "the group failed: each call ran again alone")
+		require.Equal(t, int64(len(fns)), grown.alone, "the group failed: each call ran again alone")
 	} else {
-		require.Zero(t, alone64, "the group committed")
+		require.Zero(t, grown.alone, "the group committed")
 	}
 	return errs
 }
@@ -302,7 +317,7 @@ func randomCalls(t *testing.T, f fixture, seed int64, group bool) []string {
 			}
 		}
 		if group && size > 1 {
-			inOneGroupAny(t, f.l, fns...)
+			queued(t, f.l, fns...)
 		} else {
 			for _, fn := range fns {
 				_ = f.l.Run(context.Background(), fn)
@@ -317,44 +332,6 @@ func randomCalls(t *testing.T, f fixture, seed int64, group bool) []string {
 	}
 	out = append(out, fmt.Sprintf("settlement %d", f.balance(t, f.settlement)))
 	return out
-}
-
-// inOneGroupAny is inOneGroup whether or not the group commits, counting afresh.
-func inOneGroupAny(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) error) {
-	t.Helper()
-	if ledger.GroupSlots(l) != 1 {
-		l.SetGroup(ledger.DefaultGroupMax, 1)
-	}
-	groups0, _, _ := ledger.GroupCounts(l)
-	ctx := context.Background()
-	inside, release := make(chan struct{}), make(chan struct{})
-	var signal sync.Once
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = l.Run(ctx, func(*ledger.Tx) error {
-			signal.Do(func() { close(inside) })
-			<-release
-			return nil
-		})
-	}()
-	<-inside
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	defer free()
-	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = l.Run(ctx, fn)
-		}()
-		require.Eventually(t, func() bool { return ledger.GroupQueued(l) == i+1 }, 5*time.Second, time.Millisecond)
-	}
-	free()
-	wg.Wait()
-	groups, _, _ := ledger.GroupCounts(l)
-	require.Equal(t, int64(2), groups-groups0)
 }
 
 // TestGroupManyConcurrentCalls posts from many goroutines at once, as concurrent
