@@ -57,6 +57,11 @@ var Module = fx.Module("worker",
 	}),
 	fx.Invoke(Run),
 	fx.Invoke(keepGauges),
+	fx.Invoke(func(p Params) {
+		if p.Metrics != nil {
+			p.Ledger.ObserveGroups(p.Metrics.LedgerGroup)
+		}
+	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *starter.Starter, channels *bank.Registry, cfg config.Config, log *logrus.Entry) {
 		lc.Append(fx.StartHook(func(ctx context.Context) error {
 			return EnsureSchedules(ctx, s, channels, cfg, log)

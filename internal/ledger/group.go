@@ -81,6 +81,11 @@ func (l *Ledger) SetGroup(calls, slots int) {
 	l.group = &grouper{max: calls, slots: make(chan struct{}, max(slots, 1)), cache: &accountCache{rows: map[string]accountRow{}}}
 }
 
+// ObserveGroups has fn called after every group transaction with its number of calls
+// and whether it committed (false: each call ran again alone): the metrics' hook. It
+// is meant to be called once, before the Ledger is used.
+func (l *Ledger) ObserveGroups(fn func(calls int, committed bool)) { l.observe = fn }
+
 // runGrouped queues fn and waits until a group transaction ran it, leading one
 // itself when a slot is free.
 func (l *Ledger) runGrouped(ctx context.Context, g *grouper, fn func(*Tx) error) error {
@@ -181,6 +186,9 @@ func (l *Ledger) runGroup(ctx context.Context, g *grouper, calls []*groupCall) {
 	g.grouped.Add(int64(len(calls)))
 	if err != nil {
 		g.alone.Add(int64(len(calls)))
+	}
+	if l.observe != nil {
+		l.observe(len(calls), err == nil)
 	}
 	for i, c := range calls {
 		if err != nil {

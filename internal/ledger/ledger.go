@@ -96,6 +96,8 @@ type Ledger struct {
 	batchSlots chan struct{}
 	// group gathers concurrent Run calls into one transaction (group.go); nil: off.
 	group *grouper
+	// observe, when set, hears of every group transaction (ObserveGroups).
+	observe func(calls int, committed bool)
 }
 
 // New returns a Ledger on db.

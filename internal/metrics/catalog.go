@@ -56,6 +56,8 @@ var Payflow = []Series{
 	{NameHTTPRequestDuration, Histogram, []string{"method", "route"}},
 	{NameCacheRequestsTotal, Counter, []string{"cache", "op", "result"}},
 	{NamePurgedTotal, Counter, []string{"kind"}},
+	{NameLedgerGroupsTotal, Counter, []string{"outcome"}},
+	{NameLedgerGroupedCallsTotal, Counter, []string{"outcome"}},
 }
 
 // SDK are the Temporal SDK's series that payflow's alerts and dashboard read, named

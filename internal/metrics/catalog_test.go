@@ -31,6 +31,7 @@ func TestCatalogIsWhatTheRegistryExports(t *testing.T) {
 	m.ObserveRequest("GET", "/healthz", 200, time.Millisecond)
 	m.CacheRequest("memory", "get", "hit")
 	m.Purged("credit_reports", 2)
+	m.LedgerGroup(3, true)
 	require.NoError(t, m.RegisterGaugeFunc(metrics.NameWebhookBacklog, metrics.HelpWebhookBacklog, func() float64 { return 0 }))
 	// The workflows' counter, through the SDK's workflow metrics handler, which
 	// puts its root tags on every series (see sdkRootTags).

@@ -43,6 +43,8 @@ const (
 	NameHTTPRequestDuration                 = "payflow_http_request_duration_seconds"
 	NameCacheRequestsTotal                  = "payflow_cache_requests_total"
 	NamePurgedTotal                         = "payflow_purged_total"
+	NameLedgerGroupsTotal                   = "payflow_ledger_groups_total"
+	NameLedgerGroupedCallsTotal             = "payflow_ledger_grouped_calls_total"
 )
 
 // HelpWebhookBacklog is the help text of NameWebhookBacklog.
@@ -69,6 +71,8 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
 	purged       *prometheus.CounterVec
+	groups       *prometheus.CounterVec
+	groupedCalls *prometheus.CounterVec
 	sdk          *sdkCollector
 }
 
@@ -118,13 +122,19 @@ func New() *Metrics {
 		purged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NamePurgedTotal, Help: "Records the purge schedule deleted past their retention, by kind (nonces, events, credit_reports: a report's content, ...).",
 		}, []string{"kind"}),
+		groups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameLedgerGroupsTotal, Help: "Group transactions of the ledger's group commit, by outcome (committed; alone: the group failed and each of its calls ran again on its own).",
+		}, []string{"outcome"}),
+		groupedCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameLedgerGroupedCallsTotal, Help: "Ledger transactions (flow steps) that group transactions took, by the group's outcome (committed, alone).",
+		}, []string{"outcome"}),
 		sdk: newSDKCollector(),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.payments, m.started, m.flows, m.flowDuration, m.inStage, m.ledgerOK, m.ledgerRun, m.reconDiffs, m.reconOpen, m.reconStale,
-		m.httpRequests, m.httpDuration, m.cache, m.purged, m.sdk,
+		m.httpRequests, m.httpDuration, m.cache, m.purged, m.groups, m.groupedCalls, m.sdk,
 	)
 	return m
 }
@@ -261,6 +271,20 @@ func (m *Metrics) CacheRequest(cache, op, result string) {
 		return
 	}
 	m.cache.WithLabelValues(cache, op, result).Inc()
+}
+
+// LedgerGroup counts one group transaction of the ledger and the calls it took:
+// committed, or failed and run alone (ledger.Ledger.ObserveGroups).
+func (m *Metrics) LedgerGroup(calls int, committed bool) {
+	if m == nil {
+		return
+	}
+	outcome := "committed"
+	if !committed {
+		outcome = "alone"
+	}
+	m.groups.WithLabelValues(outcome).Inc()
+	m.groupedCalls.WithLabelValues(outcome).Add(float64(calls))
 }
 
 // Purged counts what one purge deleted of a kind.
