@@ -301,7 +301,7 @@ func load(getenv func(string) string) (Config, error) {
 		DBDSN:                 e.str("PAYFLOW_DB_DSN", "sqlite://"+dataDir+"/payflow.db"),
 		DBMaxOpenConns:        e.int("PAYFLOW_DB_MAX_OPEN_CONNS", 0),
 		LedgerGroup:           e.int("PAYFLOW_LEDGER_GROUP", 64),
-		LedgerGroupSlots:      e.int("PAYFLOW_LEDGER_GROUP_SLOTS", 2),
+		LedgerGroupSlots:      e.int("PAYFLOW_LEDGER_GROUP_SLOTS", 1),
 		RedisURL:              e.str("PAYFLOW_REDIS_URL", ""),
 		TemporalAddress:       e.str("PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:     e.str("PAYFLOW_TEMPORAL_NAMESPACE", "default"),

@@ -31,7 +31,7 @@ var Variables = []Variable{
 	{"PAYFLOW_DB_DSN", "sqlite://.payflow/payflow.db", "payflow's database: sqlite://<path> or mysql://user:pass@tcp(host:port)/db (or mysql://user:pass@host:port/db)"},
 	{"PAYFLOW_DB_MAX_OPEN_CONNS", "0", "connection pool size; 0 picks 4 on SQLite, 32 on MySQL"},
 	{"PAYFLOW_LEDGER_GROUP", "64", "group commit of the ledger: how many concurrent ledger transactions (a flow step's postings, holds and status change) one database transaction takes at most, their journals and entries written in one multi-row insert each; a failed group runs each alone, so that the answers are those of one at a time (0: every one commits alone)"},
-	{"PAYFLOW_LEDGER_GROUP_SLOTS", "2", "how many group transactions of the ledger one process runs at once (1 to 64)"},
+	{"PAYFLOW_LEDGER_GROUP_SLOTS", "1", "how many group transactions of the ledger one process runs at once (1 to 64); with one, a group gathers while the one before commits, and no two groups of the process contend for an account; more let a group whose step waits on a lock not hold up the others"},
 	{"PAYFLOW_REDIS_URL", "", "the cache's Redis: redis://[user:password@]host:port/db (rediss:// for TLS); empty: an in-process cache per process. A cache only: nothing is lost when it is flushed or down (lookups miss)"},
 	// Temporal.
 	{"PAYFLOW_TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port)"},
