@@ -115,7 +115,8 @@ func New(db *store.DB) *Ledger {
 //
 // Concurrent calls are committed in groups (group.go): fn may then run in a
 // transaction with other calls' fns, and again on its own if the group failed. The
-// outcome is the one of running alone.
+// outcome is the one of running alone. fn must not call Run itself: its call would
+// wait for the group that runs fn.
 func (l *Ledger) Run(ctx context.Context, fn func(tx *Tx) error) error {
 	if g := l.group; g != nil {
 		return l.runGrouped(ctx, g, fn)
