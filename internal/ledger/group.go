@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -55,9 +53,6 @@ type grouper struct {
 	mu    sync.Mutex
 	queue []*groupCall
 	cache *accountCache
-	// groups counts the group transactions run, grouped the calls they took, and
-	// alone the calls that ran again on their own after their group failed.
-	groups, grouped, alone atomic.Int64
 }
 
 type groupCall struct {
@@ -177,19 +172,7 @@ const groupAttempts = 3
 // runGroup runs calls in one transaction and tells each whether it committed; when
 // the group failed, each is told to run alone.
 func (l *Ledger) runGroup(ctx context.Context, g *grouper, calls []*groupCall) {
-	var err error
-	for attempt := 1; attempt <= groupAttempts; attempt++ {
-		err = l.groupTx(ctx, g, calls)
-		if err == nil || !errors.Is(err, store.ErrConflict) && !store.RolledBack(err) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
-	}
-	g.groups.Add(1)
-	g.grouped.Add(int64(len(calls)))
-	if err != nil {
-		g.alone.Add(int64(len(calls)))
-	}
+	err := l.groupTx(ctx, g, calls)
 	if l.observe != nil {
 		l.observe(len(calls), err == nil)
 	}
@@ -204,6 +187,9 @@ func (l *Ledger) runGroup(ctx context.Context, g *grouper, calls []*groupCall) {
 	}
 }
 
+// groupTx runs calls in one transaction, run again (store.Transact) after a conflict
+// or a rollback by the database, each time on fresh reads of the accounts the attempt
+// before took from the cache.
 func (l *Ledger) groupTx(ctx context.Context, g *grouper, calls []*groupCall) (err error) {
 	accounts := map[string]*accountState{}
 	defer func() {
@@ -217,7 +203,9 @@ func (l *Ledger) groupTx(ctx context.Context, g *grouper, calls []*groupCall) (e
 			g.cache.keep(accounts)
 		}
 	}()
-	return l.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+	return l.db.Transact(ctx, groupAttempts, func(gtx *gorm.DB) error {
+		g.cache.drop(accounts) // what a failed attempt before this one took
+		accounts = map[string]*accountState{}
 		w := &deferred{keys: map[string]Journal{}}
 		for _, c := range calls {
 			tx := &Tx{Tx: store.NewTx(gtx), db: gtx, accounts: accounts, deferred: w, cache: g.cache}

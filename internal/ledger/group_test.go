@@ -16,23 +16,42 @@ import (
 	"github.com/payflow/payflow/models"
 )
 
-// groupCounts are a ledger's group counters (ledger.GroupCounts) at one time.
-type groupCounts struct{ groups, grouped, alone int64 }
+// groupCounts count a ledger's group transactions, the calls they took and the calls
+// that ran again alone, from the time count installed them (Ledger.ObserveGroups).
+type groupCounts struct {
+	mu                     sync.Mutex
+	groups, grouped, alone int64
+}
 
-func countsOf(l *ledger.Ledger) groupCounts {
-	g, c, a := ledger.GroupCounts(l)
-	return groupCounts{g, c, a}
+func count(l *ledger.Ledger) *groupCounts {
+	c := &groupCounts{}
+	l.ObserveGroups(func(calls int, committed bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.groups++
+		c.grouped += int64(calls)
+		if !committed {
+			c.alone += int64(calls)
+		}
+	})
+	return c
+}
+
+func (c *groupCounts) get() (groups, grouped, alone int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.groups, c.grouped, c.alone
 }
 
 // queued runs fns as Run calls that are all queued, in their order, behind a call
 // that holds the ledger's only group slot, so that one group transaction takes them
-// all. It answers each call's error and the group counters' growth.
-func queued(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) error) ([]error, groupCounts) {
+// all. It answers each call's error and how many of them ran again alone.
+func queued(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) error) ([]error, int64) {
 	t.Helper()
 	if ledger.GroupSlots(l) != 1 {
 		l.SetGroup(ledger.DefaultGroupMax, 1)
 	}
-	before := countsOf(l)
+	counts := count(l)
 	ctx := context.Background()
 	inside, release := make(chan struct{}), make(chan struct{})
 	var signal sync.Once
@@ -62,22 +81,21 @@ func queued(t *testing.T, l *ledger.Ledger, fns ...func(tx *ledger.Tx) error) ([
 	}
 	free()
 	wg.Wait()
-	after := countsOf(l)
-	grown := groupCounts{after.groups - before.groups, after.grouped - before.grouped, after.alone - before.alone}
-	require.Equal(t, int64(2), grown.groups, "the blocker's group and one group of every queued call")
-	require.Equal(t, int64(len(fns)+1), grown.grouped)
-	return errs, grown
+	groups, grouped, alone := counts.get()
+	require.Equal(t, int64(2), groups, "the blocker's group and one group of every queued call")
+	require.Equal(t, int64(len(fns)+1), grouped)
+	return errs, alone
 }
 
 // inOneGroup is queued, checking whether the group failed and each call ran again
 // alone (alone) or the group committed.
 func inOneGroup(t *testing.T, l *ledger.Ledger, alone bool, fns ...func(tx *ledger.Tx) error) []error {
 	t.Helper()
-	errs, grown := queued(t, l, fns...)
+	errs, ranAlone := queued(t, l, fns...)
 	if alone {
-		require.Equal(t, int64(len(fns)), grown.alone, "the group failed: each call ran again alone")
+		require.Equal(t, int64(len(fns)), ranAlone, "the group failed: each call ran again alone")
 	} else {
-		require.Zero(t, grown.alone, "the group committed")
+		require.Zero(t, ranAlone, "the group committed")
 	}
 	return errs
 }
@@ -345,6 +363,7 @@ func TestGroupManyConcurrentCalls(t *testing.T) {
 				wallets[i] = f.wallet(t, 10_000)
 			}
 			f.l.SetGroup(ledger.DefaultGroupMax, ledger.DefaultGroupSlots)
+			counts := count(f.l)
 			var wg sync.WaitGroup
 			errs := make(chan error, 400)
 			for i := 0; i < 400; i++ {
@@ -364,7 +383,7 @@ func TestGroupManyConcurrentCalls(t *testing.T) {
 				require.Equal(t, int64(10_000-25*10), f.balance(t, w))
 			}
 			require.Equal(t, int64(200*10), f.balance(t, f.settlement))
-			groups, grouped, _ := ledger.GroupCounts(f.l)
+			groups, grouped, _ := counts.get()
 			require.Equal(t, int64(400), grouped)
 			require.Less(t, groups, int64(400), "concurrent calls shared transactions")
 			f.requireOK(t)
