@@ -186,20 +186,15 @@ func (t *Tx) Post(p Posting) (Journal, error) {
 	}
 	if t.deferred != nil {
 		t.deferred.add(j, entries)
-		return Journal{ID: j.ID, Key: p.Key, CreatedAt: now}, nil
-	}
-	if err := t.db.Create(&j).Error; err != nil {
-		if store.IsDuplicate(err) {
-			// A concurrent transaction posted this key first; retry to find it.
-			return Journal{}, store.ErrConflict
+	} else {
+		// A key a concurrent transaction posted first is store.ErrConflict: the
+		// transaction runs again and finds it.
+		if err := insertJournals(t.db, []journalRow{j}); err != nil {
+			return Journal{}, fmt.Errorf("post %s: %w", p.Key, err)
 		}
-		return Journal{}, fmt.Errorf("insert journal %s: %w", p.Key, err)
-	}
-	if err := t.db.Create(&entries).Error; err != nil {
-		if store.IsDuplicate(err) {
-			return Journal{}, store.ErrConflict
+		if err := insertEntries(t.db, entries); err != nil {
+			return Journal{}, fmt.Errorf("post %s: %w", p.Key, err)
 		}
-		return Journal{}, fmt.Errorf("insert entries of %s: %w", p.Key, err)
 	}
 	return Journal{ID: j.ID, Key: p.Key, CreatedAt: now}, nil
 }
