@@ -151,23 +151,24 @@ func MySQLDriverDSN(dsn string) (string, error) {
 	// of the database time in Prepare and Close). It is safe with utf8mb4 (the driver
 	// refuses it with the multibyte charsets where escaping is ambiguous) and follows
 	// the server's NO_BACKSLASH_ESCAPES. A DSN that sets interpolateParams wins.
-	if v, ok := cfg.Params["interpolateParams"]; ok {
-		cfg.InterpolateParams = v == "true"
-		delete(cfg.Params, "interpolateParams")
-	} else if !strings.Contains(rest, "interpolateParams=") {
-		cfg.InterpolateParams = true
-	}
+	onUnlessSet(cfg, rest, "interpolateParams", &cfg.InterpolateParams)
 	// Several statements per round trip, which the ledger's group commit uses for its
 	// final write (journals, entries, accounts: one round trip instead of three).
 	// Every statement of payflow is built with placeholders; a DSN that sets
 	// multiStatements wins.
-	if v, ok := cfg.Params["multiStatements"]; ok {
-		cfg.MultiStatements = v == "true"
-		delete(cfg.Params, "multiStatements")
-	} else if !strings.Contains(rest, "multiStatements=") {
-		cfg.MultiStatements = true
-	}
+	onUnlessSet(cfg, rest, "multiStatements", &cfg.MultiStatements)
 	return cfg.FormatDSN(), nil
+}
+
+// onUnlessSet turns the driver's flag name on, unless the DSN (its query, rest) sets
+// it: then its value stands, and it leaves the free parameters.
+func onUnlessSet(cfg *mysqldriver.Config, rest, name string, flag *bool) {
+	if v, ok := cfg.Params[name]; ok {
+		*flag = v == "true"
+		delete(cfg.Params, name)
+	} else if !strings.Contains(rest, name+"=") {
+		*flag = true
+	}
 }
 
 // Ping checks that the database answers.
